@@ -1,0 +1,57 @@
+# ACORN — the two commands a newcomer needs: `make run` and `make test`.
+# Only Python 3.11+ is required; everything else is installed into .venv.
+
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= acorn.settings.local
+
+.PHONY: setup run test lint format migrate messages demo clean
+
+# venv + install only; quick when nothing changed (the stamp is newer than pyproject.toml).
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ACORN needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+
+messages: setup
+	$(PY) manage.py compile_translations
+
+demo: migrate messages
+	$(PY) manage.py demo
+
+# The embedded product: SQLite + filesystem broker under var/, web + worker + beat via honcho.
+run: demo
+	@echo ""
+	@echo "  ACORN console: http://$(HOST):$(PORT)/   (sign in with a demo login above)"
+	@echo "  Emails (verification, invitations) are printed by the web process."
+	@echo ""
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+
+# The whole suite. With DATABASE_URL / REDIS_URL set (as .ci/run does) it runs on PostgreSQL + Redis.
+test: setup
+	$(PY) manage.py compile_translations
+	DJANGO_SETTINGS_MODULE=acorn.settings.test $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf var/ $(VENV)

@@ -1,0 +1,5 @@
+"""ACORN: the project package and its core apps."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

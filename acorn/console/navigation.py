@@ -1,0 +1,29 @@
+"""The console's navigation: one list, filtered by the member's role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str | Promise
+    url_name: str
+    permission: str | None
+    icon: str
+
+
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("dashboard", _("Dashboard"), "console:dashboard", None, "▦"),
+    NavItem("stores", _("Stores"), "console:stores", "stores.view", "⌂"),
+    NavItem("orders", _("Orders"), "console:orders", "orders.view", "☰"),
+    NavItem("inventory", _("Inventory"), "console:inventory", "inventory.view", "▤"),
+    NavItem("refunds", _("Refunds"), "console:refunds", "refunds.view", "↺"),
+    NavItem("finance", _("Finance"), "console:finance", "finance.view", "¤"),
+    NavItem("alerts", _("Alerts"), "console:alerts", "alerts.view", "⚑"),
+    NavItem("settings", _("Settings"), "tenancy:company", "tenant.view", "⚙"),
+)

@@ -1,0 +1,45 @@
+"""Template helpers for the console: Bootstrap classes on form widgets, page links that keep filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms, template
+from django.http import QueryDict
+
+register = template.Library()
+
+
+@register.filter
+def bootstrap(field: forms.BoundField) -> str:
+    """Render a bound field's widget with Bootstrap's classes (and is-invalid when it has errors)."""
+    widget = field.field.widget
+    if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple)):
+        css = "form-check-input"
+    elif isinstance(widget, forms.Select):
+        css = "form-select"
+    else:
+        css = "form-control"
+    if field.errors:
+        css += " is-invalid"
+    existing = widget.attrs.get("class", "")
+    return field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.filter
+def is_checkbox(field: forms.BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxInput)
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: dict[str, Any], **changes: Any) -> str:
+    """The current query string with some parameters replaced (for pagination and filters)."""
+    request = context["request"]
+    query: QueryDict = request.GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            query.pop(key, None)
+        else:
+            query[key] = value
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"

@@ -1,0 +1,126 @@
+"""The console shell: dashboard and the sections that later capabilities fill in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+
+from acorn.notifications.selectors import notification_list
+from acorn.tenancy import plans
+from acorn.tenancy.mixins import TenantMemberMixin, TenantRequest
+from acorn.tenancy.selectors import invitation_list_pending, membership_list
+
+
+def home_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("console:dashboard")
+    return redirect("account_login")
+
+
+class DashboardView(TenantMemberMixin, TemplateView):
+    template_name = "console/dashboard.html"
+    request: TenantRequest
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        tenant = self.request.tenant
+        context = super().get_context_data(**kwargs)
+        members = membership_list(tenant=tenant).count()
+        limits = plans.limits_for(tenant)
+        usage = plans.usage_for(tenant)
+        context.update(
+            {
+                "member_count": members,
+                "pending_invitations": invitation_list_pending(tenant=tenant).count(),
+                "limits": limits,
+                "usage": usage,
+                "recent_notifications": notification_list(tenant=tenant, user=self.request.user)[:5],
+                "checklist": [
+                    {"done": bool(tenant.contact_name and tenant.phone), "label": _("Company details"),
+                     "url_name": "tenancy:company"},
+                    {"done": members > 1, "label": _("Invite your team"), "url_name": "tenancy:team"},
+                    {"done": usage.get("stores", 0) > 0, "label": _("Connect your first store"),
+                     "url_name": "console:stores"},
+                ],
+            }
+        )
+        return context
+
+
+class SectionView(TenantMemberMixin, TemplateView):
+    """A section of the console that a later capability builds. It says so plainly."""
+
+    template_name = "console/section_empty.html"
+    section_title: Any = ""
+    section_intro: Any = ""
+    coming: Any = ""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update({"section_title": self.section_title, "section_intro": self.section_intro,
+                        "coming": self.coming})
+        return context
+
+
+SECTIONS = {
+    "stores": dict(
+        permission_required="stores.view",
+        section_title=_("Stores"),
+        section_intro=_("Connect Amazon, Shopify and WooCommerce stores; ACORN then syncs them on a schedule."),
+        coming=_("Connecting stores arrives with the channel layer. Your plan's store limit already applies."),
+    ),
+    "orders": dict(
+        permission_required="orders.view",
+        section_title=_("Orders"),
+        section_intro=_("Every order from every channel in one list, with fulfilment and shipment status."),
+        coming=_("Orders appear here once a store is connected and its first sync has run."),
+    ),
+    "inventory": dict(
+        permission_required="inventory.view",
+        section_title=_("Inventory"),
+        section_intro=_("One stock pool across channels: master SKUs, mappings, warehouses and FBA stock."),
+        coming=_("The stock pool arrives after the channels; nothing is counted yet."),
+    ),
+    "refunds": dict(
+        permission_required="refunds.view",
+        section_title=_("Refunds"),
+        section_intro=_("Refunds and returns from every channel, classified, approved and executed."),
+        coming=_("Refunds appear here once orders are synced."),
+    ),
+    "finance": dict(
+        permission_required="finance.view",
+        section_title=_("Finance"),
+        section_intro=_("Fees, settlements, profit per SKU, store and country, and journals for QuickBooks and Xero."),
+        coming=_("Finance reports arrive after orders and refunds are synced."),
+    ),
+    "alerts": dict(
+        permission_required="alerts.view",
+        section_title=_("Alerts"),
+        section_intro=_("Refund-rate thresholds per SKU and after-sales monitoring."),
+        coming=_("Alerts start once refunds are synced. Your notifications are in the bell at the top."),
+    ),
+}
+
+
+def section_view(key: str) -> Any:
+    return SectionView.as_view(**SECTIONS[key])
+
+
+def error_403_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", status=403)
+
+
+def error_404_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def healthz_view(request: HttpRequest) -> HttpResponse:
+    """Liveness for the load balancer and docker-compose: the database answers."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,141 @@
+"""Money: Decimal amounts with an ISO 4217 currency, quantised to the currency's minor unit.
+
+Floats never enter: constructing Money from a float raises. Adding or comparing amounts in different
+currencies raises. Conversion goes through an explicit rate that is kept with the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+
+from babel.numbers import get_currency_precision, list_currencies
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+AMOUNT_MAX_DIGITS = 20
+AMOUNT_DECIMAL_PLACES = 4
+RATE_MAX_DIGITS = 20
+RATE_DECIMAL_PLACES = 10
+
+
+class CurrencyMismatchError(ValueError):
+    """Raised when amounts in two different currencies are combined."""
+
+
+@cache
+def _known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def validate_currency_code(value: str) -> None:
+    """Validator for model and form fields: an upper-case ISO 4217 code that Babel knows."""
+    if not isinstance(value, str) or len(value) != 3 or not value.isupper() or value not in _known_currencies():
+        raise ValidationError(_("%(value)s is not an ISO 4217 currency code."), params={"value": value})
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    """Currencies offered in forms: the ones cross-border sellers deal in first, then the rest."""
+    common = ["CNY", "USD", "EUR", "GBP", "JPY", "CAD", "MXN", "AUD", "HKD", "SGD"]
+    rest = sorted(_known_currencies() - set(common))
+    return [(code, code) for code in [*common, *rest]]
+
+
+def minor_unit_exponent(currency: str) -> Decimal:
+    """The quantum of a currency's minor unit: Decimal('0.01') for USD, Decimal('1') for JPY."""
+    return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    """Parse an amount as vendors send it (string or int). Floats are refused; so is garbage."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError("Money amounts must not be floats; pass a string or Decimal.")
+    if isinstance(value, Decimal):
+        result = value
+    else:
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation as error:
+            raise ValueError(f"{value!r} is not a decimal amount.") from error
+    if not result.is_finite():
+        raise ValueError(f"{value!r} is not a finite amount.")
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in one currency. Arithmetic keeps full precision; `quantized()` rounds for records."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", to_decimal(self.amount))
+        validate_currency_code(self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal(0), currency)
+
+    def _check(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"Cannot combine Money with {type(other).__name__}.")
+        if other.currency != self.currency:
+            raise CurrencyMismatchError(f"Cannot combine {self.currency} with {other.currency}.")
+        return other
+
+    def __add__(self, other: object) -> Money:
+        return Money(self.amount + self._check(other).amount, self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        return Money(self.amount - self._check(other).amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        if isinstance(factor, float):
+            raise TypeError("Money cannot be multiplied by a float.")
+        return Money(self.amount * factor, self.currency)
+
+    def __lt__(self, other: object) -> bool:
+        return self.amount < self._check(other).amount
+
+    def __le__(self, other: object) -> bool:
+        return self.amount <= self._check(other).amount
+
+    def __gt__(self, other: object) -> bool:
+        return self.amount > self._check(other).amount
+
+    def __ge__(self, other: object) -> bool:
+        return self.amount >= self._check(other).amount
+
+    def quantized(self) -> Money:
+        """Round half-up to the currency's minor unit, as a ledger, refund or payout record needs."""
+        return Money(self.amount.quantize(minor_unit_exponent(self.currency), rounding=ROUND_HALF_UP), self.currency)
+
+    def __str__(self) -> str:
+        return f"{self.quantized().amount} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """An amount converted at a known rate; the rate, its date and source travel with it."""
+
+    original: Money
+    result: Money
+    rate: Decimal
+    rate_date: date
+    source: str
+
+
+def convert(money: Money, *, to_currency: str, rate: Decimal, rate_date: date, source: str) -> Converted:
+    """Convert with an explicit rate (units of `to_currency` per unit of `money.currency`)."""
+    if isinstance(rate, float):
+        raise TypeError("Exchange rates must be Decimal.")
+    if rate <= 0:
+        raise ValueError("An exchange rate must be positive.")
+    result = Money(money.amount * rate, to_currency).quantized()
+    return Converted(original=money, result=result, rate=rate, rate_date=rate_date, source=source)

@@ -1,0 +1,37 @@
+"""Notification kinds and which roles receive each one. Later apps add kinds here as they need them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from acorn.tenancy.models import Role
+
+O, A, P, F, S = Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.FINANCE, Role.SUPPORT
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    key: str
+    label: str | Promise
+    roles: frozenset[str]
+    email: bool = True
+
+
+KINDS: dict[str, NotificationKind] = {
+    kind.key: kind
+    for kind in (
+        NotificationKind("member_joined", _("A member joined"), frozenset({O, A})),
+        NotificationKind("plan_limit", _("Plan limit reached"), frozenset({O, A})),
+        NotificationKind("store_auth_interrupted", _("Store authorisation interrupted"), frozenset({O, A, P})),
+        NotificationKind("sync_failed", _("Sync failed"), frozenset({O, A})),
+        NotificationKind("stock_low", _("Low stock"), frozenset({O, A, P})),
+        NotificationKind("refund_approval", _("Refund waiting for approval"), frozenset({O, A, F})),
+        NotificationKind("refund_rate_alert", _("Refund rate above threshold"), frozenset({O, A, P})),
+        NotificationKind("return_request", _("New return request"), frozenset({S, A})),
+        NotificationKind("export_ready", _("Export ready"), frozenset({O, F}), email=False),
+        NotificationKind("weekly_digest", _("Weekly digest"), frozenset({O, A})),
+    )
+}

@@ -1,0 +1,87 @@
+"""notify(): tell the members whose role subscribes to a kind, in the app and by email."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from acorn.notifications.kinds import KINDS
+from acorn.notifications.models import Notification
+from acorn.tenancy.models import Membership, Tenant
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str = "") -> list[Notification]:
+    """Create one notification per subscribed member and email those who want email (after commit)."""
+    try:
+        spec = KINDS[kind]
+    except KeyError:
+        raise ValueError(f"Unknown notification kind {kind!r}; add it to acorn.notifications.kinds.") from None
+    members = list(
+        Membership.objects.filter(tenant=tenant, role__in=spec.roles, user__is_active=True).select_related("user")
+    )
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(tenant=tenant, recipient=member.user, kind=kind, title=title[:200], body=body, link=link)
+            for member in members
+        ]
+    )
+    emailed = [n.pk for n, m in zip(notifications, members, strict=True) if spec.email and m.email_notifications]
+    if emailed:
+        from acorn.notifications.tasks import send_notification_emails_task
+
+        transaction.on_commit(
+            lambda: send_notification_emails_task.delay(tenant_id=tenant.pk, notification_ids=emailed)
+        )
+    return notifications
+
+
+def notification_send_email(*, notification: Notification) -> bool:
+    """Email one notification to its recipient, at most once. Returns True if it was sent now."""
+    claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    context = {
+        "notification": notification,
+        "url": settings.ACORN_BASE_URL.rstrip("/") + (notification.link or "/"),
+    }
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            send_mail(
+                subject=f"[ACORN] {notification.title}",
+                message=render_to_string("notifications/email/notification.txt", context),
+                from_email=None,
+                recipient_list=[notification.recipient.email],
+            )
+    except OSError:
+        # Release the claim so the retried task sends it; the SMTP failure itself is retried.
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+        raise
+    return True
+
+
+def notification_mark_read(*, tenant: Tenant, user: AbstractBaseUser, notification: Notification) -> None:
+    """Mark one of the user's own notifications read."""
+    Notification.objects.filter(tenant=tenant, recipient=user, pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def notification_mark_all_read(*, tenant: Tenant, user: AbstractBaseUser) -> int:
+    """Mark every unread notification of the user in this tenant read."""
+    return Notification.objects.filter(tenant=tenant, recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

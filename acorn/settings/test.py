@@ -1,0 +1,30 @@
+"""Settings for the test suite: fast hashing, in-memory email, no outside network."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "acorn-test-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ACORN_BASE_URL = "http://testserver"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+
+# Tests get their own broker folder so that a developer's running worker never takes their messages.
+if not REDIS_URL:  # noqa: F405
+    _test_broker = VAR_DIR / "test-broker"  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_test_broker / "queue"),
+        "data_folder_out": str(_test_broker / "queue"),
+        "control_folder": str(_test_broker / "control"),
+        "processed_folder": str(_test_broker / "processed"),
+        "store_processed": False,
+    }
+    for _folder in ("queue", "control", "processed"):
+        (_test_broker / _folder).mkdir(parents=True, exist_ok=True)
+    # A shared database cache would be fine, but local memory keeps the suite fast.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "acorn-tests"}}

@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class AcornAdminConfig(AdminConfig):
+    default_site = "acorn.tenancy.admin_site.AcornAdminSite"

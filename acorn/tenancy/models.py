@@ -1,0 +1,167 @@
+"""Tenants, memberships, invitations and the base class of every tenant-owned model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from acorn.money import validate_currency_code
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # noqa: F401
+
+
+class Plan(models.TextChoices):
+    BASIC = "basic", _("Basic")
+    PRO = "pro", _("Pro")
+    CUSTOM = "custom", _("Custom")
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    OPERATOR = "operator", _("Operator")
+    FINANCE = "finance", _("Finance")
+    SUPPORT = "support", _("Customer service")
+
+
+class ProductCategory(models.TextChoices):
+    ELECTRONICS = "electronics", _("Electronics and accessories")
+    HOME = "home", _("Home and kitchen")
+    APPAREL = "apparel", _("Clothing, shoes and jewellery")
+    BEAUTY = "beauty", _("Beauty and personal care")
+    SPORTS = "sports", _("Sports and outdoors")
+    TOYS = "toys", _("Toys and games")
+    AUTOMOTIVE = "automotive", _("Automotive")
+    PET = "pet", _("Pet supplies")
+    OFFICE = "office", _("Office and stationery")
+    OTHER = "other", _("Other")
+
+
+class Tenant(models.Model):
+    """A seller company: the unit of isolation. Every tenant-owned row points here."""
+
+    name = models.CharField(_("company name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    main_category = models.CharField(
+        _("main product category"), max_length=30, choices=ProductCategory.choices, default=ProductCategory.OTHER
+    )
+    contact_name = models.CharField(_("contact person"), max_length=200)
+    phone = models.CharField(
+        _("phone"),
+        max_length=32,
+        validators=[RegexValidator(r"^\+?[0-9][0-9 ()\-]{5,30}$", _("Enter a phone number such as +86 138 0000 0000."))],
+    )
+    reporting_currency = models.CharField(
+        _("reporting currency"), max_length=3, default="USD", validators=[validate_currency_code]
+    )
+    plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, default=Plan.BASIC)
+    # Only used by the custom plan: limits negotiated per tenant.
+    custom_max_stores = models.PositiveIntegerField(_("custom store limit"), null=True, blank=True)
+    custom_max_users = models.PositiveIntegerField(_("custom user limit"), null=True, blank=True)
+    custom_retention_months = models.PositiveIntegerField(_("custom data retention (months)"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(plan="custom")
+                | models.Q(
+                    custom_max_stores__isnull=False,
+                    custom_max_users__isnull=False,
+                    custom_retention_months__isnull=False,
+                ),
+                name="tenant_custom_plan_has_limits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantScopedModel(models.Model):
+    """Base of every tenant-owned model: a tenant FK and a manager that refuses unscoped queries."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", verbose_name=_("tenant"))
+
+    objects: ClassVar[Any] = ScopedManager(tenant="tenant")
+
+    class Meta:
+        abstract = True
+
+
+class Membership(TenantScopedModel):
+    """A user's seat in a tenant, with the role that gates what they may do."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    email_notifications = models.BooleanField(_("email notifications"), default=True)
+    created_at = models.DateTimeField(_("joined"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant_id} ({self.role})"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+
+
+class Invitation(TenantScopedModel):
+    """An emailed offer to join a tenant with a role. The token is the only secret; it is single use."""
+
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("invited by")
+    )
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One open invitation per address and tenant; history (accepted, revoked) may repeat.
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(status="pending"),
+                name="invitation_unique_pending_email_per_tenant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.tenant_id} ({self.role})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == InvitationStatus.PENDING and self.expires_at > timezone.now()

@@ -1,0 +1,32 @@
+"""Helpers around django-scopes. `scope(tenant=None)` in django-scopes means *no filter*; never allow it."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from django_scopes import scope, scopes_disabled
+
+if TYPE_CHECKING:
+    from acorn.tenancy.models import Tenant
+
+# The request id of the current request or task, read by audit_record() and log lines.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("acorn_request_id", default="")
+
+
+@contextmanager
+def tenant_scope(tenant: Tenant) -> Iterator[None]:
+    """Activate the scope of one tenant. Refuses a missing tenant instead of silently unscoping."""
+    if tenant is None or tenant.pk is None:
+        raise ValueError("tenant_scope() needs a saved tenant; None would disable the filter.")
+    with scope(tenant=tenant.pk):
+        yield
+
+
+@contextmanager
+def dangerously_unscoped() -> Iterator[None]:
+    """Disable tenant filtering. Only for platform code that must span tenants (superuser admin, beat fan-out)."""
+    with scopes_disabled():
+        yield

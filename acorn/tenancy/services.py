@@ -1,0 +1,369 @@
+"""All writes to tenants, memberships and invitations. Every change is audited."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from acorn.audit.services import audit_record, snapshot
+from acorn.tenancy import plans
+from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Plan, Role, Tenant
+from acorn.tenancy.permissions import ASSIGNABLE_ROLES, ensure_permission
+from acorn.tenancy.scoping import tenant_scope
+from acorn.tenancy.selectors import seats_in_use
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AbstractUser
+
+TENANT_PROFILE_FIELDS = ["name", "contact_name", "phone", "main_category", "reporting_currency"]
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "company"
+    slug, counter = base, 2
+    while Tenant.objects.filter(slug=slug).exists():
+        slug = f"{base}-{counter}"
+        counter += 1
+    return slug
+
+
+def _lock_tenant(tenant: Tenant) -> Tenant:
+    """Lock the tenant row so concurrent seat checks for one tenant run one after another."""
+    return Tenant.objects.select_for_update().get(pk=tenant.pk)
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    name: str,
+    owner: AbstractBaseUser,
+    contact_name: str,
+    phone: str,
+    main_category: str = "other",
+    reporting_currency: str = "USD",
+    plan: str = Plan.BASIC,
+    slug: str | None = None,
+) -> Tenant:
+    """Create a tenant with `owner` as its owner member, and audit it."""
+    tenant = Tenant(
+        name=name.strip(),
+        slug=slug or _unique_slug(name),
+        contact_name=contact_name.strip(),
+        phone=phone.strip(),
+        main_category=main_category,
+        reporting_currency=reporting_currency.upper(),
+        plan=plan,
+    )
+    if plan == Plan.CUSTOM:
+        limits = plans.PLAN_LIMITS[Plan.PRO]
+        tenant.custom_max_stores = limits.max_stores
+        tenant.custom_max_users = limits.max_users
+        tenant.custom_retention_months = limits.retention_months
+    tenant.full_clean()
+    tenant.save()
+    with tenant_scope(tenant):
+        membership = Membership(tenant=tenant, user=owner, role=Role.OWNER)
+        membership.full_clean()
+        membership.save()
+        audit_record(tenant=tenant, actor=owner, action="tenant.created", target=tenant,
+                     after=snapshot(tenant, [*TENANT_PROFILE_FIELDS, "plan"]))
+    return tenant
+
+
+@transaction.atomic
+def tenant_create_with_owner(
+    *,
+    name: str,
+    owner_email: str,
+    password: str,
+    contact_name: str = "",
+    phone: str = "",
+    main_category: str = "other",
+    reporting_currency: str = "USD",
+    plan: str = Plan.BASIC,
+    email_verified: bool = True,
+) -> tuple[Tenant, AbstractUser]:
+    """Create a user (email verified when an operator vouches for it) and a tenant they own."""
+    user_model = get_user_model()
+    email = owner_email.strip().lower()
+    if user_model.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"owner_email": _("A user with this email address already exists.")})
+    user = user_model(username=_username_for(email), email=email)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
+    tenant = tenant_create(
+        name=name,
+        owner=user,
+        contact_name=contact_name or email,
+        phone=phone or "+00 000000",
+        main_category=main_category,
+        reporting_currency=reporting_currency,
+        plan=plan,
+    )
+    return tenant, user
+
+
+def _username_for(email: str) -> str:
+    """Django's User needs a unique username; ACORN signs in by email, so derive one from it."""
+    user_model = get_user_model()
+    base = email[:140]
+    candidate, counter = base, 2
+    while user_model.objects.filter(username=candidate).exists():
+        candidate = f"{base[:130]}-{counter}"
+        counter += 1
+    return candidate
+
+
+@transaction.atomic
+def tenant_update_profile(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, **changes: str) -> Tenant:
+    """Change the company profile (name, contact, phone, category, reporting currency)."""
+    ensure_permission(membership, "tenant.change")
+    unknown = set(changes) - set(TENANT_PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    tenant = _lock_tenant(tenant)
+    before = snapshot(tenant, list(changes))
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    tenant.full_clean()
+    tenant.save(update_fields=list(changes))
+    after = snapshot(tenant, list(changes))
+    if before != after:
+        audit_record(tenant=tenant, actor=actor, action="tenant.profile_changed", target=tenant,
+                     before=before, after=after)
+    return tenant
+
+
+@transaction.atomic
+def tenant_change_plan(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, plan: str) -> Tenant:
+    """Move the tenant to another plan, refusing a plan its current usage does not fit into."""
+    ensure_permission(membership, "plan.change")
+    tenant = _lock_tenant(tenant)
+    if plan == tenant.plan:
+        return tenant
+    if plan == Plan.CUSTOM:
+        raise ValidationError(_("Custom plans are arranged with ACORN support."))
+    plans.ensure_plan_fits(tenant, plan=plan, limits=plans.limits_for_plan(plan, tenant))
+    before = snapshot(tenant, ["plan"])
+    tenant.plan = plan
+    tenant.full_clean()
+    tenant.save(update_fields=["plan"])
+    audit_record(tenant=tenant, actor=actor, action="tenant.plan_changed", target=tenant,
+                 before=before, after=snapshot(tenant, ["plan"]))
+    return tenant
+
+
+@transaction.atomic
+def tenant_set_custom_limits(
+    *, tenant: Tenant, actor: AbstractBaseUser, max_stores: int, max_users: int, retention_months: int
+) -> Tenant:
+    """Platform staff only: put a tenant on the custom plan with negotiated limits."""
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied(_("Only ACORN staff set custom plan limits."))
+    tenant = _lock_tenant(tenant)
+    limits = plans.PlanLimits(max_stores=max_stores, max_users=max_users, retention_months=retention_months)
+    plans.ensure_plan_fits(tenant, plan=Plan.CUSTOM, limits=limits)
+    fields = ["plan", "custom_max_stores", "custom_max_users", "custom_retention_months"]
+    before = snapshot(tenant, fields)
+    tenant.plan = Plan.CUSTOM
+    tenant.custom_max_stores, tenant.custom_max_users = max_stores, max_users
+    tenant.custom_retention_months = retention_months
+    tenant.full_clean()
+    tenant.save(update_fields=fields)
+    audit_record(tenant=tenant, actor=actor, action="tenant.plan_changed", target=tenant,
+                 before=before, after=snapshot(tenant, fields))
+    return tenant
+
+
+def _ensure_can_assign(membership: Membership, role: str) -> None:
+    if role not in ASSIGNABLE_ROLES.get(membership.role, frozenset()):
+        raise PermissionDenied(_("Your role cannot give the role %(role)s.") % {"role": Role(role).label})
+
+
+@transaction.atomic
+def invitation_create(
+    *, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, email: str, role: str
+) -> Invitation:
+    """Invite someone by email with a role. Holds a seat under the plan's user limit; sends the email on commit."""
+    ensure_permission(membership, "members.manage")
+    _ensure_can_assign(membership, role)
+    email = email.strip().lower()
+    tenant = _lock_tenant(tenant)
+    if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
+        raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
+    _expire_stale_invitations(tenant=tenant)
+    if Invitation.objects.filter(tenant=tenant, email__iexact=email, status=InvitationStatus.PENDING).exists():
+        raise ValidationError({"email": _("%(email)s already has an open invitation.") % {"email": email}})
+    plans.ensure_user_capacity(tenant, seats_in_use=seats_in_use(tenant=tenant))
+    invitation = Invitation(
+        tenant=tenant,
+        email=email,
+        role=role,
+        token=secrets.token_urlsafe(32),
+        invited_by=actor,  # type: ignore[misc]
+        expires_at=timezone.now() + timedelta(days=settings.ACORN_INVITATION_DAYS),
+    )
+    invitation.full_clean()
+    invitation.save()
+    audit_record(tenant=tenant, actor=actor, action="member.invited", target=invitation,
+                 after={"email": email, "role": role})
+    transaction.on_commit(lambda: _send_invitation_email(invitation))
+    return invitation
+
+
+def _send_invitation_email(invitation: Invitation) -> None:
+    url = settings.ACORN_BASE_URL.rstrip("/") + reverse("tenancy:invitation-accept", args=[invitation.token])
+    context = {"invitation": invitation, "tenant": invitation.tenant, "url": url}
+    send_mail(
+        subject=_("[ACORN] You are invited to join %(tenant)s") % {"tenant": invitation.tenant.name},
+        message=render_to_string("tenancy/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def _expire_stale_invitations(*, tenant: Tenant) -> int:
+    return Invitation.objects.filter(
+        tenant=tenant, status=InvitationStatus.PENDING, expires_at__lte=timezone.now()
+    ).update(status=InvitationStatus.EXPIRED)
+
+
+@transaction.atomic
+def invitation_revoke(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, invitation: Invitation) -> None:
+    """Withdraw a pending invitation; its link stops working and its seat is freed."""
+    ensure_permission(membership, "members.manage")
+    if invitation.tenant_id != tenant.pk:
+        raise PermissionDenied
+    updated = Invitation.objects.filter(pk=invitation.pk, tenant=tenant, status=InvitationStatus.PENDING).update(
+        status=InvitationStatus.REVOKED
+    )
+    if updated:
+        audit_record(tenant=tenant, actor=actor, action="member.invitation_revoked", target=invitation,
+                     before={"email": invitation.email, "role": invitation.role})
+
+
+class InvitationUnusable(Exception):
+    """The invitation is expired, revoked, already used, or meant for another email address."""
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: AbstractBaseUser) -> Membership:
+    """Turn a pending invitation into a membership for `user`, within the plan's user limit."""
+    with tenant_scope(invitation.tenant):
+        tenant = _lock_tenant(invitation.tenant)
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not invitation.is_usable:
+            raise InvitationUnusable(_("This invitation is no longer valid. Ask for a new one."))
+        if getattr(user, "email", "").lower() != invitation.email.lower():
+            raise InvitationUnusable(
+                _("This invitation was sent to %(email)s. Sign in with that address to accept it.")
+                % {"email": invitation.email}
+            )
+        if Membership.objects.filter(tenant=tenant, user=user).exists():
+            raise InvitationUnusable(_("You are already a member of %(tenant)s.") % {"tenant": tenant.name})
+        # The invitation already holds a seat, so re-check without counting it twice.
+        plans.ensure_user_capacity(tenant, seats_in_use=seats_in_use(tenant=tenant) - 1)
+        membership = Membership(tenant=tenant, user=user, role=invitation.role)
+        membership.full_clean()
+        try:
+            with transaction.atomic():
+                membership.save()
+        except IntegrityError as error:  # a concurrent accept of another invitation for the same user
+            raise InvitationUnusable(_("You are already a member of %(tenant)s.") % {"tenant": tenant.name}) from error
+        invitation.status = InvitationStatus.ACCEPTED
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user  # type: ignore[assignment]
+        invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+        audit_record(tenant=tenant, actor=user, action="member.joined", target=membership,
+                     after={"email": invitation.email, "role": invitation.role})
+    return membership
+
+
+@transaction.atomic
+def invitation_accept_new_user(*, invitation: Invitation, password: str) -> tuple[AbstractUser, Membership]:
+    """Create the invited person's account (its email proven by the emailed token) and accept."""
+    user_model = get_user_model()
+    if user_model.objects.filter(email__iexact=invitation.email).exists():
+        raise InvitationUnusable(_("An account with this email exists already. Sign in to accept."))
+    user = user_model(username=_username_for(invitation.email), email=invitation.email)
+    user.set_password(password)
+    user.save()
+    EmailAddress.objects.create(user=user, email=invitation.email, primary=True, verified=True)
+    membership = invitation_accept(invitation=invitation, user=user)
+    return user, membership
+
+
+@transaction.atomic
+def membership_change_role(
+    *, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, target: Membership, role: str
+) -> Membership:
+    """Give a member another role. Owners are changed only by transferring ownership."""
+    ensure_permission(membership, "members.manage")
+    if target.tenant_id != tenant.pk:
+        raise PermissionDenied
+    if target.pk == membership.pk:
+        raise ValidationError(_("You cannot change your own role."))
+    if target.role == Role.OWNER:
+        raise ValidationError(_("The owner's role cannot be changed here."))
+    _ensure_can_assign(membership, target.role)
+    _ensure_can_assign(membership, role)
+    before = snapshot(target, ["role"])
+    target.role = role
+    target.full_clean()
+    target.save(update_fields=["role"])
+    audit_record(tenant=tenant, actor=actor, action="member.role_changed", target=target,
+                 before=before, after=snapshot(target, ["role"]))
+    return target
+
+
+@transaction.atomic
+def membership_remove(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, target: Membership) -> None:
+    """Remove a member from the tenant. The owner cannot be removed; nobody removes themselves here."""
+    ensure_permission(membership, "members.manage")
+    if target.tenant_id != tenant.pk:
+        raise PermissionDenied
+    if target.role == Role.OWNER:
+        raise ValidationError(_("The owner cannot be removed."))
+    if target.pk == membership.pk:
+        raise ValidationError(_("You cannot remove yourself."))
+    _ensure_can_assign(membership, target.role)
+    audit_record(tenant=tenant, actor=actor, action="member.removed", target=target,
+                 before={"email": target.user.email, "role": target.role})
+    target.delete()
+
+
+@transaction.atomic
+def membership_set_email_notifications(*, membership: Membership, enabled: bool) -> Membership:
+    """A member's own choice to receive notification emails."""
+    membership.email_notifications = enabled
+    membership.save(update_fields=["email_notifications"])
+    return membership
+
+
+def invitations_expire_all() -> int:
+    """Mark every pending invitation past its expiry as expired (beat, platform-wide)."""
+    from acorn.tenancy.scoping import dangerously_unscoped
+
+    with dangerously_unscoped():
+        return Invitation.objects.filter(status=InvitationStatus.PENDING, expires_at__lte=timezone.now()).update(
+            status=InvitationStatus.EXPIRED
+        )

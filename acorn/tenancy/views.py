@@ -1,0 +1,313 @@
+"""Company, team, plan and invitation pages. Views parse, call one service or selector, and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from acorn.tenancy import plans, services
+from acorn.tenancy.forms import (
+    AcceptInvitationForm,
+    CompanyCreateForm,
+    InvitationForm,
+    NotificationPreferenceForm,
+    PlanChangeForm,
+    RoleChangeForm,
+    TenantProfileForm,
+)
+from acorn.tenancy.middleware import SESSION_TENANT_KEY
+from acorn.tenancy.mixins import TenantRequest, tenant_member_required
+from acorn.tenancy.models import Plan
+from acorn.tenancy.permissions import ASSIGNABLE_ROLES, has_permission
+from acorn.tenancy.selectors import (
+    invitation_get_by_token,
+    invitation_get_or_404,
+    invitation_list_pending,
+    membership_get_or_404,
+    membership_list,
+    membership_list_for_user,
+    seats_in_use,
+)
+
+
+def _form_errors_from(form: object, error: ValidationError) -> None:
+    """Put a service's ValidationError onto the form so the page shows it next to the field."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error)
+
+
+@tenant_member_required("tenant.view")
+def company_view(request: TenantRequest) -> HttpResponse:
+    can_change = has_permission(request.membership, "tenant.change")
+    form = TenantProfileForm(request.POST or None, instance=request.tenant)
+    if request.method == "POST":
+        if not can_change:
+            return render(request, "403.html", status=403)
+        if form.is_valid():
+            try:
+                services.tenant_update_profile(
+                    tenant=request.tenant,
+                    actor=request.user,
+                    membership=request.membership,
+                    **{name: form.cleaned_data[name] for name in services.TENANT_PROFILE_FIELDS},
+                )
+            except ValidationError as error:
+                _form_errors_from(form, error)
+            else:
+                messages.success(request, _("Company details saved."))
+                return redirect("tenancy:company")
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(request, "tenancy/tenant_detail.html", {"form": form, "can_change": can_change})
+
+
+def _team_context(request: TenantRequest, invite_form: InvitationForm | None = None) -> dict[str, object]:
+    tenant = request.tenant
+    membership = request.membership
+    assignable = ASSIGNABLE_ROLES.get(membership.role, frozenset())
+    limits = plans.limits_for(tenant)
+    return {
+        "members": membership_list(tenant=tenant),
+        "invitations": invitation_list_pending(tenant=tenant),
+        "invite_form": invite_form or InvitationForm(assignable_roles=assignable),
+        "can_manage": has_permission(membership, "members.manage"),
+        "assignable_roles": assignable,
+        "role_form": RoleChangeForm(),
+        "seats_used": seats_in_use(tenant=tenant),
+        "seats_limit": limits.max_users,
+    }
+
+
+@tenant_member_required("members.view")
+def team_view(request: TenantRequest) -> HttpResponse:
+    return render(request, "tenancy/membership_list.html", _team_context(request))
+
+
+@require_POST
+@tenant_member_required("members.manage")
+def invitation_create_view(request: TenantRequest) -> HttpResponse:
+    membership = request.membership
+    form = InvitationForm(request.POST, assignable_roles=ASSIGNABLE_ROLES.get(membership.role, frozenset()))
+    if form.is_valid():
+        try:
+            services.invitation_create(
+                tenant=request.tenant,
+                actor=request.user,
+                membership=membership,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        except plans.PlanLimitExceeded as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
+            return redirect("tenancy:team")
+    return render(request, "tenancy/membership_list.html", _team_context(request, invite_form=form), status=400)
+
+
+@require_POST
+@tenant_member_required("members.manage")
+def invitation_revoke_view(request: TenantRequest, invitation_pk: int) -> HttpResponse:
+    invitation = invitation_get_or_404(tenant=request.tenant, pk=invitation_pk)
+    services.invitation_revoke(
+        tenant=request.tenant,
+        actor=request.user,
+        membership=request.membership,
+        invitation=invitation,
+    )
+    messages.success(request, _("Invitation for %(email)s revoked.") % {"email": invitation.email})
+    return redirect("tenancy:team")
+
+
+@require_POST
+@tenant_member_required("members.manage")
+def membership_role_view(request: TenantRequest, membership_pk: int) -> HttpResponse:
+    target = membership_get_or_404(tenant=request.tenant, pk=membership_pk)
+    form = RoleChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_change_role(
+                tenant=request.tenant,
+                actor=request.user,
+                membership=request.membership,
+                target=target,
+                role=form.cleaned_data["role"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Role of %(email)s changed.") % {"email": target.user.email})
+    else:
+        messages.error(request, _("Choose a valid role."))
+    return redirect("tenancy:team")
+
+
+@require_POST
+@tenant_member_required("members.manage")
+def membership_remove_view(request: TenantRequest, membership_pk: int) -> HttpResponse:
+    target = membership_get_or_404(tenant=request.tenant, pk=membership_pk)
+    try:
+        services.membership_remove(
+            tenant=request.tenant,
+            actor=request.user,
+            membership=request.membership,
+            target=target,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(email)s was removed from the team.") % {"email": target.user.email})
+    return redirect("tenancy:team")
+
+
+@tenant_member_required("plan.view")
+def plan_view(request: TenantRequest) -> HttpResponse:
+    tenant = request.tenant
+    form = PlanChangeForm(request.POST or None, initial={"plan": tenant.plan})
+    if request.method == "POST":
+        if not has_permission(request.membership, "plan.change"):
+            return render(request, "403.html", status=403)
+        if form.is_valid():
+            try:
+                services.tenant_change_plan(
+                    tenant=tenant,
+                    actor=request.user,
+                    membership=request.membership,
+                    plan=form.cleaned_data["plan"],
+                )
+            except plans.PlanLimitExceeded as error:
+                form.add_error("plan", error.message)
+            except ValidationError as error:
+                _form_errors_from(form, error)
+            else:
+                messages.success(request, _("Your plan was changed."))
+                return redirect("tenancy:plan")
+    limits = plans.limits_for(tenant)
+    usage = plans.usage_for(tenant)
+    rows = [
+        (_("Users (members and open invitations)"), usage.get("users", 0), limits.max_users),
+        (_("Connected stores"), usage.get("stores", 0), limits.max_stores),
+    ]
+    catalogue = [(Plan(key).label, value) for key, value in plans.PLAN_LIMITS.items()]
+    return render(
+        request,
+        "tenancy/plan_detail.html",
+        {
+            "form": form,
+            "limits": limits,
+            "usage_rows": rows,
+            "catalogue": catalogue,
+            "can_change": has_permission(request.membership, "plan.change"),
+            "status": 400 if form.errors else 200,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@tenant_member_required()
+def notification_preferences_view(request: TenantRequest) -> HttpResponse:
+    membership = request.membership
+    form = NotificationPreferenceForm(
+        request.POST or None, initial={"email_notifications": membership.email_notifications}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.membership_set_email_notifications(
+            membership=membership, enabled=form.cleaned_data["email_notifications"]
+        )
+        messages.success(request, _("Preferences saved."))
+        return redirect("tenancy:preferences")
+    return render(request, "tenancy/preferences.html", {"form": form})
+
+
+@require_POST
+@login_required
+def tenant_switch_view(request: HttpRequest) -> HttpResponse:
+    """Choose which of the user's tenants to act in; only tenants they are a member of are accepted."""
+    wanted = request.POST.get("tenant_id", "")
+    memberships = {str(m.tenant_id): m for m in membership_list_for_user(user=request.user)}
+    if wanted not in memberships:
+        messages.error(request, _("You are not a member of that company."))
+    else:
+        request.session[SESSION_TENANT_KEY] = memberships[wanted].tenant_id
+        messages.success(request, _("Now working in %(tenant)s.") % {"tenant": memberships[wanted].tenant.name})
+    return redirect("console:dashboard")
+
+
+@login_required
+def no_tenant_view(request: HttpRequest) -> HttpResponse:
+    """A signed-in user with no company: create one, or wait for an invitation."""
+    if getattr(request, "tenant", None) is not None:
+        return redirect("console:dashboard")
+    form = CompanyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        tenant = services.tenant_create(
+            name=form.cleaned_data["company_name"],
+            owner=request.user,
+            contact_name=form.cleaned_data["contact_name"],
+            phone=form.cleaned_data["phone"],
+            main_category=form.cleaned_data["main_category"],
+            reporting_currency=form.cleaned_data["reporting_currency"],
+        )
+        request.session[SESSION_TENANT_KEY] = tenant.pk
+        return redirect("console:dashboard")
+    return render(request, "tenancy/tenant_create.html", {"form": form})
+
+
+def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link. New people choose a password; existing users accept while signed in."""
+    invitation = invitation_get_by_token(token=token)
+    if invitation is None or not invitation.is_usable:
+        return render(request, "tenancy/invitation_invalid.html", status=404)
+    context: dict[str, object] = {"invitation": invitation}
+    user = request.user
+    if user.is_authenticated:
+        if request.method == "POST":
+            try:
+                membership = services.invitation_accept(invitation=invitation, user=user)
+            except services.InvitationUnusable as error:
+                messages.error(request, str(error))
+                return render(request, "tenancy/invitation_accept.html", context, status=400)
+            except plans.PlanLimitExceeded as error:
+                messages.error(request, error.message)
+                return render(request, "tenancy/invitation_accept.html", context, status=400)
+            request.session[SESSION_TENANT_KEY] = membership.tenant_id
+            messages.success(request, _("Welcome to %(tenant)s.") % {"tenant": invitation.tenant.name})
+            return redirect("console:dashboard")
+        return render(request, "tenancy/invitation_accept.html", context)
+
+    from django.contrib.auth import get_user_model
+
+    if get_user_model().objects.filter(email__iexact=invitation.email).exists():
+        context["needs_login"] = True
+        return render(request, "tenancy/invitation_accept.html", context)
+    form = AcceptInvitationForm(request.POST or None, email=invitation.email)
+    context["form"] = form
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_user, membership = services.invitation_accept_new_user(
+                invitation=invitation, password=form.cleaned_data["password1"]
+            )
+        except (services.InvitationUnusable, plans.PlanLimitExceeded) as error:
+            form.add_error(None, str(error))
+        else:
+            login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[SESSION_TENANT_KEY] = membership.tenant_id
+            messages.success(request, _("Welcome to %(tenant)s.") % {"tenant": invitation.tenant.name})
+            next_url = request.GET.get("next", "")
+            if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+                return redirect(next_url)
+            return redirect("console:dashboard")
+    return render(request, "tenancy/invitation_accept.html", context, status=400 if form.errors else 200)

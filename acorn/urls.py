@@ -1,0 +1,27 @@
+"""URL map of the whole product. The console lives under /app/, accounts under /accounts/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from acorn.console import views as console_views
+from acorn.tenancy import urls as tenancy_urls
+
+tenancy_patterns = (
+    [path("app/settings/", include(tenancy_urls.urlpatterns)), *tenancy_urls.public_urlpatterns],
+    "tenancy",
+)
+
+urlpatterns = [
+    path("", console_views.home_view, name="home"),
+    path("healthz", console_views.healthz_view, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("app/", include("acorn.console.urls")),
+    path("app/settings/audit/", include("acorn.audit.urls")),
+    path("app/notifications/", include("acorn.notifications.urls")),
+    path("", include(tenancy_patterns)),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "acorn.console.views.error_403_view"
+handler404 = "acorn.console.views.error_404_view"

@@ -1,0 +1,1 @@
+"""Models of the inventory app (built by its own issue; see DESIGN.md)."""

@@ -1,0 +1,158 @@
+"""Walk every URL pattern as a member of tenant B with tenant A's object ids: nothing of A answers.
+
+Every URL keyword must be known to OBJECT_IDS (or the admin walk), so that a new view with an id in
+its URL cannot be added without this test covering it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.db.models import Model
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_scopes import scopes_disabled
+
+from acorn.audit.services import audit_record
+from acorn.notifications.services import notify
+from acorn.tenancy.models import Membership, Role, Tenant
+from acorn.tenancy.permissions import role_has_permission
+from acorn.tenancy.scoping import tenant_scope
+from tests.factories import InvitationFactory
+
+# URL keywords that are not object ids of a tenant, with a harmless value.
+NON_OBJECT_KWARGS = {
+    "token": "not-a-real-token",
+    "key": "not-a-real-key",
+    "uidb36": "0",
+    "app_label": "tenancy",
+    "content_type_id": "1",
+    "object_id": "1",
+    "url": "x",
+    "type": "totp",
+}
+# Patterns outside the tenant console (allauth, admin, i18n) are covered by their own tests or the admin walk.
+SKIP_NAMESPACES = {"admin"}
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace or namespace
+            if ns in SKIP_NAMESPACES:
+                continue
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or "")
+            yield name, entry
+
+
+@pytest.fixture
+def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..., Membership]) -> dict[str, int]:
+    """One object of every kind that has a console URL, all belonging to tenant A."""
+    operator = make_member(tenant, Role.OPERATOR)
+    with tenant_scope(tenant):
+        invitation = InvitationFactory(tenant=tenant)
+        notification = notify(tenant=tenant, kind="member_joined", title="hello")[0]
+        audit_record(tenant=tenant, actor=owner.user, action="test.event", target=tenant)
+    return {
+        "membership_pk": operator.pk,
+        "invitation_pk": invitation.pk,
+        "notification_pk": notification.pk,
+    }
+
+
+def _console_urls_with_object_ids(ids: dict[str, int]) -> list[str]:
+    urls = []
+    for name, pattern in _walk(get_resolver().url_patterns):
+        params = list(pattern.pattern.converters) if hasattr(pattern.pattern, "converters") else []
+        if not params:
+            continue
+        object_params = [p for p in params if p not in NON_OBJECT_KWARGS]
+        if not object_params:
+            continue
+        missing = [p for p in object_params if p not in ids]
+        assert not missing, f"{name}: add {missing} to tenant_a_objects so the cross-tenant walk covers it"
+        kwargs = {p: ids.get(p, NON_OBJECT_KWARGS.get(p)) for p in params}
+        urls.append(reverse(name, kwargs=kwargs))
+    return urls
+
+
+@pytest.mark.django_db
+def test_every_console_url_hides_other_tenants_objects(
+    tenant_a_objects: dict[str, int], other_owner: Membership, client_for: Callable[[Membership], Client]
+) -> None:
+    # given: the owner of tenant B (the strongest role there)
+    client = client_for(other_owner)
+    urls = _console_urls_with_object_ids(tenant_a_objects)
+    assert len(urls) >= 4  # the walk found the id-carrying views
+
+    # when / then: every URL with one of A's ids answers 404 (or 403) to GET and POST
+    for url in urls:
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code in (403, 404, 405), f"{method.__name__.upper()} {url} -> {response.status_code}"
+
+
+@pytest.mark.django_db
+def test_other_tenants_objects_are_untouched_by_the_walk(
+    tenant: Tenant, tenant_a_objects: dict[str, int], other_owner: Membership, client_for: Callable[[Membership], Client]
+) -> None:
+    client = client_for(other_owner)
+    for url in _console_urls_with_object_ids(tenant_a_objects):
+        client.post(url, {"role": Role.ADMIN})
+    with tenant_scope(tenant):
+        membership = Membership.objects.get(pk=tenant_a_objects["membership_pk"])
+        from acorn.notifications.models import Notification
+        from acorn.tenancy.models import Invitation
+
+        assert membership.role == Role.OPERATOR
+        assert Invitation.objects.get(pk=tenant_a_objects["invitation_pk"]).status == "pending"
+        assert Notification.objects.get(pk=tenant_a_objects["notification_pk"]).read_at is None
+
+
+def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:
+    """One object of tenant A for every model registered in the admin that has one."""
+    objects = []
+    with scopes_disabled():
+        for model in admin.site._registry:
+            manager = model._default_manager
+            if any(f.name == "tenant" for f in model._meta.fields):
+                obj = manager.filter(tenant=tenant).first()
+            elif model is Tenant:
+                obj = tenant
+            else:
+                obj = manager.filter(pk__isnull=False).order_by("pk").first()
+            if obj is not None:
+                objects.append((model, obj))
+    return objects
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN, Role.FINANCE, Role.OPERATOR, Role.SUPPORT])
+def test_admin_hides_other_tenants_objects_from_tenant_staff(
+    role: str,
+    tenant: Tenant,
+    tenant_a_objects: dict[str, int],
+    other_tenant: Tenant,
+    make_member: Callable[..., Membership],
+    client_for: Callable[[Membership], Client],
+) -> None:
+    client = client_for(make_member(other_tenant, role))
+    checked = 0
+    for model, obj in _admin_objects(tenant):
+        opts = model._meta
+        for view in ("change", "delete", "history"):
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])
+            response = client.get(url)
+            allowed = (403, 404) if role_has_permission(role, "admin.access") else (302, 403, 404)
+            assert response.status_code in allowed, f"{role} GET {url} -> {response.status_code}"
+            if response.status_code == 302:
+                # Staff without admin access bounce to the admin's sign-in, which refuses them.
+                assert response["Location"].startswith(reverse("admin:login")), response["Location"]
+                assert client.get(response["Location"]).status_code == 403
+            checked += 1
+    assert checked >= 12

@@ -1,0 +1,66 @@
+"""factory_boy factories for the core models."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import factory
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from acorn.tenancy.models import Invitation, Membership, Plan, Role, Tenant
+
+TEST_PASSWORD = "correct-horse-battery-9"
+
+
+class UserFactory(DjangoModelFactory):  # type: ignore[misc]
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("email",)
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    username = factory.LazyAttribute(lambda o: o.email)
+    password = factory.django.Password(TEST_PASSWORD)
+
+    @factory.post_generation
+    def verified_email(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if create:
+            EmailAddress.objects.get_or_create(
+                user=self, email=self.email, defaults={"verified": True, "primary": True}
+            )
+
+
+class TenantFactory(DjangoModelFactory):  # type: ignore[misc]
+    class Meta:
+        model = Tenant
+
+    name = factory.Sequence(lambda n: f"Seller {n} Co.")
+    slug = factory.Sequence(lambda n: f"seller-{n}")
+    contact_name = "Zhang San"
+    phone = "+86 755 1234 5678"
+    reporting_currency = "CNY"
+    plan = Plan.PRO
+
+
+class MembershipFactory(DjangoModelFactory):  # type: ignore[misc]
+    class Meta:
+        model = Membership
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.OPERATOR
+
+
+class InvitationFactory(DjangoModelFactory):  # type: ignore[misc]
+    class Meta:
+        model = Invitation
+
+    tenant = factory.SubFactory(TenantFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.OPERATOR
+    token = factory.Sequence(lambda n: f"token-{n:08d}-abcdefghijklmnop")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
