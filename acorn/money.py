@@ -32,7 +32,12 @@ def _known_currencies() -> frozenset[str]:
 
 def validate_currency_code(value: str) -> None:
     """Validator for model and form fields: an upper-case ISO 4217 code that Babel knows."""
-    if not isinstance(value, str) or len(value) != 3 or not value.isupper() or value not in _known_currencies():
+    if (
+        not isinstance(value, str)
+        or len(value) != 3
+        or not value.isupper()
+        or value not in _known_currencies()
+    ):
         raise ValidationError(_("%(value)s is not an ISO 4217 currency code."), params={"value": value})
 
 
@@ -50,7 +55,7 @@ def minor_unit_exponent(currency: str) -> Decimal:
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
     """Parse an amount as vendors send it (string or int). Floats are refused; so is garbage."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError("Money amounts must not be floats; pass a string or Decimal.")
     if isinstance(value, Decimal):
         result = value
@@ -114,7 +119,9 @@ class Money:
 
     def quantized(self) -> Money:
         """Round half-up to the currency's minor unit, as a ledger, refund or payout record needs."""
-        return Money(self.amount.quantize(minor_unit_exponent(self.currency), rounding=ROUND_HALF_UP), self.currency)
+        return Money(
+            self.amount.quantize(minor_unit_exponent(self.currency), rounding=ROUND_HALF_UP), self.currency
+        )
 
     def __str__(self) -> str:
         return f"{self.quantized().amount} {self.currency}"

@@ -1,12 +1,12 @@
 """URL map of the whole product. The console lives under /app/, accounts under /accounts/."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from acorn.console import views as console_views
 from acorn.tenancy import urls as tenancy_urls
 
-tenancy_patterns = (
+tenancy_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [path("app/settings/", include(tenancy_urls.urlpatterns)), *tenancy_urls.public_urlpatterns],
     "tenancy",
 )

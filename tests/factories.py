@@ -16,7 +16,7 @@ from acorn.tenancy.models import Invitation, Membership, Plan, Role, Tenant
 TEST_PASSWORD = "correct-horse-battery-9"
 
 
-class UserFactory(DjangoModelFactory):  # type: ignore[misc]
+class UserFactory(DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("email",)
@@ -34,7 +34,7 @@ class UserFactory(DjangoModelFactory):  # type: ignore[misc]
             )
 
 
-class TenantFactory(DjangoModelFactory):  # type: ignore[misc]
+class TenantFactory(DjangoModelFactory):
     class Meta:
         model = Tenant
 
@@ -46,7 +46,7 @@ class TenantFactory(DjangoModelFactory):  # type: ignore[misc]
     plan = Plan.PRO
 
 
-class MembershipFactory(DjangoModelFactory):  # type: ignore[misc]
+class MembershipFactory(DjangoModelFactory):
     class Meta:
         model = Membership
 
@@ -55,7 +55,7 @@ class MembershipFactory(DjangoModelFactory):  # type: ignore[misc]
     role = Role.OPERATOR
 
 
-class InvitationFactory(DjangoModelFactory):  # type: ignore[misc]
+class InvitationFactory(DjangoModelFactory):
     class Meta:
         model = Invitation
 

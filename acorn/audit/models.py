@@ -18,7 +18,11 @@ class AppendOnlyError(Exception):
 
 class AuditEvent(TenantScopedModel):
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("actor"),
     )
     # Kept even if the user is deleted later, so the trail still says who it was.

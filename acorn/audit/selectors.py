@@ -11,7 +11,12 @@ from acorn.tenancy.models import Tenant
 
 
 def audit_event_list(
-    *, tenant: Tenant, action: str = "", actor_query: str = "", since: date | None = None, until: date | None = None
+    *,
+    tenant: Tenant,
+    action: str = "",
+    actor_query: str = "",
+    since: date | None = None,
+    until: date | None = None,
 ) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.filter(tenant=tenant).select_related("actor")
     if action:
@@ -27,5 +32,8 @@ def audit_event_list(
 
 def audit_action_list(*, tenant: Tenant) -> list[str]:
     return list(
-        AuditEvent.objects.filter(tenant=tenant).order_by("action").values_list("action", flat=True).distinct()
+        AuditEvent.objects.filter(tenant=tenant)
+        .order_by("action")
+        .values_list("action", flat=True)
+        .distinct()
     )

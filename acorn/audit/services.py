@@ -14,7 +14,7 @@ from acorn.audit.models import AuditEvent
 from acorn.tenancy.scoping import request_id_var
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from acorn.tenancy.models import Tenant
 
@@ -41,7 +41,7 @@ def _jsonable(value: Any) -> Any:
 def audit_record(
     *,
     tenant: Tenant,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: str,
     target: models.Model | None = None,
     before: Mapping[str, Any] | None = None,

@@ -29,17 +29,23 @@ def console(request: HttpRequest) -> dict[str, Any]:
         except NoReverseMatch:
             continue
         section = item.url_name.split(":")[0]
-        active = namespace_path == item.url_name or (
-            item.key == "settings" and current is not None and current.namespace in {"tenancy", "audit"}
-        ) or (item.key not in {"dashboard", "settings"} and current is not None and current.namespace == section
-              and section != "console")
+        active = (
+            namespace_path == item.url_name
+            or (item.key == "settings" and current is not None and current.namespace in {"tenancy", "audit"})
+            or (
+                item.key not in {"dashboard", "settings"}
+                and current is not None
+                and current.namespace == section
+                and section != "console"
+            )
+        )
         items.append({"key": item.key, "label": item.label, "url": url, "icon": item.icon, "active": active})
     return {
         "nav_items": items,
         "current_tenant": tenant,
         "current_membership": membership,
         "user_memberships": membership_list_for_user(user=request.user),
-        "unread_notifications": notification_unread_count(tenant=tenant, user=request.user),
+        "unread_notifications": notification_unread_count(tenant=tenant, user=membership.user),
         "can": _PermissionLookup(membership),
     }
 

@@ -39,11 +39,17 @@ class DashboardView(TenantMemberMixin, TemplateView):
                 "usage": usage,
                 "recent_notifications": notification_list(tenant=tenant, user=self.request.user)[:5],
                 "checklist": [
-                    {"done": bool(tenant.contact_name and tenant.phone), "label": _("Company details"),
-                     "url_name": "tenancy:company"},
+                    {
+                        "done": bool(tenant.contact_name and tenant.phone),
+                        "label": _("Company details"),
+                        "url_name": "tenancy:company",
+                    },
                     {"done": members > 1, "label": _("Invite your team"), "url_name": "tenancy:team"},
-                    {"done": usage.get("stores", 0) > 0, "label": _("Connect your first store"),
-                     "url_name": "console:stores"},
+                    {
+                        "done": usage.get("stores", 0) > 0,
+                        "label": _("Connect your first store"),
+                        "url_name": "console:stores",
+                    },
                 ],
             }
         )
@@ -60,8 +66,9 @@ class SectionView(TenantMemberMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context.update({"section_title": self.section_title, "section_intro": self.section_intro,
-                        "coming": self.coming})
+        context.update(
+            {"section_title": self.section_title, "section_intro": self.section_intro, "coming": self.coming}
+        )
         return context
 
 
@@ -69,8 +76,12 @@ SECTIONS = {
     "stores": dict(
         permission_required="stores.view",
         section_title=_("Stores"),
-        section_intro=_("Connect Amazon, Shopify and WooCommerce stores; ACORN then syncs them on a schedule."),
-        coming=_("Connecting stores arrives with the channel layer. Your plan's store limit already applies."),
+        section_intro=_(
+            "Connect Amazon, Shopify and WooCommerce stores; ACORN then syncs them on a schedule."
+        ),
+        coming=_(
+            "Connecting stores arrives with the channel layer. Your plan's store limit already applies."
+        ),
     ),
     "orders": dict(
         permission_required="orders.view",
@@ -93,7 +104,9 @@ SECTIONS = {
     "finance": dict(
         permission_required="finance.view",
         section_title=_("Finance"),
-        section_intro=_("Fees, settlements, profit per SKU, store and country, and journals for QuickBooks and Xero."),
+        section_intro=_(
+            "Fees, settlements, profit per SKU, store and country, and journals for QuickBooks and Xero."
+        ),
         coming=_("Finance reports arrive after orders and refunds are synced."),
     ),
     "alerts": dict(

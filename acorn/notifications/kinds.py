@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acorn.tenancy.models import Role
 
-O, A, P, F, S = Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.FINANCE, Role.SUPPORT
+OWNER, ADMIN, OPERATOR, FINANCE, SUPPORT = Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.FINANCE, Role.SUPPORT
 
 
 @dataclass(frozen=True)
@@ -23,15 +23,23 @@ class NotificationKind:
 KINDS: dict[str, NotificationKind] = {
     kind.key: kind
     for kind in (
-        NotificationKind("member_joined", _("A member joined"), frozenset({O, A})),
-        NotificationKind("plan_limit", _("Plan limit reached"), frozenset({O, A})),
-        NotificationKind("store_auth_interrupted", _("Store authorisation interrupted"), frozenset({O, A, P})),
-        NotificationKind("sync_failed", _("Sync failed"), frozenset({O, A})),
-        NotificationKind("stock_low", _("Low stock"), frozenset({O, A, P})),
-        NotificationKind("refund_approval", _("Refund waiting for approval"), frozenset({O, A, F})),
-        NotificationKind("refund_rate_alert", _("Refund rate above threshold"), frozenset({O, A, P})),
-        NotificationKind("return_request", _("New return request"), frozenset({S, A})),
-        NotificationKind("export_ready", _("Export ready"), frozenset({O, F}), email=False),
-        NotificationKind("weekly_digest", _("Weekly digest"), frozenset({O, A})),
+        NotificationKind("member_joined", _("A member joined"), frozenset({OWNER, ADMIN})),
+        NotificationKind("plan_limit", _("Plan limit reached"), frozenset({OWNER, ADMIN})),
+        NotificationKind(
+            "store_auth_interrupted",
+            _("Store authorisation interrupted"),
+            frozenset({OWNER, ADMIN, OPERATOR}),
+        ),
+        NotificationKind("sync_failed", _("Sync failed"), frozenset({OWNER, ADMIN})),
+        NotificationKind("stock_low", _("Low stock"), frozenset({OWNER, ADMIN, OPERATOR})),
+        NotificationKind(
+            "refund_approval", _("Refund waiting for approval"), frozenset({OWNER, ADMIN, FINANCE})
+        ),
+        NotificationKind(
+            "refund_rate_alert", _("Refund rate above threshold"), frozenset({OWNER, ADMIN, OPERATOR})
+        ),
+        NotificationKind("return_request", _("New return request"), frozenset({SUPPORT, ADMIN})),
+        NotificationKind("export_ready", _("Export ready"), frozenset({OWNER, FINANCE}), email=False),
+        NotificationKind("weekly_digest", _("Weekly digest"), frozenset({OWNER, ADMIN})),
     )
 }

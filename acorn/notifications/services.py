@@ -16,7 +16,7 @@ from acorn.notifications.models import Notification
 from acorn.tenancy.models import Membership, Tenant
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -27,17 +27,25 @@ def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str =
     try:
         spec = KINDS[kind]
     except KeyError:
-        raise ValueError(f"Unknown notification kind {kind!r}; add it to acorn.notifications.kinds.") from None
+        raise ValueError(
+            f"Unknown notification kind {kind!r}; add it to acorn.notifications.kinds."
+        ) from None
     members = list(
-        Membership.objects.filter(tenant=tenant, role__in=spec.roles, user__is_active=True).select_related("user")
+        Membership.objects.filter(tenant=tenant, role__in=spec.roles, user__is_active=True).select_related(
+            "user"
+        )
     )
     notifications = Notification.objects.bulk_create(
         [
-            Notification(tenant=tenant, recipient=member.user, kind=kind, title=title[:200], body=body, link=link)
+            Notification(
+                tenant=tenant, recipient=member.user, kind=kind, title=title[:200], body=body, link=link
+            )
             for member in members
         ]
     )
-    emailed = [n.pk for n, m in zip(notifications, members, strict=True) if spec.email and m.email_notifications]
+    emailed = [
+        n.pk for n, m in zip(notifications, members, strict=True) if spec.email and m.email_notifications
+    ]
     if emailed:
         from acorn.notifications.tasks import send_notification_emails_task
 
@@ -73,14 +81,14 @@ def notification_send_email(*, notification: Notification) -> bool:
     return True
 
 
-def notification_mark_read(*, tenant: Tenant, user: AbstractBaseUser, notification: Notification) -> None:
+def notification_mark_read(*, tenant: Tenant, user: User, notification: Notification) -> None:
     """Mark one of the user's own notifications read."""
-    Notification.objects.filter(tenant=tenant, recipient=user, pk=notification.pk, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    Notification.objects.filter(
+        tenant=tenant, recipient=user, pk=notification.pk, read_at__isnull=True
+    ).update(read_at=timezone.now())
 
 
-def notification_mark_all_read(*, tenant: Tenant, user: AbstractBaseUser) -> int:
+def notification_mark_all_read(*, tenant: Tenant, user: User) -> int:
     """Mark every unread notification of the user in this tenant read."""
     return Notification.objects.filter(tenant=tenant, recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()

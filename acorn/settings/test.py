@@ -1,7 +1,6 @@
 """Settings for the test suite: fast hashing, in-memory email, no outside network."""
 
 from .base import *  # noqa: F403
-from .base import env
 
 DEBUG = False
 SECRET_KEY = "acorn-test-key"
@@ -27,4 +26,6 @@ if not REDIS_URL:  # noqa: F405
     for _folder in ("queue", "control", "processed"):
         (_test_broker / _folder).mkdir(parents=True, exist_ok=True)
     # A shared database cache would be fine, but local memory keeps the suite fast.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "acorn-tests"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "acorn-tests"}
+    }

@@ -5,7 +5,7 @@ from acorn.tenancy.models import Invitation, Membership, Tenant
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TenantAdmin(admin.ModelAdmin):
     """Platform staff only (the default ModelAdmin permissions need Django permissions tenant staff lack)."""
 
     list_display = ["name", "slug", "plan", "reporting_currency", "is_active", "created_at"]

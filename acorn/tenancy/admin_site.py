@@ -35,7 +35,9 @@ class AcornAdminSite(admin.AdminSite):
             return False
         if user.is_superuser:
             return True
-        return getattr(request, "tenant", None) is not None and has_permission(_membership(request), "admin.access")
+        return getattr(request, "tenant", None) is not None and has_permission(
+            _membership(request), "admin.access"
+        )
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """One sign-in for the whole product (allauth, with two-factor and rate limits)."""
@@ -45,7 +47,7 @@ class AcornAdminSite(admin.AdminSite):
         return redirect(f"{reverse('account_login')}?next={request.GET.get('next', reverse('admin:index'))}")
 
 
-class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TenantScopedAdmin(admin.ModelAdmin):
     """Base admin for tenant-owned models. Set `permissions` to map admin actions onto the role table."""
 
     # e.g. {"view": "refunds.view", "change": "refunds.approve"}; a missing key means "not for tenant staff".
@@ -55,7 +57,7 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if request.user.is_superuser:
             return True
         permission = self.permissions.get(action)
-        return bool(permission) and has_permission(_membership(request), permission)
+        return permission is not None and has_permission(_membership(request), permission)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, "view")
@@ -90,5 +92,7 @@ class TenantScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             obj.tenant = request.tenant  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)
 
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
         raise Http404

@@ -26,16 +26,26 @@ class CompanyFieldsMixin(forms.Form):
     )
     main_category = forms.ChoiceField(label=_("Main product category"), choices=ProductCategory.choices)
     reporting_currency = forms.ChoiceField(
-        label=_("Reporting currency"), choices=currency_choices, initial="USD",
+        label=_("Reporting currency"),
+        choices=currency_choices,
+        initial="USD",
         help_text=_("Profit and journals are reported in this currency."),
     )
 
 
 class CompanySignupForm(CompanyFieldsMixin, SignupForm):
-    """allauth's sign-up plus the company: user, tenant and owner membership are created together or not at all."""
+    """allauth's sign-up plus the company: user, tenant and owner membership are created all or none."""
 
-    field_order = ["company_name", "contact_name", "phone", "main_category", "reporting_currency",
-                   "email", "password1", "password2"]
+    field_order = [
+        "company_name",
+        "contact_name",
+        "phone",
+        "main_category",
+        "reporting_currency",
+        "email",
+        "password1",
+        "password2",
+    ]
 
     def try_save(self, request: HttpRequest) -> Any:
         with transaction.atomic():
@@ -58,7 +68,7 @@ class CompanyCreateForm(CompanyFieldsMixin):
     """A signed-in user with no company creates one."""
 
 
-class TenantProfileForm(forms.ModelForm):  # type: ignore[type-arg]
+class TenantProfileForm(forms.ModelForm):
     reporting_currency = forms.ChoiceField(label=_("Reporting currency"), choices=currency_choices)
 
     class Meta:
@@ -72,7 +82,9 @@ class InvitationForm(forms.Form):
 
     def __init__(self, *args: Any, assignable_roles: frozenset[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(value, label) for value, label in Role.choices if value in assignable_roles]
+        self.fields["role"].choices = [  # type: ignore[attr-defined]
+            (value, label) for value, label in Role.choices if value in assignable_roles
+        ]
 
 
 class RoleChangeForm(forms.Form):
@@ -80,13 +92,17 @@ class RoleChangeForm(forms.Form):
 
 
 class PlanChangeForm(forms.Form):
-    plan = forms.ChoiceField(label=_("Plan"), choices=[(Plan.BASIC, Plan.BASIC.label), (Plan.PRO, Plan.PRO.label)])
+    plan = forms.ChoiceField(
+        label=_("Plan"), choices=[(Plan.BASIC, Plan.BASIC.label), (Plan.PRO, Plan.PRO.label)]
+    )
 
 
 class AcceptInvitationForm(forms.Form):
     """A new user accepting an invitation picks a password; the email is the invitation's."""
 
-    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
     password2 = forms.CharField(
         label=_("Password (again)"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -104,7 +120,9 @@ class AcceptInvitationForm(forms.Form):
             from django.contrib.auth import get_user_model
 
             try:
-                password_validation.validate_password(first, get_user_model()(email=self.email, username=self.email))
+                password_validation.validate_password(
+                    first, get_user_model()(email=self.email, username=self.email)
+                )
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned

@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +23,7 @@ class TenantRequest(HttpRequest):
     tenant: Tenant
     membership: Membership
     request_id: str
-    user: AbstractUser  # type: ignore[assignment]
+    user: User
 
 
 def _guard(request: HttpRequest, permission: str | None) -> HttpResponse | None:
@@ -45,7 +45,7 @@ class TenantMemberMixin(LoginRequiredMixin):
         refused = _guard(request, self.permission_required)
         if refused is not None:
             return refused
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[return-value]
 
 
 def tenant_member_required(

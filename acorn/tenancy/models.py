@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -12,9 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
 from acorn.money import validate_currency_code
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User  # noqa: F401
 
 
 class Plan(models.TextChoices):
@@ -50,13 +47,20 @@ class Tenant(models.Model):
     name = models.CharField(_("company name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     main_category = models.CharField(
-        _("main product category"), max_length=30, choices=ProductCategory.choices, default=ProductCategory.OTHER
+        _("main product category"),
+        max_length=30,
+        choices=ProductCategory.choices,
+        default=ProductCategory.OTHER,
     )
     contact_name = models.CharField(_("contact person"), max_length=200)
     phone = models.CharField(
         _("phone"),
         max_length=32,
-        validators=[RegexValidator(r"^\+?[0-9][0-9 ()\-]{5,30}$", _("Enter a phone number such as +86 138 0000 0000."))],
+        validators=[
+            RegexValidator(
+                r"^\+?[0-9][0-9 ()\-]{5,30}$", _("Enter a phone number such as +86 138 0000 0000.")
+            )
+        ],
     )
     reporting_currency = models.CharField(
         _("reporting currency"), max_length=3, default="USD", validators=[validate_currency_code]
@@ -65,7 +69,9 @@ class Tenant(models.Model):
     # Only used by the custom plan: limits negotiated per tenant.
     custom_max_stores = models.PositiveIntegerField(_("custom store limit"), null=True, blank=True)
     custom_max_users = models.PositiveIntegerField(_("custom user limit"), null=True, blank=True)
-    custom_retention_months = models.PositiveIntegerField(_("custom data retention (months)"), null=True, blank=True)
+    custom_retention_months = models.PositiveIntegerField(
+        _("custom data retention (months)"), null=True, blank=True
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -114,7 +120,9 @@ class Membership(TenantScopedModel):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         ordering = ["created_at", "pk"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant_id} ({self.role})"
@@ -137,7 +145,11 @@ class Invitation(TenantScopedModel):
         _("status"), max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
     )
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("invited by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("invited by"),
     )
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))

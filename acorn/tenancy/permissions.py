@@ -16,47 +16,47 @@ from acorn.tenancy.models import Role
 if TYPE_CHECKING:
     from acorn.tenancy.models import Membership
 
-O, A, P, F, S = Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.FINANCE, Role.SUPPORT
-EVERYONE = frozenset({O, A, P, F, S})
+OWNER, ADMIN, OPERATOR, FINANCE, SUPPORT = Role.OWNER, Role.ADMIN, Role.OPERATOR, Role.FINANCE, Role.SUPPORT
+EVERYONE = frozenset(Role)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     # Company and team
     "tenant.view": EVERYONE,
-    "tenant.change": frozenset({O, A}),
+    "tenant.change": frozenset({OWNER, ADMIN}),
     "members.view": EVERYONE,
-    "members.manage": frozenset({O, A}),
-    "plan.view": frozenset({O, A, F}),
-    "plan.change": frozenset({O}),
-    "audit.view": frozenset({O, A}),
+    "members.manage": frozenset({OWNER, ADMIN}),
+    "plan.view": frozenset({OWNER, ADMIN, FINANCE}),
+    "plan.change": frozenset({OWNER}),
+    "audit.view": frozenset({OWNER, ADMIN}),
     # Stores and sync
-    "stores.view": frozenset({O, A, P, F}),
-    "stores.manage": frozenset({O, A}),
-    "stores.sync": frozenset({O, A, P}),
+    "stores.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
+    "stores.manage": frozenset({OWNER, ADMIN}),
+    "stores.sync": frozenset({OWNER, ADMIN, OPERATOR}),
     # Operations
     "orders.view": EVERYONE,
-    "orders.manage": frozenset({O, A, P}),
-    "inventory.view": frozenset({O, A, P, F}),
-    "inventory.manage": frozenset({O, A, P}),
+    "orders.manage": frozenset({OWNER, ADMIN, OPERATOR}),
+    "inventory.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
+    "inventory.manage": frozenset({OWNER, ADMIN, OPERATOR}),
     # After-sales
     "refunds.view": EVERYONE,
-    "refunds.request": frozenset({O, A, P, S}),
-    "refunds.approve": frozenset({O, A, F}),
-    "refunds.rules": frozenset({O, A}),
+    "refunds.request": frozenset({OWNER, ADMIN, OPERATOR, SUPPORT}),
+    "refunds.approve": frozenset({OWNER, ADMIN, FINANCE}),
+    "refunds.rules": frozenset({OWNER, ADMIN}),
     "alerts.view": EVERYONE,
-    "alerts.manage": frozenset({O, A, P}),
+    "alerts.manage": frozenset({OWNER, ADMIN, OPERATOR}),
     # Money
-    "finance.view": frozenset({O, A, F}),
-    "finance.export": frozenset({O, A, F}),
-    "finance.manage": frozenset({O, F}),
+    "finance.view": frozenset({OWNER, ADMIN, FINANCE}),
+    "finance.export": frozenset({OWNER, ADMIN, FINANCE}),
+    "finance.manage": frozenset({OWNER, FINANCE}),
     # Django admin access for tenant staff
-    "admin.access": frozenset({O, A, F}),
+    "admin.access": frozenset({OWNER, ADMIN, FINANCE}),
 }
 
 # Roles an actor may hand out: nobody creates an owner through the team page, and an admin cannot
 # promote anyone to a role above their own.
 ASSIGNABLE_ROLES: dict[str, frozenset[str]] = {
-    O: frozenset({A, P, F, S}),
-    A: frozenset({P, F, S}),
+    OWNER: frozenset({ADMIN, OPERATOR, FINANCE, SUPPORT}),
+    ADMIN: frozenset({OPERATOR, FINANCE, SUPPORT}),
 }
 
 

@@ -27,6 +27,6 @@ def tenant_scope(tenant: Tenant) -> Iterator[None]:
 
 @contextmanager
 def dangerously_unscoped() -> Iterator[None]:
-    """Disable tenant filtering. Only for platform code that must span tenants (superuser admin, beat fan-out)."""
+    """Disable tenant filtering: only for platform code that spans tenants (superuser admin, beat fan-out)."""
     with scopes_disabled():
         yield

@@ -12,10 +12,10 @@ from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Tenan
 from acorn.tenancy.scoping import dangerously_unscoped
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 
-def membership_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
+def membership_list_for_user(*, user: User | AnonymousUser) -> list[Membership]:
     """Every active tenant the user belongs to (for the tenant switcher). Spans tenants by design:
     the filter is the user, so nothing of another user's leaks."""
     if not user.is_authenticated:
@@ -28,7 +28,7 @@ def membership_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[
         )
 
 
-def membership_for_request(*, user: AbstractBaseUser, tenant_id: int | None) -> Membership | None:
+def membership_for_request(*, user: User, tenant_id: int | None) -> Membership | None:
     """The membership to act with: the one for the tenant chosen in the session, else the first."""
     memberships = membership_list_for_user(user=user)
     for membership in memberships:

@@ -26,7 +26,7 @@ from acorn.tenancy.scoping import tenant_scope
 from acorn.tenancy.selectors import seats_in_use
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AbstractUser
+    from django.contrib.auth.models import User
 
 TENANT_PROFILE_FIELDS = ["name", "contact_name", "phone", "main_category", "reporting_currency"]
 
@@ -49,7 +49,7 @@ def _lock_tenant(tenant: Tenant) -> Tenant:
 def tenant_create(
     *,
     name: str,
-    owner: AbstractBaseUser,
+    owner: User,
     contact_name: str,
     phone: str,
     main_category: str = "other",
@@ -78,8 +78,13 @@ def tenant_create(
         membership = Membership(tenant=tenant, user=owner, role=Role.OWNER)
         membership.full_clean()
         membership.save()
-        audit_record(tenant=tenant, actor=owner, action="tenant.created", target=tenant,
-                     after=snapshot(tenant, [*TENANT_PROFILE_FIELDS, "plan"]))
+        audit_record(
+            tenant=tenant,
+            actor=owner,
+            action="tenant.created",
+            target=tenant,
+            after=snapshot(tenant, [*TENANT_PROFILE_FIELDS, "plan"]),
+        )
     return tenant
 
 
@@ -95,7 +100,7 @@ def tenant_create_with_owner(
     reporting_currency: str = "USD",
     plan: str = Plan.BASIC,
     email_verified: bool = True,
-) -> tuple[Tenant, AbstractUser]:
+) -> tuple[Tenant, User]:
     """Create a user (email verified when an operator vouches for it) and a tenant they own."""
     user_model = get_user_model()
     email = owner_email.strip().lower()
@@ -134,7 +139,7 @@ def _username_for(email: str) -> str:
 
 
 @transaction.atomic
-def tenant_update_profile(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, **changes: str) -> Tenant:
+def tenant_update_profile(*, tenant: Tenant, actor: User, membership: Membership, **changes: str) -> Tenant:
     """Change the company profile (name, contact, phone, category, reporting currency)."""
     ensure_permission(membership, "tenant.change")
     unknown = set(changes) - set(TENANT_PROFILE_FIELDS)
@@ -148,13 +153,19 @@ def tenant_update_profile(*, tenant: Tenant, actor: AbstractBaseUser, membership
     tenant.save(update_fields=list(changes))
     after = snapshot(tenant, list(changes))
     if before != after:
-        audit_record(tenant=tenant, actor=actor, action="tenant.profile_changed", target=tenant,
-                     before=before, after=after)
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="tenant.profile_changed",
+            target=tenant,
+            before=before,
+            after=after,
+        )
     return tenant
 
 
 @transaction.atomic
-def tenant_change_plan(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, plan: str) -> Tenant:
+def tenant_change_plan(*, tenant: Tenant, actor: User, membership: Membership, plan: str) -> Tenant:
     """Move the tenant to another plan, refusing a plan its current usage does not fit into."""
     ensure_permission(membership, "plan.change")
     tenant = _lock_tenant(tenant)
@@ -167,14 +178,20 @@ def tenant_change_plan(*, tenant: Tenant, actor: AbstractBaseUser, membership: M
     tenant.plan = plan
     tenant.full_clean()
     tenant.save(update_fields=["plan"])
-    audit_record(tenant=tenant, actor=actor, action="tenant.plan_changed", target=tenant,
-                 before=before, after=snapshot(tenant, ["plan"]))
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="tenant.plan_changed",
+        target=tenant,
+        before=before,
+        after=snapshot(tenant, ["plan"]),
+    )
     return tenant
 
 
 @transaction.atomic
 def tenant_set_custom_limits(
-    *, tenant: Tenant, actor: AbstractBaseUser, max_stores: int, max_users: int, retention_months: int
+    *, tenant: Tenant, actor: User, max_stores: int, max_users: int, retention_months: int
 ) -> Tenant:
     """Platform staff only: put a tenant on the custom plan with negotiated limits."""
     if not getattr(actor, "is_superuser", False):
@@ -189,8 +206,14 @@ def tenant_set_custom_limits(
     tenant.custom_retention_months = retention_months
     tenant.full_clean()
     tenant.save(update_fields=fields)
-    audit_record(tenant=tenant, actor=actor, action="tenant.plan_changed", target=tenant,
-                 before=before, after=snapshot(tenant, fields))
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="tenant.plan_changed",
+        target=tenant,
+        before=before,
+        after=snapshot(tenant, fields),
+    )
     return tenant
 
 
@@ -201,9 +224,9 @@ def _ensure_can_assign(membership: Membership, role: str) -> None:
 
 @transaction.atomic
 def invitation_create(
-    *, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, email: str, role: str
+    *, tenant: Tenant, actor: User, membership: Membership, email: str, role: str
 ) -> Invitation:
-    """Invite someone by email with a role. Holds a seat under the plan's user limit; sends the email on commit."""
+    """Invite someone by email with a role; holds a seat under the user limit; emails on commit."""
     ensure_permission(membership, "members.manage")
     _ensure_can_assign(membership, role)
     email = email.strip().lower()
@@ -211,7 +234,9 @@ def invitation_create(
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
     _expire_stale_invitations(tenant=tenant)
-    if Invitation.objects.filter(tenant=tenant, email__iexact=email, status=InvitationStatus.PENDING).exists():
+    if Invitation.objects.filter(
+        tenant=tenant, email__iexact=email, status=InvitationStatus.PENDING
+    ).exists():
         raise ValidationError({"email": _("%(email)s already has an open invitation.") % {"email": email}})
     plans.ensure_user_capacity(tenant, seats_in_use=seats_in_use(tenant=tenant))
     invitation = Invitation(
@@ -219,13 +244,18 @@ def invitation_create(
         email=email,
         role=role,
         token=secrets.token_urlsafe(32),
-        invited_by=actor,  # type: ignore[misc]
+        invited_by=actor,
         expires_at=timezone.now() + timedelta(days=settings.ACORN_INVITATION_DAYS),
     )
     invitation.full_clean()
     invitation.save()
-    audit_record(tenant=tenant, actor=actor, action="member.invited", target=invitation,
-                 after={"email": email, "role": role})
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="member.invited",
+        target=invitation,
+        after={"email": email, "role": role},
+    )
     transaction.on_commit(lambda: _send_invitation_email(invitation))
     return invitation
 
@@ -248,17 +278,22 @@ def _expire_stale_invitations(*, tenant: Tenant) -> int:
 
 
 @transaction.atomic
-def invitation_revoke(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, invitation: Invitation) -> None:
+def invitation_revoke(*, tenant: Tenant, actor: User, membership: Membership, invitation: Invitation) -> None:
     """Withdraw a pending invitation; its link stops working and its seat is freed."""
     ensure_permission(membership, "members.manage")
     if invitation.tenant_id != tenant.pk:
         raise PermissionDenied
-    updated = Invitation.objects.filter(pk=invitation.pk, tenant=tenant, status=InvitationStatus.PENDING).update(
-        status=InvitationStatus.REVOKED
-    )
+    updated = Invitation.objects.filter(
+        pk=invitation.pk, tenant=tenant, status=InvitationStatus.PENDING
+    ).update(status=InvitationStatus.REVOKED)
     if updated:
-        audit_record(tenant=tenant, actor=actor, action="member.invitation_revoked", target=invitation,
-                     before={"email": invitation.email, "role": invitation.role})
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="member.invitation_revoked",
+            target=invitation,
+            before={"email": invitation.email, "role": invitation.role},
+        )
 
 
 class InvitationUnusable(Exception):
@@ -266,7 +301,7 @@ class InvitationUnusable(Exception):
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user: AbstractBaseUser) -> Membership:
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Turn a pending invitation into a membership for `user`, within the plan's user limit."""
     with tenant_scope(invitation.tenant):
         tenant = _lock_tenant(invitation.tenant)
@@ -288,18 +323,25 @@ def invitation_accept(*, invitation: Invitation, user: AbstractBaseUser) -> Memb
             with transaction.atomic():
                 membership.save()
         except IntegrityError as error:  # a concurrent accept of another invitation for the same user
-            raise InvitationUnusable(_("You are already a member of %(tenant)s.") % {"tenant": tenant.name}) from error
+            raise InvitationUnusable(
+                _("You are already a member of %(tenant)s.") % {"tenant": tenant.name}
+            ) from error
         invitation.status = InvitationStatus.ACCEPTED
         invitation.accepted_at = timezone.now()
-        invitation.accepted_by = user  # type: ignore[assignment]
+        invitation.accepted_by = user
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
-        audit_record(tenant=tenant, actor=user, action="member.joined", target=membership,
-                     after={"email": invitation.email, "role": invitation.role})
+        audit_record(
+            tenant=tenant,
+            actor=user,
+            action="member.joined",
+            target=membership,
+            after={"email": invitation.email, "role": invitation.role},
+        )
     return membership
 
 
 @transaction.atomic
-def invitation_accept_new_user(*, invitation: Invitation, password: str) -> tuple[AbstractUser, Membership]:
+def invitation_accept_new_user(*, invitation: Invitation, password: str) -> tuple[User, Membership]:
     """Create the invited person's account (its email proven by the emailed token) and accept."""
     user_model = get_user_model()
     if user_model.objects.filter(email__iexact=invitation.email).exists():
@@ -314,7 +356,7 @@ def invitation_accept_new_user(*, invitation: Invitation, password: str) -> tupl
 
 @transaction.atomic
 def membership_change_role(
-    *, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, target: Membership, role: str
+    *, tenant: Tenant, actor: User, membership: Membership, target: Membership, role: str
 ) -> Membership:
     """Give a member another role. Owners are changed only by transferring ownership."""
     ensure_permission(membership, "members.manage")
@@ -330,13 +372,19 @@ def membership_change_role(
     target.role = role
     target.full_clean()
     target.save(update_fields=["role"])
-    audit_record(tenant=tenant, actor=actor, action="member.role_changed", target=target,
-                 before=before, after=snapshot(target, ["role"]))
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="member.role_changed",
+        target=target,
+        before=before,
+        after=snapshot(target, ["role"]),
+    )
     return target
 
 
 @transaction.atomic
-def membership_remove(*, tenant: Tenant, actor: AbstractBaseUser, membership: Membership, target: Membership) -> None:
+def membership_remove(*, tenant: Tenant, actor: User, membership: Membership, target: Membership) -> None:
     """Remove a member from the tenant. The owner cannot be removed; nobody removes themselves here."""
     ensure_permission(membership, "members.manage")
     if target.tenant_id != tenant.pk:
@@ -346,8 +394,13 @@ def membership_remove(*, tenant: Tenant, actor: AbstractBaseUser, membership: Me
     if target.pk == membership.pk:
         raise ValidationError(_("You cannot remove yourself."))
     _ensure_can_assign(membership, target.role)
-    audit_record(tenant=tenant, actor=actor, action="member.removed", target=target,
-                 before={"email": target.user.email, "role": target.role})
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="member.removed",
+        target=target,
+        before={"email": target.user.email, "role": target.role},
+    )
     target.delete()
 
 
@@ -364,6 +417,6 @@ def invitations_expire_all() -> int:
     from acorn.tenancy.scoping import dangerously_unscoped
 
     with dangerously_unscoped():
-        return Invitation.objects.filter(status=InvitationStatus.PENDING, expires_at__lte=timezone.now()).update(
-            status=InvitationStatus.EXPIRED
-        )
+        return Invitation.objects.filter(
+            status=InvitationStatus.PENDING, expires_at__lte=timezone.now()
+        ).update(status=InvitationStatus.EXPIRED)

@@ -22,7 +22,7 @@ class TenantTaskError(TypeError):
     """A tenant task was called without a usable tenant_id."""
 
 
-class TenantTask(Task):  # type: ignore[type-arg]
+class TenantTask(Task):
     """Base for every task that touches tenant-owned rows."""
 
     abstract = True

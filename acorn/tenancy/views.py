@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -37,7 +38,7 @@ from acorn.tenancy.selectors import (
 )
 
 
-def _form_errors_from(form: object, error: ValidationError) -> None:
+def _form_errors_from(form: forms.BaseForm, error: ValidationError) -> None:
     """Put a service's ValidationError onto the form so the page shows it next to the field."""
     if hasattr(error, "error_dict"):
         for field, field_errors in error.error_dict.items():
@@ -113,9 +114,13 @@ def invitation_create_view(request: TenantRequest) -> HttpResponse:
         except plans.PlanLimitExceeded as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
             return redirect("tenancy:team")
-    return render(request, "tenancy/membership_list.html", _team_context(request, invite_form=form), status=400)
+    return render(
+        request, "tenancy/membership_list.html", _team_context(request, invite_form=form), status=400
+    )
 
 
 @require_POST
@@ -242,12 +247,14 @@ def tenant_switch_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("You are not a member of that company."))
     else:
         request.session[SESSION_TENANT_KEY] = memberships[wanted].tenant_id
-        messages.success(request, _("Now working in %(tenant)s.") % {"tenant": memberships[wanted].tenant.name})
+        messages.success(
+            request, _("Now working in %(tenant)s.") % {"tenant": memberships[wanted].tenant.name}
+        )
     return redirect("console:dashboard")
 
 
 @login_required
-def no_tenant_view(request: HttpRequest) -> HttpResponse:
+def no_tenant_view(request: TenantRequest) -> HttpResponse:
     """A signed-in user with no company: create one, or wait for an invitation."""
     if getattr(request, "tenant", None) is not None:
         return redirect("console:dashboard")

@@ -51,7 +51,9 @@ def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterato
 
 
 @pytest.fixture
-def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..., Membership]) -> dict[str, int]:
+def tenant_a_objects(
+    tenant: Tenant, owner: Membership, make_member: Callable[..., Membership]
+) -> dict[str, int]:
     """One object of every kind that has a console URL, all belonging to tenant A."""
     operator = make_member(tenant, Role.OPERATOR)
     with tenant_scope(tenant):
@@ -94,12 +96,17 @@ def test_every_console_url_hides_other_tenants_objects(
     for url in urls:
         for method in (client.get, client.post):
             response = method(url)
-            assert response.status_code in (403, 404, 405), f"{method.__name__.upper()} {url} -> {response.status_code}"
+            assert response.status_code in (403, 404, 405), (
+                f"{method.__name__.upper()} {url} -> {response.status_code}"
+            )
 
 
 @pytest.mark.django_db
 def test_other_tenants_objects_are_untouched_by_the_walk(
-    tenant: Tenant, tenant_a_objects: dict[str, int], other_owner: Membership, client_for: Callable[[Membership], Client]
+    tenant: Tenant,
+    tenant_a_objects: dict[str, int],
+    other_owner: Membership,
+    client_for: Callable[[Membership], Client],
 ) -> None:
     client = client_for(other_owner)
     for url in _console_urls_with_object_ids(tenant_a_objects):

@@ -23,12 +23,16 @@ pytestmark = pytest.mark.django_db
 
 def _invite(tenant: Tenant, owner: Membership, email: str, role: str = Role.OPERATOR) -> Invitation:
     with tenant_scope(tenant):
-        return services.invitation_create(tenant=tenant, actor=owner.user, membership=owner, email=email, role=role)
+        return services.invitation_create(
+            tenant=tenant, actor=owner.user, membership=owner, email=email, role=role
+        )
 
 
 def test_tenant_create_makes_the_creator_owner_and_audits(db: None) -> None:
     user = UserFactory()
-    tenant = services.tenant_create(name="Shenzhen Gadgets", owner=user, contact_name="Li", phone="+86 755 1234 5678")
+    tenant = services.tenant_create(
+        name="Shenzhen Gadgets", owner=user, contact_name="Li", phone="+86 755 1234 5678"
+    )
     with tenant_scope(tenant):
         assert Membership.objects.get().role == Role.OWNER
         assert AuditEvent.objects.get().action == "tenant.created"
@@ -63,7 +67,9 @@ def test_invitation_sends_email_on_commit_with_a_working_link(
     assert f"/invitations/{invitation.token}/" in mail.outbox[0].body
 
 
-def test_plan_limit_refuses_the_n_plus_first_user_and_creates_nothing(tenant: Tenant, owner: Membership) -> None:
+def test_plan_limit_refuses_the_n_plus_first_user_and_creates_nothing(
+    tenant: Tenant, owner: Membership
+) -> None:
     # given: the basic plan allows 3 users; the owner and one invitation hold 2 seats
     tenant.plan = Plan.BASIC
     tenant.save(update_fields=["plan"])
@@ -97,8 +103,9 @@ def test_accepting_rechecks_the_limit_without_counting_the_invitation_twice(
 def test_custom_plan_limits_apply(tenant: Tenant, owner: Membership) -> None:
     superuser = UserFactory(email="staff@acorn.example", is_superuser=True)
     with tenant_scope(tenant):
-        services.tenant_set_custom_limits(tenant=tenant, actor=superuser, max_stores=50, max_users=2,
-                                          retention_months=60)
+        services.tenant_set_custom_limits(
+            tenant=tenant, actor=superuser, max_stores=50, max_users=2, retention_months=60
+        )
     tenant.refresh_from_db()
     assert (tenant.plan, limits_for(tenant).max_users) == (Plan.CUSTOM, 2)
     _invite(tenant, owner, "one@example.com")
@@ -108,8 +115,9 @@ def test_custom_plan_limits_apply(tenant: Tenant, owner: Membership) -> None:
 
 def test_custom_limits_are_for_platform_staff_only(tenant: Tenant, owner: Membership) -> None:
     with tenant_scope(tenant), pytest.raises(PermissionDenied):
-        services.tenant_set_custom_limits(tenant=tenant, actor=owner.user, max_stores=99, max_users=99,
-                                          retention_months=99)
+        services.tenant_set_custom_limits(
+            tenant=tenant, actor=owner.user, max_stores=99, max_users=99, retention_months=99
+        )
 
 
 def test_downgrade_refused_when_usage_does_not_fit(
@@ -137,13 +145,21 @@ def test_operator_cannot_invite_or_change_members(
     support = make_member(tenant, Role.SUPPORT)
     with tenant_scope(tenant):
         with pytest.raises(PermissionDenied):
-            services.invitation_create(tenant=tenant, actor=operator.user, membership=operator, email="x@example.com",
-                                       role=Role.SUPPORT)
+            services.invitation_create(
+                tenant=tenant,
+                actor=operator.user,
+                membership=operator,
+                email="x@example.com",
+                role=Role.SUPPORT,
+            )
         with pytest.raises(PermissionDenied):
-            services.membership_change_role(tenant=tenant, actor=operator.user, membership=operator, target=support,
-                                            role=Role.ADMIN)
+            services.membership_change_role(
+                tenant=tenant, actor=operator.user, membership=operator, target=support, role=Role.ADMIN
+            )
         with pytest.raises(PermissionDenied):
-            services.membership_remove(tenant=tenant, actor=operator.user, membership=operator, target=support)
+            services.membership_remove(
+                tenant=tenant, actor=operator.user, membership=operator, target=support
+            )
         assert Membership.objects.get(pk=support.pk).role == Role.SUPPORT
 
 
@@ -154,17 +170,21 @@ def test_admin_cannot_promote_to_admin_or_touch_the_owner(
     operator = make_member(tenant, Role.OPERATOR)
     with tenant_scope(tenant):
         with pytest.raises(PermissionDenied):
-            services.membership_change_role(tenant=tenant, actor=admin.user, membership=admin, target=operator,
-                                            role=Role.ADMIN)
+            services.membership_change_role(
+                tenant=tenant, actor=admin.user, membership=admin, target=operator, role=Role.ADMIN
+            )
         with pytest.raises(ValidationError):
             services.membership_remove(tenant=tenant, actor=admin.user, membership=admin, target=owner)
-        services.membership_change_role(tenant=tenant, actor=admin.user, membership=admin, target=operator,
-                                        role=Role.FINANCE)
+        services.membership_change_role(
+            tenant=tenant, actor=admin.user, membership=admin, target=operator, role=Role.FINANCE
+        )
         event = AuditEvent.objects.get(action="member.role_changed")
     assert (event.before, event.after) == ({"role": "operator"}, {"role": "finance"})
 
 
-def test_invitation_for_another_email_or_expired_cannot_be_accepted(tenant: Tenant, owner: Membership) -> None:
+def test_invitation_for_another_email_or_expired_cannot_be_accepted(
+    tenant: Tenant, owner: Membership
+) -> None:
     invitation = _invite(tenant, owner, "right@example.com")
     with pytest.raises(services.InvitationUnusable):
         services.invitation_accept(invitation=invitation, user=UserFactory(email="wrong@example.com"))

@@ -72,8 +72,9 @@ def test_real_worker_runs_tenant_task_through_the_broker(
     owner = make_member(tenant, Role.OWNER, "owner-a@example.com")
     make_member(other_tenant, Role.OWNER, "owner-b@example.com")
     with tenant_scope(other_tenant):
-        foreign = Notification.objects.create(tenant=other_tenant, recipient=other_owner_user(other_tenant),
-                                              kind="member_joined", title="B's")
+        foreign = Notification.objects.create(
+            tenant=other_tenant, recipient=other_owner_user(other_tenant), kind="member_joined", title="B's"
+        )
     mail.outbox.clear()
     app.control.purge()  # nothing left over from an earlier run
 

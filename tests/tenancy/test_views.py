@@ -52,7 +52,10 @@ def test_existing_user_accepts_while_signed_in_and_can_switch_tenants(
 ) -> None:
     with tenant_scope(tenant):
         invitation = Invitation.objects.create(
-            tenant=tenant, email=other_owner.user.email, role=Role.OPERATOR, token="tok-123456789012345678901234567890",
+            tenant=tenant,
+            email=other_owner.user.email,
+            role=Role.OPERATOR,
+            token="tok-123456789012345678901234567890",
             expires_at=owner.created_at.replace(year=2999),
         )
     client = client_for(other_owner)
@@ -88,12 +91,16 @@ def test_session_pointing_at_a_foreign_tenant_falls_back_to_own(
     assert client.get(reverse("console:dashboard")).context["request"].tenant == other_owner.tenant
 
 
-def test_plan_limit_message_on_the_team_page(tenant: Tenant, owner_client: Client, make_member: Callable) -> None:
+def test_plan_limit_message_on_the_team_page(
+    tenant: Tenant, owner_client: Client, make_member: Callable
+) -> None:
     tenant.plan = Plan.BASIC
     tenant.save(update_fields=["plan"])
     make_member(tenant, Role.OPERATOR)
     make_member(tenant, Role.SUPPORT)
-    response = owner_client.post(reverse("tenancy:invitation-create"), {"email": "x@example.com", "role": "support"})
+    response = owner_client.post(
+        reverse("tenancy:invitation-create"), {"email": "x@example.com", "role": "support"}
+    )
     assert response.status_code == 400
     assert "allows 3 users" in response.content.decode()
     with tenant_scope(tenant):
@@ -101,7 +108,9 @@ def test_plan_limit_message_on_the_team_page(tenant: Tenant, owner_client: Clien
 
 
 def test_invite_form_validation_messages(owner_client: Client) -> None:
-    response = owner_client.post(reverse("tenancy:invitation-create"), {"email": "not-an-email", "role": "owner"})
+    response = owner_client.post(
+        reverse("tenancy:invitation-create"), {"email": "not-an-email", "role": "owner"}
+    )
     body = response.content.decode()
     assert response.status_code == 400
     assert "Enter a valid email address" in body
@@ -114,8 +123,14 @@ def test_non_admins_cannot_manage_members_or_plans(
 ) -> None:
     member = make_member(tenant, role)
     client = client_for(member)
-    assert client.post(reverse("tenancy:invitation-create"), {"email": "a@b.com", "role": "support"}).status_code == 403
-    assert client.post(reverse("tenancy:membership-role", args=[owner.pk]), {"role": "support"}).status_code == 403
+    assert (
+        client.post(reverse("tenancy:invitation-create"), {"email": "a@b.com", "role": "support"}).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("tenancy:membership-role", args=[owner.pk]), {"role": "support"}).status_code
+        == 403
+    )
     assert client.post(reverse("tenancy:membership-remove", args=[owner.pk])).status_code == 403
     assert client.post(reverse("tenancy:plan"), {"plan": Plan.BASIC}).status_code == 403
     tenant.refresh_from_db()
@@ -126,7 +141,9 @@ def test_non_admins_cannot_manage_members_or_plans(
     assert "Send invitation" not in page.content.decode()
 
 
-def test_support_cannot_see_finance_or_plan_pages(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
+def test_support_cannot_see_finance_or_plan_pages(
+    tenant: Tenant, make_member: Callable, client_for: ClientFor
+) -> None:
     client = client_for(make_member(tenant, Role.SUPPORT))
     assert client.get(reverse("console:finance")).status_code == 403
     assert client.get(reverse("tenancy:plan")).status_code == 403
@@ -135,13 +152,17 @@ def test_support_cannot_see_finance_or_plan_pages(tenant: Tenant, make_member: C
     assert reverse("console:finance") not in nav
 
 
-def test_finance_sees_finance_but_not_audit(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
+def test_finance_sees_finance_but_not_audit(
+    tenant: Tenant, make_member: Callable, client_for: ClientFor
+) -> None:
     client = client_for(make_member(tenant, Role.FINANCE))
     assert client.get(reverse("console:finance")).status_code == 200
     assert client.get(reverse("audit:auditevent-list")).status_code == 403
 
 
-def test_owner_downgrade_refused_with_message(tenant: Tenant, owner_client: Client, make_member: Callable) -> None:
+def test_owner_downgrade_refused_with_message(
+    tenant: Tenant, owner_client: Client, make_member: Callable
+) -> None:
     for _ in range(3):
         make_member(tenant, Role.OPERATOR)
     response = owner_client.post(reverse("tenancy:plan"), {"plan": Plan.BASIC})
@@ -150,8 +171,13 @@ def test_owner_downgrade_refused_with_message(tenant: Tenant, owner_client: Clie
 
 
 def test_company_profile_is_saved_and_audited(tenant: Tenant, owner_client: Client) -> None:
-    data = {"name": "Alpha Trading Ltd", "contact_name": "Chen", "phone": "+86 20 1234 5678",
-            "main_category": "toys", "reporting_currency": "USD"}
+    data = {
+        "name": "Alpha Trading Ltd",
+        "contact_name": "Chen",
+        "phone": "+86 20 1234 5678",
+        "main_category": "toys",
+        "reporting_currency": "USD",
+    }
     assert owner_client.post(reverse("tenancy:company"), data).status_code == 302
     tenant.refresh_from_db()
     assert (tenant.name, tenant.reporting_currency) == ("Alpha Trading Ltd", "USD")
@@ -161,14 +187,22 @@ def test_company_profile_is_saved_and_audited(tenant: Tenant, owner_client: Clie
 
 
 def test_company_profile_errors_are_shown(owner_client: Client) -> None:
-    data = {"name": "", "contact_name": "Chen", "phone": "abc", "main_category": "toys", "reporting_currency": "USD"}
+    data = {
+        "name": "",
+        "contact_name": "Chen",
+        "phone": "abc",
+        "main_category": "toys",
+        "reporting_currency": "USD",
+    }
     response = owner_client.post(reverse("tenancy:company"), data)
     assert response.status_code == 200
     body = response.content.decode()
     assert "This field is required" in body and "Enter a phone number" in body
 
 
-def test_operator_sees_company_read_only(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
+def test_operator_sees_company_read_only(
+    tenant: Tenant, make_member: Callable, client_for: ClientFor
+) -> None:
     client = client_for(make_member(tenant, Role.OPERATOR))
     assert client.get(reverse("tenancy:company")).status_code == 200
     response = client.post(reverse("tenancy:company"), {"name": "Hijacked"})
@@ -181,7 +215,10 @@ def test_invitation_accept_with_existing_account_asks_to_sign_in(tenant: Tenant,
     UserFactory(email="known@example.com")
     with tenant_scope(tenant):
         invitation = Invitation.objects.create(
-            tenant=tenant, email="known@example.com", role=Role.SUPPORT, token="tok-abcdefabcdefabcdefabcdef",
+            tenant=tenant,
+            email="known@example.com",
+            role=Role.SUPPORT,
+            token="tok-abcdefabcdefabcdefabcdef",
             expires_at=owner.created_at.replace(year=2999),
         )
     response = Client().get(reverse("tenancy:invitation-accept", args=[invitation.token]))

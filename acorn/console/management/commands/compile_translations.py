@@ -22,7 +22,11 @@ class Command(BaseCommand):
         for locale_dir in map(Path, settings.LOCALE_PATHS):
             for po_path in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
                 mo_path = po_path.with_suffix(".mo")
-                if not options["force"] and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                if (
+                    not options["force"]
+                    and mo_path.exists()
+                    and mo_path.stat().st_mtime >= po_path.stat().st_mtime
+                ):
                     continue
                 with po_path.open("rb") as po_file:
                     try:

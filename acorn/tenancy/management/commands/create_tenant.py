@@ -1,4 +1,4 @@
-"""`manage.py create_tenant --name N --owner-email E --password P [--plan basic|pro|custom] [--currency CNY]`."""
+"""`manage.py create_tenant --name N --owner-email E --password P [--plan …] [--currency CNY]`."""
 
 from __future__ import annotations
 
@@ -36,8 +36,10 @@ class Command(BaseCommand):
                 reporting_currency=options["currency"].upper(),
             )
         except ValidationError as error:
-            details = "; ".join(
-                f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()
-            ) if hasattr(error, "error_dict") else " ".join(error.messages)
+            details = (
+                "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+                if hasattr(error, "error_dict")
+                else " ".join(error.messages)
+            )
             raise CommandError(f"Cannot create the tenant: {details}") from error
         self.stdout.write(json.dumps({"tenant": tenant.slug, "tenant_id": tenant.pk, "user_id": user.pk}))
