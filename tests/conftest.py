@@ -76,3 +76,30 @@ def owner_client(owner: Membership, client_for: Callable[[Membership], Client]) 
 def in_scope(tenant: Tenant) -> Iterator[None]:
     with tenant_scope(tenant):
         yield
+
+
+class EnqueuedTasks(list[tuple[Any, dict[str, Any]]]):
+    """Tasks that services enqueued (kwargs round-tripped through JSON, as the broker would)."""
+
+    def run_all(self) -> list[Any]:
+        """Run every recorded task in-process, in order, and forget them."""
+        results = [task(**kwargs) for task, kwargs in self]
+        self.clear()
+        return results
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> EnqueuedTasks:
+    """Record apply_async instead of sending to the broker. The real broker is covered by the worker tests."""
+    import json
+
+    from celery.app.task import Task
+
+    recorded = EnqueuedTasks()
+
+    def fake_apply_async(self: Task, args: Any = None, kwargs: Any = None, **options: Any) -> None:
+        assert not args, f"{self.name}: pass keyword arguments only"
+        recorded.append((self, json.loads(json.dumps(kwargs or {}))))
+
+    monkeypatch.setattr(Task, "apply_async", fake_apply_async)
+    return recorded

@@ -102,12 +102,18 @@ def ensure_plan_fits(tenant: Tenant, *, plan: str, limits: PlanLimits) -> None:
     """Raise PlanLimitExceeded if the tenant's current usage does not fit into another plan."""
     usage = usage_for(tenant)
     caps = {"users": limits.max_users, "stores": limits.max_stores}
+    labels = {"users": _("users"), "stores": _("stores")}
     for resource, used in usage.items():
         limit = caps.get(resource)
         if limit is not None and used > limit:
             raise PlanLimitExceeded(
                 _("The %(plan)s plan allows %(limit)d %(resource)s but you have %(used)d. Reduce them first.")
-                % {"plan": Plan(plan).label, "limit": limit, "resource": resource, "used": used},
+                % {
+                    "plan": Plan(plan).label,
+                    "limit": limit,
+                    "resource": labels.get(resource, resource),
+                    "used": used,
+                },
                 resource=resource,
                 limit=limit,
             )

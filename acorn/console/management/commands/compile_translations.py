@@ -45,6 +45,11 @@ class Command(BaseCommand):
                     write_mo(mo_file, catalog, use_fuzzy=False)
                 tmp_path.replace(mo_path)
                 compiled += 1
-                self.stdout.write(f"compiled {po_path.relative_to(settings.BASE_DIR)}")
+                shown = (
+                    po_path.relative_to(settings.BASE_DIR)
+                    if po_path.is_relative_to(settings.BASE_DIR)
+                    else po_path
+                )
+                self.stdout.write(f"compiled {shown}")
         if not compiled:
             self.stdout.write("translations up to date")

@@ -1,0 +1,68 @@
+"""Money: Decimal only, ISO currencies, minor units, explicit conversion."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from acorn.money import CurrencyMismatchError, Money, convert, to_decimal, validate_currency_code
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        ("19.995", "USD", "20.00"),
+        ("19940", "JPY", "19940"),
+        ("1.2345", "KWD", "1.235"),
+        ("-0.005", "EUR", "-0.01"),
+    ],
+)
+def test_quantize_to_minor_unit(amount: str, currency: str, expected: str) -> None:
+    assert Money(Decimal(amount), currency).quantized().amount == Decimal(expected)
+
+
+def test_floats_are_refused() -> None:
+    with pytest.raises(TypeError):
+        Money(19.99, "USD")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Money(Decimal(1), "USD") * 1.5  # type: ignore[operator]
+
+
+def test_vendor_strings_parse_and_garbage_is_refused() -> None:
+    assert to_decimal(" 11.01 ") == Decimal("11.01")
+    assert to_decimal(25) == Decimal(25)
+    with pytest.raises(ValueError):
+        to_decimal("11,01x")
+    with pytest.raises(ValueError):
+        to_decimal("NaN")
+
+
+def test_mixing_currencies_raises() -> None:
+    with pytest.raises(CurrencyMismatchError):
+        Money(Decimal(1), "USD") + Money(Decimal(1), "EUR")
+    assert Money(Decimal("1.10"), "USD") + Money(Decimal("2.20"), "USD") == Money(Decimal("3.30"), "USD")
+
+
+@pytest.mark.parametrize("code", ["usd", "US", "XYZ", "", "EURO"])
+def test_invalid_currency_codes(code: str) -> None:
+    with pytest.raises(ValidationError):
+        validate_currency_code(code)
+
+
+def test_convert_keeps_rate_date_and_source() -> None:
+    result = convert(
+        Money(Decimal("100"), "USD"),
+        to_currency="CNY",
+        rate=Decimal("7.1234"),
+        rate_date=date(2026, 11, 25),
+        source="test",
+    )
+    assert result.result == Money(Decimal("712.34"), "CNY")
+    assert (result.rate, result.rate_date, result.source) == (Decimal("7.1234"), date(2026, 11, 25), "test")
+    with pytest.raises(ValueError):
+        convert(
+            Money(Decimal(1), "USD"), to_currency="CNY", rate=Decimal(0), rate_date=date.today(), source="x"
+        )
