@@ -26,7 +26,7 @@ def test_quantize_to_minor_unit(amount: str, currency: str, expected: str) -> No
 
 def test_floats_are_refused() -> None:
     with pytest.raises(TypeError):
-        Money(19.99, "USD")  # type: ignore[arg-type]
+        Money(19.99, "USD")
     with pytest.raises(TypeError):
         Money(Decimal(1), "USD") * 1.5  # type: ignore[operator]
 

@@ -22,7 +22,10 @@ def test_catalogue_is_complete_and_valid() -> None:
         message.id
         for message in catalog
         if message.id
-        and (message.fuzzy or not (message.string if isinstance(message.string, str) else message.string[0]))
+        and (
+            message.fuzzy
+            or not all([message.string] if isinstance(message.string, str) else message.string or [""])
+        )
     ]
     assert untranslated == []
     assert [problem for _, problem in catalog.check()] == []
@@ -33,7 +36,7 @@ def test_compile_translations_with_babel(tmp_path: Path, settings: object) -> No
     target = tmp_path / "zh_Hans" / "LC_MESSAGES"
     target.mkdir(parents=True)
     (target / "django.po").write_bytes(PO_PATH.read_bytes())
-    settings.LOCALE_PATHS = [tmp_path]  # type: ignore[attr-defined]
+    settings.LOCALE_PATHS = [tmp_path]
     out = StringIO()
     call_command("compile_translations", stdout=out)
     assert (target / "django.mo").stat().st_size > 1000
@@ -46,7 +49,7 @@ def test_broken_catalogue_names_file_and_line(tmp_path: Path, settings: object) 
     target = tmp_path / "zh_Hans" / "LC_MESSAGES"
     target.mkdir(parents=True)
     (target / "django.po").write_text('msgid "Hello %(name)s"\nmsgstr "你好 %(nom)s"\n', encoding="utf-8")
-    settings.LOCALE_PATHS = [tmp_path]  # type: ignore[attr-defined]
+    settings.LOCALE_PATHS = [tmp_path]
     with pytest.raises(CommandError, match=r"django\.po:\d+"):
         call_command("compile_translations", stdout=StringIO())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -16,7 +17,7 @@ from acorn.tenancy.scoping import tenant_scope
 pytestmark = pytest.mark.django_db
 
 
-def _run(*args: str) -> dict[str, object]:
+def _run(*args: str) -> dict[str, Any]:
     out = StringIO()
     call_command(*args, stdout=out)
     return json.loads(out.getvalue())

@@ -26,7 +26,7 @@ def test_scope_sees_only_its_tenant(owner: Membership, other_owner: Membership, 
 
 
 def test_a_none_tenant_is_refused_instead_of_unscoping() -> None:
-    with pytest.raises(ValueError), tenant_scope(None):  # type: ignore[arg-type]
+    with pytest.raises(ValueError), tenant_scope(None):
         pass
 
 
