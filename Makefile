@@ -1,7 +1,9 @@
 # ACORN — the two commands a newcomer needs: `make run` and `make test`.
 # Only Python 3.11+ is required; everything else is installed into .venv.
 
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that actually runs and is 3.11+ (pyenv shims may exist but not run).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -15,7 +17,7 @@ export DJANGO_SETTINGS_MODULE ?= acorn.settings.local
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ACORN needs Python 3.11 or newer")'
+	@test -n "$(PYTHON)" || { echo "ACORN needs Python 3.11 or newer on PATH (python3.11, python3.12 or python3)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
