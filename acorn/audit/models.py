@@ -45,6 +45,13 @@ class AuditEvent(TenantScopedModel):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
 
+    @property
+    def changes(self) -> list[tuple[str, Any, Any]]:
+        """(field, before, after) rows for display; a field only in one snapshot shows None on the other."""
+        before = self.before if isinstance(self.before, dict) else {}
+        after = self.after if isinstance(self.after, dict) else {}
+        return [(key, before.get(key), after.get(key)) for key in dict.fromkeys([*before, *after])]
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Append-only is a property of the model, not of one service: refuse updates everywhere.
         if self.pk is not None:

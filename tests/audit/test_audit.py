@@ -97,3 +97,8 @@ def test_audit_page_is_for_owners_and_admins(
     role: str, tenant: Tenant, make_member: Callable[..., Membership], client_for: Callable
 ) -> None:
     assert client_for(make_member(tenant, role)).get(reverse("audit:auditevent-list")).status_code == 403
+
+
+def test_changes_pair_before_and_after(tenant: Tenant, owner: Membership) -> None:
+    event = _event(tenant, owner, before={"role": "operator"}, after={"role": "finance", "note": "x"})
+    assert event.changes == [("role", "operator", "finance"), ("note", None, "x")]
