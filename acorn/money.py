@@ -32,12 +32,7 @@ def _known_currencies() -> frozenset[str]:
 
 def validate_currency_code(value: str) -> None:
     """Validator for model and form fields: an upper-case ISO 4217 code that Babel knows."""
-    if (
-        not isinstance(value, str)
-        or len(value) != 3
-        or not value.isupper()
-        or value not in _known_currencies()
-    ):
+    if not isinstance(value, str) or len(value) != 3 or not value.isupper() or value not in _known_currencies():
         raise ValidationError(_("%(value)s is not an ISO 4217 currency code."), params={"value": value})
 
 
@@ -119,9 +114,7 @@ class Money:
 
     def quantized(self) -> Money:
         """Round half-up to the currency's minor unit, as a ledger, refund or payout record needs."""
-        return Money(
-            self.amount.quantize(minor_unit_exponent(self.currency), rounding=ROUND_HALF_UP), self.currency
-        )
+        return Money(self.amount.quantize(minor_unit_exponent(self.currency), rounding=ROUND_HALF_UP), self.currency)
 
     def __str__(self) -> str:
         return f"{self.quantized().amount} {self.currency}"

@@ -18,6 +18,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("app/", include("acorn.console.urls")),
     path("app/settings/audit/", include("acorn.audit.urls")),
+    path("app/stores/", include("channels.urls")),
+    path("app/orders/", include("orders.urls")),
     path("app/notifications/", include("acorn.notifications.urls")),
     path("", include(tenancy_patterns)),
     path("admin/", admin.site.urls),

@@ -9,3 +9,9 @@ class ChannelsConfig(AppConfig):
     name = "channels"
     label = "sales_channels"
     verbose_name = _("Sales channels")
+
+    def ready(self) -> None:
+        from acorn.tenancy import plans
+        from channels.selectors import store_count_in_use
+
+        plans.register_usage_counter("stores", lambda tenant: store_count_in_use(tenant=tenant))

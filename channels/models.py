@@ -1,1 +1,267 @@
-"""Models of the channels app (built by its own issue; see DESIGN.md)."""
+"""Stores, their encrypted credentials, and the bookkeeping of the sync engine."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from acorn.crypto import EncryptedJSONField
+from acorn.tenancy.models import TenantScopedModel
+
+
+class Platform(models.TextChoices):
+    AMAZON = "amazon", _("Amazon")
+    SHOPIFY = "shopify", _("Shopify")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce")
+
+
+class Region(models.TextChoices):
+    NA = "NA", _("North America")
+    EU = "EU", _("Europe")
+    FE = "FE", _("Far East")
+
+
+class StoreStatus(models.TextChoices):
+    PENDING_AUTH = "pending_auth", _("Waiting for authorisation")
+    ACTIVE = "active", _("Active")
+    AUTH_INTERRUPTED = "auth_interrupted", _("Authorisation interrupted")
+    DISABLED = "disabled", _("Disabled")
+
+
+class DataPermission(models.TextChoices):
+    ORDERS = "orders", _("Orders")
+    INVENTORY = "inventory", _("Inventory")
+    FINANCE = "finance", _("Finance")
+    RETURNS = "returns", _("Returns")
+    REPORTS = "reports", _("Reports")
+
+
+# Amazon marketplaces per region: code → (marketplace id, currency, country).
+AMAZON_MARKETPLACES: dict[str, tuple[str, str, str]] = {
+    "US": ("ATVPDKIKX0DER", "USD", "US"),
+    "CA": ("A2EUQ1WTGCTBG2", "CAD", "CA"),
+    "MX": ("A1AM78C64UM0Y8", "MXN", "MX"),
+    "UK": ("A1F83G8C2ARO7P", "GBP", "GB"),
+    "DE": ("A1PA6795UKMFR9", "EUR", "DE"),
+    "FR": ("A13V1IB3VIYZZH", "EUR", "FR"),
+    "IT": ("APJ6JRA9NG5V4", "EUR", "IT"),
+    "ES": ("A1RKKUPIHCS9HS", "EUR", "ES"),
+    "JP": ("A1VC38T7P48ZVB", "JPY", "JP"),
+    "AU": ("A39IBJ37TRP1C6", "AUD", "AU"),
+}
+AMAZON_REGION_MARKETPLACES: dict[str, tuple[str, ...]] = {
+    Region.NA: ("US", "CA", "MX"),
+    Region.EU: ("UK", "DE", "FR", "IT", "ES"),
+    Region.FE: ("JP", "AU"),
+}
+AMAZON_MARKETPLACE_BY_ID = {mid: code for code, (mid, _c, _k) in AMAZON_MARKETPLACES.items()}
+
+# Amazon asks sellers to re-authorise once a year; warn this long before.
+REAUTHORIZATION_PERIOD = timedelta(days=365)
+REAUTHORIZATION_WARNING = timedelta(days=30)
+
+
+class Store(TenantScopedModel):
+    """A connected sales channel account: one Amazon seller in one region, one Shopify shop, one Woo site."""
+
+    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
+    name = models.CharField(_("name"), max_length=100)
+    region = models.CharField(_("region"), max_length=2, choices=Region.choices, blank=True)
+    marketplaces = models.JSONField(_("marketplaces"), default=list, blank=True)
+    seller_id = models.CharField(_("seller id"), max_length=200, blank=True)
+    # Where the vendor API lives. Blank means the vendor's public endpoint for the region; the
+    # simulator (or a test double) sets its own URL here.
+    endpoint = models.URLField(_("API endpoint"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=StoreStatus.choices, default=StoreStatus.PENDING_AUTH)
+    status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
+    permissions = models.JSONField(_("data permissions"), default=list, blank=True)
+    authorized_at = models.DateTimeField(_("authorised"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="store_unique_name_per_tenant"),
+            models.UniqueConstraint(
+                fields=["tenant", "platform", "region", "seller_id"],
+                condition=~models.Q(seller_id=""),
+                name="store_unique_account_per_tenant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def reauthorize_by(self) -> datetime | None:
+        return self.authorized_at + REAUTHORIZATION_PERIOD if self.authorized_at else None
+
+    @property
+    def needs_reauthorization_soon(self) -> bool:
+        deadline = self.reauthorize_by
+        return (
+            self.platform == Platform.AMAZON
+            and deadline is not None
+            and deadline - timezone.now() <= REAUTHORIZATION_WARNING
+        )
+
+    def has_permission(self, permission: str) -> bool:
+        return permission in (self.permissions or [])
+
+    def marketplace_ids(self) -> list[str]:
+        return [AMAZON_MARKETPLACES[code][0] for code in self.marketplaces if code in AMAZON_MARKETPLACES]
+
+
+class StoreCredential(TenantScopedModel):
+    """The store's secrets (refresh token, access token, consumer secret, webhook secret), encrypted."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="credential")
+    secrets = EncryptedJSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("store credential")
+        verbose_name_plural = _("store credentials")
+
+    def __str__(self) -> str:
+        # Never the secrets themselves.
+        return f"credential of store {self.store_id}"
+
+    def __repr__(self) -> str:
+        return f"<StoreCredential store={self.store_id}>"
+
+
+class SyncCursor(TenantScopedModel):
+    """Where the sync of one resource of one store stands, and the lease that keeps runs one at a time.
+
+    `high_water` is the time up to which every record is known to be synced. A window in progress is
+    pinned by `window_start` / `window_end` / `page_token`, so an interrupted run resumes mid-window.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="cursors")
+    resource = models.CharField(_("resource"), max_length=30)
+    high_water = models.DateTimeField(_("synced up to"), null=True, blank=True)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    page_token = models.TextField(blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_run = models.CharField(max_length=32, blank=True)
+    next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("sync cursor")
+        verbose_name_plural = _("sync cursors")
+        constraints = [models.UniqueConstraint(fields=["store", "resource"], name="synccursor_unique_resource")]
+        indexes = [models.Index(fields=["next_run_at"], name="synccursor_due")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}:{self.resource}"
+
+
+class SyncRunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Paused (continues next run)")
+    FAILED = "failed", _("Failed")
+    AUTH_FAILED = "auth_failed", _("Authorisation failed")
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULE = "schedule", _("Schedule")
+    MANUAL = "manual", _("Sync now")
+    CONNECT = "connect", _("First sync")
+    COMMAND = "command", _("Command line")
+
+
+class SyncRun(TenantScopedModel):
+    """One run of one sync job: what it fetched and wrote, and how it ended."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sync_runs")
+    resource = models.CharField(_("resource"), max_length=30)
+    trigger = models.CharField(_("trigger"), max_length=10, choices=SyncTrigger.choices)
+    trace_id = models.CharField(_("trace id"), max_length=32, unique=True)
+    status = models.CharField(_("status"), max_length=12, choices=SyncRunStatus.choices, default="running")
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    fetched = models.PositiveIntegerField(_("fetched"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    skipped = models.PositiveIntegerField(_("unchanged"), default=0)
+    quarantined = models.PositiveIntegerField(_("quarantined"), default=0)
+    retries = models.PositiveIntegerField(_("retries"), default=0)
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    error_code = models.CharField(_("error code"), max_length=60, blank=True)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["store", "resource", "-started_at"], name="syncrun_store_time")]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.status} {self.trace_id}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == SyncRunStatus.RUNNING
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+    def summary(self) -> dict[str, Any]:
+        """What `sync_store --json` prints."""
+        return {
+            "sync_run_id": self.pk,
+            "store_id": self.store_id,
+            "resource": self.resource,
+            "status": self.status,
+            "trace_id": self.trace_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "pages": self.pages,
+            "fetched": self.fetched,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "quarantined": self.quarantined,
+            "retries": self.retries,
+            "error_code": self.error_code,
+            "message": self.message,
+        }
+
+
+class QuarantinedRecord(TenantScopedModel):
+    """A vendor record that could not be parsed, kept raw with the reason. Seen again → counted, not duplicated."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="quarantined_records")
+    resource = models.CharField(_("resource"), max_length=30)
+    sync_run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    external_id = models.CharField(_("external id"), max_length=200, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    reason = models.TextField(_("reason"))
+    raw = models.TextField(_("raw payload"))
+    first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    seen_count = models.PositiveIntegerField(_("times seen"), default=1)
+
+    class Meta:
+        verbose_name = _("quarantined record")
+        verbose_name_plural = _("quarantined records")
+        ordering = ["-last_seen_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "resource", "fingerprint"], name="quarantine_unique_payload")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.external_id or '?'}: {self.reason[:60]}"

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        from channels.sync import register_sync_job
+        from orders.sync import ORDERS_SYNC_JOB
+
+        register_sync_job(ORDERS_SYNC_JOB)

@@ -64,3 +64,29 @@ class InvitationFactory(DjangoModelFactory):
     role = Role.OPERATOR
     token = factory.Sequence(lambda n: f"token-{n:08d}-abcdefghijklmnop")
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class StoreFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales_channels.Store"
+
+    tenant = factory.SubFactory(TenantFactory)
+    platform = "amazon"
+    name = factory.Sequence(lambda n: f"Amazon store {n}")
+    region = "NA"
+    marketplaces = factory.LazyFunction(lambda: ["US", "CA"])
+    seller_id = factory.Sequence(lambda n: f"A{n:012d}")
+    status = "active"
+    permissions = factory.LazyFunction(lambda: ["orders", "inventory", "finance", "returns", "reports"])
+
+
+class SyncRunFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales_channels.SyncRun"
+
+    store = factory.SubFactory(StoreFactory)
+    tenant = factory.SelfAttribute("store.tenant")
+    resource = "orders"
+    trigger = "schedule"
+    trace_id = factory.Sequence(lambda n: f"{n:032x}")
+    status = "succeeded"

@@ -63,6 +63,4 @@ def test_convert_keeps_rate_date_and_source() -> None:
     assert result.result == Money(Decimal("712.34"), "CNY")
     assert (result.rate, result.rate_date, result.source) == (Decimal("7.1234"), date(2026, 11, 25), "test")
     with pytest.raises(ValueError):
-        convert(
-            Money(Decimal(1), "USD"), to_currency="CNY", rate=Decimal(0), rate_date=date.today(), source="x"
-        )
+        convert(Money(Decimal(1), "USD"), to_currency="CNY", rate=Decimal(0), rate_date=date.today(), source="x")

@@ -31,9 +31,4 @@ def audit_event_list(
 
 
 def audit_action_list(*, tenant: Tenant) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(tenant=tenant)
-        .order_by("action")
-        .values_list("action", flat=True)
-        .distinct()
-    )
+    return list(AuditEvent.objects.filter(tenant=tenant).order_by("action").values_list("action", flat=True).distinct())

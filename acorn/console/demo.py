@@ -31,9 +31,7 @@ def _demo_user(email: str) -> Any:
         user = user_model(username=email, email=email, first_name=email.split("@")[0].title())
         user.set_password(DEMO_PASSWORD)
         user.save()
-    EmailAddress.objects.update_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     return user
 
 

@@ -19,8 +19,8 @@ class NavItem:
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("dashboard", _("Dashboard"), "console:dashboard", None, "▦"),
-    NavItem("stores", _("Stores"), "console:stores", "stores.view", "⌂"),
-    NavItem("orders", _("Orders"), "console:orders", "orders.view", "☰"),
+    NavItem("stores", _("Stores"), "channels:store-list", "stores.view", "⌂"),
+    NavItem("orders", _("Orders"), "orders:order-list", "orders.view", "☰"),
     NavItem("inventory", _("Inventory"), "console:inventory", "inventory.view", "▤"),
     NavItem("refunds", _("Refunds"), "console:refunds", "refunds.view", "↺"),
     NavItem("finance", _("Finance"), "console:finance", "finance.view", "¤"),

@@ -48,7 +48,7 @@ class DashboardView(TenantMemberMixin, TemplateView):
                     {
                         "done": usage.get("stores", 0) > 0,
                         "label": _("Connect your first store"),
-                        "url_name": "console:stores",
+                        "url_name": "channels:store-list",
                     },
                 ],
             }
@@ -73,22 +73,6 @@ class SectionView(TenantMemberMixin, TemplateView):
 
 
 SECTIONS = {
-    "stores": dict(
-        permission_required="stores.view",
-        section_title=_("Stores"),
-        section_intro=_(
-            "Connect Amazon, Shopify and WooCommerce stores; ACORN then syncs them on a schedule."
-        ),
-        coming=_(
-            "Connecting stores arrives with the channel layer. Your plan's store limit already applies."
-        ),
-    ),
-    "orders": dict(
-        permission_required="orders.view",
-        section_title=_("Orders"),
-        section_intro=_("Every order from every channel in one list, with fulfilment and shipment status."),
-        coming=_("Orders appear here once a store is connected and its first sync has run."),
-    ),
     "inventory": dict(
         permission_required="inventory.view",
         section_title=_("Inventory"),
@@ -104,9 +88,7 @@ SECTIONS = {
     "finance": dict(
         permission_required="finance.view",
         section_title=_("Finance"),
-        section_intro=_(
-            "Fees, settlements, profit per SKU, store and country, and journals for QuickBooks and Xero."
-        ),
+        section_intro=_("Fees, settlements, profit per SKU, store and country, and journals for QuickBooks and Xero."),
         coming=_("Finance reports arrive after orders and refunds are synced."),
     ),
     "alerts": dict(

@@ -32,12 +32,8 @@ KINDS: dict[str, NotificationKind] = {
         ),
         NotificationKind("sync_failed", _("Sync failed"), frozenset({OWNER, ADMIN})),
         NotificationKind("stock_low", _("Low stock"), frozenset({OWNER, ADMIN, OPERATOR})),
-        NotificationKind(
-            "refund_approval", _("Refund waiting for approval"), frozenset({OWNER, ADMIN, FINANCE})
-        ),
-        NotificationKind(
-            "refund_rate_alert", _("Refund rate above threshold"), frozenset({OWNER, ADMIN, OPERATOR})
-        ),
+        NotificationKind("refund_approval", _("Refund waiting for approval"), frozenset({OWNER, ADMIN, FINANCE})),
+        NotificationKind("refund_rate_alert", _("Refund rate above threshold"), frozenset({OWNER, ADMIN, OPERATOR})),
         NotificationKind("return_request", _("New return request"), frozenset({SUPPORT, ADMIN})),
         NotificationKind("export_ready", _("Export ready"), frozenset({OWNER, FINANCE}), email=False),
         NotificationKind("weekly_digest", _("Weekly digest"), frozenset({OWNER, ADMIN})),

@@ -27,25 +27,17 @@ def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str =
     try:
         spec = KINDS[kind]
     except KeyError:
-        raise ValueError(
-            f"Unknown notification kind {kind!r}; add it to acorn.notifications.kinds."
-        ) from None
+        raise ValueError(f"Unknown notification kind {kind!r}; add it to acorn.notifications.kinds.") from None
     members = list(
-        Membership.objects.filter(tenant=tenant, role__in=spec.roles, user__is_active=True).select_related(
-            "user"
-        )
+        Membership.objects.filter(tenant=tenant, role__in=spec.roles, user__is_active=True).select_related("user")
     )
     notifications = Notification.objects.bulk_create(
         [
-            Notification(
-                tenant=tenant, recipient=member.user, kind=kind, title=title[:200], body=body, link=link
-            )
+            Notification(tenant=tenant, recipient=member.user, kind=kind, title=title[:200], body=body, link=link)
             for member in members
         ]
     )
-    emailed = [
-        n.pk for n, m in zip(notifications, members, strict=True) if spec.email and m.email_notifications
-    ]
+    emailed = [n.pk for n, m in zip(notifications, members, strict=True) if spec.email and m.email_notifications]
     if emailed:
         from acorn.notifications.tasks import send_notification_emails_task
 
@@ -57,9 +49,7 @@ def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str =
 
 def notification_send_email(*, notification: Notification) -> bool:
     """Email one notification to its recipient, at most once. Returns True if it was sent now."""
-    claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
-        emailed_at=timezone.now()
-    )
+    claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
     if not claimed:
         return False
     context = {
@@ -83,9 +73,9 @@ def notification_send_email(*, notification: Notification) -> bool:
 
 def notification_mark_read(*, tenant: Tenant, user: User, notification: Notification) -> None:
     """Mark one of the user's own notifications read."""
-    Notification.objects.filter(
-        tenant=tenant, recipient=user, pk=notification.pk, read_at__isnull=True
-    ).update(read_at=timezone.now())
+    Notification.objects.filter(tenant=tenant, recipient=user, pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 def notification_mark_all_read(*, tenant: Tenant, user: User) -> int:

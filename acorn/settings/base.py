@@ -5,6 +5,7 @@ django-environ. With no variables set, ACORN runs embedded: SQLite and a filesys
 under ``var/``. ``DATABASE_URL`` switches to PostgreSQL and ``REDIS_URL`` to Redis (broker, cache).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -222,7 +223,12 @@ else:
     }
     for _folder in ("queue", "control", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_TASK_ROUTES = {"channels.run_store_sync": {"queue": "sync"}}
 CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-syncs": {
+        "task": "channels.dispatch_due_syncs",
+        "schedule": 60.0,
+    },
     "expire-invitations": {
         "task": "tenancy.expire_invitations",
         "schedule": crontab(minute=17, hour="*/6"),
@@ -230,6 +236,32 @@ CELERY_BEAT_SCHEDULE = {
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+
+# --- Secrets at rest --------------------------------------------------------------------------------
+# Fernet keys for store credentials: the first encrypts, all decrypt (rotation: prepend a new key, then
+# `manage.py rotate_credentials`). production.py requires them; local and test use a fixed dev key.
+FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+# --- Channels -------------------------------------------------------------------------------------
+# python-amazon-sp-api caches LWA tokens per process in a TTL cache of this size (default 10 thrashes
+# with more sellers than that); it reads the variable at import, so it is set before any import.
+os.environ.setdefault("SP_API_AUTH_CACHE_SIZE", env.str("SP_API_AUTH_CACHE_SIZE", default="2000"))
+# The Amazon app (one per deployment): LWA client and the application id used on the consent page.
+AMAZON_LWA_CLIENT_ID = env.str("AMAZON_LWA_CLIENT_ID", default="amzn1.application-oa2-client.acorn-sim")
+AMAZON_LWA_CLIENT_SECRET = env.str("AMAZON_LWA_CLIENT_SECRET", default="acorn-sim-secret")
+AMAZON_APPLICATION_ID = env.str("AMAZON_APPLICATION_ID", default="amzn1.sp.solution.acorn-sim")
+# Whether members may point a store at another API endpoint (the simulator). Off in production: an
+# arbitrary URL would let a tenant make the servers call anywhere. The endpoint offered by default:
+ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=False)
+ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="")
+# How far back the first sync of a new store reaches, and the overlap re-read at each window start so
+# that records updated while the previous window closed are not missed.
+ACORN_SYNC_INITIAL_DAYS = env.int("ACORN_SYNC_INITIAL_DAYS", default=30)
+ACORN_SYNC_OVERLAP_SECONDS = env.int("ACORN_SYNC_OVERLAP_SECONDS", default=300)
+# Wall-clock budget of one sync run; the next run resumes from the cursor. Below the task soft limit.
+ACORN_SYNC_TIME_BUDGET_SECONDS = env.int("ACORN_SYNC_TIME_BUDGET_SECONDS", default=150)
+# Multiplies the vendors' published rate limits (1 in production; tests against the simulator raise it).
+ACORN_RATE_LIMIT_SCALE = env.int("ACORN_RATE_LIMIT_SCALE", default=1)
 
 # --- ACORN ----------------------------------------------------------------------------------------
 ACORN_INVITATION_DAYS = env.int("ACORN_INVITATION_DAYS", default=7)

@@ -6,3 +6,8 @@ from .base import env
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Local only: a fixed development key so that `make run` works with no configuration.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="acorn-local-development-key-not-for-production")
+
+# A fixed development key so that the embedded default works with no configuration. Never in production.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["YWNvcm4tbG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyYiE="])
+ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=True)
+ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="http://127.0.0.1:8765")

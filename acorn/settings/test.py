@@ -1,6 +1,7 @@
 """Settings for the test suite: fast hashing, in-memory email, no outside network."""
 
 from .base import *  # noqa: F403
+from .base import env
 
 DEBUG = False
 SECRET_KEY = "acorn-test-key"
@@ -26,6 +27,9 @@ if not REDIS_URL:  # noqa: F405
     for _folder in ("queue", "control", "processed"):
         (_test_broker / _folder).mkdir(parents=True, exist_ok=True)
     # A shared database cache would be fine, but local memory keeps the suite fast.
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "acorn-tests"}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "acorn-tests"}}
+
+# A fixed development key so that the embedded default works with no configuration. Never in production.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["YWNvcm4tdGVzdC1rZXktLS0tLS0tLS0tLS0tLS0tLTI="])
+ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=True)
+ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="http://127.0.0.1:8765")

@@ -35,9 +35,7 @@ class AcornAdminSite(admin.AdminSite):
             return False
         if user.is_superuser:
             return True
-        return getattr(request, "tenant", None) is not None and has_permission(
-            _membership(request), "admin.access"
-        )
+        return getattr(request, "tenant", None) is not None and has_permission(_membership(request), "admin.access")
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         """One sign-in for the whole product (allauth, with two-factor and rate limits)."""
@@ -92,7 +90,5 @@ class TenantScopedAdmin(admin.ModelAdmin):
             obj.tenant = request.tenant  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)
 
-    def _get_obj_does_not_exist_redirect(
-        self, request: HttpRequest, opts: Any, object_id: str
-    ) -> HttpResponse:
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
         raise Http404

@@ -92,17 +92,13 @@ class RoleChangeForm(forms.Form):
 
 
 class PlanChangeForm(forms.Form):
-    plan = forms.ChoiceField(
-        label=_("Plan"), choices=[(Plan.BASIC, Plan.BASIC.label), (Plan.PRO, Plan.PRO.label)]
-    )
+    plan = forms.ChoiceField(label=_("Plan"), choices=[(Plan.BASIC, Plan.BASIC.label), (Plan.PRO, Plan.PRO.label)])
 
 
 class AcceptInvitationForm(forms.Form):
     """A new user accepting an invitation picks a password; the email is the invitation's."""
 
-    password1 = forms.CharField(
-        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
+    password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(
         label=_("Password (again)"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -120,9 +116,7 @@ class AcceptInvitationForm(forms.Form):
             from django.contrib.auth import get_user_model
 
             try:
-                password_validation.validate_password(
-                    first, get_user_model()(email=self.email, username=self.email)
-                )
+                password_validation.validate_password(first, get_user_model()(email=self.email, username=self.email))
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned

@@ -57,9 +57,7 @@ class Tenant(models.Model):
         _("phone"),
         max_length=32,
         validators=[
-            RegexValidator(
-                r"^\+?[0-9][0-9 ()\-]{5,30}$", _("Enter a phone number such as +86 138 0000 0000.")
-            )
+            RegexValidator(r"^\+?[0-9][0-9 ()\-]{5,30}$", _("Enter a phone number such as +86 138 0000 0000."))
         ],
     )
     reporting_currency = models.CharField(
@@ -69,9 +67,7 @@ class Tenant(models.Model):
     # Only used by the custom plan: limits negotiated per tenant.
     custom_max_stores = models.PositiveIntegerField(_("custom store limit"), null=True, blank=True)
     custom_max_users = models.PositiveIntegerField(_("custom user limit"), null=True, blank=True)
-    custom_retention_months = models.PositiveIntegerField(
-        _("custom data retention (months)"), null=True, blank=True
-    )
+    custom_retention_months = models.PositiveIntegerField(_("custom data retention (months)"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -120,9 +116,7 @@ class Membership(TenantScopedModel):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         ordering = ["created_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant_id} ({self.role})"

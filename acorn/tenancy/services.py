@@ -223,9 +223,7 @@ def _ensure_can_assign(membership: Membership, role: str) -> None:
 
 
 @transaction.atomic
-def invitation_create(
-    *, tenant: Tenant, actor: User, membership: Membership, email: str, role: str
-) -> Invitation:
+def invitation_create(*, tenant: Tenant, actor: User, membership: Membership, email: str, role: str) -> Invitation:
     """Invite someone by email with a role; holds a seat under the user limit; emails on commit."""
     ensure_permission(membership, "members.manage")
     _ensure_can_assign(membership, role)
@@ -234,9 +232,7 @@ def invitation_create(
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
     _expire_stale_invitations(tenant=tenant)
-    if Invitation.objects.filter(
-        tenant=tenant, email__iexact=email, status=InvitationStatus.PENDING
-    ).exists():
+    if Invitation.objects.filter(tenant=tenant, email__iexact=email, status=InvitationStatus.PENDING).exists():
         raise ValidationError({"email": _("%(email)s already has an open invitation.") % {"email": email}})
     plans.ensure_user_capacity(tenant, seats_in_use=seats_in_use(tenant=tenant))
     invitation = Invitation(
@@ -283,9 +279,9 @@ def invitation_revoke(*, tenant: Tenant, actor: User, membership: Membership, in
     ensure_permission(membership, "members.manage")
     if invitation.tenant_id != tenant.pk:
         raise PermissionDenied
-    updated = Invitation.objects.filter(
-        pk=invitation.pk, tenant=tenant, status=InvitationStatus.PENDING
-    ).update(status=InvitationStatus.REVOKED)
+    updated = Invitation.objects.filter(pk=invitation.pk, tenant=tenant, status=InvitationStatus.PENDING).update(
+        status=InvitationStatus.REVOKED
+    )
     if updated:
         audit_record(
             tenant=tenant,
@@ -323,9 +319,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
             with transaction.atomic():
                 membership.save()
         except IntegrityError as error:  # a concurrent accept of another invitation for the same user
-            raise InvitationUnusable(
-                _("You are already a member of %(tenant)s.") % {"tenant": tenant.name}
-            ) from error
+            raise InvitationUnusable(_("You are already a member of %(tenant)s.") % {"tenant": tenant.name}) from error
         invitation.status = InvitationStatus.ACCEPTED
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
@@ -417,6 +411,6 @@ def invitations_expire_all() -> int:
     from acorn.tenancy.scoping import dangerously_unscoped
 
     with dangerously_unscoped():
-        return Invitation.objects.filter(
-            status=InvitationStatus.PENDING, expires_at__lte=timezone.now()
-        ).update(status=InvitationStatus.EXPIRED)
+        return Invitation.objects.filter(status=InvitationStatus.PENDING, expires_at__lte=timezone.now()).update(
+            status=InvitationStatus.EXPIRED
+        )

@@ -6,9 +6,7 @@ urlpatterns = [
     path("company/", views.company_view, name="company"),
     path("team/", views.team_view, name="team"),
     path("team/invite/", views.invitation_create_view, name="invitation-create"),
-    path(
-        "team/invitations/<int:invitation_pk>/revoke/", views.invitation_revoke_view, name="invitation-revoke"
-    ),
+    path("team/invitations/<int:invitation_pk>/revoke/", views.invitation_revoke_view, name="invitation-revoke"),
     path("team/members/<int:membership_pk>/role/", views.membership_role_view, name="membership-role"),
     path("team/members/<int:membership_pk>/remove/", views.membership_remove_view, name="membership-remove"),
     path("plan/", views.plan_view, name="plan"),

@@ -114,13 +114,9 @@ def invitation_create_view(request: TenantRequest) -> HttpResponse:
         except plans.PlanLimitExceeded as error:
             form.add_error(None, error.message)
         else:
-            messages.success(
-                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
-            )
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
             return redirect("tenancy:team")
-    return render(
-        request, "tenancy/membership_list.html", _team_context(request, invite_form=form), status=400
-    )
+    return render(request, "tenancy/membership_list.html", _team_context(request, invite_form=form), status=400)
 
 
 @require_POST
@@ -247,9 +243,7 @@ def tenant_switch_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("You are not a member of that company."))
     else:
         request.session[SESSION_TENANT_KEY] = memberships[wanted].tenant_id
-        messages.success(
-            request, _("Now working in %(tenant)s.") % {"tenant": memberships[wanted].tenant.name}
-        )
+        messages.success(request, _("Now working in %(tenant)s.") % {"tenant": memberships[wanted].tenant.name})
     return redirect("console:dashboard")
 
 

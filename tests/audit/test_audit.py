@@ -21,15 +21,11 @@ pytestmark = pytest.mark.django_db
 
 def _event(tenant: Tenant, owner: Membership, **kwargs: object) -> AuditEvent:
     with tenant_scope(tenant):
-        return audit_record(
-            tenant=tenant, actor=owner.user, action="settings.changed", target=tenant, **kwargs
-        )
+        return audit_record(tenant=tenant, actor=owner.user, action="settings.changed", target=tenant, **kwargs)
 
 
 def test_audit_record_keeps_decimals_exact_and_the_request_id(tenant: Tenant, owner: Membership) -> None:
-    event = _event(
-        tenant, owner, before={"fee": Decimal("0.1")}, after={"fee": Decimal("0.30")}, request_id="r-1"
-    )
+    event = _event(tenant, owner, before={"fee": Decimal("0.1")}, after={"fee": Decimal("0.30")}, request_id="r-1")
     event.refresh_from_db()
     assert (event.before, event.after, event.request_id) == ({"fee": "0.1"}, {"fee": "0.30"}, "r-1")
     assert event.actor_label == owner.user.email
@@ -70,17 +66,13 @@ def test_audit_page_lists_own_events_with_filters(
     assert "settings.changed" in page and "secret.beta" not in page
     with tenant_scope(tenant):
         audit_record(tenant=tenant, actor=owner.user, action="member.invited", target=tenant)
-    filtered = owner_client.get(
-        reverse("audit:auditevent-list"), {"action": "member.invited"}
-    ).content.decode()
+    filtered = owner_client.get(reverse("audit:auditevent-list"), {"action": "member.invited"}).content.decode()
     rows = filtered.split("<tbody>")[-1]
     assert "member.invited" in rows and "settings.changed" not in rows
 
 
 def test_audit_page_rejects_reversed_dates(owner_client: Client) -> None:
-    response = owner_client.get(
-        reverse("audit:auditevent-list"), {"since": "2026-02-01", "until": "2026-01-01"}
-    )
+    response = owner_client.get(reverse("audit:auditevent-list"), {"since": "2026-02-01", "until": "2026-01-01"})
     assert "The end date is before the start date." in response.content.decode()
 
 

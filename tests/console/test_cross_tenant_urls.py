@@ -21,7 +21,7 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
-from tests.factories import InvitationFactory
+from tests.factories import InvitationFactory, StoreFactory, SyncRunFactory
 
 # URL keywords that are not object ids of a tenant, with a harmless value.
 NON_OBJECT_KWARGS = {
@@ -51,19 +51,21 @@ def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterato
 
 
 @pytest.fixture
-def tenant_a_objects(
-    tenant: Tenant, owner: Membership, make_member: Callable[..., Membership]
-) -> dict[str, int]:
+def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..., Membership]) -> dict[str, int]:
     """One object of every kind that has a console URL, all belonging to tenant A."""
     operator = make_member(tenant, Role.OPERATOR)
     with tenant_scope(tenant):
         invitation = InvitationFactory(tenant=tenant)
         notification = notify(tenant=tenant, kind="member_joined", title="hello")[0]
         audit_record(tenant=tenant, actor=owner.user, action="test.event", target=tenant)
+        store = StoreFactory(tenant=tenant)
+        run = SyncRunFactory(store=store, status="running")
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
         "notification_pk": notification.pk,
+        "store_pk": store.pk,
+        "run_pk": run.pk,
     }
 
 
@@ -96,9 +98,7 @@ def test_every_console_url_hides_other_tenants_objects(
     for url in urls:
         for method in (client.get, client.post):
             response = method(url)
-            assert response.status_code in (403, 404, 405), (
-                f"{method.__name__.upper()} {url} -> {response.status_code}"
-            )
+            assert response.status_code in (403, 404, 405), f"{method.__name__.upper()} {url} -> {response.status_code}"
 
 
 @pytest.mark.django_db
@@ -119,6 +119,9 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert membership.role == Role.OPERATOR
         assert Invitation.objects.get(pk=tenant_a_objects["invitation_pk"]).status == "pending"
         assert Notification.objects.get(pk=tenant_a_objects["notification_pk"]).read_at is None
+        from channels.models import Store
+
+        assert Store.objects.get(pk=tenant_a_objects["store_pk"]).status == "active"
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:

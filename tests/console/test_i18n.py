@@ -22,10 +22,7 @@ def test_catalogue_is_complete_and_valid() -> None:
         message.id
         for message in catalog
         if message.id
-        and (
-            message.fuzzy
-            or not all([message.string] if isinstance(message.string, str) else message.string or [""])
-        )
+        and (message.fuzzy or not all([message.string] if isinstance(message.string, str) else message.string or [""]))
     ]
     assert untranslated == []
     assert [problem for _, problem in catalog.check()] == []
@@ -56,9 +53,7 @@ def test_broken_catalogue_names_file_and_line(tmp_path: Path, settings: object) 
 
 @pytest.mark.django_db
 def test_console_speaks_chinese_after_the_switch(owner_client: Client) -> None:
-    response = owner_client.post(
-        reverse("set_language"), {"language": "zh-hans", "next": reverse("console:dashboard")}
-    )
+    response = owner_client.post(reverse("set_language"), {"language": "zh-hans", "next": reverse("console:dashboard")})
     assert response.status_code == 302
     page = owner_client.get(reverse("console:dashboard")).content.decode()
     assert 'lang="zh-hans"' in page
@@ -67,7 +62,5 @@ def test_console_speaks_chinese_after_the_switch(owner_client: Client) -> None:
 
 @pytest.mark.django_db
 def test_sign_in_page_in_chinese_from_the_browser_language() -> None:
-    page = (
-        Client(headers={"accept-language": "zh-CN,zh;q=0.9"}).get(reverse("account_signup")).content.decode()
-    )
+    page = Client(headers={"accept-language": "zh-CN,zh;q=0.9"}).get(reverse("account_signup")).content.decode()
     assert "公司名称" in page

@@ -41,18 +41,14 @@ def test_notify_reaches_only_subscribed_roles_and_emails_them_once(
 
     # when: a refund needs approval (owner, admin and finance subscribe)
     with tenant_scope(tenant), django_capture_on_commit_callbacks(execute=True):
-        created = notify(
-            tenant=tenant, kind="refund_approval", title="Refund 123 needs approval", link="/app/"
-        )
+        created = notify(tenant=tenant, kind="refund_approval", title="Refund 123 needs approval", link="/app/")
     assert [task.name for task, _ in enqueued] == ["notifications.send_notification_emails"]
     assert enqueued[0][1]["tenant_id"] == tenant.pk
     enqueued.run_all()
 
     # then: three in-app notifications, two emails (finance opted out), none for operator or support
     assert {n.recipient_id for n in created} == {team[r].user_id for r in ("owner", "admin", "finance")}
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(
-        [team["owner"].user.email, team["admin"].user.email]
-    )
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([team["owner"].user.email, team["admin"].user.email])
     assert "Refund 123 needs approval" in mail.outbox[0].subject
 
     # and sending again (a retried task) sends nothing more
@@ -71,9 +67,7 @@ def test_unknown_kind_is_a_programming_error(tenant: Tenant) -> None:
         notify(tenant=tenant, kind="nope", title="x")
 
 
-def test_unread_count_in_the_nav_and_mark_read(
-    tenant: Tenant, owner: Membership, owner_client: Client
-) -> None:
+def test_unread_count_in_the_nav_and_mark_read(tenant: Tenant, owner: Membership, owner_client: Client) -> None:
     with tenant_scope(tenant):
         first, *_ = notify(tenant=tenant, kind="member_joined", title="Zhang joined")
         notify(tenant=tenant, kind="member_joined", title="Li joined")
@@ -99,9 +93,7 @@ def test_notification_centre_shows_only_my_notifications(
     with tenant_scope(other_tenant):
         notify(tenant=other_tenant, kind="member_joined", title="Beta news")
     owner_page = client_for(team["owner"]).get(reverse("notifications:notification-list")).content.decode()
-    support_page = (
-        client_for(team["support"]).get(reverse("notifications:notification-list")).content.decode()
-    )
+    support_page = client_for(team["support"]).get(reverse("notifications:notification-list")).content.decode()
     assert "Return for support" not in owner_page and "Beta news" not in owner_page
     assert "No notifications yet." in owner_page
     assert "Return for support" in support_page

@@ -61,9 +61,7 @@ def test_signup_creates_company_and_owner_and_requires_email_verification(client
 def test_unverified_user_cannot_log_in(client: Client) -> None:
     client.post(reverse("account_signup"), SIGNUP)
     client.logout()
-    response = client.post(
-        reverse("account_login"), {"login": SIGNUP["email"], "password": SIGNUP["password1"]}
-    )
+    response = client.post(reverse("account_login"), {"login": SIGNUP["email"], "password": SIGNUP["password1"]})
     assert response.status_code == 302
     assert response["Location"] == reverse("account_email_verification_sent")
     assert client.get(reverse("console:dashboard")).status_code == 302
@@ -78,9 +76,7 @@ def test_unverified_user_cannot_log_in(client: Client) -> None:
         ("reporting_currency", "XYZ", "Select a valid choice"),
     ],
 )
-def test_signup_shows_field_errors_and_creates_nothing(
-    client: Client, field: str, value: str, message: str
-) -> None:
+def test_signup_shows_field_errors_and_creates_nothing(client: Client, field: str, value: str, message: str) -> None:
     response = client.post(reverse("account_signup"), {**SIGNUP, field: value})
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -112,9 +108,7 @@ def test_login_with_email_reaches_the_console(owner: Membership) -> None:
 def test_failed_logins_are_rate_limited(owner: Membership) -> None:
     client = Client()
     for _ in range(5):
-        response = client.post(
-            reverse("account_login"), {"login": owner.user.email, "password": "wrong-password"}
-        )
+        response = client.post(reverse("account_login"), {"login": owner.user.email, "password": "wrong-password"})
         assert response.status_code == 200
     # the right password is refused too while the bucket is empty
     response = client.post(reverse("account_login"), {"login": owner.user.email, "password": TEST_PASSWORD})
@@ -141,9 +135,7 @@ def test_two_factor_can_be_activated_with_a_totp_code(owner: Membership) -> None
 
     client = Client()
     client.post(reverse("account_login"), {"login": owner.user.email, "password": TEST_PASSWORD})
-    client.post(
-        reverse("account_reauthenticate"), {"password": TEST_PASSWORD}
-    )  # allauth asks before 2FA changes
+    client.post(reverse("account_reauthenticate"), {"password": TEST_PASSWORD})  # allauth asks before 2FA changes
     response = client.get(reverse("mfa_activate_totp"))
     assert response.status_code == 200
     secret = response.context["form"].secret

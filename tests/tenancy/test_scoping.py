@@ -35,7 +35,6 @@ def test_every_tenant_owned_model_is_scoped() -> None:
     offenders = [
         model._meta.label
         for model in apps.get_models()
-        if any(field.name == "tenant" for field in model._meta.fields)
-        and not issubclass(model, TenantScopedModel)
+        if any(field.name == "tenant" for field in model._meta.fields) and not issubclass(model, TenantScopedModel)
     ]
     assert offenders == []

@@ -23,16 +23,12 @@ pytestmark = pytest.mark.django_db
 
 def _invite(tenant: Tenant, owner: Membership, email: str, role: str = Role.OPERATOR) -> Invitation:
     with tenant_scope(tenant):
-        return services.invitation_create(
-            tenant=tenant, actor=owner.user, membership=owner, email=email, role=role
-        )
+        return services.invitation_create(tenant=tenant, actor=owner.user, membership=owner, email=email, role=role)
 
 
 def test_tenant_create_makes_the_creator_owner_and_audits(db: None) -> None:
     user = UserFactory()
-    tenant = services.tenant_create(
-        name="Shenzhen Gadgets", owner=user, contact_name="Li", phone="+86 755 1234 5678"
-    )
+    tenant = services.tenant_create(name="Shenzhen Gadgets", owner=user, contact_name="Li", phone="+86 755 1234 5678")
     with tenant_scope(tenant):
         assert Membership.objects.get().role == Role.OWNER
         assert AuditEvent.objects.get().action == "tenant.created"
@@ -67,9 +63,7 @@ def test_invitation_sends_email_on_commit_with_a_working_link(
     assert f"/invitations/{invitation.token}/" in mail.outbox[0].body
 
 
-def test_plan_limit_refuses_the_n_plus_first_user_and_creates_nothing(
-    tenant: Tenant, owner: Membership
-) -> None:
+def test_plan_limit_refuses_the_n_plus_first_user_and_creates_nothing(tenant: Tenant, owner: Membership) -> None:
     # given: the basic plan allows 3 users; the owner and one invitation hold 2 seats
     tenant.plan = Plan.BASIC
     tenant.save(update_fields=["plan"])
@@ -88,9 +82,7 @@ def test_plan_limit_refuses_the_n_plus_first_user_and_creates_nothing(
         assert not AuditEvent.objects.filter(after__email="fourth@example.com").exists()
 
 
-def test_accepting_rechecks_the_limit_without_counting_the_invitation_twice(
-    tenant: Tenant, owner: Membership
-) -> None:
+def test_accepting_rechecks_the_limit_without_counting_the_invitation_twice(tenant: Tenant, owner: Membership) -> None:
     tenant.plan = Plan.BASIC
     tenant.save(update_fields=["plan"])
     invitations = [_invite(tenant, owner, f"p{i}@example.com") for i in (1, 2)]
@@ -157,9 +149,7 @@ def test_operator_cannot_invite_or_change_members(
                 tenant=tenant, actor=operator.user, membership=operator, target=support, role=Role.ADMIN
             )
         with pytest.raises(PermissionDenied):
-            services.membership_remove(
-                tenant=tenant, actor=operator.user, membership=operator, target=support
-            )
+            services.membership_remove(tenant=tenant, actor=operator.user, membership=operator, target=support)
         assert Membership.objects.get(pk=support.pk).role == Role.SUPPORT
 
 
@@ -182,9 +172,7 @@ def test_admin_cannot_promote_to_admin_or_touch_the_owner(
     assert (event.before, event.after) == ({"role": "operator"}, {"role": "finance"})
 
 
-def test_invitation_for_another_email_or_expired_cannot_be_accepted(
-    tenant: Tenant, owner: Membership
-) -> None:
+def test_invitation_for_another_email_or_expired_cannot_be_accepted(tenant: Tenant, owner: Membership) -> None:
     invitation = _invite(tenant, owner, "right@example.com")
     with pytest.raises(services.InvitationUnusable):
         services.invitation_accept(invitation=invitation, user=UserFactory(email="wrong@example.com"))

@@ -80,9 +80,7 @@ def test_switching_to_a_tenant_without_membership_is_refused(
     assert response.context["request"].tenant == other_owner.tenant
 
 
-def test_session_pointing_at_a_foreign_tenant_falls_back_to_own(
-    tenant: Tenant, other_owner: Membership
-) -> None:
+def test_session_pointing_at_a_foreign_tenant_falls_back_to_own(tenant: Tenant, other_owner: Membership) -> None:
     client = Client()
     client.force_login(other_owner.user)
     session = client.session
@@ -91,16 +89,12 @@ def test_session_pointing_at_a_foreign_tenant_falls_back_to_own(
     assert client.get(reverse("console:dashboard")).context["request"].tenant == other_owner.tenant
 
 
-def test_plan_limit_message_on_the_team_page(
-    tenant: Tenant, owner_client: Client, make_member: Callable
-) -> None:
+def test_plan_limit_message_on_the_team_page(tenant: Tenant, owner_client: Client, make_member: Callable) -> None:
     tenant.plan = Plan.BASIC
     tenant.save(update_fields=["plan"])
     make_member(tenant, Role.OPERATOR)
     make_member(tenant, Role.SUPPORT)
-    response = owner_client.post(
-        reverse("tenancy:invitation-create"), {"email": "x@example.com", "role": "support"}
-    )
+    response = owner_client.post(reverse("tenancy:invitation-create"), {"email": "x@example.com", "role": "support"})
     assert response.status_code == 400
     assert "allows 3 users" in response.content.decode()
     with tenant_scope(tenant):
@@ -108,9 +102,7 @@ def test_plan_limit_message_on_the_team_page(
 
 
 def test_invite_form_validation_messages(owner_client: Client) -> None:
-    response = owner_client.post(
-        reverse("tenancy:invitation-create"), {"email": "not-an-email", "role": "owner"}
-    )
+    response = owner_client.post(reverse("tenancy:invitation-create"), {"email": "not-an-email", "role": "owner"})
     body = response.content.decode()
     assert response.status_code == 400
     assert "Enter a valid email address" in body
@@ -123,14 +115,8 @@ def test_non_admins_cannot_manage_members_or_plans(
 ) -> None:
     member = make_member(tenant, role)
     client = client_for(member)
-    assert (
-        client.post(reverse("tenancy:invitation-create"), {"email": "a@b.com", "role": "support"}).status_code
-        == 403
-    )
-    assert (
-        client.post(reverse("tenancy:membership-role", args=[owner.pk]), {"role": "support"}).status_code
-        == 403
-    )
+    assert client.post(reverse("tenancy:invitation-create"), {"email": "a@b.com", "role": "support"}).status_code == 403
+    assert client.post(reverse("tenancy:membership-role", args=[owner.pk]), {"role": "support"}).status_code == 403
     assert client.post(reverse("tenancy:membership-remove", args=[owner.pk])).status_code == 403
     assert client.post(reverse("tenancy:plan"), {"plan": Plan.BASIC}).status_code == 403
     tenant.refresh_from_db()
@@ -141,9 +127,7 @@ def test_non_admins_cannot_manage_members_or_plans(
     assert "Send invitation" not in page.content.decode()
 
 
-def test_support_cannot_see_finance_or_plan_pages(
-    tenant: Tenant, make_member: Callable, client_for: ClientFor
-) -> None:
+def test_support_cannot_see_finance_or_plan_pages(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
     client = client_for(make_member(tenant, Role.SUPPORT))
     assert client.get(reverse("console:finance")).status_code == 403
     assert client.get(reverse("tenancy:plan")).status_code == 403
@@ -152,17 +136,13 @@ def test_support_cannot_see_finance_or_plan_pages(
     assert reverse("console:finance") not in nav
 
 
-def test_finance_sees_finance_but_not_audit(
-    tenant: Tenant, make_member: Callable, client_for: ClientFor
-) -> None:
+def test_finance_sees_finance_but_not_audit(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
     client = client_for(make_member(tenant, Role.FINANCE))
     assert client.get(reverse("console:finance")).status_code == 200
     assert client.get(reverse("audit:auditevent-list")).status_code == 403
 
 
-def test_owner_downgrade_refused_with_message(
-    tenant: Tenant, owner_client: Client, make_member: Callable
-) -> None:
+def test_owner_downgrade_refused_with_message(tenant: Tenant, owner_client: Client, make_member: Callable) -> None:
     for _ in range(3):
         make_member(tenant, Role.OPERATOR)
     response = owner_client.post(reverse("tenancy:plan"), {"plan": Plan.BASIC})
@@ -200,9 +180,7 @@ def test_company_profile_errors_are_shown(owner_client: Client) -> None:
     assert "This field is required" in body and "Enter a phone number" in body
 
 
-def test_operator_sees_company_read_only(
-    tenant: Tenant, make_member: Callable, client_for: ClientFor
-) -> None:
+def test_operator_sees_company_read_only(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
     client = client_for(make_member(tenant, Role.OPERATOR))
     assert client.get(reverse("tenancy:company")).status_code == 200
     response = client.post(reverse("tenancy:company"), {"name": "Hijacked"})

@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("actor_label", models.CharField(blank=True, max_length=254, verbose_name="actor")),
                 ("action", models.CharField(db_index=True, max_length=80, verbose_name="action")),
@@ -34,9 +32,7 @@ class Migration(migrations.Migration):
                 ("request_id", models.CharField(blank=True, max_length=64, verbose_name="request id")),
                 (
                     "created_at",
-                    models.DateTimeField(
-                        db_index=True, default=django.utils.timezone.now, verbose_name="time"
-                    ),
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="time"),
                 ),
                 (
                     "actor",

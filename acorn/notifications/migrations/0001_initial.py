@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("kind", models.CharField(max_length=40, verbose_name="kind")),
                 ("title", models.CharField(max_length=200, verbose_name="title")),
@@ -54,9 +52,7 @@ class Migration(migrations.Migration):
                 "verbose_name": "notification",
                 "verbose_name_plural": "notifications",
                 "ordering": ["-created_at", "-pk"],
-                "indexes": [
-                    models.Index(fields=["tenant", "recipient", "read_at"], name="notification_unread")
-                ],
+                "indexes": [models.Index(fields=["tenant", "recipient", "read_at"], name="notification_unread")],
             },
         ),
     ]

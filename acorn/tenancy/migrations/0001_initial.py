@@ -22,9 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=200, verbose_name="company name")),
                 ("slug", models.SlugField(max_length=60, unique=True, verbose_name="slug")),
@@ -90,9 +88,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "custom_retention_months",
-                    models.PositiveIntegerField(
-                        blank=True, null=True, verbose_name="custom data retention (months)"
-                    ),
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="custom data retention (months)"),
                 ),
                 ("is_active", models.BooleanField(default=True, verbose_name="active")),
                 (
@@ -125,9 +121,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "role",
@@ -175,9 +169,7 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "memberships",
                 "ordering": ["created_at", "pk"],
                 "constraints": [
-                    models.UniqueConstraint(
-                        fields=("tenant", "user"), name="membership_unique_user_per_tenant"
-                    )
+                    models.UniqueConstraint(fields=("tenant", "user"), name="membership_unique_user_per_tenant")
                 ],
             },
         ),
@@ -186,9 +178,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("email", models.EmailField(max_length=254, verbose_name="email")),
                 (

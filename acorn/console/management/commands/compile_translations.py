@@ -22,11 +22,7 @@ class Command(BaseCommand):
         for locale_dir in map(Path, settings.LOCALE_PATHS):
             for po_path in sorted(locale_dir.glob("*/LC_MESSAGES/*.po")):
                 mo_path = po_path.with_suffix(".mo")
-                if (
-                    not options["force"]
-                    and mo_path.exists()
-                    and mo_path.stat().st_mtime >= po_path.stat().st_mtime
-                ):
+                if not options["force"] and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
                     continue
                 with po_path.open("rb") as po_file:
                     try:
@@ -45,11 +41,7 @@ class Command(BaseCommand):
                     write_mo(mo_file, catalog, use_fuzzy=False)
                 tmp_path.replace(mo_path)
                 compiled += 1
-                shown = (
-                    po_path.relative_to(settings.BASE_DIR)
-                    if po_path.is_relative_to(settings.BASE_DIR)
-                    else po_path
-                )
+                shown = po_path.relative_to(settings.BASE_DIR) if po_path.is_relative_to(settings.BASE_DIR) else po_path
                 self.stdout.write(f"compiled {shown}")
         if not compiled:
             self.stdout.write("translations up to date")

@@ -1,0 +1,444 @@
+"""Amazon SP-API through python-amazon-sp-api, LWA only (no AWS keys).
+
+Orders come from the Orders API 2026-01-01 `searchOrders` by last-update time. The client library is
+pointed at `store.endpoint` (the simulator, or blank for Amazon's regional endpoint) and at the LWA token
+URL that belongs with it. Its pitfalls are handled here: a 429 or 5xx without a JSON `errors` body comes
+back as an empty payload (treated as retryable, never as "no orders"), and every call has a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from django.conf import settings
+from sp_api.api import Orders
+from sp_api.auth import AccessTokenClient
+from sp_api.auth.exceptions import AuthorizationError
+from sp_api.base import (
+    Marketplaces,
+    SellingApiException,
+    SellingApiForbiddenException,
+    SellingApiRequestThrottledException,
+)
+
+from acorn.money import to_decimal, validate_currency_code
+from channels.adapters.base import (
+    BadRecord,
+    ChannelAdapter,
+    ChannelAuthError,
+    ChannelCursorExpired,
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRetryableError,
+    ExternalOrder,
+    ExternalOrderLine,
+    FulfillmentChannel,
+    OrderStatus,
+    Page,
+)
+from channels.models import AMAZON_MARKETPLACE_BY_ID, AMAZON_MARKETPLACES, Region, Store
+
+logger = logging.getLogger(__name__)
+
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+SELLER_CENTRAL_CONSENT_URL = {
+    Region.NA: "https://sellercentral.amazon.com/apps/authorize/consent",
+    Region.EU: "https://sellercentral-europe.amazon.com/apps/authorize/consent",
+    Region.FE: "https://sellercentral.amazon.co.jp/apps/authorize/consent",
+}
+HTTP_TIMEOUT_SECONDS = 30
+ORDERS_API_VERSION = "2026-01-01"
+ORDERS_PAGE_SIZE = 100
+ORDERS_INCLUDED_DATA = ["PROCEEDS", "FULFILLMENT", "RECIPIENT"]
+
+# Orders 2026-01-01 fulfilment status → ACORN's normalised status.
+STATUS_MAP = {
+    "PENDING_AVAILABILITY": OrderStatus.PENDING_PAYMENT,
+    "PENDING": OrderStatus.PENDING_PAYMENT,
+    "UNSHIPPED": OrderStatus.PAID_UNSHIPPED,
+    "PARTIALLY_SHIPPED": OrderStatus.PARTIALLY_SHIPPED,
+    "SHIPPED": OrderStatus.SHIPPED,
+    "CANCELLED": OrderStatus.CANCELLED,
+    "UNFULFILLABLE": OrderStatus.CANCELLED,
+}
+# Proceeds breakdown types: ITEM, SHIPPING, TAX and DISCOUNT have columns of their own; the rest
+# (GIFT_WRAP, COD_FEE, DELIVERY_TIP, OTHER) are summed as "other".
+_BREAKDOWN_COLUMNS = {"ITEM": "item", "SHIPPING": "shipping", "TAX": "tax", "DISCOUNT": "discount"}
+
+
+class RecordError(ValueError):
+    """A vendor record that cannot be turned into a DTO; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class AmazonApp:
+    """The deployment's Amazon application (one LWA client for every seller)."""
+
+    client_id: str
+    client_secret: str
+    application_id: str
+
+    @classmethod
+    def from_settings(cls) -> AmazonApp:
+        return cls(settings.AMAZON_LWA_CLIENT_ID, settings.AMAZON_LWA_CLIENT_SECRET, settings.AMAZON_APPLICATION_ID)
+
+
+def lwa_token_url(store: Store) -> str:
+    """The LWA token endpoint that goes with the store's API endpoint."""
+    return f"{store.endpoint.rstrip('/')}/auth/o2/token" if store.endpoint else LWA_TOKEN_URL
+
+
+def consent_url(store: Store, *, state: str, redirect_uri: str, app: AmazonApp | None = None) -> str:
+    """Seller Central's consent page for the website authorisation workflow."""
+    app = app or AmazonApp.from_settings()
+    base = (
+        f"{store.endpoint.rstrip('/')}/apps/authorize/consent"
+        if store.endpoint
+        else SELLER_CENTRAL_CONSENT_URL[Region(store.region)]
+    )
+    query = {
+        "application_id": app.application_id,
+        "state": state,
+        "version": "beta",
+        "redirect_uri": redirect_uri,
+    }
+    if store.endpoint:  # the simulator also needs to know which seller account to create
+        query.update({"region": store.region, "marketplaces": ",".join(store.marketplaces)})
+    return f"{base}?{urlencode(query)}"
+
+
+def exchange_authorization_code(store: Store, *, code: str, redirect_uri: str, app: AmazonApp | None = None) -> str:
+    """Exchange an `spapi_oauth_code` for the seller's refresh token (LWA authorization_code grant)."""
+    app = app or AmazonApp.from_settings()
+    try:
+        response = httpx.post(
+            lwa_token_url(store),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+            },
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+    except httpx.HTTPError as error:
+        raise ChannelRetryableError(f"Login with Amazon did not answer: {type(error).__name__}") from None
+    if response.status_code >= 500:
+        raise ChannelRetryableError(f"Login with Amazon answered {response.status_code}")
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    if response.status_code != 200 or "refresh_token" not in body:
+        raise ChannelAuthError(
+            f"Login with Amazon refused the authorisation code: {body.get('error', response.status_code)}"
+        )
+    return str(body["refresh_token"])
+
+
+@cache
+def _lwa_client_class(token_url: str) -> type[AccessTokenClient]:
+    """An AccessTokenClient subclass aimed at another LWA URL (the library keeps it in class attributes)."""
+    parts = urlsplit(token_url)
+    return type(
+        "AcornAccessTokenClient",
+        (AccessTokenClient,),
+        {"scheme": f"{parts.scheme}://", "host": parts.netloc, "path": parts.path or "/auth/o2/token"},
+    )
+
+
+@dataclass(frozen=True)
+class _Marketplace:
+    """Duck-typed stand-in for sp_api's Marketplaces enum member, so any endpoint can be used."""
+
+    endpoint: str
+    marketplace_id: str
+    region: str
+
+
+def _marketplace_for(store: Store) -> Any:
+    code = store.marketplaces[0] if store.marketplaces else "US"
+    member = Marketplaces[code]
+    if not store.endpoint:
+        return member
+    return _Marketplace(endpoint=store.endpoint.rstrip("/"), marketplace_id=member.marketplace_id, region=member.region)
+
+
+def _parse_time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise RecordError(f"{field}: missing or not a string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise RecordError(f"{field}: {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise RecordError(f"{field}: {value!r} has no time zone")
+    return parsed.astimezone(UTC)
+
+
+def _parse_money(value: Any, field: str, currency: str | None = None) -> tuple[Decimal, str]:
+    if not isinstance(value, Mapping):
+        raise RecordError(f"{field}: missing money object")
+    code = str(value.get("currencyCode") or "")
+    try:
+        validate_currency_code(code)
+    except Exception:
+        raise RecordError(f"{field}.currencyCode: {code!r} is not an ISO 4217 code") from None
+    if currency is not None and code != currency:
+        raise RecordError(f"{field}.currencyCode: {code} differs from the order currency {currency}")
+    raw = value.get("amount")
+    if isinstance(raw, float) or raw is None or isinstance(raw, bool):
+        raise RecordError(f"{field}.amount: {raw!r} is not a decimal string")
+    try:
+        return to_decimal(raw), code
+    except (ValueError, InvalidOperation):
+        raise RecordError(f"{field}.amount: {raw!r} is not a decimal amount") from None
+
+
+def _sum_breakdowns(breakdowns: Any, field: str, currency: str) -> dict[str, Decimal]:
+    totals = {
+        "item": Decimal(0),
+        "shipping": Decimal(0),
+        "tax": Decimal(0),
+        "discount": Decimal(0),
+        "other": Decimal(0),
+    }
+    if breakdowns is None:
+        return totals
+    if not isinstance(breakdowns, list):
+        raise RecordError(f"{field}: not a list")
+    for index, entry in enumerate(breakdowns):
+        if not isinstance(entry, Mapping):
+            raise RecordError(f"{field}[{index}]: not an object")
+        amount, _ = _parse_money(entry.get("subtotal"), f"{field}[{index}].subtotal", currency)
+        column = _BREAKDOWN_COLUMNS.get(str(entry.get("type", "")).upper(), "other")
+        # Discounts arrive as negative proceeds; ACORN keeps them as a positive discount amount.
+        totals[column] += abs(amount) if column == "discount" else amount
+    return totals
+
+
+def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
+    """Turn one Orders 2026-01-01 order into an ExternalOrder, or raise RecordError naming the field."""
+    order_id = raw.get("orderId")
+    if not isinstance(order_id, str) or not order_id.strip():
+        raise RecordError("orderId: missing")
+    sales_channel = raw.get("salesChannel") or {}
+    marketplace_id = sales_channel.get("marketplaceId", "") if isinstance(sales_channel, Mapping) else ""
+    fulfillment = raw.get("fulfillment") or {}
+    raw_status = str(fulfillment.get("fulfillmentStatus", "")) if isinstance(fulfillment, Mapping) else ""
+    if raw_status not in STATUS_MAP:
+        raise RecordError(f"fulfillment.fulfillmentStatus: {raw_status!r} is not a known status")
+    proceeds = raw.get("proceeds")
+    if not isinstance(proceeds, Mapping):
+        raise RecordError("proceeds: missing (request includedData=PROCEEDS)")
+    total, currency = _parse_money(proceeds.get("grandTotal"), "proceeds.grandTotal")
+    totals = _sum_breakdowns(proceeds.get("breakdowns"), "proceeds.breakdowns", currency)
+
+    items = raw.get("orderItems")
+    if not isinstance(items, list) or not items:
+        raise RecordError("orderItems: missing or empty")
+    lines = tuple(_parse_line(item, index, currency) for index, item in enumerate(items))
+
+    recipient = raw.get("recipient") or {}
+    address = recipient.get("deliveryAddress") if isinstance(recipient, Mapping) else None
+    country = str(address.get("countryCode", "")) if isinstance(address, Mapping) else ""
+    if not country and marketplace_id in AMAZON_MARKETPLACE_BY_ID:
+        country = AMAZON_MARKETPLACES[AMAZON_MARKETPLACE_BY_ID[marketplace_id]][2]
+
+    aliases = raw.get("orderAliases") or []
+    merchant_order_id = next(
+        (
+            str(alias.get("aliasId", ""))
+            for alias in aliases
+            if isinstance(alias, Mapping) and alias.get("aliasType") == "SELLER_ORDER_ID"
+        ),
+        "",
+    )
+    fulfilled_by = fulfillment.get("fulfilledBy", "") if isinstance(fulfillment, Mapping) else ""
+    return ExternalOrder(
+        external_id=order_id.strip(),
+        marketplace=AMAZON_MARKETPLACE_BY_ID.get(marketplace_id, marketplace_id),
+        purchased_at=_parse_time(raw.get("createdTime"), "createdTime"),
+        updated_at=_parse_time(raw.get("lastUpdatedTime"), "lastUpdatedTime"),
+        raw_status=raw_status,
+        status=STATUS_MAP[raw_status],
+        fulfillment_channel=FulfillmentChannel.FBA if fulfilled_by == "AMAZON" else FulfillmentChannel.MERCHANT,
+        currency=currency,
+        item_amount=totals["item"],
+        shipping_amount=totals["shipping"],
+        tax_amount=totals["tax"],
+        discount_amount=totals["discount"],
+        other_amount=totals["other"],
+        total_amount=total,
+        buyer_country=country[:2].upper(),
+        lines=lines,
+        merchant_order_id=merchant_order_id[:100],
+    )
+
+
+def _parse_line(item: Any, index: int, currency: str) -> ExternalOrderLine:
+    field = f"orderItems[{index}]"
+    if not isinstance(item, Mapping):
+        raise RecordError(f"{field}: not an object")
+    item_id = item.get("orderItemId")
+    if not isinstance(item_id, str) or not item_id:
+        raise RecordError(f"{field}.orderItemId: missing")
+    quantity = item.get("quantityOrdered")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        raise RecordError(f"{field}.quantityOrdered: {quantity!r} is not a whole number")
+    product = item.get("product") or {}
+    if not isinstance(product, Mapping):
+        raise RecordError(f"{field}.product: not an object")
+    sku = product.get("sellerSku")
+    if not isinstance(sku, str) or not sku:
+        raise RecordError(f"{field}.product.sellerSku: missing")
+    price = product.get("price") or {}
+    unit_price, _ = (
+        _parse_money(price.get("unitPrice"), f"{field}.product.price.unitPrice", currency)
+        if isinstance(price, Mapping) and price.get("unitPrice") is not None
+        else (Decimal(0), currency)
+    )
+    proceeds = item.get("proceeds") or {}
+    totals = _sum_breakdowns(
+        proceeds.get("breakdowns") if isinstance(proceeds, Mapping) else None,
+        f"{field}.proceeds.breakdowns",
+        currency,
+    )
+    item_amount = totals["item"] if totals["item"] else unit_price * quantity
+    return ExternalOrderLine(
+        external_id=item_id,
+        sku=sku[:200],
+        quantity=quantity,
+        currency=currency,
+        unit_price=unit_price,
+        item_amount=item_amount,
+        tax_amount=totals["tax"],
+        shipping_amount=totals["shipping"],
+        discount_amount=totals["discount"],
+        asin=str(product.get("asin", ""))[:20],
+        title=str(product.get("title", ""))[:500],
+    )
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> int | None:
+    """Whole seconds from a Retry-After header (rounded up), or None."""
+    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
+    try:
+        seconds = Decimal(str(value).strip()) if value is not None else None
+    except InvalidOperation:
+        return None
+    if seconds is None or not seconds.is_finite():
+        return None
+    return max(0, int(seconds.to_integral_value(rounding=ROUND_CEILING)))
+
+
+def classify_error(error: Exception) -> ChannelError:
+    """Map the client library's exceptions onto ACORN's error classes (retry, re-authorise, restart, fail)."""
+    if isinstance(error, AuthorizationError):
+        code = str(getattr(error, "error_code", "") or "")
+        status = getattr(error, "status_code", 0) or 0
+        if status >= 500:
+            return ChannelRetryableError(f"Login with Amazon answered {status}", code="lwa_unavailable")
+        return ChannelAuthError(f"Login with Amazon refused the refresh token ({code or status})")
+    if isinstance(error, SellingApiRequestThrottledException):
+        return ChannelRateLimited("Amazon throttled the request (429)", retry_after=_retry_after(error.headers))
+    if isinstance(error, SellingApiForbiddenException):
+        return ChannelAuthError("Amazon refused access (403): the authorisation was revoked or lacks this role")
+    if isinstance(error, SellingApiException):
+        status = getattr(error, "code", 0) or 0
+        if status >= 500:
+            return ChannelRetryableError(f"Amazon answered {status}", code=f"http_{status}")
+        message = str(getattr(error, "message", "") or error)
+        if status == 400 and "token" in message.lower():
+            return ChannelCursorExpired(f"Amazon refused the pagination token: {message[:200]}")
+        return ChannelError(f"Amazon refused the request ({status}): {message[:200]}")
+    if isinstance(error, httpx.TimeoutException):
+        return ChannelRetryableError("Amazon did not answer in time", code="timeout")
+    if isinstance(error, httpx.TransportError):
+        return ChannelRetryableError(f"Connection to Amazon failed: {type(error).__name__}", code="connection")
+    return ChannelError(f"Unexpected error talking to Amazon: {type(error).__name__}")
+
+
+class AmazonAdapter(ChannelAdapter):
+    key = "amazon"
+
+    def __init__(self, *, store: Store, secrets: Mapping[str, Any], app: AmazonApp | None = None) -> None:
+        super().__init__(store=store, secrets=secrets)
+        self.app = app or AmazonApp.from_settings()
+        refresh_token = secrets.get("refresh_token")
+        if not refresh_token:
+            raise ChannelAuthError("The store has no refresh token: authorise it in the console.")
+        self._refresh_token = str(refresh_token)
+
+    def _orders_client(self) -> Any:
+        client = Orders(
+            _marketplace_for(self.store),
+            version=ORDERS_API_VERSION,
+            refresh_token=self._refresh_token,
+            credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
+            auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+        if self.store.endpoint:
+            client.endpoint = self.store.endpoint.rstrip("/")
+        return client
+
+    def fetch_orders(
+        self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None
+    ) -> Page[ExternalOrder]:
+        params: dict[str, Any] = {
+            "lastUpdatedAfter": _iso(updated_after),
+            "marketplaceIds": self.store.marketplace_ids(),
+            "includedData": ORDERS_INCLUDED_DATA,
+            "maxResultsPerPage": ORDERS_PAGE_SIZE,
+        }
+        if updated_before is not None:
+            params["lastUpdatedBefore"] = _iso(updated_before)
+        if page_token:
+            params["paginationToken"] = page_token
+        client = self._orders_client()
+        try:
+            response = client.search_orders(**params)
+        except Exception as error:  # the library raises many types; classify_error sorts them
+            raise classify_error(error) from None
+        finally:
+            client.close()
+        payload = response.payload
+        if not isinstance(payload, Mapping) or not isinstance(payload.get("orders"), list):
+            # sp_api returns an empty payload for a 429/5xx without a JSON error body.
+            raise ChannelRetryableError("Amazon answered without an orders list", code="empty_response")
+        orders: list[ExternalOrder] = []
+        bad: list[BadRecord] = []
+        for raw in payload["orders"]:
+            if not isinstance(raw, Mapping):
+                bad.append(BadRecord(reason="order is not a JSON object", raw={"value": raw}))
+                continue
+            try:
+                orders.append(parse_order(raw))
+            except RecordError as error:
+                bad.append(BadRecord(reason=str(error), raw=raw, external_id=str(raw.get("orderId", ""))[:200]))
+        window_end = payload.get("lastUpdatedBefore")
+        return Page(
+            items=tuple(orders),
+            bad_records=tuple(bad),
+            next_token=(payload.get("pagination") or {}).get("nextToken") or None,
+            window_end=_parse_time(window_end, "lastUpdatedBefore") if window_end else None,
+            rate_limit=_decimal_or_none(response.rate_limit),
+        )
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    try:
+        return to_decimal(value) if value not in (None, "") else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

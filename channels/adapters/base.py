@@ -1,0 +1,151 @@
+"""The adapter interface: typed DTOs in, vendor HTTP out, no database writes.
+
+Adapters translate between a vendor's API and these frozen dataclasses (Decimal money with an ISO
+currency, aware UTC datetimes). Services above persist them. Errors are classified so the sync engine
+knows what to do: retry (ChannelRetryableError), stop and ask for re-authorisation (ChannelAuthError),
+restart a pagination (ChannelCursorExpired), or give up on one call (ChannelError).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from channels.models import Store
+
+
+class OrderStatus:
+    """The normalised order statuses every channel maps onto (the raw status is kept beside it)."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID_UNSHIPPED = "paid_unshipped"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    ALL = (PENDING_PAYMENT, PAID_UNSHIPPED, PARTIALLY_SHIPPED, SHIPPED, CANCELLED)
+
+
+class FulfillmentChannel:
+    FBA = "fba"
+    MERCHANT = "merchant"
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalOrderLine:
+    external_id: str
+    sku: str
+    quantity: int
+    currency: str
+    unit_price: Decimal
+    item_amount: Decimal
+    tax_amount: Decimal = Decimal(0)
+    shipping_amount: Decimal = Decimal(0)
+    discount_amount: Decimal = Decimal(0)
+    asin: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalOrder:
+    external_id: str
+    marketplace: str
+    purchased_at: datetime
+    updated_at: datetime
+    raw_status: str
+    status: str
+    fulfillment_channel: str
+    currency: str
+    item_amount: Decimal
+    shipping_amount: Decimal
+    tax_amount: Decimal
+    discount_amount: Decimal
+    other_amount: Decimal
+    total_amount: Decimal
+    buyer_country: str
+    lines: tuple[ExternalOrderLine, ...]
+    merchant_order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A vendor record that could not be parsed: kept raw, with the reason, for QuarantinedRecord."""
+
+    reason: str
+    raw: Mapping[str, Any]
+    external_id: str = ""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a windowed listing. `window_end` is the upper bound the vendor applied, if it says."""
+
+    items: tuple[T, ...]
+    bad_records: tuple[BadRecord, ...] = ()
+    next_token: str | None = None
+    window_end: datetime | None = None
+    rate_limit: Decimal | None = field(default=None, compare=False)
+
+
+class ChannelError(Exception):
+    """A vendor call failed in a way that retrying the same call will not fix."""
+
+    code = "channel_error"
+
+
+class ChannelRetryableError(ChannelError):
+    """429, 5xx, timeouts, connection resets: the same call may succeed later."""
+
+    code = "retryable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        if code:
+            self.code = code
+
+
+class ChannelRateLimited(ChannelRetryableError):
+    code = "rate_limited"
+
+
+class ChannelAuthError(ChannelError):
+    """The seller's authorisation is gone (invalid_grant, 401, 403 on the whole API): re-authorise, do not retry."""
+
+    code = "auth"
+
+
+class ChannelCursorExpired(ChannelError):
+    """A pagination token is no longer accepted: restart the window from its start."""
+
+    code = "cursor_expired"
+
+
+class UnknownChannel(ChannelError):
+    code = "unknown_channel"
+
+
+class ChannelAdapter(ABC):
+    """One vendor, bound to one store and its decrypted secrets. No database writes."""
+
+    key: ClassVar[str]
+
+    def __init__(self, *, store: Store, secrets: Mapping[str, Any]) -> None:
+        self.store = store
+        self.secrets = secrets
+
+    @abstractmethod
+    def fetch_orders(
+        self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None
+    ) -> Page[ExternalOrder]:
+        """One page of orders updated in the window (or the page after `page_token`)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold no connection
+        """Release HTTP connections."""

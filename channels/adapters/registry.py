@@ -1,0 +1,23 @@
+"""Which adapter serves which platform: an explicit list, no import-time discovery."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from channels.adapters.amazon import AmazonAdapter
+from channels.adapters.base import ChannelAdapter, UnknownChannel
+
+if TYPE_CHECKING:
+    from channels.models import Store
+
+_ADAPTERS: dict[str, type[ChannelAdapter]] = {adapter.key: adapter for adapter in (AmazonAdapter,)}
+
+
+def adapter_for(store: Store, *, secrets: Mapping[str, Any]) -> ChannelAdapter:
+    """The adapter for the store's platform, bound to the store and its decrypted secrets."""
+    try:
+        adapter_class = _ADAPTERS[store.platform]
+    except KeyError:
+        raise UnknownChannel(f"No adapter for platform {store.platform!r}.") from None
+    return adapter_class(store=store, secrets=secrets)

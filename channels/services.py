@@ -1,0 +1,249 @@
+"""All writes to stores and their credentials. Status changes are audited; money never passes here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acorn.audit.services import audit_record, snapshot
+from acorn.notifications.services import notify
+from acorn.tenancy import plans
+from acorn.tenancy.models import Membership, Tenant
+from acorn.tenancy.permissions import ensure_permission
+from channels.models import (
+    AMAZON_REGION_MARKETPLACES,
+    DataPermission,
+    Platform,
+    Region,
+    Store,
+    StoreCredential,
+    StoreStatus,
+    SyncCursor,
+    SyncRun,
+    SyncTrigger,
+)
+from channels.selectors import store_count_in_use
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+def _lock_tenant(tenant: Tenant) -> Tenant:
+    return Tenant.objects.select_for_update().get(pk=tenant.pk)
+
+
+@transaction.atomic
+def store_create(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    membership: Membership | None,
+    platform: str,
+    name: str,
+    region: str = "",
+    marketplaces: Sequence[str] = (),
+    permissions: Sequence[str] = (),
+    endpoint: str = "",
+) -> Store:
+    """Create a store waiting for authorisation, within the plan's store limit. Audited."""
+    if membership is not None:
+        ensure_permission(membership, "stores.manage")
+    tenant = _lock_tenant(tenant)
+    plans.ensure_store_capacity(tenant, stores_in_use=store_count_in_use(tenant=tenant))
+    if Store.objects.filter(tenant=tenant, name__iexact=name.strip()).exists():
+        raise ValidationError({"name": _("A store with this name exists already.")})
+    if platform == Platform.AMAZON:
+        if region not in Region.values:
+            raise ValidationError({"region": _("Choose the Amazon region (North America, Europe or Far East).")})
+        allowed = AMAZON_REGION_MARKETPLACES[region]
+        wrong = [code for code in marketplaces if code not in allowed]
+        if wrong or not marketplaces:
+            raise ValidationError(
+                {
+                    "marketplaces": _("Choose marketplaces of the %(region)s region: %(allowed)s.")
+                    % {"region": Region(region).label, "allowed": ", ".join(allowed)}
+                }
+            )
+    unknown = [p for p in permissions if p not in DataPermission.values]
+    if unknown:
+        raise ValidationError({"permissions": _("Unknown data permissions: %(names)s") % {"names": ", ".join(unknown)}})
+    store = Store(
+        tenant=tenant,
+        platform=platform,
+        name=name.strip(),
+        region=region,
+        marketplaces=list(marketplaces),
+        permissions=list(permissions) or [DataPermission.ORDERS],
+        endpoint=endpoint,
+    )
+    store.full_clean()
+    store.save()
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="store.created",
+        target=store,
+        after=snapshot(store, ["platform", "name", "region", "marketplaces", "permissions", "endpoint"]),
+    )
+    return store
+
+
+@transaction.atomic
+def store_authorize(*, store: Store, actor: User | None, seller_id: str, secrets: Mapping[str, Any]) -> Store:
+    """Keep the seller's credentials (encrypted), activate the store and queue its first sync."""
+    if store.seller_id and seller_id and store.seller_id != seller_id:
+        raise ValidationError(
+            _(
+                "This store is connected to seller %(old)s; Amazon authorised seller %(new)s. "
+                "Connect the other seller as a new store."
+            )
+            % {"old": store.seller_id, "new": seller_id}
+        )
+    duplicate = (
+        Store.objects.filter(
+            tenant_id=store.tenant_id, platform=store.platform, region=store.region, seller_id=seller_id
+        )
+        .exclude(pk=store.pk)
+        .first()
+    )
+    if seller_id and duplicate is not None:
+        raise ValidationError(
+            _("Seller %(seller)s is already connected as store “%(store)s”.")
+            % {"seller": seller_id, "store": duplicate.name}
+        )
+    before = snapshot(store, ["status", "seller_id", "authorized_at"])
+    credential, _created = StoreCredential.objects.get_or_create(
+        tenant_id=store.tenant_id, store=store, defaults={"secrets": dict(secrets)}
+    )
+    if not _created:
+        credential.secrets = {**(credential.secrets or {}), **dict(secrets)}
+        credential.save(update_fields=["secrets", "updated_at"])
+    store.seller_id = seller_id or store.seller_id
+    store.status, store.status_reason = StoreStatus.ACTIVE, ""
+    store.authorized_at = timezone.now()
+    store.save(update_fields=["seller_id", "status", "status_reason", "authorized_at"])
+    # Resume: a cursor stopped by an auth failure becomes due again, from where it stood.
+    SyncCursor.objects.filter(store=store).update(next_run_at=timezone.now())
+    audit_record(
+        tenant=store.tenant,
+        actor=actor,
+        action="store.authorized",
+        target=store,
+        before=before,
+        after=snapshot(store, ["status", "seller_id", "authorized_at"]),
+    )
+    transaction.on_commit(lambda: store_enqueue_sync(store=store, trigger=SyncTrigger.CONNECT))
+    return store
+
+
+def store_enqueue_sync(
+    *, store: Store, trigger: str = SyncTrigger.MANUAL, resources: Sequence[str] | None = None
+) -> list[str]:
+    """Queue a sync of each applicable resource now. Returns the resources queued."""
+    from channels.sync import sync_jobs_for
+    from channels.tasks import run_store_sync_task
+
+    queued = []
+    for job in sync_jobs_for(store):
+        if resources is not None and job.resource not in resources:
+            continue
+        run_store_sync_task.delay(tenant_id=store.tenant_id, store_id=store.pk, resource=job.resource, trigger=trigger)
+        queued.append(job.resource)
+    return queued
+
+
+@transaction.atomic
+def store_request_sync(*, store: Store, actor: User, membership: Membership) -> list[str]:
+    """'Sync now' from the console: queue every resource of an active store."""
+    ensure_permission(membership, "stores.sync")
+    if store.tenant_id != membership.tenant_id:
+        raise PermissionDenied
+    if store.status != StoreStatus.ACTIVE:
+        raise ValidationError(_("Only an active store can be synced. Authorise it first."))
+    queued: list[str] = []
+    transaction.on_commit(lambda: queued.extend(store_enqueue_sync(store=store, trigger=SyncTrigger.MANUAL)))
+    return queued
+
+
+@transaction.atomic
+def store_mark_auth_interrupted(*, store: Store, reason: str) -> None:
+    """The seller's authorisation failed: stop syncing this store and tell the people who can fix it."""
+    updated = Store.objects.filter(pk=store.pk, status=StoreStatus.ACTIVE).update(
+        status=StoreStatus.AUTH_INTERRUPTED, status_reason=reason[:300]
+    )
+    store.status, store.status_reason = StoreStatus.AUTH_INTERRUPTED, reason[:300]
+    if not updated:
+        return  # already interrupted: one notification, not one per failed call
+    audit_record(
+        tenant=store.tenant,
+        actor=None,
+        action="store.auth_interrupted",
+        target=store,
+        before={"status": StoreStatus.ACTIVE},
+        after={"status": StoreStatus.AUTH_INTERRUPTED, "reason": reason},
+    )
+    notify(
+        tenant=store.tenant,
+        kind="store_auth_interrupted",
+        title=_("Store “%(store)s” needs to be authorised again") % {"store": store.name},
+        body=_("Syncing has stopped: %(reason)s. Open the store and choose Re-authorise.") % {"reason": reason},
+        link=reverse("channels:store-detail", args=[store.pk]),
+    )
+
+
+def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:
+    """A resource failed three times in a row: tell the admins once."""
+    notify(
+        tenant=store.tenant,
+        kind="sync_failed",
+        title=_("%(resource)s sync of “%(store)s” keeps failing") % {"resource": run.resource, "store": store.name},
+        body=_("Last error %(code)s: %(message)s (trace %(trace)s)")
+        % {"code": run.error_code, "message": run.message[:300], "trace": run.trace_id},
+        link=reverse("channels:store-detail", args=[store.pk]),
+    )
+
+
+@transaction.atomic
+def store_disable(*, store: Store, actor: User, membership: Membership) -> Store:
+    """Stop syncing a store (its data stays); frees a store seat under the plan."""
+    ensure_permission(membership, "stores.manage")
+    before = snapshot(store, ["status"])
+    store.status = StoreStatus.DISABLED
+    store.save(update_fields=["status"])
+    audit_record(
+        tenant=store.tenant,
+        actor=actor,
+        action="store.disabled",
+        target=store,
+        before=before,
+        after=snapshot(store, ["status"]),
+    )
+    return store
+
+
+def credentials_rotate_all() -> int:
+    """Re-encrypt every stored credential with the first configured key. Returns the number rewritten.
+
+    Works on the raw column (the field would decrypt on read): each value is decrypted with any
+    configured key and encrypted again with the first; one that no key decrypts raises DecryptionError.
+    """
+    from django.db import connection
+
+    from acorn.crypto import rotate_text
+    from acorn.tenancy.scoping import dangerously_unscoped
+
+    table = connection.ops.quote_name(StoreCredential._meta.db_table)
+    with dangerously_unscoped():
+        pks = list(StoreCredential.objects.order_by("pk").values_list("pk", flat=True))
+    for pk in pks:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT secrets FROM {table} WHERE id = %s", [pk])  # noqa: S608 - our own table
+            (token,) = cursor.fetchone()
+            cursor.execute(f"UPDATE {table} SET secrets = %s WHERE id = %s", [rotate_text(str(token)), pk])  # noqa: S608
+    return len(pks)

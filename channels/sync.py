@@ -1,0 +1,383 @@
+"""The sync engine: domain apps register jobs; the engine runs them page by page, resumably.
+
+A run takes the (store, resource) lease with a conditional UPDATE (no lock held across HTTP), then
+loops: wait for a rate-limit token → the job fetches one page through the adapter → in ONE transaction
+the job persists the page, malformed records are quarantined and the cursor advances → next page, until
+the window is done or the time budget is spent (the next run resumes from the cursor). Retryable
+errors are retried with backoff and jitter honouring Retry-After; an authorisation failure turns the
+store to auth_interrupted and stops; an expired pagination token restarts the window from its start
+(the job's persist is idempotent, so re-reading a page changes nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from acorn.crypto import DecryptionError
+from channels import ratelimit
+from channels.adapters.base import (
+    BadRecord,
+    ChannelAdapter,
+    ChannelAuthError,
+    ChannelCursorExpired,
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRetryableError,
+    Page,
+)
+from channels.adapters.registry import adapter_for
+from channels.models import QuarantinedRecord, Store, StoreStatus, SyncCursor, SyncRun, SyncRunStatus
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS_PER_CALL = 6
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_MAX_SECONDS = 120
+FAILURE_BACKOFF_MAX = timedelta(hours=6)
+LEASE_MARGIN = timedelta(seconds=90)
+
+
+@dataclass(frozen=True)
+class PersistCounts:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class SyncJob:
+    """One resource a domain app syncs (registered from its AppConfig.ready())."""
+
+    resource: str
+    permission: str
+    platforms: frozenset[str]
+    interval: timedelta
+    # fetch(adapter, window_start, window_end, page_token) -> Page
+    fetch: Callable[[ChannelAdapter, datetime, datetime | None, str | None], Page[Any]]
+    # persist(store, items) -> counts; must be idempotent (upsert on the store's external ids)
+    persist: Callable[[Store, Sequence[Any]], PersistCounts]
+    # the updated-at of one item, for progress and the high-water mark
+    item_time: Callable[[Any], datetime] = field(default=lambda item: item.updated_at)
+
+    def operation(self, store: Store) -> str:
+        return f"{store.platform}.{self.resource}"
+
+
+_JOBS: dict[str, SyncJob] = {}
+
+
+def register_sync_job(job: SyncJob) -> None:
+    _JOBS[job.resource] = job
+
+
+def sync_job_get(resource: str) -> SyncJob:
+    try:
+        return _JOBS[resource]
+    except KeyError:
+        raise ValueError(f"No sync job for {resource!r}; known: {sorted(_JOBS)}") from None
+
+
+def sync_jobs() -> list[SyncJob]:
+    return list(_JOBS.values())
+
+
+def sync_jobs_for(store: Store) -> list[SyncJob]:
+    """The jobs that apply to a store: its platform, and the data permissions it granted."""
+    return [job for job in _JOBS.values() if store.platform in job.platforms and store.has_permission(job.permission)]
+
+
+class SyncAlreadyRunning(Exception):
+    """Another run holds the (store, resource) lease."""
+
+
+def _lease_ttl() -> timedelta:
+    return timedelta(seconds=settings.ACORN_SYNC_TIME_BUDGET_SECONDS) + LEASE_MARGIN
+
+
+def sync_cursor_get_or_create(*, store: Store, resource: str) -> SyncCursor:
+    cursor, _ = SyncCursor.objects.get_or_create(tenant_id=store.tenant_id, store=store, resource=resource)
+    return cursor
+
+
+def _acquire_lease(cursor: SyncCursor, run_key: str) -> bool:
+    """Take the (store, resource) lease if it is free or expired: one conditional UPDATE, no lock kept."""
+    now = timezone.now()
+    free = SyncCursor.objects.filter(pk=cursor.pk).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    return bool(free.update(lease_until=now + _lease_ttl(), lease_run=run_key))
+
+
+def _release_lease(cursor: SyncCursor, run_key: str) -> None:
+    SyncCursor.objects.filter(pk=cursor.pk, lease_run=run_key).update(lease_until=None, lease_run="")
+
+
+def _fingerprint(raw: Any) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _quarantine(store: Store, resource: str, run: SyncRun, records: Sequence[BadRecord]) -> int:
+    now = timezone.now()
+    for record in records:
+        raw = dict(record.raw)
+        fingerprint = _fingerprint(raw)
+        updated = QuarantinedRecord.objects.filter(store=store, resource=resource, fingerprint=fingerprint).update(
+            last_seen_at=now, seen_count=F("seen_count") + 1, sync_run=run, reason=record.reason
+        )
+        if not updated:
+            QuarantinedRecord.objects.create(
+                tenant_id=store.tenant_id,
+                store=store,
+                resource=resource,
+                sync_run=run,
+                external_id=record.external_id,
+                fingerprint=fingerprint,
+                reason=record.reason[:2000],
+                raw=json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str),
+            )
+    return len(records)
+
+
+def _backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))  # noqa: S311
+
+
+class _RunStop(Exception):
+    def __init__(self, status: str, code: str = "", message: str = "", retry_in: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_in = status, code, message, retry_in
+
+
+def sync_run_execute(
+    *,
+    store: Store,
+    resource: str,
+    trigger: str,
+    time_budget_seconds: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncRun:
+    """Run one sync of one resource of one store now. Raises SyncAlreadyRunning if another run holds it."""
+    job = sync_job_get(resource)
+    cursor = sync_cursor_get_or_create(store=store, resource=resource)
+    trace_id = uuid.uuid4().hex
+    if not _acquire_lease(cursor, trace_id):
+        raise SyncAlreadyRunning(f"A {resource} sync of store {store.pk} is already running.")
+    try:
+        # Holding the lease, no other run can be alive: a run still marked running was interrupted.
+        SyncRun.objects.filter(store=store, resource=resource, status=SyncRunStatus.RUNNING).update(
+            status=SyncRunStatus.FAILED,
+            finished_at=timezone.now(),
+            error_code="interrupted",
+            message="The worker stopped during this run; the next run resumed from the cursor.",
+        )
+        run = SyncRun.objects.create(
+            tenant_id=store.tenant_id, store=store, resource=resource, trigger=trigger, trace_id=trace_id
+        )
+        _Runner(job, store, cursor, run, time_budget_seconds, sleep).run()
+        return run
+    finally:
+        _release_lease(cursor, trace_id)
+
+
+class _Runner:
+    def __init__(
+        self,
+        job: SyncJob,
+        store: Store,
+        cursor: SyncCursor,
+        run: SyncRun,
+        time_budget_seconds: float | None,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.job, self.store, self.cursor, self.run_row = job, store, cursor, run
+        budget = settings.ACORN_SYNC_TIME_BUDGET_SECONDS if time_budget_seconds is None else time_budget_seconds
+        self.deadline = time.monotonic() + budget
+        self.sleep = sleep
+        self.operation = job.operation(store)
+
+    # --- the loop ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        adapter: ChannelAdapter | None = None
+        try:
+            if self.store.status != StoreStatus.ACTIVE:
+                raise _RunStop(SyncRunStatus.FAILED, "store_not_active", f"The store is {self.store.status}.")
+            try:
+                secrets: dict[str, Any] = self.store.credential.secrets  # type: ignore[assignment]
+            except DecryptionError:
+                raise _RunStop(
+                    SyncRunStatus.FAILED,
+                    "credential_unreadable",
+                    "The stored credentials cannot be decrypted with the configured keys.",
+                ) from None
+            except Store.credential.RelatedObjectDoesNotExist:
+                raise _RunStop(
+                    SyncRunStatus.AUTH_FAILED, "no_credentials", "The store has not been authorised."
+                ) from None
+            try:
+                adapter = adapter_for(self.store, secrets=secrets)
+            except ChannelAuthError as error:
+                raise _RunStop(SyncRunStatus.AUTH_FAILED, error.code, str(error)) from None
+            while True:
+                page = self._fetch_with_retries(adapter)
+                done = self._persist(page)
+                if done:
+                    raise _RunStop(SyncRunStatus.SUCCEEDED)
+                if time.monotonic() >= self.deadline:
+                    raise _RunStop(
+                        SyncRunStatus.PARTIAL,
+                        "time_budget",
+                        "Time budget spent; the next run continues.",
+                        retry_in=timedelta(seconds=5),
+                    )
+        except _RunStop as stop:
+            self._finish(stop)
+        except Exception as error:  # the run row must say what happened; then re-raise
+            self._finish(_RunStop(SyncRunStatus.FAILED, "internal_error", f"{type(error).__name__}: {error}"[:500]))
+            raise
+        finally:
+            if adapter is not None:
+                adapter.close()
+
+    def _window(self) -> tuple[datetime, datetime | None, str | None]:
+        cursor = self.cursor
+        if cursor.window_start is None:
+            high_water = cursor.high_water or (timezone.now() - timedelta(days=settings.ACORN_SYNC_INITIAL_DAYS))
+            cursor.window_start = high_water - timedelta(seconds=settings.ACORN_SYNC_OVERLAP_SECONDS)
+            cursor.window_end, cursor.page_token = None, ""
+        return cursor.window_start, cursor.window_end, cursor.page_token or None
+
+    def _fetch_with_retries(self, adapter: ChannelAdapter) -> Page[Any]:
+        attempt = 0
+        while True:
+            wait_ms = ratelimit.rate_limit_acquire(store_id=self.store.pk, operation=self.operation)
+            if wait_ms:
+                self._wait_or_stop(wait_ms / 1000, "rate_limited", "Waiting for the vendor's rate limit.")
+                continue
+            start, end, token = self._window()
+            try:
+                page = self.job.fetch(adapter, start, end, token)
+            except ChannelAuthError as error:
+                raise _RunStop(SyncRunStatus.AUTH_FAILED, error.code, str(error)) from None
+            except ChannelCursorExpired as error:
+                logger.info(
+                    "sync_cursor_expired",
+                    extra={"store_id": self.store.pk, "trace_id": self.run_row.trace_id},
+                )
+                self._restart_window(str(error))
+                continue
+            except ChannelRetryableError as error:
+                attempt += 1
+                SyncRun.objects.filter(pk=self.run_row.pk).update(retries=F("retries") + 1)
+                if isinstance(error, ChannelRateLimited):
+                    ratelimit.rate_limit_penalize(store_id=self.store.pk, operation=self.operation)
+                if attempt >= MAX_ATTEMPTS_PER_CALL:
+                    raise _RunStop(SyncRunStatus.FAILED, error.code, str(error)) from None
+                delay = error.retry_after if error.retry_after is not None else _backoff_seconds(attempt)
+                self._wait_or_stop(delay, error.code, str(error))
+                continue
+            except ChannelError as error:
+                raise _RunStop(SyncRunStatus.FAILED, error.code, str(error)) from None
+            ratelimit.rate_limit_observe(store_id=self.store.pk, operation=self.operation, per_second=page.rate_limit)
+            return page
+
+    def _wait_or_stop(self, seconds: float, code: str, message: str) -> None:
+        if time.monotonic() + seconds > self.deadline:
+            raise _RunStop(SyncRunStatus.PARTIAL, code, message, retry_in=timedelta(seconds=max(seconds, 1)))
+        self.sleep(seconds)
+
+    def _restart_window(self, reason: str) -> None:
+        """The pagination token expired: read the pinned window again from its start."""
+        SyncCursor.objects.filter(pk=self.cursor.pk).update(page_token="")
+        self.cursor.page_token = ""
+        SyncRun.objects.filter(pk=self.run_row.pk).update(message=f"Pagination restarted: {reason}"[:500])
+
+    def _persist(self, page: Page[Any]) -> bool:
+        """Store the page, quarantine bad records and advance the cursor in one transaction. True when done."""
+        cursor = self.cursor
+        times = [self.job.item_time(item) for item in page.items]
+        with transaction.atomic():
+            counts = self.job.persist(self.store, page.items)
+            quarantined = _quarantine(self.store, self.job.resource, self.run_row, page.bad_records)
+            if cursor.window_end is None and page.window_end is not None:
+                cursor.window_end = page.window_end
+            done = not page.next_token
+            progress = self._progress(times, done)
+            if done:
+                finished_at = cursor.window_end or (max(times) if times else cursor.window_start)
+                cursor.high_water = max(filter(None, [cursor.high_water, finished_at]))
+                cursor.window_start, cursor.window_end, cursor.page_token = None, None, ""
+            else:
+                cursor.page_token = page.next_token or ""
+            cursor.save(update_fields=["high_water", "window_start", "window_end", "page_token"])
+            SyncRun.objects.filter(pk=self.run_row.pk).update(
+                pages=F("pages") + 1,
+                fetched=F("fetched") + len(page.items) + len(page.bad_records),
+                created=F("created") + counts.created,
+                updated=F("updated") + counts.updated,
+                skipped=F("skipped") + counts.skipped,
+                quarantined=F("quarantined") + quarantined,
+                progress=progress,
+            )
+        return done
+
+    def _progress(self, times: list[datetime], done: bool) -> int:
+        if done:
+            return 100
+        start, end = self.cursor.window_start, self.cursor.window_end or timezone.now()
+        if not times or start is None or end <= start:
+            return self.run_row.progress
+        share = (max(times) - start) / (end - start)
+        return max(0, min(99, int(share * 100)))
+
+    def _finish(self, stop: _RunStop) -> None:
+        now = timezone.now()
+        run = self.run_row
+        run.refresh_from_db()
+        run.status, run.finished_at = stop.status, now
+        run.error_code = stop.code[:60]
+        if stop.message:
+            run.message = stop.message[:2000]
+        run.save(update_fields=["status", "finished_at", "error_code", "message"])
+        cursor = self.cursor
+        if stop.status == SyncRunStatus.SUCCEEDED:
+            cursor.last_success_at, cursor.consecutive_failures = now, 0
+            cursor.next_run_at = now + self.job.interval
+        elif stop.status == SyncRunStatus.PARTIAL:
+            cursor.next_run_at = now + (stop.retry_in or timedelta(seconds=5))
+        elif stop.status == SyncRunStatus.AUTH_FAILED:
+            cursor.next_run_at = None  # nothing until the seller re-authorises
+            from channels.services import store_mark_auth_interrupted
+
+            store_mark_auth_interrupted(store=self.store, reason=stop.message or stop.code)
+        else:
+            cursor.consecutive_failures += 1
+            backoff = min(self.job.interval * 2**cursor.consecutive_failures, FAILURE_BACKOFF_MAX)
+            cursor.next_run_at = now + backoff * random.uniform(0.8, 1.2)  # noqa: S311
+            if cursor.consecutive_failures == 3:
+                from channels.services import store_notify_sync_failing
+
+                store_notify_sync_failing(store=self.store, run=run)
+        cursor.save(update_fields=["last_success_at", "consecutive_failures", "next_run_at"])
+        logger.info(
+            "sync_run_finished",
+            extra={
+                "store_id": self.store.pk,
+                "resource": run.resource,
+                "status": run.status,
+                "trace_id": run.trace_id,
+                "error_code": run.error_code,
+            },
+        )

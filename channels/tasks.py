@@ -1,0 +1,64 @@
+"""Celery tasks of the sync engine: the per-minute dispatcher and one run of one (store, resource)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+from acorn.tenancy.tasks import TenantTask
+from channels.models import Store, StoreStatus, SyncCursor, SyncTrigger
+from channels.selectors import store_get
+from channels.sync import SyncAlreadyRunning, sync_cursor_get_or_create, sync_jobs_for, sync_run_execute
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="channels.run_store_sync", base=TenantTask, bind=True, acks_late=True)
+def run_store_sync_task(
+    self: TenantTask, *, tenant_id: int, store_id: int, resource: str, trigger: str = SyncTrigger.SCHEDULE
+) -> str:
+    """Run one sync of one resource of one store. Safe to run twice: the lease makes the second a no-op."""
+    store = store_get(tenant_id=tenant_id, pk=store_id)
+    if store is None:
+        logger.info("store_missing", extra={"tenant_id": tenant_id, "store_id": store_id})
+        return "missing"
+    try:
+        run = sync_run_execute(store=store, resource=resource, trigger=trigger)
+    except SyncAlreadyRunning:
+        return "already_running"
+    return run.status
+
+
+@shared_task(name="channels.dispatch_due_syncs", acks_late=True)
+def dispatch_due_syncs_task() -> int:
+    """Every minute: queue one run for each (store, resource) that is due and not leased. Returns the count."""
+    now = timezone.now()
+    queued = 0
+    with dangerously_unscoped():
+        stores = list(Store.objects.filter(status=StoreStatus.ACTIVE, tenant__is_active=True).select_related("tenant"))
+    for store in stores:
+        with tenant_scope(store.tenant):
+            for job in sync_jobs_for(store):
+                cursor = sync_cursor_get_or_create(store=store, resource=job.resource)
+                # Claim the slot: push next_run_at forward so the next minute does not queue it again
+                # while this message waits in the queue; the run sets the real next time when it ends.
+                claimed = (
+                    SyncCursor.objects.filter(pk=cursor.pk)
+                    .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
+                    .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                    .update(next_run_at=now + max(job.interval, timedelta(minutes=2)))
+                )
+                if claimed:
+                    run_store_sync_task.delay(
+                        tenant_id=store.tenant_id,
+                        store_id=store.pk,
+                        resource=job.resource,
+                        trigger=SyncTrigger.SCHEDULE,
+                    )
+                    queued += 1
+    return queued

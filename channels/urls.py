@@ -1,0 +1,16 @@
+from django.urls import path
+
+from channels import views
+
+app_name = "channels"
+
+urlpatterns = [
+    path("", views.store_list_view, name="store-list"),
+    path("connect/amazon/", views.store_connect_amazon_view, name="store-connect-amazon"),
+    path("amazon/callback/", views.amazon_callback_view, name="amazon-callback"),
+    path("<int:store_pk>/", views.store_detail_view, name="store-detail"),
+    path("<int:store_pk>/sync/", views.store_sync_view, name="store-sync"),
+    path("<int:store_pk>/reauthorize/", views.store_reauthorize_view, name="store-reauthorize"),
+    path("<int:store_pk>/disable/", views.store_disable_view, name="store-disable"),
+    path("<int:store_pk>/runs/<int:run_pk>/progress/", views.sync_run_progress_view, name="syncrun-progress"),
+]

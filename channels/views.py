@@ -1,0 +1,193 @@
+"""Stores: list, connect (Amazon website authorisation), detail with the sync log, sync now."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from acorn.tenancy.mixins import TenantRequest, tenant_member_required
+from acorn.tenancy.permissions import has_permission
+from acorn.tenancy.plans import PlanLimitExceeded
+from channels import services
+from channels.adapters.amazon import consent_url, exchange_authorization_code
+from channels.adapters.base import ChannelError
+from channels.forms import AmazonConnectForm, SyncRunFilterForm
+from channels.models import Platform, Store, StoreStatus
+from channels.selectors import (
+    quarantined_record_list,
+    store_get_or_404,
+    store_list,
+    sync_cursor_list,
+    sync_run_get_or_404,
+    sync_run_list,
+)
+
+OAUTH_SALT = "acorn.amazon.oauth"
+OAUTH_MAX_AGE_SECONDS = 15 * 60
+SESSION_OAUTH_NONCE = "acorn_amazon_oauth_nonce"
+
+
+@tenant_member_required("stores.view")
+def store_list_view(request: TenantRequest) -> HttpResponse:
+    stores = store_list(tenant=request.tenant).prefetch_related("cursors")
+    return render(request, "channels/store_list.html", {"stores": stores})
+
+
+def _redirect_to_consent(request: TenantRequest, store: Store) -> HttpResponse:
+    nonce = secrets.token_urlsafe(16)
+    request.session[SESSION_OAUTH_NONCE] = nonce
+    state = signing.dumps({"store": store.pk, "tenant": store.tenant_id, "nonce": nonce}, salt=OAUTH_SALT)
+    redirect_uri = request.build_absolute_uri(reverse("channels:amazon-callback"))
+    return redirect(consent_url(store, state=state, redirect_uri=redirect_uri))
+
+
+@tenant_member_required("stores.manage")
+def store_connect_amazon_view(request: TenantRequest) -> HttpResponse:
+    form = AmazonConnectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            store = services.store_create(
+                tenant=request.tenant,
+                actor=request.user,
+                membership=request.membership,
+                platform=Platform.AMAZON,
+                name=form.cleaned_data["name"],
+                region=form.cleaned_data["region"],
+                marketplaces=form.cleaned_data["marketplaces"],
+                permissions=form.cleaned_data["permissions"],
+                endpoint=form.cleaned_data.get("endpoint") or "",
+            )
+        except PlanLimitExceeded as error:
+            form.add_error(None, error.message)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return _redirect_to_consent(request, store)
+    return render(request, "channels/store_connect_amazon.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@tenant_member_required("stores.manage")
+def amazon_callback_view(request: TenantRequest) -> HttpResponse:
+    """Seller Central sends the seller back here with state, selling_partner_id and spapi_oauth_code."""
+    try:
+        state = signing.loads(request.GET.get("state", ""), salt=OAUTH_SALT, max_age=OAUTH_MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return render(
+            request,
+            "channels/oauth_error.html",
+            {"reason": _("The authorisation link is invalid or expired. Start again.")},
+            status=400,
+        )
+    if state.get("tenant") != request.tenant.pk or state.get("nonce") != request.session.get(SESSION_OAUTH_NONCE):
+        # Another tenant's or another browser's state: never bind their seller to this tenant.
+        raise Http404
+    store = store_get_or_404(tenant=request.tenant, pk=state["store"])
+    if request.GET.get("error"):
+        return render(
+            request,
+            "channels/oauth_error.html",
+            {
+                "store": store,
+                "reason": _("Amazon reports: %(error)s") % {"error": request.GET["error"][:100]},
+            },
+            status=400,
+        )
+    code, seller_id = request.GET.get("spapi_oauth_code", ""), request.GET.get("selling_partner_id", "")
+    if not code or not seller_id:
+        return render(
+            request,
+            "channels/oauth_error.html",
+            {"store": store, "reason": _("Amazon did not send an authorisation code.")},
+            status=400,
+        )
+    redirect_uri = request.build_absolute_uri(reverse("channels:amazon-callback"))
+    try:
+        refresh_token = exchange_authorization_code(store, code=code, redirect_uri=redirect_uri)
+        services.store_authorize(
+            store=store, actor=request.user, seller_id=seller_id, secrets={"refresh_token": refresh_token}
+        )
+    except ChannelError as error:
+        return render(request, "channels/oauth_error.html", {"store": store, "reason": str(error)}, status=400)
+    except ValidationError as error:
+        return render(
+            request,
+            "channels/oauth_error.html",
+            {"store": store, "reason": " ".join(error.messages)},
+            status=400,
+        )
+    request.session.pop(SESSION_OAUTH_NONCE, None)
+    messages.success(request, _("“%(store)s” is connected. The first sync has started.") % {"store": store.name})
+    return redirect("channels:store-detail", store_pk=store.pk)
+
+
+@tenant_member_required("stores.view")
+def store_detail_view(request: TenantRequest, store_pk: int) -> HttpResponse:
+    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
+    form = SyncRunFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    runs = Paginator(sync_run_list(store=store, status=status), 20).get_page(request.GET.get("page"))
+    quarantined = quarantined_record_list(store=store)[:50]
+    return render(
+        request,
+        "channels/store_detail.html",
+        {
+            "store": store,
+            "cursors": sync_cursor_list(store=store),
+            "page": runs,
+            "form": form,
+            "quarantined": quarantined,
+            "running": sync_run_list(store=store, status="running").first(),
+            "can_sync": has_permission(request.membership, "stores.sync"),
+            "can_manage": has_permission(request.membership, "stores.manage"),
+        },
+    )
+
+
+@tenant_member_required("stores.view")
+def sync_run_progress_view(request: TenantRequest, store_pk: int, run_pk: int) -> HttpResponse:
+    """The progress bar of one run, polled by htmx while the run is going."""
+    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
+    run = sync_run_get_or_404(store=store, pk=run_pk)
+    return render(request, "channels/syncrun_progress.html", {"store": store, "run": run})
+
+
+@require_POST
+@tenant_member_required("stores.sync")
+def store_sync_view(request: TenantRequest, store_pk: int) -> HttpResponse:
+    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
+    try:
+        services.store_request_sync(store=store, actor=request.user, membership=request.membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Sync queued. Progress appears below."))
+    return redirect("channels:store-detail", store_pk=store.pk)
+
+
+@require_POST
+@tenant_member_required("stores.manage")
+def store_reauthorize_view(request: TenantRequest, store_pk: int) -> HttpResponse:
+    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
+    if store.platform != Platform.AMAZON or store.status == StoreStatus.DISABLED:
+        messages.error(request, _("This store cannot be re-authorised here."))
+        return redirect("channels:store-detail", store_pk=store.pk)
+    return _redirect_to_consent(request, store)
+
+
+@require_POST
+@tenant_member_required("stores.manage")
+def store_disable_view(request: TenantRequest, store_pk: int) -> HttpResponse:
+    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
+    services.store_disable(store=store, actor=request.user, membership=request.membership)
+    messages.success(request, _("“%(store)s” is disabled; its data stays.") % {"store": store.name})
+    return redirect("channels:store-list")

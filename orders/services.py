@@ -1,0 +1,163 @@
+"""Orders ingest: a page of channel orders upserted idempotently by (store, external id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from acorn.money import Money
+from channels.adapters.base import ExternalOrder, ExternalOrderLine
+from channels.models import Store
+from channels.sync import PersistCounts
+from orders.models import Order, OrderLine
+
+ORDER_FIELDS = [
+    "merchant_order_id",
+    "marketplace",
+    "purchased_at",
+    "channel_updated_at",
+    "status",
+    "raw_status",
+    "fulfillment_channel",
+    "currency",
+    "item_amount",
+    "shipping_amount",
+    "tax_amount",
+    "discount_amount",
+    "other_amount",
+    "total_amount",
+    "buyer_country",
+]
+LINE_FIELDS = [
+    "sku",
+    "asin",
+    "title",
+    "quantity",
+    "currency",
+    "unit_price_amount",
+    "item_amount",
+    "tax_amount",
+    "shipping_amount",
+    "discount_amount",
+]
+
+
+def _q(amount: Decimal, currency: str) -> Decimal:
+    return Money(amount, currency).quantized().amount
+
+
+def _order_values(incoming: ExternalOrder) -> dict[str, object]:
+    currency = incoming.currency
+    return {
+        "merchant_order_id": incoming.merchant_order_id,
+        "marketplace": incoming.marketplace,
+        "purchased_at": incoming.purchased_at,
+        "channel_updated_at": incoming.updated_at,
+        "status": incoming.status,
+        "raw_status": incoming.raw_status[:50],
+        "fulfillment_channel": incoming.fulfillment_channel,
+        "currency": currency,
+        "item_amount": _q(incoming.item_amount, currency),
+        "shipping_amount": _q(incoming.shipping_amount, currency),
+        "tax_amount": _q(incoming.tax_amount, currency),
+        "discount_amount": _q(incoming.discount_amount, currency),
+        "other_amount": _q(incoming.other_amount, currency),
+        "total_amount": _q(incoming.total_amount, currency),
+        "buyer_country": incoming.buyer_country,
+    }
+
+
+def _line_values(line: ExternalOrderLine) -> dict[str, object]:
+    currency = line.currency
+    return {
+        "sku": line.sku,
+        "asin": line.asin,
+        "title": line.title,
+        "quantity": line.quantity,
+        "currency": currency,
+        "unit_price_amount": _q(line.unit_price, currency),
+        "item_amount": _q(line.item_amount, currency),
+        "tax_amount": _q(line.tax_amount, currency),
+        "shipping_amount": _q(line.shipping_amount, currency),
+        "discount_amount": _q(line.discount_amount, currency),
+    }
+
+
+@transaction.atomic
+def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> PersistCounts:
+    """Create new orders, update those the channel changed since, skip the rest. Running it twice changes nothing.
+
+    An older copy of an order (a repeated or reordered page) never overwrites a newer one.
+    """
+    latest: dict[str, ExternalOrder] = {}
+    for incoming in orders:
+        known = latest.get(incoming.external_id)
+        if known is None or incoming.updated_at > known.updated_at:
+            latest[incoming.external_id] = incoming
+    existing = {
+        order.external_id: order
+        for order in Order.objects.filter(store=store, external_id__in=list(latest)).select_for_update()
+    }
+    now = timezone.now()
+    created: list[tuple[Order, ExternalOrder]] = []
+    changed: list[tuple[Order, ExternalOrder]] = []
+    skipped = 0
+    for external_id, incoming in latest.items():
+        order = existing.get(external_id)
+        if order is None:
+            order = Order(
+                tenant_id=store.tenant_id,
+                store=store,
+                external_id=external_id,
+                first_seen_at=now,
+                synced_at=now,
+                **_order_values(incoming),
+            )
+            created.append((order, incoming))
+        elif incoming.updated_at > order.channel_updated_at:
+            for name, value in _order_values(incoming).items():
+                setattr(order, name, value)
+            order.synced_at = now
+            changed.append((order, incoming))
+        else:
+            skipped += 1
+    if created:
+        Order.objects.bulk_create([order for order, _ in created], batch_size=500)
+    if changed:
+        Order.objects.bulk_update([order for order, _ in changed], [*ORDER_FIELDS, "synced_at"], batch_size=500)
+    _upsert_lines(store, created + changed, new_orders={order.pk for order, _ in created})
+    return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
+
+
+def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_orders: set[int | None]) -> None:
+    existing: dict[tuple[int, str], OrderLine] = {}
+    changed_ids = [order.pk for order, _ in pairs if order.pk not in new_orders]
+    if changed_ids:
+        for line in OrderLine.objects.filter(order_id__in=changed_ids):
+            existing[(line.order_id, line.external_id)] = line
+    to_create: list[OrderLine] = []
+    to_update: list[OrderLine] = []
+    keep: set[int] = set()
+    for order, incoming in pairs:
+        for line in incoming.lines:
+            values = _line_values(line)
+            current = existing.get((order.pk, line.external_id))
+            if current is None:
+                to_create.append(
+                    OrderLine(tenant_id=store.tenant_id, order=order, external_id=line.external_id, **values)
+                )
+            else:
+                for name, value in values.items():
+                    setattr(current, name, value)
+                to_update.append(current)
+                keep.add(current.pk)
+    stale = [line.pk for line in existing.values() if line.pk not in keep]
+    if stale:
+        OrderLine.objects.filter(pk__in=stale).delete()
+    if to_create:
+        OrderLine.objects.bulk_create(to_create, batch_size=1000)
+    if to_update:
+        OrderLine.objects.bulk_update(to_update, LINE_FIELDS, batch_size=1000)
