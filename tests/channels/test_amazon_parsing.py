@@ -24,7 +24,7 @@ def _orders(name: str) -> list[dict[str, Any]]:
 
 
 def _all_vendor_orders() -> list[tuple[str, dict[str, Any]]]:
-    found = []
+    found: list[tuple[str, dict[str, Any]]] = []
     for path in sorted(VENDOR.glob("*.200.*.json")):
         found.extend((path.name, order) for order in _orders(path.name))
     return found

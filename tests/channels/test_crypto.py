@@ -40,7 +40,7 @@ def test_secrets_are_encrypted_at_rest_and_never_in_repr(tenant: Tenant) -> None
 
 
 def test_rotation_re_encrypts_with_the_new_key_and_the_old_key_can_go(tenant: Tenant, settings: object) -> None:
-    old_key, new_key = settings.FIELD_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()  # type: ignore[attr-defined]
+    old_key, new_key = settings.FIELD_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
     with tenant_scope(tenant):
         credential = StoreCredential.objects.create(
             tenant=tenant, store=StoreFactory(tenant=tenant), secrets={"refresh_token": SECRET}

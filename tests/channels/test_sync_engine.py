@@ -109,7 +109,7 @@ def run(store: Store, **kwargs: Any) -> SyncRun:
     naps: list[float] = []
     result = sync.sync_run_execute(store=store, resource="orders", trigger="command", sleep=naps.append, **kwargs)
     result.refresh_from_db()
-    result.naps = naps  # type: ignore[attr-defined]
+    result.naps = naps
     return result
 
 
