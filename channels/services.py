@@ -95,7 +95,9 @@ def store_create(
 
 
 @transaction.atomic
-def store_authorize(*, store: Store, actor: User | None, seller_id: str, secrets: Mapping[str, Any]) -> Store:
+def store_authorize(
+    *, store: Store, actor: User | None, seller_id: str, secrets: Mapping[str, Any], queue_sync: bool = True
+) -> Store:
     """Keep the seller's credentials (encrypted), activate the store and queue its first sync."""
     if store.seller_id and seller_id and store.seller_id != seller_id:
         raise ValidationError(
@@ -138,7 +140,8 @@ def store_authorize(*, store: Store, actor: User | None, seller_id: str, secrets
         before=before,
         after=snapshot(store, ["status", "seller_id", "authorized_at"]),
     )
-    transaction.on_commit(lambda: store_enqueue_sync(store=store, trigger=SyncTrigger.CONNECT))
+    if queue_sync:
+        transaction.on_commit(lambda: store_enqueue_sync(store=store, trigger=SyncTrigger.CONNECT))
     return store
 
 

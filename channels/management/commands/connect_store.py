@@ -1,0 +1,142 @@
+"""`manage.py connect_store --tenant SLUG --platform amazon --name N --endpoint URL [--marketplaces] [--credentials]`.
+
+Connects a store through the same services as the console: create it, authorise it, queue the first sync.
+With --credentials ({"refresh_token": …, "selling_partner_id": …}) the authorisation is taken as given;
+without, the command walks the consent page at the endpoint itself (the simulator's Seller Central) and
+exchanges the returned code through Login with Amazon, exactly as the console callback does.
+"""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from acorn.tenancy.models import Tenant
+from acorn.tenancy.plans import PlanLimitExceeded
+from acorn.tenancy.scoping import tenant_scope
+from channels import services
+from channels.adapters.amazon import consent_url, exchange_authorization_code
+from channels.adapters.base import ChannelError
+from channels.models import AMAZON_REGION_MARKETPLACES, DataPermission, Platform, Store
+
+COMMAND_REDIRECT_URI = "http://127.0.0.1/acorn-cli/amazon/callback"
+
+
+class _FormParser(HTMLParser):
+    """The first form of a page: its action, method and the values its inputs would submit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.method = "get"
+        self.fields: dict[str, str] = {}
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {key: value or "" for key, value in attrs}
+        if tag == "form" and self.action is None:
+            self._in_form = True
+            self.action, self.method = values.get("action", ""), values.get("method", "get").lower()
+        elif tag in {"input", "button"} and self._in_form and values.get("name"):
+            if values.get("name") == "deny":
+                return
+            self.fields.setdefault(values["name"], values.get("value", ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+
+
+def _walk_consent(url: str) -> dict[str, str]:
+    """Approve the consent page like a seller would, and return the callback's query parameters."""
+    with httpx.Client(timeout=30, follow_redirects=False) as client:
+        page = client.get(url)
+        if page.status_code != 200:
+            raise CommandError(f"The consent page answered {page.status_code}: {url}")
+        form = _FormParser()
+        form.feed(page.text)
+        if form.action is None:
+            raise CommandError("The consent page has no form; pass --credentials instead.")
+        target = urljoin(str(page.url), form.action or str(page.url))
+        answer = (
+            client.post(target, data=form.fields) if form.method == "post" else client.get(target, params=form.fields)
+        )
+        location = answer.headers.get("location", "")
+        if answer.status_code not in (301, 302, 303) or not location.startswith(COMMAND_REDIRECT_URI):
+            raise CommandError(f"The consent page did not redirect back (HTTP {answer.status_code}).")
+        return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+class Command(BaseCommand):
+    help = "Connect a store whose API lives at --endpoint through the console's code path. Prints {store_id}."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", required=True, help="Tenant slug")
+        parser.add_argument("--platform", required=True, choices=[Platform.AMAZON])
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--endpoint", required=True, help="Base URL of the API (the simulator or a test double)")
+        parser.add_argument("--marketplaces", default="US", help="Comma-separated marketplace codes of one region")
+        parser.add_argument("--permissions", default=",".join(DataPermission.values))
+        parser.add_argument("--credentials", default="", help='JSON: {"refresh_token": …, "selling_partner_id": …}')
+        parser.add_argument("--no-sync", action="store_true", help="Do not queue the first sync")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = Tenant.objects.filter(slug=options["tenant"]).first()
+        if tenant is None:
+            raise CommandError(f"No tenant with slug {options['tenant']!r}.")
+        marketplaces = [code.strip().upper() for code in options["marketplaces"].split(",") if code.strip()]
+        region = next((r for r, codes in AMAZON_REGION_MARKETPLACES.items() if set(marketplaces) <= set(codes)), None)
+        if region is None:
+            regions = "; ".join(f"{name}: {','.join(codes)}" for name, codes in AMAZON_REGION_MARKETPLACES.items())
+            raise CommandError(f"--marketplaces {','.join(marketplaces)}: all must belong to one region ({regions}).")
+        credentials: dict[str, str] = {}
+        if options["credentials"]:
+            try:
+                credentials = json.loads(options["credentials"])
+            except json.JSONDecodeError as error:
+                raise CommandError(f"--credentials is not valid JSON: {error}") from None
+            if not isinstance(credentials, dict) or not credentials.get("refresh_token"):
+                raise CommandError("--credentials needs at least a refresh_token.")
+        with tenant_scope(tenant):
+            try:
+                store = services.store_create(
+                    tenant=tenant,
+                    actor=None,
+                    membership=None,
+                    platform=options["platform"],
+                    name=options["name"],
+                    region=region,
+                    marketplaces=marketplaces,
+                    permissions=[p.strip() for p in options["permissions"].split(",") if p.strip()],
+                    endpoint=options["endpoint"].rstrip("/"),
+                )
+                self._authorize(store, credentials, queue_sync=not options["no_sync"])
+            except PlanLimitExceeded as error:
+                raise CommandError(error.message) from None
+            except ValidationError as error:
+                raise CommandError("; ".join(error.messages)) from None
+            except ChannelError as error:
+                raise CommandError(f"Authorisation failed: {error}") from None
+        self.stdout.write(json.dumps({"store_id": store.pk}))
+
+    def _authorize(self, store: Store, credentials: dict[str, str], *, queue_sync: bool) -> None:
+        if not credentials:
+            callback = _walk_consent(consent_url(store, state="cli", redirect_uri=COMMAND_REDIRECT_URI))
+            if callback.get("error") or not callback.get("spapi_oauth_code"):
+                raise CommandError(f"The seller did not authorise: {callback.get('error', 'no code returned')}")
+            credentials = {
+                "refresh_token": exchange_authorization_code(
+                    store, code=callback["spapi_oauth_code"], redirect_uri=COMMAND_REDIRECT_URI
+                ),
+                "selling_partner_id": callback.get("selling_partner_id", ""),
+            }
+        seller_id = credentials.pop("selling_partner_id", "") or ""
+        services.store_authorize(
+            store=store, actor=None, seller_id=seller_id, secrets=credentials, queue_sync=queue_sync
+        )
