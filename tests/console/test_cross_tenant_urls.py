@@ -21,6 +21,8 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
+from orders.services import order_upsert_page
+from tests.channels.test_sync_engine import make_order
 from tests.factories import InvitationFactory, StoreFactory, SyncRunFactory
 
 # URL keywords that are not object ids of a tenant, with a harmless value.
@@ -60,6 +62,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         audit_record(tenant=tenant, actor=owner.user, action="test.event", target=tenant)
         store = StoreFactory(tenant=tenant)
         run = SyncRunFactory(store=store, status="running")
+        order_upsert_page(store=store, orders=[make_order(1)])  # so the admin walk covers orders too
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
