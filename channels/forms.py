@@ -16,7 +16,10 @@ class AmazonConnectForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"), choices=Region.choices, initial=Region.NA)
     marketplaces = forms.MultipleChoiceField(
         label=_("Marketplaces"),
-        choices=[(code, code) for codes in AMAZON_REGION_MARKETPLACES.values() for code in codes],
+        choices=[
+            (Region(region).label, [(code, code) for code in codes])
+            for region, codes in AMAZON_REGION_MARKETPLACES.items()
+        ],
         widget=forms.CheckboxSelectMultiple,
         initial=["US"],
     )

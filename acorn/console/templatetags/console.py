@@ -31,6 +31,23 @@ def is_checkbox(field: forms.BoundField) -> bool:
     return isinstance(field.field.widget, forms.CheckboxInput)
 
 
+@register.filter
+def is_multiple_checkbox(field: forms.BoundField) -> bool:
+    return isinstance(field.field.widget, forms.CheckboxSelectMultiple)
+
+
+@register.filter
+def checkbox_groups(field: forms.BoundField) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The options of a CheckboxSelectMultiple, grouped as its choices are (group label "" when flat)."""
+    widget = field.field.widget
+    value = field.value() or []
+    attrs = {"id": field.auto_id} if field.auto_id else {}
+    groups = []
+    for group_name, options, _index in widget.optgroups(field.html_name, value, attrs):  # type: ignore[attr-defined]
+        groups.append((str(group_name or ""), options))
+    return groups
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context: dict[str, Any], **changes: Any) -> str:
     """The current query string with some parameters replaced (for pagination and filters)."""
