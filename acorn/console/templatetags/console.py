@@ -43,7 +43,7 @@ def checkbox_groups(field: forms.BoundField) -> list[tuple[str, list[dict[str, A
     value = field.value() or []
     attrs = {"id": field.auto_id} if field.auto_id else {}
     groups = []
-    for group_name, options, _index in widget.optgroups(field.html_name, value, attrs):  # type: ignore[attr-defined]
+    for group_name, options, _index in widget.optgroups(field.html_name, value, attrs):
         groups.append((str(group_name or ""), options))
     return groups
 
