@@ -80,6 +80,8 @@ class Store(TenantScopedModel):
     status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
     permissions = models.JSONField(_("data permissions"), default=list, blank=True)
     authorized_at = models.DateTimeField(_("authorised"), null=True, blank=True)
+    # When the "re-authorise within 30 days" notice went out for the current authorisation.
+    reauthorization_warned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -198,6 +199,37 @@ def store_mark_auth_interrupted(*, store: Store, reason: str) -> None:
         body=_("Syncing has stopped: %(reason)s. Open the store and choose Re-authorise.") % {"reason": reason},
         link=reverse("channels:store-detail", args=[store.pk]),
     )
+
+
+def stores_warn_reauthorization() -> int:
+    """Once per authorisation, tell owners and admins 30 days before Amazon's yearly re-authorisation."""
+    from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+    from channels.models import REAUTHORIZATION_PERIOD, REAUTHORIZATION_WARNING
+
+    threshold = timezone.now() - (REAUTHORIZATION_PERIOD - REAUTHORIZATION_WARNING)
+    with dangerously_unscoped():
+        due = list(
+            Store.objects.filter(platform=Platform.AMAZON, status=StoreStatus.ACTIVE, authorized_at__lte=threshold)
+            .exclude(reauthorization_warned_at__gte=F("authorized_at"))
+            .select_related("tenant")
+        )
+    for store in due:
+        with tenant_scope(store.tenant), transaction.atomic():
+            claimed = Store.objects.filter(pk=store.pk).exclude(reauthorization_warned_at__gte=F("authorized_at"))
+            if not claimed.update(reauthorization_warned_at=timezone.now()):
+                continue
+            notify(
+                tenant=store.tenant,
+                kind="store_reauthorize_soon",
+                title=_("Re-authorise “%(store)s” before %(date)s")
+                % {"store": store.name, "date": f"{store.reauthorize_by:%Y-%m-%d}"},
+                body=_(
+                    "Amazon asks sellers to renew the authorisation of connected apps once a year. "
+                    "Open the store and choose Re-authorise; syncing continues where it is."
+                ),
+                link=reverse("channels:store-detail", args=[store.pk]),
+            )
+    return len(due)
 
 
 def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:

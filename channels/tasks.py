@@ -34,6 +34,14 @@ def run_store_sync_task(
     return run.status
 
 
+@shared_task(name="channels.warn_reauthorization", acks_late=True)
+def warn_reauthorization_task() -> int:
+    """Daily: notify once per store 30 days before its yearly Amazon re-authorisation."""
+    from channels.services import stores_warn_reauthorization
+
+    return stores_warn_reauthorization()
+
+
 @shared_task(name="channels.dispatch_due_syncs", acks_late=True)
 def dispatch_due_syncs_task() -> int:
     """Every minute: queue one run for each (store, resource) that is due and not leased. Returns the count."""

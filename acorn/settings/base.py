@@ -229,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.dispatch_due_syncs",
         "schedule": 60.0,
     },
+    "warn-reauthorization": {
+        "task": "channels.warn_reauthorization",
+        "schedule": crontab(minute=5, hour=1),
+    },
     "expire-invitations": {
         "task": "tenancy.expire_invitations",
         "schedule": crontab(minute=17, hour="*/6"),

@@ -165,3 +165,23 @@ def test_running_sync_shows_a_polling_progress_bar(tenant: Tenant, owner_client:
     assert 'hx-trigger="every 2s"' in page and "40%" in page
     partial = owner_client.get(reverse("channels:syncrun-progress", args=[store.pk, run.pk])).content.decode()
     assert "40%" in partial
+
+
+def test_reauthorization_warning_goes_out_once_per_authorisation(tenant: Tenant, owner: Membership) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from acorn.notifications.models import Notification
+    from channels.services import stores_warn_reauthorization
+
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant, authorized_at=timezone.now() - timedelta(days=340))
+        StoreFactory(tenant=tenant, authorized_at=timezone.now() - timedelta(days=100))
+    assert stores_warn_reauthorization() == 1
+    assert stores_warn_reauthorization() == 0
+    with tenant_scope(tenant):
+        assert Notification.objects.filter(kind="store_reauthorize_soon").count() == 1
+        # the warning was for an earlier authorisation: the current one gets its own
+        Store.objects.filter(pk=store.pk).update(reauthorization_warned_at=timezone.now() - timedelta(days=400))
+    assert stores_warn_reauthorization() == 1
