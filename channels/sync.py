@@ -48,7 +48,6 @@ MAX_ATTEMPTS_PER_CALL = 6
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_MAX_SECONDS = 120
 FAILURE_BACKOFF_MAX = timedelta(hours=6)
-LEASE_MARGIN = timedelta(seconds=90)
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ class SyncAlreadyRunning(Exception):
 
 
 def _lease_ttl() -> timedelta:
-    return timedelta(seconds=settings.ACORN_SYNC_TIME_BUDGET_SECONDS) + LEASE_MARGIN
+    return timedelta(seconds=settings.ACORN_SYNC_TIME_BUDGET_SECONDS + settings.ACORN_SYNC_LEASE_MARGIN_SECONDS)
 
 
 def sync_cursor_get_or_create(*, store: Store, resource: str) -> SyncCursor:

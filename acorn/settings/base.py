@@ -264,6 +264,8 @@ ACORN_SYNC_INITIAL_DAYS = env.int("ACORN_SYNC_INITIAL_DAYS", default=30)
 ACORN_SYNC_OVERLAP_SECONDS = env.int("ACORN_SYNC_OVERLAP_SECONDS", default=300)
 # Wall-clock budget of one sync run; the next run resumes from the cursor. Below the task soft limit.
 ACORN_SYNC_TIME_BUDGET_SECONDS = env.int("ACORN_SYNC_TIME_BUDGET_SECONDS", default=150)
+# A run's lease outlives its budget by this margin; a killed worker's lease expires after budget + margin.
+ACORN_SYNC_LEASE_MARGIN_SECONDS = env.int("ACORN_SYNC_LEASE_MARGIN_SECONDS", default=90)
 # Multiplies the vendors' published rate limits (1 in production; tests against the simulator raise it).
 ACORN_RATE_LIMIT_SCALE = env.int("ACORN_RATE_LIMIT_SCALE", default=1)
 
