@@ -427,7 +427,8 @@ class AmazonAdapter(ChannelAdapter):
         return Page(
             items=tuple(orders),
             bad_records=tuple(bad),
-            next_token=(payload.get("pagination") or {}).get("nextToken") or None,
+            # The library moves the top-level `pagination` out of the payload; it exposes the token itself.
+            next_token=response.next_token or (payload.get("pagination") or {}).get("nextToken") or None,
             window_end=_parse_time(window_end, "lastUpdatedBefore") if window_end else None,
             rate_limit=_decimal_or_none(response.rate_limit),
         )

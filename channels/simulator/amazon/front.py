@@ -1,0 +1,19 @@
+"""All routes of the Amazon front, for the server's router."""
+
+from __future__ import annotations
+
+from channels.simulator.amazon import consent, finances, inventory, lwa, orders, reports
+from channels.simulator.amazon.common import AmazonContext
+from channels.simulator.http import Route
+
+
+def routes(context: AmazonContext) -> list[Route]:
+    """Every Amazon route, for the server's router."""
+    return [
+        *lwa.routes(context),
+        *consent.routes(context),
+        *orders.routes(context),
+        *finances.routes(context),
+        *inventory.routes(context),
+        *reports.routes(context),
+    ]

@@ -1,0 +1,145 @@
+"""Fault profiles: how unreliable the simulated vendor APIs are.
+
+* ``none``: every call answers correctly.
+* ``flaky``: about 10 % of API calls answer 429 (``Retry-After: 1`` and the SP-API QuotaExceeded body),
+  about 5 % answer 503, about 10 % are slowed down by ``slow_seconds``.
+* ``hostile``: flaky, plus a fixed seeded subset of orders that is always malformed
+  (``World.malformed_order_ids``), pages that sometimes repeat records already sent, records shuffled
+  within a page, and pagination tokens that expire after ``token_ttl_seconds`` (30 s) of world time or,
+  once in a while, at random.
+
+Faults never make the truth unreachable: the same request never fails more than
+``max_consecutive_faults`` times in a row, a page always makes progress, and a random token expiry hits
+a given search window at most once. A client that retries 429/5xx, restarts an expired pagination from
+its window start and upserts idempotently ends with every well-formed order.
+
+Decisions come from a seeded random stream, so a single-threaded client sees the same faults on every
+run with the same seed. Faults apply to API calls only, never to the LWA token endpoint or the consent
+page.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from typing import Any
+
+# Amazon's documented pagination token lifetime for searchOrders.
+DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class FaultProfile:
+    """Knobs of one fault profile; `FaultProfile.named("flaky", slow_seconds=0.01)` tweaks a preset."""
+
+    name: str = "none"
+    throttle_rate: float = 0.0
+    unavailable_rate: float = 0.0
+    slow_rate: float = 0.0
+    slow_seconds: float = 0.3
+    retry_after_seconds: int = 1
+    max_consecutive_faults: int = 2
+    malformed_records: bool = False
+    duplicate_page_rate: float = 0.0
+    shuffle_pages: bool = False
+    token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS
+    random_token_expiry_rate: float = 0.0
+
+    @classmethod
+    def named(cls, name: str, **overrides: Any) -> FaultProfile:
+        """A preset (none, flaky, hostile) with some fields replaced."""
+        try:
+            profile = PROFILES[name]
+        except KeyError:
+            raise ValueError(f"Unknown fault profile {name!r}; expected one of {', '.join(PROFILES)}") from None
+        return replace(profile, **overrides)
+
+
+_FLAKY = FaultProfile(name="flaky", throttle_rate=0.10, unavailable_rate=0.05, slow_rate=0.10)
+PROFILES: dict[str, FaultProfile] = {
+    "none": FaultProfile(),
+    "flaky": _FLAKY,
+    "hostile": replace(
+        _FLAKY,
+        name="hostile",
+        malformed_records=True,
+        duplicate_page_rate=0.25,
+        shuffle_pages=True,
+        token_ttl_seconds=30.0,
+        random_token_expiry_rate=0.05,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class InjectedFault:
+    """A failure to answer instead of the real response."""
+
+    status: int
+    retry_after: int | None = None
+
+
+class FaultInjector:
+    """Seeded fault decisions for one server. Thread-safe."""
+
+    def __init__(self, profile: FaultProfile, seed: int, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.profile = profile
+        self._rng = random.Random(seed * 104729 + 3)  # noqa: S311 - reproducible faults, not security
+        self._lock = threading.Lock()
+        self._consecutive: dict[Hashable, int] = {}
+        self._expired_windows: set[Hashable] = set()
+        self._sleep = sleep
+        self.injected: list[tuple[str, int]] = []  # (operation, status) of every injected failure
+
+    def chance(self, probability: float) -> bool:
+        """True with the probability, from the seeded stream."""
+        if probability <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < probability
+
+    def shuffle(self, items: list[Any]) -> None:
+        with self._lock:
+            self._rng.shuffle(items)
+
+    def randint(self, low: int, high: int) -> int:
+        with self._lock:
+            return self._rng.randint(low, high)
+
+    def before_call(self, operation: str, fingerprint: Hashable) -> InjectedFault | None:
+        """Decide whether this API call fails (429 / 503) or is slowed down. `fingerprint` identifies the
+        request, so that its retries cannot fail more than `max_consecutive_faults` times in a row."""
+        profile = self.profile
+        with self._lock:
+            roll = self._rng.random()
+            slow = self._rng.random() < profile.slow_rate
+            failures = self._consecutive.get(fingerprint, 0)
+            fault: InjectedFault | None = None
+            if failures < profile.max_consecutive_faults:
+                if roll < profile.throttle_rate:
+                    fault = InjectedFault(429, profile.retry_after_seconds)
+                elif roll < profile.throttle_rate + profile.unavailable_rate:
+                    fault = InjectedFault(503)
+            if fault is None:
+                self._consecutive.pop(fingerprint, None)
+            else:
+                self._consecutive[fingerprint] = failures + 1
+                self.injected.append((operation, fault.status))
+        if slow and profile.slow_seconds > 0:
+            self._sleep(profile.slow_seconds)
+        return fault
+
+    def expire_token_at_random(self, window: Hashable) -> bool:
+        """Whether to refuse a still-valid pagination token; at most once per search window."""
+        if self.profile.random_token_expiry_rate <= 0:
+            return False
+        with self._lock:
+            if window in self._expired_windows:
+                return False
+            if self._rng.random() < self.profile.random_token_expiry_rate:
+                self._expired_windows.add(window)
+                return True
+            return False
