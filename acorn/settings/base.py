@@ -283,5 +283,7 @@ LOGGING = {
         # sp_api logs request headers (access tokens) at DEBUG: never let it through.
         "sp_api": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request line at INFO; sync runs are summarised in SyncRun instead.
+        "httpx": {"level": "WARNING"},
     },
 }
