@@ -35,6 +35,39 @@ def _demo_user(email: str) -> Any:
     return user
 
 
+def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
+    """The Amazon NA and EU stores, on the simulator (`make run` starts it at ACORN_SIMULATOR_URL)."""
+    from django.conf import settings
+
+    from channels.models import DataPermission, Platform, Store
+    from channels.services import store_authorize, store_create
+    from channels.simulator.demo import DEMO_SELLERS
+
+    stores = []
+    for demo in DEMO_SELLERS:
+        store = Store.objects.filter(tenant=tenant, name=demo.store_name).first()
+        if store is None:
+            store = store_create(
+                tenant=tenant,
+                actor=owner,
+                membership=None,
+                platform=Platform.AMAZON,
+                name=demo.store_name,
+                region=demo.region,
+                marketplaces=list(demo.marketplaces),
+                permissions=DataPermission.values,
+                endpoint=settings.ACORN_SIMULATOR_URL,
+            )
+            store_authorize(
+                store=store,
+                actor=owner,
+                seller_id=demo.selling_partner_id,
+                secrets={"refresh_token": demo.refresh_token},
+            )
+        stores.append({"store_id": store.pk, "name": store.name, "status": store.status})
+    return stores
+
+
 @transaction.atomic
 def demo_seed() -> dict[str, Any]:
     """Create (or complete) the demo tenant with one member per role. Running it twice changes nothing."""
@@ -55,7 +88,9 @@ def demo_seed() -> dict[str, Any]:
         for role, email in DEMO_MEMBERS[1:]:
             user = _demo_user(email)
             Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
+        stores = _demo_stores(tenant, owner)
     return {
+        "stores": stores,
         "tenant": tenant.slug,
         "tenant_id": tenant.pk,
         "logins": [{"role": str(role), "email": email} for role, email in DEMO_MEMBERS],

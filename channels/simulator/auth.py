@@ -106,6 +106,13 @@ class AuthRegistry:
             self._revoked.discard(seller_id)
             return self._new_refresh_token(seller_id)
 
+    def register_refresh_token(self, seller_id: str, token: str) -> str:
+        """Accept a fixed refresh token for the seller (the demo's sellers survive simulator restarts)."""
+        with self._lock:
+            self._revoked.discard(seller_id)
+            self._refresh_tokens[token] = seller_id
+            return token
+
     def _new_refresh_token(self, seller_id: str) -> str:
         token = self._token("Atzr|", 60)
         self._refresh_tokens[token] = seller_id

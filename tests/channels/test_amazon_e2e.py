@@ -261,3 +261,20 @@ def test_secrets_never_reach_logs_run_messages_or_task_arguments(
         assert secret not in caplog.text
         assert secret not in messages
         assert all(secret not in str(kwargs) for _, kwargs in enqueued)
+
+
+def test_demo_stores_sync_against_the_simulators_demo_sellers(settings: Any) -> None:
+    from django.core.management import call_command
+
+    from channels.simulator.demo import install_demo_sellers
+
+    with _simulator() as sim:
+        install_demo_sellers(sim.world)
+        settings.ACORN_SIMULATOR_URL = sim.url
+        call_command("demo", "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        tenant = Tenant.objects.get(slug="demo-trading-co")
+        with tenant_scope(tenant):
+            stores = list(Store.objects.order_by("name"))
+        for store in stores:
+            assert _sync_until_done(store)[-1].status == "succeeded"
+            assert _stored(store) == _truth(sim, store.seller_id)

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from channels.simulator import SimulatorServer
+from channels.simulator.demo import install_demo_sellers
 from channels.simulator.faults import PROFILES
 
 
@@ -22,12 +23,15 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--faults", choices=sorted(PROFILES), default="none")
+        parser.add_argument("--no-demo-sellers", action="store_true", help="Start without the demo's two sellers")
 
     def handle(self, *args: Any, **options: Any) -> None:
         simulator = SimulatorServer(
             seed=options["seed"], faults=options["faults"], host=options["host"], port=options["port"]
         )
         world = simulator.world
+        if not options["no_demo_sellers"]:
+            install_demo_sellers(world)
         simulator.bind()
         self.stdout.write(
             f"Channel simulator listening on {simulator.url} (seed {options['seed']}, faults {options['faults']})"
