@@ -37,7 +37,11 @@ _BREAKDOWN_NAMES = {
 
 
 def number(amount: Decimal) -> int | float:
-    """A JSON number written exactly as the decimal ("25.37" → 25.37, "-2000" → -2000)."""
+    """A JSON number written exactly as the decimal ("25.37" → 25.37, "-2000" → -2000).
+
+    Finances sends money as JSON numbers (schema type BigDecimal) and the stdlib encoder writes only
+    int or float. For amounts with at most 15 significant digits the float's shortest repr is the
+    decimal's own text, so the wire carries exactly the amount; the client parses it back to Decimal."""
     return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
