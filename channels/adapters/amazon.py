@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
-from sp_api.api import Orders
+from sp_api.api import Inventories, Orders
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import (
@@ -41,6 +41,7 @@ from channels.adapters.base import (
     ExternalOrder,
     ExternalOrderLine,
     FulfillmentChannel,
+    InventorySummary,
     OrderStatus,
     Page,
 )
@@ -326,6 +327,48 @@ def _parse_line(item: Any, index: int, currency: str) -> ExternalOrderLine:
     )
 
 
+def _count(value: Any, field: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(f"{field}: {value!r} is not a whole, non-negative quantity")
+    return value
+
+
+def parse_inventory_summary(raw: Mapping[str, Any], *, marketplace: str) -> InventorySummary:
+    """One FBA Inventory v1 summary (with details) → InventorySummary, or RecordError naming the field."""
+    sku = raw.get("sellerSku")
+    if not isinstance(sku, str) or not sku:
+        raise RecordError("sellerSku: missing")
+    details = raw.get("inventoryDetails") or {}
+    if not isinstance(details, Mapping):
+        raise RecordError("inventoryDetails: not an object")
+
+    def nested(name: str, total: str) -> int:
+        block = details.get(name) or {}
+        return _count(block.get(total) if isinstance(block, Mapping) else block, f"inventoryDetails.{name}.{total}")
+
+    inbound = sum(
+        _count(details.get(name), f"inventoryDetails.{name}")
+        for name in ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
+    )
+    updated = raw.get("lastUpdatedTime")  # Amazon sends "" when it has no time
+    return InventorySummary(
+        sku=sku[:200],
+        marketplace=marketplace,
+        fulfillable=_count(details.get("fulfillableQuantity"), "inventoryDetails.fulfillableQuantity"),
+        inbound=inbound,
+        reserved=nested("reservedQuantity", "totalReservedQuantity"),
+        unfulfillable=nested("unfulfillableQuantity", "totalUnfulfillableQuantity"),
+        researching=nested("researchingQuantity", "totalResearchingQuantity"),
+        total=_count(raw.get("totalQuantity"), "totalQuantity"),
+        asin=str(raw.get("asin", ""))[:20],
+        fnsku=str(raw.get("fnSku", ""))[:20],
+        condition=str(raw.get("condition", ""))[:30],
+        updated_at=_parse_time(updated, "lastUpdatedTime") if updated else None,
+    )
+
+
 def _retry_after(headers: Mapping[str, str] | None) -> int | None:
     """Whole seconds from a Retry-After header (rounded up), or None."""
     value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
@@ -388,6 +431,60 @@ class AmazonAdapter(ChannelAdapter):
         if self.store.endpoint:
             client.endpoint = self.store.endpoint.rstrip("/")
         return client
+
+    def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]:
+        """One page of FBA stock for one of the store's marketplaces (nextToken lives 30 s)."""
+        if marketplace not in self.store.marketplaces:
+            raise ChannelError(
+                f"Marketplace {marketplace} is not one of the store's ({', '.join(self.store.marketplaces)})."
+            )
+        marketplace_id = AMAZON_MARKETPLACES[marketplace][0]
+        member = Marketplaces[marketplace]
+        target = (
+            _Marketplace(endpoint=self.store.endpoint.rstrip("/"), marketplace_id=marketplace_id, region=member.region)
+            if self.store.endpoint
+            else member
+        )
+        client = Inventories(
+            target,
+            refresh_token=self._refresh_token,
+            credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
+            auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+        if self.store.endpoint:
+            client.endpoint = self.store.endpoint.rstrip("/")
+        params: dict[str, Any] = {"details": "true", "marketplaceIds": [marketplace_id]}
+        if page_token:
+            params["nextToken"] = page_token
+        try:
+            response = client.get_inventory_summary_marketplace(**params)
+        except Exception as error:  # the library raises many types; classify_error sorts them
+            raise classify_error(error) from None
+        finally:
+            client.close()
+        payload = response.payload
+        summaries = payload.get("inventorySummaries") if isinstance(payload, Mapping) else None
+        if not isinstance(summaries, list):
+            raise ChannelRetryableError("Amazon answered without inventory summaries", code="empty_response")
+        items: list[InventorySummary] = []
+        bad: list[BadRecord] = []
+        for raw in summaries:
+            try:
+                if not isinstance(raw, Mapping):
+                    raise RecordError("summary is not a JSON object")
+                items.append(parse_inventory_summary(raw, marketplace=marketplace))
+            except RecordError as error:
+                raw_map = raw if isinstance(raw, Mapping) else {"value": raw}
+                bad.append(
+                    BadRecord(reason=str(error), raw=raw_map, external_id=str(raw_map.get("sellerSku", ""))[:200])
+                )
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=response.next_token or None,
+            rate_limit=_decimal_or_none(response.rate_limit),
+        )
 
     def fetch_orders(
         self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None

@@ -72,6 +72,24 @@ class ExternalOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class InventorySummary:
+    """FBA stock of one SKU in one marketplace (read-only: Amazon owns these numbers)."""
+
+    sku: str
+    marketplace: str
+    fulfillable: int
+    inbound: int
+    reserved: int
+    unfulfillable: int
+    researching: int
+    total: int
+    asin: str = ""
+    fnsku: str = ""
+    condition: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BadRecord:
     """A vendor record that could not be parsed: kept raw, with the reason, for QuarantinedRecord."""
 

@@ -122,3 +122,37 @@ def test_error_classification() -> None:
     assert isinstance(classify_error(AuthorizationError("invalid_grant", "revoked", 400)), ChannelAuthError)
     expired = SellingApiBadRequestException([{"code": "InvalidInput", "message": "Invalid paginationToken"}])
     assert isinstance(classify_error(expired), ChannelCursorExpired)
+
+
+INVENTORY = VENDOR.parent / "fba-inventory-v1" / "getInventorySummaries.200.sandbox-static-0.json"
+
+
+def test_fba_inventory_vendor_example_parses() -> None:
+    from channels.adapters.amazon import parse_inventory_summary
+
+    body = json.loads(INVENTORY.read_text())["response"]
+    summaries = [parse_inventory_summary(raw, marketplace="US") for raw in body["payload"]["inventorySummaries"]]
+    assert summaries[0].sku == "EMTEC 1 GB" and summaries[0].asin == "B0020MLK00"
+    assert summaries[0].updated_at is None  # Amazon sends "" for lastUpdatedTime
+    assert all(s.total >= 0 and s.fulfillable >= 0 for s in summaries)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda s: s.pop("sellerSku"), "sellerSku"),
+        (lambda s: s["inventoryDetails"].update(fulfillableQuantity=-1), "fulfillableQuantity"),
+        (
+            lambda s: s["inventoryDetails"]["reservedQuantity"].update(totalReservedQuantity="3"),
+            "totalReservedQuantity",
+        ),
+        (lambda s: s.update(lastUpdatedTime="soon"), "lastUpdatedTime"),
+    ],
+)
+def test_malformed_inventory_names_the_field(mutate: Any, field: str) -> None:
+    from channels.adapters.amazon import parse_inventory_summary
+
+    raw = copy.deepcopy(json.loads(INVENTORY.read_text())["response"]["payload"]["inventorySummaries"][0])
+    mutate(raw)
+    with pytest.raises(RecordError, match=field):
+        parse_inventory_summary(raw, marketplace="US")
