@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
-from sp_api.api import Inventories, Orders
+from sp_api.api import Finances, Inventories, Orders
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import (
@@ -40,6 +40,7 @@ from channels.adapters.base import (
     ChannelRetryableError,
     ExternalOrder,
     ExternalOrderLine,
+    FinancialTransaction,
     FulfillmentChannel,
     InventorySummary,
     OrderStatus,
@@ -369,6 +370,83 @@ def parse_inventory_summary(raw: Mapping[str, Any], *, marketplace: str) -> Inve
     )
 
 
+def _finance_amount(value: Any, field: str) -> tuple[Decimal, str]:
+    """Finances money is a JSON *number* ({"currencyAmount": 25.37, "currencyCode": "USD"}).
+
+    The client library decodes JSON numbers to float; the float's shortest repr is the number's own text
+    for money-sized values, so Decimal(repr(x)) recovers the amount exactly without binary noise.
+    """
+    if not isinstance(value, Mapping):
+        raise RecordError(f"{field}: missing money object")
+    code = str(value.get("currencyCode") or "")
+    try:
+        validate_currency_code(code)
+    except Exception:
+        raise RecordError(f"{field}.currencyCode: {code!r} is not an ISO 4217 code") from None
+    raw = value.get("currencyAmount")
+    if isinstance(raw, bool) or raw is None:
+        raise RecordError(f"{field}.currencyAmount: {raw!r} is not a number")
+    try:
+        amount = Decimal(repr(raw)) if isinstance(raw, float) else to_decimal(raw)
+    except (ValueError, InvalidOperation):
+        raise RecordError(f"{field}.currencyAmount: {raw!r} is not a number") from None
+    return amount, code
+
+
+def _leaf_breakdowns(nodes: Any, field: str, currency: str) -> list[tuple[str, Decimal]]:
+    leaves: list[tuple[str, Decimal]] = []
+    for index, node in enumerate(nodes or []):
+        if not isinstance(node, Mapping):
+            raise RecordError(f"{field}[{index}]: not an object")
+        children = node.get("breakdowns") or []
+        if children:
+            leaves.extend(_leaf_breakdowns(children, f"{field}[{index}].breakdowns", currency))
+            continue
+        amount, code = _finance_amount(node.get("breakdownAmount"), f"{field}[{index}].breakdownAmount")
+        if code != currency:
+            raise RecordError(f"{field}[{index}].breakdownAmount.currencyCode: {code} differs from {currency}")
+        leaves.append((str(node.get("breakdownType", ""))[:100], amount))
+    return leaves
+
+
+def parse_transaction(raw: Mapping[str, Any]) -> FinancialTransaction:
+    """One Finances 2024-06-19 transaction → FinancialTransaction, or RecordError naming the field."""
+    total, currency = _finance_amount(raw.get("totalAmount"), "totalAmount")
+    identifiers = {
+        str(item.get("relatedIdentifierName")): str(item.get("relatedIdentifierValue", ""))
+        for item in raw.get("relatedIdentifiers") or []
+        if isinstance(item, Mapping)
+    }
+    posted = _parse_time(raw.get("postedDate"), "postedDate")
+    transaction_type = str(raw.get("transactionType") or "")
+    if not transaction_type:
+        raise RecordError("transactionType: missing")
+    metadata = raw.get("sellingPartnerMetadata") or {}
+    marketplace_id = str(metadata.get("marketplaceId", "")) if isinstance(metadata, Mapping) else ""
+    # Older payloads carry no transactionId: derive a stable one from what identifies the movement.
+    external_id = str(raw.get("transactionId") or "") or "|".join(
+        [
+            transaction_type,
+            identifiers.get("ORDER_ID", ""),
+            identifiers.get("SHIPMENT_ID", ""),
+            posted.isoformat(),
+            str(total),
+        ]
+    )
+    return FinancialTransaction(
+        external_id=external_id[:200],
+        transaction_type=transaction_type[:60],
+        status=str(raw.get("transactionStatus") or "")[:30],
+        posted_at=posted,
+        currency=currency,
+        total_amount=total,
+        marketplace=AMAZON_MARKETPLACE_BY_ID.get(marketplace_id, marketplace_id)[:20],
+        order_id=identifiers.get("ORDER_ID", "")[:100],
+        settlement_id=identifiers.get("SETTLEMENT_ID", "")[:100],
+        components=tuple(_leaf_breakdowns(raw.get("breakdowns"), "breakdowns", currency)),
+    )
+
+
 def _retry_after(headers: Mapping[str, str] | None) -> int | None:
     """Whole seconds from a Retry-After header (rounded up), or None."""
     value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
@@ -431,6 +509,53 @@ class AmazonAdapter(ChannelAdapter):
         if self.store.endpoint:
             client.endpoint = self.store.endpoint.rstrip("/")
         return client
+
+    def fetch_transactions(
+        self, *, posted_after: datetime, posted_before: datetime | None, page_token: str | None
+    ) -> Page[FinancialTransaction]:
+        """One page of Finances 2024-06-19 transactions posted in the window."""
+        client = Finances(
+            _marketplace_for(self.store),
+            version="2024-06-19",
+            refresh_token=self._refresh_token,
+            credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
+            auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+        if self.store.endpoint:
+            client.endpoint = self.store.endpoint.rstrip("/")
+        params: dict[str, Any] = {"postedAfter": _iso(posted_after)}
+        if posted_before is not None:
+            params["postedBefore"] = _iso(posted_before)
+        if page_token:
+            params["nextToken"] = page_token
+        try:
+            response = client.list_transactions(**params)
+        except Exception as error:  # the library raises many types; classify_error sorts them
+            raise classify_error(error) from None
+        finally:
+            client.close()
+        payload = response.payload
+        transactions = payload.get("transactions") if isinstance(payload, Mapping) else None
+        if not isinstance(transactions, list):
+            raise ChannelRetryableError("Amazon answered without a transactions list", code="empty_response")
+        items: list[FinancialTransaction] = []
+        bad: list[BadRecord] = []
+        for raw in transactions:
+            try:
+                if not isinstance(raw, Mapping):
+                    raise RecordError("transaction is not a JSON object")
+                items.append(parse_transaction(raw))
+            except RecordError as error:
+                raw_map = raw if isinstance(raw, Mapping) else {"value": raw}
+                bad.append(BadRecord(reason=str(error), raw=raw_map, external_id=str(raw_map.get("transactionId", ""))))
+        next_token = response.next_token or (payload.get("nextToken") if isinstance(payload, Mapping) else None)
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=next_token or None,
+            rate_limit=_decimal_or_none(response.rate_limit),
+        )
 
     def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]:
         """One page of FBA stock for one of the store's marketplaces (nextToken lives 30 s)."""

@@ -90,6 +90,25 @@ class InventorySummary:
 
 
 @dataclass(frozen=True, slots=True)
+class FinancialTransaction:
+    """One money movement on the channel (Amazon Finances 2024-06-19 transaction), signed, in its currency.
+
+    `components` are the leaf breakdowns ("Product Charges", "Commission", …) with their signed amounts.
+    """
+
+    external_id: str
+    transaction_type: str
+    status: str
+    posted_at: datetime
+    currency: str
+    total_amount: Decimal
+    marketplace: str = ""
+    order_id: str = ""
+    settlement_id: str = ""
+    components: tuple[tuple[str, Decimal], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BadRecord:
     """A vendor record that could not be parsed: kept raw, with the reason, for QuarantinedRecord."""
 

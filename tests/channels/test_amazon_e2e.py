@@ -296,3 +296,24 @@ def test_fba_inventory_pages_through_the_simulator(tenant: Tenant, sim: Simulato
         if not token:
             break
     assert seen and len(seen) == len(set(seen))  # every SKU once across pages
+
+
+def test_finance_transactions_page_through_the_simulator(tenant: Tenant, sim: SimulatorServer) -> None:
+    from channels.adapters.registry import adapter_for
+
+    store = _connect(tenant, sim)
+    with tenant_scope(tenant):
+        adapter = adapter_for(store, secrets=store.credential.secrets)
+    order_ids = {raw["orderId"] for raw in sim.world.orders_for(store.seller_id)}
+    seen: list[str] = []
+    token: str | None = None
+    for _ in range(100):
+        page = adapter.fetch_transactions(posted_after=NOW - timedelta(days=60), posted_before=None, page_token=token)
+        for transaction in page.items:
+            assert transaction.order_id in order_ids and transaction.currency in {"USD", "CAD"}
+            assert sum((amount for _, amount in transaction.components), Decimal(0)) == transaction.total_amount
+        seen.extend(t.external_id for t in page.items)
+        token = page.next_token
+        if not token:
+            break
+    assert seen and len(seen) == len(set(seen))

@@ -156,3 +156,48 @@ def test_malformed_inventory_names_the_field(mutate: Any, field: str) -> None:
     mutate(raw)
     with pytest.raises(RecordError, match=field):
         parse_inventory_summary(raw, marketplace="US")
+
+
+TRANSACTIONS = VENDOR.parent / "finances-2024-06-19" / "listTransactions.200.sandbox-static-0.json"
+
+
+def test_finances_vendor_transaction_parses() -> None:
+    from channels.adapters.amazon import parse_transaction
+
+    raw = json.loads(TRANSACTIONS.read_text())["response"]["payload"]["transactions"][0]
+    transaction = parse_transaction(raw)
+    assert (transaction.transaction_type, transaction.currency, transaction.total_amount) == (
+        "Shipment",
+        "USD",
+        Decimal(10),
+    )
+    assert transaction.order_id == "8129762527551"
+    assert transaction.marketplace == "ATIV93840DER"  # a test sentinel, kept as sent
+    assert transaction.external_id  # derived: the example has no transactionId
+
+
+def test_finance_amounts_from_json_numbers_are_exact() -> None:
+    from channels.adapters.amazon import parse_transaction
+
+    raw = json.loads(TRANSACTIONS.read_text())["response"]["payload"]["transactions"][0]
+    raw = {
+        **raw,
+        "totalAmount": {"currencyAmount": 25.37, "currencyCode": "USD"},
+        "breakdowns": [
+            {
+                "breakdownType": "Sales",
+                "breakdownAmount": {"currencyAmount": 0.1, "currencyCode": "USD"},
+                "breakdowns": [
+                    {
+                        "breakdownType": "Product Charges",
+                        "breakdownAmount": {"currencyAmount": 0.1, "currencyCode": "USD"},
+                    }
+                ],
+            }
+        ],
+    }
+    transaction = parse_transaction(raw)
+    assert transaction.total_amount == Decimal("25.37")
+    assert transaction.components == (("Product Charges", Decimal("0.1")),)
+    with pytest.raises(RecordError, match="currencyAmount"):
+        parse_transaction({**raw, "totalAmount": {"currencyAmount": "lots", "currencyCode": "USD"}})
