@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
-from sp_api.api import Finances, Inventories, Orders
+from sp_api.api import Finances, Inventories, Orders, Reports
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import (
@@ -45,6 +45,7 @@ from channels.adapters.base import (
     InventorySummary,
     OrderStatus,
     Page,
+    ReportInfo,
 )
 from channels.models import AMAZON_MARKETPLACE_BY_ID, AMAZON_MARKETPLACES, Region, Store
 
@@ -447,6 +448,35 @@ def parse_transaction(raw: Mapping[str, Any]) -> FinancialTransaction:
     )
 
 
+SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+FBA_RETURNS_REPORT_TYPE = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+MFN_RETURNS_REPORT_TYPE = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
+LISTINGS_REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
+
+
+def parse_report(raw: Mapping[str, Any]) -> ReportInfo:
+    """One Reports 2021-06-30 report → ReportInfo, or RecordError naming the field."""
+    report_id = raw.get("reportId")
+    if not isinstance(report_id, str) or not report_id:
+        raise RecordError("reportId: missing")
+
+    def when(name: str) -> datetime | None:
+        value = raw.get(name)
+        return _parse_time(value, name) if value else None
+
+    marketplaces = raw.get("marketplaceIds") or []
+    return ReportInfo(
+        report_id=report_id,
+        report_type=str(raw.get("reportType", "")),
+        status=str(raw.get("processingStatus", "")),
+        created_at=when("createdTime"),
+        data_start=when("dataStartTime"),
+        data_end=when("dataEndTime"),
+        document_id=str(raw.get("reportDocumentId", "")),
+        marketplaces=tuple(AMAZON_MARKETPLACE_BY_ID.get(m, m) for m in marketplaces if isinstance(m, str)),
+    )
+
+
 def _retry_after(headers: Mapping[str, str] | None) -> int | None:
     """Whole seconds from a Retry-After header (rounded up), or None."""
     value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
@@ -556,6 +586,82 @@ class AmazonAdapter(ChannelAdapter):
             next_token=next_token or None,
             rate_limit=_decimal_or_none(response.rate_limit),
         )
+
+    def _reports_client(self) -> Any:
+        client = Reports(
+            _marketplace_for(self.store),
+            refresh_token=self._refresh_token,
+            credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
+            auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+        if self.store.endpoint:
+            client.endpoint = self.store.endpoint.rstrip("/")
+        return client
+
+    def _reports_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        client = self._reports_client()
+        try:
+            return getattr(client, method)(*args, **kwargs)
+        except Exception as error:  # the library raises many types; classify_error sorts them
+            raise classify_error(error) from None
+        finally:
+            client.close()
+
+    def list_reports(
+        self, *, report_type: str, created_since: datetime | None = None, page_token: str | None = None
+    ) -> Page[ReportInfo]:
+        """Reports of one type, newest first (settlement V2 reports can only be listed, never requested)."""
+        params: dict[str, Any] = (
+            {"nextToken": page_token}
+            if page_token  # Amazon wants the token alone on later pages
+            else {"reportTypes": [report_type], "marketplaceIds": self.store.marketplace_ids(), "pageSize": 100}
+        )
+        if created_since is not None and not page_token:
+            params["createdSince"] = _iso(created_since)
+        response = self._reports_call("get_reports", **params)
+        payload = response.payload
+        reports = payload.get("reports") if isinstance(payload, Mapping) else None
+        if not isinstance(reports, list):
+            raise ChannelRetryableError("Amazon answered without a reports list", code="empty_response")
+        items, bad = [], []
+        for raw in reports:
+            try:
+                items.append(parse_report(raw if isinstance(raw, Mapping) else {}))
+            except RecordError as error:
+                bad.append(BadRecord(reason=str(error), raw=raw if isinstance(raw, Mapping) else {"value": raw}))
+        next_token = response.next_token or (payload.get("nextToken") if isinstance(payload, Mapping) else None)
+        return Page(items=tuple(items), bad_records=tuple(bad), next_token=next_token or None)
+
+    def request_report(self, *, report_type: str, data_start: datetime, data_end: datetime | None = None) -> str:
+        """Ask Amazon to prepare a report; returns its id (poll with get_report)."""
+        body: dict[str, Any] = {
+            "reportType": report_type,
+            "marketplaceIds": self.store.marketplace_ids(),
+            "dataStartTime": _iso(data_start),
+        }
+        if data_end is not None:
+            body["dataEndTime"] = _iso(data_end)
+        payload = self._reports_call("create_report", **body).payload
+        report_id = payload.get("reportId") if isinstance(payload, Mapping) else None
+        if not report_id:
+            raise ChannelRetryableError("Amazon did not return a report id", code="empty_response")
+        return str(report_id)
+
+    def get_report(self, *, report_id: str) -> ReportInfo:
+        payload = self._reports_call("get_report", report_id).payload
+        try:
+            return parse_report(payload if isinstance(payload, Mapping) else {})
+        except RecordError as error:
+            raise ChannelError(f"Amazon's report {report_id} is unreadable: {error}") from None
+
+    def download_report_document(self, *, document_id: str) -> str:
+        """The report's text: fetched from its pre-signed URL and un-gzipped by the client library."""
+        payload = self._reports_call("get_report_document", document_id, download=True).payload
+        document = payload.get("document") if isinstance(payload, Mapping) else None
+        if not isinstance(document, str):
+            raise ChannelRetryableError("Amazon's report document could not be downloaded", code="empty_response")
+        return document
 
     def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]:
         """One page of FBA stock for one of the store's marketplaces (nextToken lives 30 s)."""

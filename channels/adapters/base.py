@@ -109,6 +109,20 @@ class FinancialTransaction:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportInfo:
+    """A vendor report (Amazon Reports 2021-06-30): what it covers and where its document is."""
+
+    report_id: str
+    report_type: str
+    status: str
+    created_at: datetime | None = None
+    data_start: datetime | None = None
+    data_end: datetime | None = None
+    document_id: str = ""
+    marketplaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BadRecord:
     """A vendor record that could not be parsed: kept raw, with the reason, for QuarantinedRecord."""
 

@@ -317,3 +317,29 @@ def test_finance_transactions_page_through_the_simulator(tenant: Tenant, sim: Si
         if not token:
             break
     assert seen and len(seen) == len(set(seen))
+
+
+def test_settlement_reports_are_listed_and_their_gzip_documents_downloaded(
+    tenant: Tenant, sim: SimulatorServer
+) -> None:
+    from channels.adapters.amazon import LISTINGS_REPORT_TYPE, SETTLEMENT_REPORT_TYPE
+    from channels.adapters.base import ChannelError
+    from channels.adapters.registry import adapter_for
+
+    store = _connect(tenant, sim)
+    with tenant_scope(tenant):
+        adapter = adapter_for(store, secrets=store.credential.secrets)
+    page = adapter.list_reports(report_type=SETTLEMENT_REPORT_TYPE, created_since=NOW - timedelta(days=90))
+    assert page.items and all(r.report_type == SETTLEMENT_REPORT_TYPE and r.status == "DONE" for r in page.items)
+    document = adapter.download_report_document(document_id=page.items[0].document_id)
+    header = document.splitlines()[0].split("\t")
+    assert "settlement-id" in header and "total-amount" in header
+    # settlement reports cannot be requested, only listed
+    with pytest.raises(ChannelError):
+        adapter.request_report(report_type=SETTLEMENT_REPORT_TYPE, data_start=NOW - timedelta(days=7))
+    # a requestable report goes from queued to done
+    report_id = adapter.request_report(report_type=LISTINGS_REPORT_TYPE, data_start=NOW - timedelta(days=7))
+    assert adapter.get_report(report_id=report_id).status in {"IN_QUEUE", "IN_PROGRESS", "DONE"}
+    sim.world.advance(timedelta(minutes=1))
+    done = adapter.get_report(report_id=report_id)
+    assert done.status == "DONE" and adapter.download_report_document(document_id=done.document_id)
