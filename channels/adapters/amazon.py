@@ -9,12 +9,12 @@ back as an empty payload (treated as retryable, never as "no orders"), and every
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -50,6 +50,7 @@ from channels.adapters.base import (
 from channels.models import AMAZON_MARKETPLACE_BY_ID, AMAZON_MARKETPLACES, Region, Store
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 SELLER_CENTRAL_CONSENT_URL = {
@@ -165,8 +166,8 @@ class _Marketplace:
     region: str
 
 
-def _marketplace_for(store: Store) -> Any:
-    code = store.marketplaces[0] if store.marketplaces else "US"
+def _marketplace_for(store: Store, code: str | None = None) -> Any:
+    code = code or (store.marketplaces[0] if store.marketplaces else "US")
     member = Marketplaces[code]
     if not store.endpoint:
         return member
@@ -527,195 +528,26 @@ class AmazonAdapter(ChannelAdapter):
             raise ChannelAuthError("The store has no refresh token: authorise it in the console.")
         self._refresh_token = str(refresh_token)
 
-    def _orders_client(self) -> Any:
-        client = Orders(
-            _marketplace_for(self.store),
-            version=ORDERS_API_VERSION,
+    def _call(self, api: Any, method: str, *args: Any, marketplace: str | None = None, **kwargs: Any) -> Any:
+        """One SP-API call through the client library: a client bound to the store's endpoint and LWA URL,
+        errors classified (retry / re-authorise / restart / fail), connection closed."""
+        options = {"version": kwargs.pop("version")} if "version" in kwargs else {}
+        client = api(
+            _marketplace_for(self.store, marketplace),
             refresh_token=self._refresh_token,
             credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
             auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
             timeout=HTTP_TIMEOUT_SECONDS,
+            **options,
         )
         if self.store.endpoint:
             client.endpoint = self.store.endpoint.rstrip("/")
-        return client
-
-    def fetch_transactions(
-        self, *, posted_after: datetime, posted_before: datetime | None, page_token: str | None
-    ) -> Page[FinancialTransaction]:
-        """One page of Finances 2024-06-19 transactions posted in the window."""
-        client = Finances(
-            _marketplace_for(self.store),
-            version="2024-06-19",
-            refresh_token=self._refresh_token,
-            credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
-            auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
-            timeout=HTTP_TIMEOUT_SECONDS,
-        )
-        if self.store.endpoint:
-            client.endpoint = self.store.endpoint.rstrip("/")
-        params: dict[str, Any] = {"postedAfter": _iso(posted_after)}
-        if posted_before is not None:
-            params["postedBefore"] = _iso(posted_before)
-        if page_token:
-            params["nextToken"] = page_token
-        try:
-            response = client.list_transactions(**params)
-        except Exception as error:  # the library raises many types; classify_error sorts them
-            raise classify_error(error) from None
-        finally:
-            client.close()
-        payload = response.payload
-        transactions = payload.get("transactions") if isinstance(payload, Mapping) else None
-        if not isinstance(transactions, list):
-            raise ChannelRetryableError("Amazon answered without a transactions list", code="empty_response")
-        items: list[FinancialTransaction] = []
-        bad: list[BadRecord] = []
-        for raw in transactions:
-            try:
-                if not isinstance(raw, Mapping):
-                    raise RecordError("transaction is not a JSON object")
-                items.append(parse_transaction(raw))
-            except RecordError as error:
-                raw_map = raw if isinstance(raw, Mapping) else {"value": raw}
-                bad.append(BadRecord(reason=str(error), raw=raw_map, external_id=str(raw_map.get("transactionId", ""))))
-        next_token = response.next_token or (payload.get("nextToken") if isinstance(payload, Mapping) else None)
-        return Page(
-            items=tuple(items),
-            bad_records=tuple(bad),
-            next_token=next_token or None,
-            rate_limit=_decimal_or_none(response.rate_limit),
-        )
-
-    def _reports_client(self) -> Any:
-        client = Reports(
-            _marketplace_for(self.store),
-            refresh_token=self._refresh_token,
-            credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
-            auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
-            timeout=HTTP_TIMEOUT_SECONDS,
-        )
-        if self.store.endpoint:
-            client.endpoint = self.store.endpoint.rstrip("/")
-        return client
-
-    def _reports_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        client = self._reports_client()
         try:
             return getattr(client, method)(*args, **kwargs)
         except Exception as error:  # the library raises many types; classify_error sorts them
             raise classify_error(error) from None
         finally:
             client.close()
-
-    def list_reports(
-        self, *, report_type: str, created_since: datetime | None = None, page_token: str | None = None
-    ) -> Page[ReportInfo]:
-        """Reports of one type, newest first (settlement V2 reports can only be listed, never requested)."""
-        params: dict[str, Any] = (
-            {"nextToken": page_token}
-            if page_token  # Amazon wants the token alone on later pages
-            else {"reportTypes": [report_type], "marketplaceIds": self.store.marketplace_ids(), "pageSize": 100}
-        )
-        if created_since is not None and not page_token:
-            params["createdSince"] = _iso(created_since)
-        response = self._reports_call("get_reports", **params)
-        payload = response.payload
-        reports = payload.get("reports") if isinstance(payload, Mapping) else None
-        if not isinstance(reports, list):
-            raise ChannelRetryableError("Amazon answered without a reports list", code="empty_response")
-        items, bad = [], []
-        for raw in reports:
-            try:
-                items.append(parse_report(raw if isinstance(raw, Mapping) else {}))
-            except RecordError as error:
-                bad.append(BadRecord(reason=str(error), raw=raw if isinstance(raw, Mapping) else {"value": raw}))
-        next_token = response.next_token or (payload.get("nextToken") if isinstance(payload, Mapping) else None)
-        return Page(items=tuple(items), bad_records=tuple(bad), next_token=next_token or None)
-
-    def request_report(self, *, report_type: str, data_start: datetime, data_end: datetime | None = None) -> str:
-        """Ask Amazon to prepare a report; returns its id (poll with get_report)."""
-        body: dict[str, Any] = {
-            "reportType": report_type,
-            "marketplaceIds": self.store.marketplace_ids(),
-            "dataStartTime": _iso(data_start),
-        }
-        if data_end is not None:
-            body["dataEndTime"] = _iso(data_end)
-        payload = self._reports_call("create_report", **body).payload
-        report_id = payload.get("reportId") if isinstance(payload, Mapping) else None
-        if not report_id:
-            raise ChannelRetryableError("Amazon did not return a report id", code="empty_response")
-        return str(report_id)
-
-    def get_report(self, *, report_id: str) -> ReportInfo:
-        payload = self._reports_call("get_report", report_id).payload
-        try:
-            return parse_report(payload if isinstance(payload, Mapping) else {})
-        except RecordError as error:
-            raise ChannelError(f"Amazon's report {report_id} is unreadable: {error}") from None
-
-    def download_report_document(self, *, document_id: str) -> str:
-        """The report's text: fetched from its pre-signed URL and un-gzipped by the client library."""
-        payload = self._reports_call("get_report_document", document_id, download=True).payload
-        document = payload.get("document") if isinstance(payload, Mapping) else None
-        if not isinstance(document, str):
-            raise ChannelRetryableError("Amazon's report document could not be downloaded", code="empty_response")
-        return document
-
-    def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]:
-        """One page of FBA stock for one of the store's marketplaces (nextToken lives 30 s)."""
-        if marketplace not in self.store.marketplaces:
-            raise ChannelError(
-                f"Marketplace {marketplace} is not one of the store's ({', '.join(self.store.marketplaces)})."
-            )
-        marketplace_id = AMAZON_MARKETPLACES[marketplace][0]
-        member = Marketplaces[marketplace]
-        target = (
-            _Marketplace(endpoint=self.store.endpoint.rstrip("/"), marketplace_id=marketplace_id, region=member.region)
-            if self.store.endpoint
-            else member
-        )
-        client = Inventories(
-            target,
-            refresh_token=self._refresh_token,
-            credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
-            auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
-            timeout=HTTP_TIMEOUT_SECONDS,
-        )
-        if self.store.endpoint:
-            client.endpoint = self.store.endpoint.rstrip("/")
-        params: dict[str, Any] = {"details": "true", "marketplaceIds": [marketplace_id]}
-        if page_token:
-            params["nextToken"] = page_token
-        try:
-            response = client.get_inventory_summary_marketplace(**params)
-        except Exception as error:  # the library raises many types; classify_error sorts them
-            raise classify_error(error) from None
-        finally:
-            client.close()
-        payload = response.payload
-        summaries = payload.get("inventorySummaries") if isinstance(payload, Mapping) else None
-        if not isinstance(summaries, list):
-            raise ChannelRetryableError("Amazon answered without inventory summaries", code="empty_response")
-        items: list[InventorySummary] = []
-        bad: list[BadRecord] = []
-        for raw in summaries:
-            try:
-                if not isinstance(raw, Mapping):
-                    raise RecordError("summary is not a JSON object")
-                items.append(parse_inventory_summary(raw, marketplace=marketplace))
-            except RecordError as error:
-                raw_map = raw if isinstance(raw, Mapping) else {"value": raw}
-                bad.append(
-                    BadRecord(reason=str(error), raw=raw_map, external_id=str(raw_map.get("sellerSku", ""))[:200])
-                )
-        return Page(
-            items=tuple(items),
-            bad_records=tuple(bad),
-            next_token=response.next_token or None,
-            rate_limit=_decimal_or_none(response.rate_limit),
-        )
 
     def fetch_orders(
         self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None
@@ -730,27 +562,10 @@ class AmazonAdapter(ChannelAdapter):
             params["lastUpdatedBefore"] = _iso(updated_before)
         if page_token:
             params["paginationToken"] = page_token
-        client = self._orders_client()
-        try:
-            response = client.search_orders(**params)
-        except Exception as error:  # the library raises many types; classify_error sorts them
-            raise classify_error(error) from None
-        finally:
-            client.close()
+        response = self._call(Orders, "search_orders", version=ORDERS_API_VERSION, **params)
         payload = response.payload
-        if not isinstance(payload, Mapping) or not isinstance(payload.get("orders"), list):
-            # sp_api returns an empty payload for a 429/5xx without a JSON error body.
-            raise ChannelRetryableError("Amazon answered without an orders list", code="empty_response")
-        orders: list[ExternalOrder] = []
-        bad: list[BadRecord] = []
-        for raw in payload["orders"]:
-            if not isinstance(raw, Mapping):
-                bad.append(BadRecord(reason="order is not a JSON object", raw={"value": raw}))
-                continue
-            try:
-                orders.append(parse_order(raw))
-            except RecordError as error:
-                bad.append(BadRecord(reason=str(error), raw=raw, external_id=str(raw.get("orderId", ""))[:200]))
+        raw_orders = _listed(payload, "orders")  # sp_api gives an empty payload for a 429/5xx without errors
+        orders, bad = _parse_each(raw_orders, parse_order, id_key="orderId")
         window_end = payload.get("lastUpdatedBefore")
         return Page(
             items=tuple(orders),
@@ -760,6 +575,123 @@ class AmazonAdapter(ChannelAdapter):
             window_end=_parse_time(window_end, "lastUpdatedBefore") if window_end else None,
             rate_limit=_decimal_or_none(response.rate_limit),
         )
+
+    def fetch_transactions(
+        self, *, posted_after: datetime, posted_before: datetime | None, page_token: str | None
+    ) -> Page[FinancialTransaction]:
+        """One page of Finances 2024-06-19 transactions posted in the window."""
+        params: dict[str, Any] = {"postedAfter": _iso(posted_after)}
+        if posted_before is not None:
+            params["postedBefore"] = _iso(posted_before)
+        if page_token:
+            params["nextToken"] = page_token
+        response = self._call(Finances, "list_transactions", version="2024-06-19", **params)
+        payload = response.payload
+        items, bad = _parse_each(_listed(payload, "transactions"), parse_transaction, id_key="transactionId")
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=response.next_token or payload.get("nextToken") or None,
+            rate_limit=_decimal_or_none(response.rate_limit),
+        )
+
+    def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]:
+        """One page of FBA stock for one of the store's marketplaces (nextToken lives 30 s)."""
+        if marketplace not in self.store.marketplaces:
+            raise ChannelError(
+                f"Marketplace {marketplace} is not one of the store's ({', '.join(self.store.marketplaces)})."
+            )
+        params: dict[str, Any] = {"details": "true", "marketplaceIds": [AMAZON_MARKETPLACES[marketplace][0]]}
+        if page_token:
+            params["nextToken"] = page_token
+        response = self._call(Inventories, "get_inventory_summary_marketplace", marketplace=marketplace, **params)
+        items, bad = _parse_each(
+            _listed(response.payload, "inventorySummaries"),
+            lambda raw: parse_inventory_summary(raw, marketplace=marketplace),
+            id_key="sellerSku",
+        )
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=response.next_token or None,
+            rate_limit=_decimal_or_none(response.rate_limit),
+        )
+
+    def list_reports(
+        self, *, report_type: str, created_since: datetime | None = None, page_token: str | None = None
+    ) -> Page[ReportInfo]:
+        """Reports of one type, newest first (settlement V2 reports can only be listed, never requested)."""
+        params: dict[str, Any] = (
+            {"nextToken": page_token}
+            if page_token  # Amazon wants the token alone on later pages
+            else {"reportTypes": [report_type], "marketplaceIds": self.store.marketplace_ids(), "pageSize": 100}
+        )
+        if created_since is not None and not page_token:
+            params["createdSince"] = _iso(created_since)
+        response = self._call(Reports, "get_reports", **params)
+        payload = response.payload
+        items, bad = _parse_each(_listed(payload, "reports"), parse_report, id_key="reportId")
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=response.next_token or payload.get("nextToken") or None,
+        )
+
+    def request_report(self, *, report_type: str, data_start: datetime, data_end: datetime | None = None) -> str:
+        """Ask Amazon to prepare a report; returns its id (poll with get_report)."""
+        body: dict[str, Any] = {
+            "reportType": report_type,
+            "marketplaceIds": self.store.marketplace_ids(),
+            "dataStartTime": _iso(data_start),
+        }
+        if data_end is not None:
+            body["dataEndTime"] = _iso(data_end)
+        payload = self._call(Reports, "create_report", **body).payload
+        report_id = payload.get("reportId") if isinstance(payload, Mapping) else None
+        if not report_id:
+            raise ChannelRetryableError("Amazon did not return a report id", code="empty_response")
+        return str(report_id)
+
+    def get_report(self, *, report_id: str) -> ReportInfo:
+        payload = self._call(Reports, "get_report", report_id).payload
+        try:
+            return parse_report(payload if isinstance(payload, Mapping) else {})
+        except RecordError as error:
+            raise ChannelError(f"Amazon's report {report_id} is unreadable: {error}") from None
+
+    def download_report_document(self, *, document_id: str) -> str:
+        """The report's text: fetched from its pre-signed URL and un-gzipped by the client library."""
+        payload = self._call(Reports, "get_report_document", document_id, download=True).payload
+        document = payload.get("document") if isinstance(payload, Mapping) else None
+        if not isinstance(document, str):
+            raise ChannelRetryableError("Amazon's report document could not be downloaded", code="empty_response")
+        return document
+
+
+def _listed(payload: Any, key: str) -> list[Any]:
+    """The list under `key`, or retryable: sp_api returns an empty payload for a 429/5xx without a JSON error
+    body, and "no list" must never be read as "nothing there"."""
+    records = payload.get(key) if isinstance(payload, Mapping) else None
+    if not isinstance(records, list):
+        raise ChannelRetryableError(f"Amazon answered without a {key} list", code="empty_response")
+    return records
+
+
+def _parse_each(
+    records: list[Any], parse: Callable[[Mapping[str, Any]], T], *, id_key: str
+) -> tuple[list[T], list[BadRecord]]:
+    """Parse every record; the ones that fail go to BadRecord with the reason (quarantined by the engine)."""
+    items: list[T] = []
+    bad: list[BadRecord] = []
+    for raw in records:
+        if not isinstance(raw, Mapping):
+            bad.append(BadRecord(reason="record is not a JSON object", raw={"value": raw}))
+            continue
+        try:
+            items.append(parse(raw))
+        except RecordError as error:
+            bad.append(BadRecord(reason=str(error), raw=raw, external_id=str(raw.get(id_key, ""))[:200]))
+    return items, bad
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
