@@ -8,6 +8,7 @@ back as an empty payload (treated as retryable, never as "no orders"), and every
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
-from sp_api.api import Finances, Inventories, Orders, Reports
+from sp_api.api import Feeds, Finances, Inventories, ListingsItems, Orders, Reports
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import (
@@ -30,6 +31,15 @@ from sp_api.base import (
 )
 
 from acorn.money import to_decimal, validate_currency_code
+from channels.adapters.amazon_feeds import (
+    FEED_CONTENT_TYPE,
+    ORDER_ADJUSTMENT_FEED,
+    SHIPMENT_CONFIRMATION_FEED,
+    order_adjustment_feed,
+    parse_processing_report,
+    shipment_confirmation_feed,
+)
+from channels.adapters.amazon_reports import parse_fba_returns, parse_mfn_returns, parse_settlement
 from channels.adapters.base import (
     BadRecord,
     ChannelAdapter,
@@ -40,12 +50,20 @@ from channels.adapters.base import (
     ChannelRetryableError,
     ExternalOrder,
     ExternalOrderLine,
+    ExternalRefund,
+    ExternalReturn,
+    FeedResult,
     FinancialTransaction,
     FulfillmentChannel,
     InventorySummary,
+    ListingUpdate,
     OrderStatus,
     Page,
+    RefundLine,
+    RefundRequest,
     ReportInfo,
+    SettlementDocument,
+    ShipmentConfirmation,
 )
 from channels.models import AMAZON_MARKETPLACE_BY_ID, AMAZON_MARKETPLACES, Region, Store
 
@@ -58,7 +76,6 @@ SELLER_CENTRAL_CONSENT_URL = {
     Region.EU: "https://sellercentral-europe.amazon.com/apps/authorize/consent",
     Region.FE: "https://sellercentral.amazon.co.jp/apps/authorize/consent",
 }
-HTTP_TIMEOUT_SECONDS = 30
 ORDERS_API_VERSION = "2026-01-01"
 ORDERS_PAGE_SIZE = 100
 ORDERS_INCLUDED_DATA = ["PROCEEDS", "FULFILLMENT", "RECIPIENT"]
@@ -132,7 +149,7 @@ def exchange_authorization_code(store: Store, *, code: str, redirect_uri: str, a
                 "client_id": app.client_id,
                 "client_secret": app.client_secret,
             },
-            timeout=HTTP_TIMEOUT_SECONDS,
+            timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS,
         )
     except httpx.HTTPError as error:
         raise ChannelRetryableError(f"Login with Amazon did not answer: {type(error).__name__}") from None
@@ -449,6 +466,150 @@ def parse_transaction(raw: Mapping[str, Any]) -> FinancialTransaction:
     )
 
 
+# Finances v0 charge / fee types → ACORN's refund components (REFUND_COMPONENTS).
+_V0_CHARGE_COMPONENTS = {
+    "Principal": "principal",
+    "Shipping": "shipping",
+    "ReturnShipping": "shipping",
+    "GiftWrap": "gift_wrap",
+    "Tax": "tax",
+    "ShippingTax": "tax",
+    "GiftWrapTax": "tax",
+}
+_V0_FEE_COMPONENTS = {"Commission": "commission", "RefundCommission": "refund_admin_fee"}
+
+
+def _v0_component(kind: str, name: str) -> str:
+    if kind == "charge":
+        if name in _V0_CHARGE_COMPONENTS:
+            return _V0_CHARGE_COMPONENTS[name]
+        return "tax" if "Tax" in name else "other"
+    if kind == "fee":
+        return _V0_FEE_COMPONENTS.get(name, "other_fee")
+    return "promotion"
+
+
+def _v0_amounts(
+    entries: Any, field: str, kind: str, type_key: str, amount_key: str, currency: str | None
+) -> list[tuple[str, Decimal, str]]:
+    found: list[tuple[str, Decimal, str]] = []
+    if entries is None:
+        return found
+    if not isinstance(entries, list):
+        raise RecordError(f"{field}: not a list")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise RecordError(f"{field}[{index}]: not an object")
+        raw = entry.get(amount_key)
+        money = (
+            {"currencyAmount": raw.get("CurrencyAmount"), "currencyCode": raw.get("CurrencyCode")}
+            if isinstance(raw, Mapping)
+            else None
+        )
+        amount, code = _finance_amount(money, f"{field}[{index}].{amount_key}")
+        if currency is not None and code != currency:
+            raise RecordError(f"{field}[{index}].{amount_key}.CurrencyCode: {code} differs from {currency}")
+        found.append((_v0_component(kind, str(entry.get(type_key, ""))), amount, code))
+    return found
+
+
+def parse_refund_event(raw: Mapping[str, Any]) -> ExternalRefund:
+    """One Finances v0 RefundEventList entry → ExternalRefund with item-level components, or RecordError."""
+    order_id = raw.get("AmazonOrderId")
+    if not isinstance(order_id, str) or not order_id:
+        raise RecordError("AmazonOrderId: missing")
+    posted = _parse_time(raw.get("PostedDate"), "PostedDate")
+    items = raw.get("ShipmentItemAdjustmentList")
+    if not isinstance(items, list) or not items:
+        raise RecordError("ShipmentItemAdjustmentList: missing or empty")
+    currency: str | None = None
+    lines: list[RefundLine] = []
+    for index, item in enumerate(items):
+        field = f"ShipmentItemAdjustmentList[{index}]"
+        if not isinstance(item, Mapping):
+            raise RecordError(f"{field}: not an object")
+        amounts = [
+            *_v0_amounts(
+                item.get("ItemChargeAdjustmentList"), f"{field}.ItemChargeAdjustmentList", "charge", "ChargeType",
+                "ChargeAmount", currency,
+            ),
+            *_v0_amounts(
+                item.get("ItemFeeAdjustmentList"), f"{field}.ItemFeeAdjustmentList", "fee", "FeeType", "FeeAmount",
+                currency,
+            ),
+            *_v0_amounts(
+                item.get("PromotionAdjustmentList"), f"{field}.PromotionAdjustmentList", "promotion",
+                "PromotionType", "PromotionAmount", currency,
+            ),
+        ]  # fmt: skip
+        for _, _, code in amounts:
+            if currency is None:
+                currency = code
+            elif code != currency:
+                raise RecordError(f"{field}: amounts in {code} and {currency}")
+        totals: dict[str, Decimal] = {}
+        for name, amount, _ in amounts:
+            totals[name] = totals.get(name, Decimal(0)) + amount
+        quantity = item.get("QuantityShipped", 0)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise RecordError(f"{field}.QuantityShipped: {quantity!r} is not a whole number")
+        lines.append(
+            RefundLine(
+                order_item_id=str(item.get("OrderItemId", ""))[:100],
+                sku=str(item.get("SellerSKU", ""))[:200],
+                quantity=quantity,
+                components=tuple(sorted(totals.items())),
+                adjustment_id=str(item.get("OrderAdjustmentItemId", ""))[:100],
+            )
+        )
+    if currency is None:
+        raise RecordError("ShipmentItemAdjustmentList: no amounts")
+    adjustment_ids = sorted(line.adjustment_id or line.order_item_id for line in lines)
+    marketplace_name = str(raw.get("MarketplaceName", ""))
+    return ExternalRefund(
+        # Amazon gives a refund event no id of its own: the order, the time and the adjusted items name it.
+        external_id=f"{order_id}|{posted.strftime('%Y%m%dT%H%M%S')}|{','.join(adjustment_ids)}"[:200],
+        order_id=order_id[:100],
+        posted_at=posted,
+        currency=currency,
+        lines=tuple(lines),
+        marketplace=_marketplace_code_from_name(marketplace_name),
+        merchant_order_id=str(raw.get("SellerOrderId", ""))[:100],
+        source="finances_v0",
+    )
+
+
+_MARKETPLACE_DOMAINS = {
+    "amazon.com": "US",
+    "amazon.ca": "CA",
+    "amazon.com.mx": "MX",
+    "amazon.com.br": "BR",
+    "amazon.co.uk": "UK",
+    "amazon.de": "DE",
+    "amazon.fr": "FR",
+    "amazon.it": "IT",
+    "amazon.es": "ES",
+    "amazon.nl": "NL",
+    "amazon.se": "SE",
+    "amazon.pl": "PL",
+    "amazon.com.be": "BE",
+    "amazon.com.tr": "TR",
+    "amazon.ae": "AE",
+    "amazon.sa": "SA",
+    "amazon.eg": "EG",
+    "amazon.in": "IN",
+    "amazon.co.jp": "JP",
+    "amazon.com.au": "AU",
+    "amazon.sg": "SG",
+}
+
+
+def _marketplace_code_from_name(name: str) -> str:
+    """ "Amazon.de" → "DE" (v0 events name the marketplace by its domain); "" when unknown."""
+    code = _MARKETPLACE_DOMAINS.get(name.strip().lower().removeprefix("www."), "")
+    return code if code in AMAZON_MARKETPLACES else ""
+
+
 SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 FBA_RETURNS_REPORT_TYPE = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
 MFN_RETURNS_REPORT_TYPE = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
@@ -537,7 +698,7 @@ class AmazonAdapter(ChannelAdapter):
             refresh_token=self._refresh_token,
             credentials={"lwa_app_id": self.app.client_id, "lwa_client_secret": self.app.client_secret},
             auth_token_client_class=_lwa_client_class(lwa_token_url(self.store)),
-            timeout=HTTP_TIMEOUT_SECONDS,
+            timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS,
             **options,
         )
         if self.store.endpoint:
@@ -666,6 +827,145 @@ class AmazonAdapter(ChannelAdapter):
         if not isinstance(document, str):
             raise ChannelRetryableError("Amazon's report document could not be downloaded", code="empty_response")
         return document
+
+    def read_settlement(self, *, document_id: str) -> SettlementDocument:
+        """A settlement V2 report's document, parsed (rows that cannot be read are in `bad_records`)."""
+        return parse_settlement(self.download_report_document(document_id=document_id))
+
+    def read_returns(
+        self, *, report_type: str, document_id: str, marketplace: str = ""
+    ) -> tuple[list[ExternalReturn], list[BadRecord]]:
+        """An FBA customer returns or MFN returns report's document, parsed into returns and bad rows."""
+        text = self.download_report_document(document_id=document_id)
+        if report_type == FBA_RETURNS_REPORT_TYPE:
+            return parse_fba_returns(text, marketplace=marketplace)
+        if report_type == MFN_RETURNS_REPORT_TYPE:
+            return parse_mfn_returns(text, marketplace=marketplace)
+        raise ChannelError(f"{report_type} is not a returns report")
+
+    def fetch_refund_events(
+        self, *, posted_after: datetime, posted_before: datetime | None, page_token: str | None
+    ) -> Page[ExternalRefund]:
+        """One page of Finances v0 refund events (item-level refund detail) posted in the window."""
+        params: dict[str, Any] = {"PostedAfter": _iso(posted_after), "MaxResultsPerPage": 100}
+        if posted_before is not None:
+            params["PostedBefore"] = _iso(posted_before)
+        if page_token:
+            params["NextToken"] = page_token
+        response = self._call(Finances, "list_financial_events", version="v0", **params)
+        return self._refund_page(response)
+
+    def fetch_order_refund_events(self, *, order_id: str, page_token: str | None = None) -> Page[ExternalRefund]:
+        """Refund events of one order (Finances v0 getFinancialEventsForOrder), one page."""
+        params: dict[str, Any] = {"MaxResultsPerPage": 100}
+        if page_token:
+            params["NextToken"] = page_token
+        response = self._call(Finances, "get_financial_events_for_order", order_id, version="v0", **params)
+        return self._refund_page(response)
+
+    def _refund_page(self, response: Any) -> Page[ExternalRefund]:
+        payload = response.payload
+        events = payload.get("FinancialEvents") if isinstance(payload, Mapping) else None
+        if not isinstance(events, Mapping):
+            raise ChannelRetryableError("Amazon answered without FinancialEvents", code="empty_response")
+        refunds = events.get("RefundEventList") or []
+        if not isinstance(refunds, list):
+            raise ChannelError("Amazon's RefundEventList is not a list")
+        items, bad = _parse_each(refunds, parse_refund_event, id_key="AmazonOrderId")
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=response.next_token or payload.get("NextToken") or None,
+            rate_limit=_decimal_or_none(response.rate_limit),
+        )
+
+    def submit_feed(self, *, feed_type: str, document: bytes) -> str:
+        """Upload a feed document and create the feed; returns the feed id (poll with get_feed_result).
+
+        The document goes up as bytes: the client library would otherwise encode text as ISO-8859-1 and
+        break any Chinese or Japanese product text."""
+        created = self._call(Feeds, "create_feed_document", io.BytesIO(document), FEED_CONTENT_TYPE).payload
+        document_id = created.get("feedDocumentId") if isinstance(created, Mapping) else None
+        if not document_id:
+            raise ChannelRetryableError("Amazon did not return a feed document id", code="empty_response")
+        payload = self._call(
+            Feeds, "create_feed", feed_type, document_id, marketplaceIds=self.store.marketplace_ids()
+        ).payload
+        feed_id = payload.get("feedId") if isinstance(payload, Mapping) else None
+        if not feed_id:
+            raise ChannelRetryableError("Amazon did not return a feed id", code="empty_response")
+        return str(feed_id)
+
+    def confirm_shipments(self, shipments: list[ShipmentConfirmation]) -> str:
+        """Submit a shipment confirmation feed (merchant-fulfilled orders); message N is shipments[N-1]."""
+        return self.submit_feed(
+            feed_type=SHIPMENT_CONFIRMATION_FEED, document=shipment_confirmation_feed(self._merchant_id(), shipments)
+        )
+
+    def adjust_orders(self, refunds: list[RefundRequest]) -> str:
+        """Submit an order adjustment feed (refunds of merchant-fulfilled orders); message N is refunds[N-1]."""
+        return self.submit_feed(
+            feed_type=ORDER_ADJUSTMENT_FEED, document=order_adjustment_feed(self._merchant_id(), refunds)
+        )
+
+    def get_feed_result(self, *, feed_id: str) -> FeedResult:
+        """The feed's status and, once DONE, its processing report (what succeeded, what failed and why)."""
+        payload = self._call(Feeds, "get_feed", feed_id).payload
+        if not isinstance(payload, Mapping) or not payload.get("processingStatus"):
+            raise ChannelRetryableError("Amazon answered without the feed's status", code="empty_response")
+        status = str(payload["processingStatus"])
+        result_document = str(payload.get("resultFeedDocumentId") or "")
+        if status != "DONE" or not result_document:
+            return FeedResult(feed_id=feed_id, status=status, result_document_id=result_document)
+        text = self._call(Feeds, "get_feed_result_document", result_document)
+        summary, messages = parse_processing_report(text if isinstance(text, str) else "")
+        return FeedResult(
+            feed_id=feed_id, status=status, result_document_id=result_document, messages=messages, **summary
+        )
+
+    def set_mfn_quantity(self, *, sku: str, marketplace: str, quantity: int) -> ListingUpdate:
+        """Set the merchant-fulfilled quantity Amazon shows for one SKU (Listings Items patch)."""
+        if quantity < 0:
+            raise ValueError("A listed quantity cannot be negative")
+        if marketplace not in self.store.marketplaces:
+            raise ChannelError(f"Marketplace {marketplace} is not one of the store's")
+        body = {
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+                }
+            ],
+        }
+        payload = self._call(
+            ListingsItems,
+            "patch_listings_item",
+            self._merchant_id(),
+            sku,
+            marketplace=marketplace,
+            marketplaceIds=AMAZON_MARKETPLACES[marketplace][0],
+            body=body,
+        ).payload
+        if not isinstance(payload, Mapping) or not payload.get("status"):
+            raise ChannelRetryableError("Amazon answered without the listing's status", code="empty_response")
+        issues = tuple(
+            f"{issue.get('code', '')}: {issue.get('message', '')}"[:500]
+            for issue in payload.get("issues") or []
+            if isinstance(issue, Mapping)
+        )
+        return ListingUpdate(
+            sku=str(payload.get("sku") or sku),
+            status=str(payload["status"]),
+            submission_id=str(payload.get("submissionId", "")),
+            issues=issues,
+        )
+
+    def _merchant_id(self) -> str:
+        if not self.store.seller_id:
+            raise ChannelError("The store has no seller id yet: authorise it first.")
+        return self.store.seller_id
 
 
 def _listed(payload: Any, key: str) -> list[Any]:

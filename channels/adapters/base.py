@@ -123,6 +123,206 @@ class ReportInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundLine:
+    """One refunded order item with its signed amounts by component (see REFUND_COMPONENTS)."""
+
+    order_item_id: str
+    sku: str
+    quantity: int
+    components: tuple[tuple[str, Decimal], ...] = ()
+    adjustment_id: str = ""
+
+
+# The components a refund's money is split into, whatever the channel calls them.
+REFUND_COMPONENTS = (
+    "principal",
+    "shipping",
+    "tax",
+    "gift_wrap",
+    "promotion",
+    "commission",  # the channel's commission given back to the seller (positive on a refund)
+    "refund_admin_fee",  # what the channel keeps for processing the refund (negative)
+    "other_fee",
+    "other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalRefund:
+    """Money given back to a buyer on one order, as the channel reports it (signed: negative = seller pays)."""
+
+    external_id: str
+    order_id: str
+    posted_at: datetime
+    currency: str
+    lines: tuple[RefundLine, ...]
+    marketplace: str = ""
+    merchant_order_id: str = ""
+    reason: str = ""
+    note: str = ""
+    source: str = ""  # which API or report it came from, e.g. "finances_v0"
+
+    def component_totals(self) -> dict[str, Decimal]:
+        """Every REFUND_COMPONENTS name → the sum over lines (zero when absent)."""
+        totals = dict.fromkeys(REFUND_COMPONENTS, Decimal(0))
+        for line in self.lines:
+            for name, amount in line.components:
+                totals[name] += amount
+        return totals
+
+    @property
+    def total_amount(self) -> Decimal:
+        return sum((amount for line in self.lines for _, amount in line.components), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalReturn:
+    """A buyer's return of items: an Amazon FBA customer return or MFN return request, a Shopify return, ….
+
+    `tracking_number` is empty when the carrier's tracking is unknown (an FBA return without it needs review).
+    """
+
+    external_id: str
+    order_id: str
+    sku: str
+    quantity: int
+    returned_at: datetime
+    fulfillment_channel: str
+    reason_code: str = ""
+    customer_comment: str = ""
+    status: str = ""
+    disposition: str = ""
+    marketplace: str = ""
+    asin: str = ""
+    fnsku: str = ""
+    title: str = ""
+    fulfillment_center: str = ""
+    license_plate_number: str = ""
+    rma: str = ""
+    carrier: str = ""
+    tracking_number: str = ""
+    return_type: str = ""
+    resolution: str = ""
+    currency: str = ""
+    order_amount: Decimal | None = None
+    refunded_amount: Decimal | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementLine:
+    """One row of a settlement: a signed amount of one type on one order item, adjustment or fee."""
+
+    line_number: int
+    transaction_type: str
+    amount_type: str
+    amount_description: str
+    amount: Decimal
+    order_id: str = ""
+    merchant_order_id: str = ""
+    adjustment_id: str = ""
+    shipment_id: str = ""
+    marketplace_name: str = ""
+    fulfillment_id: str = ""
+    posted_at: datetime | None = None
+    order_item_code: str = ""
+    merchant_order_item_id: str = ""
+    merchant_adjustment_item_id: str = ""
+    sku: str = ""
+    quantity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementDocument:
+    """A settlement (payout) with every row; `balanced` says whether the rows add up to the deposit."""
+
+    settlement_id: str
+    start: datetime
+    end: datetime
+    deposit_date: datetime | None
+    currency: str
+    total_amount: Decimal
+    lines: tuple[SettlementLine, ...]
+    bad_records: tuple[BadRecord, ...] = ()
+
+    @property
+    def lines_total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+    @property
+    def balanced(self) -> bool:
+        return not self.bad_records and self.lines_total == self.total_amount
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentConfirmation:
+    """A merchant-fulfilled shipment to confirm to the channel. `items` = ((order item id, quantity), …)."""
+
+    order_id: str
+    shipped_at: datetime
+    carrier: str
+    tracking_number: str
+    items: tuple[tuple[str, int], ...]
+    shipping_method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """A refund to execute on the channel. `adjustment_id` is ACORN's idempotency key for it.
+
+    `items` = ((order item id, quantity, ((component, positive amount), …)), …) with components among
+    principal / shipping / tax.
+    """
+
+    order_id: str
+    adjustment_id: str
+    currency: str
+    reason: str
+    items: tuple[tuple[str, int, tuple[tuple[str, Decimal], ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMessageResult:
+    message_id: int
+    result: str  # Error / Warning
+    code: str
+    description: str
+    order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """The outcome of a submitted feed: its status and, once done, the processing report's figures."""
+
+    feed_id: str
+    status: str  # IN_QUEUE / IN_PROGRESS / DONE / CANCELLED / FATAL
+    result_document_id: str = ""
+    processed: int = 0
+    successful: int = 0
+    with_error: int = 0
+    with_warning: int = 0
+    messages: tuple[FeedMessageResult, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("DONE", "CANCELLED", "FATAL")
+
+
+@dataclass(frozen=True, slots=True)
+class ListingUpdate:
+    """What the channel said to a quantity change on one listing."""
+
+    sku: str
+    status: str  # ACCEPTED / INVALID
+    submission_id: str = ""
+    issues: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "ACCEPTED"
+
+
+@dataclass(frozen=True, slots=True)
 class BadRecord:
     """A vendor record that could not be parsed: kept raw, with the reason, for QuarantinedRecord."""
 

@@ -1,0 +1,314 @@
+"""Amazon's tab-separated report documents → DTOs: settlement V2, FBA customer returns, MFN returns.
+
+Flat files are written for people, so their values vary by marketplace: EU settlements use decimal commas
+(``-12,34``) and day-first dates (``01.11.2026 00:00:00 UTC``), US ones ``2026-11-01 00:00:00 UTC``; the
+returns reports use ISO 8601 with an offset. A row that cannot be read becomes a BadRecord naming its line
+and column; the other rows go on. A document that lacks a documented column is refused as a whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from acorn.money import validate_currency_code
+from channels.adapters.base import (
+    BadRecord,
+    ChannelError,
+    ExternalReturn,
+    FulfillmentChannel,
+    SettlementDocument,
+    SettlementLine,
+)
+
+T = TypeVar("T")
+
+SETTLEMENT_COLUMNS = [
+    "settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount", "currency",
+    "transaction-type", "order-id", "merchant-order-id", "adjustment-id", "shipment-id", "marketplace-name",
+    "amount-type", "amount-description", "amount", "fulfillment-id", "posted-date", "posted-date-time",
+    "order-item-code", "merchant-order-item-id", "merchant-adjustment-item-id", "sku", "quantity-purchased",
+]  # fmt: skip
+FBA_RETURNS_COLUMNS = [
+    "return-date", "order-id", "sku", "asin", "fnsku", "product-name", "quantity", "fulfillment-center-id",
+    "detailed-disposition", "reason", "status", "license-plate-number", "customer-comments",
+]  # fmt: skip
+MFN_RETURNS_REQUIRED = (
+    "Order ID",
+    "Return request date",
+    "Return request status",
+    "Amazon RMA ID",
+    "Merchant SKU",
+    "Return quantity",
+    "Return Reason",
+)
+
+
+class ReportRowError(ValueError):
+    """One cell that cannot be read; the message names the column."""
+
+
+def _rows(text: str, required: Sequence[str], report: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row by column name) for every non-empty data row; refuses a document missing a column."""
+    lines = text.lstrip("\ufeff").splitlines()
+    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(reader, None)
+    if header is None:
+        raise ChannelError(f"{report}: the document is empty (no header row)")
+    header = [name.strip() for name in header]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise ChannelError(f"{report}: the header lacks the column(s) {', '.join(missing)}")
+    for number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        yield number, {name: (cells[index].strip() if index < len(cells) else "") for index, name in enumerate(header)}
+
+
+def _each(
+    rows: Iterator[tuple[int, dict[str, str]]], parse: Callable[[int, dict[str, str]], T], id_column: str
+) -> tuple[list[T], list[BadRecord]]:
+    items: list[T] = []
+    bad: list[BadRecord] = []
+    for number, row in rows:
+        try:
+            items.append(parse(number, row))
+        except ReportRowError as error:
+            reason = f"line {number}: {error}"
+            bad.append(BadRecord(reason=reason, raw={"line": number, **row}, external_id=row.get(id_column, "")))
+    return items, bad
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %Z",
+    "%d.%m.%Y %H:%M:%S %Z",
+    "%Y-%m-%d %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+    "%m/%d/%y",
+    "%d.%m.%Y",
+    "%Y-%m-%d",
+)
+
+
+def parse_report_time(value: str, column: str) -> datetime:
+    """Any time format Amazon's flat files use → aware UTC (a date without a zone is taken as UTC)."""
+    text = value.strip()
+    if not text:
+        raise ReportRowError(f"{column}: empty")
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware (UTC) below
+                break
+            except ValueError:
+                continue
+        else:
+            raise ReportRowError(f"{column}: {value!r} is not a date Amazon uses") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+_AMOUNT = re.compile(r"^[+-]?[\d.,\s']*\d$")
+
+
+def parse_report_amount(value: str, column: str, *, decimal_comma: bool) -> Decimal:
+    """``1.234,56`` / ``-12,34`` (decimal comma) or ``1,234.56`` / ``-12.34`` → Decimal, exactly."""
+    text = value.strip().replace("\u00a0", "").replace(" ", "").replace("'", "")
+    if not text or not _AMOUNT.match(text):
+        raise ReportRowError(f"{column}: {value!r} is not an amount")
+    if "," in text and "." in text:  # the right-most separator is the decimal one
+        decimal_comma = text.rfind(",") > text.rfind(".")
+    text = text.replace(".", "").replace(",", ".") if decimal_comma else text.replace(",", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ReportRowError(f"{column}: {value!r} is not an amount") from None
+
+
+def _uses_decimal_comma(rows: Sequence[tuple[int, dict[str, str]]], columns: Sequence[str]) -> bool:
+    """Whether the document writes decimals with a comma: a value ending in ``,d`` / ``,dd``, or day-first dates."""
+    for _, row in rows:
+        for column in columns:
+            value = row.get(column, "")
+            if re.search(r",\d{1,2}$", value):
+                return True
+            if re.match(r"^\d{2}\.\d{2}\.\d{4}", value):
+                return True
+    return False
+
+
+def _int(value: str, column: str, *, required: bool = True) -> int | None:
+    text = value.strip()
+    if not text:
+        if required:
+            raise ReportRowError(f"{column}: empty")
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        raise ReportRowError(f"{column}: {value!r} is not a whole number") from None
+    if number < 0:
+        raise ReportRowError(f"{column}: {value!r} is negative")
+    return number
+
+
+def parse_settlement(text: str) -> SettlementDocument:
+    """A GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 document: the summary row, then one row per amount."""
+    rows = list(_rows(text, SETTLEMENT_COLUMNS, "Settlement report"))
+    if not rows:
+        raise ChannelError("Settlement report: no summary row")
+    comma = _uses_decimal_comma(rows, ("total-amount", "amount", "settlement-start-date"))
+    summary_line, summary = rows[0]
+    try:
+        currency = summary["currency"].upper()
+        validate_currency_code(currency)
+    except Exception:
+        message = f"Settlement report line {summary_line}: currency {summary['currency']!r} is not ISO 4217"
+        raise ChannelError(message) from None
+    try:
+        start = parse_report_time(summary["settlement-start-date"], "settlement-start-date")
+        end = parse_report_time(summary["settlement-end-date"], "settlement-end-date")
+        deposit = summary["deposit-date"]
+        deposit_date = parse_report_time(deposit, "deposit-date") if deposit else None
+        total = parse_report_amount(summary["total-amount"], "total-amount", decimal_comma=comma)
+    except ReportRowError as error:
+        raise ChannelError(f"Settlement report line {summary_line}: {error}") from None
+    settlement_id = summary["settlement-id"]
+    if not settlement_id:
+        raise ChannelError(f"Settlement report line {summary_line}: settlement-id is empty")
+
+    def line(number: int, row: dict[str, str]) -> SettlementLine:
+        if row["settlement-id"] != settlement_id:
+            raise ReportRowError(f"settlement-id: {row['settlement-id']!r} differs from {settlement_id}")
+        posted_text = row.get("posted-date-time") or row.get("posted-date") or ""
+        return SettlementLine(
+            line_number=number,
+            transaction_type=row["transaction-type"][:60],
+            amount_type=row["amount-type"][:60],
+            amount_description=row["amount-description"][:100],
+            amount=parse_report_amount(row["amount"], "amount", decimal_comma=comma),
+            order_id=row["order-id"][:100],
+            merchant_order_id=row["merchant-order-id"][:100],
+            adjustment_id=row["adjustment-id"][:100],
+            shipment_id=row["shipment-id"][:100],
+            marketplace_name=row["marketplace-name"][:60],
+            fulfillment_id=row["fulfillment-id"][:10],
+            posted_at=parse_report_time(posted_text, "posted-date-time") if posted_text else None,
+            order_item_code=row["order-item-code"][:100],
+            merchant_order_item_id=row["merchant-order-item-id"][:100],
+            merchant_adjustment_item_id=row["merchant-adjustment-item-id"][:100],
+            sku=row["sku"][:200],
+            quantity=_int(row["quantity-purchased"], "quantity-purchased", required=False),
+        )
+
+    lines, bad = _each(iter(rows[1:]), line, "order-id")
+    return SettlementDocument(
+        settlement_id=settlement_id,
+        start=start,
+        end=end,
+        deposit_date=deposit_date,
+        currency=currency,
+        total_amount=total,
+        lines=tuple(lines),
+        bad_records=tuple(bad),
+    )
+
+
+def _return_id(*parts: str) -> str:
+    """A stable id for a return row that has none of its own (same row → same id, on every download)."""
+    return "R-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def parse_fba_returns(text: str, *, marketplace: str = "") -> tuple[list[ExternalReturn], list[BadRecord]]:
+    """A GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA document → one ExternalReturn per row.
+
+    The report has no carrier tracking column: FBA returns arrive with an empty `tracking_number`.
+    """
+
+    def parse(number: int, row: dict[str, str]) -> ExternalReturn:
+        order_id, sku = row["order-id"], row["sku"]
+        if not order_id:
+            raise ReportRowError("order-id: empty")
+        if not sku:
+            raise ReportRowError("sku: empty")
+        returned_at = parse_report_time(row["return-date"], "return-date")
+        quantity = _int(row["quantity"], "quantity") or 0
+        lpn = row["license-plate-number"]
+        return ExternalReturn(
+            external_id=_return_id("fba", order_id, sku, lpn, row["return-date"], row["fulfillment-center-id"]),
+            order_id=order_id[:100],
+            sku=sku[:200],
+            quantity=quantity,
+            returned_at=returned_at,
+            fulfillment_channel=FulfillmentChannel.FBA,
+            reason_code=row["reason"][:60],
+            customer_comment=row["customer-comments"][:2000],
+            status=row["status"][:60],
+            disposition=row["detailed-disposition"][:60],
+            marketplace=marketplace,
+            asin=row["asin"][:20],
+            fnsku=row["fnsku"][:20],
+            title=row["product-name"][:500],
+            fulfillment_center=row["fulfillment-center-id"][:20],
+            license_plate_number=lpn[:40],
+        )
+
+    items, bad = _each(_rows(text, FBA_RETURNS_COLUMNS, "FBA customer returns report"), parse, "order-id")
+    return items, bad
+
+
+def parse_mfn_returns(text: str, *, marketplace: str = "") -> tuple[list[ExternalReturn], list[BadRecord]]:
+    """A GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE document (merchant-fulfilled return requests)."""
+    rows = list(_rows(text, MFN_RETURNS_REQUIRED, "MFN returns report"))
+    comma = _uses_decimal_comma(rows, ("Order Amount", "Refunded Amount", "Label cost"))
+
+    def money(row: Mapping[str, str], column: str) -> Decimal | None:
+        value = row.get(column, "")
+        return parse_report_amount(value, column, decimal_comma=comma) if value.strip() else None
+
+    def parse(number: int, row: dict[str, str]) -> ExternalReturn:
+        order_id, sku = row["Order ID"], row["Merchant SKU"]
+        if not order_id:
+            raise ReportRowError("Order ID: empty")
+        if not sku:
+            raise ReportRowError("Merchant SKU: empty")
+        currency = row.get("Currency code", "").upper()
+        if currency:
+            try:
+                validate_currency_code(currency)
+            except Exception:
+                raise ReportRowError(f"Currency code: {currency!r} is not ISO 4217") from None
+        rma = row["Amazon RMA ID"]
+        delivered = row.get("Return delivery date", "")
+        requested = row["Return request date"]
+        return ExternalReturn(
+            external_id=rma[:100] or _return_id("mfn", order_id, sku, requested),
+            order_id=order_id[:100],
+            sku=sku[:200],
+            quantity=_int(row["Return quantity"], "Return quantity") or 0,
+            returned_at=parse_report_time(requested, "Return request date"),
+            fulfillment_channel=FulfillmentChannel.MERCHANT,
+            reason_code=row["Return Reason"][:60],
+            status=row["Return request status"][:60],
+            marketplace=marketplace,
+            asin=row.get("ASIN", "")[:20],
+            title=row.get("Item Name", "")[:500],
+            rma=rma[:100],
+            carrier=row.get("Return carrier", "")[:60],
+            tracking_number=row.get("Tracking ID", "")[:100],
+            return_type=row.get("Return type", "")[:60],
+            resolution=row.get("Resolution", "")[:60],
+            currency=currency,
+            order_amount=money(row, "Order Amount"),
+            refunded_amount=money(row, "Refunded Amount"),
+            delivered_at=parse_report_time(delivered, "Return delivery date") if delivered else None,
+        )
+
+    items, bad = _each(iter(rows), parse, "Order ID")
+    return items, bad
