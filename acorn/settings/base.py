@@ -268,6 +268,8 @@ ACORN_SYNC_TIME_BUDGET_SECONDS = env.int("ACORN_SYNC_TIME_BUDGET_SECONDS", defau
 ACORN_SYNC_LEASE_MARGIN_SECONDS = env.int("ACORN_SYNC_LEASE_MARGIN_SECONDS", default=90)
 # Multiplies the vendors' published rate limits (1 in production; tests against the simulator raise it).
 ACORN_RATE_LIMIT_SCALE = env.int("ACORN_RATE_LIMIT_SCALE", default=1)
+# Connect + read timeout of every call to a vendor API (seconds); a call that takes longer is retried.
+ACORN_VENDOR_TIMEOUT_SECONDS = env.float("ACORN_VENDOR_TIMEOUT_SECONDS", default=30.0)
 
 # --- ACORN ----------------------------------------------------------------------------------------
 ACORN_INVITATION_DAYS = env.int("ACORN_INVITATION_DAYS", default=7)

@@ -2,7 +2,9 @@
 
 * ``none``: every call answers correctly.
 * ``flaky``: about 10 % of API calls answer 429 (``Retry-After: 1`` and the SP-API QuotaExceeded body),
-  about 5 % answer 503, about 10 % are slowed down by ``slow_seconds``.
+  about 5 % answer 503, about 10 % are slowed down by ``slow_seconds``, about 2 % drop the connection
+  without an answer (a reset) and about 1 % hang for ``timeout_seconds`` before dropping it (a client
+  read timeout shorter than that sees a timeout).
 * ``hostile``: flaky, plus a fixed seeded subset of orders that is always malformed
   (``World.malformed_order_ids``), pages that sometimes repeat records already sent, records shuffled
   within a page, and pagination tokens that expire after ``token_ttl_seconds`` (30 s) of world time or,
@@ -47,6 +49,13 @@ class FaultProfile:
     shuffle_pages: bool = False
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS
     random_token_expiry_rate: float = 0.0
+    reset_rate: float = 0.0
+    timeout_rate: float = 0.0
+    timeout_seconds: float = 2.0
+    # Webhook deliveries (Shopify and WooCommerce fronts): sent twice, sent late, or never sent.
+    webhook_duplicate_rate: float = 0.0
+    webhook_late_rate: float = 0.0
+    webhook_drop_rate: float = 0.0
 
     @classmethod
     def named(cls, name: str, **overrides: Any) -> FaultProfile:
@@ -58,7 +67,16 @@ class FaultProfile:
         return replace(profile, **overrides)
 
 
-_FLAKY = FaultProfile(name="flaky", throttle_rate=0.10, unavailable_rate=0.05, slow_rate=0.10)
+_FLAKY = FaultProfile(
+    name="flaky",
+    throttle_rate=0.10,
+    unavailable_rate=0.05,
+    slow_rate=0.10,
+    reset_rate=0.02,
+    timeout_rate=0.01,
+    webhook_duplicate_rate=0.10,
+    webhook_late_rate=0.10,
+)
 PROFILES: dict[str, FaultProfile] = {
     "none": FaultProfile(),
     "flaky": _FLAKY,
@@ -70,16 +88,23 @@ PROFILES: dict[str, FaultProfile] = {
         shuffle_pages=True,
         token_ttl_seconds=30.0,
         random_token_expiry_rate=0.05,
+        webhook_duplicate_rate=0.30,
+        webhook_late_rate=0.20,
+        webhook_drop_rate=0.05,
     ),
 }
+
+
+DROP_CONNECTION = 0
 
 
 @dataclass(frozen=True)
 class InjectedFault:
     """A failure to answer instead of the real response."""
 
-    status: int
+    status: int  # 429, 503, or DROP_CONNECTION: close the socket without an answer
     retry_after: int | None = None
+    hang_seconds: float = 0.0  # with DROP_CONNECTION: how long to wait before closing (a timeout)
 
 
 class FaultInjector:
@@ -110,7 +135,7 @@ class FaultInjector:
             return self._rng.randint(low, high)
 
     def before_call(self, operation: str, fingerprint: Hashable) -> InjectedFault | None:
-        """Decide whether this API call fails (429 / 503) or is slowed down. `fingerprint` identifies the
+        """Decide whether this API call fails (429 / 503 / dropped connection) or is slowed down. `fingerprint` identifies the
         request, so that its retries cannot fail more than `max_consecutive_faults` times in a row."""
         profile = self.profile
         with self._lock:
@@ -121,8 +146,12 @@ class FaultInjector:
             if failures < profile.max_consecutive_faults:
                 if roll < profile.throttle_rate:
                     fault = InjectedFault(429, profile.retry_after_seconds)
-                elif roll < profile.throttle_rate + profile.unavailable_rate:
+                elif roll < (edge := profile.throttle_rate + profile.unavailable_rate):
                     fault = InjectedFault(503)
+                elif roll < (edge := edge + profile.reset_rate):
+                    fault = InjectedFault(DROP_CONNECTION)
+                elif roll < edge + profile.timeout_rate:
+                    fault = InjectedFault(DROP_CONNECTION, hang_seconds=profile.timeout_seconds)
             if fault is None:
                 self._consecutive.pop(fingerprint, None)
             else:

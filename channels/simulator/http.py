@@ -52,6 +52,14 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A dropped connection: the server waits `hang_seconds`, then closes the socket without answering.
+    dropped: bool = False
+    hang_seconds: float = 0.0
+
+    @classmethod
+    def drop(cls, hang_seconds: float = 0.0) -> Response:
+        """No answer at all: a connection reset, or (with `hang_seconds`) a client read timeout."""
+        return cls(status=0, dropped=True, hang_seconds=hang_seconds)
 
     @classmethod
     def json_body(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +66,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=self.rfile.read(length) if length > 0 else b"",
         )
         response = self.server.simulator.handle(request)
+        if response.dropped:
+            if response.hang_seconds > 0:
+                time.sleep(response.hang_seconds)
+            self.close_connection = True
+            return
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)

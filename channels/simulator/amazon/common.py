@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.simulator.faults import FaultInjector
+from channels.simulator.faults import DROP_CONNECTION, FaultInjector
 from channels.simulator.http import Handler, Request, Response
 from channels.simulator.model import Seller
 from channels.simulator.world import World
@@ -167,6 +167,8 @@ def api_operation(context: AmazonContext, operation: Operation, handler: ApiHand
         fingerprint = (seller_id, request.method, request.path, tuple(sorted(request.query.items())), request.body)
         fingerprint_key = hashlib.sha256(repr(fingerprint).encode()).hexdigest()
         fault = context.faults.before_call(operation.name, fingerprint_key)
+        if fault is not None and fault.status == DROP_CONNECTION:
+            return Response.drop(fault.hang_seconds)
         if fault is not None and fault.status == 429:
             return error_response(
                 429, "QuotaExceeded", QUOTA_MESSAGE, headers={"Retry-After": str(fault.retry_after or 1)}
