@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from acorn.console import views as console_views
 from acorn.tenancy import urls as tenancy_urls
+from channels import webhooks
 
 tenancy_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [path("app/settings/", include(tenancy_urls.urlpatterns)), *tenancy_urls.public_urlpatterns],
@@ -23,6 +24,9 @@ urlpatterns = [
     path("app/notifications/", include("acorn.notifications.urls")),
     path("", include(tenancy_patterns)),
     path("admin/", admin.site.urls),
+    # Vendor webhooks: no session, no CSRF; every delivery is verified by its signature.
+    path("webhooks/shopify/", webhooks.shopify_webhook_view, name="webhook-shopify"),
+    path("webhooks/woocommerce/<str:webhook_key>/", webhooks.woocommerce_webhook_view, name="webhook-woocommerce"),
 ]
 
 handler403 = "acorn.console.views.error_403_view"

@@ -15,3 +15,7 @@ class ChannelsConfig(AppConfig):
         from channels.selectors import store_count_in_use
 
         plans.register_usage_counter("stores", lambda tenant: store_count_in_use(tenant=tenant))
+
+        from channels.webhooks import register_channel_webhook_handlers
+
+        register_channel_webhook_handlers()

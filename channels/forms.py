@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -67,3 +70,126 @@ class AmazonConnectForm(forms.Form):
 
 class SyncRunFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *SyncRunStatus.choices])
+
+
+def _endpoint_field() -> forms.URLField:
+    return forms.URLField(
+        label=_("API endpoint"),
+        required=False,
+        assume_scheme="http",
+        help_text=_("Leave blank for the real platform. Only for the built-in simulator or a test double."),
+    )
+
+
+def _refuse_private_address(url: str) -> None:
+    """Outside development a store may not point ACORN's servers at loopback or private addresses."""
+    if settings.ACORN_ALLOW_CUSTOM_ENDPOINTS:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        raise forms.ValidationError(_("The address %(host)s could not be found.") % {"host": host}) from None
+    for address in addresses:
+        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+            raise forms.ValidationError(_("The address %(host)s is not on the public internet.") % {"host": host})
+
+
+class ShopifyConnectForm(forms.Form):
+    name = forms.CharField(label=_("Store name"), max_length=100, help_text=_("For example “Shopify EU”."))
+    shop = forms.CharField(
+        label=_("Shop address"), max_length=255, help_text=_("Your myshopify.com address, e.g. acme.myshopify.com.")
+    )
+    access_token = forms.CharField(
+        label=_("Admin API access token (custom apps only)"),
+        required=False,
+        max_length=255,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave blank to install ACORN's app through Shopify. Paste a token only for a custom app."),
+    )
+    api_secret = forms.CharField(
+        label=_("API secret key (custom apps only)"),
+        required=False,
+        max_length=255,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("The custom app's secret: Shopify signs its webhooks with it."),
+    )
+    permissions = forms.MultipleChoiceField(
+        label=_("Data ACORN may read"),
+        choices=DataPermission.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[DataPermission.ORDERS, DataPermission.INVENTORY, DataPermission.RETURNS],
+    )
+    endpoint = _endpoint_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.ACORN_ALLOW_CUSTOM_ENDPOINTS:
+            self.fields["endpoint"].initial = settings.ACORN_SIMULATOR_URL
+        else:
+            del self.fields["endpoint"]
+
+    def clean_shop(self) -> str:
+        from channels.adapters.shopify import normalize_shop_domain
+
+        try:
+            return normalize_shop_domain(self.cleaned_data["shop"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("api_secret") and not cleaned.get("access_token"):
+            self.add_error("access_token", _("A custom app needs its Admin API access token as well."))
+        return cleaned
+
+    def api_endpoint(self) -> str:
+        """The simulator serves each shop under /shopify/<shop>; blank means https://<shop>."""
+        base = (self.cleaned_data.get("endpoint") or "").rstrip("/")
+        return f"{base}/shopify/{self.cleaned_data['shop']}" if base else ""
+
+
+class WooCommerceKeysForm(forms.Form):
+    consumer_key = forms.CharField(
+        label=_("Consumer key"), max_length=100, help_text=_("WooCommerce → Settings → Advanced → REST API, read/write")
+    )
+    consumer_secret = forms.CharField(
+        label=_("Consumer secret"), max_length=100, widget=forms.PasswordInput(render_value=False)
+    )
+
+    def clean_consumer_key(self) -> str:
+        key = self.cleaned_data["consumer_key"].strip()
+        if not key.startswith("ck_"):
+            raise forms.ValidationError(_("A WooCommerce consumer key starts with ck_."))
+        return key
+
+    def clean_consumer_secret(self) -> str:
+        secret = self.cleaned_data["consumer_secret"].strip()
+        if not secret.startswith("cs_"):
+            raise forms.ValidationError(_("A WooCommerce consumer secret starts with cs_."))
+        return secret
+
+
+class WooCommerceConnectForm(WooCommerceKeysForm):
+    name = forms.CharField(label=_("Store name"), max_length=100, help_text=_("For example “Webshop DE”."))
+    site_url = forms.CharField(label=_("Site address"), max_length=200, help_text=_("e.g. https://shop.example.com"))
+    permissions = forms.MultipleChoiceField(
+        label=_("Data ACORN may read"),
+        choices=DataPermission.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[DataPermission.ORDERS, DataPermission.INVENTORY, DataPermission.RETURNS],
+    )
+    field_order = ["name", "site_url", "consumer_key", "consumer_secret", "permissions"]
+
+    def clean_site_url(self) -> str:
+        from channels.adapters.woocommerce import normalize_site_url
+
+        try:
+            url = normalize_site_url(self.cleaned_data["site_url"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        if not url.startswith("https://") and not settings.ACORN_ALLOW_CUSTOM_ENDPOINTS:
+            raise forms.ValidationError(_("Use the site's https:// address: the keys must not travel unencrypted."))
+        _refuse_private_address(url)
+        return url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,10 @@ REAUTHORIZATION_PERIOD = timedelta(days=365)
 REAUTHORIZATION_WARNING = timedelta(days=30)
 
 
+def _new_webhook_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
 class Store(TenantScopedModel):
     """A connected sales channel account: one Amazon seller in one region, one Shopify shop, one Woo site."""
 
@@ -82,6 +87,9 @@ class Store(TenantScopedModel):
     authorized_at = models.DateTimeField(_("authorised"), null=True, blank=True)
     # When the "re-authorise within 30 days" notice went out for the current authorisation.
     reauthorization_warned_at = models.DateTimeField(null=True, blank=True)
+    # Names the store in its webhook URL (WooCommerce signs with a per-store secret, so the URL must say
+    # which store a delivery is for before the signature can be checked). Not a secret on its own.
+    webhook_key = models.CharField(max_length=32, unique=True, default=_new_webhook_key, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -267,3 +275,36 @@ class QuarantinedRecord(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.resource} {self.external_id or '?'}: {self.reason[:60]}"
+
+
+class WebhookStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookEvent(TenantScopedModel):
+    """A verified webhook delivery, stored before it is acted on. (store, event id) is unique, so a
+    delivery the vendor sends again is recognised and acted on once."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhook_events")
+    topic = models.CharField(_("topic"), max_length=60)
+    event_id = models.CharField(_("event id"), max_length=100)
+    resource_id = models.CharField(_("resource id"), max_length=100, blank=True)
+    payload = models.TextField(_("payload"))
+    status = models.CharField(_("status"), max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["-received_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["store", "event_id"], name="webhook_event_unique")]
+        indexes = [models.Index(fields=["store", "-received_at"], name="webhook_store_received")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.event_id}"

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from acorn.tenancy.models import Tenant
-from channels.models import QuarantinedRecord, Store, StoreStatus, SyncCursor, SyncRun
+from channels.models import QuarantinedRecord, Store, StoreStatus, SyncCursor, SyncRun, WebhookEvent
 
 
 def store_list(*, tenant: Tenant) -> QuerySet[Store]:
@@ -51,3 +51,8 @@ def sync_run_get_or_404(*, store: Store, pk: int) -> SyncRun:
 
 def quarantined_record_list(*, store: Store) -> QuerySet[QuarantinedRecord]:
     return QuarantinedRecord.objects.filter(store=store).select_related("sync_run").order_by("-last_seen_at", "-pk")
+
+
+def webhook_event_list(*, store: Store) -> QuerySet[WebhookEvent]:
+    """The store's webhook deliveries, newest first."""
+    return WebhookEvent.objects.filter(store=store).order_by("-received_at", "-pk")

@@ -51,8 +51,11 @@ def store_create(
     marketplaces: Sequence[str] = (),
     permissions: Sequence[str] = (),
     endpoint: str = "",
+    seller_id: str = "",
 ) -> Store:
-    """Create a store waiting for authorisation, within the plan's store limit. Audited."""
+    """Create a store waiting for authorisation, within the plan's store limit. Audited.
+
+    `seller_id` is known up front for Shopify (the shop domain) and WooCommerce (the site URL)."""
     if membership is not None:
         ensure_permission(membership, "stores.manage")
     tenant = _lock_tenant(tenant)
@@ -71,6 +74,15 @@ def store_create(
                     % {"region": Region(region).label, "allowed": ", ".join(allowed)}
                 }
             )
+    if seller_id:
+        duplicate = Store.objects.filter(tenant=tenant, platform=platform, seller_id=seller_id).first()
+        if duplicate is not None:
+            raise ValidationError(
+                {
+                    "name": _("%(account)s is already connected as “%(store)s”.")
+                    % {"account": seller_id, "store": duplicate.name}
+                }
+            )
     unknown = [p for p in permissions if p not in DataPermission.values]
     if unknown:
         raise ValidationError({"permissions": _("Unknown data permissions: %(names)s") % {"names": ", ".join(unknown)}})
@@ -82,6 +94,7 @@ def store_create(
         marketplaces=list(marketplaces),
         permissions=list(permissions) or [DataPermission.ORDERS],
         endpoint=endpoint,
+        seller_id=seller_id,
     )
     store.full_clean()
     store.save()
@@ -90,7 +103,7 @@ def store_create(
         actor=actor,
         action="store.created",
         target=store,
-        after=snapshot(store, ["platform", "name", "region", "marketplaces", "permissions", "endpoint"]),
+        after=snapshot(store, ["platform", "name", "region", "marketplaces", "permissions", "endpoint", "seller_id"]),
     )
     return store
 
@@ -282,3 +295,115 @@ def credentials_rotate_all() -> int:
             (token,) = cursor.fetchone()
             cursor.execute(f"UPDATE {table} SET secrets = %s WHERE id = %s", [rotate_text(str(token)), pk])  # noqa: S608
     return len(pks)
+
+
+def store_update_secrets(*, store: Store, secrets: Mapping[str, Any]) -> None:
+    """Replace the store's secrets (a refreshed Shopify token pair), in its own transaction: a refresh
+    token that was just used must not be lost if the rest of the run fails."""
+    with transaction.atomic():
+        credential = StoreCredential.objects.select_for_update().get(store=store)
+        credential.secrets = {**(credential.secrets or {}), **dict(secrets)}
+        credential.save(update_fields=["secrets", "updated_at"])
+
+
+def webhook_url(store: Store) -> str:
+    """Where the store's platform should deliver webhooks (public base URL + the platform's path)."""
+    from django.conf import settings
+
+    base = (settings.ACORN_WEBHOOK_BASE_URL or settings.ACORN_BASE_URL).rstrip("/")
+    if store.platform == Platform.WOOCOMMERCE:
+        return base + reverse("webhook-woocommerce", args=[store.webhook_key])
+    return base + reverse("webhook-shopify")
+
+
+def store_register_webhooks(*, store: Store) -> list[str]:
+    """Subscribe the shop or site to ACORN's webhooks (idempotent). An auth failure interrupts the store."""
+    import secrets as random_secrets
+
+    from channels.adapters.base import ChannelAuthError
+    from channels.adapters.registry import adapter_for
+    from channels.adapters.shopify import ShopifyAdapter
+    from channels.adapters.woocommerce import WooCommerceAdapter
+
+    credential = store.credential
+    stored: dict[str, Any] = dict(credential.secrets or {})  # type: ignore[arg-type]
+    if store.platform == Platform.WOOCOMMERCE and not stored.get("webhook_secret"):
+        stored["webhook_secret"] = random_secrets.token_urlsafe(32)
+        store_update_secrets(store=store, secrets={"webhook_secret": stored["webhook_secret"]})
+    adapter = adapter_for(store, secrets=stored)
+    try:
+        if isinstance(adapter, ShopifyAdapter):
+            topics = adapter.register_webhooks(webhook_url(store))
+        elif isinstance(adapter, WooCommerceAdapter):
+            topics = [str(hook) for hook in adapter.register_webhooks(webhook_url(store), stored["webhook_secret"])]
+        else:
+            return []
+    except ChannelAuthError as error:
+        store_mark_auth_interrupted(store=store, reason=str(error))
+        return []
+    finally:
+        adapter.close()
+    audit_record(
+        tenant=store.tenant, actor=None, action="store.webhooks_registered", target=store, after={"topics": topics}
+    )
+    return topics
+
+
+def _queue_webhook_registration(store: Store) -> None:
+    from channels.tasks import register_webhooks_task
+
+    transaction.on_commit(lambda: register_webhooks_task.delay(tenant_id=store.tenant_id, store_id=store.pk))
+
+
+@transaction.atomic
+def store_connect_shopify(*, store: Store, actor: User | None, secrets: Mapping[str, Any]) -> Store:
+    """A shop authorised ACORN (OAuth code exchanged, or an Admin API token pasted): activate it, sync it,
+    and subscribe it to webhooks."""
+    store = store_authorize(store=store, actor=actor, seller_id=store.seller_id, secrets=secrets)
+    _queue_webhook_registration(store)
+    return store
+
+
+@transaction.atomic
+def store_connect_woocommerce(*, store: Store, actor: User | None, consumer_key: str, consumer_secret: str) -> Store:
+    """Keys that passed the connection test: keep them (with a fresh webhook secret), sync, add webhooks."""
+    import secrets as random_secrets
+
+    store = store_authorize(
+        store=store,
+        actor=actor,
+        seller_id=store.seller_id,
+        secrets={
+            "consumer_key": consumer_key,
+            "consumer_secret": consumer_secret,
+            "webhook_secret": random_secrets.token_urlsafe(32),
+        },
+    )
+    _queue_webhook_registration(store)
+    return store
+
+
+@transaction.atomic
+def store_uninstalled(*, store: Store, reason: str) -> None:
+    """The shop removed ACORN's app (app/uninstalled) or asked for its data to go (shop/redact): the store
+    stops, its tokens are deleted (they no longer work), its orders stay for the books."""
+    before = snapshot(store, ["status"])
+    store.status, store.status_reason = StoreStatus.DISABLED, reason[:300]
+    store.save(update_fields=["status", "status_reason"])
+    StoreCredential.objects.filter(store=store).delete()
+    SyncCursor.objects.filter(store=store).update(next_run_at=None)
+    audit_record(
+        tenant=store.tenant,
+        actor=None,
+        action="store.uninstalled",
+        target=store,
+        before=before,
+        after={"status": StoreStatus.DISABLED, "reason": reason[:300]},
+    )
+    notify(
+        tenant=store.tenant,
+        kind="store_auth_interrupted",
+        title=_("Store “%(store)s” was disconnected") % {"store": store.name},
+        body=reason,
+        link=reverse("channels:store-detail", args=[store.pk]),
+    )

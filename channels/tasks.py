@@ -34,6 +34,29 @@ def run_store_sync_task(
     return run.status
 
 
+@shared_task(name="channels.process_webhook_event", base=TenantTask, bind=True, acks_late=True)
+def process_webhook_event_task(self: TenantTask, *, tenant_id: int, event_id: int) -> str:
+    """Act on one stored webhook delivery (once: a second run finds it processed)."""
+    from channels.models import WebhookEvent
+    from channels.webhooks import webhook_event_process
+
+    event = WebhookEvent.objects.filter(pk=event_id).select_related("store").first()
+    if event is None:
+        return "missing"
+    return webhook_event_process(event=event)
+
+
+@shared_task(name="channels.register_webhooks", base=TenantTask, bind=True, acks_late=True)
+def register_webhooks_task(self: TenantTask, *, tenant_id: int, store_id: int) -> list[str]:
+    """Subscribe the store's shop or site to ACORN's webhook endpoint (idempotent)."""
+    from channels.services import store_register_webhooks
+
+    store = store_get(tenant_id=tenant_id, pk=store_id)
+    if store is None or store.status != StoreStatus.ACTIVE:
+        return []
+    return store_register_webhooks(store=store)
+
+
 @shared_task(name="channels.warn_reauthorization", acks_late=True)
 def warn_reauthorization_task() -> int:
     """Daily: notify once per store 30 days before its yearly Amazon re-authorisation."""

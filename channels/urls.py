@@ -1,6 +1,6 @@
 from django.urls import path
 
-from channels import views
+from channels import views, views_shops
 
 app_name = "channels"
 
@@ -8,6 +8,11 @@ urlpatterns = [
     path("", views.store_list_view, name="store-list"),
     path("connect/amazon/", views.store_connect_amazon_view, name="store-connect-amazon"),
     path("amazon/callback/", views.amazon_callback_view, name="amazon-callback"),
+    path("connect/shopify/", views_shops.store_connect_shopify_view, name="store-connect-shopify"),
+    path("shopify/callback/", views_shops.shopify_callback_view, name="shopify-callback"),
+    path("connect/woocommerce/", views_shops.store_connect_woocommerce_view, name="store-connect-woocommerce"),
+    path("<int:store_pk>/shopify/reconnect/", views_shops.store_reconnect_shopify_view, name="store-reconnect-shopify"),
+    path("<int:store_pk>/woocommerce/keys/", views_shops.store_woocommerce_keys_view, name="store-woocommerce-keys"),
     path("<int:store_pk>/", views.store_detail_view, name="store-detail"),
     path("<int:store_pk>/sync/", views.store_sync_view, name="store-sync"),
     path("<int:store_pk>/reauthorize/", views.store_reauthorize_view, name="store-reauthorize"),

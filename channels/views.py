@@ -29,6 +29,7 @@ from channels.selectors import (
     sync_cursor_list,
     sync_run_get_or_404,
     sync_run_list,
+    webhook_event_list,
 )
 
 OAUTH_SALT = "acorn.amazon.oauth"
@@ -146,6 +147,7 @@ def store_detail_view(request: TenantRequest, store_pk: int) -> HttpResponse:
             "page": runs,
             "form": form,
             "quarantined": quarantined,
+            "webhook_events": webhook_event_list(store=store)[:20] if store.platform != Platform.AMAZON else None,
             "running": sync_run_list(store=store, status="running").first(),
             "can_sync": has_permission(request.membership, "stores.sync"),
             "can_manage": has_permission(request.membership, "stores.manage"),

@@ -11,3 +11,7 @@ class OrdersConfig(AppConfig):
         from orders.sync import ORDERS_SYNC_JOB
 
         register_sync_job(ORDERS_SYNC_JOB)
+
+        from orders.webhooks import register_order_webhook_handlers
+
+        register_order_webhook_handlers()

@@ -52,6 +52,16 @@ class Order(TenantScopedModel):
     other_amount = _amount(_("other charges"))
     total_amount = _amount(_("total"))
     buyer_country = models.CharField(_("buyer country"), max_length=2, blank=True)
+    # What the buyer saw and paid in, when the channel keeps a shop currency apart from it (Shopify).
+    presentment_currency = models.CharField(
+        _("buyer's currency"), max_length=3, blank=True, validators=[validate_currency_code]
+    )
+    presentment_total_amount = models.DecimalField(
+        _("total in the buyer's currency"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    # Where the order came from on the channel (Shopify source name, WooCommerce created_via) and its tags.
+    source_name = models.CharField(_("source"), max_length=60, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
     first_seen_at = models.DateTimeField(_("first synced"), default=timezone.now)
     synced_at = models.DateTimeField(_("last synced"), default=timezone.now)
 
@@ -78,6 +88,8 @@ class OrderLine(TenantScopedModel):
     external_id = models.CharField(_("line id"), max_length=100)
     sku = models.CharField(_("channel SKU"), max_length=200)
     asin = models.CharField(_("ASIN"), max_length=20, blank=True)
+    # The channel's own product id (Shopify variant, WooCommerce product or variation), for SKU mapping.
+    channel_product_id = models.CharField(_("channel product id"), max_length=60, blank=True)
     title = models.CharField(_("title"), max_length=500, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"))
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])

@@ -30,10 +30,15 @@ ORDER_FIELDS = [
     "other_amount",
     "total_amount",
     "buyer_country",
+    "presentment_currency",
+    "presentment_total_amount",
+    "source_name",
+    "tags",
 ]
 LINE_FIELDS = [
     "sku",
     "asin",
+    "channel_product_id",
     "title",
     "quantity",
     "currency",
@@ -67,6 +72,14 @@ def _order_values(incoming: ExternalOrder) -> dict[str, object]:
         "other_amount": _q(incoming.other_amount, currency),
         "total_amount": _q(incoming.total_amount, currency),
         "buyer_country": incoming.buyer_country,
+        "presentment_currency": incoming.presentment_currency,
+        "presentment_total_amount": (
+            _q(incoming.presentment_total, incoming.presentment_currency)
+            if incoming.presentment_total is not None and incoming.presentment_currency
+            else None
+        ),
+        "source_name": incoming.source_name[:60],
+        "tags": list(incoming.tags),
     }
 
 
@@ -75,6 +88,7 @@ def _line_values(line: ExternalOrderLine) -> dict[str, object]:
     return {
         "sku": line.sku,
         "asin": line.asin,
+        "channel_product_id": line.channel_product_id[:60],
         "title": line.title,
         "quantity": line.quantity,
         "currency": currency,

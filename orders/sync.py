@@ -25,7 +25,7 @@ def persist_orders_page(store: Store, items: Sequence[Any]) -> PersistCounts:
 ORDERS_SYNC_JOB = SyncJob(
     resource="orders",
     permission=DataPermission.ORDERS,
-    platforms=frozenset({Platform.AMAZON}),
+    platforms=frozenset({Platform.AMAZON, Platform.SHOPIFY, Platform.WOOCOMMERCE}),
     interval=timedelta(minutes=10),
     fetch=fetch_orders_page,
     persist=persist_orders_page,

@@ -254,6 +254,22 @@ os.environ.setdefault("SP_API_AUTH_CACHE_SIZE", env.str("SP_API_AUTH_CACHE_SIZE"
 AMAZON_LWA_CLIENT_ID = env.str("AMAZON_LWA_CLIENT_ID", default="amzn1.application-oa2-client.acorn-sim")
 AMAZON_LWA_CLIENT_SECRET = env.str("AMAZON_LWA_CLIENT_SECRET", default="acorn-sim-secret")
 AMAZON_APPLICATION_ID = env.str("AMAZON_APPLICATION_ID", default="amzn1.sp.solution.acorn-sim")
+# The deployment's Shopify app (Partner Dashboard client id / secret); the defaults are the simulator's.
+SHOPIFY_API_KEY = env.str("SHOPIFY_API_KEY", default="acorn-sim-shopify-client-id")
+SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET", default="acorn-sim-shopify-client-secret")
+# After rotating the Shopify secret, webhooks may stay signed with the old one for up to an hour.
+SHOPIFY_API_SECRETS_OLD = env.list("SHOPIFY_API_SECRETS_OLD", default=[])
+SHOPIFY_SCOPES = env.str(
+    "SHOPIFY_SCOPES",
+    default="read_orders,write_orders,read_products,read_inventory,write_inventory,read_locations,"
+    "read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders,"
+    "write_merchant_managed_fulfillment_orders,read_returns",
+)
+# Public URL Shopify and WooCommerce deliver webhooks to (ACORN_BASE_URL when blank).
+ACORN_WEBHOOK_BASE_URL = env.str("ACORN_WEBHOOK_BASE_URL", default="")
+# A CA bundle to verify WooCommerce sites with (the simulator's self-signed certificate in development);
+# blank = the system's trust store.
+ACORN_WOOCOMMERCE_CA_BUNDLE = env.str("ACORN_WOOCOMMERCE_CA_BUNDLE", default="")
 # Whether members may point a store at another API endpoint (the simulator). Off in production: an
 # arbitrary URL would let a tenant make the servers call anywhere. The endpoint offered by default:
 ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=False)

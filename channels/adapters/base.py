@@ -48,6 +48,7 @@ class ExternalOrderLine:
     discount_amount: Decimal = Decimal(0)
     asin: str = ""
     title: str = ""
+    channel_product_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,10 @@ class ExternalOrder:
     buyer_country: str
     lines: tuple[ExternalOrderLine, ...]
     merchant_order_id: str = ""
+    presentment_currency: str = ""
+    presentment_total: Decimal | None = None
+    source_name: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

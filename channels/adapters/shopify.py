@@ -1,0 +1,570 @@
+"""Shopify Admin API through ShopifyAPI, GraphQL only (REST is legacy), pinned to one API version.
+
+ShopifyAPI builds the session (shop URL, version, access-token header); the GraphQL request itself goes
+through `_TimedGraphQL`, because the library's `GraphQL.execute` has no timeout and prints error bodies.
+Throttling is cost-based: every answer carries `extensions.cost.throttleStatus`, and a THROTTLED answer
+arrives as HTTP 200 with an error — it becomes ChannelRateLimited with the time the bucket needs to refill.
+
+Offline access tokens expire (60 min) and come with a refresh token: the adapter refreshes before expiry
+and hands the new pair to `on_secrets_changed`, which the caller persists (adapters never write the DB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import shopify
+from django.conf import settings
+
+from acorn.money import to_decimal, validate_currency_code
+from channels.adapters.base import (
+    BadRecord,
+    ChannelAdapter,
+    ChannelAuthError,
+    ChannelCursorExpired,
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRetryableError,
+    ExternalOrder,
+    ExternalOrderLine,
+    FulfillmentChannel,
+    OrderStatus,
+    Page,
+)
+from channels.models import Store
+
+logger = logging.getLogger(__name__)
+
+# The one place the Admin API version is pinned (Shopify supports each quarterly version for 12 months).
+SHOPIFY_API_VERSION = "2026-10"
+SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+# Small pages keep a query's requested cost well under Shopify's 1,000-point single-query limit.
+ORDERS_PAGE_SIZE = 10
+LINES_PER_ORDER = 30
+# Refresh an expiring access token this long before it expires.
+TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
+WEBHOOK_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "APP_UNINSTALLED")
+
+_MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
+ORDER_FIELDS = f"""
+      id legacyResourceId name createdAt updatedAt processedAt cancelledAt test tags sourceName
+      displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode
+      totalPriceSet {{ {_MONEY} }}
+      totalShippingPriceSet {{ {_MONEY} }}
+      totalTaxSet {{ {_MONEY} }}
+      totalDiscountsSet {{ {_MONEY} }}
+      shippingAddress {{ countryCodeV2 }}
+      billingAddress {{ countryCodeV2 }}
+      lineItems(first: $lines) {{
+        pageInfo {{ hasNextPage }}
+        nodes {{
+          id sku name quantity
+          variant {{ legacyResourceId }}
+          originalUnitPriceSet {{ shopMoney {{ amount currencyCode }} }}
+          originalTotalSet {{ shopMoney {{ amount currencyCode }} }}
+          totalDiscountSet {{ shopMoney {{ amount currencyCode }} }}
+          taxLines {{ priceSet {{ shopMoney {{ amount currencyCode }} }} }}
+        }}
+      }}
+"""
+ORDERS_QUERY = f"""
+query AcornOrders($first: Int!, $after: String, $query: String!, $lines: Int!) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {ORDER_FIELDS} }}
+  }}
+}}
+"""
+ORDER_QUERY = f"""
+query AcornOrder($id: ID!, $lines: Int!) {{
+  order(id: $id) {{ {ORDER_FIELDS} }}
+}}
+"""
+SHOP_QUERY = "query { shop { name myshopifyDomain currencyCode ianaTimezone } }"
+WEBHOOK_CREATE = """
+mutation AcornWebhook($topic: WebhookSubscriptionTopic!, $uri: String!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri, format: JSON}) {
+    webhookSubscription { id topic }
+    userErrors { field message }
+  }
+}
+"""
+
+
+class RecordError(ValueError):
+    """A Shopify record that cannot be turned into a DTO; the message names the field."""
+
+
+# --- the app, OAuth and HMACs -----------------------------------------------------------------------
+
+
+def app_credentials() -> tuple[str, str]:
+    return settings.SHOPIFY_API_KEY, settings.SHOPIFY_API_SECRET
+
+
+def normalize_shop_domain(value: str) -> str:
+    """ "Acme" / "acme.myshopify.com" / "https://acme.myshopify.com/admin" → "acme.myshopify.com", or ValueError."""
+    text = value.strip().lower()
+    if "://" in text:
+        text = urlsplit(text).hostname or ""
+    text = text.split("/", 1)[0]
+    if "." not in text:
+        text = f"{text}.myshopify.com"
+    if not SHOP_DOMAIN.match(text):
+        raise ValueError("Enter the shop's myshopify.com address, for example acme.myshopify.com.")
+    return text
+
+
+def api_base(store: Store) -> str:
+    """https://{shop} for Shopify itself, or the store's endpoint (the simulator's /shopify/{shop})."""
+    return store.endpoint.rstrip("/") if store.endpoint else f"https://{store.seller_id}"
+
+
+def authorize_url(store: Store, *, state: str, redirect_uri: str) -> str:
+    """Shopify's install/consent page for the authorization-code grant."""
+    client_id, _ = app_credentials()
+    query = {"client_id": client_id, "scope": settings.SHOPIFY_SCOPES, "redirect_uri": redirect_uri, "state": state}
+    return f"{api_base(store)}/admin/oauth/authorize?{urlencode(query)}"
+
+
+def query_hmac_valid(params: Mapping[str, str], secret: str | None = None) -> bool:
+    """Shopify's HMAC on an OAuth callback: hex HMAC-SHA256 of the sorted query without `hmac`."""
+    secret = secret if secret is not None else app_credentials()[1]
+    given = str(params.get("hmac", ""))
+    message = "&".join(f"{key}={value}" for key, value in sorted(params.items()) if key not in ("hmac", "signature"))
+    expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return bool(given) and hmac.compare_digest(expected, given)
+
+
+def _token_secrets(payload: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    token = payload.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ChannelAuthError("Shopify did not return an access token")
+    secrets: dict[str, Any] = {"access_token": token, "scope": str(payload.get("scope", ""))}
+    if payload.get("expires_in"):
+        secrets["expires_at"] = (now + timedelta(seconds=int(payload["expires_in"]))).isoformat()
+    if payload.get("refresh_token"):
+        secrets["refresh_token"] = str(payload["refresh_token"])
+        if payload.get("refresh_token_expires_in"):
+            lifetime = timedelta(seconds=int(payload["refresh_token_expires_in"]))
+            secrets["refresh_expires_at"] = (now + lifetime).isoformat()
+    return secrets
+
+
+def _token_request(store: Store, data: dict[str, str]) -> dict[str, Any]:
+    client_id, client_secret = app_credentials()
+    try:
+        response = httpx.post(
+            f"{api_base(store)}/admin/oauth/access_token",
+            data={"client_id": client_id, "client_secret": client_secret, **data},
+            headers={"Accept": "application/json"},
+            timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS,
+        )
+    except httpx.HTTPError as error:
+        raise ChannelRetryableError(f"Shopify's token endpoint did not answer: {type(error).__name__}") from None
+    if response.status_code >= 500 or response.status_code == 429:
+        raise ChannelRetryableError(f"Shopify's token endpoint answered {response.status_code}")
+    if response.status_code != 200:
+        raise ChannelAuthError(f"Shopify refused the token request ({response.status_code})")
+    try:
+        payload = response.json()
+    except ValueError:
+        raise ChannelRetryableError("Shopify's token endpoint answered without JSON") from None
+    return _token_secrets(payload, datetime.now(UTC))
+
+
+def exchange_authorization_code(store: Store, *, code: str) -> dict[str, Any]:
+    """The OAuth callback's code → the secrets to store (access token, and its refresh token if expiring)."""
+    return _token_request(store, {"code": code, "expiring": "1"})
+
+
+def refresh_access_token(store: Store, *, refresh_token: str) -> dict[str, Any]:
+    return _token_request(store, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+# --- parsing -------------------------------------------------------------------------------------------
+
+
+def _time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str) or not value:
+        raise RecordError(f"{field}: missing")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise RecordError(f"{field}: {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise RecordError(f"{field}: {value!r} has no time zone")
+    return parsed.astimezone(UTC)
+
+
+def _money(bag: Any, field: str, side: str = "shopMoney", currency: str | None = None) -> tuple[Decimal, str]:
+    """An amount from a MoneyBag (`shopMoney` or `presentmentMoney`): decimal string + ISO currency."""
+    money = bag.get(side) if isinstance(bag, Mapping) else None
+    if not isinstance(money, Mapping):
+        raise RecordError(f"{field}.{side}: missing")
+    code = str(money.get("currencyCode") or "")
+    try:
+        validate_currency_code(code)
+    except Exception:
+        raise RecordError(f"{field}.{side}.currencyCode: {code!r} is not an ISO 4217 code") from None
+    if currency is not None and code != currency:
+        raise RecordError(f"{field}.{side}.currencyCode: {code} differs from the order currency {currency}")
+    raw = money.get("amount")
+    if not isinstance(raw, str):
+        raise RecordError(f"{field}.{side}.amount: {raw!r} is not a decimal string")
+    try:
+        return to_decimal(raw), code
+    except (ValueError, InvalidOperation):
+        raise RecordError(f"{field}.{side}.amount: {raw!r} is not a decimal amount") from None
+
+
+def normalize_status(financial: str, fulfillment: str, cancelled: bool) -> str:
+    """Shopify's financial + fulfilment status → ACORN's normalised status.
+
+    Authorised payments count as paid (the capture happens at fulfilment); a voided authorisation or a
+    refunded order that never shipped is cancelled."""
+    if cancelled or financial == "VOIDED":
+        return OrderStatus.CANCELLED
+    if fulfillment == "FULFILLED":
+        return OrderStatus.SHIPPED
+    if fulfillment == "PARTIALLY_FULFILLED":
+        return OrderStatus.PARTIALLY_SHIPPED
+    if financial == "REFUNDED":
+        return OrderStatus.CANCELLED
+    if financial in ("PAID", "AUTHORIZED", "PARTIALLY_REFUNDED"):
+        return OrderStatus.PAID_UNSHIPPED
+    return OrderStatus.PENDING_PAYMENT  # PENDING, PARTIALLY_PAID, EXPIRED
+
+
+def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
+    """One GraphQL Order node → ExternalOrder in the shop currency (presentment total kept), or RecordError."""
+    gid = raw.get("id")
+    if not isinstance(gid, str) or not gid:
+        raise RecordError("id: missing")
+    legacy = str(raw.get("legacyResourceId") or gid.rsplit("/", 1)[-1])
+    financial = str(raw.get("displayFinancialStatus") or "")
+    fulfillment = str(raw.get("displayFulfillmentStatus") or "")
+    total, currency = _money(raw.get("totalPriceSet"), "totalPriceSet")
+    presentment_total, presentment_currency = _money(raw.get("totalPriceSet"), "totalPriceSet", "presentmentMoney")
+    shipping, _ = _money(raw.get("totalShippingPriceSet"), "totalShippingPriceSet", currency=currency)
+    tax, _ = _money(raw.get("totalTaxSet"), "totalTaxSet", currency=currency)
+    discount, _ = _money(raw.get("totalDiscountsSet"), "totalDiscountsSet", currency=currency)
+    line_block = raw.get("lineItems") or {}
+    nodes = line_block.get("nodes") if isinstance(line_block, Mapping) else None
+    if not isinstance(nodes, list) or not nodes:
+        raise RecordError("lineItems: missing or empty")
+    lines = tuple(_parse_line(node, index, currency) for index, node in enumerate(nodes))
+    item_amount = sum((line.item_amount for line in lines), Decimal(0))
+    # What the total holds beyond items less discounts, shipping and tax (tips, duties, fees) is "other".
+    other = total - (item_amount - discount) - shipping - tax
+    country = ""
+    for address in ("shippingAddress", "billingAddress"):
+        block = raw.get(address)
+        if isinstance(block, Mapping) and block.get("countryCodeV2"):
+            country = str(block["countryCodeV2"])
+            break
+    tags = raw.get("tags") or []
+    return ExternalOrder(
+        external_id=legacy[:100],
+        marketplace="",
+        purchased_at=_time(raw.get("processedAt") or raw.get("createdAt"), "processedAt"),
+        updated_at=_time(raw.get("updatedAt"), "updatedAt"),
+        raw_status=f"{financial}/{fulfillment}"[:50],
+        status=normalize_status(financial, fulfillment, bool(raw.get("cancelledAt"))),
+        fulfillment_channel=FulfillmentChannel.MERCHANT,
+        currency=currency,
+        item_amount=item_amount,
+        shipping_amount=shipping,
+        tax_amount=tax,
+        discount_amount=discount,
+        other_amount=other,
+        total_amount=total,
+        buyer_country=country[:2].upper(),
+        lines=lines,
+        merchant_order_id=str(raw.get("name") or "")[:100],
+        presentment_currency=presentment_currency,
+        presentment_total=presentment_total,
+        source_name=str(raw.get("sourceName") or "")[:60],
+        tags=tuple(str(tag)[:60] for tag in tags if tag) if isinstance(tags, list) else (),
+    )
+
+
+def _parse_line(node: Any, index: int, currency: str) -> ExternalOrderLine:
+    field = f"lineItems[{index}]"
+    if not isinstance(node, Mapping):
+        raise RecordError(f"{field}: not an object")
+    line_id = node.get("id")
+    if not isinstance(line_id, str) or not line_id:
+        raise RecordError(f"{field}.id: missing")
+    quantity = node.get("quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise RecordError(f"{field}.quantity: {quantity!r} is not a whole number")
+    unit_price, _ = _money(node.get("originalUnitPriceSet"), f"{field}.originalUnitPriceSet", currency=currency)
+    total_block = node.get("originalTotalSet")
+    item_amount = (
+        _money(total_block, f"{field}.originalTotalSet", currency=currency)[0]
+        if total_block is not None
+        else unit_price * quantity
+    )
+    discount = (
+        _money(node.get("totalDiscountSet"), f"{field}.totalDiscountSet", currency=currency)[0]
+        if node.get("totalDiscountSet") is not None
+        else Decimal(0)
+    )
+    tax = Decimal(0)
+    for tax_index, tax_line in enumerate(node.get("taxLines") or []):
+        tax += _money(
+            tax_line.get("priceSet") if isinstance(tax_line, Mapping) else None,
+            f"{field}.taxLines[{tax_index}].priceSet",
+            currency=currency,
+        )[0]
+    variant = node.get("variant") or {}
+    variant_id = str(variant.get("legacyResourceId") or "") if isinstance(variant, Mapping) else ""
+    return ExternalOrderLine(
+        external_id=line_id.rsplit("/", 1)[-1][:100],
+        sku=str(node.get("sku") or "")[:200],
+        quantity=quantity,
+        currency=currency,
+        unit_price=unit_price,
+        item_amount=item_amount,
+        tax_amount=tax,
+        discount_amount=discount,
+        title=str(node.get("name") or "")[:500],
+        channel_product_id=variant_id[:60],
+    )
+
+
+# --- HTTP ----------------------------------------------------------------------------------------------
+
+
+class _TimedGraphQL(shopify.GraphQL):
+    """The library's GraphQL client with a timeout, and without printing error bodies to stdout."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def execute(self, query: str, variables: Any = None, operation_name: str | None = None) -> str:
+        headers = self.merge_headers({"Accept": "application/json", "Content-Type": "application/json"}, self.headers)
+        body = json.dumps({"query": query, "variables": variables, "operationName": operation_name}).encode()
+        request = urllib.request.Request(self.endpoint, body, headers)  # noqa: S310 - https or the simulator
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            return str(response.read().decode("utf-8"))
+
+
+def _retry_after(headers: Any) -> int | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0, math.ceil(float(value))) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify_error(error: Exception) -> ChannelError:
+    """urllib / socket errors → ACORN's error classes."""
+    if isinstance(error, ChannelError):
+        return error
+    if isinstance(error, urllib.error.HTTPError):
+        status = error.code
+        if status == 401:
+            return ChannelAuthError("Shopify refused the access token (401): reconnect the shop")
+        if status == 402:
+            return ChannelAuthError("The shop is frozen for non-payment (402)")
+        if status in (403, 423):
+            return ChannelAuthError(f"Shopify refused access ({status}): the app lacks a scope or the shop is locked")
+        if status == 404:
+            return ChannelError("Shopify answered 404: the shop does not exist or the API version is not served")
+        if status == 429:
+            return ChannelRateLimited("Shopify throttled the request (429)", retry_after=_retry_after(error.headers))
+        if status >= 500:
+            return ChannelRetryableError(f"Shopify answered {status}", code=f"http_{status}")
+        return ChannelError(f"Shopify refused the request ({status})")
+    if isinstance(error, TimeoutError) or "timed out" in str(error):
+        return ChannelRetryableError("Shopify did not answer in time", code="timeout")
+    if isinstance(error, (urllib.error.URLError, ConnectionError, OSError)):
+        return ChannelRetryableError(f"Connection to Shopify failed: {type(error).__name__}", code="connection")
+    return ChannelError(f"Unexpected error talking to Shopify: {type(error).__name__}")
+
+
+class ShopifyAdapter(ChannelAdapter):
+    key = "shopify"
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        secrets: Mapping[str, Any],
+        on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        super().__init__(store=store, secrets=secrets)
+        if not secrets.get("access_token"):
+            raise ChannelAuthError("The shop has no access token: connect it in the console.")
+        self._secrets = dict(secrets)
+        self._on_secrets_changed = on_secrets_changed
+        self.last_cost: dict[str, Any] = {}  # extensions.cost of the last answer
+
+    # --- tokens ---
+    def _access_token(self) -> str:
+        expires = self._secrets.get("expires_at")
+        if expires and datetime.fromisoformat(str(expires)) - TOKEN_REFRESH_MARGIN <= datetime.now(UTC):
+            refresh = self._secrets.get("refresh_token")
+            if not refresh:
+                raise ChannelAuthError("The shop's access token expired and there is no refresh token")
+            fresh = refresh_access_token(self.store, refresh_token=str(refresh))
+            self._secrets = {**self._secrets, **fresh}
+            if self._on_secrets_changed is not None:
+                self._on_secrets_changed(dict(self._secrets))
+        return str(self._secrets["access_token"])
+
+    # --- GraphQL ---
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One GraphQL call: data on success; ChannelRateLimited when THROTTLED; errors classified."""
+        session = shopify.Session(self.store.seller_id, SHOPIFY_API_VERSION, self._access_token())
+        if self.store.endpoint:
+            parts = urlsplit(self.store.endpoint.rstrip("/"))
+            session.url, session.protocol = f"{parts.netloc}{parts.path}", parts.scheme
+        shopify.ShopifyResource.activate_session(session)
+        try:
+            raw = _TimedGraphQL(settings.ACORN_VENDOR_TIMEOUT_SECONDS).execute(query, dict(variables or {}))
+        except Exception as error:  # urllib raises many types; classify_error sorts them
+            raise classify_error(error) from None
+        finally:
+            shopify.ShopifyResource.clear_session()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ChannelRetryableError("Shopify answered without JSON", code="bad_response") from None
+        cost = ((body.get("extensions") or {}).get("cost") or {}) if isinstance(body, Mapping) else {}
+        self.last_cost = dict(cost)
+        errors = body.get("errors") if isinstance(body, Mapping) else None
+        if errors:
+            codes = {
+                str((error.get("extensions") or {}).get("code", "")) for error in errors if isinstance(error, Mapping)
+            }
+            if "THROTTLED" in codes:
+                raise ChannelRateLimited("Shopify throttled the query", retry_after=_refill_seconds(cost))
+            if "MAX_COST_EXCEEDED" in codes:
+                raise ChannelError("The query asks for more than Shopify's single-query cost limit")
+            if "ACCESS_DENIED" in codes:
+                raise ChannelAuthError("Shopify denied access: the app lacks a scope")
+            if "INTERNAL_SERVER_ERROR" in codes:
+                raise ChannelRetryableError("Shopify had an internal error", code="http_500")
+            if isinstance(errors, str):
+                raise ChannelAuthError(f"Shopify refused the request: {errors[:200]}")
+            messages = "; ".join(str(error.get("message", "")) for error in errors if isinstance(error, Mapping))
+            if "cursor" in messages.lower():
+                raise ChannelCursorExpired(f"Shopify refused the cursor: {messages[:200]}")
+            raise ChannelError(f"Shopify rejected the query: {messages[:300]}")
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(data, Mapping):
+            raise ChannelRetryableError("Shopify answered without data", code="empty_response")
+        return dict(data)
+
+    def fetch_orders(
+        self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None
+    ) -> Page[ExternalOrder]:
+        search = f"updated_at:>='{_iso(updated_after)}'"
+        if updated_before is not None:
+            search += f" AND updated_at:<='{_iso(updated_before)}'"
+        data = self.graphql(
+            ORDERS_QUERY,
+            {"first": ORDERS_PAGE_SIZE, "after": page_token, "query": search, "lines": LINES_PER_ORDER},
+        )
+        connection = data.get("orders") or {}
+        nodes = connection.get("nodes") if isinstance(connection, Mapping) else None
+        if not isinstance(nodes, list):
+            raise ChannelRetryableError("Shopify answered without an orders list", code="empty_response")
+        orders: list[ExternalOrder] = []
+        bad: list[BadRecord] = []
+        for node in nodes:
+            if not isinstance(node, Mapping):
+                bad.append(BadRecord(reason="record is not a JSON object", raw={"value": node}))
+                continue
+            lines = node.get("lineItems") or {}
+            if isinstance(lines, Mapping) and (lines.get("pageInfo") or {}).get("hasNextPage"):
+                reason = f"lineItems: more than {LINES_PER_ORDER} lines on one order"
+                bad.append(BadRecord(reason=reason, raw=node, external_id=str(node.get("legacyResourceId", ""))))
+                continue
+            try:
+                orders.append(parse_order(node))
+            except RecordError as error:
+                bad.append(BadRecord(reason=str(error), raw=node, external_id=str(node.get("legacyResourceId", ""))))
+        info = connection.get("pageInfo") or {}
+        next_token = info.get("endCursor") if info.get("hasNextPage") else None
+        return Page(
+            items=tuple(orders),
+            bad_records=tuple(bad),
+            next_token=next_token or None,
+            rate_limit=_sustained_rate(self.last_cost),
+        )
+
+    def fetch_order(self, order_id: str) -> ExternalOrder | None:
+        """One order by its id (a webhook names it); None when the shop no longer has it."""
+        data = self.graphql(ORDER_QUERY, {"id": f"gid://shopify/Order/{order_id}", "lines": LINES_PER_ORDER})
+        node = data.get("order")
+        if node is None:
+            return None
+        if not isinstance(node, Mapping):
+            raise ChannelRetryableError("Shopify answered without the order", code="empty_response")
+        try:
+            return parse_order(node)
+        except RecordError as error:
+            raise ChannelError(f"Shopify's order {order_id} is unreadable: {error}") from None
+
+    def shop_info(self) -> dict[str, Any]:
+        """The shop's name, domain, currency and time zone (also proves the token works)."""
+        shop = self.graphql(SHOP_QUERY).get("shop")
+        if not isinstance(shop, Mapping):
+            raise ChannelRetryableError("Shopify answered without the shop", code="empty_response")
+        return dict(shop)
+
+    def register_webhooks(self, callback_url: str) -> list[str]:
+        """Subscribe ACORN's webhook endpoint to the order, refund and uninstall topics; returns the topics."""
+        done: list[str] = []
+        for topic in WEBHOOK_TOPICS:
+            result = self.graphql(WEBHOOK_CREATE, {"topic": topic, "uri": callback_url})
+            payload = result.get("webhookSubscriptionCreate") or {}
+            errors = [e for e in payload.get("userErrors") or [] if isinstance(e, Mapping)]
+            if errors and not any("taken" in str(e.get("message", "")).lower() for e in errors):
+                raise ChannelError(f"Shopify refused the {topic} webhook: {errors[0].get('message', '')}")
+            done.append(topic)
+        return done
+
+
+def _refill_seconds(cost: Mapping[str, Any]) -> int:
+    """How long until the bucket holds the query's requested cost again (at least 1 s)."""
+    throttle = cost.get("throttleStatus") or {}
+    try:
+        needed = Decimal(str(cost.get("requestedQueryCost", 50))) - Decimal(str(throttle.get("currentlyAvailable", 0)))
+        rate = Decimal(str(throttle.get("restoreRate", 50))) or Decimal(50)
+    except InvalidOperation:
+        return 1
+    return max(1, math.ceil(needed / rate))
+
+
+def _sustained_rate(cost: Mapping[str, Any]) -> Decimal | None:
+    """Queries per second the shop's bucket sustains at this query's actual cost (for the engine's bucket)."""
+    throttle = cost.get("throttleStatus") or {}
+    try:
+        restore = Decimal(str(throttle["restoreRate"]))
+        spent = max(Decimal(str(cost.get("actualQueryCost") or cost.get("requestedQueryCost") or 1)), Decimal(1))
+    except (KeyError, InvalidOperation):
+        return None
+    return (restore / spent).quantize(Decimal("0.0001")) if restore > 0 else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,392 @@
+"""WooCommerce REST v3 through the `woocommerce` client: HTTP Basic auth with consumer key / secret over
+HTTPS (certificate verified; a CA bundle can be configured for a private CA or the simulator).
+
+Orders are read by `date_modified_gmt`, oldest change first. Page numbers drift when an order changes
+while a listing is being read (it moves to the end), so the page token is a keyset: the last modified time
+seen, and a page number only to step through orders modified in the same second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from woocommerce import API
+
+from acorn.money import to_decimal, validate_currency_code
+from channels.adapters.base import (
+    BadRecord,
+    ChannelAdapter,
+    ChannelAuthError,
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRetryableError,
+    ExternalOrder,
+    ExternalOrderLine,
+    FulfillmentChannel,
+    OrderStatus,
+    Page,
+)
+from channels.models import Store
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+STATUS_MAP = {
+    "pending": OrderStatus.PENDING_PAYMENT,
+    "on-hold": OrderStatus.PENDING_PAYMENT,  # awaiting a bank transfer or a manual payment check
+    "checkout-draft": OrderStatus.PENDING_PAYMENT,
+    "processing": OrderStatus.PAID_UNSHIPPED,
+    "completed": OrderStatus.SHIPPED,
+    "shipped": OrderStatus.SHIPPED,  # common shipment-tracking plugins
+    "partial-shipped": OrderStatus.PARTIALLY_SHIPPED,
+    "cancelled": OrderStatus.CANCELLED,
+    "refunded": OrderStatus.CANCELLED,
+    "failed": OrderStatus.CANCELLED,
+}
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted")
+
+
+class RecordError(ValueError):
+    """A WooCommerce record that cannot be turned into a DTO; the message names the field."""
+
+
+class ConnectionProblem(ChannelError):
+    """Why a site cannot be connected, in words a seller can act on."""
+
+    code = "connection_problem"
+
+
+def normalize_site_url(value: str) -> str:
+    """ "shop.example/" → "https://shop.example"; refuses anything but an http(s) URL with a host."""
+    text = value.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("Enter the shop's web address, for example https://shop.example.com.")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _verify() -> bool | str:
+    return settings.ACORN_WOOCOMMERCE_CA_BUNDLE or True
+
+
+def client_for(site_url: str, consumer_key: str, consumer_secret: str) -> API:
+    return API(
+        url=site_url,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        version="wc/v3",
+        timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS,
+        verify_ssl=_verify(),
+        user_agent="ACORN/1.0",
+    )
+
+
+# --- parsing -------------------------------------------------------------------------------------------
+
+
+def _gmt(raw: Mapping[str, Any], name: str) -> datetime:
+    """`date_*_gmt` ("2026-11-20T10:00:00", no zone, UTC by definition) → aware UTC."""
+    value = raw.get(f"{name}_gmt")
+    if not isinstance(value, str) or not value:
+        raise RecordError(f"{name}_gmt: missing")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise RecordError(f"{name}_gmt: {value!r} is not an ISO 8601 time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _amount(value: Any, field: str) -> Decimal:
+    if isinstance(value, (bool, float)) or value is None:
+        raise RecordError(f"{field}: {value!r} is not a decimal amount")
+    try:
+        return to_decimal(value if value != "" else "0")
+    except (ValueError, InvalidOperation):
+        raise RecordError(f"{field}: {value!r} is not a decimal amount") from None
+
+
+def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
+    """One REST v3 order → ExternalOrder, or RecordError naming the field."""
+    order_id = raw.get("id")
+    if isinstance(order_id, bool) or not isinstance(order_id, int):
+        raise RecordError("id: missing")
+    raw_status = str(raw.get("status") or "")
+    if raw_status not in STATUS_MAP:
+        raise RecordError(f"status: {raw_status!r} is not a status ACORN knows (a plugin's custom status?)")
+    currency = str(raw.get("currency") or "").upper()
+    try:
+        validate_currency_code(currency)
+    except Exception:
+        raise RecordError(f"currency: {currency!r} is not an ISO 4217 code") from None
+    items = raw.get("line_items")
+    if not isinstance(items, list) or not items:
+        raise RecordError("line_items: missing or empty")
+    lines = tuple(_parse_line(item, index, currency) for index, item in enumerate(items))
+    total = _amount(raw.get("total"), "total")
+    shipping = _amount(raw.get("shipping_total"), "shipping_total")
+    tax = _amount(raw.get("total_tax"), "total_tax")
+    discount = _amount(raw.get("discount_total"), "discount_total")
+    item_amount = sum((line.item_amount for line in lines), Decimal(0))
+    # Fees (fee_lines) and anything else the total holds beyond items, shipping and tax less discounts.
+    other = total - (item_amount - discount) - shipping - tax
+    country = ""
+    for block in ("shipping", "billing"):
+        address = raw.get(block)
+        if isinstance(address, Mapping) and address.get("country"):
+            country = str(address["country"])
+            break
+    number = str(raw.get("number") or order_id)
+    return ExternalOrder(
+        external_id=str(order_id),
+        marketplace="",
+        purchased_at=_gmt(raw, "date_created"),
+        updated_at=_gmt(raw, "date_modified"),
+        raw_status=raw_status,
+        status=STATUS_MAP[raw_status],
+        fulfillment_channel=FulfillmentChannel.MERCHANT,
+        currency=currency,
+        item_amount=item_amount,
+        shipping_amount=shipping,
+        tax_amount=tax,
+        discount_amount=discount,
+        other_amount=other,
+        total_amount=total,
+        buyer_country=country[:2].upper(),
+        lines=lines,
+        merchant_order_id=number[:100],
+        source_name=str(raw.get("created_via") or "")[:60],
+    )
+
+
+def _parse_line(item: Any, index: int, currency: str) -> ExternalOrderLine:
+    field = f"line_items[{index}]"
+    if not isinstance(item, Mapping):
+        raise RecordError(f"{field}: not an object")
+    line_id = item.get("id")
+    if isinstance(line_id, bool) or not isinstance(line_id, int):
+        raise RecordError(f"{field}.id: missing")
+    quantity = item.get("quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise RecordError(f"{field}.quantity: {quantity!r} is not a whole number")
+    subtotal = _amount(item.get("subtotal"), f"{field}.subtotal")  # before discounts
+    total = _amount(item.get("total"), f"{field}.total")  # after discounts
+    price = item.get("price")
+    unit_price = (
+        _amount(str(price), f"{field}.price")
+        if isinstance(price, (int, str)) and not isinstance(price, bool)
+        else (subtotal / quantity if quantity else Decimal(0))
+    )
+    variation = item.get("variation_id") or 0
+    product = item.get("product_id") or 0
+    return ExternalOrderLine(
+        external_id=str(line_id),
+        sku=str(item.get("sku") or "")[:200],
+        quantity=quantity,
+        currency=currency,
+        unit_price=unit_price,
+        item_amount=subtotal,
+        tax_amount=_amount(item.get("total_tax"), f"{field}.total_tax"),
+        discount_amount=subtotal - total,
+        title=str(item.get("name") or "")[:500],
+        channel_product_id=str(variation or product or "")[:60],
+    )
+
+
+# --- HTTP ----------------------------------------------------------------------------------------------
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, Mapping) else ""
+
+
+def classify_response(response: requests.Response) -> ChannelError | None:
+    """None for a 2xx; otherwise the error class for ACORN (retry, re-authorise, fail)."""
+    status = response.status_code
+    if status < 300:
+        return None
+    code = _error_code(response)
+    if status in (401, 403):
+        return ChannelAuthError(f"WooCommerce refused the API keys ({status} {code or 'unauthorised'})")
+    if status == 429:
+        retry = response.headers.get("Retry-After")
+        return ChannelRateLimited(
+            "WooCommerce throttled the request (429)", retry_after=int(retry) if retry and retry.isdigit() else None
+        )
+    if status >= 500:
+        return ChannelRetryableError(f"WooCommerce answered {status}", code=f"http_{status}")
+    return ChannelError(f"WooCommerce refused the request ({status} {code})".strip())
+
+
+def classify_exception(error: Exception) -> ChannelError:
+    if isinstance(error, requests.exceptions.SSLError):
+        return ChannelError("The site's HTTPS certificate could not be verified")
+    if isinstance(error, requests.exceptions.Timeout):
+        return ChannelRetryableError("WooCommerce did not answer in time", code="timeout")
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return ChannelRetryableError(f"Connection to the site failed: {type(error).__name__}", code="connection")
+    return ChannelError(f"Unexpected error talking to WooCommerce: {type(error).__name__}")
+
+
+def _encode_token(after: datetime, page: int) -> str:
+    return f"{after.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')}|{page}"
+
+
+def _decode_token(token: str) -> tuple[datetime, int]:
+    try:
+        moment, page = token.split("|", 1)
+        return datetime.fromisoformat(moment).replace(tzinfo=UTC), int(page)
+    except ValueError:
+        raise ChannelError(f"Unreadable WooCommerce page token {token!r}") from None
+
+
+class WooCommerceAdapter(ChannelAdapter):
+    key = "woocommerce"
+
+    def __init__(self, *, store: Store, secrets: Mapping[str, Any]) -> None:
+        super().__init__(store=store, secrets=secrets)
+        key, secret = secrets.get("consumer_key"), secrets.get("consumer_secret")
+        if not key or not secret:
+            raise ChannelAuthError("The site has no API keys: connect it in the console.")
+        if not store.endpoint:
+            raise ChannelError("The store has no site address.")
+        self.client = client_for(store.endpoint, str(key), str(secret))
+
+    def request(self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None, data: Any = None) -> Any:
+        """One REST call: the decoded JSON body and the response (for page headers), errors classified."""
+        try:
+            if method == "GET":
+                response = self.client.get(endpoint, params=dict(params or {}))
+            elif method == "POST":
+                response = self.client.post(endpoint, data, params=dict(params or {}))
+            elif method == "PUT":
+                response = self.client.put(endpoint, data, params=dict(params or {}))
+            else:
+                raise ValueError(f"Unsupported method {method}")
+        except requests.exceptions.RequestException as error:
+            raise classify_exception(error) from None
+        problem = classify_response(response)
+        if problem is not None:
+            raise problem
+        try:
+            return response.json(), response
+        except ValueError:
+            raise ChannelRetryableError("WooCommerce answered without JSON", code="bad_response") from None
+
+    def fetch_orders(
+        self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None
+    ) -> Page[ExternalOrder]:
+        after, page = _decode_token(page_token) if page_token else (updated_after, 1)
+        params: dict[str, Any] = {
+            "modified_after": after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "dates_are_gmt": "true",
+            "orderby": "modified",
+            "order": "asc",
+            "per_page": PAGE_SIZE,
+            "page": page,
+            "status": "any",
+        }
+        if updated_before is not None:
+            params["modified_before"] = updated_before.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        body, _response = self.request("GET", "orders", params=params)
+        if not isinstance(body, list):
+            raise ChannelRetryableError("WooCommerce answered without an orders list", code="empty_response")
+        orders: list[ExternalOrder] = []
+        bad: list[BadRecord] = []
+        newest: datetime | None = None
+        for raw in body:
+            if not isinstance(raw, Mapping):
+                bad.append(BadRecord(reason="record is not a JSON object", raw={"value": raw}))
+                continue
+            try:
+                order = parse_order(raw)
+            except RecordError as error:
+                bad.append(BadRecord(reason=str(error), raw=raw, external_id=str(raw.get("id", ""))))
+                try:
+                    modified = _gmt(raw, "date_modified")
+                except RecordError:
+                    continue
+            else:
+                orders.append(order)
+                modified = order.updated_at
+            newest = modified if newest is None or modified > newest else newest
+        next_token: str | None = None
+        if len(body) >= PAGE_SIZE and newest is not None:
+            # Next keyset page starts a second before the newest change seen (modified_after is exclusive);
+            # if the whole page shares that second, step through it by page number instead.
+            start = newest - timedelta(seconds=1)
+            next_token = _encode_token(after, page + 1) if start <= after else _encode_token(start, 1)
+        return Page(items=tuple(orders), bad_records=tuple(bad), next_token=next_token)
+
+    def check_connection(self) -> dict[str, Any]:
+        """Prove the keys work and stock is managed; ConnectionProblem says what is wrong, in plain words."""
+        try:
+            index = requests.get(
+                f"{self.store.endpoint.rstrip('/')}/wp-json/",
+                timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS,
+                verify=_verify(),
+            )
+        except requests.exceptions.SSLError:
+            raise ConnectionProblem("The site's HTTPS certificate could not be verified.") from None
+        except requests.exceptions.RequestException:
+            raise ConnectionProblem("The site could not be reached: check the address.") from None
+        try:
+            namespaces = index.json().get("namespaces", []) if index.status_code == 200 else None
+        except (ValueError, AttributeError):
+            namespaces = None
+        if namespaces is None:
+            raise ConnectionProblem("This address is not a WordPress site (no REST API at /wp-json/).")
+        if "wc/v3" not in namespaces:
+            raise ConnectionProblem("WordPress answers, but WooCommerce is not active on it (no wc/v3 API).")
+        try:
+            setting, _ = self.request("GET", "settings/products/woocommerce_manage_stock")
+            system, _ = self.request("GET", "system_status")
+        except ChannelAuthError:
+            raise ConnectionProblem("WooCommerce refused the keys: check the consumer key and secret.") from None
+        except ChannelError as error:
+            raise ConnectionProblem(f"WooCommerce answered with an error: {error}") from None
+        if str(setting.get("value", "")).lower() != "yes":
+            raise ConnectionProblem(
+                "Stock management is off in WooCommerce (Settings → Products → Inventory): turn it on so that "
+                "ACORN can keep stock in step."
+            )
+        settings_block = system.get("settings", {}) if isinstance(system, Mapping) else {}
+        environment = system.get("environment", {}) if isinstance(system, Mapping) else {}
+        return {
+            "currency": str(settings_block.get("currency", "")),
+            "version": str(environment.get("version", "")),
+            "site_url": str(environment.get("site_url", "")),
+        }
+
+    def register_webhooks(self, delivery_url: str, secret: str) -> list[int]:
+        """Create the order webhooks (Woo pings each once, unsigned); returns their ids."""
+        existing, _ = self.request("GET", "webhooks", params={"per_page": 100})
+        known = {
+            (hook.get("topic"), hook.get("delivery_url")): hook.get("id")
+            for hook in existing or []
+            if isinstance(hook, Mapping)
+        }
+        ids: list[int] = []
+        for topic in WEBHOOK_TOPICS:
+            if (topic, delivery_url) in known:
+                ids.append(int(known[(topic, delivery_url)] or 0))
+                continue
+            body, _ = self.request(
+                "POST",
+                "webhooks",
+                data={"name": f"ACORN {topic}", "topic": topic, "delivery_url": delivery_url, "secret": secret},
+            )
+            ids.append(int(body["id"]))
+        return ids

@@ -1,0 +1,282 @@
+"""Webhooks from Shopify and WooCommerce: verified on the raw body, stored once, acted on by a task.
+
+* Shopify signs with the app's client secret: base64 HMAC-SHA256 of the raw body in X-Shopify-Hmac-Sha256.
+  A bad signature gets 401 and nothing is stored (Shopify's compliance checks require exactly that).
+  The shop is named by X-Shopify-Shop-Domain; X-Shopify-Event-Id identifies the event across retries.
+* WooCommerce signs with the secret ACORN gave the webhook, in X-WC-Webhook-Signature; the URL carries the
+  store's webhook key so the secret can be found. The unsigned ping sent when a webhook is created
+  (`webhook_id=<id>`, form-encoded) gets 200 and nothing else. X-WC-Webhook-Delivery-ID identifies it.
+
+A verified delivery becomes a WebhookEvent — (store, event id) unique, so a duplicate only counts a
+delivery — and a task acts on it after the commit. The answer goes back at once (Shopify gives up after
+5 s). Domain apps register what a topic does (`register_webhook_handler`); the scheduled poll stays the
+backstop, so a webhook that never arrives only delays a change until the next sync.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+from channels.models import Platform, Store, StoreStatus, WebhookEvent, WebhookStatus
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+REDACTED_PAYLOAD = '{"redacted": "acted on; buyer details are not kept"}'
+SHOPIFY_COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+
+
+def signature_valid(body: bytes, secret: str, given: str) -> bool:
+    """base64(HMAC-SHA256(body, secret)) compared in constant time (Shopify and WooCommerce alike)."""
+    if not secret or not given:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected, given.strip())
+
+
+# --- what a topic does ---------------------------------------------------------------------------------
+
+# handler(store, event, payload) -> True when acted on, False when there was nothing to do.
+WebhookHandler = Callable[[Store, WebhookEvent, Any], bool]
+
+
+@dataclass(frozen=True)
+class _Registration:
+    platform: str
+    topics: frozenset[str]
+    handler: WebhookHandler
+
+
+_HANDLERS: list[_Registration] = []
+
+
+def register_webhook_handler(platform: str, topics: set[str] | frozenset[str], handler: WebhookHandler) -> None:
+    """Called from an AppConfig.ready(): `handler` acts on these topics of this platform."""
+    _HANDLERS.append(_Registration(platform, frozenset(topics), handler))
+
+
+def _handlers_for(platform: str, topic: str) -> list[WebhookHandler]:
+    return [reg.handler for reg in _HANDLERS if reg.platform == platform and topic in reg.topics]
+
+
+# --- receiving -----------------------------------------------------------------------------------------
+
+
+def webhook_event_record(*, store: Store, topic: str, event_id: str, payload: bytes) -> tuple[WebhookEvent, bool]:
+    """Store a verified delivery once; (event, created). A repeat only counts the delivery."""
+    resource_id = ""
+    try:
+        decoded = json.loads(payload or b"null")
+        if isinstance(decoded, dict):
+            resource_id = str(decoded.get("order_id") or decoded.get("id") or "")[:100]
+    except ValueError:
+        pass
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                tenant_id=store.tenant_id,
+                store=store,
+                topic=topic[:60],
+                event_id=event_id[:100],
+                resource_id=resource_id,
+                payload=payload.decode("utf-8", errors="replace"),
+            )
+    except IntegrityError:
+        WebhookEvent.objects.filter(store=store, event_id=event_id[:100]).update(deliveries=F("deliveries") + 1)
+        return WebhookEvent.objects.get(store=store, event_id=event_id[:100]), False
+    transaction.on_commit(lambda: _enqueue(event))
+    return event, True
+
+
+def _enqueue(event: WebhookEvent) -> None:
+    from channels.tasks import process_webhook_event_task
+
+    process_webhook_event_task.delay(tenant_id=event.tenant_id, event_id=event.pk)
+
+
+def webhook_event_process(*, event: WebhookEvent) -> str:
+    """Run the registered handlers of the event's topic once; the event records the outcome."""
+    claimed = WebhookEvent.objects.filter(pk=event.pk, status=WebhookStatus.RECEIVED).update(
+        processed_at=timezone.now()
+    )
+    if not claimed:
+        return "already_processed"
+    store = event.store
+    handlers = _handlers_for(store.platform, event.topic)
+    try:
+        payload = json.loads(event.payload or "null")
+    except ValueError:
+        payload = None
+    try:
+        acted = any([handler(store, event, payload) for handler in handlers])
+    except Exception as error:  # recorded on the event; the poll still catches the change
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        raise
+    status = WebhookStatus.PROCESSED if acted else WebhookStatus.IGNORED
+    # The body carried buyer details ACORN does not keep (emails, addresses): once acted on, only the
+    # topic, the ids and the outcome stay.
+    WebhookEvent.objects.filter(pk=event.pk).update(status=status, payload=REDACTED_PAYLOAD)
+    return status
+
+
+def _stores(platform: str, **lookup: Any) -> list[Store]:
+    with dangerously_unscoped():  # the delivery names the shop, not the tenant
+        return list(
+            Store.objects.filter(platform=platform, **lookup)
+            .exclude(status=StoreStatus.DISABLED)
+            .select_related("tenant", "credential")
+        )
+
+
+def _store_secret(store: Store, name: str) -> str:
+    try:
+        secrets = store.credential.secrets
+    except Exception:  # no credential row, or unreadable with the configured keys
+        return ""
+    return str(secrets.get(name) or "") if isinstance(secrets, dict) else ""
+
+
+@csrf_exempt
+@require_POST
+def shopify_webhook_view(request: HttpRequest) -> HttpResponse:
+    body = request.body[:MAX_BODY_BYTES]
+    given = request.headers.get("X-Shopify-Hmac-Sha256") or request.headers.get("Shopify-Hmac-Sha256") or ""
+    shop = (request.headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+    topic = (request.headers.get("X-Shopify-Topic") or "").strip()
+    event_id = request.headers.get("X-Shopify-Event-Id") or request.headers.get("X-Shopify-Webhook-Id") or ""
+    app_secrets = [settings.SHOPIFY_API_SECRET, *settings.SHOPIFY_API_SECRETS_OLD]
+    stores = _stores(Platform.SHOPIFY, seller_id=shop) if shop else []
+    # The app's secret signs for every shop; a custom app (pasted token) signs with its own secret.
+    valid = any(signature_valid(body, secret, given) for secret in app_secrets) or any(
+        signature_valid(body, _store_secret(store, "webhook_secret"), given) for store in stores
+    )
+    if not valid:
+        logger.warning("webhook_bad_signature", extra={"platform": "shopify", "shop": shop[:100], "topic": topic})
+        return HttpResponse(status=401)
+    if not topic or not event_id:
+        return HttpResponse(status=400)
+    created_any = False
+    for store in stores:
+        with tenant_scope(store.tenant), transaction.atomic():
+            _event, created = webhook_event_record(store=store, topic=topic, event_id=event_id, payload=body)
+            created_any = created_any or created
+    if not stores:
+        logger.info("webhook_unknown_shop", extra={"shop": shop[:100], "topic": topic})
+    return JsonResponse({"received": True, "duplicate": bool(stores) and not created_any})
+
+
+@csrf_exempt
+@require_POST
+def woocommerce_webhook_view(request: HttpRequest, webhook_key: str) -> HttpResponse:
+    body = request.body[:MAX_BODY_BYTES]
+    given = request.headers.get("X-WC-Webhook-Signature") or ""
+    if not given and body.startswith(b"webhook_id="):
+        return HttpResponse(status=200)  # the ping Woo sends, unsigned, when a webhook is created
+    stores = _stores(Platform.WOOCOMMERCE, webhook_key=webhook_key)
+    store = stores[0] if stores else None
+    if store is None or not signature_valid(body, _store_secret(store, "webhook_secret"), given):
+        logger.warning("webhook_bad_signature", extra={"platform": "woocommerce", "key": webhook_key[:8]})
+        return HttpResponse(status=401)
+    topic = (request.headers.get("X-WC-Webhook-Topic") or "").strip()
+    delivery = request.headers.get("X-WC-Webhook-Delivery-ID") or ""
+    if not topic or not delivery:
+        return HttpResponse(status=400)
+    with tenant_scope(store.tenant), transaction.atomic():
+        _event, created = webhook_event_record(store=store, topic=topic, event_id=f"delivery-{delivery}", payload=body)
+    return JsonResponse({"received": True, "duplicate": not created})
+
+
+# --- what channels itself does with a topic -------------------------------------------------------------
+
+
+def _on_app_uninstalled(store: Store, event: WebhookEvent, payload: Any) -> bool:
+    from django.utils.translation import gettext as _
+
+    from channels.services import store_uninstalled
+
+    store_uninstalled(store=store, reason=_("Shopify reports that ACORN's app was uninstalled from the shop."))
+    return True
+
+
+def _on_shop_redact(store: Store, event: WebhookEvent, payload: Any) -> bool:
+    """48 hours after an uninstall Shopify asks for the shop's data to go: tokens and stored webhook bodies
+    are deleted; orders stay, as the seller's own accounting records (they hold no buyer identity)."""
+    from django.utils.translation import gettext as _
+
+    from channels.services import store_uninstalled
+
+    if store.status != StoreStatus.DISABLED:
+        store_uninstalled(store=store, reason=_("Shopify asked ACORN to erase the shop's data (shop/redact)."))
+    WebhookEvent.objects.filter(store=store).exclude(pk=event.pk).update(payload=REDACTED_PAYLOAD)
+    _audit_privacy(store, "privacy.shop_redacted", {"shop": store.seller_id})
+    return True
+
+
+def _requested_orders(payload: Any, key: str) -> list[str]:
+    ids = payload.get(key) if isinstance(payload, dict) else None
+    return [str(item) for item in ids or [] if isinstance(item, (int, str))][:500]
+
+
+def _on_customer_data_request(store: Store, event: WebhookEvent, payload: Any) -> bool:
+    """A buyer asked the shop what data apps hold on them. ACORN holds no name, email or address; it tells
+    the owners which orders are named so that they can answer the shop within Shopify's 30 days."""
+    from django.utils.translation import gettext as _
+
+    from acorn.notifications.services import notify
+
+    orders = _requested_orders(payload, "orders_requested")
+    _audit_privacy(store, "privacy.customer_data_requested", {"orders": orders})
+    notify(
+        tenant=store.tenant,
+        kind="privacy_request",
+        title=_("Customer data request for “%(store)s”") % {"store": store.name},
+        body=_(
+            "A buyer asked the shop for their data. ACORN keeps no buyer name, email or address; for orders "
+            "%(orders)s it keeps the amounts, items and the delivery country. Answer the shop within 30 days."
+        )
+        % {"orders": ", ".join(orders) or "—"},
+    )
+    return True
+
+
+def _on_customer_redact(store: Store, event: WebhookEvent, payload: Any) -> bool:
+    """Erase a buyer: ACORN holds nothing that identifies them beyond the delivery country, so the stored
+    webhook bodies of the named orders are redacted and the erasure is recorded."""
+    orders = _requested_orders(payload, "orders_to_redact")
+    WebhookEvent.objects.filter(store=store, resource_id__in=orders).exclude(pk=event.pk).update(
+        payload=REDACTED_PAYLOAD
+    )
+    _audit_privacy(store, "privacy.customer_redacted", {"orders": orders})
+    return True
+
+
+def _audit_privacy(store: Store, action: str, after: dict[str, Any]) -> None:
+    from acorn.audit.services import audit_record
+
+    audit_record(tenant=store.tenant, actor=None, action=action, target=store, after=after)
+
+
+def register_channel_webhook_handlers() -> None:
+    """Called from ChannelsConfig.ready()."""
+    register_webhook_handler(Platform.SHOPIFY, {"app/uninstalled"}, _on_app_uninstalled)
+    register_webhook_handler(Platform.SHOPIFY, {"shop/redact"}, _on_shop_redact)
+    register_webhook_handler(Platform.SHOPIFY, {"customers/data_request"}, _on_customer_data_request)
+    register_webhook_handler(Platform.SHOPIFY, {"customers/redact"}, _on_customer_redact)
