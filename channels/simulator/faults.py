@@ -135,8 +135,8 @@ class FaultInjector:
             return self._rng.randint(low, high)
 
     def before_call(self, operation: str, fingerprint: Hashable) -> InjectedFault | None:
-        """Decide whether this API call fails (429 / 503 / dropped connection) or is slowed down. `fingerprint` identifies the
-        request, so that its retries cannot fail more than `max_consecutive_faults` times in a row."""
+        """Decide whether this API call fails (429 / 503 / dropped connection) or is slowed down. `fingerprint`
+        identifies the request, so that its retries cannot fail more than `max_consecutive_faults` times in a row."""
         profile = self.profile
         with self._lock:
             roll = self._rng.random()
