@@ -1,7 +1,8 @@
 """What order webhooks do: the named order is upserted through the same ingest as the poll.
 
-Shopify's webhook body is the REST shape; rather than parse a second shape, the order is read again by
-id through GraphQL (one cheap query), so a webhook and a poll produce the same record. WooCommerce's body
+Shopify's webhook body is the REST shape: it is mapped onto the GraphQL shape the poll reads, so both give
+the same record; a body that cannot be read that way (and refunds/create, which names only the order) is
+followed by one GraphQL read of the order. WooCommerce's body
 is the REST v3 order the poll reads, so it is parsed directly. Upserts never let an older copy overwrite a
 newer one, so late or reordered deliveries change nothing.
 """
@@ -13,9 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from channels.adapters import woocommerce
+from channels.adapters import shopify, woocommerce
 from channels.adapters.registry import adapter_for
-from channels.adapters.shopify import ShopifyAdapter
 from channels.models import Platform, Store, WebhookEvent
 from channels.webhooks import register_webhook_handler
 from orders.models import Order, OrderStatus
@@ -39,9 +39,15 @@ def on_shopify_order(store: Store, event: WebhookEvent, payload: Any) -> bool:
     order_id = event.resource_id or (str(payload.get("id", "")) if isinstance(payload, dict) else "")
     if not order_id:
         return False
+    if event.topic != "refunds/create" and isinstance(payload, dict):
+        try:
+            order_upsert_page(store=store, orders=[shopify.parse_rest_order(payload)])
+            return True
+        except shopify.RecordError:
+            pass  # an unexpected shape: read the order through GraphQL instead, as the poll does
     adapter = adapter_for(store, secrets=store.credential.secrets)  # type: ignore[arg-type]
     try:
-        assert isinstance(adapter, ShopifyAdapter)
+        assert isinstance(adapter, shopify.ShopifyAdapter)
         order = adapter.fetch_order(order_id)
     finally:
         adapter.close()

@@ -347,6 +347,91 @@ def _parse_line(node: Any, index: int, currency: str) -> ExternalOrderLine:
     )
 
 
+def _camel_money(bag: Any, amount: Any = None, currency: Any = None) -> dict[str, Any] | None:
+    """A REST `*_set` MoneyBag (shop_money / currency_code) in the GraphQL shape; or one built from a plain
+    amount and the order currency (older payloads have no *_set)."""
+    if isinstance(bag, Mapping):
+        return {
+            side: {"amount": money.get("amount"), "currencyCode": money.get("currency_code")}
+            for rest, side in (("shop_money", "shopMoney"), ("presentment_money", "presentmentMoney"))
+            if isinstance(money := bag.get(rest), Mapping)
+        }
+    if amount is None:
+        return None
+    money = {"amount": str(amount), "currencyCode": currency}
+    return {"shopMoney": money, "presentmentMoney": money}
+
+
+_REST_FULFILLMENT = {None: "UNFULFILLED", "": "UNFULFILLED", "partial": "PARTIALLY_FULFILLED"}
+
+
+def rest_order_to_node(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A REST order (the body of an orders/* webhook) in the GraphQL node shape `parse_order` reads, so a
+    webhook and a poll turn the same order into the same record."""
+    currency = raw.get("currency")
+    address = raw.get("shipping_address") or raw.get("billing_address") or {}
+    tags = raw.get("tags") or ""
+    lines = []
+    for item in raw.get("line_items") or []:
+        if not isinstance(item, Mapping):
+            lines.append(item)
+            continue
+        lines.append(
+            {
+                "id": f"gid://shopify/LineItem/{item.get('id')}" if item.get("id") is not None else None,
+                "sku": item.get("sku"),
+                "name": item.get("name"),
+                "quantity": item.get("quantity"),
+                "variant": {"legacyResourceId": str(item["variant_id"])} if item.get("variant_id") else None,
+                "originalUnitPriceSet": _camel_money(item.get("price_set"), item.get("price"), currency),
+                "totalDiscountSet": _camel_money(item.get("total_discount_set"), item.get("total_discount"), currency),
+                "taxLines": [
+                    {"priceSet": _camel_money(tax.get("price_set"), tax.get("price"), currency)}
+                    for tax in item.get("tax_lines") or []
+                    if isinstance(tax, Mapping)
+                ],
+            }
+        )
+    shipping_total = raw.get("total_shipping_price_set")
+    if shipping_total is None:  # older payloads: the sum of the shipping lines
+        shipping_total = _camel_money(
+            None,
+            sum(
+                (to_decimal(str(line.get("price") or "0")) for line in raw.get("shipping_lines") or []),
+                Decimal(0),
+            ),
+            currency,
+        )
+    else:
+        shipping_total = _camel_money(shipping_total)
+    return {
+        "id": f"gid://shopify/Order/{raw.get('id')}" if raw.get("id") is not None else None,
+        "legacyResourceId": str(raw.get("id") or ""),
+        "name": raw.get("name"),
+        "createdAt": raw.get("created_at"),
+        "updatedAt": raw.get("updated_at"),
+        "processedAt": raw.get("processed_at"),
+        "cancelledAt": raw.get("cancelled_at"),
+        "tags": [tag.strip() for tag in str(tags).split(",") if tag.strip()],
+        "sourceName": raw.get("source_name"),
+        "displayFinancialStatus": str(raw.get("financial_status") or "pending").upper(),
+        "displayFulfillmentStatus": _REST_FULFILLMENT.get(
+            raw.get("fulfillment_status"), str(raw.get("fulfillment_status")).upper()
+        ),
+        "totalPriceSet": _camel_money(raw.get("total_price_set"), raw.get("total_price"), currency),
+        "totalShippingPriceSet": shipping_total,
+        "totalTaxSet": _camel_money(raw.get("total_tax_set"), raw.get("total_tax"), currency),
+        "totalDiscountsSet": _camel_money(raw.get("total_discounts_set"), raw.get("total_discounts"), currency),
+        "shippingAddress": {"countryCodeV2": address.get("country_code")} if isinstance(address, Mapping) else None,
+        "lineItems": {"nodes": lines},
+    }
+
+
+def parse_rest_order(raw: Mapping[str, Any]) -> ExternalOrder:
+    """A REST order (webhook body) → ExternalOrder, or RecordError naming the field."""
+    return parse_order(rest_order_to_node(raw))
+
+
 # --- HTTP ----------------------------------------------------------------------------------------------
 
 
