@@ -51,34 +51,39 @@ logger = logging.getLogger(__name__)
 # The one place the Admin API version is pinned (Shopify supports each quarterly version for 12 months).
 SHOPIFY_API_VERSION = "2026-10"
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
-# Small pages keep a query's requested cost well under Shopify's 1,000-point single-query limit.
-ORDERS_PAGE_SIZE = 10
-LINES_PER_ORDER = 30
+# Shopify charges a query by what it could return (a connection costs `first` x its node's cost, every
+# object 1) and refuses one above 1,000 points: 5 orders x 10 lines stays near 600. An order with more
+# lines gets the rest in follow-up reads of that order.
+ORDERS_PAGE_SIZE = 5
+LINES_PER_ORDER = 10
+MORE_LINES_PAGE = 50
 # Refresh an expiring access token this long before it expires.
 TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
 WEBHOOK_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "APP_UNINSTALLED")
 
 _MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
+_SHOP_MONEY = "shopMoney { amount currencyCode }"
+LINE_ITEMS = f"""
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{
+          id sku name quantity
+          variant {{ legacyResourceId }}
+          originalUnitPriceSet {{ {_SHOP_MONEY} }}
+          originalTotalSet {{ {_SHOP_MONEY} }}
+          totalDiscountSet {{ {_SHOP_MONEY} }}
+          taxLines {{ priceSet {{ {_SHOP_MONEY} }} }}
+        }}
+"""
 ORDER_FIELDS = f"""
       id legacyResourceId name createdAt updatedAt processedAt cancelledAt test tags sourceName
       displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode
       totalPriceSet {{ {_MONEY} }}
-      totalShippingPriceSet {{ {_MONEY} }}
-      totalTaxSet {{ {_MONEY} }}
-      totalDiscountsSet {{ {_MONEY} }}
+      totalShippingPriceSet {{ {_SHOP_MONEY} }}
+      totalTaxSet {{ {_SHOP_MONEY} }}
+      totalDiscountsSet {{ {_SHOP_MONEY} }}
       shippingAddress {{ countryCodeV2 }}
       billingAddress {{ countryCodeV2 }}
-      lineItems(first: $lines) {{
-        pageInfo {{ hasNextPage }}
-        nodes {{
-          id sku name quantity
-          variant {{ legacyResourceId }}
-          originalUnitPriceSet {{ shopMoney {{ amount currencyCode }} }}
-          originalTotalSet {{ shopMoney {{ amount currencyCode }} }}
-          totalDiscountSet {{ shopMoney {{ amount currencyCode }} }}
-          taxLines {{ priceSet {{ shopMoney {{ amount currencyCode }} }} }}
-        }}
-      }}
+      lineItems(first: $lines) {{ {LINE_ITEMS} }}
 """
 ORDERS_QUERY = f"""
 query AcornOrders($first: Int!, $after: String, $query: String!, $lines: Int!) {{
@@ -91,6 +96,11 @@ query AcornOrders($first: Int!, $after: String, $query: String!, $lines: Int!) {
 ORDER_QUERY = f"""
 query AcornOrder($id: ID!, $lines: Int!) {{
   order(id: $id) {{ {ORDER_FIELDS} }}
+}}
+"""
+MORE_LINES_QUERY = f"""
+query AcornMoreLines($id: ID!, $lines: Int!, $after: String) {{
+  order(id: $id) {{ lineItems(first: $lines, after: $after) {{ {LINE_ITEMS} }} }}
 }}
 """
 SHOP_QUERY = "query { shop { name myshopifyDomain currencyCode ianaTimezone } }"
@@ -578,13 +588,8 @@ class ShopifyAdapter(ChannelAdapter):
             if not isinstance(node, Mapping):
                 bad.append(BadRecord(reason="record is not a JSON object", raw={"value": node}))
                 continue
-            lines = node.get("lineItems") or {}
-            if isinstance(lines, Mapping) and (lines.get("pageInfo") or {}).get("hasNextPage"):
-                reason = f"lineItems: more than {LINES_PER_ORDER} lines on one order"
-                bad.append(BadRecord(reason=reason, raw=node, external_id=str(node.get("legacyResourceId", ""))))
-                continue
             try:
-                orders.append(parse_order(node))
+                orders.append(parse_order(self._with_all_lines(node)))
             except RecordError as error:
                 bad.append(BadRecord(reason=str(error), raw=node, external_id=str(node.get("legacyResourceId", ""))))
         info = connection.get("pageInfo") or {}
@@ -596,6 +601,21 @@ class ShopifyAdapter(ChannelAdapter):
             rate_limit=_sustained_rate(self.last_cost),
         )
 
+    def _with_all_lines(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The order node with every line item: pages past the first are read by the order's id."""
+        block = node.get("lineItems")
+        if not isinstance(block, Mapping) or not (block.get("pageInfo") or {}).get("hasNextPage"):
+            return node
+        nodes = list(block.get("nodes") or [])
+        cursor = (block.get("pageInfo") or {}).get("endCursor")
+        while cursor:
+            data = self.graphql(MORE_LINES_QUERY, {"id": node.get("id"), "lines": MORE_LINES_PAGE, "after": cursor})
+            more = ((data.get("order") or {}).get("lineItems") or {}) if isinstance(data, Mapping) else {}
+            nodes.extend(more.get("nodes") or [])
+            info = more.get("pageInfo") or {}
+            cursor = info.get("endCursor") if info.get("hasNextPage") else None
+        return {**node, "lineItems": {"nodes": nodes}}
+
     def fetch_order(self, order_id: str) -> ExternalOrder | None:
         """One order by its id (a webhook names it); None when the shop no longer has it."""
         data = self.graphql(ORDER_QUERY, {"id": f"gid://shopify/Order/{order_id}", "lines": LINES_PER_ORDER})
@@ -605,7 +625,7 @@ class ShopifyAdapter(ChannelAdapter):
         if not isinstance(node, Mapping):
             raise ChannelRetryableError("Shopify answered without the order", code="empty_response")
         try:
-            return parse_order(node)
+            return parse_order(self._with_all_lines(node))
         except RecordError as error:
             raise ChannelError(f"Shopify's order {order_id} is unreadable: {error}") from None
 
