@@ -8,7 +8,7 @@
 * ``hostile``: flaky, plus a fixed seeded subset of orders that is always malformed
   (``World.malformed_order_ids``), pages that sometimes repeat records already sent, records shuffled
   within a page, and pagination tokens that expire after ``token_ttl_seconds`` (30 s) of world time or,
-  once in a while, at random.
+  once in a while, at random; Finances v0 pages that are empty but carry a NextToken.
 
 Faults never make the truth unreachable: the same request never fails more than
 ``max_consecutive_faults`` times in a row, a page always makes progress, and a random token expiry hits
@@ -49,6 +49,8 @@ class FaultProfile:
     shuffle_pages: bool = False
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS
     random_token_expiry_rate: float = 0.0
+    # Finances v0 pages that come back empty with a NextToken (Amazon documents that this happens).
+    empty_page_rate: float = 0.0
     reset_rate: float = 0.0
     timeout_rate: float = 0.0
     timeout_seconds: float = 2.0
@@ -88,6 +90,7 @@ PROFILES: dict[str, FaultProfile] = {
         shuffle_pages=True,
         token_ttl_seconds=30.0,
         random_token_expiry_rate=0.05,
+        empty_page_rate=0.10,
         webhook_duplicate_rate=0.30,
         webhook_late_rate=0.20,
         webhook_drop_rate=0.05,

@@ -12,6 +12,7 @@ from collections.abc import Container, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from channels.simulator.aftersales import make_plans
 from channels.simulator.catalogue import (
     BUYER_LOCATIONS,
     CARRIERS,
@@ -66,6 +67,14 @@ def make_listings(seller: Seller, rng: random.Random) -> dict[str, tuple[Listing
         fnsku = "X00" + "".join(rng.choice(UPPER_DIGITS) for _ in range(7))
         factor = Decimal(rng.randint(85, 125)) / 100
         chosen.append((template, asin, fnsku, template.base_price_usd * factor, rng.randint(40, 400)))
+    # Drawn after the catalogue above, so that these choices left every earlier one as it was: one or two
+    # bad SKUs that come back far more often, one SKU sold only through FBA, the starting MFN quantities.
+    bad = set(rng.sample(range(len(chosen)), k=rng.choice((1, 1, 2))))
+    fba_only = rng.choice([index for index in range(len(chosen)) if index not in bad])
+    return_rates = [
+        rng.uniform(0.18, 0.26) if index in bad else rng.uniform(0.03, 0.06) for index in range(len(chosen))
+    ]
+    quantities = [0 if index == fba_only else rng.randint(0, 60) for index in range(len(chosen))]
     listings: dict[str, tuple[Listing, ...]] = {}
     for marketplace in seller.marketplaces:
         listings[marketplace.code] = tuple(
@@ -77,8 +86,11 @@ def make_listings(seller: Seller, rng: random.Random) -> dict[str, tuple[Listing
                 price=list_price(price_usd, marketplace.currency),
                 marketplace=marketplace,
                 initial_fba_stock=stock,
+                fba_only=index == fba_only,
+                return_rate=return_rates[index],
+                mfn_quantity=quantities[index],
             )
-            for template, asin, fnsku, price_usd, stock in chosen
+            for index, (template, asin, fnsku, price_usd, stock) in enumerate(chosen)
         )
     return listings
 
@@ -93,7 +105,7 @@ def _new_order_id(region: str, rng: random.Random, taken: Container[str]) -> str
 def make_order(
     seller: Seller, created: datetime, rng: random.Random, *, taken: Container[str], malformed_rate: float
 ) -> Order:
-    """One order of the seller created at `created`, with its whole future timeline."""
+    """One order of the seller created at `created`, with its whole future timeline and after-sales plans."""
     weights = [4] + [1] * (len(seller.marketplaces) - 1)
     marketplace = rng.choices(seller.marketplaces, weights=weights)[0]
     order_id = _new_order_id(seller.region, rng, taken)
@@ -111,7 +123,11 @@ def make_order(
         service_level = rng.choices(_MFN_SERVICE_LEVELS, cum_weights=(85, 100))[0]
     domain = marketplace.name.lower()
     mailbox = f"{rng.getrandbits(56):014x}"
-    return Order(
+    events = _make_timeline(order_id, marketplace, fulfilled_by, created, [line.quantity for line in lines], rng)
+    if fulfilled_by == MERCHANT and not seller.mfn_auto_ship:
+        # The seller confirms shipments through feeds: nothing ships by itself.
+        events = tuple(event for event in events if event.shipment is None)
+    order = Order(
         order_id=order_id,
         seller_id=seller.selling_partner_id,
         marketplace=marketplace,
@@ -126,16 +142,21 @@ def make_order(
         address=rng.choice(BUYER_LOCATIONS[marketplace.code]),
         buyer_email=f"{mailbox}@marketplace.{domain}",
         buyer_company=rng.choice(_BUSINESS_NAMES) if business else None,
-        events=_make_timeline(order_id, marketplace, fulfilled_by, created, [line.quantity for line in lines], rng),
+        events=events,
         malformed=rng.choice(MALFORMED_KINDS) if rng.random() < malformed_rate else None,
     )
+    order.plans = make_plans(order, rng)  # after everything else: the order itself is as it always was
+    return order
 
 
 def _make_lines(
     seller: Seller, marketplace: Marketplace, fulfilled_by: str, order_id: str, rng: random.Random
 ) -> tuple[OrderLine, ...]:
     count = rng.choices((1, 2, 3), cum_weights=(70, 92, 100))[0]
-    listings = rng.sample(seller.listings[marketplace.code], k=count)
+    offered = [
+        listing for listing in seller.listings[marketplace.code] if fulfilled_by == AMAZON or not listing.fba_only
+    ]
+    listings = rng.sample(offered, k=count)
     currency = marketplace.currency
     free_shipping = rng.random() < 0.4
     lines = []

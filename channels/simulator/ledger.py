@@ -1,10 +1,15 @@
-"""Money movements derived from the world's orders: one financial event per shipment, grouped into
-fortnightly settlements. The Finances API and the settlement report read the same events, so a
-settlement's total always equals the sum of its events.
+"""Money movements derived from the world's orders: one financial event per shipment and per refund,
+grouped into fortnightly settlements. The Finances APIs (v0 and 2024-06-19) and the settlement report read
+the same events, so a settlement's total always equals the sum of its events.
 
 Per shipped line: ItemPrice (principal, shipping, tax), Promotion (negative), ItemFees (referral
 commission, FBA fee per unit: negative) and, where Amazon is the marketplace facilitator, the tax it
 withholds (negative). Merchant-fulfilled shipments are deferred seven days (DD7); FBA ones are released.
+
+Per refunded line: ItemPrice negative (what the buyer gets back), the promotion share taken back
+(positive), the referral commission given back (positive) less Amazon's refund administration fee
+(``RefundCommission``: 20 % of that commission, at most USD 5.00 converted), and the withheld tax given
+back (positive). FBA fees are not refunded. Refunds are never deferred.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from channels.simulator.aftersales import order_after_sales
 from channels.simulator.catalogue import (
     FBA_FEE_PER_UNIT_USD,
     REFERRAL_FEE_RATE,
@@ -23,29 +29,36 @@ from channels.simulator.catalogue import (
     convert_usd,
     quantize,
 )
-from channels.simulator.model import AMAZON, Order, OrderLine, Shipment
+from channels.simulator.model import AMAZON, Order, OrderLine, Refund, RefundItem, Shipment
+from channels.simulator.returns_data import REFUND_ADMIN_FEE_CAP_USD, REFUND_ADMIN_FEE_RATE
 
 POSTING_DELAY = timedelta(minutes=30)
 DEFERRAL_PERIOD = timedelta(days=7)
 SETTLEMENT_PERIOD = timedelta(days=14)
 SETTLEMENT_EPOCH = datetime(2020, 1, 6, tzinfo=UTC)  # a Monday; settlements run Monday to Monday
 SETTLEMENT_REPORT_DELAY = timedelta(hours=6)
+SHIPMENT = "Shipment"
+REFUND = "Refund"
 
 
 @dataclass(frozen=True)
 class ChargeLine:
-    """One amount of one shipped item: `group` / `kind` as the settlement report names them."""
+    """One amount of one shipped or refunded item: `group` / `kind` as the settlement report names them."""
 
     group: str  # ItemPrice, Promotion, ItemFees, ItemWithheldTax
-    kind: str  # Principal, Shipping, Tax, Commission, FBAPerUnitFulfillmentFee, ...
+    kind: str  # Principal, Shipping, Tax, Commission, FBAPerUnitFulfillmentFee, RefundCommission, ...
     amount: Decimal
 
 
 @dataclass(frozen=True)
 class ShippedItem:
+    """One line of a financial event: shipped units, or refunded units with their adjustment ids."""
+
     line: OrderLine
     quantity: int
     charges: tuple[ChargeLine, ...]
+    adjustment_item_id: str = ""  # refunds: Amazon's OrderAdjustmentItemId
+    merchant_adjustment_item_id: str = ""  # refunds sent in a feed: the seller's MerchantAdjustmentItemID
 
     @property
     def total(self) -> Decimal:
@@ -54,14 +67,16 @@ class ShippedItem:
 
 @dataclass(frozen=True)
 class FinancialEvent:
-    """Money Amazon owes the seller for one shipment."""
+    """Money Amazon owes the seller for one shipment (positive), or takes back for one refund (negative)."""
 
     transaction_id: str
     order: Order
-    shipment: Shipment
     posted: datetime
     items: tuple[ShippedItem, ...]
     deferred_until: datetime | None
+    kind: str = SHIPMENT
+    shipment: Shipment | None = None
+    refund: Refund | None = None
 
     @property
     def currency(self) -> str:
@@ -104,34 +119,89 @@ def _charges(order: Order, line: OrderLine) -> tuple[ChargeLine, ...]:
     return tuple(charges)
 
 
+def refund_charges(order: Order, item: RefundItem) -> tuple[ChargeLine, ...]:
+    """The signed amounts of one refunded line, as the settlement report and the Finances APIs show them."""
+    currency = order.currency
+    charges = [ChargeLine("ItemPrice", "Principal", -item.principal)]
+    if item.shipping:
+        charges.append(ChargeLine("ItemPrice", "Shipping", -item.shipping))
+    if item.tax:
+        charges.append(ChargeLine("ItemPrice", "Tax", -item.tax))
+    if item.promotion:
+        charges.append(ChargeLine("Promotion", "Principal", item.promotion))
+    commission = quantize((item.principal - item.promotion) * REFERRAL_FEE_RATE, currency)
+    if commission:
+        charges.append(ChargeLine("ItemFees", "Commission", commission))
+        admin_fee = min(
+            quantize(commission * REFUND_ADMIN_FEE_RATE, currency), convert_usd(REFUND_ADMIN_FEE_CAP_USD, currency)
+        )
+        if admin_fee:
+            charges.append(ChargeLine("ItemFees", "RefundCommission", -admin_fee))
+    if item.tax and order.marketplace.code in TAX_COLLECTORS:
+        charges.append(ChargeLine("ItemWithheldTax", "MarketplaceFacilitatorTax-Principal", item.tax))
+    return tuple(charges)
+
+
+def _hashed_id(text: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
+
+
 def transaction_id(order: Order, shipment: Shipment) -> str:
-    digest = hashlib.sha256(f"{order.order_id}/{shipment.reference}".encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return _hashed_id(f"{order.order_id}/{shipment.reference}")
+
+
+def refund_transaction_id(order: Order, refund: Refund) -> str:
+    return _hashed_id(f"{order.order_id}/refund/{refund.refund_id}")
+
+
+def order_events(order: Order, until: datetime) -> list[FinancialEvent]:
+    """The order's shipment and refund events posted up to `until`, in the order they happened."""
+    events = []
+    for event in order.events:
+        shipment = event.shipment
+        if shipment is None or event.at + POSTING_DELAY > until:
+            continue
+        items = tuple(
+            ShippedItem(order.lines[index], quantity, _charges(order, order.lines[index]))
+            for index, quantity in shipment.quantities
+        )
+        deferred = None if order.fulfilled_by == AMAZON else event.at + DEFERRAL_PERIOD
+        events.append(
+            FinancialEvent(
+                transaction_id(order, shipment),
+                order,
+                event.at + POSTING_DELAY,
+                items,
+                deferred,
+                SHIPMENT,
+                shipment=shipment,
+            )
+        )
+    if order.plans or order.adjustments:
+        for refund in order_after_sales(order)[1]:
+            if refund.posted > until:
+                continue
+            refunded = tuple(
+                ShippedItem(
+                    order.lines[item.line_index],
+                    item.quantity,
+                    refund_charges(order, item),
+                    item.adjustment_item_id,
+                    item.merchant_adjustment_item_id,
+                )
+                for item in refund.items
+            )
+            events.append(
+                FinancialEvent(
+                    refund_transaction_id(order, refund), order, refund.posted, refunded, None, REFUND, refund=refund
+                )
+            )
+    return events
 
 
 def financial_events(orders: Iterable[Order], until: datetime) -> list[FinancialEvent]:
-    """Every shipment event posted up to `until`, sorted by posting time then transaction id."""
-    events = []
-    for order in orders:
-        for event in order.events:
-            shipment = event.shipment
-            if shipment is None or shipment.shipped_at + POSTING_DELAY > until:
-                continue
-            items = tuple(
-                ShippedItem(order.lines[index], quantity, _charges(order, order.lines[index]))
-                for index, quantity in shipment.quantities
-            )
-            deferred = None if order.fulfilled_by == AMAZON else shipment.shipped_at + DEFERRAL_PERIOD
-            events.append(
-                FinancialEvent(
-                    transaction_id(order, shipment),
-                    order,
-                    shipment,
-                    shipment.shipped_at + POSTING_DELAY,
-                    items,
-                    deferred,
-                )
-            )
+    """Every shipment and refund event posted up to `until`, sorted by posting time then transaction id."""
+    events = [event for order in orders for event in order_events(order, until)]
     events.sort(key=lambda event: (event.posted, event.transaction_id))
     return events
 

@@ -1,17 +1,21 @@
 """FBA stock per seller SKU and marketplace, derived from the world's FBA orders.
 
 Amazon tops each SKU up to its target level every Monday (00:00 UTC). Between restocks, shipped FBA
-units leave the shelf and units of pending or unshipped FBA orders are reserved. The quantities at a
-moment, and the time they last changed, follow from the orders alone.
+units leave the shelf and units of pending or unshipped FBA orders are reserved; customer returns the
+fulfilment centre processed come back, sellable ones to the shelf and the others as unfulfillable stock
+(customer damaged, defective, carrier damaged, warehouse damaged). The quantities at a moment, and the
+time they last changed, follow from the orders alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from channels.simulator.aftersales import order_after_sales
 from channels.simulator.model import AMAZON, PENDING, UNSHIPPED, Listing, Order
+from channels.simulator.returns_data import SELLABLE, UNFULFILLABLE_BUCKETS
 
 RESTOCK_EPOCH = datetime(2020, 1, 6, tzinfo=UTC)  # a Monday
 RESTOCK_PERIOD = timedelta(days=7)
@@ -24,10 +28,15 @@ class StockLevel:
     reserved: int
     inbound_shipped: int
     last_updated: datetime
+    unfulfillable: dict[str, int] = field(default_factory=dict)  # fbaInventory breakdown name → units
+
+    @property
+    def unfulfillable_total(self) -> int:
+        return sum(self.unfulfillable.values())
 
     @property
     def total(self) -> int:
-        return self.fulfillable + self.reserved + self.inbound_shipped
+        return self.fulfillable + self.reserved + self.inbound_shipped + self.unfulfillable_total
 
 
 def last_restock(moment: datetime) -> datetime:
@@ -42,6 +51,8 @@ def stock_levels(listings: Iterable[Listing], orders: Iterable[Order], moment: d
     shipped: dict[str, int] = {}
     reserved: dict[str, int] = {}
     changed: dict[str, datetime] = {}
+    returned: dict[str, int] = {}
+    damaged: dict[str, dict[str, int]] = {}
     for order in orders:
         if order.fulfilled_by != AMAZON or order.created > moment or order.marketplace.code not in marketplaces:
             continue
@@ -55,10 +66,24 @@ def stock_levels(listings: Iterable[Listing], orders: Iterable[Order], moment: d
                     units = sum(quantity for i, quantity in shipment.quantities if i == index)
                     shipped[sku] = shipped.get(sku, 0) + units
             changed[sku] = max(changed.get(sku, restocked), state.last_updated)
+        if order.plans:
+            for customer_return in order_after_sales(order)[0]:
+                received = customer_return.received_at
+                if received is None or not restocked < received <= moment:
+                    continue
+                sku = customer_return.line.listing.sku
+                disposition = customer_return.plan.disposition
+                if disposition == SELLABLE:
+                    returned[sku] = returned.get(sku, 0) + customer_return.quantity
+                else:
+                    bucket = damaged.setdefault(sku, {})
+                    name = UNFULFILLABLE_BUCKETS[disposition]
+                    bucket[name] = bucket.get(name, 0) + customer_return.quantity
+                changed[sku] = max(changed.get(sku, restocked), received)
     levels = []
     for listing in listings:
         sku = listing.sku
-        on_hand = max(0, listing.initial_fba_stock - shipped.get(sku, 0))
+        on_hand = max(0, listing.initial_fba_stock - shipped.get(sku, 0)) + returned.get(sku, 0)
         held = min(on_hand, reserved.get(sku, 0))
         levels.append(
             StockLevel(
@@ -67,6 +92,7 @@ def stock_levels(listings: Iterable[Listing], orders: Iterable[Order], moment: d
                 reserved=held,
                 inbound_shipped=listing.initial_fba_stock // 4 if on_hand < listing.initial_fba_stock // 2 else 0,
                 last_updated=max(restocked, min(changed.get(sku, restocked), moment)),
+                unfulfillable=damaged.get(sku, {}),
             )
         )
     return levels

@@ -8,12 +8,18 @@ CANCELLED). Querying the world at a later time shows the later state, and the sa
 calls always gives the same world.
 
 Time is `clock() + offset`: pass a `ManualClock` to control it completely, or call `world.advance()`.
+
+Shipped lines may come back: returns and refunds are planned with each order (see `aftersales`) and show
+up as time passes (`returns_for`, `refunds_for`). Sellers act on the world through the fronts: a feed
+Amazon processes later is `schedule`d and applied, in order, before anyone next looks at that seller
+(`confirm_shipment`, `refund_order`), and listing quantities are set with `set_listing_quantity`.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 import random
 import threading
 import time
@@ -21,11 +27,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from channels.simulator.amazon.order_shape import ALL_DATASETS, render_order
+from channels.simulator import merchant, truth
+from channels.simulator.aftersales import CustomerReturn, order_after_sales
+from channels.simulator.amazon.order_shape import ALL_DATASETS, iso, render_order
 from channels.simulator.auth import AuthRegistry
-from channels.simulator.catalogue import MARKETPLACES, REGIONS
+from channels.simulator.catalogue import MARKETPLACES, MARKETPLACES_BY_ID, REGIONS
 from channels.simulator.generation import UPPER_DIGITS, make_listings, make_order, whole_seconds
-from channels.simulator.model import Order, Seller
+from channels.simulator.merchant import AdjustedItem, OrderActionError
+from channels.simulator.model import Listing, Order, Refund, Seller
 
 DEFAULT_CLIENT_ID = "amzn1.application-oa2-client.acorn-sim"
 DEFAULT_CLIENT_SECRET = "acorn-sim-secret"
@@ -101,6 +110,14 @@ class World:
         self._sorted: set[str] = set()  # sellers whose order list is sorted by (created, order id)
         self._versions: dict[str, int] = {}  # bumped whenever a seller gets an order
         self._searches: dict[tuple[Any, ...], list[tuple[tuple[datetime, str], Order]]] = {}
+        # Seller actions that take effect later (feeds being processed): a heap of (due, sequence, action).
+        self._pending: dict[str, list[tuple[datetime, int, Callable[[datetime], None]]]] = {}
+        self._pending_count = 0
+        self._acting: set[str] = set()
+        self._confirmations: dict[str, list[dict[str, Any]]] = {}
+        self._adjustments: dict[str, list[dict[str, Any]]] = {}
+        self._merchant_adjustment_ids: dict[str, dict[str, str]] = {}  # seller → MerchantAdjustmentItemID → refund
+        self._listing_quantities: dict[tuple[str, str, str], tuple[int, datetime]] = {}
 
     # -- time ------------------------------------------------------------------------------------------
 
@@ -118,6 +135,10 @@ class World:
         digest = hashlib.blake2b(repr((self.seed, *parts)).encode(), digest_size=8).digest()
         return int.from_bytes(digest, "big")
 
+    def _digits(self, *parts: object) -> str:
+        """A 14-digit id derived from the seed and the parts (Amazon's adjustment ids look like this)."""
+        return str(10**13 + self._derive(*parts) % (9 * 10**13))
+
     def _rng(self, *parts: object) -> random.Random:
         return random.Random(self._derive(*parts))  # noqa: S311 - a reproducible world, not security
 
@@ -133,8 +154,12 @@ class World:
         orders_per_day: float | None = None,
         live_orders_per_hour: float | None = None,
         history_days: int | None = None,
+        mfn_auto_ship: bool = True,
     ) -> Seller:
-        """Create a seller in a region with its catalogue and order history; `seller.refresh_token` is ready."""
+        """Create a seller in a region with its catalogue and order history; `seller.refresh_token` is ready.
+
+        With `mfn_auto_ship=False` the seller's merchant-fulfilled orders only ship when a shipment
+        confirmation feed says so."""
         region = region.upper()
         if region not in REGIONS:
             raise ValueError(f"Unknown region {region!r}; expected one of {', '.join(REGIONS)}")
@@ -158,6 +183,7 @@ class World:
                 live_orders_per_hour=(
                     self.live_orders_per_hour if live_orders_per_hour is None else live_orders_per_hour
                 ),
+                mfn_auto_ship=mfn_auto_ship,
             )
             seller.listings = make_listings(seller, rng)
             days = self.history_days if history_days is None else history_days
@@ -240,8 +266,197 @@ class World:
 
     def _sync(self, seller_id: str) -> Seller:
         seller = self.seller(seller_id)
-        self._materialize(seller, self.now())
+        now = self.now()
+        self._materialize(seller, now)
+        self._run_due(seller_id, now)
         return seller
+
+    # -- seller actions that take effect later -----------------------------------------------------------
+
+    def schedule(self, seller_id: str, due: datetime, action: Callable[[datetime], None]) -> None:
+        """Run `action(due)` once the world's time reaches `due`, before anything next reads the seller's
+        orders. Actions run in due order (then in the order they were scheduled), under the world's lock."""
+        with self._lock:
+            self.seller(seller_id)
+            self._pending_count += 1
+            heapq.heappush(self._pending.setdefault(seller_id, []), (due, self._pending_count, action))
+
+    def _run_due(self, seller_id: str, now: datetime) -> None:
+        queue = self._pending.get(seller_id)
+        if not queue or seller_id in self._acting:
+            return
+        self._acting.add(seller_id)
+        try:
+            while queue and queue[0][0] <= now:
+                due, _, action = heapq.heappop(queue)
+                action(due)
+        finally:
+            self._acting.discard(seller_id)
+
+    def settle(self, seller_id: str) -> None:
+        """Apply the seller's actions that are due by now (reads do this by themselves)."""
+        with self._lock:
+            self._sync(seller_id)
+
+    def _order_at(self, seller_id: str, order_id: str, at: datetime) -> Order:
+        order = self._orders.get(order_id)
+        if order is None or order.seller_id != seller_id or order.created > at:
+            raise OrderActionError(merchant.ORDER_NOT_FOUND, f"Order {order_id} was not found for this seller.")
+        return order
+
+    def _changed(self, seller_id: str) -> None:
+        self._versions[seller_id] = self._versions.get(seller_id, 0) + 1
+
+    def confirm_shipment(
+        self,
+        seller_id: str,
+        order_id: str,
+        *,
+        fulfillment_date: datetime,
+        carrier: str,
+        service: str = "",
+        tracking_number: str = "",
+        items: Sequence[tuple[str, int | None]] | None = None,
+        at: datetime | None = None,
+        feed_id: str = "",
+        message_id: int = 0,
+    ) -> dict[str, Any]:
+        """Ship units of a merchant-fulfilled order at `at` (default now); `items` are (order item id,
+        quantity), none meaning everything left. Raises OrderActionError; returns the recorded confirmation."""
+        with self._lock:
+            self._sync(seller_id)
+            moment = at or self.now()
+            order = self._order_at(seller_id, order_id, moment)
+            confirmed = sum(1 for event in order.events if event.shipment and "-C" in event.shipment.reference)
+            shipment = merchant.confirm_shipment(
+                order,
+                at=moment,
+                reference=f"PKG-{order_id[-7:]}-C{confirmed + 1}",
+                fulfillment_date=fulfillment_date,
+                carrier=carrier,
+                service=service,
+                tracking_number=tracking_number,
+                items=items,
+            )
+            self._changed(seller_id)
+            record = {
+                "feed_id": feed_id or None,
+                "message_id": message_id or None,
+                "order_id": order_id,
+                "package_reference": shipment.reference,
+                "confirmed_at": iso(moment),
+                "fulfillment_date": iso(fulfillment_date),
+                "carrier": carrier,
+                "shipping_method": service,
+                "tracking_number": tracking_number,
+                "items": [
+                    {"order_item_id": order.lines[index].order_item_id, "quantity": quantity}
+                    for index, quantity in shipment.quantities
+                ],
+            }
+            self._confirmations.setdefault(seller_id, []).append(record)
+            return record
+
+    def refund_order(
+        self,
+        seller_id: str,
+        order_id: str,
+        *,
+        reason: str,
+        currency: str,
+        items: Sequence[AdjustedItem],
+        at: datetime | None = None,
+        feed_id: str = "",
+        message_id: int = 0,
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """Refund shipped lines of a merchant-fulfilled order at `at` (default now), as an order adjustment.
+
+        Idempotent per MerchantAdjustmentItemID: items already applied are skipped. Returns the recorded
+        adjustment (None when every item was a repeat) and the skipped MerchantAdjustmentItemIDs. Raises
+        OrderActionError (nothing is applied then)."""
+        with self._lock:
+            self._sync(seller_id)
+            moment = at or self.now()
+            order = self._order_at(seller_id, order_id, moment)
+            seen = self._merchant_adjustment_ids.setdefault(seller_id, {})
+            fresh: list[AdjustedItem] = []
+            skipped: list[str] = []
+            for item in items:
+                key = item.merchant_adjustment_item_id
+                if key and (key in seen or any(key == other.merchant_adjustment_item_id for other in fresh)):
+                    skipped.append(key)
+                else:
+                    fresh.append(item)
+            if not fresh:
+                return None, skipped
+            keys = [item.merchant_adjustment_item_id for item in fresh]
+            refund = merchant.refund_order(
+                order,
+                at=moment,
+                refund_id=self._digits("adjustment", seller_id, order_id, feed_id, message_id, *keys),
+                reason=reason,
+                currency=currency,
+                items=fresh,
+                adjustment_item_ids=[
+                    self._digits("adjustment-item", seller_id, order_id, feed_id, message_id, index)
+                    for index in range(len(fresh))
+                ],
+                feed_id=feed_id,
+                message_id=message_id,
+            )
+            for key in keys:
+                if key:
+                    seen[key] = refund.refund_id
+            self._changed(seller_id)
+            record = truth.refund_record(order, refund)
+            record["message_id"] = message_id or None
+            self._adjustments.setdefault(seller_id, []).append(record)
+            return record, skipped
+
+    def shipment_confirmations(self, seller_id: str) -> list[dict[str, Any]]:
+        """Every shipment the seller confirmed (through feeds or `confirm_shipment`), in the order applied."""
+        with self._lock:
+            self._sync(seller_id)
+            return [dict(record) for record in self._confirmations.get(seller_id, [])]
+
+    def adjustments(self, seller_id: str) -> list[dict[str, Any]]:
+        """Every refund the seller sent (order adjustments), as `refunds_for` shows refunds, in the order applied."""
+        with self._lock:
+            self._sync(seller_id)
+            return [dict(record) for record in self._adjustments.get(seller_id, [])]
+
+    # -- listings --------------------------------------------------------------------------------------
+
+    def listing(self, seller_id: str, marketplace_id: str, sku: str) -> Listing | None:
+        """The seller's listing of the SKU in the marketplace, if there is one."""
+        marketplace = MARKETPLACES_BY_ID.get(marketplace_id)
+        seller = self.seller(seller_id)
+        if marketplace is None:
+            return None
+        return next((item for item in seller.listings.get(marketplace.code, ()) if item.sku == sku), None)
+
+    def listing_quantity(self, seller_id: str, marketplace_id: str, sku: str) -> int | None:
+        """The merchant-fulfilled quantity of the listing now (None: no such listing, or FBA only)."""
+        found = self.listing(seller_id, marketplace_id, sku)
+        if found is None or found.fba_only:
+            return None
+        with self._lock:
+            quantity, _ = self._listing_quantities.get((seller_id, marketplace_id, sku), (found.mfn_quantity, None))
+            return quantity
+
+    def listing_updated_at(self, seller_id: str, marketplace_id: str, sku: str) -> datetime | None:
+        """When the listing's quantity was last set (None: never since the seller was created)."""
+        with self._lock:
+            entry = self._listing_quantities.get((seller_id, marketplace_id, sku))
+            return entry[1] if entry else None
+
+    def set_listing_quantity(self, seller_id: str, marketplace_id: str, sku: str, quantity: int) -> None:
+        """Set the merchant-fulfilled quantity of an existing, not FBA-only listing."""
+        found = self.listing(seller_id, marketplace_id, sku)
+        if found is None or found.fba_only or quantity < 0:
+            raise ValueError(f"No merchant-fulfilled listing {sku} in {marketplace_id}, or a negative quantity")
+        with self._lock:
+            self._listing_quantities[(seller_id, marketplace_id, sku)] = (quantity, self.now())
 
     def _add_order(self, order: Order) -> None:
         self._orders[order.order_id] = order
@@ -316,6 +531,41 @@ class World:
     def visible_orders_for(self, seller_id: str) -> list[dict[str, Any]]:
         """What a client that has synced right up to now can know: orders as of two minutes ago."""
         return self.orders_for(seller_id, at=self.now() - VISIBILITY_DELAY)
+
+    def after_sales(self, seller_id: str) -> list[tuple[Order, list[CustomerReturn], list[Refund]]]:
+        """(order, returns, refunds) of the seller's orders that have any, over their whole known future."""
+        found = []
+        for order in self.seller_orders(seller_id):
+            if order.plans or order.adjustments:
+                returns, refunds = order_after_sales(order)
+                if returns or refunds:
+                    found.append((order, returns, refunds))
+        return found
+
+    def returns_for(self, seller_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
+        """The truth: the seller's customer returns a client can know at `at` (default two minutes ago): FBA
+        returns processed by the fulfilment centre, merchant-fulfilled return requests; by request time."""
+        moment = at or self.now() - VISIBILITY_DELAY
+        records = [
+            truth.return_record(customer_return, moment)
+            for order, returns, _ in self.after_sales(seller_id)
+            for customer_return in returns
+            if order.created <= moment and truth.return_visible(customer_return, moment)
+        ]
+        records.sort(key=lambda record: (record["requested_at"], record["return_id"]))
+        return records
+
+    def refunds_for(self, seller_id: str, *, at: datetime | None = None) -> list[dict[str, Any]]:
+        """The truth: the seller's refunds posted by `at` (default two minutes ago), by posting time."""
+        moment = at or self.now() - VISIBILITY_DELAY
+        records = [
+            truth.refund_record(order, refund)
+            for order, _, refunds in self.after_sales(seller_id)
+            for refund in refunds
+            if refund.posted <= moment
+        ]
+        records.sort(key=lambda record: (record["posted_at"], record["refund_id"]))
+        return records
 
     def malformed_order_ids(self, seller_id: str) -> set[str]:
         """Ids of the seller's orders that the hostile fault profile always sends broken."""

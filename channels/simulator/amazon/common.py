@@ -97,6 +97,8 @@ class AmazonContext:
     # Multiplies the published rate and burst: 1 is Amazon's usage plan; the default never gets in a
     # test's way; 0 turns the usage plan off.
     rate_scale: float = 1000.0
+    # What a requested report with no data ends as: CANCELLED (Amazon's behaviour) or DONE (header only).
+    empty_report_status: str = "CANCELLED"
     monotonic: Callable[[], float] = time.monotonic
     token_secret: bytes = b""
     state: dict[str, Any] = field(default_factory=dict)  # per-operation state, e.g. requested reports

@@ -1,6 +1,7 @@
 """Finances API 2024-06-19: listTransactions (``GET /finances/2024-06-19/transactions``).
 
-One ``Shipment`` transaction per shipment of the world's orders. Amounts are JSON numbers (the model's
+One ``Shipment`` transaction per shipment and one ``Refund`` transaction per refund of the world's orders
+(the refund's id is its REFUND_ID related identifier). Amounts are JSON numbers (the model's
 BigDecimal). ``postedAfter`` is required unless an ORDER_ID related identifier is given; ``postedBefore``
 defaults to two minutes before the request and must be at least that old. The next page token is in
 ``payload.nextToken``; it pins the window (keyset on posting time and transaction id).
@@ -17,7 +18,7 @@ from channels.simulator.amazon.common import AmazonContext, BadRequest, Operatio
 from channels.simulator.amazon.order_shape import iso
 from channels.simulator.catalogue import MARKETPLACES_BY_ID
 from channels.simulator.http import Request, Response, Route
-from channels.simulator.ledger import FinancialEvent, financial_events, settlement_id
+from channels.simulator.ledger import REFUND, FinancialEvent, financial_events, settlement_id
 from channels.simulator.model import AMAZON, Seller
 from channels.simulator.world import VISIBILITY_DELAY
 
@@ -32,6 +33,7 @@ _BREAKDOWN_NAMES = {
     ("Promotion", "Principal"): "Promotion",
     ("ItemFees", "Commission"): "Commission",
     ("ItemFees", "FBAPerUnitFulfillmentFee"): "FBA Fulfillment Fee",
+    ("ItemFees", "RefundCommission"): "Refund Commission",
     ("ItemWithheldTax", "MarketplaceFacilitatorTax-Principal"): "Marketplace Facilitator Tax",
 }
 
@@ -99,6 +101,11 @@ def render_transaction(seller: Seller, event: FinancialEvent, now: datetime) -> 
         contexts.append(
             {"contextType": "DeferredContext", "deferralReason": "DD7", "maturityDate": iso(event.deferred_until)}
         )
+    if event.refund is not None:
+        identifier = {"relatedIdentifierName": "REFUND_ID", "relatedIdentifierValue": event.refund.refund_id}
+    else:
+        reference = event.shipment.reference if event.shipment is not None else ""
+        identifier = {"relatedIdentifierName": "SHIPMENT_ID", "relatedIdentifierValue": reference}
     transaction: dict[str, Any] = {
         "sellingPartnerMetadata": {
             "sellingPartnerId": seller.selling_partner_id,
@@ -107,7 +114,7 @@ def render_transaction(seller: Seller, event: FinancialEvent, now: datetime) -> 
         },
         "relatedIdentifiers": [
             {"relatedIdentifierName": "ORDER_ID", "relatedIdentifierValue": order.order_id},
-            {"relatedIdentifierName": "SHIPMENT_ID", "relatedIdentifierValue": event.shipment.reference},
+            identifier,
             {
                 "relatedIdentifierName": "SETTLEMENT_ID",
                 "relatedIdentifierValue": settlement_id(
@@ -115,10 +122,10 @@ def render_transaction(seller: Seller, event: FinancialEvent, now: datetime) -> 
                 ),
             },
         ],
-        "transactionType": "Shipment",
+        "transactionType": event.kind,
         "transactionId": event.transaction_id,
         "transactionStatus": event.status_at(now),
-        "description": "Order Payment",
+        "description": "Order Refund" if event.kind == REFUND else "Order Payment",
         "postedDate": iso(event.posted),
         "totalAmount": currency(event.total, code),
         "marketplaceDetails": {"marketplaceId": marketplace.marketplace_id, "marketplaceName": marketplace.name},

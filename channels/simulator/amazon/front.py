@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from channels.simulator.amazon import consent, finances, inventory, lwa, orders, reports
+from channels.simulator.amazon import consent, feeds, finances, finances_v0, inventory, listings, lwa, orders, reports
 from channels.simulator.amazon.common import AmazonContext
 from channels.simulator.http import Route
 
@@ -14,6 +14,9 @@ def routes(context: AmazonContext) -> list[Route]:
         *consent.routes(context),
         *orders.routes(context),
         *finances.routes(context),
+        *finances_v0.routes(context),
         *inventory.routes(context),
         *reports.routes(context),
+        *feeds.routes(context),
+        *listings.routes(context),
     ]

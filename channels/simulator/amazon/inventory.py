@@ -44,12 +44,12 @@ def render_summary(level: StockLevel, details: bool) -> dict[str, Any]:
             },
             "researchingQuantity": {"totalResearchingQuantity": 0, "researchingQuantityBreakdown": []},
             "unfulfillableQuantity": {
-                "totalUnfulfillableQuantity": 0,
-                "customerDamagedQuantity": 0,
-                "warehouseDamagedQuantity": 0,
+                "totalUnfulfillableQuantity": level.unfulfillable_total,
+                "customerDamagedQuantity": level.unfulfillable.get("customerDamagedQuantity", 0),
+                "warehouseDamagedQuantity": level.unfulfillable.get("warehouseDamagedQuantity", 0),
                 "distributorDamagedQuantity": 0,
-                "carrierDamagedQuantity": 0,
-                "defectiveQuantity": 0,
+                "carrierDamagedQuantity": level.unfulfillable.get("carrierDamagedQuantity", 0),
+                "defectiveQuantity": level.unfulfillable.get("defectiveQuantity", 0),
                 "expiredQuantity": 0,
             },
         }

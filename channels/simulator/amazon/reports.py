@@ -2,9 +2,14 @@
 
 Settlement reports (``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2``) cannot be requested: Amazon writes
 one per closed fortnightly settlement and marketplace, and they are found with getReports. Requested
-reports (``GET_MERCHANT_LISTINGS_ALL_DATA``) go IN_QUEUE → IN_PROGRESS → DONE over 15 seconds of world
-time. Documents are gzip-compressed tab-separated files served by the simulator itself at the URL that
-getReportDocument returns (no access token needed there, like a pre-signed S3 URL).
+reports (``GET_MERCHANT_LISTINGS_ALL_DATA``, and the returns reports ``GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA``
+and ``GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE``, see `returns_reports`) go IN_QUEUE → IN_PROGRESS → DONE
+over 15 seconds of world time. A returns report with no rows ends CANCELLED, as Amazon cancels reports that
+have no data (set `AmazonContext.empty_report_status` to "DONE" for a document with only the header).
+The returns reports cover ``dataStartTime`` to ``dataEndTime`` (default: the 30 days before the request;
+at most 60 days for the merchant-fulfilled one). Documents are gzip-compressed tab-separated UTF-8 files
+served by the simulator itself at the URL that getReportDocument returns (no access token needed there,
+like a pre-signed S3 URL).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from channels.simulator.amazon.common import (
     parse_datetime,
 )
 from channels.simulator.amazon.order_shape import iso
+from channels.simulator.amazon.returns_reports import COLUMNS, MFN_MAX_DAYS, MFN_RETURNS, RETURNS_TYPES, rows_for
 from channels.simulator.catalogue import MARKETPLACES_BY_ID, format_amount
 from channels.simulator.http import Request, Response, Route
 from channels.simulator.ledger import Settlement, financial_events, settlements
@@ -37,7 +43,8 @@ DOCUMENT_PATH = "/simulator/report-documents/{documentId}"
 SETTLEMENT_V2 = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 SETTLEMENT_TYPES = (SETTLEMENT_V2, "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE", "GET_V2_SETTLEMENT_REPORT_DATA_XML")
 LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
-REQUESTABLE_TYPES = (LISTINGS,)
+REQUESTABLE_TYPES = (LISTINGS, *RETURNS_TYPES)
+DEFAULT_RETURNS_WINDOW = timedelta(days=30)
 PROCESSING_STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
 QUEUE_SECONDS, PROCESSING_SECONDS = 5, 15
 HISTORY = timedelta(days=90)
@@ -128,6 +135,7 @@ class ReportStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requested: dict[str, ReportRecord] = {}
+        self.empty: dict[str, bool] = {}  # returns reports: whether they had no rows when processed
 
     def add(self, record: ReportRecord) -> None:
         with self._lock:
@@ -170,8 +178,31 @@ def _all_reports(context: AmazonContext, seller: Seller, now: datetime) -> list[
     return [*_settlement_reports(context, seller, now), *_store(context).for_seller(seller.selling_partner_id)]
 
 
-def render_report(record: ReportRecord, now: datetime) -> dict[str, Any]:
+def _returns_rows(context: AmazonContext, record: ReportRecord) -> list[dict[str, str]]:
+    """The rows of a returns report, as they were when it was processed."""
+    moment = record.created + timedelta(seconds=PROCESSING_SECONDS)
+    start = record.data_start or record.created - DEFAULT_RETURNS_WINDOW
+    end = record.data_end or record.created
+    return rows_for(record.report_type, context.world, record.seller_id, record.marketplace_ids, start, end, moment)
+
+
+def report_status(
+    context: AmazonContext, record: ReportRecord, now: datetime
+) -> tuple[str, datetime | None, datetime | None]:
+    """(processingStatus, processingStartTime, processingEndTime): a returns report without rows is
+    CANCELLED once processed (unless the context says DONE)."""
     status, started, finished = record.status_at(now)
+    if status == "DONE" and record.report_type in RETURNS_TYPES and context.empty_report_status == "CANCELLED":
+        store = _store(context)
+        if record.report_id not in store.empty:
+            store.empty[record.report_id] = not _returns_rows(context, record)
+        if store.empty[record.report_id]:
+            return "CANCELLED", started, finished
+    return status, started, finished
+
+
+def render_report(record: ReportRecord, state: tuple[str, datetime | None, datetime | None]) -> dict[str, Any]:
+    status, started, finished = state
     report: dict[str, Any] = {
         "marketplaceIds": list(record.marketplace_ids),
         "reportId": record.report_id,
@@ -210,11 +241,12 @@ def get_reports(context: AmazonContext, request: Request, params: dict[str, str]
         for record in _all_reports(context, seller, now)
         if record.report_type in query["types"]
         and since <= record.created <= until
-        and (not query["statuses"] or record.status_at(now)[0] in query["statuses"])
+        and (not query["statuses"] or report_status(context, record, now)[0] in query["statuses"])
         and (not query["mk"] or set(record.marketplace_ids) & set(query["mk"]))
     ]
     found.sort(key=lambda record: (record.created, record.report_id), reverse=True)
-    body: dict[str, Any] = {"reports": [render_report(record, now) for record in found[offset : offset + size]]}
+    page = found[offset : offset + size]
+    body: dict[str, Any] = {"reports": [render_report(record, report_status(context, record, now)) for record in page]}
     if offset + size < len(found):
         body["nextToken"] = context.encode_token(
             {"s": seller.selling_partner_id, "q": query, "o": offset + size, "i": now.timestamp()}
@@ -266,7 +298,16 @@ def create_report(context: AmazonContext, request: Request, params: dict[str, st
         if marketplace_id not in seller.marketplace_ids:
             raise BadRequest(f"The seller is not registered in marketplace {marketplace_id}.", "marketplaceIds")
     now = context.world.now()
-    start, end = spec.get("dataStartTime"), spec.get("dataEndTime")
+    raw_start, raw_end = spec.get("dataStartTime"), spec.get("dataEndTime")
+    start = parse_datetime(raw_start, "dataStartTime") if isinstance(raw_start, str) else None
+    end = parse_datetime(raw_end, "dataEndTime") if isinstance(raw_end, str) else None
+    if report_type in RETURNS_TYPES:
+        end = min(end or now, now)
+        start = start or end - DEFAULT_RETURNS_WINDOW
+        if start >= end:
+            raise BadRequest("dataStartTime must be before dataEndTime.", "dataStartTime")
+        if report_type == MFN_RETURNS and end - start > timedelta(days=MFN_MAX_DAYS):
+            raise BadRequest(f"{MFN_RETURNS} covers at most {MFN_MAX_DAYS} days of data.", "dataStartTime")
     store = _store(context)
     report_id = _digits("requested-report", seller.selling_partner_id, len(store.requested), length=11)
     store.add(
@@ -276,8 +317,8 @@ def create_report(context: AmazonContext, request: Request, params: dict[str, st
             report_type=report_type,
             marketplace_ids=tuple(marketplace_ids),
             created=now,
-            data_start=parse_datetime(start, "dataStartTime") if isinstance(start, str) else None,
-            data_end=parse_datetime(end, "dataEndTime") if isinstance(end, str) else None,
+            data_start=start,
+            data_end=end,
             document_id=_document_id(seller, report_id),
         )
     )
@@ -287,10 +328,17 @@ def create_report(context: AmazonContext, request: Request, params: dict[str, st
 def _find(
     context: AmazonContext, seller: Seller, now: datetime, *, report_id: str = "", document_id: str = ""
 ) -> ReportRecord | None:
-    for record in _all_reports(context, seller, now):
-        if (report_id and record.report_id == report_id) or (document_id and record.document_id == document_id):
-            return record
-    return None
+
+    def wanted(record: ReportRecord) -> bool:
+        return bool(report_id and record.report_id == report_id) or bool(
+            document_id and record.document_id == document_id
+        )
+
+    # Requested reports first: settlement reports take longer to derive.
+    found = next((record for record in _store(context).for_seller(seller.selling_partner_id) if wanted(record)), None)
+    if found is None:
+        found = next((record for record in _settlement_reports(context, seller, now) if wanted(record)), None)
+    return found
 
 
 def get_report(context: AmazonContext, request: Request, params: dict[str, str], seller: Seller) -> Response:
@@ -298,13 +346,13 @@ def get_report(context: AmazonContext, request: Request, params: dict[str, str],
     record = _find(context, seller, now, report_id=params["reportId"])
     if record is None:
         return error_response(404, "NotFound", f"Report {params['reportId']} was not found.", "reportId")
-    return Response.json_body(render_report(record, now))
+    return Response.json_body(render_report(record, report_status(context, record, now)))
 
 
 def get_report_document(context: AmazonContext, request: Request, params: dict[str, str], seller: Seller) -> Response:
     now = context.world.now()
     record = _find(context, seller, now, document_id=params["reportDocumentId"])
-    if record is None or record.status_at(now)[0] != "DONE":
+    if record is None or report_status(context, record, now)[0] != "DONE":
         return error_response(404, "NotFound", "The report document was not found.", "reportDocumentId")
     url = context.base_url() + DOCUMENT_PATH.format(documentId=record.document_id)
     return Response.json_body({"reportDocumentId": record.document_id, "url": url, "compressionAlgorithm": "GZIP"})
@@ -315,10 +363,10 @@ def download_document(context: AmazonContext, request: Request, params: dict[str
     now = context.world.now()
     for seller in context.world.sellers():
         record = _find(context, seller, now, document_id=params["documentId"])
-        if record is not None and record.status_at(now)[0] == "DONE":
+        if record is not None and report_status(context, record, now)[0] == "DONE":
             text = document_text(context, seller, record)
             return Response(
-                200, gzip.compress(text.encode("utf-8"), mtime=0), {"Content-Type": "application/octet-stream"}
+                200, gzip.compress(text.encode("utf-8"), mtime=0), {"Content-Type": "text/plain;charset=UTF-8"}
             )
     return Response(404, b"<Error><Code>NoSuchKey</Code></Error>", {"Content-Type": "application/xml"})
 
@@ -355,13 +403,15 @@ def settlement_text(settlement: Settlement) -> str:
         order = event.order
         for item in event.items:
             for charge in item.charges:
+                principal = (charge.group, charge.kind) == ("ItemPrice", "Principal")
                 rows.append(
                     {
                         "settlement-id": settlement.settlement_id,
-                        "transaction-type": "Order",
+                        "transaction-type": "Refund" if event.refund is not None else "Order",
                         "order-id": order.order_id,
                         "merchant-order-id": order.seller_order_id if order.seller_order_id != order.order_id else "",
-                        "shipment-id": event.shipment.reference,
+                        "adjustment-id": event.refund.refund_id if event.refund is not None else "",
+                        "shipment-id": event.shipment.reference if event.shipment is not None else "",
                         "marketplace-name": marketplace.name,
                         "amount-type": charge.group,
                         "amount-description": charge.kind,
@@ -370,8 +420,10 @@ def settlement_text(settlement: Settlement) -> str:
                         "posted-date": event.posted.strftime("%m/%d/%y"),
                         "posted-date-time": event.posted.strftime("%Y-%m-%d %H:%M:%S UTC"),
                         "order-item-code": item.line.order_item_id,
+                        "merchant-adjustment-item-id": item.merchant_adjustment_item_id,
                         "sku": item.line.listing.sku,
-                        "quantity-purchased": str(item.quantity) if charge.kind == "Principal" else "",
+                        # Refund rows leave the quantity empty, as Amazon's do.
+                        "quantity-purchased": str(item.quantity) if principal and event.refund is None else "",
                     }
                 )
     return _rows(SETTLEMENT_COLUMNS, rows)
@@ -380,6 +432,8 @@ def settlement_text(settlement: Settlement) -> str:
 def document_text(context: AmazonContext, seller: Seller, record: ReportRecord) -> str:
     if record.settlement is not None:
         return settlement_text(record.settlement)
+    if record.report_type in RETURNS_TYPES:
+        return _rows(COLUMNS[record.report_type], _returns_rows(context, record))
     rows = []
     for marketplace in seller.marketplaces:
         if marketplace.marketplace_id not in record.marketplace_ids:

@@ -25,6 +25,10 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Status of a call whose connection was dropped without an answer (no HTTP status exists for it).
+DROPPED = 0
+
+
 class Api:
     """Calls the simulator like an SP-API client: LWA refresh grant, then x-amz-access-token."""
 
@@ -32,7 +36,8 @@ class Api:
         self.sim = sim
         self.refresh_token = refresh_token
         self._access_token: str | None = None
-        self.http = httpx.Client(base_url=sim.url, timeout=10, verify=False)
+        # shorter than the simulator's hang (2 s): a timeout fault is seen as one
+        self.http = httpx.Client(base_url=sim.url, timeout=1.5, verify=False)
 
     def lwa(self, **form: str) -> httpx.Response:
         data = {"client_id": self.sim.world.client_id, "client_secret": self.sim.world.client_secret, **form}
@@ -47,8 +52,13 @@ class Api:
         return self._access_token
 
     def get(self, path: str, params: Any = None) -> httpx.Response:
+        """The answer, or a stand-in with status DROPPED when the server dropped the connection or hung
+        past the client's timeout (the reset and timeout faults)."""
         headers = {"x-amz-access-token": self.access_token}
-        return self.http.get(path, params=params, headers=headers)
+        try:
+            return self.http.get(path, params=params, headers=headers)
+        except (httpx.RemoteProtocolError, httpx.ReadTimeout, httpx.ReadError):
+            return httpx.Response(DROPPED, request=httpx.Request("GET", path))
 
     def post(self, path: str, body: Any) -> httpx.Response:
         headers = {"x-amz-access-token": self.access_token, "content-type": "application/json"}
@@ -96,7 +106,7 @@ def sync_orders(api: Api, params: Mapping[str, Any], *, page_size: int = 100, ma
             if "includedData" in window:
                 query["includedData"] = window["includedData"]
         response = api.get(ORDERS_PATH, query)
-        if response.status_code in (429, 500, 503):
+        if response.status_code in (429, 500, 503, DROPPED):
             result.retries += 1
             continue
         if response.status_code == 400 and token and "token" in response.text.lower():

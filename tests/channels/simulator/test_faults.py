@@ -13,7 +13,7 @@ import pytest
 from channels.simulator import FaultProfile, ManualClock, SimulatorServer, World
 from channels.simulator.model import Seller
 from tests.channels.simulator.conftest import START
-from tests.channels.simulator.support import ORDERS_PATH, Api, iso, sync_orders
+from tests.channels.simulator.support import DROPPED, ORDERS_PATH, Api, iso, sync_orders
 
 LONG_AGO = iso(START - timedelta(days=90))
 StartSim = Callable[..., SimulatorServer]
@@ -36,9 +36,10 @@ def test_flaky_throttles_and_fails_some_calls(faulty_sim: StartSim, world: World
     # when a client makes a couple of hundred calls
     responses = [api.get(f"{ORDERS_PATH}/{order_id}") for order_id in order_ids]
 
-    # then about 10 % are throttled with Retry-After: 1 and about 5 % are unavailable
+    # then about 10 % are throttled with Retry-After: 1, about 5 % are unavailable and a few never answer
     counts = Counter(response.status_code for response in responses)
-    assert set(counts) == {200, 429, 503}
+    assert {200, 429, 503} <= set(counts) <= {200, 429, 503, DROPPED}
+    assert counts[DROPPED] <= 15
     assert 8 <= counts[429] <= 40
     assert 3 <= counts[503] <= 25
     throttled = next(response for response in responses if response.status_code == 429)
@@ -50,14 +51,15 @@ def test_flaky_throttles_and_fails_some_calls(faulty_sim: StartSim, world: World
     }
     unavailable = next(response for response in responses if response.status_code == 503)
     assert unavailable.json()["errors"][0]["code"] == "ServiceUnavailable"
-    assert all(response.headers["x-amzn-RequestId"] for response in responses)
+    assert all(response.headers["x-amzn-RequestId"] for response in responses if response.status_code != DROPPED)
 
 
 def test_faults_are_reproducible_from_the_seed(world: World, seller: Seller) -> None:
     order_ids = [order.order_id for order in world.seller_orders(seller.selling_partner_id)][:60]
     runs = []
     for _ in range(2):
-        with SimulatorServer(seed=5, faults=FaultProfile.named("flaky", slow_seconds=0), world=world) as sim:
+        profile = FaultProfile.named("flaky", slow_seconds=0, timeout_seconds=0)
+        with SimulatorServer(seed=5, faults=profile, world=world) as sim:
             runs.append(_statuses(Api(sim, seller.refresh_token), order_ids))
     assert runs[0] == runs[1]
     assert set(runs[0]) != {200}

@@ -50,6 +50,7 @@ def test_stock_follows_fba_orders(api: Api, world: World, seller: Seller, clock:
             details["fulfillableQuantity"]
             + details["reservedQuantity"]["totalReservedQuantity"]
             + details["inboundShippedQuantity"]
+            + details["unfulfillableQuantity"]["totalUnfulfillableQuantity"]  # customer returns not sellable
         )
     clock.advance(timedelta(days=2))
     shipped = _summaries(api)
