@@ -23,6 +23,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes = b""
+    scheme: str = "http"  # "https" on the simulator's TLS listener
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)

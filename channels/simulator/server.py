@@ -6,16 +6,22 @@
 
 `port=0` picks a free port. Requests are recorded (method, path, query, headers, body, status) so tests
 can check what a client sent. Routing is table-driven: each front contributes its routes.
+
+A second listener serves the same routes over HTTPS (`tls_port`, `tls_url`; `tls_port=None` turns it
+off) with a certificate from the simulator's own CA: clients verify it with `verify=sim.tls_cert_path`.
+The WooCommerce front (everything under /woo) is reached there, as shops are in production.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +30,11 @@ from channels.simulator.amazon import front as amazon_front
 from channels.simulator.amazon.common import AmazonContext
 from channels.simulator.faults import FaultInjector, FaultProfile
 from channels.simulator.http import Request, Response, Router
+from channels.simulator.shopify import front as shopify_front
+from channels.simulator.shopify.context import ShopifyContext
+from channels.simulator.woocommerce import front as woo_front
+from channels.simulator.woocommerce.context import WooContext
+from channels.simulator.woocommerce.tls import TlsFiles, tls_files
 from channels.simulator.world import World
 
 logger = logging.getLogger(__name__)
@@ -44,9 +55,29 @@ class RecordedRequest:
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     simulator: SimulatorServer
+    scheme = "http"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         logger.debug("simulator connection error from %s", client_address, exc_info=True)
+
+
+class _TlsHttpServer(_HttpServer):
+    """The TLS handshake happens in the request's thread, so a slow client never blocks accepting."""
+
+    scheme = "https"
+    ssl_context: ssl.SSLContext
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(10)
+        try:
+            connection = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            logger.debug("TLS handshake with %s failed", client_address, exc_info=True)
+            return
+        try:
+            super().finish_request(connection, client_address)
+        finally:
+            self.shutdown_request(connection)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -64,6 +95,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             query=parse_qs(split.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in self.headers.items()},
             body=self.rfile.read(length) if length > 0 else b"",
+            scheme=self.server.scheme,
         )
         response = self.server.simulator.handle(request)
         if response.dropped:
@@ -98,6 +130,8 @@ class SimulatorServer:
         *,
         rate_scale: float = 1000.0,
         max_recorded: int = 10000,
+        tls_port: int | None = 0,
+        tls_dir: str | Path | None = None,
     ) -> None:
         self.seed = seed
         self.world = world if world is not None else World(seed)
@@ -108,14 +142,36 @@ class SimulatorServer:
         self._recorded: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
+        self.tls_port = tls_port
+        self._tls_dir = tls_dir
+        self._tls_files: TlsFiles | None = None
+        self._httpsd: _TlsHttpServer | None = None
+        self._tls_thread: threading.Thread | None = None
         self.amazon = AmazonContext(self.world, self.faults, base_url=lambda: self.url, rate_scale=rate_scale)
         self.router = Router()
         self.router.add(amazon_front.routes(self.amazon))
+        self.shopify = ShopifyContext(self.world, self.faults, base_url=lambda: self.url, rate_scale=rate_scale)
+        self.router.add(shopify_front.routes(self.shopify))
+        self.woo = WooContext(
+            self.world, self.faults, site_url_base=lambda: self.tls_url if self.tls_port is not None else self.url
+        )
 
     @property
     def url(self) -> str:
         """Base URL, e.g. http://127.0.0.1:8765 (the port is known once the server is bound)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        """HTTPS base URL, e.g. https://127.0.0.1:8766 (the port is known once the server is bound)."""
+        return f"https://{self.host}:{self.tls_port}"
+
+    @property
+    def tls_cert_path(self) -> str:
+        """PEM file of the CA that signed the HTTPS listener's certificate: pass it as `verify=`."""
+        if self._tls_files is None:
+            self._tls_files = tls_files(self._tls_dir)
+        return str(self._tls_files.ca)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -127,7 +183,10 @@ class SimulatorServer:
     def handle(self, request: Request) -> Response:
         """Answer one request (also usable without HTTP, e.g. in unit tests)."""
         try:
-            response = self.router.dispatch(request)
+            if woo_front.owns(request.path):
+                response = woo_front.handle(self.woo, request)
+            else:
+                response = self.router.dispatch(request)
         except Exception:  # a simulator bug must answer 500, like a vendor outage, not kill the thread
             logger.exception("simulator error on %s %s", request.method, request.path)
             response = Response.json_body(
@@ -150,7 +209,34 @@ class SimulatorServer:
             httpd.simulator = self
             self.port = int(httpd.server_address[1])
             self._httpd = httpd
+        if self.tls_port is not None and self._httpsd is None:
+            self.tls_cert_path  # noqa: B018 - make (or load) the certificates
+            assert self._tls_files is not None
+            httpsd = _TlsHttpServer((self.host, self.tls_port), _RequestHandler)
+            httpsd.simulator = self
+            httpsd.ssl_context = self._tls_files.server_context()
+            self.tls_port = int(httpsd.server_address[1])
+            self._httpsd = httpsd
         return self._httpd
+
+    def _start_tls(self) -> None:
+        if self._httpsd is not None and self._tls_thread is None:
+            self._tls_thread = threading.Thread(
+                target=self._httpsd.serve_forever,
+                kwargs={"poll_interval": 0.01},
+                name="acorn-simulator-tls",
+                daemon=True,
+            )
+            self._tls_thread.start()
+
+    def _stop_tls(self) -> None:
+        httpsd, thread = self._httpsd, self._tls_thread
+        self._httpsd = self._tls_thread = None
+        if httpsd is not None:
+            if thread is not None:
+                httpsd.shutdown()
+                thread.join(timeout=5)
+            httpsd.server_close()
 
     def start(self) -> SimulatorServer:
         """Serve in a background thread; returns self."""
@@ -160,19 +246,26 @@ class SimulatorServer:
                 target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="acorn-simulator", daemon=True
             )
             self._thread.start()
+        self._start_tls()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (Ctrl-C raises KeyboardInterrupt to the caller)."""
         httpd = self.bind()
+        self._start_tls()
         try:
             httpd.serve_forever(poll_interval=0.2)
         finally:
             httpd.server_close()
             self._httpd = None
+            self._stop_tls()
+            self.woo.close()
 
     def stop(self) -> None:
         """Stop serving and release the port."""
+        self.shopify.close()
+        self.woo.close()
+        self._stop_tls()
         httpd, thread = self._httpd, self._thread
         self._httpd = self._thread = None
         if httpd is not None:
