@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.tasks import TenantTask
+from channels.adapters.base import ChannelRetryableError
 from channels.models import Store, StoreStatus, SyncCursor, SyncTrigger
 from channels.selectors import store_get
 from channels.sync import SyncAlreadyRunning, sync_cursor_get_or_create, sync_jobs_for, sync_run_execute
@@ -46,9 +47,19 @@ def process_webhook_event_task(self: TenantTask, *, tenant_id: int, event_id: in
     return webhook_event_process(event=event)
 
 
-@shared_task(name="channels.register_webhooks", base=TenantTask, bind=True, acks_late=True)
+@shared_task(
+    name="channels.register_webhooks",
+    base=TenantTask,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(ChannelRetryableError,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=8,
+)
 def register_webhooks_task(self: TenantTask, *, tenant_id: int, store_id: int) -> list[str]:
-    """Subscribe the store's shop or site to ACORN's webhook endpoint (idempotent)."""
+    """Subscribe the store's shop or site to ACORN's webhook endpoint (idempotent; retried while the
+    platform cannot be reached — the scheduled poll covers the gap)."""
     from channels.services import store_register_webhooks
 
     store = store_get(tenant_id=tenant_id, pk=store_id)

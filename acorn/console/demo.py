@@ -65,7 +65,49 @@ def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
                 secrets={"refresh_token": demo.refresh_token},
             )
         stores.append({"store_id": store.pk, "name": store.name, "status": store.status})
+    stores.extend(_demo_shops(tenant, owner))
     return stores
+
+
+def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
+    """One Shopify shop and one WooCommerce site on the simulator, with the simulator's fixed credentials."""
+    from django.conf import settings
+
+    from channels.models import DataPermission, Platform, Store
+    from channels.services import store_connect_shopify, store_connect_woocommerce, store_create
+    from channels.simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
+    from channels.simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
+
+    simulator = settings.ACORN_SIMULATOR_URL.rstrip("/")
+    # The simulator serves WooCommerce over HTTPS on the next port (make run: 8765 → 8766).
+    host, _, port = simulator.removeprefix("http://").partition(":")
+    woo_site = f"https://{host}:{int(port or 80) + 1}/woo/{DEMO_SITE_SLUG}"
+    shops = [
+        ("Shopify Outfitters", Platform.SHOPIFY, DEMO_SHOP_DOMAIN, f"{simulator}/shopify/{DEMO_SHOP_DOMAIN}"),
+        ("WooCommerce DE", Platform.WOOCOMMERCE, woo_site, woo_site),
+    ]
+    created = []
+    for name, platform, account, endpoint in shops:
+        store = Store.objects.filter(tenant=tenant, name=name).first()
+        if store is None:
+            store = store_create(
+                tenant=tenant,
+                actor=owner,
+                membership=None,
+                platform=platform,
+                name=name,
+                permissions=[DataPermission.ORDERS, DataPermission.INVENTORY, DataPermission.RETURNS],
+                endpoint=endpoint,
+                seller_id=account,
+            )
+            if platform == Platform.SHOPIFY:
+                store_connect_shopify(store=store, actor=owner, secrets={"access_token": DEMO_ACCESS_TOKEN})
+            else:
+                store_connect_woocommerce(
+                    store=store, actor=owner, consumer_key=DEMO_CONSUMER_KEY, consumer_secret=DEMO_CONSUMER_SECRET
+                )
+        created.append({"store_id": store.pk, "name": store.name, "status": store.status})
+    return created
 
 
 @transaction.atomic

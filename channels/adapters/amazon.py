@@ -469,6 +469,7 @@ def parse_transaction(raw: Mapping[str, Any]) -> FinancialTransaction:
 # Finances v0 charge / fee types → ACORN's refund components (REFUND_COMPONENTS).
 _V0_CHARGE_COMPONENTS = {
     "Principal": "principal",
+    "ShippingCharge": "shipping",
     "Shipping": "shipping",
     "ReturnShipping": "shipping",
     "GiftWrap": "gift_wrap",
@@ -480,6 +481,8 @@ _V0_FEE_COMPONENTS = {"Commission": "commission", "RefundCommission": "refund_ad
 
 
 def _v0_component(kind: str, name: str) -> str:
+    if kind == "withheld":
+        return "tax_withheld"
     if kind == "charge":
         if name in _V0_CHARGE_COMPONENTS:
             return _V0_CHARGE_COMPONENTS[name]
@@ -513,6 +516,15 @@ def _v0_amounts(
     return found
 
 
+def _withheld(block: Any, field: str) -> list[Any]:
+    if not isinstance(block, Mapping):
+        raise RecordError(f"{field}: not an object")
+    taxes = block.get("TaxesWithheld") or []
+    if not isinstance(taxes, list):
+        raise RecordError(f"{field}.TaxesWithheld: not a list")
+    return taxes
+
+
 def parse_refund_event(raw: Mapping[str, Any]) -> ExternalRefund:
     """One Finances v0 RefundEventList entry → ExternalRefund with item-level components, or RecordError."""
     order_id = raw.get("AmazonOrderId")
@@ -540,6 +552,14 @@ def parse_refund_event(raw: Mapping[str, Any]) -> ExternalRefund:
             *_v0_amounts(
                 item.get("PromotionAdjustmentList"), f"{field}.PromotionAdjustmentList", "promotion",
                 "PromotionType", "PromotionAmount", currency,
+            ),
+            *_v0_amounts(
+                [
+                    tax
+                    for index, block in enumerate(item.get("ItemTaxWithheldList") or [])
+                    for tax in _withheld(block, f"{field}.ItemTaxWithheldList[{index}]")
+                ],
+                f"{field}.ItemTaxWithheldList.TaxesWithheld", "withheld", "ChargeType", "ChargeAmount", currency,
             ),
         ]  # fmt: skip
         for _, _, code in amounts:

@@ -90,6 +90,8 @@ _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%d.%m.%Y %H:%M:%S",
     "%m/%d/%y",
+    "%d-%b-%Y %H:%M:%S",  # the MFN returns report: 10-Jul-2025
+    "%d-%b-%Y",
     "%d.%m.%Y",
     "%Y-%m-%d",
 )

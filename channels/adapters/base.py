@@ -143,6 +143,7 @@ REFUND_COMPONENTS = (
     "principal",
     "shipping",
     "tax",
+    "tax_withheld",  # marketplace facilitator tax the channel collects and remits (offsets "tax")
     "gift_wrap",
     "promotion",
     "commission",  # the channel's commission given back to the seller (positive on a refund)

@@ -15,47 +15,76 @@ def _give_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales_channels', '0002_store_reauthorization_warned'),
-        ('tenancy', '0001_initial'),
+        ("sales_channels", "0002_store_reauthorization_warned"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='store',
-            name='webhook_key',
+            model_name="store",
+            name="webhook_key",
             field=models.CharField(editable=False, max_length=32, null=True),
         ),
         # Existing stores get a key each (a callable default would give every row the same one).
         migrations.RunPython(_give_keys, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='store',
-            name='webhook_key',
-            field=models.CharField(default=channels.models._new_webhook_key, editable=False, max_length=32, unique=True),
+            model_name="store",
+            name="webhook_key",
+            field=models.CharField(
+                default=channels.models._new_webhook_key, editable=False, max_length=32, unique=True
+            ),
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('topic', models.CharField(max_length=60, verbose_name='topic')),
-                ('event_id', models.CharField(max_length=100, verbose_name='event id')),
-                ('resource_id', models.CharField(blank=True, max_length=100, verbose_name='resource id')),
-                ('payload', models.TextField(verbose_name='payload')),
-                ('status', models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed')], default='received', max_length=10, verbose_name='status')),
-                ('deliveries', models.PositiveIntegerField(default=1, verbose_name='deliveries')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received')),
-                ('processed_at', models.DateTimeField(blank=True, null=True, verbose_name='processed')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_events', to='sales_channels.store')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.tenant', verbose_name='tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("topic", models.CharField(max_length=60, verbose_name="topic")),
+                ("event_id", models.CharField(max_length=100, verbose_name="event id")),
+                ("resource_id", models.CharField(blank=True, max_length=100, verbose_name="resource id")),
+                ("payload", models.TextField(verbose_name="payload")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="received",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("deliveries", models.PositiveIntegerField(default=1, verbose_name="deliveries")),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="received")),
+                ("processed_at", models.DateTimeField(blank=True, null=True, verbose_name="processed")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhook_events",
+                        to="sales_channels.store",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenancy.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'webhook event',
-                'verbose_name_plural': 'webhook events',
-                'ordering': ['-received_at', '-pk'],
-                'indexes': [models.Index(fields=['store', '-received_at'], name='webhook_store_received')],
-                'constraints': [models.UniqueConstraint(fields=('store', 'event_id'), name='webhook_event_unique')],
+                "verbose_name": "webhook event",
+                "verbose_name_plural": "webhook events",
+                "ordering": ["-received_at", "-pk"],
+                "indexes": [models.Index(fields=["store", "-received_at"], name="webhook_store_received")],
+                "constraints": [models.UniqueConstraint(fields=("store", "event_id"), name="webhook_event_unique")],
             },
         ),
     ]

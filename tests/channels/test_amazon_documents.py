@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from defusedxml import ElementTree as SafeElementTree
@@ -179,7 +180,7 @@ def test_mfn_returns_rows_keep_rma_tracking_and_refunded_amount() -> None:
     row = {
         "Order ID": "028-2222222-2222222",
         "Order date": "2026-10-20T10:00:00+00:00",
-        "Return request date": "2026-11-02T09:00:00+00:00",
+        "Return request date": "02-Nov-2026",
         "Return request status": "Approved",
         "Amazon RMA ID": "DsTH7yFTRRMA",
         "Currency code": "EUR",
@@ -202,6 +203,7 @@ def test_mfn_returns_rows_keep_rma_tracking_and_refunded_amount() -> None:
     )
     assert (item.currency, item.order_amount, item.refunded_amount) == ("EUR", Decimal("39.90"), Decimal("39.90"))
     assert item.fulfillment_channel == FulfillmentChannel.MERCHANT
+    assert item.returned_at == datetime(2026, 11, 2, tzinfo=UTC)
 
 
 @needs_vendor
@@ -223,7 +225,7 @@ def test_v0_refund_event_with_a_principal_and_fee_reversal() -> None:
     def money(amount: float) -> dict[str, object]:
         return {"CurrencyCode": "EUR", "CurrencyAmount": amount}
 
-    event = {
+    event: dict[str, Any] = {
         "AmazonOrderId": "028-1",
         "MarketplaceName": "Amazon.de",
         "PostedDate": "2026-11-05T10:00:00Z",
@@ -235,6 +237,7 @@ def test_v0_refund_event_with_a_principal_and_fee_reversal() -> None:
                 "QuantityShipped": 1,
                 "ItemChargeAdjustmentList": [
                     {"ChargeType": "Principal", "ChargeAmount": money(-33.53)},
+                    {"ChargeType": "ShippingCharge", "ChargeAmount": money(-4.90)},
                     {"ChargeType": "Tax", "ChargeAmount": money(-6.37)},
                 ],
                 "ItemFeeAdjustmentList": [
@@ -253,7 +256,8 @@ def test_v0_refund_event_with_a_principal_and_fee_reversal() -> None:
         Decimal("5.99"),
         Decimal("-1.20"),
     )
-    assert refund.total_amount == Decimal("-35.11")
+    assert totals["shipping"] == Decimal("-4.90")
+    assert refund.total_amount == Decimal("-40.01")
     assert parse_refund_event(event).external_id == refund.external_id
     event["ShipmentItemAdjustmentList"][0]["ItemFeeAdjustmentList"][0]["FeeAmount"]["CurrencyCode"] = "GBP"
     with pytest.raises(RecordError, match="amounts in GBP and EUR"):

@@ -80,7 +80,7 @@ def test_shopify_graphql_node_and_bad_records() -> None:
         "shopMoney": {"amount": "10.00", "currencyCode": "EUR"},
         "presentmentMoney": {"amount": "1700", "currencyCode": "JPY"},
     }
-    node = {
+    node: dict[str, Any] = {
         "id": "gid://shopify/Order/5001",
         "legacyResourceId": "5001",
         "name": "#5001",

@@ -1,46 +1,78 @@
-"""`manage.py simulate_channels [--host 127.0.0.1] [--port 8765] [--seed 1] [--faults none|flaky|hostile]`.
+"""`manage.py simulate_channels [--host] [--port 8765] [--tls-port 8766] [--seed 1] [--faults none|flaky|hostile]`.
 
-Runs the vendor simulator in the foreground until Ctrl-C. Only argument parsing lives here; the
-simulator itself is `channels.simulator` and needs no database.
+Runs the vendor simulator in the foreground until Ctrl-C: Amazon SP-API and Shopify on the plain port,
+WooCommerce on the HTTPS port (its CA certificate is written to --tls-dir so that ACORN can verify it).
+Only argument parsing lives here; the simulator itself is `channels.simulator` and needs no database.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from channels.simulator import SimulatorServer
 from channels.simulator.demo import install_demo_sellers
 from channels.simulator.faults import PROFILES
+from channels.simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
+from channels.simulator.woocommerce.demo import (
+    DEMO_CONSUMER_KEY,
+    DEMO_SITE_SLUG,
+    install_demo_woo_site,
+)
 
 
 class Command(BaseCommand):
-    help = "Run the channel simulator (Amazon SP-API, LWA, Seller Central consent) in the foreground."
+    help = "Run the channel simulator (Amazon SP-API, Shopify, WooCommerce) in the foreground."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--tls-port", type=int, default=8766, help="HTTPS port (WooCommerce sites)")
+        parser.add_argument(
+            "--tls-dir",
+            default=str(settings.VAR_DIR / "simulator-tls"),
+            help="Where the simulator keeps its CA and server certificate (reused across restarts)",
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--faults", choices=sorted(PROFILES), default="none")
-        parser.add_argument("--no-demo-sellers", action="store_true", help="Start without the demo's two sellers")
+        parser.add_argument(
+            "--no-demo-sellers", action="store_true", help="Start without the demo's sellers, shop and site"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         simulator = SimulatorServer(
-            seed=options["seed"], faults=options["faults"], host=options["host"], port=options["port"]
+            seed=options["seed"],
+            faults=options["faults"],
+            host=options["host"],
+            port=options["port"],
+            tls_port=options["tls_port"],
+            tls_dir=options["tls_dir"],
         )
         world = simulator.world
         if not options["no_demo_sellers"]:
             install_demo_sellers(world)
+            install_demo_shops(simulator.shopify)  # also starts delivering Shopify webhooks
+            install_demo_woo_site(simulator.woo)
+            simulator.woo.start_delivery_thread()
         simulator.bind()
         self.stdout.write(
-            f"Channel simulator listening on {simulator.url} (seed {options['seed']}, faults {options['faults']})"
+            f"Channel simulator listening on {simulator.url} and {simulator.tls_url} "
+            f"(seed {options['seed']}, faults {options['faults']})"
         )
         self.stdout.write(f"LWA client id:     {world.client_id}")
         self.stdout.write(f"LWA client secret: {world.client_secret}")
         self.stdout.write(f"Application id:    {world.application_id}")
+        self.stdout.write(f"Shopify shop:      {DEMO_SHOP_DOMAIN} (API at {simulator.url}/shopify/{DEMO_SHOP_DOMAIN})")
+        if not options["no_demo_sellers"]:
+            self.stdout.write(f"WooCommerce site:  {simulator.woo.site_url(DEMO_SITE_SLUG)} (key {DEMO_CONSUMER_KEY})")
+        self.stdout.write(f"CA certificate:    {simulator.tls_cert_path}")
         self.stdout.write("Press Ctrl-C to stop.")
         try:
             simulator.serve_forever()
         except KeyboardInterrupt:
             self.stdout.write("Simulator stopped.")
+        finally:
+            simulator.shopify.close()
+            simulator.woo.close()
