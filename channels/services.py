@@ -356,16 +356,20 @@ def _queue_webhook_registration(store: Store) -> None:
 
 
 @transaction.atomic
-def store_connect_shopify(*, store: Store, actor: User | None, secrets: Mapping[str, Any]) -> Store:
+def store_connect_shopify(
+    *, store: Store, actor: User | None, secrets: Mapping[str, Any], queue_sync: bool = True
+) -> Store:
     """A shop authorised ACORN (OAuth code exchanged, or an Admin API token pasted): activate it, sync it,
     and subscribe it to webhooks."""
-    store = store_authorize(store=store, actor=actor, seller_id=store.seller_id, secrets=secrets)
+    store = store_authorize(store=store, actor=actor, seller_id=store.seller_id, secrets=secrets, queue_sync=queue_sync)
     _queue_webhook_registration(store)
     return store
 
 
 @transaction.atomic
-def store_connect_woocommerce(*, store: Store, actor: User | None, consumer_key: str, consumer_secret: str) -> Store:
+def store_connect_woocommerce(
+    *, store: Store, actor: User | None, consumer_key: str, consumer_secret: str, queue_sync: bool = True
+) -> Store:
     """Keys that passed the connection test: keep them (with a fresh webhook secret), sync, add webhooks."""
     import secrets as random_secrets
 
@@ -378,6 +382,7 @@ def store_connect_woocommerce(*, store: Store, actor: User | None, consumer_key:
             "consumer_secret": consumer_secret,
             "webhook_secret": random_secrets.token_urlsafe(32),
         },
+        queue_sync=queue_sync,
     )
     _queue_webhook_registration(store)
     return store

@@ -79,9 +79,7 @@ def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
     from channels.simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
 
     simulator = settings.ACORN_SIMULATOR_URL.rstrip("/")
-    # The simulator serves WooCommerce over HTTPS on the next port (make run: 8765 → 8766).
-    host, _, port = simulator.removeprefix("http://").partition(":")
-    woo_site = f"https://{host}:{int(port or 80) + 1}/woo/{DEMO_SITE_SLUG}"
+    woo_site = f"{settings.ACORN_SIMULATOR_TLS_URL.rstrip('/')}/woo/{DEMO_SITE_SLUG}"
     shops = [
         ("Shopify Outfitters", Platform.SHOPIFY, DEMO_SHOP_DOMAIN, f"{simulator}/shopify/{DEMO_SHOP_DOMAIN}"),
         ("WooCommerce DE", Platform.WOOCOMMERCE, woo_site, woo_site),

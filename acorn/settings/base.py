@@ -274,6 +274,8 @@ ACORN_WOOCOMMERCE_CA_BUNDLE = env.str("ACORN_WOOCOMMERCE_CA_BUNDLE", default="")
 # arbitrary URL would let a tenant make the servers call anywhere. The endpoint offered by default:
 ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=False)
 ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="")
+# The simulator's HTTPS listener (its WooCommerce sites), beside ACORN_SIMULATOR_URL.
+ACORN_SIMULATOR_TLS_URL = env.str("ACORN_SIMULATOR_TLS_URL", default="")
 # How far back the first sync of a new store reaches, and the overlap re-read at each window start so
 # that records updated while the previous window closed are not missed.
 ACORN_SYNC_INITIAL_DAYS = env.int("ACORN_SYNC_INITIAL_DAYS", default=30)

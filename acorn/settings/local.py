@@ -11,6 +11,7 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="acorn-local-development-key-n
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["YWNvcm4tbG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyYiE="])
 ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=True)
 ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="http://127.0.0.1:8765")
+ACORN_SIMULATOR_TLS_URL = env.str("ACORN_SIMULATOR_TLS_URL", default="https://127.0.0.1:8766")
 # `make run` starts the simulator with its CA in var/simulator-tls; its WooCommerce site is verified with it.
 ACORN_WOOCOMMERCE_CA_BUNDLE = env.str(
     "ACORN_WOOCOMMERCE_CA_BUNDLE",

@@ -267,17 +267,30 @@ def test_demo_stores_sync_against_the_simulators_demo_sellers(settings: Any) -> 
     from django.core.management import call_command
 
     from channels.simulator.demo import install_demo_sellers
+    from channels.simulator.shopify.demo import install_demo_shops
+    from channels.simulator.woocommerce.demo import install_demo_woo_site
+    from tests.channels import test_shopify_e2e, test_woocommerce_e2e
 
     with _simulator() as sim:
         install_demo_sellers(sim.world)
-        settings.ACORN_SIMULATOR_URL = sim.url
+        install_demo_shops(sim.shopify, deliver_webhooks=False)
+        install_demo_woo_site(sim.woo)
+        settings.ACORN_SIMULATOR_URL, settings.ACORN_SIMULATOR_TLS_URL = sim.url, sim.tls_url
+        settings.ACORN_WOOCOMMERCE_CA_BUNDLE = str(sim.tls_cert_path)
         call_command("demo", "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
         tenant = Tenant.objects.get(slug="demo-trading-co")
         with tenant_scope(tenant):
             stores = list(Store.objects.order_by("name"))
+        assert {store.platform for store in stores} == {"amazon", "shopify", "woocommerce"}
         for store in stores:
             assert _sync_until_done(store)[-1].status == "succeeded"
-            assert _stored(store) == _truth(sim, store.seller_id)
+            if store.platform == "amazon":
+                assert _stored(store) == _truth(sim, store.seller_id)
+            elif store.platform == "shopify":
+                truth = test_shopify_e2e._truth(sim, store.seller_id)
+                assert _stored(store) == truth
+            else:
+                assert _stored(store) == test_woocommerce_e2e._truth(sim, "acorn-demo")
 
 
 def test_fba_inventory_pages_through_the_simulator(tenant: Tenant, sim: SimulatorServer) -> None:

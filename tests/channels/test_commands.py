@@ -146,3 +146,54 @@ def test_revoked_store_sync_command_exits_with_error(tenant: Tenant) -> None:
         access_token_client.cache.clear()
         with pytest.raises(CommandError, match="did not succeed"):
             call_command("sync_store", str(store_id), "--json", stdout=StringIO())
+
+
+def test_connect_store_shopify_by_oauth_and_woocommerce_by_keys(
+    tenant: Tenant, other_tenant: Tenant, settings: Any
+) -> None:
+    with _simulator() as sim:
+        settings.ACORN_WOOCOMMERCE_CA_BUNDLE = str(sim.tls_cert_path)
+        sim.shopify.add_shop("cli-shop.myshopify.com", orders_per_day=5, history_days=20)
+        site = sim.woo.add_site("cli-site", orders_per_day=5, history_days=20)
+        shop_result = _json(
+            "connect_store",
+            "--tenant",
+            tenant.slug,
+            "--platform",
+            "shopify",
+            "--name",
+            "Shopify CLI",
+            "--endpoint",
+            f"{sim.url}/shopify/cli-shop.myshopify.com",
+            "--no-sync",
+        )
+        woo_args = ["--platform", "woocommerce", "--name", "Woo CLI", "--endpoint", sim.woo.site_url("cli-site")]
+        with pytest.raises(CommandError, match="refused the keys"):
+            call_command(
+                "connect_store",
+                "--tenant",
+                tenant.slug,
+                *woo_args,
+                "--credentials",
+                json.dumps({"consumer_key": site.consumer_key, "consumer_secret": "cs_wrong"}),
+                stdout=StringIO(),
+            )
+        woo_result = _json(
+            "connect_store",
+            "--tenant",
+            tenant.slug,
+            *woo_args,
+            "--credentials",
+            json.dumps({"consumer_key": site.consumer_key, "consumer_secret": site.consumer_secret}),
+            "--no-sync",
+        )
+        with tenant_scope(tenant):
+            shop = Store.objects.get(pk=shop_result["store_id"])
+            woo = Store.objects.get(pk=woo_result["store_id"])
+            assert shop.credential.secrets["refresh_token"]  # the OAuth code exchange ran, with HMAC checked
+        assert (shop.status, shop.seller_id) == ("active", "cli-shop.myshopify.com")
+        assert (woo.status, woo.seller_id) == ("active", sim.woo.site_url("cli-site"))
+        with tenant_scope(other_tenant):
+            assert not Store.objects.exists()
+        for store in (shop, woo):
+            assert _json("sync_store", str(store.pk), "--resource", "orders", "--json")["status"] == "succeeded"

@@ -50,14 +50,14 @@ def sim() -> Iterator[SimulatorServer]:
         yield server
 
 
-def _truth(sim: SimulatorServer) -> dict[str, tuple[str, Decimal, str]]:
+def _truth(sim: SimulatorServer, shop: str = SHOP) -> dict[str, tuple[str, Decimal, str]]:
     return {
         str(order["legacy_id"]): (
             normalize_status(order["financial_status"], order["fulfillment_status"], bool(order["cancelled_at"])),
             Decimal(order["total_price"]),
             order["currency"],
         )
-        for order in sim.shopify.visible_orders(SHOP)
+        for order in sim.shopify.visible_orders(shop)
     }
 
 

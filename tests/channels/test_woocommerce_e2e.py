@@ -49,10 +49,10 @@ def sim(settings: Any) -> Iterator[SimulatorServer]:
         yield server
 
 
-def _truth(sim: SimulatorServer) -> dict[str, tuple[str, Decimal, str]]:
+def _truth(sim: SimulatorServer, slug: str = SLUG) -> dict[str, tuple[str, Decimal, str]]:
     return {
         str(order["id"]): (STATUS_MAP[order["status"]], Decimal(order["total"]), order["currency"])
-        for order in sim.woo.visible_orders(SLUG)
+        for order in sim.woo.visible_orders(slug)
     }
 
 

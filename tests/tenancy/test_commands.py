@@ -90,9 +90,19 @@ def test_demo_is_idempotent_and_has_one_member_per_role() -> None:
         roles = sorted(Membership.objects.values_list("role", flat=True))
     assert roles == sorted(role for role, _ in DEMO_MEMBERS)
     assert Tenant.objects.count() == 1
-    # two Amazon stores on the simulator, authorised with the demo sellers' fixed tokens
-    assert [(s["name"], s["status"]) for s in first["stores"]] == [("Amazon NA", "active"), ("Amazon EU", "active")]
+    # two Amazon stores, a Shopify shop and a WooCommerce site on the simulator, with its fixed credentials
+    assert [(s["name"], s["status"]) for s in first["stores"]] == [
+        ("Amazon NA", "active"),
+        ("Amazon EU", "active"),
+        ("Shopify Outfitters", "active"),
+        ("WooCommerce DE", "active"),
+    ]
     from channels.models import Store
 
     with tenant_scope(tenant):
-        assert sorted(Store.objects.values_list("marketplaces", flat=True)) == [["UK", "DE", "FR"], ["US", "CA", "MX"]]
+        assert sorted(Store.objects.values_list("marketplaces", flat=True)) == [
+            [],
+            [],
+            ["UK", "DE", "FR"],
+            ["US", "CA", "MX"],
+        ]

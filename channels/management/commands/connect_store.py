@@ -1,9 +1,16 @@
-"""`manage.py connect_store --tenant SLUG --platform amazon --name N --endpoint URL [--marketplaces] [--credentials]`.
+"""`manage.py connect_store --tenant SLUG --platform amazon|shopify|woocommerce --name N --endpoint URL
+[--marketplaces] [--credentials JSON]`.
 
 Connects a store through the same services as the console: create it, authorise it, queue the first sync.
-With --credentials ({"refresh_token": …, "selling_partner_id": …}) the authorisation is taken as given;
-without, the command walks the consent page at the endpoint itself (the simulator's Seller Central) and
-exchanges the returned code through Login with Amazon, exactly as the console callback does.
+
+* amazon: --credentials {"refresh_token": …, "selling_partner_id": …} is taken as given; without it the
+  command walks the consent page at the endpoint (the simulator's Seller Central) and exchanges the code
+  through Login with Amazon, as the console callback does.
+* shopify: --endpoint is the shop's API base (https://acme.myshopify.com, or the simulator's
+  …/shopify/acme.myshopify.com). --credentials {"access_token": …} is a custom app's token (checked
+  first); without it the command approves the shop's install page and exchanges the code (HMAC checked).
+* woocommerce: --endpoint is the site URL; --credentials {"consumer_key": …, "consumer_secret": …} is
+  required and goes through the console's connection test.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from channels.adapters.base import ChannelError
 from channels.models import AMAZON_REGION_MARKETPLACES, DataPermission, Platform, Store
 
 COMMAND_REDIRECT_URI = "http://127.0.0.1/acorn-cli/amazon/callback"
+SHOPIFY_REDIRECT_URI = "http://127.0.0.1/acorn-cli/shopify/callback"
 
 
 class _FormParser(HTMLParser):
@@ -53,7 +61,7 @@ class _FormParser(HTMLParser):
             self._in_form = False
 
 
-def _walk_consent(url: str) -> dict[str, str]:
+def _walk_consent(url: str, redirect_uri: str = COMMAND_REDIRECT_URI) -> dict[str, str]:
     """Approve the consent page like a seller would, and return the callback's query parameters."""
     with httpx.Client(timeout=30, follow_redirects=False) as client:
         page = client.get(url)
@@ -68,7 +76,7 @@ def _walk_consent(url: str) -> dict[str, str]:
             client.post(target, data=form.fields) if form.method == "post" else client.get(target, params=form.fields)
         )
         location = answer.headers.get("location", "")
-        if answer.status_code not in (301, 302, 303) or not location.startswith(COMMAND_REDIRECT_URI):
+        if answer.status_code not in (301, 302, 303) or not location.startswith(redirect_uri):
             raise CommandError(f"The consent page did not redirect back (HTTP {answer.status_code}).")
         return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
@@ -78,18 +86,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="Tenant slug")
-        parser.add_argument("--platform", required=True, choices=[Platform.AMAZON])
+        parser.add_argument("--platform", required=True, choices=Platform.values)
         parser.add_argument("--name", required=True)
         parser.add_argument("--endpoint", required=True, help="Base URL of the API (the simulator or a test double)")
         parser.add_argument("--marketplaces", default="US", help="Comma-separated marketplace codes of one region")
         parser.add_argument("--permissions", default=",".join(DataPermission.values))
-        parser.add_argument("--credentials", default="", help='JSON: {"refresh_token": …, "selling_partner_id": …}')
+        parser.add_argument(
+            "--credentials",
+            default="",
+            help='JSON: amazon {"refresh_token", "selling_partner_id"}, shopify {"access_token"}, '
+            'woocommerce {"consumer_key", "consumer_secret"}',
+        )
         parser.add_argument("--no-sync", action="store_true", help="Do not queue the first sync")
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = Tenant.objects.filter(slug=options["tenant"]).first()
         if tenant is None:
             raise CommandError(f"No tenant with slug {options['tenant']!r}.")
+        if options["platform"] != Platform.AMAZON:
+            store_id = self._connect_shop(tenant, options)
+            self.stdout.write(json.dumps({"store_id": store_id}))
+            return
         marketplaces = [code.strip().upper() for code in options["marketplaces"].split(",") if code.strip()]
         region = next((r for r, codes in AMAZON_REGION_MARKETPLACES.items() if set(marketplaces) <= set(codes)), None)
         if region is None:
@@ -140,3 +157,82 @@ class Command(BaseCommand):
         services.store_authorize(
             store=store, actor=None, seller_id=seller_id, secrets=credentials, queue_sync=queue_sync
         )
+
+    def _connect_shop(self, tenant: Tenant, options: dict[str, Any]) -> int:
+        from channels.adapters import shopify, woocommerce
+
+        credentials: dict[str, str] = {}
+        if options["credentials"]:
+            try:
+                credentials = json.loads(options["credentials"])
+            except json.JSONDecodeError as error:
+                raise CommandError(f"--credentials is not valid JSON: {error}") from None
+            if not isinstance(credentials, dict):
+                raise CommandError("--credentials must be a JSON object.")
+        endpoint = options["endpoint"].rstrip("/")
+        permissions = [p.strip() for p in options["permissions"].split(",") if p.strip()]
+        platform = options["platform"]
+        try:
+            if platform == Platform.SHOPIFY:
+                path_tail = urlsplit(endpoint).path.rsplit("/", 1)[-1]
+                shop = shopify.normalize_shop_domain(
+                    credentials.get("shop") or (path_tail if path_tail.endswith(".myshopify.com") else endpoint)
+                )
+                api = "" if endpoint == f"https://{shop}" else endpoint
+                seller_id = shop
+            else:
+                api = seller_id = woocommerce.normalize_site_url(endpoint)
+                if not credentials.get("consumer_key") or not credentials.get("consumer_secret"):
+                    raise CommandError('woocommerce needs --credentials {"consumer_key": …, "consumer_secret": …}.')
+        except ValueError as error:
+            raise CommandError(f"--endpoint: {error}") from None
+        probe = Store(platform=platform, seller_id=seller_id, endpoint=api)
+        try:
+            if platform == Platform.WOOCOMMERCE:
+                woocommerce.WooCommerceAdapter(store=probe, secrets=credentials).check_connection()
+            elif credentials.get("access_token"):
+                shopify.ShopifyAdapter(store=probe, secrets=credentials).shop_info()
+        except ChannelError as error:
+            raise CommandError(f"Connection test failed: {error}") from None
+        with tenant_scope(tenant):
+            try:
+                store = services.store_create(
+                    tenant=tenant,
+                    actor=None,
+                    membership=None,
+                    platform=platform,
+                    name=options["name"],
+                    permissions=permissions,
+                    endpoint=api,
+                    seller_id=seller_id,
+                )
+                if platform == Platform.WOOCOMMERCE:
+                    services.store_connect_woocommerce(
+                        store=store,
+                        actor=None,
+                        consumer_key=credentials["consumer_key"],
+                        consumer_secret=credentials["consumer_secret"],
+                        queue_sync=not options["no_sync"],
+                    )
+                else:
+                    secrets = credentials if credentials.get("access_token") else self._shopify_oauth(store)
+                    services.store_connect_shopify(
+                        store=store, actor=None, secrets=secrets, queue_sync=not options["no_sync"]
+                    )
+            except PlanLimitExceeded as error:
+                raise CommandError(error.message) from None
+            except ValidationError as error:
+                raise CommandError("; ".join(error.messages)) from None
+            except ChannelError as error:
+                raise CommandError(f"Authorisation failed: {error}") from None
+        return store.pk
+
+    def _shopify_oauth(self, store: Store) -> dict[str, Any]:
+        from channels.adapters import shopify
+
+        callback = _walk_consent(
+            shopify.authorize_url(store, state="cli", redirect_uri=SHOPIFY_REDIRECT_URI), SHOPIFY_REDIRECT_URI
+        )
+        if not shopify.query_hmac_valid(callback) or callback.get("shop") != store.seller_id:
+            raise CommandError("The shop's answer is not signed correctly or names another shop.")
+        return shopify.exchange_authorization_code(store, code=callback.get("code", ""))

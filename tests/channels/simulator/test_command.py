@@ -26,11 +26,16 @@ def test_prints_url_and_credentials_and_stops_on_ctrl_c(monkeypatch: pytest.Monk
     out = StringIO()
 
     # when the command runs
-    call_command("simulate_channels", "--port", "0", "--seed", "3", "--faults", "hostile", stdout=out)
+    call_command(
+        "simulate_channels", "--port", "0", "--tls-port", "0", "--seed", "3", "--faults", "hostile", stdout=out
+    )
 
     # then it printed its URL and the LWA credentials, served, and stopped
     text = out.getvalue()
-    assert re.search(r"listening on http://127\.0\.0\.1:\d+ \(seed 3, faults hostile\)", text)
+    assert re.search(
+        r"listening on http://127\.0\.0\.1:\d+ and https://127\.0\.0\.1:\d+ \(seed 3, faults hostile\)", text
+    )
+    assert "acorn-demo.myshopify.com" in text and "/woo/acorn-demo" in text
     assert "amzn1.application-oa2-client.acorn-sim" in text
     assert "acorn-sim-secret" in text
     assert "Simulator stopped." in text
