@@ -329,6 +329,42 @@ class ListingUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelStock:
+    """What an independent shop shows for one SKU at one location (Shopify) or for the site (WooCommerce)."""
+
+    sku: str
+    channel_product_id: str  # Shopify variant id; WooCommerce product id, or "product/variation"
+    available: int | None  # None: the shop does not track stock for it
+    location_id: str = ""
+    location_name: str = ""
+    inventory_item_id: str = ""
+    on_hand: int | None = None
+    committed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StockPushResult:
+    """The answer to setting a channel's quantity. `conflict`: the channel's quantity was not the one expected
+    (compare-and-set refused); `current` then says what it is, when the channel tells."""
+
+    applied: bool
+    quantity: int
+    conflict: bool = False
+    current: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRefundResult:
+    """A refund executed on the channel: its id there and the amount given back (positive)."""
+
+    external_id: str
+    amount: Decimal
+    currency: str
+    replayed: bool = False  # the channel already had it (an idempotent retry)
+
+
+@dataclass(frozen=True, slots=True)
 class BadRecord:
     """A vendor record that could not be parsed: kept raw, with the reason, for QuarantinedRecord."""
 

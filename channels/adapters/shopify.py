@@ -37,12 +37,18 @@ from channels.adapters.base import (
     ChannelCursorExpired,
     ChannelError,
     ChannelRateLimited,
+    ChannelRefundResult,
     ChannelRetryableError,
+    ChannelStock,
     ExternalOrder,
     ExternalOrderLine,
+    ExternalRefund,
     FulfillmentChannel,
     OrderStatus,
     Page,
+    RefundLine,
+    RefundRequest,
+    StockPushResult,
 )
 from channels.models import Store
 
@@ -102,6 +108,78 @@ MORE_LINES_QUERY = f"""
 query AcornMoreLines($id: ID!, $lines: Int!, $after: String) {{
   order(id: $id) {{ lineItems(first: $lines, after: $after) {{ {LINE_ITEMS} }} }}
 }}
+"""
+STOCK_PAGE_SIZE = 15  # variants per page: 15 x (item + 10 levels x 3 quantities) stays under 1,000 points
+STOCK_QUERY = """
+query AcornStock($first: Int!, $after: String) {
+  productVariants(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      legacyResourceId sku
+      inventoryItem {
+        id tracked
+        inventoryLevels(first: 10) {
+          nodes {
+            location { id name }
+            quantities(names: ["available", "on_hand", "committed"]) { name quantity }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+SET_STOCK = """
+mutation AcornSetStock($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { field message code }
+  }
+}
+"""
+ORDER_REFUNDS_QUERY = f"""
+query AcornRefunds($id: ID!) {{
+  order(id: $id) {{
+    currencyCode
+    refunds(first: 10) {{
+      id createdAt note
+      refundLineItems(first: 10) {{
+        nodes {{ quantity lineItem {{ id sku }} subtotalSet {{ {_SHOP_MONEY} }} totalTaxSet {{ {_SHOP_MONEY} }} }}
+      }}
+      totalRefundedSet {{ {_SHOP_MONEY} }}
+    }}
+  }}
+}}
+"""
+FULFILLMENT_ORDERS_QUERY = """
+query AcornFulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    fulfillmentOrders(first: 5) {
+      nodes { id status lineItems(first: 30) { nodes { id remainingQuantity lineItem { id } } } }
+    }
+  }
+}
+"""
+FULFILLMENT_CREATE = """
+mutation AcornFulfil($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}
+"""
+TRANSACTIONS_QUERY = """
+query AcornTransactions($id: ID!) {
+  order(id: $id) { presentmentCurrencyCode transactions(first: 50) { id kind status gateway } }
+}
+"""
+REFUND_CREATE = """
+mutation AcornRefund($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund { id totalRefundedSet { presentmentMoney { amount currencyCode } } }
+    userErrors { field message }
+  }
+}
 """
 SHOP_QUERY = "query { shop { name myshopifyDomain currencyCode ianaTimezone } }"
 WEBHOOK_CREATE = """
@@ -628,6 +706,215 @@ class ShopifyAdapter(ChannelAdapter):
             return parse_order(self._with_all_lines(node))
         except RecordError as error:
             raise ChannelError(f"Shopify's order {order_id} is unreadable: {error}") from None
+
+    # --- stock -----------------------------------------------------------------------------------------
+    def fetch_stock(self, *, page_token: str | None = None) -> Page[ChannelStock]:
+        """One page of variants with their quantities per location (untracked items have `available` None)."""
+        data = self.graphql(STOCK_QUERY, {"first": STOCK_PAGE_SIZE, "after": page_token})
+        connection = data.get("productVariants") or {}
+        items: list[ChannelStock] = []
+        bad: list[BadRecord] = []
+        for node in connection.get("nodes") or []:
+            item = node.get("inventoryItem") if isinstance(node, Mapping) else None
+            if not isinstance(item, Mapping):
+                bad.append(BadRecord(reason="inventoryItem: missing", raw={"value": node}))
+                continue
+            for level in (item.get("inventoryLevels") or {}).get("nodes") or []:
+                quantities = {q.get("name"): q.get("quantity") for q in level.get("quantities") or []}
+                location = level.get("location") or {}
+                items.append(
+                    ChannelStock(
+                        sku=str(node.get("sku") or ""),
+                        channel_product_id=str(node.get("legacyResourceId") or ""),
+                        available=quantities.get("available") if item.get("tracked") else None,
+                        location_id=str(location.get("id") or ""),
+                        location_name=str(location.get("name") or ""),
+                        inventory_item_id=str(item.get("id") or ""),
+                        on_hand=quantities.get("on_hand"),
+                        committed=quantities.get("committed"),
+                    )
+                )
+        info = connection.get("pageInfo") or {}
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=info.get("endCursor") if info.get("hasNextPage") else None,
+            rate_limit=_sustained_rate(self.last_cost),
+        )
+
+    def set_available(
+        self, *, inventory_item_id: str, location_id: str, quantity: int, expected: int | None, key: str
+    ) -> StockPushResult:
+        """Set the available quantity, compare-and-set against `expected` (what ACORN last saw there).
+
+        A stale `expected` changes nothing and comes back as a conflict: read again and decide again. `key`
+        makes a retry of the same push a replay rather than a second change."""
+        payload = {
+            "name": "available",
+            "reason": "correction",
+            "referenceDocumentUri": f"acorn://stock-push/{key}",
+            "quantities": [
+                {
+                    "inventoryItemId": inventory_item_id,
+                    "locationId": location_id,
+                    "quantity": quantity,
+                    "changeFromQuantity": expected,
+                }
+            ],
+        }
+        data = self.graphql(SET_STOCK, {"input": payload, "key": key})
+        result = data.get("inventorySetQuantities") or {}
+        errors = [error for error in result.get("userErrors") or [] if isinstance(error, Mapping)]
+        if not errors:
+            return StockPushResult(applied=True, quantity=quantity)
+        message = "; ".join(str(error.get("message", "")) for error in errors)[:500]
+        if any("STALE" in str(error.get("code") or "") for error in errors):
+            return StockPushResult(applied=False, quantity=quantity, conflict=True, message=message)
+        raise ChannelError(f"Shopify refused the quantity: {message}")
+
+    # --- refunds and fulfilments -------------------------------------------------------------------------
+    def fetch_order_refunds(self, order_id: str) -> list[ExternalRefund]:
+        """The order's refunds as Shopify records them (line subtotals and tax; negative = given back)."""
+        data = self.graphql(ORDER_REFUNDS_QUERY, {"id": f"gid://shopify/Order/{order_id}"})
+        order = data.get("order")
+        if not isinstance(order, Mapping):
+            return []
+        refunds = []
+        for raw in order.get("refunds") or []:
+            total, currency = _money(raw.get("totalRefundedSet"), "totalRefundedSet")
+            lines = []
+            accounted = Decimal(0)
+            for item in (raw.get("refundLineItems") or {}).get("nodes") or []:
+                subtotal, _ = _money(item.get("subtotalSet"), "subtotalSet", currency=currency)
+                tax, _ = _money(item.get("totalTaxSet"), "totalTaxSet", currency=currency)
+                accounted += subtotal + tax
+                line = item.get("lineItem") or {}
+                lines.append(
+                    RefundLine(
+                        order_item_id=str(line.get("id") or "").rsplit("/", 1)[-1],
+                        sku=str(line.get("sku") or ""),
+                        quantity=int(item.get("quantity") or 0),
+                        components=(("principal", -subtotal), ("tax", -tax)),
+                    )
+                )
+            if total != accounted:  # shipping or an amount not tied to items
+                lines.append(
+                    RefundLine(order_item_id="", sku="", quantity=0, components=(("other", accounted - total),))
+                )
+            refunds.append(
+                ExternalRefund(
+                    external_id=str(raw.get("id") or "").rsplit("/", 1)[-1],
+                    order_id=order_id,
+                    posted_at=_time(raw.get("createdAt"), "createdAt"),
+                    currency=currency,
+                    lines=tuple(lines),
+                    note=str(raw.get("note") or "")[:500],
+                    source="shopify",
+                )
+            )
+        return refunds
+
+    def create_fulfillment(
+        self,
+        *,
+        order_id: str,
+        tracking_number: str,
+        carrier: str,
+        tracking_url: str = "",
+        items: tuple[tuple[str, int], ...] = (),
+        notify_customer: bool = True,
+    ) -> str:
+        """Fulfil the order's open fulfilment orders (or only `items`: (line item id, quantity)) with tracking."""
+        data = self.graphql(FULFILLMENT_ORDERS_QUERY, {"id": f"gid://shopify/Order/{order_id}"})
+        orders = ((data.get("order") or {}).get("fulfillmentOrders") or {}).get("nodes") or []
+        wanted = {f"gid://shopify/LineItem/{line}": quantity for line, quantity in items}
+        groups = []
+        for fulfillment_order in orders:
+            if fulfillment_order.get("status") not in ("OPEN", "IN_PROGRESS"):
+                continue
+            lines = []
+            for line in (fulfillment_order.get("lineItems") or {}).get("nodes") or []:
+                remaining = int(line.get("remainingQuantity") or 0)
+                line_id = str((line.get("lineItem") or {}).get("id") or "")
+                quantity = min(remaining, wanted.get(line_id, 0)) if wanted else remaining
+                if quantity > 0:
+                    lines.append({"id": line["id"], "quantity": quantity})
+            if lines:
+                groups.append({"fulfillmentOrderId": fulfillment_order["id"], "fulfillmentOrderLineItems": lines})
+        if not groups:
+            raise ChannelError(f"Order {order_id} has nothing left to fulfil on Shopify")
+        tracking = {"number": tracking_number, "company": carrier, **({"url": tracking_url} if tracking_url else {})}
+        result = (
+            self.graphql(
+                FULFILLMENT_CREATE,
+                {
+                    "fulfillment": {
+                        "lineItemsByFulfillmentOrder": groups,
+                        "trackingInfo": tracking,
+                        "notifyCustomer": notify_customer,
+                    }
+                },
+            ).get("fulfillmentCreate")
+            or {}
+        )
+        errors = [error for error in result.get("userErrors") or [] if isinstance(error, Mapping)]
+        if errors or not (result.get("fulfillment") or {}).get("id"):
+            raise ChannelError(f"Shopify refused the fulfilment: {errors[0].get('message', '') if errors else '?'}")
+        return str(result["fulfillment"]["id"])
+
+    def create_refund(self, request: RefundRequest, *, restock: bool = False) -> ChannelRefundResult:
+        """Give money back on the order (`refundCreate`), once: `request.adjustment_id` is the idempotency key.
+
+        Amounts are in the order's presentment currency, refunded against its successful sale or capture."""
+        gid = f"gid://shopify/Order/{request.order_id}"
+        order = self.graphql(TRANSACTIONS_QUERY, {"id": gid}).get("order") or {}
+        parent = next(
+            (
+                tx
+                for tx in order.get("transactions") or []
+                if tx.get("kind") in ("SALE", "CAPTURE") and tx.get("status") == "SUCCESS"
+            ),
+            None,
+        )
+        if parent is None:
+            raise ChannelError(f"Order {request.order_id} has no captured payment to refund")
+        shipping = sum(
+            (amount for _, _, parts in request.items for name, amount in parts if name == "shipping"), Decimal(0)
+        )
+        total = sum((amount for _, _, parts in request.items for _, amount in parts), Decimal(0))
+        payload: dict[str, Any] = {
+            "orderId": gid,
+            "note": request.reason[:250],
+            "notify": True,
+            "currency": request.currency,
+            "refundLineItems": [
+                {
+                    "lineItemId": f"gid://shopify/LineItem/{line}",
+                    "quantity": quantity,
+                    "restockType": "RETURN" if restock else "NO_RESTOCK",
+                }
+                for line, quantity, _ in request.items
+                if line and quantity > 0
+            ],
+            "transactions": [
+                {
+                    "orderId": gid,
+                    "parentId": parent["id"],
+                    "gateway": parent.get("gateway") or "manual",
+                    "kind": "REFUND",
+                    "amount": str(total),
+                }
+            ],
+        }
+        if shipping:
+            payload["shipping"] = {"amount": str(shipping)}
+        result = self.graphql(REFUND_CREATE, {"input": payload, "key": request.adjustment_id}).get("refundCreate") or {}
+        errors = [error for error in result.get("userErrors") or [] if isinstance(error, Mapping)]
+        refund = result.get("refund") or {}
+        if errors or not refund.get("id"):
+            raise ChannelError(f"Shopify refused the refund: {errors[0].get('message', '') if errors else '?'}")
+        amount, currency = _money(refund.get("totalRefundedSet"), "totalRefundedSet", "presentmentMoney")
+        return ChannelRefundResult(external_id=str(refund["id"]).rsplit("/", 1)[-1], amount=amount, currency=currency)
 
     def shop_info(self) -> dict[str, Any]:
         """The shop's name, domain, currency and time zone (also proves the token works)."""

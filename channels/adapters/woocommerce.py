@@ -26,12 +26,18 @@ from channels.adapters.base import (
     ChannelAuthError,
     ChannelError,
     ChannelRateLimited,
+    ChannelRefundResult,
     ChannelRetryableError,
+    ChannelStock,
     ExternalOrder,
     ExternalOrderLine,
+    ExternalRefund,
     FulfillmentChannel,
     OrderStatus,
     Page,
+    RefundLine,
+    RefundRequest,
+    StockPushResult,
 )
 from channels.models import Store
 
@@ -390,3 +396,145 @@ class WooCommerceAdapter(ChannelAdapter):
             )
             ids.append(int(body["id"]))
         return ids
+
+    # --- stock ---------------------------------------------------------------------------------------------
+    def fetch_stock(self, *, page_token: str | None = None) -> Page[ChannelStock]:
+        """One page of products with their stock; a variable product's variations are read with it."""
+        page = int(page_token or 1)
+        body, response = self.request("GET", "products", params={"per_page": PAGE_SIZE, "page": page})
+        if not isinstance(body, list):
+            raise ChannelRetryableError("WooCommerce answered without a products list", code="empty_response")
+        items: list[ChannelStock] = []
+        for product in body:
+            if not isinstance(product, Mapping):
+                continue
+            if product.get("type") == "variable":
+                variations, _ = self.request(
+                    "GET", f"products/{product['id']}/variations", params={"per_page": PAGE_SIZE}
+                )
+                for variation in variations or []:
+                    items.append(_stock(variation, f"{product['id']}/{variation.get('id')}"))
+            else:
+                items.append(_stock(product, str(product.get("id"))))
+        pages = int(response.headers.get("X-WP-TotalPages") or 1)
+        return Page(items=tuple(items), next_token=str(page + 1) if page < pages else None)
+
+    def set_stock(self, *, channel_product_id: str, quantity: int) -> StockPushResult:
+        """Set a product's (or "product/variation") stock quantity; WooCommerce has no compare-and-set."""
+        if quantity < 0:
+            raise ValueError("A listed quantity cannot be negative")
+        product, _, variation = channel_product_id.partition("/")
+        endpoint = f"products/{product}/variations/{variation}" if variation else f"products/{product}"
+        body, _ = self.request("PUT", endpoint, data={"manage_stock": True, "stock_quantity": quantity})
+        now = body.get("stock_quantity") if isinstance(body, Mapping) else None
+        return StockPushResult(applied=now == quantity, quantity=quantity, current=now)
+
+    # --- refunds and completion ----------------------------------------------------------------------------
+    def fetch_order_refunds(self, order_id: str) -> list[ExternalRefund]:
+        """The order's refunds (WooCommerce amounts are positive; ACORN's are negative = given back)."""
+        body, _ = self.request("GET", f"orders/{order_id}/refunds", params={"per_page": 100})
+        order, _ = self.request("GET", f"orders/{order_id}")
+        currency = str(order.get("currency") or "") if isinstance(order, Mapping) else ""
+        refunds = []
+        for raw in body or []:
+            amount = _amount(raw.get("amount"), "amount")
+            lines, accounted = [], Decimal(0)
+            for item in raw.get("line_items") or []:
+                principal = _amount(item.get("total"), "line_items.total")  # negative on a refund
+                tax = _amount(item.get("total_tax"), "line_items.total_tax")
+                accounted += principal + tax
+                lines.append(
+                    RefundLine(
+                        order_item_id=str(item.get("refunded_item_id") or item.get("id") or ""),
+                        sku=str(item.get("sku") or ""),
+                        quantity=abs(int(item.get("quantity") or 0)),
+                        components=(("principal", principal), ("tax", tax)),
+                    )
+                )
+            if -amount != accounted:  # shipping, fees or an amount not tied to items
+                lines.append(
+                    RefundLine(order_item_id="", sku="", quantity=0, components=(("other", -amount - accounted),))
+                )
+            refunds.append(
+                ExternalRefund(
+                    external_id=str(raw.get("id")),
+                    order_id=str(order_id),
+                    posted_at=_gmt(raw, "date_created"),
+                    currency=currency,
+                    lines=tuple(lines),
+                    reason=str(raw.get("reason") or "")[:500],
+                    source="woocommerce",
+                )
+            )
+        return refunds
+
+    def create_refund(
+        self, request: RefundRequest, *, api_refund: bool = True, restock: bool = False
+    ) -> ChannelRefundResult:
+        """Refund through the shop (and its payment gateway when `api_refund`), once.
+
+        WooCommerce has no idempotency key, so the key travels in the refund's reason and an earlier refund
+        carrying it is returned instead of refunding again."""
+        marker = f"[acorn:{request.adjustment_id}]"
+        existing, _ = self.request("GET", f"orders/{request.order_id}/refunds", params={"per_page": 100})
+        for raw in existing or []:
+            if marker in str(raw.get("reason") or ""):
+                return ChannelRefundResult(
+                    external_id=str(raw.get("id")),
+                    amount=_amount(raw.get("amount"), "amount"),
+                    currency=request.currency,
+                    replayed=True,
+                )
+        total = sum((amount for _, _, parts in request.items for _, amount in parts), Decimal(0))
+        line_items = [
+            {
+                "id": int(line),
+                "quantity": quantity,
+                "refund_total": str(sum((a for name, a in parts if name == "principal"), Decimal(0))),
+                "refund_tax": [],
+            }
+            for line, quantity, parts in request.items
+            if line and quantity > 0
+        ]
+        body, _ = self.request(
+            "POST",
+            f"orders/{request.order_id}/refunds",
+            data={
+                "amount": str(total),
+                "reason": f"{request.reason} {marker}".strip()[:500],
+                "line_items": line_items,
+                "api_refund": api_refund,
+                "api_restock": restock,
+            },
+        )
+        return ChannelRefundResult(
+            external_id=str(body.get("id")), amount=_amount(body.get("amount"), "amount"), currency=request.currency
+        )
+
+    def complete_order(self, *, order_id: str, tracking_number: str, carrier: str, tracking_url: str = "") -> None:
+        """Mark the order completed and tell the buyer how it travels (a customer note with the tracking)."""
+        note = f"Shipped with {carrier}, tracking number {tracking_number}" + (
+            f": {tracking_url}" if tracking_url else ""
+        )
+        self.request("POST", f"orders/{order_id}/notes", data={"note": note, "customer_note": True})
+        self.request(
+            "PUT",
+            f"orders/{order_id}",
+            data={
+                "status": "completed",
+                "meta_data": [
+                    {"key": "_acorn_tracking_number", "value": tracking_number},
+                    {"key": "_acorn_carrier", "value": carrier},
+                ],
+            },
+        )
+
+
+def _stock(raw: Mapping[str, Any], channel_product_id: str) -> ChannelStock:
+    quantity = raw.get("stock_quantity")
+    managed = bool(raw.get("manage_stock")) and isinstance(quantity, int) and not isinstance(quantity, bool)
+    return ChannelStock(
+        sku=str(raw.get("sku") or ""),
+        channel_product_id=channel_product_id,
+        available=quantity if managed else None,
+    )
