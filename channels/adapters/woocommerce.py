@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from woocommerce import API
 
 from acorn.money import to_decimal, validate_currency_code
@@ -345,28 +346,30 @@ class WooCommerceAdapter(ChannelAdapter):
                 verify=_verify(),
             )
         except requests.exceptions.SSLError:
-            raise ConnectionProblem("The site's HTTPS certificate could not be verified.") from None
+            raise ConnectionProblem(_("The site's HTTPS certificate could not be verified.")) from None
         except requests.exceptions.RequestException:
-            raise ConnectionProblem("The site could not be reached: check the address.") from None
+            raise ConnectionProblem(_("The site could not be reached: check the address.")) from None
         try:
             namespaces = index.json().get("namespaces", []) if index.status_code == 200 else None
         except (ValueError, AttributeError):
             namespaces = None
         if namespaces is None:
-            raise ConnectionProblem("This address is not a WordPress site (no REST API at /wp-json/).")
+            raise ConnectionProblem(_("This address is not a WordPress site (no REST API at /wp-json/)."))
         if "wc/v3" not in namespaces:
-            raise ConnectionProblem("WordPress answers, but WooCommerce is not active on it (no wc/v3 API).")
+            raise ConnectionProblem(_("WordPress answers, but WooCommerce is not active on it (no wc/v3 API)."))
         try:
-            setting, _ = self.request("GET", "settings/products/woocommerce_manage_stock")
-            system, _ = self.request("GET", "system_status")
+            setting, _response = self.request("GET", "settings/products/woocommerce_manage_stock")
+            system, _response = self.request("GET", "system_status")
         except ChannelAuthError:
-            raise ConnectionProblem("WooCommerce refused the keys: check the consumer key and secret.") from None
+            raise ConnectionProblem(_("WooCommerce refused the keys: check the consumer key and secret.")) from None
         except ChannelError as error:
-            raise ConnectionProblem(f"WooCommerce answered with an error: {error}") from None
+            raise ConnectionProblem(_("WooCommerce answered with an error: %(error)s") % {"error": error}) from None
         if str(setting.get("value", "")).lower() != "yes":
             raise ConnectionProblem(
-                "Stock management is off in WooCommerce (Settings → Products → Inventory): turn it on so that "
-                "ACORN can keep stock in step."
+                _(
+                    "Stock management is off in WooCommerce (Settings → Products → Inventory): turn it on so "
+                    "that ACORN can keep stock in step."
+                )
             )
         settings_block = system.get("settings", {}) if isinstance(system, Mapping) else {}
         environment = system.get("environment", {}) if isinstance(system, Mapping) else {}
@@ -378,7 +381,7 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def register_webhooks(self, delivery_url: str, secret: str) -> list[int]:
         """Create the order webhooks (Woo pings each once, unsigned); returns their ids."""
-        existing, _ = self.request("GET", "webhooks", params={"per_page": 100})
+        existing, _response = self.request("GET", "webhooks", params={"per_page": 100})
         known = {
             (hook.get("topic"), hook.get("delivery_url")): hook.get("id")
             for hook in existing or []
@@ -389,7 +392,7 @@ class WooCommerceAdapter(ChannelAdapter):
             if (topic, delivery_url) in known:
                 ids.append(int(known[(topic, delivery_url)] or 0))
                 continue
-            body, _ = self.request(
+            body, _response = self.request(
                 "POST",
                 "webhooks",
                 data={"name": f"ACORN {topic}", "topic": topic, "delivery_url": delivery_url, "secret": secret},
@@ -409,7 +412,7 @@ class WooCommerceAdapter(ChannelAdapter):
             if not isinstance(product, Mapping):
                 continue
             if product.get("type") == "variable":
-                variations, _ = self.request(
+                variations, _response = self.request(
                     "GET", f"products/{product['id']}/variations", params={"per_page": PAGE_SIZE}
                 )
                 for variation in variations or []:
@@ -425,15 +428,15 @@ class WooCommerceAdapter(ChannelAdapter):
             raise ValueError("A listed quantity cannot be negative")
         product, _, variation = channel_product_id.partition("/")
         endpoint = f"products/{product}/variations/{variation}" if variation else f"products/{product}"
-        body, _ = self.request("PUT", endpoint, data={"manage_stock": True, "stock_quantity": quantity})
+        body, _response = self.request("PUT", endpoint, data={"manage_stock": True, "stock_quantity": quantity})
         now = body.get("stock_quantity") if isinstance(body, Mapping) else None
         return StockPushResult(applied=now == quantity, quantity=quantity, current=now)
 
     # --- refunds and completion ----------------------------------------------------------------------------
     def fetch_order_refunds(self, order_id: str) -> list[ExternalRefund]:
         """The order's refunds (WooCommerce amounts are positive; ACORN's are negative = given back)."""
-        body, _ = self.request("GET", f"orders/{order_id}/refunds", params={"per_page": 100})
-        order, _ = self.request("GET", f"orders/{order_id}")
+        body, _response = self.request("GET", f"orders/{order_id}/refunds", params={"per_page": 100})
+        order, _response = self.request("GET", f"orders/{order_id}")
         currency = str(order.get("currency") or "") if isinstance(order, Mapping) else ""
         refunds = []
         for raw in body or []:
@@ -476,7 +479,7 @@ class WooCommerceAdapter(ChannelAdapter):
         WooCommerce has no idempotency key, so the key travels in the refund's reason and an earlier refund
         carrying it is returned instead of refunding again."""
         marker = f"[acorn:{request.adjustment_id}]"
-        existing, _ = self.request("GET", f"orders/{request.order_id}/refunds", params={"per_page": 100})
+        existing, _response = self.request("GET", f"orders/{request.order_id}/refunds", params={"per_page": 100})
         for raw in existing or []:
             if marker in str(raw.get("reason") or ""):
                 return ChannelRefundResult(
@@ -496,7 +499,7 @@ class WooCommerceAdapter(ChannelAdapter):
             for line, quantity, parts in request.items
             if line and quantity > 0
         ]
-        body, _ = self.request(
+        body, _response = self.request(
             "POST",
             f"orders/{request.order_id}/refunds",
             data={
