@@ -349,6 +349,16 @@ def store_register_webhooks(*, store: Store) -> list[str]:
     return topics
 
 
+@transaction.atomic
+def store_request_webhook_registration(*, store: Store, actor: User, membership: Membership) -> None:
+    """The console's "renew webhooks": queue the (idempotent) registration. Audited."""
+    ensure_permission(membership, "stores.manage")
+    if store.tenant_id != membership.tenant_id:
+        raise PermissionDenied
+    audit_record(tenant=store.tenant, actor=actor, action="store.webhooks_requested", target=store)
+    _queue_webhook_registration(store)
+
+
 def _queue_webhook_registration(store: Store) -> None:
     from channels.tasks import register_webhooks_task
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("connect/woocommerce/", views_shops.store_connect_woocommerce_view, name="store-connect-woocommerce"),
     path("<int:store_pk>/shopify/reconnect/", views_shops.store_reconnect_shopify_view, name="store-reconnect-shopify"),
     path("<int:store_pk>/woocommerce/keys/", views_shops.store_woocommerce_keys_view, name="store-woocommerce-keys"),
+    path("<int:store_pk>/webhooks/register/", views_shops.store_register_webhooks_view, name="store-register-webhooks"),
     path("<int:store_pk>/", views.store_detail_view, name="store-detail"),
     path("<int:store_pk>/sync/", views.store_sync_view, name="store-sync"),
     path("<int:store_pk>/reauthorize/", views.store_reauthorize_view, name="store-reauthorize"),

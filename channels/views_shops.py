@@ -219,3 +219,18 @@ def store_woocommerce_keys_view(request: TenantRequest, store_pk: int) -> HttpRe
         {"form": form, "store": store},
         status=400 if form.errors else 200,
     )
+
+
+@require_POST
+@tenant_member_required("stores.manage")
+def store_register_webhooks_view(request: TenantRequest, store_pk: int) -> HttpResponse:
+    """Subscribe the shop or site to ACORN's webhooks again (after they were deleted on the platform)."""
+    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
+    if store.platform == Platform.AMAZON:
+        raise Http404
+    if store.status != StoreStatus.ACTIVE:
+        messages.error(request, _("Only an active store can receive webhooks. Authorise it first."))
+    else:
+        services.store_request_webhook_registration(store=store, actor=request.user, membership=request.membership)
+        messages.success(request, _("Webhook subscriptions are being renewed."))
+    return redirect("channels:store-detail", store_pk=store.pk)

@@ -264,3 +264,27 @@ def test_compliance_topics_are_answered_and_acted_on(
         assert "redacted" in kept.payload
         store.refresh_from_db()
         assert store.status == StoreStatus.DISABLED
+
+
+def test_renew_webhook_subscriptions_needs_manage_permission_and_queues_once(
+    tenant: Any,
+    enqueued: Any,
+    make_member: Any,
+    client_for: Any,
+    owner_client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    store = _shopify_store(tenant)
+    url = reverse("channels:store-register-webhooks", args=[store.pk])
+    from acorn.tenancy.models import Role
+
+    support = client_for(make_member(tenant, Role.SUPPORT))
+    assert support.post(url).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url)
+    assert response.status_code == 302
+    assert [(task.name, kwargs) for task, kwargs in enqueued] == [
+        ("channels.register_webhooks", {"tenant_id": tenant.pk, "store_id": store.pk})
+    ]
+    with scopes_disabled():
+        assert AuditEvent.objects.filter(action="store.webhooks_requested", tenant=tenant).exists()
