@@ -1,1 +1,226 @@
-"""Models of the inventory app (built by its own issue; see DESIGN.md)."""
+"""One stock pool across channels: master SKUs, warehouses, stock levels that are the sum of their
+movements, the channel SKU mapping, and the allocation of order lines to stock.
+
+The database holds the rule that matters most: a level never has more reserved than on hand, nor less
+than nothing (CHECK constraints), so no code path — concurrent ingest included — can oversell.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from acorn.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, validate_currency_code
+from acorn.tenancy.models import TenantScopedModel
+from channels.models import Region, Store
+
+
+class Product(TenantScopedModel):
+    """A master SKU: what the seller stocks, whatever each channel calls it."""
+
+    sku = models.CharField(_("SKU"), max_length=100)
+    name = models.CharField(_("name"), max_length=300)
+    unit_cost_amount = models.DecimalField(
+        _("unit cost"), max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=0
+    )
+    unit_cost_currency = models.CharField(
+        _("cost currency"), max_length=3, default="USD", validators=[validate_currency_code]
+    )
+    weight_grams = models.PositiveIntegerField(_("weight (g)"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    is_bundle = models.BooleanField(_("bundle / kit"), default=False)
+    low_stock_threshold = models.PositiveIntegerField(_("low-stock threshold"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["sku"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "sku"], name="product_unique_sku")]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class BundleComponent(TenantScopedModel):
+    """A bundle SKU consumes its components: selling one bundle takes `quantity` of each."""
+
+    bundle = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="components")
+    component = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="used_in")
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+
+    class Meta:
+        verbose_name = _("bundle component")
+        verbose_name_plural = _("bundle components")
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "component"], name="bundle_component_unique"),
+            models.CheckConstraint(condition=~Q(bundle=F("component")), name="bundle_not_itself"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="bundle_quantity_positive"),
+        ]
+
+
+class WarehouseKind(models.TextChoices):
+    OWN = "own", _("Own warehouse")
+    THIRD_PARTY = "third_party", _("Third-party / overseas warehouse")
+    FBA = "fba", _("Amazon FBA (read-only)")
+
+
+class Warehouse(TenantScopedModel):
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=WarehouseKind.choices, default=WarehouseKind.OWN)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    # FBA warehouses: one per Amazon region; Amazon owns their numbers.
+    region = models.CharField(_("Amazon region"), max_length=2, choices=Region.choices, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="warehouse_unique_name"),
+            models.UniqueConstraint(
+                fields=["tenant", "region"], condition=Q(kind="fba"), name="warehouse_one_fba_per_region"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def read_only(self) -> bool:
+        return self.kind == WarehouseKind.FBA
+
+
+class StockLevel(TenantScopedModel):
+    """Stock of one product in one warehouse. Always equals the sum of its movements."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="levels")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="levels")
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    reserved = models.IntegerField(_("reserved"), default=0)
+    # FBA only (Amazon's own figures): on its way in, and units that cannot be sold.
+    inbound = models.IntegerField(_("inbound"), default=0)
+    unfulfillable = models.IntegerField(_("unfulfillable"), default=0)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="stock_level_unique"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(on_hand__gte=F("reserved")), name="stock_never_oversold"),
+        ]
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", _("Receipt")
+    RESERVATION = "reservation", _("Reservation")
+    RELEASE = "release", _("Release")
+    SHIPMENT = "shipment", _("Shipment")
+    RETURN_TO_STOCK = "return", _("Return to stock")
+    DAMAGED = "damaged", _("Damaged")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+    FBA_SNAPSHOT = "fba_snapshot", _("FBA snapshot")
+
+
+class StockMovement(TenantScopedModel):
+    """An append-only change of a stock level; the ledger of movements sums to the level."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(_("kind"), max_length=20, choices=MovementKind.choices)
+    on_hand_delta = models.IntegerField(_("on hand change"), default=0)
+    reserved_delta = models.IntegerField(_("reserved change"), default=0)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["product", "warehouse", "-created_at"], name="movement_product_time")]
+
+
+class SkuMapping(TenantScopedModel):
+    """A channel's SKU (or product id) → the master product, times a multiplier (a 2-pack listing = 2)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sku_mappings")
+    channel_sku = models.CharField(_("channel SKU"), max_length=200, blank=True)
+    channel_product_id = models.CharField(_("channel product id"), max_length=60, blank=True)
+    asin = models.CharField(_("ASIN"), max_length=20, blank=True)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="mappings")
+    quantity_multiplier = models.PositiveIntegerField(_("units per channel unit"), default=1)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("SKU mapping")
+        verbose_name_plural = _("SKU mappings")
+        ordering = ["store", "channel_sku"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "channel_sku"], condition=~Q(channel_sku=""), name="sku_mapping_unique_sku"
+            ),
+            models.UniqueConstraint(
+                fields=["store", "channel_product_id"],
+                condition=~Q(channel_product_id=""),
+                name="sku_mapping_unique_product_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(channel_sku="", channel_product_id=""), name="sku_mapping_names_something"
+            ),
+            models.CheckConstraint(condition=Q(quantity_multiplier__gte=1), name="sku_mapping_multiplier_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_sku or self.channel_product_id} → {self.product_id}"
+
+
+class AllocationState(models.TextChoices):
+    UNMAPPED = "unmapped", _("Unmapped SKU")
+    WAITING_PAYMENT = "waiting_payment", _("Waiting for payment")
+    RESERVED = "reserved", _("Reserved")
+    BACKORDERED = "backordered", _("Backordered")
+    SHIPPED = "shipped", _("Shipped")
+    RELEASED = "released", _("Released")
+
+
+class LineAllocation(TenantScopedModel):
+    """What stock a merchant-fulfilled order line holds: one row per line (its state) and what it reserved
+    per product and warehouse in `reservations`."""
+
+    order_line = models.OneToOneField("orders.OrderLine", on_delete=models.CASCADE, related_name="allocation")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(_("state"), max_length=20, choices=AllocationState.choices)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    units = models.PositiveIntegerField(_("units"), default=0)  # line quantity x multiplier
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("line allocation")
+        verbose_name_plural = _("line allocations")
+        indexes = [models.Index(fields=["tenant", "state"], name="allocation_tenant_state")]
+
+
+class Reservation(TenantScopedModel):
+    """Units of one product held in one warehouse for one allocation (bundles hold several)."""
+
+    allocation = models.ForeignKey(LineAllocation, on_delete=models.CASCADE, related_name="reservations")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["allocation", "product", "warehouse"], name="reservation_unique")
+        ]

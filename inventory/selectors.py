@@ -1,0 +1,42 @@
+"""Read side of the stock pool. Every query is scoped to the tenant."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from acorn.tenancy.models import Tenant
+from inventory.models import AllocationState, LineAllocation, Product, StockLevel, Warehouse
+
+
+def product_stock_list(*, tenant: Tenant, query: str = "") -> QuerySet[Product]:
+    """Products with their levels per warehouse and totals, searchable by SKU or name."""
+    products = (
+        Product.objects.filter(tenant=tenant)
+        .annotate(
+            total_on_hand=Sum("levels__on_hand", filter=~Q(levels__warehouse__kind="fba")),
+            total_reserved=Sum("levels__reserved", filter=~Q(levels__warehouse__kind="fba")),
+        )
+        .prefetch_related(Prefetch("levels", queryset=StockLevel.objects.select_related("warehouse")))
+        .order_by("sku")
+    )
+    if query:
+        products = products.filter(Q(sku__icontains=query.strip()) | Q(name__icontains=query.strip()))
+    return products
+
+
+def warehouse_list(*, tenant: Tenant) -> QuerySet[Warehouse]:
+    return Warehouse.objects.filter(tenant=tenant).order_by("kind", "name")
+
+
+def waiting_line_counts(*, tenant: Tenant) -> dict[str, int]:
+    """How many order lines wait for a SKU mapping, and how many for stock."""
+    rows = (
+        LineAllocation.objects.filter(tenant=tenant, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED])
+        .values("state")
+        .annotate(count=Count("pk"))
+    )
+    counts = {row["state"]: row["count"] for row in rows}
+    return {
+        "unmapped": counts.get(AllocationState.UNMAPPED, 0),
+        "backordered": counts.get(AllocationState.BACKORDERED, 0),
+    }

@@ -1,0 +1,378 @@
+"""Stock changes. Every change is a StockMovement written with the level in one transaction, and every
+change of `reserved` or `on_hand` is one conditional UPDATE that the database refuses when it would
+oversell (CHECK constraints) — the same code is correct on PostgreSQL and on SQLite, with or without
+concurrent workers, because no decision is taken on a value read earlier.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acorn.audit.services import audit_record
+from channels.adapters.base import FulfillmentChannel, OrderStatus
+from channels.models import Store
+from inventory.models import (
+    AllocationState,
+    LineAllocation,
+    MovementKind,
+    Product,
+    Reservation,
+    SkuMapping,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+    WarehouseKind,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from orders.models import Order, OrderLine
+
+logger = logging.getLogger(__name__)
+
+
+class InsufficientStock(Exception):
+    """The level does not hold what the change needs; nothing was written."""
+
+
+def _level(product: Product, warehouse: Warehouse) -> StockLevel:
+    level, _created = StockLevel.objects.get_or_create(
+        tenant_id=product.tenant_id, product=product, warehouse=warehouse
+    )
+    return level
+
+
+def stock_move(
+    *,
+    product: Product,
+    warehouse: Warehouse,
+    kind: str,
+    on_hand_delta: int = 0,
+    reserved_delta: int = 0,
+    reference: str = "",
+    reason: str = "",
+    actor: User | None = None,
+) -> StockMovement:
+    """Apply one movement to the level (conditionally: never below zero, never more reserved than on
+    hand) and record it. Raises InsufficientStock and writes nothing when the level cannot take it."""
+    level = _level(product, warehouse)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: the CHECK may refuse the update
+                updated = StockLevel.objects.filter(
+                    pk=level.pk,
+                    on_hand__gte=-on_hand_delta if on_hand_delta < 0 else 0,
+                    reserved__gte=-reserved_delta if reserved_delta < 0 else 0,
+                ).update(
+                    on_hand=F("on_hand") + on_hand_delta,
+                    reserved=F("reserved") + reserved_delta,
+                    updated_at=timezone.now(),
+                )
+        except IntegrityError:  # on_hand would fall below reserved
+            raise InsufficientStock(f"{product.sku} in {warehouse.name}") from None
+        if not updated:
+            raise InsufficientStock(f"{product.sku} in {warehouse.name}")
+        return StockMovement.objects.create(
+            tenant_id=product.tenant_id,
+            product=product,
+            warehouse=warehouse,
+            kind=kind,
+            on_hand_delta=on_hand_delta,
+            reserved_delta=reserved_delta,
+            reference=reference[:200],
+            reason=reason[:300],
+            actor=actor,
+        )
+
+
+def _reserve(product: Product, warehouse: Warehouse, quantity: int, reference: str) -> bool:
+    """Reserve if available (one conditional UPDATE: on_hand - reserved >= quantity). False when short."""
+    level = _level(product, warehouse)
+    with transaction.atomic():
+        updated = StockLevel.objects.filter(pk=level.pk, on_hand__gte=F("reserved") + quantity).update(
+            reserved=F("reserved") + quantity, updated_at=timezone.now()
+        )
+        if not updated:
+            return False
+        StockMovement.objects.create(
+            tenant_id=product.tenant_id,
+            product=product,
+            warehouse=warehouse,
+            kind=MovementKind.RESERVATION,
+            reserved_delta=quantity,
+            reference=reference[:200],
+        )
+        return True
+
+
+# --- mapping -------------------------------------------------------------------------------------------
+
+_NORMALISE = re.compile(r"[^A-Z0-9]")
+
+
+def normalise_sku(sku: str) -> str:
+    """'abc-12 /blue' → 'ABC12BLUE': for suggesting mappings, never for applying them silently."""
+    return _NORMALISE.sub("", sku.upper())
+
+
+@dataclass(frozen=True)
+class Resolved:
+    product: Product
+    multiplier: int
+
+
+def mapping_resolve(*, store: Store, sku: str, channel_product_id: str = "") -> Resolved | None:
+    """The master product of a channel line: by the channel's product id first, then by its SKU; a channel
+    SKU equal to a master SKU maps itself."""
+    mappings = SkuMapping.objects.filter(store=store).select_related("product")
+    found = None
+    if channel_product_id:
+        found = mappings.filter(channel_product_id=channel_product_id).first()
+    if found is None and sku:
+        found = mappings.filter(channel_sku=sku).first()
+    if found is not None:
+        return Resolved(found.product, found.quantity_multiplier)
+    product = Product.objects.filter(tenant_id=store.tenant_id, sku=sku, active=True).first() if sku else None
+    return Resolved(product, 1) if product is not None else None
+
+
+# --- allocation of order lines ---------------------------------------------------------------------------
+
+
+def _warehouses_for(store: Store) -> list[Warehouse]:
+    """The warehouses that feed a store's merchant-fulfilled orders (own and third-party, active)."""
+    return list(
+        Warehouse.objects.filter(tenant_id=store.tenant_id, active=True)
+        .exclude(kind=WarehouseKind.FBA)
+        .order_by("kind", "pk")
+    )
+
+
+def _components(product: Product, units: int) -> list[tuple[Product, int]]:
+    if not product.is_bundle:
+        return [(product, units)]
+    return [(part.component, part.quantity * units) for part in product.components.select_related("component")]
+
+
+def _release(allocation: LineAllocation, reference: str) -> None:
+    for reservation in allocation.reservations.select_related("product", "warehouse"):
+        stock_move(
+            product=reservation.product,
+            warehouse=reservation.warehouse,
+            kind=MovementKind.RELEASE,
+            reserved_delta=-reservation.quantity,
+            reference=reference,
+        )
+    allocation.reservations.all().delete()
+
+
+def _ship(allocation: LineAllocation, reference: str) -> None:
+    for reservation in allocation.reservations.select_related("product", "warehouse"):
+        stock_move(
+            product=reservation.product,
+            warehouse=reservation.warehouse,
+            kind=MovementKind.SHIPMENT,
+            on_hand_delta=-reservation.quantity,
+            reserved_delta=-reservation.quantity,
+            reference=reference,
+        )
+
+
+def _try_reserve(allocation: LineAllocation, product: Product, units: int, reference: str) -> bool:
+    """Reserve every component of the line, all or nothing (a savepoint undoes a partial bundle)."""
+    warehouses = _warehouses_for(allocation.store)
+    try:
+        with transaction.atomic():
+            for component, quantity in sorted(_components(product, units), key=lambda pair: pair[0].pk):
+                for warehouse in warehouses:
+                    if _reserve(component, warehouse, quantity, reference):
+                        Reservation.objects.create(
+                            tenant_id=allocation.tenant_id,
+                            allocation=allocation,
+                            product=component,
+                            warehouse=warehouse,
+                            quantity=quantity,
+                        )
+                        break
+                else:
+                    raise InsufficientStock(component.sku)
+    except InsufficientStock:
+        return False
+    return True
+
+
+def allocate_line(*, store: Store, order: Order, line: OrderLine) -> LineAllocation | None:
+    """Bring one merchant-fulfilled line's stock in step with its order: paid → reserved (or backordered),
+    cancelled → released, shipped → shipped. Idempotent; FBA lines hold nothing of ours."""
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+        return None
+    reference = f"order {order.external_id} line {line.external_id}"
+    allocation = LineAllocation.objects.select_for_update().filter(order_line=line).first()
+    if allocation is None:
+        allocation = LineAllocation(tenant_id=store.tenant_id, order_line=line, store=store)
+    state = allocation.state
+    if order.status == OrderStatus.CANCELLED:
+        if state == AllocationState.RESERVED:
+            _release(allocation, reference)
+        if state != AllocationState.SHIPPED:
+            allocation.state = AllocationState.RELEASED
+    elif state in (AllocationState.SHIPPED, AllocationState.RELEASED):
+        pass  # final
+    elif order.status == OrderStatus.SHIPPED and state == AllocationState.RESERVED:
+        _ship(allocation, reference)
+        allocation.state = AllocationState.SHIPPED
+    elif order.status == OrderStatus.PENDING_PAYMENT:
+        allocation.state = allocation.state or AllocationState.WAITING_PAYMENT
+    elif state != AllocationState.RESERVED:
+        resolved = mapping_resolve(store=store, sku=line.sku, channel_product_id=line.channel_product_id)
+        if resolved is None:
+            allocation.state = AllocationState.UNMAPPED
+        else:
+            allocation.product, allocation.units = resolved.product, line.quantity * resolved.multiplier
+            if order.status == OrderStatus.SHIPPED:
+                allocation.state = AllocationState.SHIPPED  # shipped before ACORN held stock for it
+            else:
+                allocation.save()
+                reserved = _try_reserve(allocation, resolved.product, allocation.units, reference)
+                allocation.state = AllocationState.RESERVED if reserved else AllocationState.BACKORDERED
+                if not reserved and state != AllocationState.BACKORDERED:
+                    _alert_backorder(allocation, order)
+    if allocation.state:
+        allocation.updated_at = timezone.now()
+        allocation.save()
+    return allocation
+
+
+def _alert_backorder(allocation: LineAllocation, order: Order) -> None:
+    """One alert when a product starts having orders it cannot serve (not one per order)."""
+    from django.urls import reverse
+
+    from acorn.notifications.services import notify
+
+    product = allocation.product
+    if product is None:
+        return
+    waiting = LineAllocation.objects.filter(product=product, state=AllocationState.BACKORDERED).exclude(
+        pk=allocation.pk
+    )
+    if waiting.exists():
+        return
+    notify(
+        tenant=allocation.store.tenant,
+        kind="backorder",
+        title=_("%(sku)s is out of stock for new orders") % {"sku": product.sku},
+        body=_("Order %(order)s from %(store)s could not be reserved; it waits until stock arrives.")
+        % {"order": order.external_id, "store": allocation.store.name},
+        link=reverse("inventory:product-list") + f"?q={product.sku}",
+    )
+
+
+def allocate_orders(*, store: Store, orders: Iterable[Order]) -> None:
+    """Called by the orders ingest inside its transaction: every merchant line of these orders."""
+    for order in orders:
+        if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+            continue
+        for line in order.lines.all().order_by("pk"):
+            allocate_line(store=store, order=order, line=line)
+
+
+@transaction.atomic
+def mapping_create(
+    *,
+    store: Store,
+    product: Product,
+    channel_sku: str = "",
+    channel_product_id: str = "",
+    quantity_multiplier: int = 1,
+    actor: User | None = None,
+) -> SkuMapping:
+    """Map a channel SKU to a master product; lines waiting for it are resolved (and reserve) at once."""
+    if product.tenant_id != store.tenant_id:
+        raise ValidationError({"product": _("Choose a product of this company.")})
+    mapping = SkuMapping(
+        tenant_id=store.tenant_id,
+        store=store,
+        product=product,
+        channel_sku=channel_sku.strip(),
+        channel_product_id=channel_product_id.strip(),
+        quantity_multiplier=quantity_multiplier,
+    )
+    mapping.full_clean()
+    mapping.save()
+    audit_record(
+        tenant=store.tenant,
+        actor=actor,
+        action="inventory.mapping_created",
+        target=mapping,
+        after={"store": store.pk, "channel_sku": channel_sku, "product": product.sku},
+    )
+    mapping_reresolve(store=store)
+    return mapping
+
+
+def mapping_reresolve(*, store: Store) -> int:
+    """Lines of the store waiting for a mapping (or for stock) are tried again. Returns how many reserved."""
+    waiting = (
+        LineAllocation.objects.filter(store=store, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED])
+        .select_related("order_line__order")
+        .order_by("order_line__order__purchased_at", "pk")
+    )
+    reserved = 0
+    for allocation in waiting:
+        line = allocation.order_line
+        result = allocate_line(store=store, order=line.order, line=line)
+        reserved += int(result is not None and result.state == AllocationState.RESERVED)
+    return reserved
+
+
+def levels_match_ledger(*, tenant_id: int) -> list[str]:
+    """The invariant: every level equals the sum of its movements. Returns the mismatches (empty = sound)."""
+    from django.db.models import Sum
+
+    sums = {
+        (row["product_id"], row["warehouse_id"]): (row["on_hand"] or 0, row["reserved"] or 0)
+        for row in StockMovement.objects.filter(tenant_id=tenant_id)
+        .values("product_id", "warehouse_id")
+        .annotate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"))
+    }
+    problems = []
+    for level in StockLevel.objects.filter(tenant_id=tenant_id):
+        expected = sums.get((level.product_id, level.warehouse_id), (0, 0))
+        if (level.on_hand, level.reserved) != expected:
+            problems.append(
+                f"{level.product_id}/{level.warehouse_id}: level {level.on_hand}/{level.reserved} != {expected}"
+            )
+    return problems
+
+
+def stock_receive(
+    *, product: Product, warehouse: Warehouse, quantity: int, reference: str = "", actor: User | None = None
+) -> StockMovement:
+    """Goods arrived: on hand goes up, and lines backordered for want of stock are tried again."""
+    if warehouse.read_only:
+        raise ValidationError(_("FBA stock is Amazon's: it is read from Amazon, never changed here."))
+    if quantity <= 0:
+        raise ValidationError({"quantity": _("Receive a positive quantity.")})
+    with transaction.atomic():
+        movement = stock_move(
+            product=product,
+            warehouse=warehouse,
+            kind=MovementKind.RECEIPT,
+            on_hand_delta=quantity,
+            reference=reference,
+            actor=actor,
+        )
+        for store in Store.objects.filter(tenant_id=product.tenant_id):
+            mapping_reresolve(store=store)
+    return movement
