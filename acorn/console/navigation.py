@@ -21,7 +21,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("dashboard", _("Dashboard"), "console:dashboard", None, "▦"),
     NavItem("stores", _("Stores"), "channels:store-list", "stores.view", "⌂"),
     NavItem("orders", _("Orders"), "orders:order-list", "orders.view", "☰"),
-    NavItem("inventory", _("Inventory"), "console:inventory", "inventory.view", "▤"),
+    NavItem("inventory", _("Inventory"), "inventory:product-list", "inventory.view", "▤"),
     NavItem("refunds", _("Refunds"), "console:refunds", "refunds.view", "↺"),
     NavItem("finance", _("Finance"), "console:finance", "finance.view", "¤"),
     NavItem("alerts", _("Alerts"), "console:alerts", "alerts.view", "⚑"),

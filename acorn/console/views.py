@@ -73,12 +73,6 @@ class SectionView(TenantMemberMixin, TemplateView):
 
 
 SECTIONS = {
-    "inventory": dict(
-        permission_required="inventory.view",
-        section_title=_("Inventory"),
-        section_intro=_("One stock pool across channels: master SKUs, mappings, warehouses and FBA stock."),
-        coming=_("The stock pool arrives after the channels; nothing is counted yet."),
-    ),
     "refunds": dict(
         permission_required="refunds.view",
         section_title=_("Refunds"),

@@ -33,6 +33,7 @@ KINDS: dict[str, NotificationKind] = {
         NotificationKind("sync_failed", _("Sync failed"), frozenset({OWNER, ADMIN})),
         NotificationKind("store_reauthorize_soon", _("Store authorisation expires soon"), frozenset({OWNER, ADMIN})),
         NotificationKind("stock_low", _("Low stock"), frozenset({OWNER, ADMIN, OPERATOR})),
+        NotificationKind("backorder", _("Orders waiting for stock"), frozenset({OWNER, ADMIN, OPERATOR})),
         NotificationKind("refund_approval", _("Refund waiting for approval"), frozenset({OWNER, ADMIN, FINANCE})),
         NotificationKind("refund_rate_alert", _("Refund rate above threshold"), frozenset({OWNER, ADMIN, OPERATOR})),
         NotificationKind("return_request", _("New return request"), frozenset({SUPPORT, ADMIN})),
