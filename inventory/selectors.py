@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from acorn.tenancy.models import Tenant
-from inventory.models import AllocationState, LineAllocation, Product, StockLevel, Warehouse
+from inventory.models import AllocationState, LineAllocation, Product, StockLevel, StockMovement, Warehouse
 
 
 def product_stock_list(*, tenant: Tenant, query: str = "") -> QuerySet[Product]:
@@ -40,3 +40,20 @@ def waiting_line_counts(*, tenant: Tenant) -> dict[str, int]:
         "unmapped": counts.get(AllocationState.UNMAPPED, 0),
         "backordered": counts.get(AllocationState.BACKORDERED, 0),
     }
+
+
+def product_get_or_404(*, tenant: Tenant, pk: int) -> Product:
+    from django.http import Http404
+
+    product = Product.objects.filter(tenant=tenant, pk=pk).first()
+    if product is None:
+        raise Http404
+    return product
+
+
+def movement_list(*, product: Product) -> QuerySet[StockMovement]:
+    return (
+        StockMovement.objects.filter(product=product)
+        .select_related("warehouse", "actor")
+        .order_by("-created_at", "-pk")
+    )

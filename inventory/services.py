@@ -373,6 +373,60 @@ def stock_receive(
             reference=reference,
             actor=actor,
         )
+        audit_record(
+            tenant=product.tenant,
+            actor=actor,
+            action="inventory.stock_received",
+            target=product,
+            after={"warehouse": warehouse.name, "quantity": quantity, "reference": reference},
+        )
+        for store in Store.objects.filter(tenant_id=product.tenant_id):
+            mapping_reresolve(store=store)
+    return movement
+
+
+@transaction.atomic
+def stock_adjust(
+    *, product: Product, warehouse: Warehouse, delta: int, kind: str, reason: str, actor: User | None = None
+) -> StockMovement:
+    """A counted correction or damaged goods: on hand changes by `delta`, never below what is reserved.
+    Audited, with the reason."""
+    if warehouse.read_only:
+        raise ValidationError(_("FBA stock is Amazon's: it is read from Amazon, never changed here."))
+    if kind not in (MovementKind.ADJUSTMENT, MovementKind.DAMAGED, MovementKind.RETURN_TO_STOCK):
+        raise ValidationError({"kind": _("Choose adjustment, damaged or return to stock.")})
+    if not delta:
+        raise ValidationError({"delta": _("Enter a change other than zero.")})
+    if kind == MovementKind.DAMAGED and delta > 0:
+        raise ValidationError({"delta": _("Damaged goods leave the stock: enter a negative change.")})
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the stock changes.")})
+    try:
+        movement = stock_move(
+            product=product,
+            warehouse=warehouse,
+            kind=kind,
+            on_hand_delta=delta,
+            reason=reason.strip(),
+            actor=actor,
+            reference="manual",
+        )
+    except InsufficientStock:
+        level = _level(product, warehouse)
+        raise ValidationError(
+            {
+                "delta": _("Only %(free)d units are free in %(warehouse)s (%(reserved)d are reserved for orders).")
+                % {"free": level.available, "warehouse": warehouse.name, "reserved": level.reserved}
+            }
+        ) from None
+    audit_record(
+        tenant=product.tenant,
+        actor=actor,
+        action="inventory.stock_adjusted",
+        target=product,
+        after={"warehouse": warehouse.name, "kind": kind, "delta": delta, "reason": reason.strip()},
+    )
+    if delta > 0:
         for store in Store.objects.filter(tenant_id=product.tenant_id):
             mapping_reresolve(store=store)
     return movement

@@ -6,4 +6,5 @@ app_name = "inventory"
 
 urlpatterns = [
     path("", views.product_list_view, name="product-list"),
+    path("<int:product_pk>/", views.product_detail_view, name="product-detail"),
 ]

@@ -63,12 +63,16 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         store = StoreFactory(tenant=tenant)
         run = SyncRunFactory(store=store, status="running")
         order_upsert_page(store=store, orders=[make_order(1)])  # so the admin walk covers orders too
+        from inventory.models import Product
+
+        product = Product.objects.create(tenant=tenant, sku="A-SKU", name="A product")
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
         "notification_pk": notification.pk,
         "store_pk": store.pk,
         "run_pk": run.pk,
+        "product_pk": product.pk,
         "webhook_key": store.webhook_key,  # a webhook URL: B's unsigned post must be refused (401)
     }
 

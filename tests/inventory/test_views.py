@@ -60,3 +60,82 @@ def test_a_product_running_out_alerts_once_not_once_per_order(tenant: Tenant, ow
         order_upsert_page(store=store, orders=[_order(n) for n in range(1, 6)])
         alerts = Notification.objects.filter(kind="backorder", recipient=owner.user)
         assert alerts.count() == 1 and "SKU-1" in alerts.get().title
+
+
+def _mug(tenant: Tenant) -> tuple[Product, Warehouse]:
+    with tenant_scope(tenant):
+        mug = Product.objects.create(tenant=tenant, sku="MUG-1", name="Mug")
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+    return mug, warehouse
+
+
+def test_receive_and_adjust_from_the_product_page_are_audited_and_validated(
+    owner_client: Client, tenant: Tenant
+) -> None:
+    mug, warehouse = _mug(tenant)
+    url = reverse("inventory:product-detail", args=[mug.pk])
+    assert "No movement yet." in owner_client.get(url).content.decode()
+    received = owner_client.post(
+        url,
+        {"action": "receive", "receive-warehouse": warehouse.pk, "receive-quantity": 12, "receive-reference": "PO-7"},
+    )
+    assert received.status_code == 302
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        order_upsert_page(store=store, orders=[_order(1, sku="MUG-1", quantity=10)])
+    too_much = owner_client.post(
+        url,
+        {
+            "action": "adjust",
+            "adjust-warehouse": warehouse.pk,
+            "adjust-kind": "damaged",
+            "adjust-delta": -3,
+            "adjust-reason": "Dropped pallet",
+        },
+    )
+    assert too_much.status_code == 400
+    assert "Only 2 units are free in Shenzhen (10 are reserved for orders)." in too_much.content.decode()
+    no_reason = owner_client.post(
+        url, {"action": "adjust", "adjust-warehouse": warehouse.pk, "adjust-kind": "adjustment", "adjust-delta": 1}
+    )
+    assert no_reason.status_code == 400
+    ok = owner_client.post(
+        url,
+        {
+            "action": "adjust",
+            "adjust-warehouse": warehouse.pk,
+            "adjust-kind": "damaged",
+            "adjust-delta": -2,
+            "adjust-reason": "Dropped pallet",
+        },
+    )
+    assert ok.status_code == 302
+    page = owner_client.get(url).content.decode()
+    assert "PO-7" in page and "Dropped pallet" in page
+    from acorn.audit.models import AuditEvent
+
+    with tenant_scope(tenant):
+        level = mug.levels.get()
+        assert (level.on_hand, level.reserved) == (10, 10)
+        actions = set(AuditEvent.objects.filter(tenant=tenant).values_list("action", flat=True))
+        assert {"inventory.stock_received", "inventory.stock_adjusted"} <= actions
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_product_page_roles_and_other_tenants(
+    tenant: Tenant,
+    other_tenant: Tenant,
+    owner_client: Client,
+    make_member: Callable[..., Membership],
+    client_for: Callable[..., Client],
+) -> None:
+    mug, warehouse = _mug(tenant)
+    url = reverse("inventory:product-detail", args=[mug.pk])
+    finance = client_for(make_member(tenant, Role.FINANCE))
+    assert finance.get(url).status_code == 200
+    post = {"action": "receive", "receive-warehouse": warehouse.pk, "receive-quantity": 5}
+    assert finance.post(url, post).status_code == 403  # may look, may not move stock
+    theirs, _ = _mug(other_tenant)
+    assert owner_client.get(reverse("inventory:product-detail", args=[theirs.pk])).status_code == 404
+    with tenant_scope(tenant):
+        assert not mug.levels.exists()
