@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,7 +37,23 @@ from inventory.models import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from orders.models import Order, OrderLine
+
+class OrderLike(Protocol):
+    """What allocation reads of an order (orders sit above inventory: inventory never imports them)."""
+
+    external_id: str
+    status: str
+    fulfillment_channel: str
+    lines: Any
+
+
+class OrderLineLike(Protocol):
+    pk: Any
+    external_id: str
+    sku: str
+    channel_product_id: str
+    quantity: int
+
 
 logger = logging.getLogger(__name__)
 
@@ -212,15 +228,15 @@ def _try_reserve(allocation: LineAllocation, product: Product, units: int, refer
     return True
 
 
-def allocate_line(*, store: Store, order: Order, line: OrderLine) -> LineAllocation | None:
+def allocate_line(*, store: Store, order: OrderLike, line: OrderLineLike) -> LineAllocation | None:
     """Bring one merchant-fulfilled line's stock in step with its order: paid → reserved (or backordered),
     cancelled → released, shipped → shipped. Idempotent; FBA lines hold nothing of ours."""
     if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
         return None
     reference = f"order {order.external_id} line {line.external_id}"
-    allocation = LineAllocation.objects.select_for_update().filter(order_line=line).first()
+    allocation = LineAllocation.objects.select_for_update().filter(order_line_id=line.pk).first()
     if allocation is None:
-        allocation = LineAllocation(tenant_id=store.tenant_id, order_line=line, store=store)
+        allocation = LineAllocation(tenant_id=store.tenant_id, order_line_id=line.pk, store=store)
     state = allocation.state
     if order.status == OrderStatus.CANCELLED:
         if state == AllocationState.RESERVED:
@@ -254,7 +270,7 @@ def allocate_line(*, store: Store, order: Order, line: OrderLine) -> LineAllocat
     return allocation
 
 
-def _alert_backorder(allocation: LineAllocation, order: Order) -> None:
+def _alert_backorder(allocation: LineAllocation, order: OrderLike) -> None:
     """One alert when a product starts having orders it cannot serve (not one per order)."""
     from django.urls import reverse
 
@@ -278,7 +294,7 @@ def _alert_backorder(allocation: LineAllocation, order: Order) -> None:
     )
 
 
-def allocate_orders(*, store: Store, orders: Iterable[Order]) -> None:
+def allocate_orders(*, store: Store, orders: Iterable[OrderLike]) -> None:
     """Called by the orders ingest inside its transaction: every merchant line of these orders."""
     for order in orders:
         if order.fulfillment_channel != FulfillmentChannel.MERCHANT:

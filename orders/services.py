@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,6 +12,7 @@ from acorn.money import Money
 from channels.adapters.base import ExternalOrder, ExternalOrderLine
 from channels.models import Store
 from channels.sync import PersistCounts
+from inventory.services import allocate_orders
 from orders.models import Order, OrderLine
 
 ORDER_FIELDS = [
@@ -48,18 +49,6 @@ LINE_FIELDS = [
     "shipping_amount",
     "discount_amount",
 ]
-
-
-# Called inside the ingest transaction with (store, orders created or changed): the inventory app reserves
-# stock for paid merchant-fulfilled lines in the same transaction that stores them.
-OrderHook = Callable[[Store, Sequence[Order]], None]
-_AFTER_UPSERT: list[OrderHook] = []
-
-
-def register_order_hook(hook: OrderHook) -> None:
-    """From an AppConfig.ready(): run `hook` after every ingest page, inside its transaction."""
-    if hook not in _AFTER_UPSERT:
-        _AFTER_UPSERT.append(hook)
 
 
 def _q(amount: Decimal, currency: str) -> Decimal:
@@ -155,9 +144,8 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     if changed:
         Order.objects.bulk_update([order for order, _ in changed], [*ORDER_FIELDS, "synced_at"], batch_size=500)
     _upsert_lines(store, created + changed, new_orders={order.pk for order, _ in created})
-    touched = [order for order, _ in created + changed]
-    for hook in _AFTER_UPSERT:
-        hook(store, touched)
+    # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them.
+    allocate_orders(store=store, orders=[order for order, _ in created + changed])
     return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
 
 

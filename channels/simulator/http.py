@@ -10,8 +10,19 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
+
+
+def json_number(amount: Decimal) -> int | float:
+    """A JSON number written exactly as the decimal ("25.37" → 25.37, "-2000" → -2000), for vendor payloads
+    whose schema has money as a number (Amazon Finances, WooCommerce prices and rates).
+
+    The stdlib encoder writes only int or float. For amounts with at most 15 significant digits the float's
+    shortest repr is the decimal's own text, so the wire carries exactly the amount; clients parse it back
+    to Decimal. This is the simulator's one sanctioned place where a Decimal becomes a float."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from channels.simulator.amazon.common import AmazonContext, BadRequest, Operatio
 from channels.simulator.amazon.order_shape import iso
 from channels.simulator.catalogue import MARKETPLACES_BY_ID
 from channels.simulator.http import Request, Response, Route
+from channels.simulator.http import json_number as number
 from channels.simulator.ledger import REFUND, FinancialEvent, financial_events, settlement_id
 from channels.simulator.model import AMAZON, Seller
 from channels.simulator.world import VISIBILITY_DELAY
@@ -36,15 +37,6 @@ _BREAKDOWN_NAMES = {
     ("ItemFees", "RefundCommission"): "Refund Commission",
     ("ItemWithheldTax", "MarketplaceFacilitatorTax-Principal"): "Marketplace Facilitator Tax",
 }
-
-
-def number(amount: Decimal) -> int | float:
-    """A JSON number written exactly as the decimal ("25.37" → 25.37, "-2000" → -2000).
-
-    Finances sends money as JSON numbers (schema type BigDecimal) and the stdlib encoder writes only
-    int or float. For amounts with at most 15 significant digits the float's shortest repr is the
-    decimal's own text, so the wire carries exactly the amount; the client parses it back to Decimal."""
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
 def currency(amount: Decimal, code: str) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from channels.simulator.amazon.common import AmazonContext, BadRequest, Operation, api_operation, parse_datetime
-from channels.simulator.amazon.finances import number
 from channels.simulator.amazon.order_shape import iso
 from channels.simulator.http import Request, Response, Route
+from channels.simulator.http import json_number as number
 from channels.simulator.ledger import REFUND, FinancialEvent, financial_events, order_events
 from channels.simulator.model import Seller
 from channels.simulator.world import VISIBILITY_DELAY

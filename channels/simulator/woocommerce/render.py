@@ -14,6 +14,7 @@ from typing import Any
 from babel.numbers import get_currency_symbol
 
 from channels.simulator.catalogue import quantize
+from channels.simulator.http import json_number
 from channels.simulator.woocommerce.catalogue import FAILED, ON_HOLD, PENDING, WC_VERSION
 from channels.simulator.woocommerce.model import (
     Address,
@@ -138,7 +139,7 @@ def _line(site: WooSite, order: Order, line: LineItem) -> dict[str, Any]:
             for meta_id, key, value in line.meta
         ],
         "sku": line.sku,
-        "price": float(line.total / line.quantity) if line.quantity else 0.0,
+        "price": json_number(line.total / line.quantity) if line.quantity else 0,
         "image": {"id": 0, "src": ""},
         "parent_name": parent.name if parent is not None else None,
     }
@@ -192,7 +193,7 @@ def order_json(
                 "compound": False,
                 "tax_total": money(line.tax_total, currency),
                 "shipping_tax_total": money(line.shipping_tax_total, currency),
-                "rate_percent": float(line.rate.percent),
+                "rate_percent": json_number(line.rate.percent),
                 "meta_data": [],
             }
             for line in order.tax_lines
@@ -219,7 +220,7 @@ def order_json(
                 "discount_tax": money(line.discount_tax, currency),
                 "meta_data": [],
                 "discount_type": "percent",
-                "nominal_amount": float(line.percent),
+                "nominal_amount": json_number(line.percent),
                 "free_shipping": False,
             }
             for line in order.coupon_lines
@@ -287,7 +288,7 @@ def refund_json(site: WooSite, site_url: str, order: Order, refund: Refund) -> d
                     }
                 ],
                 "sku": line.sku,
-                "price": float(-refund_line.total / refund_line.quantity) if refund_line.quantity else 0.0,
+                "price": json_number(-refund_line.total / refund_line.quantity) if refund_line.quantity else 0,
                 "image": {"id": 0, "src": ""},
                 "parent_name": None,
             }

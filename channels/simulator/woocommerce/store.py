@@ -37,7 +37,7 @@ WC_ROUTES = (
 def _offset_hours(site: WooSite, context: WooContext) -> float | int:
     offset = context.now().astimezone(site.zone).utcoffset()
     hours = offset.total_seconds() / 3600 if offset is not None else 0
-    return int(hours) if float(hours).is_integer() else hours
+    return int(hours) if hours == int(hours) else hours
 
 
 def rest_index(context: WooContext, site: WooSite) -> Response:
