@@ -33,6 +33,9 @@ class Product(TenantScopedModel):
     active = models.BooleanField(_("active"), default=True)
     is_bundle = models.BooleanField(_("bundle / kit"), default=False)
     low_stock_threshold = models.PositiveIntegerField(_("low-stock threshold"), null=True, blank=True)
+    # Set when a low-stock alert went out; cleared when available is back above the threshold, so one
+    # dip raises one alert.
+    low_stock_alerted_at = models.DateTimeField(_("low-stock alert sent"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -161,6 +164,8 @@ class SkuMapping(TenantScopedModel):
     asin = models.CharField(_("ASIN"), max_length=20, blank=True)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="mappings")
     quantity_multiplier = models.PositiveIntegerField(_("units per channel unit"), default=1)
+    # Amazon FBA SKUs: Amazon holds and counts the stock, so ACORN never pushes a quantity for them.
+    fulfilled_by_channel = models.BooleanField(_("fulfilled by Amazon"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -196,11 +201,22 @@ class AllocationState(models.TextChoices):
 
 
 class LineAllocation(TenantScopedModel):
-    """What stock a merchant-fulfilled order line holds: one row per line (its state) and what it reserved
-    per product and warehouse in `reservations`."""
+    """Stock held for one merchant-fulfilled order line: its state, and what it reserved per product and
+    warehouse in `reservations`.
 
-    order_line = models.OneToOneField("orders.OrderLine", on_delete=models.CASCADE, related_name="allocation")
+    Inventory does not know orders (DESIGN: orders sit above inventory). The line is named by `line_ref`
+    ("order-line:<pk>") and the allocation keeps what it needs to resolve the line again on its own — the
+    channel SKU or product id and the quantity — so a new mapping or a receipt can serve waiting lines
+    without reading orders. Orders learn of each change through `inventory.signals.allocation_changed`.
+    """
+
+    line_ref = models.CharField(_("order line"), max_length=60)
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    reference = models.CharField(_("reference"), max_length=200, blank=True)  # "order X line Y"
+    channel_sku = models.CharField(_("channel SKU"), max_length=200, blank=True)
+    channel_product_id = models.CharField(_("channel product id"), max_length=60, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity ordered"), default=0)  # in channel units
+    waiting_since = models.DateTimeField(_("ordered"), default=timezone.now)  # oldest orders are served first
     state = models.CharField(_("state"), max_length=20, choices=AllocationState.choices)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     units = models.PositiveIntegerField(_("units"), default=0)  # line quantity x multiplier
@@ -209,7 +225,11 @@ class LineAllocation(TenantScopedModel):
     class Meta:
         verbose_name = _("line allocation")
         verbose_name_plural = _("line allocations")
+        constraints = [models.UniqueConstraint(fields=["tenant", "line_ref"], name="allocation_unique_line")]
         indexes = [models.Index(fields=["tenant", "state"], name="allocation_tenant_state")]
+
+    def __str__(self) -> str:
+        return self.reference or self.line_ref
 
 
 class Reservation(TenantScopedModel):
@@ -224,3 +244,82 @@ class Reservation(TenantScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["allocation", "product", "warehouse"], name="reservation_unique")
         ]
+
+
+class SharingRule(TenantScopedModel):
+    """How much of the pool a store shows: `share_percent` of what is available after `safety_buffer`,
+    at most `max_listed`, from the chosen warehouses (none chosen: every own and third-party warehouse)."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="sharing_rule")
+    share_percent = models.PositiveSmallIntegerField(_("share of available (%)"), default=100)
+    safety_buffer = models.PositiveIntegerField(_("safety buffer (units)"), default=0)
+    max_listed = models.PositiveIntegerField(_("maximum listed"), null=True, blank=True)
+    warehouses = models.ManyToManyField(Warehouse, blank=True, related_name="+", verbose_name=_("warehouses"))
+    # Off until the seller turns it on: pushing overwrites what the channel shows.
+    push_enabled = models.BooleanField(_("push quantities to the channel"), default=False)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sharing rule")
+        verbose_name_plural = _("sharing rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(share_percent__lte=100), name="sharing_percent_at_most_100"),
+        ]
+
+
+class PushState(models.TextChoices):
+    IN_SYNC = "in_sync", _("In step")
+    PENDING = "pending", _("Waiting to push")
+    FAILED = "failed", _("Push failed")
+    REJECTED = "rejected", _("Refused by the channel")
+    NOT_PUSHED = "not_pushed", _("Not pushed")
+
+
+class ChannelListing(TenantScopedModel):
+    """A mapped channel SKU's quantity: what the sharing rule says it should show, and what the channel
+    last said it shows. A push is due while they differ."""
+
+    mapping = models.OneToOneField(SkuMapping, on_delete=models.CASCADE, related_name="listing")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    target_quantity = models.IntegerField(_("should show"), null=True, blank=True)
+    channel_quantity = models.IntegerField(_("channel shows"), null=True, blank=True)
+    # Shopify: the inventory item and location a variant's quantity lives at (read from the shop).
+    inventory_item_id = models.CharField(max_length=80, blank=True)
+    location_id = models.CharField(max_length=80, blank=True)
+    state = models.CharField(_("state"), max_length=20, choices=PushState.choices, default=PushState.NOT_PUSHED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    pushed_at = models.DateTimeField(_("last pushed"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("channel listing")
+        verbose_name_plural = _("channel listings")
+        indexes = [models.Index(fields=["store", "state"], name="listing_store_state")]
+
+
+class PushOutcome(models.TextChoices):
+    APPLIED = "applied", _("Applied")
+    CONFLICT = "conflict", _("Changed on the channel meanwhile")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Refused")
+
+
+class StockPush(TenantScopedModel):
+    """One attempt to set a channel's quantity: the push log."""
+
+    listing = models.ForeignKey(ChannelListing, on_delete=models.CASCADE, related_name="pushes")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    quantity = models.IntegerField(_("quantity"))
+    previous = models.IntegerField(_("channel showed"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=PushOutcome.choices)
+    message = models.TextField(_("message"), blank=True)
+    key = models.CharField(_("idempotency key"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stock push")
+        verbose_name_plural = _("stock pushes")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["store", "-created_at"], name="push_store_time")]

@@ -10,11 +10,12 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from channels.adapters.base import FulfillmentChannel, OrderStatus
 from channels.models import Store
 from inventory.models import (
     AllocationState,
+    BundleComponent,
     LineAllocation,
     MovementKind,
     Product,
@@ -33,6 +35,7 @@ from inventory.models import (
     Warehouse,
     WarehouseKind,
 )
+from inventory.signals import allocation_changed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -44,6 +47,7 @@ class OrderLike(Protocol):
     external_id: str
     status: str
     fulfillment_channel: str
+    purchased_at: datetime
     lines: Any
 
 
@@ -228,49 +232,75 @@ def _try_reserve(allocation: LineAllocation, product: Product, units: int, refer
     return True
 
 
+LINE_REF_PREFIX = "order-line:"
+
+
+def line_ref(line: OrderLineLike) -> str:
+    """How inventory names an order line it holds stock for."""
+    return f"{LINE_REF_PREFIX}{line.pk}"
+
+
 def allocate_line(*, store: Store, order: OrderLike, line: OrderLineLike) -> LineAllocation | None:
     """Bring one merchant-fulfilled line's stock in step with its order: paid → reserved (or backordered),
     cancelled → released, shipped → shipped. Idempotent; FBA lines hold nothing of ours."""
     if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
         return None
-    reference = f"order {order.external_id} line {line.external_id}"
-    allocation = LineAllocation.objects.select_for_update().filter(order_line_id=line.pk).first()
+    ref = line_ref(line)
+    allocation = LineAllocation.objects.select_for_update().filter(tenant_id=store.tenant_id, line_ref=ref).first()
     if allocation is None:
-        allocation = LineAllocation(tenant_id=store.tenant_id, order_line_id=line.pk, store=store)
-    state = allocation.state
-    if order.status == OrderStatus.CANCELLED:
+        allocation = LineAllocation(tenant_id=store.tenant_id, line_ref=ref, store=store)
+    allocation.reference = f"order {order.external_id} line {line.external_id}"[:200]
+    allocation.channel_sku, allocation.channel_product_id = line.sku, line.channel_product_id
+    allocation.quantity = line.quantity
+    allocation.waiting_since = order.purchased_at
+    _advance(allocation, status=order.status)
+    return allocation
+
+
+def _advance(allocation: LineAllocation, *, status: str) -> None:
+    """The state machine of one allocation, given its order's normalised status; saves and tells orders."""
+    state, reference = allocation.state, allocation.reference
+    if status == OrderStatus.CANCELLED:
         if state == AllocationState.RESERVED:
             _release(allocation, reference)
         if state != AllocationState.SHIPPED:
             allocation.state = AllocationState.RELEASED
     elif state in (AllocationState.SHIPPED, AllocationState.RELEASED):
         pass  # final
-    elif order.status == OrderStatus.SHIPPED and state == AllocationState.RESERVED:
+    elif status == OrderStatus.SHIPPED and state == AllocationState.RESERVED:
         _ship(allocation, reference)
         allocation.state = AllocationState.SHIPPED
-    elif order.status == OrderStatus.PENDING_PAYMENT:
+    elif status == OrderStatus.PENDING_PAYMENT:
         allocation.state = allocation.state or AllocationState.WAITING_PAYMENT
     elif state != AllocationState.RESERVED:
-        resolved = mapping_resolve(store=store, sku=line.sku, channel_product_id=line.channel_product_id)
+        resolved = mapping_resolve(
+            store=allocation.store, sku=allocation.channel_sku, channel_product_id=allocation.channel_product_id
+        )
         if resolved is None:
             allocation.state = AllocationState.UNMAPPED
         else:
-            allocation.product, allocation.units = resolved.product, line.quantity * resolved.multiplier
-            if order.status == OrderStatus.SHIPPED:
+            allocation.product, allocation.units = resolved.product, allocation.quantity * resolved.multiplier
+            if status == OrderStatus.SHIPPED:
                 allocation.state = AllocationState.SHIPPED  # shipped before ACORN held stock for it
             else:
                 allocation.save()
                 reserved = _try_reserve(allocation, resolved.product, allocation.units, reference)
                 allocation.state = AllocationState.RESERVED if reserved else AllocationState.BACKORDERED
                 if not reserved and state != AllocationState.BACKORDERED:
-                    _alert_backorder(allocation, order)
+                    _alert_backorder(allocation)
     if allocation.state:
         allocation.updated_at = timezone.now()
         allocation.save()
-    return allocation
+        if allocation.state != state:
+            allocation_changed.send(
+                sender=LineAllocation,
+                tenant_id=allocation.tenant_id,
+                line_ref=allocation.line_ref,
+                state=allocation.state,
+            )
 
 
-def _alert_backorder(allocation: LineAllocation, order: OrderLike) -> None:
+def _alert_backorder(allocation: LineAllocation) -> None:
     """One alert when a product starts having orders it cannot serve (not one per order)."""
     from django.urls import reverse
 
@@ -288,8 +318,8 @@ def _alert_backorder(allocation: LineAllocation, order: OrderLike) -> None:
         tenant=allocation.store.tenant,
         kind="backorder",
         title=_("%(sku)s is out of stock for new orders") % {"sku": product.sku},
-        body=_("Order %(order)s from %(store)s could not be reserved; it waits until stock arrives.")
-        % {"order": order.external_id, "store": allocation.store.name},
+        body=_("%(reference)s from %(store)s could not be reserved; it waits until stock arrives.")
+        % {"reference": allocation.reference, "store": allocation.store.name},
         link=reverse("inventory:product-list") + f"?q={product.sku}",
     )
 
@@ -338,17 +368,29 @@ def mapping_create(
 
 
 def mapping_reresolve(*, store: Store) -> int:
-    """Lines of the store waiting for a mapping (or for stock) are tried again. Returns how many reserved."""
-    waiting = (
+    """Lines of the store waiting for a mapping (or for stock) are tried again, oldest order first.
+    Returns how many now hold stock."""
+    return _retry(
         LineAllocation.objects.filter(store=store, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED])
-        .select_related("order_line__order")
-        .order_by("order_line__order__purchased_at", "pk")
     )
+
+
+def stock_reresolve(*, product: Product) -> int:
+    """Stock of `product` arrived: its backordered lines (and those of bundles using it) are tried again."""
+    bundles = BundleComponent.objects.filter(component=product).values("bundle_id")
+    return _retry(
+        LineAllocation.objects.filter(tenant_id=product.tenant_id, state=AllocationState.BACKORDERED).filter(
+            Q(product=product) | Q(product__in=bundles)
+        )
+    )
+
+
+def _retry(waiting: QuerySet[LineAllocation]) -> int:
     reserved = 0
-    for allocation in waiting:
-        line = allocation.order_line
-        result = allocate_line(store=store, order=line.order, line=line)
-        reserved += int(result is not None and result.state == AllocationState.RESERVED)
+    for allocation in waiting.select_for_update(of=("self",)).select_related("store").order_by("waiting_since", "pk"):
+        # Waiting lines belong to paid, open orders (a cancellation or shipment would have moved them on).
+        _advance(allocation, status=OrderStatus.PAID_UNSHIPPED)
+        reserved += int(allocation.state == AllocationState.RESERVED)
     return reserved
 
 
@@ -396,8 +438,7 @@ def stock_receive(
             target=product,
             after={"warehouse": warehouse.name, "quantity": quantity, "reference": reference},
         )
-        for store in Store.objects.filter(tenant_id=product.tenant_id):
-            mapping_reresolve(store=store)
+        stock_reresolve(product=product)
     return movement
 
 
@@ -443,6 +484,5 @@ def stock_adjust(
         after={"warehouse": warehouse.name, "kind": kind, "delta": delta, "reason": reason.strip()},
     )
     if delta > 0:
-        for store in Store.objects.filter(tenant_id=product.tenant_id):
-            mapping_reresolve(store=store)
+        stock_reresolve(product=product)
     return movement

@@ -15,3 +15,8 @@ class OrdersConfig(AppConfig):
         from orders.webhooks import register_order_webhook_handlers
 
         register_order_webhook_handlers()
+
+        from inventory.signals import allocation_changed
+        from orders.stock import on_allocation_changed
+
+        allocation_changed.connect(on_allocation_changed, dispatch_uid="orders.stock_state")

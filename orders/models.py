@@ -13,6 +13,7 @@ from acorn.tenancy.models import TenantScopedModel
 from channels.adapters.base import FulfillmentChannel as Channel
 from channels.adapters.base import OrderStatus as Status
 from channels.models import Store
+from inventory.models import AllocationState
 
 
 def _amount(verbose_name: Any) -> models.DecimalField:
@@ -32,6 +33,11 @@ class OrderStatus(models.TextChoices):
 class FulfillmentChannel(models.TextChoices):
     FBA = Channel.FBA, _("FBA")
     MERCHANT = Channel.MERCHANT, _("Merchant")
+
+
+class StockProblem(models.TextChoices):
+    UNMAPPED = AllocationState.UNMAPPED.value, _("Unmapped SKU")
+    BACKORDERED = AllocationState.BACKORDERED.value, _("Backordered")
 
 
 class Order(TenantScopedModel):
@@ -64,6 +70,8 @@ class Order(TenantScopedModel):
     tags = models.JSONField(_("tags"), default=list, blank=True)
     first_seen_at = models.DateTimeField(_("first synced"), default=timezone.now)
     synced_at = models.DateTimeField(_("last synced"), default=timezone.now)
+    # The worst stock state of its lines: an order waiting for a SKU mapping or for stock is flagged.
+    stock_problem = models.CharField(_("stock problem"), max_length=20, choices=StockProblem.choices, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -73,6 +81,11 @@ class Order(TenantScopedModel):
         indexes = [
             models.Index(fields=["tenant", "-purchased_at"], name="order_tenant_purchased"),
             models.Index(fields=["tenant", "status", "-purchased_at"], name="order_tenant_status"),
+            models.Index(
+                fields=["tenant", "stock_problem", "-purchased_at"],
+                condition=~models.Q(stock_problem=""),
+                name="order_tenant_stock_problem",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +111,8 @@ class OrderLine(TenantScopedModel):
     tax_amount = _amount(_("tax"))
     shipping_amount = _amount(_("shipping"))
     discount_amount = _amount(_("discount"))
+    # Kept by inventory's allocation_changed signal (merchant-fulfilled lines only).
+    stock_state = models.CharField(_("stock"), max_length=20, choices=AllocationState.choices, blank=True)
 
     class Meta:
         verbose_name = _("order line")

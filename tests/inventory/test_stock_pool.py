@@ -18,6 +18,7 @@ from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import ExternalOrder
 from inventory import services
 from inventory.models import AllocationState, BundleComponent, LineAllocation, Product, StockLevel, Warehouse
+from orders.models import OrderLine
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
 from tests.factories import StoreFactory, TenantFactory
@@ -48,7 +49,7 @@ def _level(product: Product) -> tuple[int, int]:
 
 
 def _state(n: int) -> str:
-    return LineAllocation.objects.get(order_line__external_id=f"L{n}").state
+    return OrderLine.objects.get(external_id=f"L{n}").stock_state
 
 
 def test_paid_line_reserves_cancel_releases_ship_consumes_and_the_ledger_sums(tenant: Tenant) -> None:
