@@ -57,3 +57,18 @@ def movement_list(*, product: Product) -> QuerySet[StockMovement]:
         .select_related("warehouse", "actor")
         .order_by("-created_at", "-pk")
     )
+
+
+def warehouse_get_or_404(*, tenant: Tenant, pk: int) -> Warehouse:
+    from django.http import Http404
+
+    warehouse = Warehouse.objects.filter(tenant=tenant, pk=pk).first()
+    if warehouse is None:
+        raise Http404
+    return warehouse
+
+
+def component_choices(*, tenant: Tenant, bundle: Product | None = None) -> QuerySet[Product]:
+    """Products that can go into a bundle: this company's plain products, the bundle itself excluded."""
+    products = Product.objects.filter(tenant=tenant, is_bundle=False).order_by("sku")
+    return products.exclude(pk=bundle.pk) if bundle is not None else products

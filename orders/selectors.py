@@ -8,8 +8,15 @@ from acorn.tenancy.models import Tenant
 from orders.models import Order
 
 
-def order_list(*, tenant: Tenant, store_id: int | None = None, status: str = "", query: str = "") -> QuerySet[Order]:
+def order_list(
+    *, tenant: Tenant, store_id: int | None = None, status: str = "", stock: str = "", query: str = ""
+) -> QuerySet[Order]:
+    """`stock`: "unmapped", "backordered", or "any" for orders waiting for a mapping or for stock."""
     orders = Order.objects.filter(tenant=tenant).select_related("store")
+    if stock == "any":
+        orders = orders.exclude(stock_problem="")
+    elif stock:
+        orders = orders.filter(stock_problem=stock)
     if store_id:
         orders = orders.filter(store_id=store_id)
     if status:

@@ -21,6 +21,7 @@ def order_list_view(request: TenantRequest) -> HttpResponse:
         tenant=request.tenant,
         store_id=filters.get("store"),
         status=filters.get("status") or "",
+        stock=filters.get("stock") or "",
         query=filters.get("q") or "",
     )
     page = Paginator(orders, 50).get_page(request.GET.get("page"))

@@ -108,6 +108,87 @@ def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
     return created
 
 
+# Left unmapped on purpose, so the demo's "unmapped SKUs" queue has something to show.
+DEMO_UNMAPPED_CODES = ("YOGA-MAT-6MM", "TOTE-CANVAS")
+# Sold in packs: the channel SKU is a pack of N master units.
+DEMO_PACKS = {"SCREEN-PROTECTOR-2P": ("SCREEN-PROTECTOR", 2), "SOCKS-3P": ("SOCKS", 3)}
+
+
+def _master_of(channel_sku: str) -> tuple[str, int] | None:
+    """'KGO-SCREEN-PROTECTOR-2P' → ('SCREEN-PROTECTOR', 2): the store prefix off, packs to their unit."""
+    code = channel_sku.split("-", 1)[1] if "-" in channel_sku else channel_sku
+    if code.startswith(DEMO_UNMAPPED_CODES):
+        return None
+    for pack, (unit, size) in DEMO_PACKS.items():
+        if code.startswith(pack):
+            return unit + code[len(pack) :], size
+    return code, 1
+
+
+def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
+    """Master SKUs, two warehouses with stock, a bundle, and mappings for most channel SKUs (a few left
+    unmapped on purpose). Idempotent: what exists is left as it is."""
+    from decimal import Decimal
+
+    from channels.models import Store
+    from channels.simulator.catalogue import PRODUCT_TEMPLATES
+    from channels.simulator.demo import demo_channel_skus
+    from inventory.catalogue import bundle_set_components, product_save, warehouse_save
+    from inventory.models import Product, SkuMapping, StockMovement, Warehouse
+    from inventory.services import mapping_create, stock_receive
+
+    warehouses = {}
+    for name, kind, country in (("Shenzhen", "own", "CN"), ("Los Angeles 3PL", "third_party", "US")):
+        warehouses[name] = Warehouse.objects.filter(tenant=tenant, name=name).first() or warehouse_save(
+            tenant=tenant, actor=owner, name=name, kind=kind, country=country, active=True
+        )
+    titles = {template.code: (template.titles["en"], template.base_price_usd) for template in PRODUCT_TEMPLATES}
+    mapped = 0
+    for store_name, skus in demo_channel_skus().items():
+        store = Store.objects.filter(tenant=tenant, name=store_name).first()
+        if store is None:
+            continue
+        for channel_sku in skus:
+            master = _master_of(channel_sku)
+            if master is None:
+                continue
+            sku, multiplier = master
+            product = Product.objects.filter(tenant=tenant, sku=sku).first()
+            if product is None:
+                title, price_usd = titles.get(sku, (sku.replace("-", " ").title(), Decimal("18")))
+                product = product_save(
+                    tenant=tenant,
+                    actor=owner,
+                    sku=sku,
+                    name=title,
+                    unit_cost_amount=(price_usd * Decimal("7.1") * Decimal("0.3")).quantize(Decimal("0.01")),
+                    unit_cost_currency="CNY",
+                    low_stock_threshold=15,
+                )
+            if not SkuMapping.objects.filter(store=store, channel_sku=channel_sku).exists():
+                mapping_create(
+                    store=store, product=product, channel_sku=channel_sku, quantity_multiplier=multiplier, actor=owner
+                )
+                mapped += 1
+    products = list(Product.objects.filter(tenant=tenant, is_bundle=False).order_by("sku"))
+    for index, product in enumerate(products):
+        if StockMovement.objects.filter(product=product).exists():
+            continue
+        # Most products stocked in both; every fifth runs low, so the low-stock alert has something to say.
+        shenzhen = 12 if index % 5 == 4 else 150 + 10 * (index % 7)
+        stock_receive(product=product, warehouse=warehouses["Shenzhen"], quantity=shenzhen, reference="PO-DEMO-1")
+        if index % 2 == 0:
+            stock_receive(product=product, warehouse=warehouses["Los Angeles 3PL"], quantity=40, reference="PO-DEMO-2")
+    parts = {product.sku: product for product in products}
+    kit_parts = [(parts[sku], 1) for sku in ("PHONE-STAND", "CHARGER-65W", "USB-C-CABLE-2M") if sku in parts]
+    if kit_parts and not Product.objects.filter(tenant=tenant, sku="DESK-SETUP-KIT").exists():
+        kit = product_save(
+            tenant=tenant, actor=owner, sku="DESK-SETUP-KIT", name="Desk setup kit", unit_cost_currency="CNY"
+        )
+        bundle_set_components(product=kit, components=kit_parts, actor=owner)
+    return {"products": Product.objects.filter(tenant=tenant).count(), "mappings_created": mapped}
+
+
 @transaction.atomic
 def demo_seed() -> dict[str, Any]:
     """Create (or complete) the demo tenant with one member per role. Running it twice changes nothing."""
@@ -129,8 +210,10 @@ def demo_seed() -> dict[str, Any]:
             user = _demo_user(email)
             Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
         stores = _demo_stores(tenant, owner)
+        catalogue = _demo_catalogue(tenant, owner)
     return {
         "stores": stores,
+        "catalogue": catalogue,
         "tenant": tenant.slug,
         "tenant_id": tenant.pk,
         "logins": [{"role": str(role), "email": email} for role, email in DEMO_MEMBERS],

@@ -33,3 +33,28 @@ def install_demo_sellers(world: World) -> None:
             name=f"Demo Trading Co. ({demo.region})",
         )
         world.auth.register_refresh_token(demo.selling_partner_id, demo.refresh_token)
+
+
+def demo_channel_skus(seed: int = 1) -> dict[str, list[str]]:
+    """The channel SKUs each demo store lists, by the store name `manage.py demo` gives it: read from a
+    simulator built in memory with the same seed (nothing is bound or served), so the demo's catalogue and
+    mappings match what the running simulator sells."""
+    from channels.simulator.server import SimulatorServer
+    from channels.simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
+    from channels.simulator.woocommerce.demo import install_demo_woo_site
+
+    simulator = SimulatorServer(seed=seed, tls_port=None)
+    install_demo_sellers(simulator.world)
+    install_demo_shops(simulator.shopify, deliver_webhooks=False)
+    site = install_demo_woo_site(simulator.woo)
+    skus: dict[str, list[str]] = {}
+    for demo in DEMO_SELLERS:
+        seller = simulator.world.seller(demo.selling_partner_id)
+        skus[demo.store_name] = sorted({listing.sku for listings in seller.listings.values() for listing in listings})
+    skus["Shopify Outfitters"] = sorted({variant.sku for variant in simulator.shopify.shop(DEMO_SHOP_DOMAIN).variants})
+    skus["WooCommerce DE"] = sorted(  # what is sold: simple products and variations, not variable parents
+        {product.sku for product in site.products.values() if product.sku and product.type != "variable"}
+    )
+    simulator.shopify.close()
+    simulator.woo.close()
+    return skus

@@ -1,0 +1,212 @@
+"""The catalogue editor: products, bundles, warehouses; the low-stock alert; orders flagged by stock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from acorn.audit.models import AuditEvent
+from acorn.notifications.models import Notification
+from acorn.tenancy.models import Membership, Role, Tenant
+from acorn.tenancy.scoping import tenant_scope
+from inventory import services
+from inventory.catalogue import bundle_set_components, low_stock_check, product_save, warehouse_save
+from inventory.models import BundleComponent, Product, Warehouse
+from orders.models import Order
+from orders.services import order_upsert_page
+from tests.factories import StoreFactory
+from tests.inventory.test_stock_pool import _order
+
+pytestmark = pytest.mark.django_db
+
+
+def _product_post(**overrides: str) -> dict[str, str]:
+    data = {
+        "product-sku": "LAMP-01",
+        "product-name": "Desk lamp 台灯",
+        "product-unit_cost_amount": "12.50",
+        "product-unit_cost_currency": "cny",
+        "product-weight_grams": "800",
+        "product-low_stock_threshold": "",
+        "product-active": "on",
+        "parts-TOTAL_FORMS": "3",
+        "parts-INITIAL_FORMS": "0",
+        "parts-MIN_NUM_FORMS": "0",
+        "parts-MAX_NUM_FORMS": "50",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_create_a_product_then_make_it_a_bundle(owner_client: Client, tenant: Tenant) -> None:
+    response = owner_client.post("/app/inventory/new/", _product_post())
+    assert response.status_code == 302
+    with tenant_scope(tenant):
+        lamp = Product.objects.get(sku="LAMP-01")
+        assert (lamp.unit_cost_amount, lamp.unit_cost_currency, lamp.name) == (Decimal("12.50"), "CNY", "Desk lamp 台灯")
+        bulb = product_save(tenant=tenant, sku="BULB", name="Bulb")
+        assert AuditEvent.objects.filter(action="inventory.product_created").count() == 2
+
+    kit = _product_post(**{"product-sku": "LAMP-KIT", "parts-0-component": str(lamp.pk), "parts-0-quantity": "1"})
+    kit.update({"parts-1-component": str(bulb.pk), "parts-1-quantity": "2"})
+    assert owner_client.post("/app/inventory/new/", kit).status_code == 302
+    with tenant_scope(tenant):
+        bundle = Product.objects.get(sku="LAMP-KIT")
+        assert bundle.is_bundle
+        assert dict(bundle.components.values_list("component__sku", "quantity")) == {"LAMP-01": 1, "BULB": 2}
+
+    # the bundle's page shows its components; emptying them makes it a plain product again
+    assert "BULB" in owner_client.get(f"/app/inventory/{bundle.pk}/").content.decode()
+    plain = _product_post(**{"product-sku": "LAMP-KIT", "parts-INITIAL_FORMS": "0"})
+    assert owner_client.post(f"/app/inventory/{bundle.pk}/edit/", plain).status_code == 302
+    with tenant_scope(tenant):
+        bundle.refresh_from_db()
+        assert not bundle.is_bundle and not BundleComponent.objects.filter(bundle=bundle).exists()
+        change = AuditEvent.objects.filter(action="inventory.bundle_changed").order_by("pk").last()
+        assert change is not None and change.before == {"BULB": 2, "LAMP-01": 1} and change.after == {}
+
+
+def test_the_editor_says_what_is_wrong(owner_client: Client, tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        product_save(tenant=tenant, sku="LAMP-01", name="Lamp")
+    duplicate = owner_client.post("/app/inventory/new/", _product_post())
+    assert duplicate.status_code == 400
+    assert "Another product already has the SKU LAMP-01." in duplicate.content.decode()
+    bad = owner_client.post(
+        "/app/inventory/new/",
+        _product_post(**{"product-sku": "X", "product-unit_cost_amount": "-1", "product-unit_cost_currency": "XX"}),
+    )
+    page = bad.content.decode()
+    assert bad.status_code == 400 and "A cost cannot be negative." in page
+    with tenant_scope(tenant):
+        assert not Product.objects.filter(sku="X").exists()
+
+
+def test_bundle_rules(tenant: Tenant, other_tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        a = product_save(tenant=tenant, sku="A", name="A")
+        b = product_save(tenant=tenant, sku="B", name="B")
+        kit = product_save(tenant=tenant, sku="KIT", name="Kit")
+        bundle_set_components(product=kit, components=[(a, 1), (b, 3)])
+        with pytest.raises(ValidationError, match="itself a bundle"):
+            bundle_set_components(product=product_save(tenant=tenant, sku="BIG", name="Big"), components=[(kit, 1)])
+        with pytest.raises(ValidationError, match="component of another bundle"):
+            bundle_set_components(product=a, components=[(b, 1)])
+        with pytest.raises(ValidationError, match="contain itself"):
+            bundle_set_components(product=b, components=[(b, 1)])
+    with tenant_scope(other_tenant):
+        theirs = product_save(tenant=other_tenant, sku="THEIRS", name="Theirs")
+    with tenant_scope(tenant), pytest.raises(ValidationError, match="another company"):
+        bundle_set_components(product=kit, components=[(theirs, 1)])
+
+
+def test_a_bundle_reserves_its_components(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = warehouse_save(tenant=tenant, name="Shenzhen", kind="own", country="cn", active=True)
+        assert warehouse.country == "CN"
+        a = product_save(tenant=tenant, sku="A", name="A")
+        b = product_save(tenant=tenant, sku="B", name="B")
+        kit = product_save(tenant=tenant, sku="KIT", name="Kit")
+        bundle_set_components(product=kit, components=[(a, 1), (b, 2)])
+        services.stock_receive(product=a, warehouse=warehouse, quantity=5)
+        services.stock_receive(product=b, warehouse=warehouse, quantity=5)
+        order_upsert_page(store=store, orders=[_order(1, sku="KIT", quantity=2), _order(2, sku="KIT", quantity=1)])
+        levels = {level.product.sku: (level.on_hand, level.reserved) for level in warehouse.levels.all()}
+        assert levels == {"A": (5, 2), "B": (5, 4)}  # the second kit needs 2 more B: backordered, nothing half-held
+        assert Order.objects.get(external_id="111-0000002").stock_problem == "backordered"
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_warehouses_page(owner_client: Client, tenant: Tenant) -> None:
+    assert "No warehouses yet" in owner_client.get("/app/inventory/warehouses/").content.decode()
+    new = {"new-name": "LA 3PL", "new-kind": "third_party", "new-country": "us", "new-active": "on"}
+    assert owner_client.post("/app/inventory/warehouses/", new).status_code == 302
+    again = owner_client.post("/app/inventory/warehouses/", new)
+    assert again.status_code == 400 and "Another warehouse is already called LA 3PL." in again.content.decode()
+    fba = owner_client.post("/app/inventory/warehouses/", {**new, "new-name": "FBA", "new-kind": "fba"})
+    assert fba.status_code == 400
+    with tenant_scope(tenant):
+        la = Warehouse.objects.get(name="LA 3PL")
+        assert la.country == "US" and la.kind == "third_party"
+        amazon = Warehouse.objects.create(tenant=tenant, name="FBA NA", kind="fba", region="na")
+    edit = owner_client.post(f"/app/inventory/warehouses/{la.pk}/", {"name": "LA", "kind": "third_party", "country": "US"})
+    assert edit.status_code == 302
+    assert owner_client.get(f"/app/inventory/warehouses/{amazon.pk}/").status_code == 403
+    with tenant_scope(tenant):
+        la.refresh_from_db()
+        assert la.name == "LA" and not la.active
+
+
+def test_roles_and_other_tenants(
+    tenant: Tenant,
+    other_tenant: Tenant,
+    make_member: Callable[..., Membership],
+    client_for: Callable[..., Client],
+    other_owner: Membership,
+    owner: Membership,
+) -> None:
+    with tenant_scope(tenant):
+        mine = product_save(tenant=tenant, sku="MINE", name="Mine")
+        depot = warehouse_save(tenant=tenant, name="Depot", kind="own", country="", active=True)
+    finance = client_for(make_member(tenant, Role.FINANCE))
+    assert finance.get("/app/inventory/warehouses/").status_code == 200
+    assert finance.post("/app/inventory/warehouses/", {"new-name": "X", "new-kind": "own"}).status_code == 403
+    assert finance.get("/app/inventory/new/").status_code == 403
+    assert finance.get(f"/app/inventory/{mine.pk}/edit/").status_code == 403
+    theirs = client_for(other_owner)
+    assert theirs.get(f"/app/inventory/{mine.pk}/edit/").status_code == 404
+    assert theirs.post(f"/app/inventory/{mine.pk}/edit/", _product_post()).status_code == 404
+    assert theirs.get(f"/app/inventory/warehouses/{depot.pk}/").status_code == 404
+    assert "Depot" not in theirs.get("/app/inventory/warehouses/").content.decode()
+    # a component id of another company is not a choice in my editor
+    with tenant_scope(other_tenant):
+        other = product_save(tenant=other_tenant, sku="OTHER", name="Other")
+    response = client_for(owner).post(
+        "/app/inventory/new/",
+        _product_post(**{"product-sku": "KIT", "parts-0-component": str(other.pk), "parts-0-quantity": "1"}),
+    )
+    assert response.status_code == 400
+    with tenant_scope(tenant):
+        assert not Product.objects.filter(sku="KIT").exists()
+
+
+def test_low_stock_alerts_once_per_dip(tenant: Tenant, owner: Membership) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = warehouse_save(tenant=tenant, name="Shenzhen", kind="own", country="CN", active=True)
+        mug = product_save(tenant=tenant, sku="SKU-1", name="Mug", low_stock_threshold=3)
+        assert Notification.objects.filter(kind="stock_low").count() == 1  # nothing in stock: low at once
+        services.stock_receive(product=mug, warehouse=warehouse, quantity=10)
+        assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 0  # back above: flag cleared
+        mug.refresh_from_db()
+        assert mug.low_stock_alerted_at is None
+        order_upsert_page(store=store, orders=[_order(n, quantity=2) for n in range(1, 5)])  # 8 reserved: 2 left
+        assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 1
+        assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 0  # the same dip: no second alert
+        alert = Notification.objects.filter(kind="stock_low").order_by("pk").last()
+        assert alert is not None and "SKU-1" in alert.title and f"/app/inventory/{mug.pk}/" == alert.link
+
+
+def test_orders_are_flagged_and_filtered_by_stock(owner_client: Client, tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = warehouse_save(tenant=tenant, name="Shenzhen", kind="own", country="CN", active=True)
+        mug = product_save(tenant=tenant, sku="SKU-1", name="Mug")
+        services.stock_receive(product=mug, warehouse=warehouse, quantity=1)
+        order_upsert_page(store=store, orders=[_order(1), _order(2), _order(3, sku="NOBODY-KNOWS")])
+        flags = dict(Order.objects.values_list("external_id", "stock_problem"))
+        assert flags == {"111-0000001": "", "111-0000002": "backordered", "111-0000003": "unmapped"}
+    backordered = owner_client.get("/app/orders/", {"stock": "backordered"}).content.decode()
+    assert "111-0000002" in backordered and "111-0000001" not in backordered and "111-0000003" not in backordered
+    anything = owner_client.get("/app/orders/", {"stock": "any"}).content.decode()
+    assert "111-0000002" in anything and "111-0000003" in anything and "111-0000001" not in anything
+    with tenant_scope(tenant):
+        services.mapping_create(store=store, product=mug, channel_sku="NOBODY-KNOWS")
+        assert Order.objects.get(external_id="111-0000003").stock_problem == "backordered"  # mapped; now waits for stock
+        services.stock_receive(product=mug, warehouse=warehouse, quantity=5)
+        assert set(Order.objects.values_list("stock_problem", flat=True)) == {""}
