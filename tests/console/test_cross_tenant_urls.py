@@ -66,6 +66,9 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         from inventory.models import Product
 
         product = Product.objects.create(tenant=tenant, sku="A-SKU", name="A product")
+        from inventory.models import Warehouse
+
+        warehouse = Warehouse.objects.create(tenant=tenant, name="A warehouse")
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -73,6 +76,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "store_pk": store.pk,
         "run_pk": run.pk,
         "product_pk": product.pk,
+        "warehouse_pk": warehouse.pk,
         "webhook_key": store.webhook_key,  # a webhook URL: B's unsigned post must be refused (401)
     }
 
