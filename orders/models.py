@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from acorn.crypto import EncryptedJSONField
 from acorn.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Money, validate_currency_code
 from acorn.tenancy.models import TenantScopedModel
 from channels.adapters.base import FulfillmentChannel as Channel
@@ -123,3 +125,145 @@ class OrderLine(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.sku} x {self.quantity}"
+
+
+# --- fulfilment: where merchant-fulfilled orders are sent, and what comes back --------------------------
+
+
+class FulfillmentTargetKind(models.TextChoices):
+    PICK_LIST = "pick_list", _("Own warehouse: pick list")
+    HTTPS = "https", _("Warehouse API: signed JSON over HTTPS")
+    CSV = "csv", _("Warehouse file: CSV to download")
+
+
+class FulfillmentTarget(TenantScopedModel):
+    """Where paid merchant-fulfilled orders go to be packed: the seller's own warehouse (a pick list), a
+    third-party / overseas warehouse's API (a signed JSON order), or a CSV file the warehouse collects."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=FulfillmentTargetKind.choices)
+    # The stock it ships from (reservations of routed lines should come from here).
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    endpoint_url = models.URLField(_("order endpoint (HTTPS)"), blank=True)
+    # {"signing_secret": "..."}: signs ACORN's orders and verifies the warehouse's callbacks (HMAC-SHA256).
+    secrets = EncryptedJSONField(default=dict)
+    # Names the target in its callback URL (/callbacks/fulfilment/<key>/), so the secret never travels.
+    callback_key = models.CharField(max_length=40, unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("fulfilment target")
+        verbose_name_plural = _("fulfilment targets")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="fulfillment_target_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FulfillmentRoute(TenantScopedModel):
+    """A routing rule: orders matching every condition given (empty = any) go to `target`. The first
+    matching rule by `position` wins; an order no rule matches waits in "fulfilment problems"."""
+
+    target = models.ForeignKey(FulfillmentTarget, on_delete=models.CASCADE, related_name="routes")
+    position = models.PositiveIntegerField(_("position"), default=0)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    countries = models.JSONField(_("buyer countries"), default=list, blank=True)  # ISO alpha-2
+    skus = models.JSONField(_("channel SKUs"), default=list, blank=True)  # any line with one of these
+
+    class Meta:
+        verbose_name = _("fulfilment route")
+        verbose_name_plural = _("fulfilment routes")
+        ordering = ["position", "pk"]
+
+
+class FulfillmentState(models.TextChoices):
+    PENDING = "pending", _("Waiting to send")
+    SENT = "sent", _("Sent to the warehouse")
+    FAILED = "failed", _("Sending failed")
+    CANCEL_PENDING = "cancel_pending", _("Cancel waiting to send")
+    CANCELLED = "cancelled", _("Cancelled at the warehouse")
+    CANCEL_FAILED = "cancel_failed", _("Cancel failed")
+    SHIPPED = "shipped", _("Shipped")
+
+
+class FulfillmentRequest(TenantScopedModel):
+    """One order sent to one target, once: `key` is the idempotency key the warehouse sees, so a retry or
+    a task that runs twice is recognised there as the same order."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="fulfillment")
+    target = models.ForeignKey(FulfillmentTarget, on_delete=models.PROTECT, related_name="requests")
+    key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    state = models.CharField(_("state"), max_length=20, choices=FulfillmentState.choices)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    warehouse_reference = models.CharField(_("warehouse reference"), max_length=100, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("fulfilment request")
+        verbose_name_plural = _("fulfilment requests")
+        indexes = [models.Index(fields=["tenant", "state", "next_attempt_at"], name="fulfillment_due")]
+
+
+class ShipmentSource(models.TextChoices):
+    MANUAL = "manual", _("Entered by hand")
+    CSV = "csv", _("CSV upload")
+    WAREHOUSE = "warehouse", _("Warehouse callback")
+    CHANNEL = "channel", _("Reported by the channel")
+
+
+class ConfirmationState(models.TextChoices):
+    NOT_NEEDED = "not_needed", _("Not needed")
+    PENDING = "pending", _("Waiting to confirm")
+    SUBMITTED = "submitted", _("Submitted, waiting for the channel's result")
+    CONFIRMED = "confirmed", _("Confirmed on the channel")
+    FAILED = "failed", _("Confirmation failed")
+
+
+class Shipment(TenantScopedModel):
+    """A parcel with its tracking number, and its confirmation back to the channel."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(_("carrier"), max_length=100)
+    tracking_number = models.CharField(_("tracking number"), max_length=100)
+    ship_method = models.CharField(_("ship method"), max_length=100, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"))
+    source = models.CharField(_("source"), max_length=20, choices=ShipmentSource.choices)
+    # [{"line": <OrderLine pk>, "quantity": n}]; empty = every line in full.
+    lines = models.JSONField(_("lines"), default=list, blank=True)
+    confirmation = models.CharField(
+        _("confirmation"), max_length=20, choices=ConfirmationState.choices, default=ConfirmationState.PENDING
+    )
+    confirmation_reference = models.CharField(_("channel reference"), max_length=100, blank=True)  # feed id, …
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["-shipped_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "tracking_number"], name="shipment_unique_tracking"),
+        ]
+        indexes = [models.Index(fields=["tenant", "confirmation", "next_attempt_at"], name="shipment_confirm_due")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
