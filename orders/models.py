@@ -83,6 +83,11 @@ class Order(TenantScopedModel):
         indexes = [
             models.Index(fields=["tenant", "-purchased_at"], name="order_tenant_purchased"),
             models.Index(fields=["tenant", "status", "-purchased_at"], name="order_tenant_status"),
+            # The order workspace: filter by store, find by id, sort by the channel's last change.
+            models.Index(fields=["store", "-purchased_at"], name="order_store_purchased"),
+            models.Index(fields=["tenant", "external_id"], name="order_tenant_external_id"),
+            models.Index(fields=["tenant", "merchant_order_id"], name="order_tenant_merchant_id"),
+            models.Index(fields=["tenant", "-channel_updated_at"], name="order_tenant_updated"),
             models.Index(
                 fields=["tenant", "stock_problem", "-purchased_at"],
                 condition=~models.Q(stock_problem=""),
@@ -267,3 +272,19 @@ class Shipment(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
+
+
+class OrderStatusChange(TenantScopedModel):
+    """The order's status history as the channel reported it: one row each time the status moved."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices)
+    raw_status = models.CharField(_("channel status"), max_length=50)
+    changed_at = models.DateTimeField(_("changed on the channel"))
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("order status change")
+        verbose_name_plural = _("order status changes")
+        ordering = ["changed_at", "pk"]
+        indexes = [models.Index(fields=["order", "changed_at"], name="order_status_change_time")]

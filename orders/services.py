@@ -13,7 +13,7 @@ from channels.adapters.base import ExternalOrder, ExternalOrderLine
 from channels.models import Store
 from channels.sync import PersistCounts
 from inventory.services import allocate_orders
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, OrderStatusChange
 
 ORDER_FIELDS = [
     "merchant_order_id",
@@ -119,6 +119,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     now = timezone.now()
     created: list[tuple[Order, ExternalOrder]] = []
     changed: list[tuple[Order, ExternalOrder]] = []
+    timeline: list[tuple[Order, ExternalOrder]] = []  # orders whose status moved, for the status history
     skipped = 0
     for external_id, incoming in latest.items():
         order = existing.get(external_id)
@@ -133,6 +134,8 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
             )
             created.append((order, incoming))
         elif incoming.updated_at > order.channel_updated_at:
+            if (order.status, order.raw_status) != (incoming.status, incoming.raw_status):
+                timeline.append((order, incoming))
             for name, value in _order_values(incoming).items():
                 setattr(order, name, value)
             order.synced_at = now
@@ -144,6 +147,19 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     if changed:
         Order.objects.bulk_update([order for order, _ in changed], [*ORDER_FIELDS, "synced_at"], batch_size=500)
     _upsert_lines(store, created + changed, new_orders={order.pk for order, _ in created})
+    OrderStatusChange.objects.bulk_create(
+        [
+            OrderStatusChange(
+                tenant_id=store.tenant_id,
+                order=order,
+                status=incoming.status,
+                raw_status=incoming.raw_status,
+                changed_at=incoming.updated_at,
+            )
+            for order, incoming in created + timeline
+        ],
+        batch_size=500,
+    )
     # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them.
     allocate_orders(store=store, orders=[order for order, _ in created + changed])
     return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
