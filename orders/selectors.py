@@ -1,28 +1,145 @@
-"""Reads of orders."""
+"""Reads of orders. Every query is scoped to the tenant; list queries stay index-friendly at a million orders."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from acorn.tenancy.models import Tenant
-from orders.models import Order
+from orders.models import Order, OrderLine
+
+# sort key → (keyset ordering, label)
+ORDER_SORTS: dict[str, tuple[str, Any]] = {
+    "newest": ("-purchased_at", _("Newest first")),
+    "oldest": ("purchased_at", _("Oldest first")),
+    "updated": ("-channel_updated_at", _("Recently changed on the channel")),
+}
+COUNT_CAP = 10_000
 
 
-def order_list(
-    *, tenant: Tenant, store_id: int | None = None, status: str = "", stock: str = "", query: str = ""
-) -> QuerySet[Order]:
-    """`stock`: "unmapped", "backordered", or "any" for orders waiting for a mapping or for stock."""
-    orders = Order.objects.filter(tenant=tenant).select_related("store")
-    if stock == "any":
-        orders = orders.exclude(stock_problem="")
-    elif stock:
-        orders = orders.filter(stock_problem=stock)
-    if store_id:
-        orders = orders.filter(store_id=store_id)
-    if status:
-        orders = orders.filter(status=status)
-    if query:
-        orders = orders.filter(external_id__icontains=query.strip()) | orders.filter(
-            merchant_order_id__icontains=query.strip()
+@dataclass(frozen=True)
+class OrderFilters:
+    query: str = ""
+    store_id: int | None = None
+    platform: str = ""
+    marketplace: str = ""
+    country: str = ""
+    status: str = ""
+    fulfillment: str = ""
+    stock: str = ""  # "unmapped", "backordered", or "any"
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_form(cls, data: dict[str, Any]) -> OrderFilters:
+        return cls(
+            query=(data.get("q") or "").strip(),
+            store_id=data.get("store"),
+            platform=data.get("platform") or "",
+            marketplace=data.get("marketplace") or "",
+            country=data.get("country") or "",
+            status=data.get("status") or "",
+            fulfillment=data.get("fulfillment") or "",
+            stock=data.get("stock") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
         )
-    return orders.order_by("-purchased_at", "-pk")
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def order_list(*, tenant: Tenant, filters: OrderFilters | None = None) -> QuerySet[Order]:
+    """The tenant's orders matching the filters (unordered: the caller pages them by a keyset)."""
+    f = filters or OrderFilters()
+    orders = Order.objects.filter(tenant=tenant).select_related("store")
+    if f.store_id:
+        orders = orders.filter(store_id=f.store_id)
+    if f.platform:
+        orders = orders.filter(store__platform=f.platform)
+    if f.marketplace:
+        orders = orders.filter(marketplace=f.marketplace)
+    if f.country:
+        orders = orders.filter(buyer_country=f.country)
+    if f.status:
+        orders = orders.filter(status=f.status)
+    if f.fulfillment:
+        orders = orders.filter(fulfillment_channel=f.fulfillment)
+    if f.stock == "any":
+        orders = orders.exclude(stock_problem="")
+    elif f.stock:
+        orders = orders.filter(stock_problem=f.stock)
+    if f.date_from:
+        orders = orders.filter(purchased_at__gte=_day_start(f.date_from))
+    if f.date_to:
+        orders = orders.filter(purchased_at__lt=_day_start(f.date_to + timedelta(days=1)))
+    if f.query:
+        # Exact matches, each one index probe whatever the number of orders: an order id if some order has
+        # it, else a channel SKU (a semi-join the planner drives from the order-line SKU index).
+        by_id = Q(external_id=f.query) | Q(merchant_order_id=f.query)
+        if Order.objects.filter(by_id, tenant=tenant).exists():
+            orders = orders.filter(by_id)
+        else:
+            orders = orders.filter(Exists(OrderLine.objects.filter(tenant=tenant, sku=f.query, order=OuterRef("pk"))))
+    return orders
+
+
+def order_count_capped(orders: QuerySet[Order]) -> tuple[int, bool]:
+    """How many orders match, counting at most COUNT_CAP + 1 rows: (count, more_than_cap)."""
+    count = orders.order_by().values("pk")[: COUNT_CAP + 1].count()
+    return min(count, COUNT_CAP), count > COUNT_CAP
+
+
+def marketplace_codes(*, tenant: Tenant) -> list[str]:
+    """The marketplaces of the tenant's stores (for the filter), from the stores, not the orders."""
+    from channels.models import Store
+
+    codes: set[str] = set()
+    for marketplaces in Store.objects.filter(tenant=tenant).values_list("marketplaces", flat=True):
+        codes.update(marketplaces or [])
+    return sorted(codes)
+
+
+def order_get_or_404(*, tenant: Tenant, pk: int) -> Order:
+    order = Order.objects.filter(tenant=tenant, pk=pk).select_related("store").first()
+    if order is None:
+        raise Http404
+    return order
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    line: OrderLine
+    allocation: Any  # inventory's LineAllocation, or None (FBA lines hold no stock of ours)
+    reservations: list[Any]
+
+
+def order_detail_lines(*, order: Order) -> list[DetailLine]:
+    """The order's lines with their master product, stock state and what they hold per warehouse."""
+    from django.db.models import Prefetch
+
+    from inventory.models import LineAllocation, Reservation
+    from inventory.services import line_ref
+
+    lines = list(order.lines.order_by("pk"))
+    allocations = {
+        allocation.line_ref: allocation
+        for allocation in LineAllocation.objects.filter(
+            tenant_id=order.tenant_id, line_ref__in=[line_ref(line) for line in lines]
+        )
+        .select_related("product")
+        .prefetch_related(Prefetch("reservations", queryset=Reservation.objects.select_related("warehouse")))
+    }
+    result = []
+    for line in lines:
+        allocation = allocations.get(line_ref(line))
+        reservations = list(allocation.reservations.all()) if allocation is not None else []
+        result.append(DetailLine(line, allocation, reservations))
+    return result

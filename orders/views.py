@@ -1,28 +1,107 @@
-"""The order list (the full order workspace comes with the order operations capability)."""
+"""The order workspace: one list for every channel with filters, keyset pages and exports; the order page."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from acorn.audit.selectors import audit_events_for
+from acorn.console.keyset import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
+from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
+from orders import exports
 from orders.forms import OrderFilterForm
-from orders.selectors import order_list
+from orders.selectors import (
+    ORDER_SORTS,
+    OrderFilters,
+    marketplace_codes,
+    order_count_capped,
+    order_detail_lines,
+    order_get_or_404,
+    order_list,
+)
+
+
+def _filtered(request: TenantRequest) -> tuple[OrderFilterForm, OrderFilters, bool]:
+    stores = [(store.pk, store.name) for store in store_list(tenant=request.tenant)]
+    form = OrderFilterForm(request.GET or None, stores=stores, marketplaces=marketplace_codes(tenant=request.tenant))
+    filters = OrderFilters.from_form(form.cleaned_data) if form.is_bound and form.is_valid() else OrderFilters()
+    return form, filters, bool(stores)
 
 
 @tenant_member_required("orders.view")
 def order_list_view(request: TenantRequest) -> HttpResponse:
-    stores = [(store.pk, store.name) for store in store_list(tenant=request.tenant)]
-    form = OrderFilterForm(request.GET or None, stores=stores)
-    filters = form.cleaned_data if form.is_valid() else {}
-    orders = order_list(
-        tenant=request.tenant,
-        store_id=filters.get("store"),
-        status=filters.get("status") or "",
-        stock=filters.get("stock") or "",
-        query=filters.get("q") or "",
+    form, filters, has_stores = _filtered(request)
+    sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
+    ordering = ORDER_SORTS.get(sort or "newest", ORDER_SORTS["newest"])[0]
+    orders = order_list(tenant=request.tenant, filters=filters)
+    page = keyset_paginate(orders, ordering=ordering, cursor=request.GET.get("cursor"), per_page=50)
+    count, more = order_count_capped(orders)
+    return render(
+        request,
+        "orders/order_list.html",
+        {
+            "form": form,
+            "page": page,
+            "count": count,
+            "count_more": more,
+            "has_stores": has_stores,
+            "filtered": filters != OrderFilters(),
+            "can_export": has_permission(request.membership, "orders.export"),
+            "xlsx_max": exports.XLSX_MAX_ORDERS,
+        },
     )
-    page = Paginator(orders, 50).get_page(request.GET.get("page"))
-    return render(request, "orders/order_list.html", {"form": form, "page": page, "has_stores": bool(stores)})
+
+
+@tenant_member_required("orders.export")
+def order_export_view(request: TenantRequest, fmt: str) -> HttpResponseBase:
+    """The filtered orders, one row per line: CSV streamed at any size, XLSX up to XLSX_MAX_ORDERS orders."""
+    _form, filters, _has_stores = _filtered(request)
+    orders = order_list(tenant=request.tenant, filters=filters)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.csv_stream(orders, tenant=request.tenant), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+        return response
+    if orders.order_by().values("pk")[: exports.XLSX_MAX_ORDERS + 1].count() > exports.XLSX_MAX_ORDERS:
+        return HttpResponse(
+            _("More than %(max)d orders match: narrow the filters or export CSV, which has no limit.")
+            % {"max": exports.XLSX_MAX_ORDERS},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    return FileResponse(
+        exports.xlsx_file(orders),
+        as_attachment=True,
+        filename=f"orders-{stamp}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@tenant_member_required("orders.view")
+def order_detail_view(request: TenantRequest, order_pk: int) -> HttpResponse:
+    order = order_get_or_404(tenant=request.tenant, pk=order_pk)
+    shipments = list(order.shipments.all())
+    fulfillment = getattr(order, "fulfillment", None)
+    audited = [("orders.order", order.pk), *[("orders.shipment", shipment.pk) for shipment in shipments]]
+    if fulfillment is not None:
+        audited.append(("orders.fulfillmentrequest", fulfillment.pk))
+    return render(
+        request,
+        "orders/order_detail.html",
+        {
+            "order": order,
+            "lines": order_detail_lines(order=order),
+            "timeline": order.status_changes.order_by("changed_at", "pk"),
+            "shipments": shipments,
+            "fulfillment": fulfillment,
+            "events": audit_events_for(tenant=request.tenant, objects=audited)[:50],
+            "can_fulfil": has_permission(request.membership, "orders.manage"),
+        },
+    )

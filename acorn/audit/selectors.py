@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from django.db.models import QuerySet
@@ -32,3 +33,13 @@ def audit_event_list(
 
 def audit_action_list(*, tenant: Tenant) -> list[str]:
     return list(AuditEvent.objects.filter(tenant=tenant).order_by("action").values_list("action", flat=True).distinct())
+
+
+def audit_events_for(*, tenant: Tenant, objects: Sequence[tuple[str, object]]) -> QuerySet[AuditEvent]:
+    """The audit trail of some objects, given as (model label, pk) pairs, e.g. ("orders.order", 12)."""
+    from django.db.models import Q
+
+    match = Q(pk__in=[])
+    for label, pk in objects:
+        match |= Q(object_type=label, object_id=str(pk))
+    return AuditEvent.objects.filter(match, tenant=tenant).select_related("actor").order_by("-created_at", "-pk")

@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Operations
     "orders.view": EVERYONE,
     "orders.manage": frozenset({OWNER, ADMIN, OPERATOR}),
+    "orders.export": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
     "inventory.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
     "inventory.manage": frozenset({OWNER, ADMIN, OPERATOR}),
     # After-sales
