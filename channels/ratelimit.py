@@ -30,6 +30,10 @@ PUBLISHED_RATES: dict[str, Rate] = {
     "amazon.reports": Rate(Decimal("0.0222"), 10),  # Reports getReports
     "shopify.orders": Rate(Decimal(2), 40),
     "woocommerce.orders": Rate(Decimal(5), 25),
+    # Channel stock pushes (inventory.sharing_push): Listings Items patchListingsItem, inventorySetQuantities, PUT.
+    "amazon.listings": Rate(Decimal(5), 10),
+    "shopify.inventory": Rate(Decimal(2), 40),
+    "woocommerce.products": Rate(Decimal(5), 25),
 }
 DEFAULT_RATE = Rate(Decimal(1), 5)
 

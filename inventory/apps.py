@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = _("Inventory")
+
+    def ready(self) -> None:
+        from channels.sync import register_sync_job
+        from inventory.fba import INVENTORY_SYNC_JOB
+
+        register_sync_job(INVENTORY_SYNC_JOB)

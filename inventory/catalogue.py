@@ -63,6 +63,11 @@ def product_save(
         before=before,
         after=_values(product, PRODUCT_FIELDS),
     )
+    if product.active and (before is None or before["sku"] != product.sku or before["active"] != "True"):
+        # lines that waited for a product with exactly this SKU take it now (and reserve)
+        from inventory.services import sku_reresolve
+
+        sku_reresolve(tenant_id=tenant.pk, sku=product.sku)
     low_stock_check(tenant_id=tenant.pk, product_ids=[product.pk])
     return product
 

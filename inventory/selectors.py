@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from acorn.tenancy.models import Tenant
-from inventory.models import AllocationState, LineAllocation, Product, StockLevel, StockMovement, Warehouse
+from inventory.models import (
+    AllocationState,
+    LineAllocation,
+    Product,
+    SkuMapping,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
 
 
 def product_stock_list(*, tenant: Tenant, query: str = "") -> QuerySet[Product]:
@@ -72,3 +80,12 @@ def component_choices(*, tenant: Tenant, bundle: Product | None = None) -> Query
     """Products that can go into a bundle: this company's plain products, the bundle itself excluded."""
     products = Product.objects.filter(tenant=tenant, is_bundle=False).order_by("sku")
     return products.exclude(pk=bundle.pk) if bundle is not None else products
+
+
+def product_channel_listings(*, product: Product) -> QuerySet[SkuMapping]:
+    """The channel SKUs mapped to a product, with what each channel should show and shows."""
+    return (
+        SkuMapping.objects.filter(product=product)
+        .select_related("store", "listing")
+        .order_by("store__name", "channel_sku", "channel_product_id")
+    )

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from acorn.audit.services import audit_record
 from channels.adapters.base import FulfillmentChannel, OrderStatus
 from channels.models import Store
+from inventory.events import stock_changed
 from inventory.models import (
     AllocationState,
     BundleComponent,
@@ -103,7 +104,7 @@ def stock_move(
             raise InsufficientStock(f"{product.sku} in {warehouse.name}") from None
         if not updated:
             raise InsufficientStock(f"{product.sku} in {warehouse.name}")
-        return StockMovement.objects.create(
+        movement = StockMovement.objects.create(
             tenant_id=product.tenant_id,
             product=product,
             warehouse=warehouse,
@@ -114,6 +115,9 @@ def stock_move(
             reason=reason[:300],
             actor=actor,
         )
+        if not warehouse.read_only:  # channel quantities and low-stock alerts follow, after commit; FBA feeds neither
+            stock_changed(tenant_id=product.tenant_id, product_ids=[product.pk])
+        return movement
 
 
 def _reserve(product: Product, warehouse: Warehouse, quantity: int, reference: str) -> bool:
@@ -133,6 +137,9 @@ def _reserve(product: Product, warehouse: Warehouse, quantity: int, reference: s
             reserved_delta=quantity,
             reference=reference[:200],
         )
+        stock_changed(
+            tenant_id=product.tenant_id, product_ids=[product.pk]
+        )  # channel quantities and low-stock alerts, after commit
         return True
 
 
@@ -340,28 +347,44 @@ def mapping_create(
     product: Product,
     channel_sku: str = "",
     channel_product_id: str = "",
+    asin: str = "",
     quantity_multiplier: int = 1,
     actor: User | None = None,
 ) -> SkuMapping:
-    """Map a channel SKU to a master product; lines waiting for it are resolved (and reserve) at once."""
+    """Map a channel SKU (or product id) to a master product of the store's company, after the checks of
+    `inventory.mapping.mapping_check`; audited. Lines waiting for it are resolved (and reserve) at once."""
+    from inventory.mapping import mapping_check  # the checks the console's edits and CSV import share
+
     if product.tenant_id != store.tenant_id:
         raise ValidationError({"product": _("Choose a product of this company.")})
     mapping = SkuMapping(
         tenant_id=store.tenant_id,
         store=store,
         product=product,
-        channel_sku=channel_sku.strip(),
-        channel_product_id=channel_product_id.strip(),
+        channel_sku=channel_sku,
+        channel_product_id=channel_product_id,
+        asin=asin,
         quantity_multiplier=quantity_multiplier,
     )
-    mapping.full_clean()
-    mapping.save()
+    mapping_check(mapping)
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent mapping of the same SKU loses cleanly
+            mapping.save()
+    except IntegrityError:
+        raise ValidationError({"channel_sku": _("This store already maps that channel SKU or product id.")}) from None
     audit_record(
         tenant=store.tenant,
         actor=actor,
         action="inventory.mapping_created",
         target=mapping,
-        after={"store": store.pk, "channel_sku": channel_sku, "product": product.sku},
+        after={
+            "store": store.pk,
+            "channel_sku": mapping.channel_sku,
+            "channel_product_id": mapping.channel_product_id,
+            "asin": mapping.asin,
+            "product": product.sku,
+            "quantity_multiplier": mapping.quantity_multiplier,
+        },
     )
     mapping_reresolve(store=store)
     return mapping
@@ -383,6 +406,11 @@ def stock_reresolve(*, product: Product) -> int:
             Q(product=product) | Q(product__in=bundles)
         )
     )
+
+
+def sku_reresolve(*, tenant_id: int, sku: str) -> int:
+    """A master product now has this SKU: unmapped lines whose channel SKU is exactly it resolve to it."""
+    return _retry(LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.UNMAPPED, channel_sku=sku))
 
 
 def _retry(waiting: QuerySet[LineAllocation]) -> int:

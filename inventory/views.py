@@ -23,6 +23,7 @@ from inventory.models import WarehouseKind
 from inventory.selectors import (
     component_choices,
     movement_list,
+    product_channel_listings,
     product_get_or_404,
     product_stock_list,
     waiting_line_counts,
@@ -110,6 +111,7 @@ def product_detail_view(request: TenantRequest, product_pk: int) -> HttpResponse
         {
             "product": product,
             "components": product.components.select_related("component").order_by("component__sku"),
+            "listings": product_channel_listings(product=product),
             "levels": product.levels.select_related("warehouse").order_by("warehouse__kind", "warehouse__name"),
             "page": page,
             "receive": receive,

@@ -12,7 +12,9 @@ from django.views.generic import TemplateView
 from acorn.notifications.selectors import notification_list
 from acorn.tenancy import plans
 from acorn.tenancy.mixins import TenantMemberMixin, TenantRequest
+from acorn.tenancy.permissions import has_permission
 from acorn.tenancy.selectors import invitation_list_pending, membership_list
+from inventory.mapping import unmapped_summary
 
 
 def home_view(request: HttpRequest) -> HttpResponse:
@@ -38,6 +40,9 @@ class DashboardView(TenantMemberMixin, TemplateView):
                 "limits": limits,
                 "usage": usage,
                 "recent_notifications": notification_list(tenant=tenant, user=self.request.user)[:5],
+                "unmapped": unmapped_summary(tenant=tenant)
+                if has_permission(self.request.membership, "inventory.view")
+                else None,
                 "checklist": [
                     {
                         "done": bool(tenant.contact_name and tenant.phone),

@@ -129,6 +129,23 @@ query AcornStock($first: Int!, $after: String) {
   }
 }
 """
+PRIMARY_LOCATION_QUERY = """
+query AcornPrimaryLocation {
+  location { id name }
+}
+"""
+ITEM_STOCK_QUERY = """
+query AcornItemStock($item: ID!, $location: ID!) {
+  inventoryItem(id: $item) {
+    id sku tracked
+    variant { legacyResourceId }
+    inventoryLevel(locationId: $location) {
+      location { id name }
+      quantities(names: ["available", "on_hand", "committed"]) { name quantity }
+    }
+  }
+}
+"""
 SET_STOCK = """
 mutation AcornSetStock($input: InventorySetQuantitiesInput!, $key: String!) {
   inventorySetQuantities(input: $input) @idempotent(key: $key) {
@@ -740,6 +757,35 @@ class ShopifyAdapter(ChannelAdapter):
             bad_records=tuple(bad),
             next_token=info.get("endCursor") if info.get("hasNextPage") else None,
             rate_limit=_sustained_rate(self.last_cost),
+        )
+
+    def primary_location_id(self) -> str:
+        """The shop's primary location (a location query without an id answers it); "" if the shop has none."""
+        data = self.graphql(PRIMARY_LOCATION_QUERY)
+        location = data.get("location")
+        return str(location.get("id") or "") if isinstance(location, Mapping) else ""
+
+    def fetch_item_stock(self, *, inventory_item_id: str, location_id: str) -> ChannelStock | None:
+        """One inventory item's quantities at one location (a re-read after a refused compare-and-set);
+        None when the shop no longer has the item or does not stock it there."""
+        data = self.graphql(ITEM_STOCK_QUERY, {"item": inventory_item_id, "location": location_id})
+        item = data.get("inventoryItem")
+        if not isinstance(item, Mapping):
+            return None
+        level = item.get("inventoryLevel")
+        if not isinstance(level, Mapping):
+            return None
+        quantities = {q.get("name"): q.get("quantity") for q in level.get("quantities") or [] if isinstance(q, Mapping)}
+        location = level.get("location") or {}
+        return ChannelStock(
+            sku=str(item.get("sku") or ""),
+            channel_product_id=str((item.get("variant") or {}).get("legacyResourceId") or ""),
+            available=quantities.get("available") if item.get("tracked") else None,
+            location_id=str(location.get("id") or location_id),
+            location_name=str(location.get("name") or ""),
+            inventory_item_id=str(item.get("id") or inventory_item_id),
+            on_hand=quantities.get("on_hand"),
+            committed=quantities.get("committed"),
         )
 
     def set_available(

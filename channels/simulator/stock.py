@@ -1,4 +1,11 @@
-"""FBA stock per seller SKU and marketplace, derived from the world's FBA orders.
+"""FBA stock per seller SKU and FBA pool, derived from the world's FBA orders.
+
+Amazon keeps FBA stock per pool, not per marketplace: the EU marketplaces under Pan-European FBA sell
+from one stock and North America (Remote Fulfilment) from another, while the UK (out of the
+Pan-European programme since 2021), JP and AU each keep their own. getInventorySummaries answers every
+marketplace of a pool with the same, pooled figures (selling-partner-api-models issue #452: "returns the
+same values for each EU marketplace - a sum of inventory quantities from all the EU marketplaces
+(except the UK …)"), so a client that adds the marketplaces of one pool together counts the stock twice.
 
 Amazon tops each SKU up to its target level every Monday (00:00 UTC). Between restocks, shipped FBA
 units leave the shelf and units of pending or unshipped FBA orders are reserved; customer returns the
@@ -14,11 +21,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from channels.simulator.aftersales import order_after_sales
-from channels.simulator.model import AMAZON, PENDING, UNSHIPPED, Listing, Order
+from channels.simulator.model import AMAZON, PENDING, UNSHIPPED, Listing, Order, Seller
 from channels.simulator.returns_data import SELLABLE, UNFULFILLABLE_BUCKETS
 
 RESTOCK_EPOCH = datetime(2020, 1, 6, tzinfo=UTC)  # a Monday
 RESTOCK_PERIOD = timedelta(days=7)
+
+# Marketplaces that sell from one FBA stock (a marketplace in none of these is a pool of its own).
+FBA_POOLS: tuple[frozenset[str], ...] = (
+    frozenset({"US", "CA", "MX"}),  # North America Remote Fulfilment with FBA
+    frozenset({"DE", "FR", "IT", "ES"}),  # Pan-European FBA
+)
+
+
+def fba_pool(marketplace_code: str) -> frozenset[str]:
+    """The marketplaces whose orders draw on the same FBA stock as this one (itself included)."""
+    return next((pool for pool in FBA_POOLS if marketplace_code in pool), frozenset({marketplace_code}))
 
 
 @dataclass(frozen=True)
@@ -43,10 +61,13 @@ def last_restock(moment: datetime) -> datetime:
     return RESTOCK_EPOCH + RESTOCK_PERIOD * int((moment - RESTOCK_EPOCH) / RESTOCK_PERIOD)
 
 
-def stock_levels(listings: Iterable[Listing], orders: Iterable[Order], moment: datetime) -> list[StockLevel]:
-    """Stock of each listing (all of one marketplace) at the moment."""
+def stock_levels(
+    listings: Iterable[Listing], orders: Iterable[Order], moment: datetime, *, pool: Iterable[str] | None = None
+) -> list[StockLevel]:
+    """Stock of each listing (all of one marketplace) at the moment. Orders of every marketplace in `pool`
+    (default: the listings' own) take from the same stock; a SKU is one stock across the pool."""
     listings = list(listings)
-    marketplaces = {listing.marketplace.code for listing in listings}
+    marketplaces = set(pool) if pool is not None else {listing.marketplace.code for listing in listings}
     restocked = last_restock(moment)
     shipped: dict[str, int] = {}
     reserved: dict[str, int] = {}
@@ -96,3 +117,12 @@ def stock_levels(listings: Iterable[Listing], orders: Iterable[Order], moment: d
             )
         )
     return levels
+
+
+def seller_stock_levels(
+    seller: Seller, orders: Iterable[Order], marketplace_code: str, moment: datetime
+) -> list[StockLevel]:
+    """What getInventorySummaries answers for one of the seller's marketplaces: its listings, with the stock
+    of the FBA pool the marketplace belongs to (the same figures in every marketplace of that pool)."""
+    pool = fba_pool(marketplace_code) & {marketplace.code for marketplace in seller.marketplaces}
+    return stock_levels(seller.listings[marketplace_code], orders, moment, pool=pool)

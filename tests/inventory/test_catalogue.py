@@ -47,7 +47,11 @@ def test_create_a_product_then_make_it_a_bundle(owner_client: Client, tenant: Te
     assert response.status_code == 302
     with tenant_scope(tenant):
         lamp = Product.objects.get(sku="LAMP-01")
-        assert (lamp.unit_cost_amount, lamp.unit_cost_currency, lamp.name) == (Decimal("12.50"), "CNY", "Desk lamp 台灯")
+        assert (lamp.unit_cost_amount, lamp.unit_cost_currency, lamp.name) == (
+            Decimal("12.50"),
+            "CNY",
+            "Desk lamp 台灯",
+        )
         bulb = product_save(tenant=tenant, sku="BULB", name="Bulb")
         assert AuditEvent.objects.filter(action="inventory.product_created").count() == 2
 
@@ -133,8 +137,10 @@ def test_warehouses_page(owner_client: Client, tenant: Tenant) -> None:
     with tenant_scope(tenant):
         la = Warehouse.objects.get(name="LA 3PL")
         assert la.country == "US" and la.kind == "third_party"
-        amazon = Warehouse.objects.create(tenant=tenant, name="FBA NA", kind="fba", region="na")
-    edit = owner_client.post(f"/app/inventory/warehouses/{la.pk}/", {"name": "LA", "kind": "third_party", "country": "US"})
+        amazon = Warehouse.objects.create(tenant=tenant, name="FBA NA", kind="fba", region="NA")
+    edit = owner_client.post(
+        f"/app/inventory/warehouses/{la.pk}/", {"name": "LA", "kind": "third_party", "country": "US"}
+    )
     assert edit.status_code == 302
     assert owner_client.get(f"/app/inventory/warehouses/{amazon.pk}/").status_code == 403
     with tenant_scope(tenant):
@@ -207,6 +213,20 @@ def test_orders_are_flagged_and_filtered_by_stock(owner_client: Client, tenant: 
     assert "111-0000002" in anything and "111-0000003" in anything and "111-0000001" not in anything
     with tenant_scope(tenant):
         services.mapping_create(store=store, product=mug, channel_sku="NOBODY-KNOWS")
-        assert Order.objects.get(external_id="111-0000003").stock_problem == "backordered"  # mapped; now waits for stock
+        assert (
+            Order.objects.get(external_id="111-0000003").stock_problem == "backordered"
+        )  # mapped; now waits for stock
         services.stock_receive(product=mug, warehouse=warehouse, quantity=5)
         assert set(Order.objects.values_list("stock_problem", flat=True)) == {""}
+
+
+def test_a_new_product_serves_lines_that_waited_for_its_sku(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = warehouse_save(tenant=tenant, name="Shenzhen", kind="own", country="CN", active=True)
+        order_upsert_page(store=store, orders=[_order(1, sku="NEW-SKU", quantity=2)])
+        assert Order.objects.get().stock_problem == "unmapped"
+        product = product_save(tenant=tenant, sku="NEW-SKU", name="New")
+        assert Order.objects.get().stock_problem == "backordered"  # known now; waits for stock
+        services.stock_receive(product=product, warehouse=warehouse, quantity=2)
+        assert Order.objects.get().stock_problem == ""

@@ -1,9 +1,11 @@
 """FBA Inventory v1: getInventorySummaries (``GET /fba/inventory/v1/summaries``).
 
 Marketplace granularity only (``granularityType=Marketplace``, ``granularityId`` = the one marketplace in
-``marketplaceIds``). ``details=true`` adds ``inventoryDetails``. ``startDateTime`` returns SKUs changed
-since then; ``sellerSkus`` / ``sellerSku`` narrow the list otherwise. The next page token is in the
-top-level ``pagination.nextToken`` and, as Amazon documents, expires 30 seconds after it was issued.
+``marketplaceIds``). ``details=true`` adds ``inventoryDetails``. The figures are those of the
+marketplace's FBA pool (``channels.simulator.stock``): every marketplace of a pool answers with the same,
+pooled stock. ``startDateTime`` returns SKUs changed since then; ``sellerSkus`` / ``sellerSku`` narrow
+the list otherwise. The next page token is in the top-level ``pagination.nextToken`` and, as Amazon
+documents, expires 30 seconds after it was issued.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from channels.simulator.amazon.common import AmazonContext, BadRequest, Operatio
 from channels.simulator.amazon.order_shape import iso
 from channels.simulator.http import Request, Response, Route
 from channels.simulator.model import Seller
-from channels.simulator.stock import StockLevel, stock_levels
+from channels.simulator.stock import StockLevel, seller_stock_levels
 
 GET_INVENTORY_SUMMARIES = Operation("getInventorySummaries", rate=2.0, burst=2, rate_header="2.0")
 PAGE_SIZE = 50
@@ -101,7 +103,7 @@ def get_inventory_summaries(
     else:
         query = _query(request, seller)
     marketplace = next(m for m in seller.marketplaces if m.marketplace_id == query["g"])
-    levels = stock_levels(seller.listings[marketplace.code], world.seller_orders(seller.selling_partner_id), now)
+    levels = seller_stock_levels(seller, world.seller_orders(seller.selling_partner_id), marketplace.code, now)
     if query["t"]:
         since = parse_datetime(query["t"], "startDateTime")
         levels = [level for level in levels if level.last_updated >= since]

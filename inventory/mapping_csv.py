@@ -1,0 +1,395 @@
+"""CSV import and export of SKU mappings. The export is streamed (UTF-8 with a byte-order mark, so Excel
+reads Chinese); the import checks every row first and imports all of them or none.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from acorn.audit.services import audit_record
+from acorn.tenancy.models import Tenant
+from acorn.tenancy.scoping import tenant_scope
+from channels.models import Store
+from inventory.mapping import (
+    ASIN_RE,
+    EXCEL_NUMBER_RE,
+    MAX_MULTIPLIER,
+    chunks,
+    excel_number_message,
+    mapping_list,
+    mapping_snapshot,
+)
+from inventory.models import Product, SkuMapping
+from inventory.services import mapping_reresolve
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+CSV_COLUMNS = ("store", "channel_sku", "channel_product_id", "asin", "master_sku", "quantity_multiplier")
+REQUIRED_COLUMNS = ("store", "master_sku")
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_ROWS = 10_000
+MAX_REPORTED_PROBLEMS = 200
+# Cells that a spreadsheet would run as a formula get a leading apostrophe on export (CSV injection),
+# which the import takes off again, so a round trip changes nothing.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_EXPORT_CHUNK = 500
+
+
+# --- CSV export ------------------------------------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object whose write() hands back the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_safe(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def _csv_unsafe(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
+def mapping_export_lines(*, tenant: Tenant, query: str = "", store: Store | None = None) -> Iterator[str]:
+    """The mappings as CSV text, line by line (UTF-8 byte-order mark first, so Excel reads Chinese).
+    Safe to stream after the request: each chunk is read inside the tenant's scope, none is held open."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(CSV_COLUMNS)
+    with tenant_scope(tenant):
+        pks = list(mapping_list(tenant=tenant, query=query, store=store).values_list("pk", flat=True))
+    for chunk in chunks(pks, _EXPORT_CHUNK):
+        with tenant_scope(tenant):
+            rows = SkuMapping.objects.filter(tenant=tenant).select_related("store", "product").in_bulk(chunk)
+        for pk in chunk:
+            mapping = rows.get(pk)
+            if mapping is None:  # deleted while the file streams
+                continue
+            yield writer.writerow(
+                [
+                    _csv_safe(mapping.store.name),
+                    _csv_safe(mapping.channel_sku),
+                    _csv_safe(mapping.channel_product_id),
+                    _csv_safe(mapping.asin),
+                    _csv_safe(mapping.product.sku),
+                    str(mapping.quantity_multiplier),
+                ]
+            )
+
+
+# --- CSV import ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int  # of the file, the header being line 1
+    column: str  # the CSV column, "" for the whole line or file
+    message: str
+
+
+@dataclass
+class MappingImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    reserved: int = 0  # waiting order lines that hold stock after the import
+    problems: list[ImportProblem] = field(default_factory=list)
+    problem_count: int = 0  # problems may hold only the first MAX_REPORTED_PROBLEMS
+
+    @property
+    def imported(self) -> bool:
+        return not self.problem_count
+
+    @property
+    def unreported(self) -> int:
+        """Problems beyond the first MAX_REPORTED_PROBLEMS, counted but not listed."""
+        return self.problem_count - len(self.problems)
+
+    def problem(self, line: int, column: str, message: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(ImportProblem(line, column, message))
+
+
+@dataclass
+class _Row:
+    line: int
+    store: Store
+    product: Product
+    values: dict[str, Any]  # the columns the file has, tidied
+    mapping: SkuMapping | None  # the existing mapping it updates
+
+
+def _decode(data: bytes) -> str | None:
+    # Excel on a Chinese Windows saves "CSV" in GB18030 (GBK); everything else sends UTF-8.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _read_header(reader: Any, result: MappingImportResult) -> list[str] | None:
+    header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        result.problem(
+            1,
+            "",
+            _("The file is empty: the first line names the columns, e.g. %(columns)s.")
+            % {"columns": ",".join(CSV_COLUMNS)},
+        )
+        return None
+    columns = [_header_key(name) for name in header]
+    for index, name in enumerate(columns):
+        if name and name not in CSV_COLUMNS:
+            result.problem(
+                1, name, _("Unknown column. The columns are %(columns)s.") % {"columns": ", ".join(CSV_COLUMNS)}
+            )
+        elif name and name in columns[:index]:
+            result.problem(1, name, _("This column appears twice."))
+    for name in REQUIRED_COLUMNS:
+        if name not in columns:
+            result.problem(1, name, _("Missing column."))
+    if "channel_sku" not in columns and "channel_product_id" not in columns:
+        result.problem(1, "channel_sku", _("Missing column: give channel_sku, channel_product_id or both."))
+    return None if result.problem_count else columns
+
+
+def mapping_import(*, tenant: Tenant, data: bytes, actor: User | None = None) -> MappingImportResult:
+    """Create or update mappings from a CSV file, matched on (store, channel SKU) or (store, channel
+    product id). Every row is checked first; a file with any problem imports nothing and the result
+    lists each problem with its line and column. Otherwise all rows are written in one transaction
+    (audited), then the waiting order lines of each store touched are resolved again, once."""
+    result = MappingImportResult()
+    if len(data) > MAX_IMPORT_BYTES:
+        result.problem(0, "", _("The file is larger than %(mb)d MB; split it.") % {"mb": MAX_IMPORT_BYTES // 2**20})
+        return result
+    text = _decode(data)
+    if text is None:
+        result.problem(0, "", _("The file is not text in UTF-8 (or GB18030); save it as CSV UTF-8."))
+        return result
+    first_line = text.split("\n", 1)[0]
+    delimiter = next((d for d in (",", ";", "\t") if d in first_line), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        columns = _read_header(reader, result)
+        if columns is None:
+            return result
+        rows = _read_rows(tenant=tenant, reader=reader, columns=columns, result=result)
+    except csv.Error as error:
+        result.problem(reader.line_num, "", _("The file is not valid CSV: %(error)s") % {"error": error})
+        return result
+    if result.problem_count:
+        return result
+    try:
+        _write(tenant=tenant, rows=rows, actor=actor, result=result)
+    except (ValidationError, IntegrityError):  # changed by someone else meanwhile: import nothing
+        result.created = result.updated = result.unchanged = result.reserved = 0
+        result.problem(0, "", _("The mappings changed while the file was imported. Nothing was imported; try again."))
+    return result
+
+
+def _read_rows(*, tenant: Tenant, reader: Any, columns: list[str], result: MappingImportResult) -> list[_Row]:
+    """Parse and check every row against the tenant's stores, products and mappings (no writes)."""
+    raw: list[tuple[int, dict[str, Any]]] = []
+    last_line = reader.line_num  # the header's last line
+    for cells in reader:
+        line, last_line = last_line + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines (spreadsheets add them at the end)
+        if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
+            result.problem(line, "", _("This line has more cells than the header has columns."))
+            continue
+        raw.append(
+            (
+                line,
+                {
+                    name: _csv_unsafe(cells[i].strip()) if i < len(cells) else ""
+                    for i, name in enumerate(columns)
+                    if name
+                },
+            )
+        )
+        if len(raw) > MAX_IMPORT_ROWS:
+            result.problem(line, "", _("More than %(max)d rows: split the file.") % {"max": MAX_IMPORT_ROWS})
+            return []
+    if not raw and not result.problem_count:
+        result.problem(2, "", _("The file has no mappings under its header."))
+        return []
+
+    stores = {
+        store.name: store for store in Store.objects.filter(tenant=tenant, name__in={v["store"] for _l, v in raw})
+    }
+    skus = sorted({v["master_sku"] for _line, v in raw if v["master_sku"]})
+    products: dict[str, Product] = {}
+    for chunk in chunks(skus, 500):
+        products.update({p.sku: p for p in Product.objects.filter(tenant=tenant, sku__in=chunk)})
+    existing = SkuMapping.objects.filter(tenant=tenant, store__in=list(stores.values())).select_related("product")
+    by_sku = {(m.store_id, m.channel_sku): m for m in existing if m.channel_sku}
+    by_id = {(m.store_id, m.channel_product_id): m for m in existing if m.channel_product_id}
+
+    seen: dict[tuple[int, str, str], int] = {}
+    targets: dict[int, int] = {}  # existing mapping pk -> the line that changes it
+    rows: list[_Row] = []
+    for line, values in raw:
+        before = result.problem_count
+        store = stores.get(values["store"])
+        if not values["store"]:
+            result.problem(line, "store", _("Name the store."))
+        elif store is None:
+            result.problem(line, "store", _("No store of this company is named %(name)s.") % {"name": values["store"]})
+        product = products.get(values["master_sku"])
+        if not values["master_sku"]:
+            result.problem(line, "master_sku", _("Give the master SKU."))
+        elif product is None:
+            result.problem(line, "master_sku", _("No product has the SKU %(sku)s.") % {"sku": values["master_sku"]})
+        sku, pid = values.get("channel_sku", ""), values.get("channel_product_id", "")
+        if not sku and not pid:
+            result.problem(line, "channel_sku", _("Give the channel SKU, the channel product id, or both."))
+        if len(sku) > 200:
+            result.problem(line, "channel_sku", _("At most 200 characters."))
+        if len(pid) > 60:
+            result.problem(line, "channel_product_id", _("At most 60 characters."))
+        elif EXCEL_NUMBER_RE.match(pid):
+            result.problem(line, "channel_product_id", excel_number_message(pid))
+        if "asin" in values:
+            values["asin"] = values["asin"].upper()
+            if values["asin"] and not ASIN_RE.match(values["asin"]):
+                result.problem(line, "asin", _("An ASIN is 10 letters and digits, e.g. B08N5WRWNW."))
+        if "quantity_multiplier" in values:
+            multiplier = values["quantity_multiplier"] or "1"
+            if not multiplier.isdigit() or not 1 <= int(multiplier) <= MAX_MULTIPLIER:
+                result.problem(
+                    line,
+                    "quantity_multiplier",
+                    _("A whole number from 1 to %(max)d (units of the product in one channel unit).")
+                    % {"max": MAX_MULTIPLIER},
+                )
+            else:
+                values["quantity_multiplier"] = int(multiplier)
+        if store is None:
+            continue
+        for column, value in (("channel_sku", sku), ("channel_product_id", pid)):
+            if not value:
+                continue
+            first = seen.setdefault((store.pk, column, value), line)
+            if first != line:
+                result.problem(
+                    line,
+                    column,
+                    _("Line %(first)d already maps %(value)s in this store.") % {"first": first, "value": value},
+                )
+        mapping = _target(line, store, sku, pid, values, by_sku, by_id, result)
+        if mapping is not None and targets.setdefault(mapping.pk, line) != line:
+            result.problem(
+                line,
+                "channel_sku" if sku else "channel_product_id",
+                _("Line %(first)d already changes the mapping of %(value)s.")
+                % {"first": targets[mapping.pk], "value": mapping.channel_sku or mapping.channel_product_id},
+            )
+        if result.problem_count == before and product is not None:
+            rows.append(_Row(line=line, store=store, product=product, values=values, mapping=mapping))
+    return rows
+
+
+def _target(
+    line: int,
+    store: Store,
+    sku: str,
+    pid: str,
+    values: dict[str, Any],
+    by_sku: dict[tuple[int, str], SkuMapping],
+    by_id: dict[tuple[int, str], SkuMapping],
+    result: MappingImportResult,
+) -> SkuMapping | None:
+    """The existing mapping a row updates (None: it creates one); a problem when it names two mappings,
+    or would give a mapping an SKU or id that another mapping of the store has."""
+    found_by_sku = by_sku.get((store.pk, sku)) if sku else None
+    found_by_id = by_id.get((store.pk, pid)) if pid else None
+    if found_by_sku and found_by_id and found_by_sku.pk != found_by_id.pk:
+        result.problem(
+            line,
+            "channel_product_id",
+            _("The channel SKU and the channel product id belong to two different mappings (%(a)s and %(b)s).")
+            % {"a": found_by_sku.channel_sku, "b": found_by_id.channel_sku or found_by_id.channel_product_id},
+        )
+        return None
+    mapping = found_by_sku or found_by_id
+    for column, key, index in (("channel_sku", sku, by_sku), ("channel_product_id", pid, by_id)):
+        if column not in values or not key:
+            continue
+        other = index.get((store.pk, key))
+        if other is not None and (mapping is None or other.pk != mapping.pk):
+            result.problem(line, column, _("Another mapping of this store already has %(value)s.") % {"value": key})
+    if mapping is not None:
+        final_sku = values.get("channel_sku", mapping.channel_sku)
+        final_id = values.get("channel_product_id", mapping.channel_product_id)
+        if not final_sku and not final_id:
+            result.problem(line, "channel_sku", _("Give the channel SKU, the channel product id, or both."))
+    return mapping
+
+
+def _write(*, tenant: Tenant, rows: list[_Row], actor: User | None, result: MappingImportResult) -> None:
+    """All or nothing: the checked rows become mappings, then each store's waiting lines are resolved once."""
+    editable = ("channel_sku", "channel_product_id", "asin", "quantity_multiplier")
+    touched: dict[int, Store] = {}
+    with transaction.atomic():
+        for row in rows:
+            mapping = row.mapping
+            if mapping is None:
+                mapping = SkuMapping(tenant=tenant, store=row.store, product=row.product)
+                for name in editable:
+                    if name in row.values:
+                        setattr(mapping, name, row.values[name])
+                mapping.full_clean()
+                mapping.save()
+                audit_record(
+                    tenant=tenant,
+                    actor=actor,
+                    action="inventory.mapping_created",
+                    target=mapping,
+                    after={**mapping_snapshot(mapping), "source": "csv"},
+                )
+                result.created += 1
+                touched[row.store.pk] = row.store
+                continue
+            before = mapping_snapshot(mapping)
+            mapping.product = row.product
+            for name in editable:
+                if name in row.values:
+                    setattr(mapping, name, row.values[name])
+            after = mapping_snapshot(mapping)
+            if after == before:
+                result.unchanged += 1
+                continue
+            mapping.full_clean()
+            mapping.save(update_fields=["product", *editable])
+            audit_record(
+                tenant=tenant,
+                actor=actor,
+                action="inventory.mapping_changed",
+                target=mapping,
+                before=before,
+                after={**after, "source": "csv"},
+            )
+            result.updated += 1
+            touched[row.store.pk] = row.store
+        for store in touched.values():
+            result.reserved += mapping_reresolve(store=store)
