@@ -6,6 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from acorn.console import views as console_views
 from acorn.tenancy import urls as tenancy_urls
 from channels import webhooks
+from orders import views_shipments as orders_views_shipments
 
 tenancy_patterns: tuple[list[URLPattern | URLResolver], str] = (
     [path("app/settings/", include(tenancy_urls.urlpatterns)), *tenancy_urls.public_urlpatterns],
@@ -28,6 +29,12 @@ urlpatterns = [
     # Vendor webhooks: no session, no CSRF; every delivery is verified by its signature.
     path("webhooks/shopify/", webhooks.shopify_webhook_view, name="webhook-shopify"),
     path("webhooks/woocommerce/<str:webhook_key>/", webhooks.woocommerce_webhook_view, name="webhook-woocommerce"),
+    # Warehouse callbacks: the key names the fulfilment target; every request is verified by its signature.
+    path(
+        "callbacks/fulfilment/<str:callback_key>/",
+        orders_views_shipments.fulfilment_callback_view,
+        name="callback-fulfilment",
+    ),
 ]
 
 handler403 = "acorn.console.views.error_403_view"

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from acorn.tenancy.admin_site import TenantScopedAdmin
-from orders.models import Order, OrderLine
+from orders.models import FulfillmentRequest, FulfillmentTarget, Order, OrderLine, Shipment
 
 
 class OrderLineInline(admin.TabularInline):
@@ -35,3 +35,38 @@ class OrderAdmin(TenantScopedAdmin):
     list_filter = ["status", "fulfillment_channel", "marketplace"]
     search_fields = ["external_id", "merchant_order_id"]
     inlines = [OrderLineInline]
+
+
+class _ReadOnly(TenantScopedAdmin):
+    """Fulfilment and shipments change through the console's services (signed, audited, confirmed to the
+    channel); the admin is for looking things up."""
+
+    permissions = {"view": "orders.view"}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [field.name for field in self.model._meta.fields if field.name != "secrets"]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_exclude(request, obj), "secrets"]
+
+
+@admin.register(FulfillmentTarget)
+class FulfillmentTargetAdmin(_ReadOnly):
+    list_display = ["name", "kind", "warehouse", "endpoint_url", "active"]
+    list_filter = ["kind", "active"]
+
+
+@admin.register(FulfillmentRequest)
+class FulfillmentRequestAdmin(_ReadOnly):
+    list_display = ["order", "target", "state", "attempts", "sent_at", "updated_at"]
+    list_filter = ["state", "target"]
+    search_fields = ["order__external_id", "key", "warehouse_reference"]
+    list_select_related = ["order", "target"]
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(_ReadOnly):
+    list_display = ["order", "carrier", "tracking_number", "shipped_at", "source", "confirmation", "attempts"]
+    list_filter = ["confirmation", "source"]
+    search_fields = ["order__external_id", "tracking_number"]
+    list_select_related = ["order"]

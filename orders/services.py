@@ -13,6 +13,7 @@ from channels.adapters.base import ExternalOrder, ExternalOrderLine
 from channels.models import Store
 from channels.sync import PersistCounts
 from inventory.services import allocate_orders
+from orders.fulfilment import fulfilment_queue_orders
 from orders.models import Order, OrderLine, OrderStatusChange
 
 ORDER_FIELDS = [
@@ -162,6 +163,8 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     )
     # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them.
     allocate_orders(store=store, orders=[order for order, _ in created + changed])
+    # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
+    fulfilment_queue_orders(orders=[order for order, _ in created + changed])
     return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
 
 

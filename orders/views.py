@@ -102,6 +102,5 @@ def order_detail_view(request: TenantRequest, order_pk: int) -> HttpResponse:
             "shipments": shipments,
             "fulfillment": fulfillment,
             "events": audit_events_for(tenant=request.tenant, objects=audited)[:50],
-            "can_fulfil": has_permission(request.membership, "orders.manage"),
         },
     )

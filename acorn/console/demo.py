@@ -143,7 +143,6 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
             tenant=tenant, actor=owner, name=name, kind=kind, country=country, active=True
         )
     titles = {template.code: (template.titles["en"], template.base_price_usd) for template in PRODUCT_TEMPLATES}
-    mapped = 0
     for store_name, skus in demo_channel_skus().items():
         store = Store.objects.filter(tenant=tenant, name=store_name).first()
         if store is None:
@@ -169,7 +168,6 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
                 mapping_create(
                     store=store, product=product, channel_sku=channel_sku, quantity_multiplier=multiplier, actor=owner
                 )
-                mapped += 1
     products = list(Product.objects.filter(tenant=tenant, is_bundle=False).order_by("sku"))
     for index, product in enumerate(products):
         if StockMovement.objects.filter(product=product).exists():
@@ -186,7 +184,76 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
             tenant=tenant, actor=owner, sku="DESK-SETUP-KIT", name="Desk setup kit", unit_cost_currency="CNY"
         )
         bundle_set_components(product=kit, components=kit_parts, actor=owner)
-    return {"products": Product.objects.filter(tenant=tenant).count(), "mappings_created": mapped}
+    return {
+        "products": Product.objects.filter(tenant=tenant).count(),
+        "mappings": SkuMapping.objects.filter(tenant=tenant).count(),
+    }
+
+
+def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
+    """Where the demo's merchant-fulfilled orders go: buyers in the US to the overseas warehouse's API (the
+    simulator's, which ships and calls back with tracking), everything else to the Shenzhen pick list."""
+    from django.conf import settings
+
+    from channels.simulator.demo import DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG
+    from inventory.models import Warehouse
+    from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
+    from orders.models import FulfillmentTarget
+
+    if FulfillmentTarget.objects.filter(tenant=tenant).exists():
+        return
+    simulator = settings.ACORN_SIMULATOR_URL.rstrip("/")
+    overseas, _secret = fulfilment_target_create(
+        tenant=tenant,
+        actor=owner,
+        name="Los Angeles 3PL (API)",
+        kind="https",
+        warehouse=Warehouse.objects.filter(tenant=tenant, name="Los Angeles 3PL").first(),
+        endpoint_url=f"{simulator}/warehouse/{DEMO_WAREHOUSE_SLUG}/orders",
+        active=True,
+    )
+    overseas.secrets = {"signing_secret": DEMO_WAREHOUSE_SECRET}  # the simulator's fixed secret
+    overseas.save(update_fields=["secrets"])
+    own, _secret = fulfilment_target_create(
+        tenant=tenant,
+        actor=owner,
+        name="Shenzhen pick list",
+        kind="pick_list",
+        warehouse=Warehouse.objects.filter(tenant=tenant, name="Shenzhen").first(),
+        endpoint_url="",
+        active=True,
+    )
+    fulfilment_route_create(tenant=tenant, target=overseas, actor=owner, countries=["US"])
+    fulfilment_route_create(tenant=tenant, target=own, actor=owner)
+
+
+def _demo_sharing(tenant: Tenant, owner: Any) -> None:
+    """How much of the pool each demo store shows: the shops everything but a small buffer, Amazon NA half
+    (at most 50), Amazon EU nothing pushed yet (the switch is there to try)."""
+    from channels.models import Store
+    from inventory.models import SharingRule
+    from inventory.sharing import sharing_rule_update
+
+    terms = {
+        "Shopify Outfitters": (100, 2, None, True),
+        "WooCommerce DE": (100, 2, None, True),
+        "Amazon NA": (50, 5, 50, True),
+        "Amazon EU": (30, 5, None, False),
+    }
+    for store in Store.objects.filter(tenant=tenant, name__in=terms):
+        if SharingRule.objects.filter(store=store).exists():
+            continue
+        percent, buffer, most, push = terms[store.name]
+        sharing_rule_update(
+            tenant=tenant,
+            store=store,
+            actor=owner,
+            share_percent=percent,
+            safety_buffer=buffer,
+            max_listed=most,
+            warehouses=[],
+            push_enabled=push,
+        )
 
 
 @transaction.atomic
@@ -211,6 +278,8 @@ def demo_seed() -> dict[str, Any]:
             Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
         stores = _demo_stores(tenant, owner)
         catalogue = _demo_catalogue(tenant, owner)
+        _demo_fulfilment(tenant, owner)
+        _demo_sharing(tenant, owner)
     return {
         "stores": stores,
         "catalogue": catalogue,

@@ -223,7 +223,7 @@ else:
     }
     for _folder in ("queue", "control", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-CELERY_TASK_ROUTES = {"channels.run_store_sync": {"queue": "sync"}}
+CELERY_TASK_ROUTES = {"channels.run_store_sync": {"queue": "sync"}, "inventory.push_store_stock": {"queue": "sync"}}
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {
         "task": "channels.dispatch_due_syncs",
@@ -236,6 +236,27 @@ CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {
         "task": "tenancy.expire_invitations",
         "schedule": crontab(minute=17, hour="*/6"),
+    },
+    # Channel stock: due retries (and pushes whose debounced task was lost) every minute; every listing's
+    # target recomputed every 15 minutes (new mappings, catalogue and warehouse changes).
+    "dispatch-stock-pushes": {
+        "task": "inventory.dispatch_stock_pushes",
+        "schedule": 60.0,
+    },
+    "refresh-stock-listings": {
+        "task": "inventory.dispatch_stock_pushes",
+        "schedule": 900.0,
+        "kwargs": {"full": True},
+    },
+    # Shipment confirmations to the channels: due sends and retries, and Amazon feed results, every minute.
+    "dispatch-shipment-confirmations": {
+        "task": "orders.dispatch_shipment_confirmations",
+        "schedule": 60.0,
+    },
+    # Fulfilment: orders and cancels to warehouse APIs whose retry is due (or whose queued task was lost).
+    "dispatch-fulfilment-requests": {
+        "task": "orders.dispatch_fulfilment_requests",
+        "schedule": 60.0,
     },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
@@ -288,6 +309,19 @@ ACORN_SYNC_LEASE_MARGIN_SECONDS = env.int("ACORN_SYNC_LEASE_MARGIN_SECONDS", def
 ACORN_RATE_LIMIT_SCALE = env.int("ACORN_RATE_LIMIT_SCALE", default=1)
 # Connect + read timeout of every call to a vendor API (seconds); a call that takes longer is retried.
 ACORN_VENDOR_TIMEOUT_SECONDS = env.float("ACORN_VENDOR_TIMEOUT_SECONDS", default=30.0)
+
+# Channel stock pushes: changes within this window go out in one push per store; a failed push waits
+# RETRY x 2^(attempts-1) seconds (at most an hour) and stays failed, for a person to see, after MAX_ATTEMPTS.
+ACORN_STOCK_PUSH_DEBOUNCE_SECONDS = env.int("ACORN_STOCK_PUSH_DEBOUNCE_SECONDS", default=20)
+ACORN_STOCK_PUSH_RETRY_SECONDS = env.int("ACORN_STOCK_PUSH_RETRY_SECONDS", default=60)
+ACORN_STOCK_PUSH_MAX_ATTEMPTS = env.int("ACORN_STOCK_PUSH_MAX_ATTEMPTS", default=6)
+
+# Fulfilment push to warehouse APIs: a failed send waits RETRY x 2^(attempts-1) seconds (at most an hour) and
+# stays failed, for a person to see, after MAX_ATTEMPTS. Warehouse endpoints must be https://; local and test
+# settings also allow plain http:// to 127.0.0.1 / localhost (the simulator's warehouse).
+ACORN_FULFILMENT_RETRY_SECONDS = env.int("ACORN_FULFILMENT_RETRY_SECONDS", default=60)
+ACORN_FULFILMENT_MAX_ATTEMPTS = env.int("ACORN_FULFILMENT_MAX_ATTEMPTS", default=8)
+ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP = env.bool("ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP", default=False)
 
 # --- ACORN ----------------------------------------------------------------------------------------
 ACORN_INVITATION_DAYS = env.int("ACORN_INVITATION_DAYS", default=7)

@@ -10,6 +10,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="acorn-local-development-key-n
 # A fixed development key so that the embedded default works with no configuration. Never in production.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["YWNvcm4tbG9jYWwtZGV2ZWxvcG1lbnQta2V5LTMyYiE="])
 ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=True)
+# Warehouse endpoints over plain HTTP on this machine (the simulator's warehouse front).
+ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP = env.bool("ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP", default=True)
 ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="http://127.0.0.1:8765")
 ACORN_SIMULATOR_TLS_URL = env.str("ACORN_SIMULATOR_TLS_URL", default="https://127.0.0.1:8766")
 # `make run` starts the simulator with its CA in var/simulator-tls; its WooCommerce site is verified with it.

@@ -32,6 +32,8 @@ if not REDIS_URL:  # noqa: F405
 # A fixed development key so that the embedded default works with no configuration. Never in production.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=["YWNvcm4tdGVzdC1rZXktLS0tLS0tLS0tLS0tLS0tLTI="])
 ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=True)
+# Warehouse endpoints over plain HTTP on this machine (the simulator's warehouse front).
+ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP = env.bool("ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP", default=True)
 ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="http://127.0.0.1:8765")
 ACORN_SIMULATOR_TLS_URL = env.str("ACORN_SIMULATOR_TLS_URL", default="https://127.0.0.1:8766")
 # Below the simulator's hang (2 s) so that its timeout fault is seen as one; above its slow answers (0.3 s).

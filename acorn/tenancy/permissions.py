@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "orders.view": EVERYONE,
     "orders.manage": frozenset({OWNER, ADMIN, OPERATOR}),
     "orders.export": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
+    "orders.fulfil": frozenset({OWNER, ADMIN, OPERATOR}),
     "inventory.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
     "inventory.manage": frozenset({OWNER, ADMIN, OPERATOR}),
     # After-sales

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from channels.simulator.warehouse import WarehouseContext
 from channels.simulator.world import World
 
 
@@ -58,3 +59,14 @@ def demo_channel_skus(seed: int = 1) -> dict[str, list[str]]:
     simulator.shopify.close()
     simulator.woo.close()
     return skus
+
+
+# The demo's overseas warehouse (a third-party warehouse API): a fixed slug and signing secret, so that
+# `manage.py demo` can point a fulfilment target at it before the simulator runs.
+DEMO_WAREHOUSE_SLUG = "acorn-demo-3pl"
+DEMO_WAREHOUSE_SECRET = "acorn-demo-warehouse-signing-secret"  # the simulator's, public by design
+
+
+def install_demo_warehouse(warehouses: WarehouseContext) -> str:
+    """Open the demo's warehouse on the simulator; returns its order endpoint."""
+    return warehouses.add_warehouse(DEMO_WAREHOUSE_SLUG, DEMO_WAREHOUSE_SECRET)

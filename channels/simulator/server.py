@@ -32,6 +32,8 @@ from channels.simulator.faults import FaultInjector, FaultProfile
 from channels.simulator.http import Request, Response, Router
 from channels.simulator.shopify import front as shopify_front
 from channels.simulator.shopify.context import ShopifyContext
+from channels.simulator.warehouse import WarehouseContext
+from channels.simulator.warehouse import routes as warehouse_routes
 from channels.simulator.woocommerce import front as woo_front
 from channels.simulator.woocommerce.context import WooContext
 from channels.simulator.woocommerce.tls import TlsFiles, tls_files
@@ -155,6 +157,8 @@ class SimulatorServer:
         self.woo = WooContext(
             self.world, self.faults, site_url_base=lambda: self.tls_url if self.tls_port is not None else self.url
         )
+        self.warehouse = WarehouseContext(self.faults, base_url=lambda: self.url)
+        self.router.add(warehouse_routes(self.warehouse))
 
     @property
     def url(self) -> str:
@@ -265,6 +269,7 @@ class SimulatorServer:
         """Stop serving and release the port."""
         self.shopify.close()
         self.woo.close()
+        self.warehouse.close()
         self._stop_tls()
         httpd, thread = self._httpd, self._thread
         self._httpd = self._thread = None

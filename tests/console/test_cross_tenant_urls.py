@@ -63,12 +63,35 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         store = StoreFactory(tenant=tenant)
         run = SyncRunFactory(store=store, status="running")
         order_upsert_page(store=store, orders=[make_order(1)])  # so the admin walk covers orders too
+        from orders.models import Order
+
+        order = Order.objects.get(store=store)
         from inventory.models import Product
 
         product = Product.objects.create(tenant=tenant, sku="A-SKU", name="A product")
         from inventory.models import Warehouse
 
         warehouse = Warehouse.objects.create(tenant=tenant, name="A warehouse")
+        from inventory.models import ChannelListing, SkuMapping
+
+        listed = SkuMapping.objects.create(tenant=tenant, store=store, product=product, channel_sku="A-LISTED-SKU")
+        listing = ChannelListing.objects.create(tenant=tenant, store=store, mapping=listed)
+        from inventory.models import SkuMapping
+
+        mapping = SkuMapping.objects.create(tenant=tenant, store=store, product=product, channel_sku="A-CHANNEL-SKU")
+        from orders.models import FulfillmentTarget, Shipment
+
+        shipment = Shipment.objects.create(
+            tenant=tenant, order=order, carrier="UPS", tracking_number="1ZA", shipped_at=order.purchased_at,
+            source="manual", confirmation="failed",
+        )  # fmt: skip
+        target = FulfillmentTarget.objects.create(tenant=tenant, name="A 3PL", kind="https", callback_key="a-callback")
+        from orders.models import FulfillmentRequest, FulfillmentRoute
+
+        route = FulfillmentRoute.objects.create(tenant=tenant, target=target, position=1)
+        fulfilment = FulfillmentRequest.objects.create(
+            tenant=tenant, order=order, target=target, key="a-request", state="failed"
+        )
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -76,8 +99,16 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "store_pk": store.pk,
         "run_pk": run.pk,
         "product_pk": product.pk,
+        "order_pk": order.pk,
         "warehouse_pk": warehouse.pk,
+        "listing_pk": listing.pk,
+        "mapping_pk": mapping.pk,
         "webhook_key": store.webhook_key,  # a webhook URL: B's unsigned post must be refused (401)
+        "shipment_pk": shipment.pk,
+        "callback_key": target.callback_key,  # a warehouse callback: B's unsigned post is refused (401)
+        "target_pk": target.pk,
+        "route_pk": route.pk,
+        "request_pk": fulfilment.pk,
     }
 
 
@@ -110,7 +141,7 @@ def test_every_console_url_hides_other_tenants_objects(
     for url in urls:
         for method in (client.get, client.post):
             response = method(url)
-            allowed = (401, 403, 404, 405) if url.startswith("/webhooks/") else (403, 404, 405)
+            allowed = (401, 403, 404, 405) if url.startswith(("/webhooks/", "/callbacks/")) else (403, 404, 405)
             assert response.status_code in allowed, f"{method.__name__.upper()} {url} -> {response.status_code}"
 
 
@@ -135,6 +166,12 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         from channels.models import Store
 
         assert Store.objects.get(pk=tenant_a_objects["store_pk"]).status == "active"
+        from inventory.models import SkuMapping
+
+        assert SkuMapping.objects.get(pk=tenant_a_objects["mapping_pk"]).channel_sku == "A-CHANNEL-SKU"
+        from orders.models import Shipment
+
+        assert Shipment.objects.get(pk=tenant_a_objects["shipment_pk"]).confirmation == "failed"  # not retried by B
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from channels.simulator import SimulatorServer
-from channels.simulator.demo import install_demo_sellers
+from channels.simulator.demo import DEMO_WAREHOUSE_SLUG, install_demo_sellers, install_demo_warehouse
 from channels.simulator.faults import PROFILES
 from channels.simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
 from channels.simulator.woocommerce.demo import (
@@ -56,6 +56,8 @@ class Command(BaseCommand):
             install_demo_shops(simulator.shopify)  # also starts delivering Shopify webhooks
             install_demo_woo_site(simulator.woo)
             simulator.woo.start_delivery_thread()
+            install_demo_warehouse(simulator.warehouse)
+            simulator.warehouse.start_delivery_thread()  # ships accepted orders and calls ACORN back
         simulator.bind()
         self.stdout.write(
             f"Channel simulator listening on {simulator.url} and {simulator.tls_url} "
@@ -66,6 +68,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Application id:    {world.application_id}")
         self.stdout.write(f"Shopify shop:      {DEMO_SHOP_DOMAIN} (API at {simulator.url}/shopify/{DEMO_SHOP_DOMAIN})")
         if not options["no_demo_sellers"]:
+            self.stdout.write(f"Warehouse API:     {simulator.warehouse.url(DEMO_WAREHOUSE_SLUG)}")
             self.stdout.write(f"WooCommerce site:  {simulator.woo.site_url(DEMO_SITE_SLUG)} (key {DEMO_CONSUMER_KEY})")
         self.stdout.write(f"CA certificate:    {simulator.tls_cert_path}")
         self.stdout.write("Press Ctrl-C to stop.")
@@ -76,3 +79,4 @@ class Command(BaseCommand):
         finally:
             simulator.shopify.close()
             simulator.woo.close()
+            simulator.warehouse.close()
