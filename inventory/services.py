@@ -284,7 +284,8 @@ def _advance(allocation: LineAllocation, *, status: str) -> None:
             store=allocation.store, sku=allocation.channel_sku, channel_product_id=allocation.channel_product_id
         )
         if resolved is None:
-            allocation.state = AllocationState.UNMAPPED
+            # A line the channel has shipped holds nothing, mapped or not: it never waits in the queue.
+            allocation.state = AllocationState.SHIPPED if status == OrderStatus.SHIPPED else AllocationState.UNMAPPED
         else:
             allocation.product, allocation.units = resolved.product, allocation.quantity * resolved.multiplier
             if status == OrderStatus.SHIPPED:

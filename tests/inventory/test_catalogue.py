@@ -230,3 +230,14 @@ def test_a_new_product_serves_lines_that_waited_for_its_sku(tenant: Tenant) -> N
         assert Order.objects.get().stock_problem == "backordered"  # known now; waits for stock
         services.stock_receive(product=product, warehouse=warehouse, quantity=2)
         assert Order.objects.get().stock_problem == ""
+
+
+def test_a_line_the_channel_already_shipped_never_waits_for_a_mapping(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = warehouse_save(tenant=tenant, name="Shenzhen", kind="own", country="CN", active=True)
+        order_upsert_page(store=store, orders=[_order(1, sku="OLD-SKU", status="shipped")])
+        assert Order.objects.get().stock_problem == ""
+        product = product_save(tenant=tenant, sku="OLD-SKU", name="Old")
+        services.stock_receive(product=product, warehouse=warehouse, quantity=5)
+        assert warehouse.levels.get().reserved == 0  # nothing reserved for an order long gone
