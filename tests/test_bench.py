@@ -1,0 +1,151 @@
+"""`manage.py bench`: the command-line contract (one JSON object with the figures and `ratio`), small runs of
+each benchmark (reserve must not oversell; ingest stores and allocates every order; order_list serves every
+case), and the throwaway tenant gone afterwards, every row of it. No timing assertions: the figures depend
+on the machine."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from acorn.tenancy.models import Tenant
+from benchmarks.support import tenant_owned_row_counts
+
+
+def _json(*args: str) -> dict[str, Any]:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
+
+
+def _rows() -> tuple[dict[str, int], int, int]:
+    """Every tenant-owned row (per table), users and sessions: a benchmark must leave them as it found them."""
+    return tenant_owned_row_counts(), get_user_model().objects.count(), Session.objects.count()
+
+
+def _assert_cleaned_up(before: tuple[dict[str, int], int, int]) -> None:
+    assert not Tenant.objects.filter(slug__startswith="bench-").exists()
+    assert _rows() == before
+
+
+# transaction=True: on PostgreSQL the workers use their own connections and must see committed rows.
+@pytest.mark.django_db(transaction=True)
+def test_bench_reserve_prints_its_figures_as_one_json_object() -> None:
+    before = _rows()
+    result = _json("bench", "reserve", "--scale", "40", "--json")
+
+    assert set(result) >= {
+        "benchmark",
+        "database",
+        "threads",
+        "scale",
+        "service",
+        "baseline",
+        "reservations_per_second",
+        "baseline_reservations_per_second",
+        "ratio",
+        "oversold",
+        "ledger_matches",
+    }
+    assert result["benchmark"] == "reserve" and result["scale"] == 40
+    assert result["database"] in {"sqlite", "postgresql"}
+    for phase in ("service", "baseline"):
+        assert set(result[phase]) >= {"attempts", "reserved", "seconds", "reservations_per_second"}
+        assert result[phase]["errors"] == 0
+        # 90 % of what was asked is there: every unit is reserved, and not one more
+        assert result[phase]["reserved"] == result["products"] * result["stock_per_product"] < 40
+    assert result["oversold"] is False and result["ledger_matches"] is True
+    assert isinstance(result["ratio"], float) and result["ratio"] > 0
+    # every pending order was stored first; the service path then allocated their lines
+    assert result["prepared"]["waiting_payment"] == 40
+    assert result["service"]["path"].startswith("inventory.services.allocate_line")
+    _assert_cleaned_up(before)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_ingest_runs_simulator_orders_through_the_service_and_the_baseline() -> None:
+    before = _rows()
+    result = _json("bench", "ingest", "--scale", "150", "--json")
+
+    assert set(result) >= {
+        "benchmark",
+        "database",
+        "scale",
+        "lines",
+        "service",
+        "baseline",
+        "baseline_figures",
+        "orders_per_second",
+        "baseline_orders_per_second",
+        "ratio",
+        "reserved",
+        "backordered",
+        "unmapped",
+    }
+    assert result["benchmark"] == "ingest" and result["scale"] == 150 and result["pages"] == 2
+    assert result["errors"] == []
+    # the simulator's orders, as the adapter parsed them: several marketplaces, currencies, states, channels
+    assert len(result["marketplaces"]) > 2 and len(result["currencies"]) > 2
+    assert {"pending_payment", "paid_unshipped", "shipped"} <= set(result["orders_by_status"])
+    assert set(result["orders_by_fulfilment"]) == {"fba", "merchant"}
+    assert result["lines"] >= 150
+    assert result["service"]["created"] == 150 and result["service"]["errors"] == 0
+    assert result["baseline_figures"]["written"] == 150 and result["baseline_figures"]["errors"] == 0
+    if result["database"] == "sqlite":
+        assert result["baseline"] == "executemany INSERT (SQLite has no COPY)"
+    else:
+        assert result["baseline"].startswith("COPY")
+    assert result["reserved"] > 0 and result["unmapped"] > 0
+    merchant_lines = sum(result["merchant_lines_by_state"].values())
+    assert merchant_lines + result["fba_lines"] == result["lines"]  # every line is accounted for
+    assert isinstance(result["ratio"], float) and result["ratio"] > 0
+    _assert_cleaned_up(before)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_order_list_measures_every_case_of_the_order_page() -> None:
+    before = _rows()
+    result = _json("bench", "order_list", "--scale", "1100", "--json")
+
+    assert result["benchmark"] == "order_list" and result["orders"] == result["lines"] == 1100
+    expected = {
+        "first_page",
+        "status_paid_unshipped",
+        "store",
+        "country_de",
+        "date_range_30_days",
+        "stock_problem_any",
+        "search_order_id",
+        "search_sku",
+        "page_20",
+        "csv_first_1000_rows",
+    }
+    assert expected <= set(result["cases"])
+    for name in expected:
+        case = result["cases"][name]
+        assert set(case) >= {"p50_ms", "p95_ms", "queries"}, (name, case)
+        assert case["status"] == 200 and case["queries"] > 0
+    assert result["cases"]["first_page"]["rows"] == result["cases"]["page_20"]["rows"] == 50
+    assert result["cases"]["search_order_id"]["rows"] == 1
+    assert result["cases"]["csv_first_1000_rows"]["rows"] == 1000
+    assert result["cases"]["page_200"] == {"skipped": "fewer than 200 pages"}
+    assert result["queries_grow_with_page"] is False
+    _assert_cleaned_up(before)  # its orders, its stores, its member and that member's session included
+
+
+@pytest.mark.django_db
+def test_bench_lists_its_benchmarks_and_refuses_unknown_ones() -> None:
+    listing = _json("bench", "--list", "--json")
+    assert [entry["name"] for entry in listing["benchmarks"]] == ["ingest", "order_list", "reserve"]
+    with pytest.raises(CommandError, match="No benchmark"):
+        call_command("bench", "nothing", "--json", stdout=StringIO())
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("bench", "reserve", "--scale", "0", stdout=StringIO())
