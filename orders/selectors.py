@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +21,7 @@ ORDER_SORTS: dict[str, tuple[str, Any]] = {
     "updated": ("-channel_updated_at", _("Recently changed on the channel")),
 }
 COUNT_CAP = 10_000
+SKU_SEARCH_CAP = 5_000
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,14 @@ def order_list(*, tenant: Tenant, filters: OrderFilters | None = None) -> QueryS
         if Order.objects.filter(by_id, tenant=tenant).exists():
             orders = orders.filter(by_id)
         else:
-            orders = orders.filter(Exists(OrderLine.objects.filter(tenant=tenant, sku=f.query, order=OuterRef("pk"))))
+            # From the lines to the orders (the line SKU index finds them directly); the most recent
+            # SKU_SEARCH_CAP orders of a very common SKU, which the date filters narrow further.
+            order_ids = list(
+                OrderLine.objects.filter(tenant=tenant, sku=f.query)
+                .order_by("-order_id")
+                .values_list("order_id", flat=True)[:SKU_SEARCH_CAP]
+            )
+            orders = orders.filter(pk__in=order_ids)
     return orders
 
 

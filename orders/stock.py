@@ -24,7 +24,9 @@ def on_allocation_changed(sender: Any, *, tenant_id: int, line_ref: str, state: 
         return
     line_id = int(line_ref.removeprefix(LINE_REF_PREFIX))
     found = (
-        OrderLine.objects.filter(tenant_id=tenant_id, pk=line_id).values_list("order_id", "order__stock_problem").first()
+        OrderLine.objects.filter(tenant_id=tenant_id, pk=line_id)
+        .values_list("order_id", "order__stock_problem")
+        .first()
     )
     if found is None:
         return

@@ -75,7 +75,11 @@ def keyset_paginate(queryset: QuerySet[T], *, ordering: str, cursor: str | None,
     if decoded is not None:
         value, pk = decoded[1]
         after = "lt" if reverse else "gt"
-        rows = rows.filter(Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"pk__{after}": pk}))
+        # The first filter is implied by the second; it lets the database start the index range at the
+        # cursor instead of reading and dropping every row before it (page 10,000 as cheap as page 2).
+        rows = rows.filter(**{f"{field}__{after}e": value}).filter(
+            Q(**{f"{field}__{after}": value}) | Q(**{field: value, f"pk__{after}": pk})
+        )
     fetched = list(rows[: per_page + 1])
     more = len(fetched) > per_page
     fetched = fetched[:per_page]

@@ -192,3 +192,19 @@ def test_keyset_paginate_on_ascending_order(tenant: Tenant) -> None:
         assert keyset_paginate(
             orders, ordering="purchased_at", cursor=third.previous_cursor, per_page=3
         ).object_list == (second.object_list)
+
+
+def test_the_csv_export_walks_every_order_across_chunks(owner_client: Client, tenant: Tenant, monkeypatch: Any) -> None:
+    from orders import exports
+
+    monkeypatch.setattr(exports, "CHUNK", 4)  # several chunks, with ties on the purchase time at the seams
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        base = make_order(1).purchased_at
+        order_upsert_page(
+            store=store,
+            orders=[replace(make_order(n), purchased_at=base + timedelta(minutes=n // 3)) for n in range(11)],
+        )
+    body = b"".join(owner_client.get(URL + "export.csv").streaming_content).decode("utf-8")
+    ids = [row[0] for row in csv.reader(io.StringIO(body.lstrip("\ufeff")))][1:]
+    assert sorted(ids) == sorted(f"111-{n:07d}" for n in range(11))
