@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -212,7 +212,7 @@ def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
         endpoint_url=f"{simulator}/warehouse/{DEMO_WAREHOUSE_SLUG}/orders",
         active=True,
     )
-    overseas.secrets = {"signing_secret": DEMO_WAREHOUSE_SECRET}  # the simulator's fixed secret
+    overseas.secrets = cast(Any, {"signing_secret": DEMO_WAREHOUSE_SECRET})  # the simulator's fixed secret
     overseas.save(update_fields=["secrets"])
     own, _secret = fulfilment_target_create(
         tenant=tenant,
