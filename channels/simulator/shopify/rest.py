@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from channels.simulator.http import json_number
 from channels.simulator.shopify.catalogue import COUNTRY_NAMES, quantize
 from channels.simulator.shopify.model import (
     Fulfillment,
@@ -91,7 +92,7 @@ def line_item(shop: Shop, order: ShopOrder, state: OrderState, index: int) -> di
                 "channel_liable": False,
                 "price": amount(tax.price.shop, order.currency),
                 "price_set": money_set(tax.price, order),
-                "rate": float(tax.rate),
+                "rate": json_number(tax.rate),
                 "title": tax.title,
             }
             for tax in line.tax_lines
@@ -139,9 +140,9 @@ def refund_line(shop: Shop, order: ShopOrder, state: OrderState, line: RefundLin
         "location_id": line.location_id,
         "quantity": line.quantity,
         "restock_type": line.restock_type.lower(),
-        "subtotal": float(quantize(line.subtotal.shop, order.currency)),
+        "subtotal": json_number(quantize(line.subtotal.shop, order.currency)),
         "subtotal_set": money_set(line.subtotal, order),
-        "total_tax": float(quantize(line.tax.shop, order.currency)),
+        "total_tax": json_number(quantize(line.tax.shop, order.currency)),
         "total_tax_set": money_set(line.tax, order),
         "line_item": line_item(shop, order, state, line.line_index),
     }
@@ -317,7 +318,7 @@ def _order_tax_lines(record: ShopOrder) -> list[dict[str, Any]]:
     return [
         {
             "price": amount(price.shop, record.currency),
-            "rate": float(rate),
+            "rate": json_number(rate),
             "title": title,
             "price_set": money_set(price, record),
             "channel_liable": False,

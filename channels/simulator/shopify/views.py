@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from channels.simulator.http import json_number
 from channels.simulator.shopify.catalogue import COUNTRY_NAMES
 from channels.simulator.shopify.context import ShopifyContext
 from channels.simulator.shopify.model import (
@@ -591,7 +592,7 @@ class Views:
                 {
                     "channelLiable": False,
                     "priceSet": money_bag(tax.price, order),
-                    "rate": float(tax.rate),
+                    "rate": json_number(tax.rate),
                     "ratePercentage": float(tax.rate * 100),
                     "title": tax.title,
                 }
