@@ -23,6 +23,7 @@ urlpatterns = [
     path("app/stores/", include("channels.urls")),
     path("app/orders/", include("orders.urls")),
     path("app/inventory/", include("inventory.urls")),
+    path("app/refunds/", include("refunds.urls")),
     path("app/notifications/", include("acorn.notifications.urls")),
     path("", include(tenancy_patterns)),
     path("admin/", admin.site.urls),

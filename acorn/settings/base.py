@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "acorn.tenancy",
     "acorn.audit",
     "acorn.notifications",
+    "acorn.fx",
     "acorn.console",
     # Domain apps, in dependency order (DESIGN.md).
     "channels.apps.ChannelsConfig",

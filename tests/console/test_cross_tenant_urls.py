@@ -92,6 +92,18 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         fulfilment = FulfillmentRequest.objects.create(
             tenant=tenant, order=order, target=target, key="a-request", state="failed"
         )
+        from refunds.models import ClassificationRule, Refund, Return
+
+        refund = Refund.objects.create(
+            tenant=tenant, store=store, order=order, order_external_id=order.external_id, external_id="a-refund",
+            dedupe_key="a-refund", origin="console", status="pending_approval", currency="USD",
+            amount=5, refunded_at=order.purchased_at, approvals_required=1, requested_by=owner.user,
+        )  # fmt: skip
+        returned = Return.objects.create(
+            tenant=tenant, store=store, order=order, order_external_id=order.external_id, external_id="a-return",
+            source="amazon_mfn", sku="SKU-1", quantity=1, status="received", returned_at=order.purchased_at,
+        )  # fmt: skip
+        rule = ClassificationRule.objects.create(tenant=tenant, name="A rule", position=1)
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -109,6 +121,9 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "target_pk": target.pk,
         "route_pk": route.pk,
         "request_pk": fulfilment.pk,
+        "refund_pk": refund.pk,
+        "return_pk": returned.pk,
+        "rule_pk": rule.pk,
     }
 
 
