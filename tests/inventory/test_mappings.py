@@ -127,7 +127,7 @@ def test_a_file_with_one_bad_row_imports_nothing_and_names_each_line_and_column(
     response = _upload(owner_client, text)
 
     page = response.content.decode()
-    assert response.status_code == 400 and "Nothing was imported" in page
+    assert response.status_code == 400 and "Nothing was saved" in page
     with tenant_scope(tenant):
         assert not SkuMapping.objects.exists()  # not even the good first row
         result = mapping_csv.mapping_import(tenant=tenant, data=text.encode())
