@@ -54,7 +54,9 @@ class TenantMiddleware:
 
         membership = membership_for_request(user=user, tenant_id=request.session.get(SESSION_TENANT_KEY))
         if membership is not None:
-            request.session[SESSION_TENANT_KEY] = membership.tenant_id
+            if request.session.get(SESSION_TENANT_KEY) != membership.tenant_id:
+                # Assigning marks the session modified: write it only when the tenant changes.
+                request.session[SESSION_TENANT_KEY] = membership.tenant_id
             request.tenant = membership.tenant  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
             if user.is_superuser and _is_admin_path(request):

@@ -38,3 +38,20 @@ def test_every_tenant_owned_model_is_scoped() -> None:
         if any(field.name == "tenant" for field in model._meta.fields) and not issubclass(model, TenantScopedModel)
     ]
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_a_signed_in_page_view_does_not_rewrite_the_session(owner: Membership, client_for) -> None:  # type: ignore[no-untyped-def]
+    # given: a member whose session already names their tenant
+    client = client_for(owner)
+    from django.contrib.sessions.models import Session
+
+    before = Session.objects.get().expire_date
+
+    # when: they open a page
+    response = client.get("/app/")
+
+    # then: the session row was not written again (no Set-Cookie, same expiry)
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    assert Session.objects.get().expire_date == before
