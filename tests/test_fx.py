@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_latest_rate_on_or_before_the_day_wins() -> None:
 
     # then: each day takes the latest rate not after it; the inverse is derived
     assert rate_on("USD", "CNY", date(2026, 10, 15)) == (Decimal("7.10"), date(2026, 10, 1), "t")
-    assert rate_on("USD", "CNY", date(2026, 11, 2))[0] == Decimal("7.20")
+    assert rate_on("USD", "CNY", date(2026, 11, 2)) == (Decimal("7.20"), date(2026, 11, 1), "t")
     inverse = rate_on("CNY", "USD", date(2026, 11, 2))
     assert inverse is not None and inverse[0] == Decimal("0.1388888889")
 
@@ -45,7 +46,7 @@ def test_unknown_currency_or_day_before_any_rate_has_no_rate() -> None:
 
 
 @pytest.mark.django_db
-def test_load_ecb_file_is_idempotent_and_names_bad_cells(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_load_ecb_file_is_idempotent_and_names_bad_cells(tmp_path: Path) -> None:
     import json
 
     from django.core.management import CommandError, call_command
@@ -57,7 +58,7 @@ def test_load_ecb_file_is_idempotent_and_names_bad_cells(tmp_path) -> None:  # t
         with out.open("w") as handle:
             call_command("load_exchange_rates", str(good), "--json", stdout=handle)
         assert json.loads(out.read_text())["created"] == expected
-    assert rate_on("EUR", "JPY", date(2026, 11, 21))[0] == Decimal("181.20")
+    assert rate_on("EUR", "JPY", date(2026, 11, 21)) == (Decimal("181.20"), date(2026, 11, 20), "ecb")
 
     bad = tmp_path / "bad.csv"
     bad.write_text("Date,USD\n2026-11-21,1.17\n2026-11-22,1.17x\n")

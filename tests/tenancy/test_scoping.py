@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.apps import apps
 from django_scopes import ScopeError
@@ -41,7 +43,7 @@ def test_every_tenant_owned_model_is_scoped() -> None:
 
 
 @pytest.mark.django_db
-def test_a_signed_in_page_view_does_not_rewrite_the_session(owner: Membership, client_for) -> None:  # type: ignore[no-untyped-def]
+def test_a_signed_in_page_view_does_not_rewrite_the_session(owner: Membership, client_for: Any) -> None:
     # given: a member whose session already names their tenant
     client = client_for(owner)
     from django.contrib.sessions.models import Session
