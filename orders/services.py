@@ -15,6 +15,7 @@ from channels.sync import PersistCounts
 from inventory.services import allocate_orders
 from orders.fulfilment import fulfilment_queue_orders
 from orders.models import Order, OrderLine, OrderStatusChange
+from orders.signals import orders_upserted
 
 ORDER_FIELDS = [
     "merchant_order_id",
@@ -165,6 +166,9 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     allocate_orders(store=store, orders=[order for order, _ in created + changed])
     # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
+    if created:
+        # Refunds and returns that arrived before their order link to it (refunds.signals_receivers).
+        orders_upserted.send(sender=Order, store=store, external_ids=[order.external_id for order, _ in created])
     return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
 
 

@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class RefundsConfig(AppConfig):
     name = "refunds"
     verbose_name = _("Refunds")
+
+    def ready(self) -> None:
+        from channels.sync import register_sync_job
+        from refunds.sync import REFUNDS_SYNC_JOB, RETURNS_SYNC_JOB
+
+        register_sync_job(REFUNDS_SYNC_JOB)
+        register_sync_job(RETURNS_SYNC_JOB)
+
+        from orders.signals import orders_upserted
+        from refunds.signals_receivers import on_orders_upserted
+
+        orders_upserted.connect(on_orders_upserted, dispatch_uid="refunds.link_waiting_for_orders")

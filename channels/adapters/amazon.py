@@ -599,6 +599,101 @@ def parse_refund_event(raw: Mapping[str, Any]) -> ExternalRefund:
     )
 
 
+# Finances 2024-06-19 leaf breakdown types → ACORN's refund components (REFUND_COMPONENTS).
+_TRANSACTION_COMPONENTS = {
+    "Product Charges": "principal",
+    "Principal": "principal",
+    "Shipping": "shipping",
+    "Shipping Charge": "shipping",
+    "Return Shipping": "shipping",
+    "Gift Wrap": "gift_wrap",
+    "Tax": "tax",
+    "Shipping Tax": "tax",
+    "Gift Wrap Tax": "tax",
+    "Promotion": "promotion",
+    "Promotions": "promotion",
+    "Commission": "commission",
+    "Refund Commission": "refund_admin_fee",
+    "Tax Withheld": "tax_withheld",
+    "Marketplace Facilitator Tax": "tax_withheld",
+}
+
+
+def _transaction_component(name: str) -> str:
+    if name in _TRANSACTION_COMPONENTS:
+        return _TRANSACTION_COMPONENTS[name]
+    lowered = name.lower()
+    if "withheld" in lowered or "facilitator" in lowered:
+        return "tax_withheld"
+    if "tax" in lowered:
+        return "tax"
+    return "other_fee" if "fee" in lowered else "other"
+
+
+def parse_refund_transaction(raw: Mapping[str, Any]) -> ExternalRefund:
+    """One Finances 2024-06-19 ``Refund`` transaction → ExternalRefund (source "transactions"), or RecordError.
+
+    Lines come from the transaction's items (SKU and quantity from their ProductContext); a transaction with
+    no items gives one line with the transaction's leaf breakdowns."""
+    if str(raw.get("transactionType") or "") != "Refund":
+        raise RecordError("transactionType: not a Refund")
+    parsed = parse_transaction(raw)
+    if not parsed.order_id:
+        raise RecordError("relatedIdentifiers: no ORDER_ID")
+    identifiers = {
+        str(item.get("relatedIdentifierName")): str(item.get("relatedIdentifierValue", ""))
+        for item in raw.get("relatedIdentifiers") or []
+        if isinstance(item, Mapping)
+    }
+    currency = parsed.currency
+    lines: list[RefundLine] = []
+    items = raw.get("items") or []
+    if not isinstance(items, list):
+        raise RecordError("items: not a list")
+    for index, item in enumerate(items):
+        field = f"items[{index}]"
+        if not isinstance(item, Mapping):
+            raise RecordError(f"{field}: not an object")
+        totals: dict[str, Decimal] = {}
+        for name, amount in _leaf_breakdowns(item.get("breakdowns"), f"{field}.breakdowns", currency):
+            component = _transaction_component(name)
+            totals[component] = totals.get(component, Decimal(0)) + amount
+        product = next(
+            (
+                c
+                for c in item.get("contexts") or []
+                if isinstance(c, Mapping) and c.get("contextType") == "ProductContext"
+            ),
+            {},
+        )
+        quantity = product.get("quantityShipped", 0) if isinstance(product, Mapping) else 0
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise RecordError(f"{field}.contexts.quantityShipped: {quantity!r} is not a whole number")
+        lines.append(
+            RefundLine(
+                order_item_id="",
+                sku=str(product.get("sku", "") if isinstance(product, Mapping) else "")[:200],
+                quantity=quantity,
+                components=tuple(sorted(totals.items())),
+            )
+        )
+    if not lines:
+        totals = {}
+        for name, amount in parsed.components:
+            component = _transaction_component(name)
+            totals[component] = totals.get(component, Decimal(0)) + amount
+        lines.append(RefundLine(order_item_id="", sku="", quantity=0, components=tuple(sorted(totals.items()))))
+    return ExternalRefund(
+        external_id=(identifiers.get("REFUND_ID") or parsed.external_id)[:200],
+        order_id=parsed.order_id,
+        posted_at=parsed.posted_at,
+        currency=currency,
+        lines=tuple(lines),
+        marketplace=parsed.marketplace if parsed.marketplace in AMAZON_MARKETPLACES else "",
+        source="transactions",
+    )
+
+
 _MARKETPLACE_DOMAINS = {
     "amazon.com": "US",
     "amazon.ca": "CA",
@@ -874,6 +969,31 @@ class AmazonAdapter(ChannelAdapter):
             params["NextToken"] = page_token
         response = self._call(Finances, "list_financial_events", version="v0", **params)
         return self._refund_page(response)
+
+    def fetch_refund_transactions(
+        self, *, posted_after: datetime, posted_before: datetime | None, page_token: str | None
+    ) -> Page[ExternalRefund]:
+        """One page of Finances 2024-06-19 transactions posted in the window, keeping the ``Refund`` ones
+        (listTransactions cannot filter by type; the others are read and left out)."""
+        params: dict[str, Any] = {"postedAfter": _iso(posted_after)}
+        if posted_before is not None:
+            params["postedBefore"] = _iso(posted_before)
+        if page_token:
+            params["nextToken"] = page_token
+        response = self._call(Finances, "list_transactions", version="2024-06-19", **params)
+        payload = response.payload
+        refunds = [
+            raw
+            for raw in _listed(payload, "transactions")
+            if not isinstance(raw, Mapping) or raw.get("transactionType") == "Refund"
+        ]
+        items, bad = _parse_each(refunds, parse_refund_transaction, id_key="transactionId")
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=response.next_token or payload.get("nextToken") or None,
+            rate_limit=_decimal_or_none(response.rate_limit),
+        )
 
     def fetch_order_refund_events(self, *, order_id: str, page_token: str | None = None) -> Page[ExternalRefund]:
         """Refund events of one order (Finances v0 getFinancialEventsForOrder), one page."""

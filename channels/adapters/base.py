@@ -385,6 +385,9 @@ class Page(Generic[T]):
     next_token: str | None = None
     window_end: datetime | None = None
     rate_limit: Decimal | None = field(default=None, compare=False)
+    # The newest updated-at of the records listed, when the items carry other times (a page of orders'
+    # refunds: the orders were listed by updated-at, the refunds have their own times).
+    newest: datetime | None = field(default=None, compare=False)
 
 
 class ChannelError(Exception):

@@ -43,6 +43,7 @@ from channels.adapters.base import (
     ExternalOrder,
     ExternalOrderLine,
     ExternalRefund,
+    ExternalReturn,
     FulfillmentChannel,
     OrderStatus,
     Page,
@@ -167,6 +168,62 @@ query AcornRefunds($id: ID!) {{
     }}
   }}
 }}
+"""
+# Refunds and returns sync: orders updated in the window, with just enough to know which have any (cheap:
+# 25 orders x (5 refunds + a 5-return connection) stays far below the 1,000-point query limit), then one
+# detail query per order that has some (10 refunds x 10 lines, 10 returns x 20 lines: under 700 points).
+AFTERSALES_PAGE_SIZE = 25
+AFTERSALES_ORDERS_QUERY = """
+query AcornAftersalesOrders($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      legacyResourceId updatedAt
+      refunds(first: 5) { id }
+      returns(first: 5) { nodes { id } }
+    }
+  }
+}
+"""
+ORDER_REFUND_DETAIL_QUERY = f"""
+query AcornOrderRefundDetail($id: ID!) {{
+  order(id: $id) {{
+    legacyResourceId taxesIncluded
+    refunds(first: 10) {{
+      id legacyResourceId createdAt note
+      return {{ id }}
+      totalRefundedSet {{ {_SHOP_MONEY} }}
+      refundLineItems(first: 10) {{
+        nodes {{
+          quantity restockType
+          lineItem {{ id sku }}
+          subtotalSet {{ {_SHOP_MONEY} }}
+          totalTaxSet {{ {_SHOP_MONEY} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+ORDER_RETURN_DETAIL_QUERY = """
+query AcornOrderReturnDetail($id: ID!) {
+  order(id: $id) {
+    legacyResourceId
+    returns(first: 10) {
+      nodes {
+        id name status createdAt closedAt
+        returnLineItems(first: 20) {
+          nodes {
+            ... on ReturnLineItem {
+              id quantity returnReason returnReasonNote customerNote
+              fulfillmentLineItem { lineItem { id sku } }
+            }
+          }
+        }
+      }
+    }
+  }
+}
 """
 FULFILLMENT_ORDERS_QUERY = """
 query AcornFulfillmentOrders($id: ID!) {
@@ -334,6 +391,98 @@ def _money(bag: Any, field: str, side: str = "shopMoney", currency: str | None =
         return to_decimal(raw), code
     except (ValueError, InvalidOperation):
         raise RecordError(f"{field}.{side}.amount: {raw!r} is not a decimal amount") from None
+
+
+def _legacy(value: Any) -> str:
+    """The numeric id at the end of a GraphQL gid ("gid://shopify/Refund/123" → "123")."""
+    return str(value or "").rsplit("/", 1)[-1]
+
+
+def parse_refund(raw: Mapping[str, Any], *, order_id: str, taxes_included: bool) -> ExternalRefund:
+    """One Refund node → ExternalRefund (negative = given back), or RecordError naming the field.
+
+    Lines carry the items' subtotal and tax (a tax-inclusive shop's subtotal includes the tax, taken out here).
+    What the refund gave back beyond its lines is shipping when it has lines (Shopify refunds shipping at the
+    order level) and an amount of its own otherwise (a goodwill or price adjustment): "other"."""
+    total, currency = _money(raw.get("totalRefundedSet"), "totalRefundedSet")
+    lines: list[RefundLine] = []
+    accounted = Decimal(0)
+    block = raw.get("refundLineItems") or {}
+    nodes = block.get("nodes") if isinstance(block, Mapping) else None
+    for index, item in enumerate(nodes or []):
+        field = f"refundLineItems[{index}]"
+        if not isinstance(item, Mapping):
+            raise RecordError(f"{field}: not an object")
+        subtotal, _ = _money(item.get("subtotalSet"), f"{field}.subtotalSet", currency=currency)
+        tax, _ = _money(item.get("totalTaxSet"), f"{field}.totalTaxSet", currency=currency)
+        principal = subtotal - tax if taxes_included else subtotal
+        accounted += principal + tax
+        quantity = item.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise RecordError(f"{field}.quantity: {quantity!r} is not a whole number")
+        line = item.get("lineItem") or {}
+        lines.append(
+            RefundLine(
+                order_item_id=_legacy(line.get("id"))[:100],
+                sku=str(line.get("sku") or "")[:200],
+                quantity=quantity,
+                components=(("principal", -principal), ("tax", -tax)),
+            )
+        )
+    rest = total - accounted
+    if rest:
+        component = "shipping" if lines else "other"
+        lines.append(RefundLine(order_item_id="", sku="", quantity=0, components=((component, -rest),)))
+    return ExternalRefund(
+        external_id=_legacy(raw.get("legacyResourceId") or raw.get("id"))[:200],
+        order_id=order_id,
+        posted_at=_time(raw.get("createdAt"), "createdAt"),
+        currency=currency,
+        lines=tuple(lines),
+        note=str(raw.get("note") or "")[:500],
+        source="shopify",
+    )
+
+
+def parse_returns(raw: Mapping[str, Any], *, order_id: str) -> list[ExternalReturn]:
+    """One Return node → one ExternalReturn per line (SKU), or RecordError naming the field."""
+    return_id = _legacy(raw.get("id"))
+    if not return_id:
+        raise RecordError("id: missing")
+    created = _time(raw.get("createdAt"), "createdAt")
+    closed = _time(raw.get("closedAt"), "closedAt") if raw.get("closedAt") else None
+    status = str(raw.get("status") or "")
+    block = raw.get("returnLineItems") or {}
+    nodes = block.get("nodes") if isinstance(block, Mapping) else None
+    records = []
+    for index, item in enumerate(nodes or []):
+        field = f"returnLineItems[{index}]"
+        if not isinstance(item, Mapping):
+            raise RecordError(f"{field}: not an object")
+        quantity = item.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise RecordError(f"{field}.quantity: {quantity!r} is not a whole number")
+        line = ((item.get("fulfillmentLineItem") or {}).get("lineItem") or {}) if isinstance(item, Mapping) else {}
+        sku = str(line.get("sku") or "") if isinstance(line, Mapping) else ""
+        if not sku:
+            raise RecordError(f"{field}.fulfillmentLineItem.lineItem.sku: missing")
+        note = str(item.get("customerNote") or item.get("returnReasonNote") or "")
+        records.append(
+            ExternalReturn(
+                external_id=f"{return_id}:{_legacy(item.get('id'))}"[:200],
+                order_id=order_id,
+                sku=sku[:200],
+                quantity=quantity,
+                returned_at=created,
+                fulfillment_channel=FulfillmentChannel.MERCHANT,
+                reason_code=str(item.get("returnReason") or "")[:60],
+                customer_comment=note[:2000],
+                status=status[:60],
+                rma=str(raw.get("name") or "")[:100],
+                delivered_at=closed,
+            )
+        )
+    return records
 
 
 def normalize_status(financial: str, fulfillment: str, cancelled: bool) -> str:
@@ -859,6 +1008,81 @@ class ShopifyAdapter(ChannelAdapter):
                 )
             )
         return refunds
+
+    # --- refunds and returns sync --------------------------------------------------------------------------
+    def fetch_aftersales_orders(
+        self, *, kind: str, updated_after: datetime, updated_before: datetime | None, page_token: str | None
+    ) -> Page[str]:
+        """One page of orders updated in the window: the ids of those with refunds (`kind="refunds"`) or with
+        returns (`kind="returns"`); `newest` is the newest updatedAt listed. Read each with
+        fetch_order_refund_detail / fetch_order_returns (one call each, so a failed call is retried alone)."""
+        search = f"updated_at:>='{_iso(updated_after)}'"
+        if updated_before is not None:
+            search += f" AND updated_at:<='{_iso(updated_before)}'"
+        data = self.graphql(
+            AFTERSALES_ORDERS_QUERY, {"first": AFTERSALES_PAGE_SIZE, "after": page_token, "query": search}
+        )
+        connection = data.get("orders") or {}
+        nodes = connection.get("nodes") if isinstance(connection, Mapping) else None
+        if not isinstance(nodes, list):
+            raise ChannelRetryableError("Shopify answered without an orders list", code="empty_response")
+        newest: datetime | None = None
+        wanted: list[str] = []
+        for node in nodes:
+            if not isinstance(node, Mapping):
+                continue  # the orders sync quarantines it
+            try:
+                updated = _time(node.get("updatedAt"), "updatedAt")
+            except RecordError:
+                continue
+            newest = updated if newest is None or updated > newest else newest
+            has = node.get("refunds") if kind == "refunds" else (node.get("returns") or {}).get("nodes")
+            if has:
+                wanted.append(_legacy(node.get("legacyResourceId")))
+        info = connection.get("pageInfo") or {}
+        next_token = info.get("endCursor") if info.get("hasNextPage") else None
+        return Page(
+            items=tuple(wanted),
+            next_token=next_token or None,
+            rate_limit=_sustained_rate(self.last_cost),
+            newest=newest,
+        )
+
+    def fetch_order_refund_detail(self, order_id: str) -> Page[ExternalRefund]:
+        """Every refund of one order with its lines (unreadable ones as bad records); empty if the order is gone."""
+        data = self.graphql(ORDER_REFUND_DETAIL_QUERY, {"id": f"gid://shopify/Order/{order_id}"})
+        order = data.get("order")
+        refunds: list[ExternalRefund] = []
+        bad: list[BadRecord] = []
+        if isinstance(order, Mapping):
+            for raw in order.get("refunds") or []:
+                if not isinstance(raw, Mapping):
+                    bad.append(BadRecord(reason="record is not a JSON object", raw={"value": raw}))
+                    continue
+                try:
+                    refunds.append(
+                        parse_refund(raw, order_id=order_id, taxes_included=bool(order.get("taxesIncluded")))
+                    )
+                except RecordError as error:
+                    bad.append(BadRecord(reason=str(error), raw=raw, external_id=_legacy(raw.get("id"))))
+        return Page(items=tuple(refunds), bad_records=tuple(bad), rate_limit=_sustained_rate(self.last_cost))
+
+    def fetch_order_returns(self, order_id: str) -> Page[ExternalReturn]:
+        """Every return of one order, one record per returned line; empty if the order is gone."""
+        data = self.graphql(ORDER_RETURN_DETAIL_QUERY, {"id": f"gid://shopify/Order/{order_id}"})
+        order = data.get("order")
+        returns: list[ExternalReturn] = []
+        bad: list[BadRecord] = []
+        if isinstance(order, Mapping):
+            for raw in (order.get("returns") or {}).get("nodes") or []:
+                if not isinstance(raw, Mapping):
+                    bad.append(BadRecord(reason="record is not a JSON object", raw={"value": raw}))
+                    continue
+                try:
+                    returns.extend(parse_returns(raw, order_id=order_id))
+                except RecordError as error:
+                    bad.append(BadRecord(reason=str(error), raw=raw, external_id=_legacy(raw.get("id"))))
+        return Page(items=tuple(returns), bad_records=tuple(bad), rate_limit=_sustained_rate(self.last_cost))
 
     def create_fulfillment(
         self,

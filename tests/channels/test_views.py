@@ -114,6 +114,8 @@ def test_sync_now_queues_each_resource(
     assert sorted((task.name, kwargs["resource"], kwargs["store_id"]) for task, kwargs in enqueued) == [
         ("channels.run_store_sync", "inventory", store.pk),  # FBA stock (an Amazon store)
         ("channels.run_store_sync", "orders", store.pk),
+        ("channels.run_store_sync", "refunds", store.pk),  # the store granted "returns" (refunds.sync)
+        ("channels.run_store_sync", "returns", store.pk),
     ]
 
 

@@ -1,0 +1,15 @@
+"""Receivers of other apps' signals (connected explicitly in RefundsConfig.ready())."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from channels.models import Store
+
+
+def on_orders_upserted(sender: Any, *, store: Store, external_ids: Sequence[str], **kwargs: Any) -> None:
+    """New orders arrived: link the refunds and returns that were waiting for them (same transaction)."""
+    from refunds.ingest import link_waiting_for_orders
+
+    link_waiting_for_orders(store=store, external_ids=external_ids)
