@@ -84,9 +84,11 @@ def stock_move(
     reference: str = "",
     reason: str = "",
     actor: User | None = None,
+    unfulfillable_delta: int = 0,
 ) -> StockMovement:
     """Apply one movement to the level (conditionally: never below zero, never more reserved than on
-    hand) and record it. Raises InsufficientStock and writes nothing when the level cannot take it."""
+    hand) and record it. Raises InsufficientStock and writes nothing when the level cannot take it.
+    `unfulfillable_delta` counts damaged units kept apart from the sellable stock (returns put to damaged)."""
     level = _level(product, warehouse)
     with transaction.atomic():
         try:
@@ -95,9 +97,11 @@ def stock_move(
                     pk=level.pk,
                     on_hand__gte=-on_hand_delta if on_hand_delta < 0 else 0,
                     reserved__gte=-reserved_delta if reserved_delta < 0 else 0,
+                    unfulfillable__gte=-unfulfillable_delta if unfulfillable_delta < 0 else 0,
                 ).update(
                     on_hand=F("on_hand") + on_hand_delta,
                     reserved=F("reserved") + reserved_delta,
+                    unfulfillable=F("unfulfillable") + unfulfillable_delta,
                     updated_at=timezone.now(),
                 )
         except IntegrityError:  # on_hand would fall below reserved

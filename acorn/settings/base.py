@@ -259,6 +259,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.dispatch_fulfilment_requests",
         "schedule": 60.0,
     },
+    # Refunds approved in ACORN: executions and retries that are due, and Amazon adjustment feeds to read.
+    "dispatch-refund-executions": {
+        "task": "refunds.dispatch_refund_executions",
+        "schedule": 60.0,
+    },
+    # Received returns put back by their disposition (sellable / damaged); FBA returns are Amazon's.
+    "restock-returns": {
+        "task": "refunds.restock_returns",
+        "schedule": 900.0,
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")

@@ -247,6 +247,71 @@ def classify_exception(error: Exception) -> ChannelError:
     return ChannelError(f"Unexpected error talking to WooCommerce: {type(error).__name__}")
 
 
+def _refunded_item_id(item: Mapping[str, Any]) -> str:
+    """The order line a refund line gives back: `refunded_item_id`, or the `_refunded_item_id` meta entry."""
+    if item.get("refunded_item_id"):
+        return str(item["refunded_item_id"])
+    for meta in item.get("meta_data") or []:
+        if isinstance(meta, Mapping) and meta.get("key") == "_refunded_item_id":
+            return str(meta.get("value") or "")
+    return ""
+
+
+def parse_refund(raw: Mapping[str, Any], *, order_id: str, currency: str) -> ExternalRefund:
+    """One /orders/<id>/refunds entry → ExternalRefund (WooCommerce amounts are positive, its line totals
+    negative; ACORN's components are negative = given back), or RecordError naming the field.
+
+    Shipping and fee lines refunded become shipping / other; what the refund's amount holds beyond its lines
+    (an amount-only refund) is "other". The refund's free-text `reason` is kept as the reason."""
+    if raw.get("id") in (None, ""):
+        raise RecordError("id: missing")
+    amount = _amount(raw.get("amount"), "amount")
+    lines: list[RefundLine] = []
+    accounted = Decimal(0)
+    for index, item in enumerate(raw.get("line_items") or []):
+        field = f"line_items[{index}]"
+        if not isinstance(item, Mapping):
+            raise RecordError(f"{field}: not an object")
+        principal = _amount(item.get("total"), f"{field}.total")
+        tax = _amount(item.get("total_tax"), f"{field}.total_tax")
+        accounted += principal + tax
+        try:
+            quantity = abs(int(item.get("quantity") or 0))
+        except (TypeError, ValueError):
+            raise RecordError(f"{field}.quantity: {item.get('quantity')!r} is not a whole number") from None
+        lines.append(
+            RefundLine(
+                order_item_id=_refunded_item_id(item)[:100] or str(item.get("id") or "")[:100],
+                sku=str(item.get("sku") or "")[:200],
+                quantity=quantity,
+                components=(("principal", principal), ("tax", tax)),
+            )
+        )
+    for kind, component in (("shipping_lines", "shipping"), ("fee_lines", "other")):
+        for index, item in enumerate(raw.get(kind) or []):
+            if not isinstance(item, Mapping):
+                raise RecordError(f"{kind}[{index}]: not an object")
+            value = _amount(item.get("total"), f"{kind}[{index}].total")
+            tax = _amount(item.get("total_tax"), f"{kind}[{index}].total_tax")
+            accounted += value + tax
+            lines.append(
+                RefundLine(order_item_id="", sku="", quantity=0, components=((component, value), ("tax", tax)))
+            )
+    if -amount != accounted:
+        lines.append(RefundLine(order_item_id="", sku="", quantity=0, components=(("other", -amount - accounted),)))
+    reason = str(raw.get("reason") or "").strip()
+    return ExternalRefund(
+        external_id=str(raw.get("id"))[:200],
+        order_id=order_id,
+        posted_at=_gmt(raw, "date_created"),
+        currency=currency,
+        lines=tuple(lines),
+        reason=reason[:500],
+        note=reason[:2000],
+        source="woocommerce",
+    )
+
+
 def _encode_token(after: datetime, page: int) -> str:
     return f"{after.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')}|{page}"
 
@@ -471,6 +536,67 @@ class WooCommerceAdapter(ChannelAdapter):
             )
         return refunds
 
+    def fetch_orders_with_refunds(
+        self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None
+    ) -> Page[tuple[str, str]]:
+        """One page of orders modified in the window (a refund modifies its order): (order id, currency) of
+        those that list refunds; `newest` is the newest modification listed. Read each with
+        fetch_order_refund_detail (one call each, so a failed call is retried alone)."""
+        after, page = _decode_token(page_token) if page_token else (updated_after, 1)
+        params: dict[str, Any] = {
+            "modified_after": after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "dates_are_gmt": "true",
+            "orderby": "modified",
+            "order": "asc",
+            "per_page": PAGE_SIZE,
+            "page": page,
+            "status": "any",
+        }
+        if updated_before is not None:
+            params["modified_before"] = updated_before.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        body, _response = self.request("GET", "orders", params=params)
+        if not isinstance(body, list):
+            raise ChannelRetryableError("WooCommerce answered without an orders list", code="empty_response")
+        wanted: list[tuple[str, str]] = []
+        newest: datetime | None = None
+        for raw in body:
+            if not isinstance(raw, Mapping):
+                continue  # the orders sync quarantines it
+            try:
+                modified = _gmt(raw, "date_modified")
+            except RecordError:
+                continue
+            newest = modified if newest is None or modified > newest else newest
+            if raw.get("refunds"):
+                wanted.append((str(raw.get("id") or ""), str(raw.get("currency") or "").upper()))
+        next_token: str | None = None
+        if len(body) >= PAGE_SIZE and newest is not None:
+            start = newest - timedelta(seconds=1)
+            next_token = _encode_token(after, page + 1) if start <= after else _encode_token(start, 1)
+        return Page(items=tuple(wanted), next_token=next_token, newest=newest)
+
+    def fetch_order_refund_detail(self, order_id: str, currency: str) -> Page[ExternalRefund]:
+        """Every refund of one order (/orders/<id>/refunds), with its lines; unreadable ones as bad records."""
+        listed, _response = self.request("GET", f"orders/{order_id}/refunds", params={"per_page": 100})
+        if not isinstance(listed, list):
+            raise ChannelRetryableError("WooCommerce answered without a refunds list", code="empty_response")
+        refunds: list[ExternalRefund] = []
+        bad: list[BadRecord] = []
+        for entry in listed:
+            if not isinstance(entry, Mapping):
+                bad.append(BadRecord(reason="record is not a JSON object", raw={"value": entry}))
+                continue
+            try:
+                validate_currency_code(currency)
+            except Exception:
+                bad.append(BadRecord(reason=f"order currency {currency!r} is not ISO 4217", raw=entry))
+                continue
+            try:
+                refunds.append(parse_refund(entry, order_id=order_id, currency=currency))
+            except RecordError as error:
+                bad.append(BadRecord(reason=str(error), raw=entry, external_id=str(entry.get("id", ""))))
+        return Page(items=tuple(refunds), bad_records=tuple(bad))
+
     def create_refund(
         self, request: RefundRequest, *, api_refund: bool = True, restock: bool = False
     ) -> ChannelRefundResult:
@@ -499,17 +625,32 @@ class WooCommerceAdapter(ChannelAdapter):
             for line, quantity, parts in request.items
             if line and quantity > 0
         ]
-        body, _response = self.request(
-            "POST",
-            f"orders/{request.order_id}/refunds",
-            data={
-                "amount": str(total),
-                "reason": f"{request.reason} {marker}".strip()[:500],
-                "line_items": line_items,
-                "api_refund": api_refund,
-                "api_restock": restock,
-            },
-        )
+        data = {
+            "amount": str(total),
+            "reason": f"{request.reason} {marker}".strip()[:500],
+            "line_items": line_items,
+            "api_refund": api_refund,
+            "api_restock": restock,
+        }
+        try:
+            response = self.client.post(f"orders/{request.order_id}/refunds", data, params={})
+        except requests.exceptions.RequestException as error:
+            raise classify_exception(error) from None
+        # WooCommerce answers 500 with this code when it refuses the refund itself (amount above what is left,
+        # a gateway without automatic refunds): a retry gets the same answer, so it is not retryable.
+        if response.status_code >= 500 and _error_code(response) == "woocommerce_rest_cannot_create_order_refund":
+            try:
+                message = str(response.json().get("message") or "")
+            except (ValueError, AttributeError):
+                message = ""
+            raise ChannelError(f"WooCommerce refused the refund: {message or 'cannot create the refund'}"[:500])
+        problem = classify_response(response)
+        if problem is not None:
+            raise problem
+        try:
+            body = response.json()
+        except ValueError:
+            raise ChannelRetryableError("WooCommerce answered without JSON", code="bad_response") from None
         return ChannelRefundResult(
             external_id=str(body.get("id")), amount=_amount(body.get("amount"), "amount"), currency=request.currency
         )

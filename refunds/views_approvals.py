@@ -1,0 +1,297 @@
+"""Console pages of refund requests and approvals: request a refund on an order, the approval queue with
+approve / reject-with-reason, cancel a request, send a failed refund again, the approval policy, and the
+restock decision on a return.
+
+Requesting needs `refunds.request`; the queue, deciding and retrying need `refunds.approve` (the service
+also enforces the policy's roles, the requester rule and one decision per person); the policy page needs
+`refunds.rules`; restocking needs `inventory.manage`. Another tenant's objects answer 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from acorn.tenancy.mixins import TenantRequest, tenant_member_required
+from acorn.tenancy.models import Tenant
+from acorn.tenancy.permissions import has_permission
+from orders.selectors import order_get_or_404
+from refunds import approvals
+from refunds.execution import refund_execution_retry
+from refunds.forms_approvals import ApprovalPolicyForm, RefundRejectForm, RefundRequestForm, RestockForm
+from refunds.models import Refund, Return
+from refunds.restock import restock_warehouses, return_restock, return_restock_refusal
+
+PAGE_SIZE = 25
+
+
+def refund_get_or_404(*, tenant: Tenant, pk: int) -> Refund:
+    refund = Refund.objects.filter(tenant=tenant, pk=pk).select_related("tenant", "store", "order").first()
+    if refund is None:
+        raise Http404
+    return refund
+
+
+def return_get_or_404(*, tenant: Tenant, pk: int) -> Return:
+    record = Return.objects.filter(tenant=tenant, pk=pk).select_related("tenant", "store", "order").first()
+    if record is None:
+        raise Http404
+    return record
+
+
+def _section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
+    """The refunds section's tabs (refunds.views builds them for every page of the section)."""
+    from refunds.views import section_tabs
+
+    return section_tabs(request, active)
+
+
+def _back(request: TenantRequest, refund: Refund) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(approvals.refund_link(refund) or "refunds:approval-queue")
+
+
+def _errors(error: ValidationError | PermissionDenied) -> list[str]:
+    return error.messages if isinstance(error, ValidationError) else [str(error)]
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("refunds.request")
+def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
+    """Ask for a refund on one order: units per line, shipping, restock, why."""
+    order = order_get_or_404(tenant=request.tenant, pk=order_pk)
+    refusal = approvals.request_refusal(order=order)
+    lines = approvals.refundable_lines(order=order)
+    form = RefundRequestForm(request.POST if request.method == "POST" else None, lines=lines)
+    if request.method == "POST" and not refusal and form.is_valid():
+        data = form.cleaned_data
+        try:
+            refund = approvals.refund_request(
+                order=order,
+                lines=form.chosen_lines(),
+                shipping=data["shipping"],
+                note=data["note"],
+                restock=data["restock"],
+                actor=request.user,
+            )
+        except (ValidationError, PermissionDenied) as error:
+            if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+                for name, errors in error.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                for text in _errors(error):
+                    form.add_error(None, text)
+        else:
+            if refund.approvals_required:
+                text = _("Refund of %(amount)s %(currency)s requested; it waits for %(count)d approval(s).")
+            else:
+                text = _("Refund of %(amount)s %(currency)s requested; no approval needed, it is being executed.")
+            messages.success(
+                request,
+                text % {"amount": refund.amount, "currency": refund.currency, "count": refund.approvals_required},
+            )
+            return redirect(approvals.refund_link(refund) or "refunds:approval-queue")
+    policy = approvals.policy_get(tenant=request.tenant)
+    return render(
+        request,
+        "refunds/request_form.html",
+        {
+            "order": order,
+            "form": form,
+            "refusal": refusal,
+            "lines": lines,
+            "remaining": any(entry.remaining for entry in lines),
+            "left": order.total_amount - approvals.order_refunded_total(order=order),
+            "policy": policy,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET"])
+@tenant_member_required("refunds.approve")
+def approval_queue_view(request: TenantRequest) -> HttpResponse:
+    """Console requests waiting for approval; buttons where the member may decide."""
+    queue = approvals.approval_queue(tenant=request.tenant)
+    page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+    policy = approvals.policy_get(tenant=request.tenant)
+    rows = [
+        {
+            "refund": refund,
+            "given": approvals.approvals_given(refund),
+            "refusal": approvals.approval_refusal(
+                refund=refund, user=request.user, membership=request.membership, policy=policy
+            ),
+            "own": refund.requested_by_id == request.user.pk,
+        }
+        for refund in page.object_list
+    ]
+    return render(
+        request,
+        "refunds/approval_queue.html",
+        {
+            "page": page,
+            "rows": rows,
+            "policy": policy,
+            "can_edit_policy": has_permission(request.membership, "refunds.rules"),
+            "tabs": _section_tabs(request, "approvals"),
+        },
+    )
+
+
+@require_POST
+@tenant_member_required("refunds.approve")
+def refund_approve_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
+    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+    try:
+        approvals.refund_approve(refund=refund, actor=request.user, via=approvals.VIA_CONSOLE)
+    except (ValidationError, PermissionDenied) as error:
+        for text in _errors(error):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("Your approval is recorded."))
+    return _back(request, refund)
+
+
+@require_POST
+@tenant_member_required("refunds.approve")
+def refund_reject_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
+    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+    form = RefundRejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the refund is rejected."))
+        return _back(request, refund)
+    try:
+        approvals.refund_reject(
+            refund=refund, actor=request.user, reason=form.cleaned_data["reason"], via=approvals.VIA_CONSOLE
+        )
+    except (ValidationError, PermissionDenied) as error:
+        for text in _errors(error):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The refund is rejected; the requester is told why."))
+    return _back(request, refund)
+
+
+@require_POST
+@tenant_member_required("refunds.request")
+def refund_cancel_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
+    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+    try:
+        approvals.refund_cancel(refund=refund, actor=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        for text in _errors(error):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The refund request is cancelled."))
+    return _back(request, refund)
+
+
+@require_POST
+@tenant_member_required("refunds.approve")
+def refund_retry_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
+    """Send a FAILED refund to its channel again (same idempotency key)."""
+    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+    try:
+        refund_execution_retry(refund=refund, actor=request.user)
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+    else:
+        messages.success(request, _("The refund is on its way to the channel again."))
+    return _back(request, refund)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("refunds.rules")
+def approval_policy_view(request: TenantRequest) -> HttpResponse:
+    """The approval bands in the reporting currency and the roles that approve."""
+    policy = approvals.policy_get(tenant=request.tenant)
+    initial: dict[str, Any] = {
+        "one_approval_from": policy.one_approval_from,
+        "two_approvals_from": policy.two_approvals_from,
+        "approver_roles": approvals.policy_approver_roles(policy),
+    }
+    form = ApprovalPolicyForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            approvals.policy_update(
+                tenant=request.tenant,
+                one_approval_from=data["one_approval_from"],
+                two_approvals_from=data["two_approvals_from"],
+                approver_roles=data["approver_roles"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            for name, errors in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, _("The approval policy is saved."))
+            return redirect("refunds:approval-policy")
+    return render(
+        request,
+        "refunds/policy_form.html",
+        {"form": form, "policy": policy, "currency": request.tenant.reporting_currency},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("inventory.manage")
+def return_restock_view(request: TenantRequest, return_pk: int) -> HttpResponse:
+    """Decide where a received return's units go: sellable, damaged, or not back."""
+    record = return_get_or_404(tenant=request.tenant, pk=return_pk)
+    refusal = return_restock_refusal(record=record)
+    warehouses = restock_warehouses(tenant_id=request.tenant.pk)
+    form = RestockForm(
+        request.POST if request.method == "POST" else None, warehouses=warehouses, quantity=record.quantity
+    )
+    if request.method == "POST" and not refusal and form.is_valid():
+        data = form.cleaned_data
+        try:
+            return_restock(
+                record=record,
+                warehouse=data["warehouse"],
+                sellable=data["sellable"],
+                damaged=data["damaged"],
+                actor=request.user,
+                note=data["note"],
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for name, errors in error.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                for text in error.messages:
+                    form.add_error(None, text)
+        else:
+            messages.success(request, _("The returned units are booked."))
+            return redirect(_return_link(record))
+    return render(
+        request,
+        "refunds/restock_form.html",
+        {"record": record, "form": form, "refusal": refusal, "warehouses": warehouses},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _return_link(record: Return) -> str:
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("refunds:return-detail", "refunds:return-restock"):
+        try:
+            return reverse(name, kwargs={"return_pk": record.pk})
+        except NoReverseMatch:
+            continue
+    return "/"
