@@ -87,8 +87,9 @@ class RefundComponents(models.Model):
         "other_fee": "other_fee_amount",
         "other": "other_amount",
     }
-    # What reaches the buyer (the rest are fees between the seller and the channel).
-    BUYER_COMPONENTS = ("principal", "shipping", "tax", "tax_withheld", "gift_wrap", "promotion", "other")
+    # What reaches the buyer. The rest is between the seller and the channel: fees, and the tax a marketplace
+    # facilitator collected and now takes back (`tax_withheld` offsets `tax` in the seller's net, not the buyer's).
+    BUYER_COMPONENTS = ("principal", "shipping", "tax", "gift_wrap", "promotion", "other")
 
     class Meta:
         abstract = True
@@ -181,6 +182,17 @@ class Refund(TenantScopedModel, RefundComponents):
     flagged_for_service = models.BooleanField(_("flagged for customer service"), default=False)
     # Something a person should look at (exceeds the order, refunded but not returned, …): a short code.
     review_reason = models.CharField(_("needs review"), max_length=40, blank=True)
+    # The last review a person marked done (refunds.review): which reason it cleared, who and when.
+    reviewed_reason = models.CharField(_("reviewed reason"), max_length=40, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     # Console requests: who asked, why, how many approvals the policy and rules require.
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -221,6 +233,9 @@ class Refund(TenantScopedModel, RefundComponents):
                 fields=["store", "order_external_id"], condition=Q(order__isnull=True), name="refund_waiting_order"
             ),
             models.Index(fields=["status", "next_attempt_at"], name="refund_execution_due"),
+            models.Index(
+                fields=["tenant", "review_reason"], condition=~Q(review_reason=""), name="refund_tenant_review"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -321,6 +336,17 @@ class Return(TenantScopedModel):
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
     # A person should look: "no_tracking" (FBA return without carrier tracking), "not_refunded", ….
     review_reason = models.CharField(_("needs review"), max_length=40, blank=True)
+    # The last review a person marked done (refunds.review): which reason it cleared, who and when.
+    reviewed_reason = models.CharField(_("reviewed reason"), max_length=40, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     restock_state = models.CharField(
         _("restock"), max_length=20, choices=RestockState.choices, default=RestockState.PENDING
     )

@@ -22,7 +22,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("stores", _("Stores"), "channels:store-list", "stores.view", "⌂"),
     NavItem("orders", _("Orders"), "orders:order-list", "orders.view", "☰"),
     NavItem("inventory", _("Inventory"), "inventory:product-list", "inventory.view", "▤"),
-    NavItem("refunds", _("Refunds"), "console:refunds", "refunds.view", "↺"),
+    NavItem("refunds", _("Refunds"), "refunds:refund-list", "refunds.view", "↺"),
     NavItem("finance", _("Finance"), "console:finance", "finance.view", "¤"),
     NavItem("alerts", _("Alerts"), "console:alerts", "alerts.view", "⚑"),
     NavItem("settings", _("Settings"), "tenancy:company", "tenant.view", "⚙"),

@@ -15,6 +15,7 @@ from acorn.tenancy.mixins import TenantMemberMixin, TenantRequest
 from acorn.tenancy.permissions import has_permission
 from acorn.tenancy.selectors import invitation_list_pending, membership_list
 from inventory.mapping import unmapped_summary
+from refunds.selectors import refund_dashboard_summary
 
 
 def home_view(request: HttpRequest) -> HttpResponse:
@@ -42,6 +43,9 @@ class DashboardView(TenantMemberMixin, TemplateView):
                 "recent_notifications": notification_list(tenant=tenant, user=self.request.user)[:5],
                 "unmapped": unmapped_summary(tenant=tenant)
                 if has_permission(self.request.membership, "inventory.view")
+                else None,
+                "refunds_card": refund_dashboard_summary(tenant=tenant)
+                if has_permission(self.request.membership, "refunds.view")
                 else None,
                 "checklist": [
                     {
@@ -78,12 +82,7 @@ class SectionView(TenantMemberMixin, TemplateView):
 
 
 SECTIONS = {
-    "refunds": dict(
-        permission_required="refunds.view",
-        section_title=_("Refunds"),
-        section_intro=_("Refunds and returns from every channel, classified, approved and executed."),
-        coming=_("Refunds appear here once orders are synced."),
-    ),
+    # Refunds have their own pages now (refunds/urls_console.py, /app/refunds/).
     "finance": dict(
         permission_required="finance.view",
         section_title=_("Finance"),

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refunds.request": frozenset({OWNER, ADMIN, OPERATOR, SUPPORT}),
     "refunds.approve": frozenset({OWNER, ADMIN, FINANCE}),
     "refunds.rules": frozenset({OWNER, ADMIN}),
+    "refunds.export": frozenset({OWNER, ADMIN, FINANCE}),
     "alerts.view": EVERYONE,
     "alerts.manage": frozenset({OWNER, ADMIN, OPERATOR}),
     # Money
