@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 from django_scopes import scopes_disabled
 
 from acorn.tenancy.models import Membership, Role, Tenant
@@ -20,6 +21,15 @@ def _clean_cache() -> Iterator[None]:
     """Rate-limit buckets and cached values must not leak from one test into the next."""
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A page requested in Chinese leaves the thread's language active (LocaleMiddleware does not reset it):
+    each test starts in the default language, so service messages read the same whatever ran before."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
