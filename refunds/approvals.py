@@ -34,7 +34,9 @@ from acorn.notifications.models import Notification
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import PERMISSIONS, role_has_permission
-from channels.models import Platform
+from channels.models import Platform, Store
+from inventory.models import Product
+from inventory.services import mapping_resolve
 from orders.models import FulfillmentChannel, Order, OrderLine
 from refunds.models import (
     Approval,
@@ -269,6 +271,11 @@ def _membership(tenant: Tenant, user: User | None) -> Membership | None:
     return Membership.objects.filter(tenant=tenant, user=user).first()
 
 
+def _product_of(store: Store, sku: str) -> Product | None:
+    resolved = mapping_resolve(store=store, sku=sku)
+    return resolved.product if resolved is not None else None
+
+
 @transaction.atomic
 def refund_request(
     *,
@@ -330,6 +337,7 @@ def refund_request(
                 order_line=line,
                 order_item_id=line.external_id,
                 sku=line.sku,
+                product=_product_of(order.store, line.sku),
                 quantity=quantity,
                 principal_amount=-principal,
                 tax_amount=-tax,

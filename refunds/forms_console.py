@@ -86,7 +86,8 @@ class ReturnFilterForm(forms.Form):
 
 
 class TagOverrideForm(forms.Form):
-    tag = forms.ChoiceField(label=_("Reason tag"), choices=ReasonTag.choices)
+    # No tag is preselected on an untagged refund: a person must choose one.
+    tag = forms.ChoiceField(label=_("Reason tag"), choices=[("", _("Choose a tag…")), *ReasonTag.choices])
 
 
 class ReviewMarkForm(forms.Form):

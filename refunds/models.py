@@ -246,6 +246,21 @@ class Refund(TenantScopedModel, RefundComponents):
         return Money(self.amount, self.currency)
 
     @property
+    def net_money(self) -> Money:
+        return Money(self.net_amount, self.currency)
+
+    @property
+    def reporting_money(self) -> Money | None:
+        """The amount in the reporting currency, or None when no rate was known."""
+        if self.reporting_amount is None or not self.reporting_currency:
+            return None
+        return Money(self.reporting_amount, self.reporting_currency)
+
+    @property
+    def fx_rate_text(self) -> str:
+        return format(self.fx_rate.normalize(), "f") if self.fx_rate is not None else ""
+
+    @property
     def is_request(self) -> bool:
         return self.origin == RefundOrigin.CONSOLE
 

@@ -95,7 +95,6 @@ def refund_list_view(request: TenantRequest) -> HttpResponse:
         refund_page_rows(refunds), ordering="-refunded_at", cursor=request.GET.get("cursor"), per_page=PER_PAGE
     )
     count, more = count_capped(refunds)
-    _with_money(page.object_list)
     return render(
         request,
         "refunds/refund_list.html",
@@ -158,17 +157,6 @@ def _components(row: RefundComponents, currency: str) -> list[dict[str, Any]]:
     ]
 
 
-def _with_money(refunds: list[Refund]) -> list[Refund]:
-    """Give each refund its amounts as Money (quantised to the currency's minor unit when shown)."""
-    for refund in refunds:
-        refund.net_money = Money(refund.net_amount, refund.currency)  # type: ignore[attr-defined]
-        refund.reporting_money = (  # type: ignore[attr-defined]
-            Money(refund.reporting_amount, refund.reporting_currency)
-            if refund.reporting_amount is not None and refund.reporting_currency
-            else None
-        )
-        refund.fx_rate_text = format(refund.fx_rate.normalize(), "f") if refund.fx_rate is not None else ""  # type: ignore[attr-defined]
-    return refunds
 
 
 def _refund_detail(request: TenantRequest, refund: Refund, tag_form: TagOverrideForm | None = None) -> dict[str, Any]:
@@ -210,7 +198,6 @@ def _refund_detail(request: TenantRequest, refund: Refund, tag_form: TagOverride
 @tenant_member_required("refunds.view")
 def refund_detail_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
     refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
-    _with_money([refund])
     return render(request, "refunds/refund_detail.html", _refund_detail(request, refund))
 
 
@@ -221,7 +208,6 @@ def refund_tag_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
     refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
     form = TagOverrideForm(request.POST)
     if not form.is_valid():
-        _with_money([refund])
         return render(request, "refunds/refund_detail.html", _refund_detail(request, refund, form), status=400)
     refund_tag_set(tenant=request.tenant, refund=refund, tag=form.cleaned_data["tag"], actor=request.user)
     messages.success(request, _("Reason tag set to “%(tag)s”.") % {"tag": refund.get_tag_display()})

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.money import Money
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.permissions import has_permission
@@ -111,7 +112,7 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
             "refusal": refusal,
             "lines": lines,
             "remaining": any(entry.remaining for entry in lines),
-            "left": order.total_amount - approvals.order_refunded_total(order=order),
+            "left": Money(order.total_amount - approvals.order_refunded_total(order=order), order.currency),
             "policy": policy,
         },
         status=400 if request.method == "POST" else 200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from allauth.account.models import EmailAddress
@@ -256,6 +257,49 @@ def _demo_sharing(tenant: Tenant, owner: Any) -> None:
         )
 
 
+def _demo_refund_rules(tenant: Tenant, owner: Any) -> None:
+    """An approval policy in CNY and three classification rules a seller would start with."""
+    from refunds.approvals import policy_get, policy_update
+    from refunds.models import ClassificationRule
+    from refunds.rules import rule_save
+
+    policy = policy_get(tenant=tenant)
+    if policy.one_approval_from != Decimal("300"):
+        policy_update(
+            tenant=tenant,
+            one_approval_from=Decimal("300"),
+            two_approvals_from=Decimal("2000"),
+            approver_roles=["owner", "admin", "finance"],
+            actor=owner,
+        )
+    rules = (
+        {
+            "name": "Expensive defects: quality team, two approvals",
+            "tags": "defective,missing_parts",
+            "amount_min": Decimal("1000"),
+            "set_category": "Quality",
+            "set_ledger_account": "Refunds: product quality",
+            "require_approvals": 2,
+            "flag_for_service": True,
+        },
+        {
+            "name": "Damaged in transit: carrier claim",
+            "tags": "damaged",
+            "set_category": "Carrier claim",
+            "set_ledger_account": "Refunds: shipping damage",
+        },
+        {
+            "name": "Changed their mind",
+            "tags": "no_longer_needed,size_fit",
+            "set_category": "Buyer remorse",
+            "set_ledger_account": "Refunds: returns",
+        },
+    )
+    for values in rules:
+        if not ClassificationRule.objects.filter(tenant=tenant, name=values["name"]).exists():
+            rule_save(tenant=tenant, rule=ClassificationRule(tenant=tenant, **values), actor=owner)
+
+
 @transaction.atomic
 def demo_seed() -> dict[str, Any]:
     """Create (or complete) the demo tenant with one member per role. Running it twice changes nothing."""
@@ -280,6 +324,7 @@ def demo_seed() -> dict[str, Any]:
         catalogue = _demo_catalogue(tenant, owner)
         _demo_fulfilment(tenant, owner)
         _demo_sharing(tenant, owner)
+        _demo_refund_rules(tenant, owner)
     return {
         "stores": stores,
         "catalogue": catalogue,

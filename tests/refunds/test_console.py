@@ -107,7 +107,7 @@ def shipped_order(store: Store, n: int) -> Order:
 
 
 def _refund_ids(page: str) -> list[str]:
-    return re.findall(r"<code>(R-\d{5})</code>", page)
+    return re.findall(r"title=\"(R-\d{5})\">R-", page)
 
 
 def _return_ids(page: str) -> list[str]:
