@@ -157,8 +157,6 @@ def _components(row: RefundComponents, currency: str) -> list[dict[str, Any]]:
     ]
 
 
-
-
 def _refund_detail(request: TenantRequest, refund: Refund, tag_form: TagOverrideForm | None = None) -> dict[str, Any]:
     approvals = list(refund.approvals.values_list("pk", flat=True))
     audited = [("refunds.refund", refund.pk), *[("refunds.approval", pk) for pk in approvals]]
