@@ -499,3 +499,133 @@ class Approval(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.decision} by {self.user_id}"
+
+
+# --- refund rates, thresholds and alerts (issue 8) ------------------------------------------------------
+
+
+class RefundRateDaily(TenantScopedModel):
+    """Units sold and refunded of one master SKU in one store on one UTC day: the rollup every refund-rate
+    figure is summed from (refunds.rates keeps it current as orders and refunds arrive).
+
+    `sold_units` count order lines by their order's purchase day (cancelled orders excluded);
+    `refunded_units` count refund lines by the refund's day; `cohort_refunded_units` count the same refund
+    lines by their ORDER's purchase day (the "by order date" view). Units are master units (channel
+    quantity times the SKU mapping's multiplier)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", verbose_name=_("product"))
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    day = models.DateField(_("day"))
+    sold_units = models.PositiveIntegerField(_("units sold"), default=0)
+    refunded_units = models.PositiveIntegerField(_("units refunded (by refund date)"), default=0)
+    cohort_refunded_units = models.PositiveIntegerField(_("units refunded (by order date)"), default=0)
+
+    class Meta:
+        verbose_name = _("daily refund figures")
+        verbose_name_plural = _("daily refund figures")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "product", "store", "day"], name="refund_rate_daily_unique")
+        ]
+        indexes = [models.Index(fields=["tenant", "day"], name="refund_rate_daily_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.store_id} {self.day}: {self.refunded_units}/{self.sold_units}"
+
+
+class ThresholdScope(models.TextChoices):
+    DEFAULT = "default", _("Company default")
+    PRODUCT = "product", _("One SKU")
+    CATEGORY = "category", _("A product category")
+    STORE = "store", _("One store")
+
+
+class RefundRateThreshold(TenantScopedModel):
+    """When a SKU's refund rate is too high: the tenant default, or an override for a SKU, a category or a
+    store (the most specific applies: SKU, then store, then category, then default)."""
+
+    scope = models.CharField(_("applies to"), max_length=10, choices=ThresholdScope.choices)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("SKU")
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("store")
+    )
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    rate_percent = models.DecimalField(_("refund rate above (%)"), max_digits=5, decimal_places=2)
+    window_days = models.PositiveSmallIntegerField(
+        _("over the last"), choices=[(7, "7"), (30, "30"), (90, "90")], default=30
+    )
+    min_units_sold = models.PositiveIntegerField(_("with at least this many units sold"), default=20)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund-rate threshold")
+        verbose_name_plural = _("refund-rate thresholds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_percent__gt=0, rate_percent__lte=100), name="refund_threshold_rate_range"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(scope="default"), name="refund_threshold_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.rate_percent}% / {self.window_days} d"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class RefundRateAlert(TenantScopedModel):
+    """One crossing of a threshold by one SKU (across every channel, or in one store when the threshold is a
+    store's): raised once, open until the rate falls back under the threshold or a person acknowledges it."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", verbose_name=_("SKU"))
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("store")
+    )
+    threshold = models.ForeignKey(
+        RefundRateThreshold, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts",
+        verbose_name=_("threshold"),
+    )  # fmt: skip
+    # "all" (across every channel) or "store:<id>": what the alert is about, for the one-live-alert rule.
+    scope_key = models.CharField(_("scope"), max_length=30, default="all")
+    status = models.CharField(_("status"), max_length=15, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    window_days = models.PositiveSmallIntegerField(_("window (days)"))
+    threshold_percent = models.DecimalField(_("threshold (%)"), max_digits=5, decimal_places=2)
+    rate_percent = models.DecimalField(_("refund rate when raised (%)"), max_digits=7, decimal_places=2)
+    latest_rate_percent = models.DecimalField(_("latest refund rate (%)"), max_digits=7, decimal_places=2)
+    units_sold = models.PositiveIntegerField(_("units sold"))
+    units_refunded = models.PositiveIntegerField(_("units refunded"))
+    top_tags = models.JSONField(_("top reason tags"), default=list, blank=True)
+    opened_at = models.DateTimeField(_("raised"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("acknowledged by"),
+    )  # fmt: skip
+    acknowledgement_note = models.TextField(_("note"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund-rate alert")
+        verbose_name_plural = _("refund-rate alerts")
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            # One live alert per SKU and scope: a crossing raises one, more refunds do not raise more.
+            models.UniqueConstraint(
+                fields=["tenant", "product", "scope_key", "window_days"],
+                condition=~Q(status="resolved"),
+                name="refund_alert_one_live",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "-opened_at"], name="refund_alert_tenant_status")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.rate_percent}% > {self.threshold_percent}%"

@@ -104,6 +104,15 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
             source="amazon_mfn", sku="SKU-1", quantity=1, status="received", returned_at=order.purchased_at,
         )  # fmt: skip
         rule = ClassificationRule.objects.create(tenant=tenant, name="A rule", position=1)
+        from refunds.models import RefundRateAlert, RefundRateThreshold
+
+        threshold = RefundRateThreshold.objects.create(
+            tenant=tenant, scope="product", product=product, rate_percent=5, window_days=30
+        )
+        alert = RefundRateAlert.objects.create(
+            tenant=tenant, product=product, threshold=threshold, window_days=30, threshold_percent=5,
+            rate_percent=12, latest_rate_percent=12, units_sold=50, units_refunded=6,
+        )  # fmt: skip
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -124,6 +133,8 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "refund_pk": refund.pk,
         "return_pk": returned.pk,
         "rule_pk": rule.pk,
+        "threshold_pk": threshold.pk,
+        "alert_pk": alert.pk,
     }
 
 
