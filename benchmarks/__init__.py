@@ -16,6 +16,7 @@ from typing import Any
 REGISTRY: dict[str, str] = {
     "ingest": "benchmarks.ingest",
     "order_list": "benchmarks.order_list",
+    "refund_rate": "benchmarks.refund_rate",
     "reserve": "benchmarks.reserve",
 }
 

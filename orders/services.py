@@ -166,9 +166,15 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     allocate_orders(store=store, orders=[order for order, _ in created + changed])
     # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
-    if created:
-        # Refunds and returns that arrived before their order link to it (refunds.signals_receivers).
-        orders_upserted.send(sender=Order, store=store, external_ids=[order.external_id for order, _ in created])
+    if created or changed:
+        # Refunds and returns that arrived before their order link to it; refund rates recount the purchase
+        # days of new and changed orders (refunds.signals_receivers).
+        orders_upserted.send(
+            sender=Order,
+            store=store,
+            external_ids=[order.external_id for order, _ in created],
+            updated_external_ids=[order.external_id for order, _ in changed],
+        )
     return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
 
 

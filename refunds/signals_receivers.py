@@ -8,8 +8,19 @@ from typing import Any
 from channels.models import Store
 
 
-def on_orders_upserted(sender: Any, *, store: Store, external_ids: Sequence[str], **kwargs: Any) -> None:
-    """New orders arrived: link the refunds and returns that were waiting for them (same transaction)."""
+def on_orders_upserted(
+    sender: Any,
+    *,
+    store: Store,
+    external_ids: Sequence[str],
+    updated_external_ids: Sequence[str] = (),
+    **kwargs: Any,
+) -> None:
+    """New orders arrived: link the refunds and returns that were waiting for them (same transaction); then
+    the refund-rate rollup recounts the purchase days of the new and changed orders."""
     from refunds.ingest import link_waiting_for_orders
+    from refunds.rates import rollup_refresh_for_orders
 
-    link_waiting_for_orders(store=store, external_ids=external_ids)
+    if external_ids:
+        link_waiting_for_orders(store=store, external_ids=external_ids)
+    rollup_refresh_for_orders(store=store, external_ids=[*external_ids, *updated_external_ids])

@@ -141,10 +141,31 @@ def test_bench_order_list_measures_every_case_of_the_order_page() -> None:
     _assert_cleaned_up(before)  # its orders, its stores, its member and that member's session included
 
 
+@pytest.mark.django_db(transaction=True)
+def test_bench_refund_rate_measures_the_rollup_against_raw_aggregates_with_the_same_figures() -> None:
+    before = _rows()
+    result = _json("bench", "refund_rate", "--scale", "400", "--json")
+
+    assert result["benchmark"] == "refund_rate" and result["scale"] == result["lines"] == 400
+    assert result["refunds"] > 0 and result["cancelled_lines"] > 0 and result["stores"] == 3
+    assert result["rollup"]["rows"] > 0 and result["rollup"]["unmapped_sold_units"] == 0
+    expected = {f"rates_{window}d_{basis}" for window in (30, 90) for basis in ("refund_date", "order_date")} | {
+        "rates_30d_one_store",
+        "trend_90d_of_30d_rate",
+    }
+    assert expected | {f"{name}_raw" for name in expected} == set(result["cases"])
+    for name in expected:
+        assert result["cases"][name]["queries"] == 1, name  # one indexed query over the rollup
+        assert set(result["cases"][name]) >= {"p50_ms", "p95_ms", "rows"}
+    assert result["figures_match"] is True and set(result["figures_match_by_case"]) == expected
+    assert isinstance(result["ratio"], float) and result["ratio"] > 0
+    _assert_cleaned_up(before)
+
+
 @pytest.mark.django_db
 def test_bench_lists_its_benchmarks_and_refuses_unknown_ones() -> None:
     listing = _json("bench", "--list", "--json")
-    assert [entry["name"] for entry in listing["benchmarks"]] == ["ingest", "order_list", "reserve"]
+    assert [entry["name"] for entry in listing["benchmarks"]] == ["ingest", "order_list", "refund_rate", "reserve"]
     with pytest.raises(CommandError, match="No benchmark"):
         call_command("bench", "nothing", "--json", stdout=StringIO())
     with pytest.raises(CommandError, match="at least 1"):
