@@ -53,6 +53,7 @@ from channels.adapters.base import (
 )
 from channels.models import Platform, Store, StoreStatus
 from refunds.models import Refund, RefundLine, RefundOrigin, RefundStatus
+from refunds.rates import rollup_refresh_for_refunds
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -182,6 +183,11 @@ def _settle(refund_pk: int, outcome: _Outcome, *, only_feed: str | None = None) 
                     "attempts": row.attempts,
                 },
             )
+        if row.status == RefundStatus.SUCCEEDED:
+            rollup_refresh_for_refunds(store=row.store, refunds=[row])  # refund rates count it now
+            from refunds.alerts import refund_product_ids, refunds_changed
+
+            refunds_changed(tenant_id=row.tenant_id, product_ids=refund_product_ids([row.pk]))  # alerts, on commit
         if row.status == RefundStatus.SUCCEEDED and row.restock:
             from refunds.restock import refund_restock_after_success
 

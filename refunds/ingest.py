@@ -51,7 +51,10 @@ from refunds.models import (
     Return,
     ReturnSource,
     ReturnStatus,
+    ServiceNoticeKind,
 )
+from refunds.monitoring import RETURN_REQUEST_SOURCES, after_refunds_page, service_notices_add
+from refunds.rates import rollup_refresh_for_refunds
 from refunds.rules import classify_refund, classify_return
 from refunds.services import refund_totals_fill
 
@@ -327,9 +330,13 @@ def refund_upsert_page(*, store: Store, refunds: Sequence[ExternalRefund]) -> Pe
     for refund in touched.values():
         _link_returns_to_refund(refund)
     _mark_exceeding(store, {refund.order_external_id for refund in touched.values()})
+    flagged: list[int] = []
     for refund in touched.values():
         refund.refresh_from_db()
-        classify_refund(refund)
+        if "flagged_for_service" in classify_refund(refund) and refund.flagged_for_service:
+            flagged.append(refund.pk)
+    rollup_refresh_for_refunds(store=store, refunds=touched.values())  # refund rates: refund and order days
+    after_refunds_page(store=store, refund_ids=list(touched), flagged_ids=flagged)  # alerts, customer service
     return PersistCounts(created=created, updated=updated, skipped=skipped)
 
 
@@ -570,6 +577,7 @@ def return_upsert_page(*, store: Store, returns: Sequence[ExternalReturn]) -> Pe
     now = timezone.now()
     created = updated = skipped = 0
     touched: list[Return] = []
+    requested: list[int] = []
     for key, incoming in latest.items():
         try:
             values = _return_values(store, incoming, orders.get(incoming.order_id), products)
@@ -593,6 +601,8 @@ def return_upsert_page(*, store: Store, returns: Sequence[ExternalReturn]) -> Pe
             record.save()
             created += 1
             touched.append(record)
+            if record.source in RETURN_REQUEST_SOURCES:
+                requested.append(record.pk)  # a return request: news for customer service
             continue
         if values["order"] is None:
             values["order"] = record.order  # linked meanwhile
@@ -609,6 +619,7 @@ def return_upsert_page(*, store: Store, returns: Sequence[ExternalReturn]) -> Pe
     for record in touched:
         _link_refund_to_return(record)
         classify_return(record)
+    service_notices_add(tenant_id=store.tenant_id, kind=ServiceNoticeKind.RETURN_REQUEST, object_ids=requested)
     return PersistCounts(created=created, updated=updated, skipped=skipped)
 
 

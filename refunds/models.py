@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from acorn.money import (
     AMOUNT_DECIMAL_PLACES,
@@ -576,7 +577,7 @@ class RefundRateThreshold(TenantScopedModel):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("alert status", "Open")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     RESOLVED = "resolved", _("Resolved")
 
@@ -629,3 +630,44 @@ class RefundRateAlert(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.rate_percent}% > {self.threshold_percent}%"
+
+
+# --- after-sales notices and the weekly digest (issue 8) --------------------------------------------------
+
+
+class ServiceNoticeKind(models.TextChoices):
+    RETURN_REQUEST = "return_request", _("New return request")
+    REFUND_FLAGGED = "refund_flagged", _("Refund flagged for customer service")
+
+
+class ServiceNotice(TenantScopedModel):
+    """One return request or flagged refund waiting to be told to customer service (refunds.monitoring):
+    written in the transaction that created it, sent alone or batched with others that arrived together."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ServiceNoticeKind.choices)
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer-service notice")
+        verbose_name_plural = _("customer-service notices")
+        indexes = [models.Index(fields=["tenant", "kind", "sent_at"], name="service_notice_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"
+
+
+class DigestSent(TenantScopedModel):
+    """The weekly digest of one ISO week (its Monday) was sent: never twice for the same week."""
+
+    week = models.DateField(_("week starting"))
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("weekly digest sent")
+        verbose_name_plural = _("weekly digests sent")
+        constraints = [models.UniqueConstraint(fields=["tenant", "week"], name="digest_sent_one_per_week")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.week}"

@@ -51,3 +51,92 @@ def restock_returns_task() -> int:
     from refunds.restock import returns_restock_by_disposition_unscoped
 
     return returns_restock_by_disposition_unscoped()
+
+
+# --- refund rates (refunds.rates): the nightly rollup rebuild ---------------------------------------------
+
+
+@shared_task(name="refunds.rebuild_refund_rates", base=TenantTask, bind=True, acks_late=True)
+def rebuild_refund_rates_task(self: TenantTask, *, tenant_id: int) -> int:
+    """Recompute one tenant's refund-rate rollup of the last 120 days, store by store (mappings created or
+    changed since re-resolve the history). Returns the rows written."""
+    from datetime import timedelta
+
+    from acorn.tenancy.models import Tenant
+    from refunds.rates import NIGHTLY_REBUILD_DAYS, rollup_rebuild_tenant, utc_today
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    since = utc_today() - timedelta(days=NIGHTLY_REBUILD_DAYS - 1)
+    return rollup_rebuild_tenant(tenant=tenant, since=since).rows
+
+
+@shared_task(name="refunds.dispatch_refund_rate_rebuilds", acks_late=True)
+def dispatch_refund_rate_rebuilds_task() -> int:
+    """Beat, nightly: one rebuild task per active tenant. Returns how many were queued."""
+    from acorn.tenancy.models import Tenant
+
+    tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        rebuild_refund_rates_task.delay(tenant_id=tenant_id)
+    return len(tenant_ids)
+
+
+# --- refund-rate alerts, customer-service notices and the weekly digest (refunds.alerts, refunds.monitoring) --
+
+
+@shared_task(name="refunds.evaluate_refund_alerts", base=TenantTask, bind=True, acks_late=True)
+def evaluate_refund_alerts_task(
+    self: TenantTask, *, tenant_id: int, product_ids: list[int] | None = None
+) -> dict[str, int]:
+    """Raise, refresh and resolve one tenant's refund-rate alerts (every SKU, or the given ones)."""
+    from acorn.tenancy.models import Tenant
+    from refunds.alerts import alerts_evaluate
+
+    return alerts_evaluate(tenant=Tenant.objects.get(pk=tenant_id), product_ids=product_ids)
+
+
+@shared_task(name="refunds.dispatch_refund_alerts", acks_late=True)
+def dispatch_refund_alerts_task() -> int:
+    """Beat, every 15 minutes: one evaluation per active tenant (sales change rates too). Returns how many."""
+    from acorn.tenancy.models import Tenant
+
+    tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        evaluate_refund_alerts_task.delay(tenant_id=tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(name="refunds.flush_service_notices", base=TenantTask, bind=True, acks_late=True)
+def flush_service_notices_task(self: TenantTask, *, tenant_id: int) -> int:
+    """The end of a customer-service batch window: send what waited (one notification per kind)."""
+    from refunds.monitoring import service_notices_window_end
+
+    return service_notices_window_end(tenant_id=tenant_id)
+
+
+@shared_task(name="refunds.send_stale_service_notices", acks_late=True)
+def send_stale_service_notices_task() -> int:
+    """Beat, every 5 minutes: notices whose window task was lost are sent."""
+    from refunds.monitoring import service_notices_send_stale_unscoped
+
+    return service_notices_send_stale_unscoped()
+
+
+@shared_task(name="refunds.send_weekly_digest", base=TenantTask, bind=True, acks_late=True)
+def send_weekly_digest_task(self: TenantTask, *, tenant_id: int) -> bool:
+    """Last week's digest of one tenant; never twice for the same week."""
+    from acorn.tenancy.models import Tenant
+    from refunds.monitoring import weekly_digest_send
+
+    return weekly_digest_send(tenant=Tenant.objects.get(pk=tenant_id))
+
+
+@shared_task(name="refunds.dispatch_weekly_digests", acks_late=True)
+def dispatch_weekly_digests_task() -> int:
+    """Beat, Mondays 07:00 UTC: one digest task per active tenant. Returns how many were queued."""
+    from acorn.tenancy.models import Tenant
+
+    tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        send_weekly_digest_task.delay(tenant_id=tenant_id)
+    return len(tenant_ids)

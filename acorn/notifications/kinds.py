@@ -37,6 +37,7 @@ KINDS: dict[str, NotificationKind] = {
         NotificationKind("refund_approval", _("Refund waiting for approval"), frozenset({OWNER, ADMIN, FINANCE})),
         NotificationKind("refund_rate_alert", _("Refund rate above threshold"), frozenset({OWNER, ADMIN, OPERATOR})),
         NotificationKind("return_request", _("New return request"), frozenset({SUPPORT, ADMIN})),
+        NotificationKind("refund_flagged", _("Refund flagged for customer service"), frozenset({SUPPORT, ADMIN})),
         NotificationKind("export_ready", _("Export ready"), frozenset({OWNER, FINANCE}), email=False),
         NotificationKind("privacy_request", _("Customer privacy request"), frozenset({OWNER, ADMIN})),
         NotificationKind("weekly_digest", _("Weekly digest"), frozenset({OWNER, ADMIN})),

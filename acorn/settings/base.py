@@ -269,6 +269,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "refunds.restock_returns",
         "schedule": 900.0,
     },
+    # Refund rates: the daily rollup of the last 120 days rebuilt per tenant (mapping changes re-resolve history).
+    "rebuild-refund-rates": {
+        "task": "refunds.dispatch_refund_rate_rebuilds",
+        "schedule": crontab(minute=40, hour=2),
+    },
+    # Refund-rate alerts of every tenant (sales lower rates too: alerts resolve without new refunds).
+    "evaluate-refund-alerts": {
+        "task": "refunds.dispatch_refund_alerts",
+        "schedule": 900.0,
+    },
+    # Customer-service notices whose batch-window task was lost.
+    "send-stale-service-notices": {
+        "task": "refunds.send_stale_service_notices",
+        "schedule": 300.0,
+    },
+    # The weekly digest of last week, Mondays 07:00 UTC (once per tenant and week).
+    "send-weekly-digests": {
+        "task": "refunds.dispatch_weekly_digests",
+        "schedule": crontab(minute=0, hour=7, day_of_week=1),
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
@@ -324,6 +344,8 @@ ACORN_VENDOR_TIMEOUT_SECONDS = env.float("ACORN_VENDOR_TIMEOUT_SECONDS", default
 # Channel stock pushes: changes within this window go out in one push per store; a failed push waits
 # RETRY x 2^(attempts-1) seconds (at most an hour) and stays failed, for a person to see, after MAX_ATTEMPTS.
 ACORN_STOCK_PUSH_DEBOUNCE_SECONDS = env.int("ACORN_STOCK_PUSH_DEBOUNCE_SECONDS", default=20)
+# New return requests and flagged refunds arriving within this many seconds go to customer service as one.
+ACORN_SERVICE_NOTICE_BATCH_SECONDS = env.int("ACORN_SERVICE_NOTICE_BATCH_SECONDS", default=120)
 ACORN_STOCK_PUSH_RETRY_SECONDS = env.int("ACORN_STOCK_PUSH_RETRY_SECONDS", default=60)
 ACORN_STOCK_PUSH_MAX_ATTEMPTS = env.int("ACORN_STOCK_PUSH_MAX_ATTEMPTS", default=6)
 

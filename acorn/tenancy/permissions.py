@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refunds.export": frozenset({OWNER, ADMIN, FINANCE}),
     "alerts.view": EVERYONE,
     "alerts.manage": frozenset({OWNER, ADMIN, OPERATOR}),
+    # Refund-rate alerts: acknowledge them and edit the thresholds (everyone sees them: alerts.view).
+    "refunds.alerts": frozenset({OWNER, ADMIN, OPERATOR}),
     # Money
     "finance.view": frozenset({OWNER, ADMIN, FINANCE}),
     "finance.export": frozenset({OWNER, ADMIN, FINANCE}),
