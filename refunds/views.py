@@ -55,6 +55,9 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
         ("review", _("Review queue"), "refunds:review-queue", "refunds.view"),
         ("approvals", _("Approvals"), "refunds:approval-queue", "refunds.approve"),
         ("rules", _("Rules"), "refunds:rule-list", "refunds.rules"),
+        ("alerts", _("Alerts"), "refunds:alert-list", "refunds.view"),
+        ("rates", _("Refund rates"), "refunds:rate-list", "refunds.view"),
+        ("thresholds", _("Thresholds"), "refunds:threshold-list", "refunds.view"),
     ]
     tabs = []
     for key, label, url_name, permission in candidates:

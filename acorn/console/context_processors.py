@@ -20,6 +20,7 @@ def console(request: HttpRequest) -> dict[str, Any]:
         return {"nav_items": [], "current_tenant": None}
     current = getattr(request, "resolver_match", None)
     namespace_path = f"{current.namespace}:{current.url_name}" if current else ""
+    claimed = any(namespace_path.startswith(prefix) for item in NAVIGATION for prefix in item.claims)
     items = []
     for item in NAVIGATION:
         if item.permission and not has_permission(membership, item.permission):
@@ -31,9 +32,12 @@ def console(request: HttpRequest) -> dict[str, Any]:
         section = item.url_name.split(":")[0]
         active = (
             namespace_path == item.url_name
+            or any(namespace_path.startswith(prefix) for prefix in item.claims)
             or (item.key == "settings" and current is not None and current.namespace in {"tenancy", "audit"})
             or (
                 item.key not in {"dashboard", "settings"}
+                and not claimed
+                and not item.claims
                 and current is not None
                 and current.namespace == section
                 and section != "console"

@@ -15,6 +15,8 @@ class NavItem:
     url_name: str
     permission: str | None
     icon: str
+    # URL-name prefixes ("refunds:alert-") this item owns inside another item's namespace: it is the active one there.
+    claims: tuple[str, ...] = ()
 
 
 NAVIGATION: tuple[NavItem, ...] = (
@@ -24,6 +26,13 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("inventory", _("Inventory"), "inventory:product-list", "inventory.view", "▤"),
     NavItem("refunds", _("Refunds"), "refunds:refund-list", "refunds.view", "↺"),
     NavItem("finance", _("Finance"), "console:finance", "finance.view", "¤"),
-    NavItem("alerts", _("Alerts"), "console:alerts", "alerts.view", "⚑"),
+    NavItem(
+        "alerts",
+        _("Alerts"),
+        "refunds:alert-list",
+        "alerts.view",
+        "⚑",
+        claims=("refunds:alert-", "refunds:rate-", "refunds:threshold-"),
+    ),
     NavItem("settings", _("Settings"), "tenancy:company", "tenant.view", "⚙"),
 )

@@ -16,6 +16,7 @@ from acorn.tenancy.permissions import has_permission
 from acorn.tenancy.selectors import invitation_list_pending, membership_list
 from inventory.mapping import unmapped_summary
 from refunds.selectors import refund_dashboard_summary
+from refunds.views_alerts import rate_dashboard_summary
 
 
 def home_view(request: HttpRequest) -> HttpResponse:
@@ -45,6 +46,9 @@ class DashboardView(TenantMemberMixin, TemplateView):
                 if has_permission(self.request.membership, "inventory.view")
                 else None,
                 "refunds_card": refund_dashboard_summary(tenant=tenant)
+                if has_permission(self.request.membership, "refunds.view")
+                else None,
+                "rates_card": rate_dashboard_summary(tenant=tenant)
                 if has_permission(self.request.membership, "refunds.view")
                 else None,
                 "checklist": [
@@ -82,18 +86,12 @@ class SectionView(TenantMemberMixin, TemplateView):
 
 
 SECTIONS = {
-    # Refunds have their own pages now (refunds/urls_console.py, /app/refunds/).
+    # Refunds and refund-rate alerts have their own pages now (refunds/urls_console.py, urls_alerts.py).
     "finance": dict(
         permission_required="finance.view",
         section_title=_("Finance"),
         section_intro=_("Fees, settlements, profit per SKU, store and country, and journals for QuickBooks and Xero."),
         coming=_("Finance reports arrive after orders and refunds are synced."),
-    ),
-    "alerts": dict(
-        permission_required="alerts.view",
-        section_title=_("Alerts"),
-        section_intro=_("Refund-rate thresholds per SKU and after-sales monitoring."),
-        coming=_("Alerts start once refunds are synced. Your notifications are in the bell at the top."),
     ),
 }
 
