@@ -119,7 +119,9 @@ class DefaultThresholdForm(forms.ModelForm):
         model = RefundRateThreshold
         fields = ["rate_percent", "window_days", "min_units_sold", "enabled"]
         help_texts = {
-            "rate_percent": gettext_lazy("For example 8: alert when more than 8 percent of the units sold were refunded."),
+            "rate_percent": gettext_lazy(
+                "For example 8: alert when more than 8 percent of the units sold were refunded."
+            ),
             "min_units_sold": gettext_lazy("Fewer sales than this never alert: one refund of two sales is noise."),
         }
 
