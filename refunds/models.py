@@ -103,6 +103,24 @@ class RefundComponents(models.Model):
             setattr(self, field, values.get(name, Decimal(0)))
 
 
+class Reviewed(models.Model):
+    """The last review a person marked done (refunds.review): which reason it cleared, who and when."""
+
+    reviewed_reason = models.CharField(_("reviewed reason"), max_length=40, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class RefundSource(models.TextChoices):
     AMAZON_FINANCES = "amazon_finances", _("Amazon Finances")
     AMAZON_TRANSACTIONS = "amazon_transactions", _("Amazon transactions")
@@ -128,7 +146,7 @@ class RefundStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class Refund(TenantScopedModel, RefundComponents):
+class Refund(TenantScopedModel, RefundComponents, Reviewed):
     """Money given back to a buyer on one order: reported by the channel, or requested in the console."""
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("store"))
@@ -183,17 +201,6 @@ class Refund(TenantScopedModel, RefundComponents):
     flagged_for_service = models.BooleanField(_("flagged for customer service"), default=False)
     # Something a person should look at (exceeds the order, refunded but not returned, …): a short code.
     review_reason = models.CharField(_("needs review"), max_length=40, blank=True)
-    # The last review a person marked done (refunds.review): which reason it cleared, who and when.
-    reviewed_reason = models.CharField(_("reviewed reason"), max_length=40, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("reviewed by"),
-    )
-    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     # Console requests: who asked, why, how many approvals the policy and rules require.
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -313,7 +320,7 @@ class RestockState(models.TextChoices):
     NOT_RETURNED = "not_returned", _("Nothing to restock")
 
 
-class Return(TenantScopedModel):
+class Return(TenantScopedModel, Reviewed):
     """One SKU of a buyer's return: an FBA customer return, an MFN return request, a Shopify return line."""
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="returns", verbose_name=_("store"))
@@ -352,17 +359,6 @@ class Return(TenantScopedModel):
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
     # A person should look: "no_tracking" (FBA return without carrier tracking), "not_refunded", ….
     review_reason = models.CharField(_("needs review"), max_length=40, blank=True)
-    # The last review a person marked done (refunds.review): which reason it cleared, who and when.
-    reviewed_reason = models.CharField(_("reviewed reason"), max_length=40, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("reviewed by"),
-    )
-    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     restock_state = models.CharField(
         _("restock"), max_length=20, choices=RestockState.choices, default=RestockState.PENDING
     )

@@ -707,8 +707,8 @@ class _TimedGraphQL(shopify.GraphQL):
 def _retry_after(headers: Any) -> int | None:
     value = headers.get("Retry-After") if headers is not None else None
     try:
-        return max(0, math.ceil(float(value))) if value is not None else None
-    except ValueError:
+        return max(0, math.ceil(Decimal(str(value).strip()))) if value is not None else None
+    except (InvalidOperation, ValueError):
         return None
 
 

@@ -540,7 +540,7 @@ class ShopifyContext:
             scale = self.rate_scale if self.rate_scale > 0 else 1.0
             return {
                 "maximumAvailable": BUCKET_SIZE * scale,
-                "currentlyAvailable": float(int(available)),
+                "currentlyAvailable": int(available),
                 "restoreRate": RESTORE_RATE * scale,
             }
 

@@ -593,7 +593,7 @@ class Views:
                     "channelLiable": False,
                     "priceSet": money_bag(tax.price, order),
                     "rate": json_number(tax.rate),
-                    "ratePercentage": float(tax.rate * 100),
+                    "ratePercentage": json_number(tax.rate * 100),
                     "title": tax.title,
                 }
                 for tax in line.tax_lines[:first]
