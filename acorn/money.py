@@ -2,6 +2,10 @@
 
 Floats never enter: constructing Money from a float raises. Adding or comparing amounts in different
 currencies raises. Conversion goes through an explicit rate that is kept with the result.
+
+`quantize_amount` is the one place an amount is rounded to a currency's minor unit (two decimals for USD,
+none for JPY, three for KWD, half-up); `unit_share` splits an amount over units so that shares taken one
+request at a time always add up to the whole.
 """
 
 from __future__ import annotations
@@ -46,6 +50,31 @@ def currency_choices() -> list[tuple[str, str]]:
 def minor_unit_exponent(currency: str) -> Decimal:
     """The quantum of a currency's minor unit: Decimal('0.01') for USD, Decimal('1') for JPY."""
     return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def quantize_amount(amount: Decimal | int | str, currency: str) -> Decimal:
+    """Round half-up to the currency's minor unit: the one rounding of money anywhere in ACORN."""
+    return to_decimal(amount).quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)
+
+
+def unit_share(total: Decimal, *, currency: str, units: int, done: int, taking: int, already: Decimal) -> Decimal:
+    """What `taking` more of `units` units carry of `total` (a line's principal, tax, ...), quantised.
+
+    `done` units were taken before and carried `already` of the total. A request that takes the last units
+    gets what is left, `total - already`, so every request together gives back the total exactly. Earlier
+    requests get their share of the running total quantised, `q(total * (done + taking) / units) -
+    q(total * done / units)`: rounding never drifts (nine one-cent-half units do not take nine cents of a
+    five-cent line), and no share exceeds what is left or goes below nothing.
+    """
+    if units <= 0 or taking <= 0:
+        return quantize_amount(0, currency)
+    if total < 0:
+        return -unit_share(-total, currency=currency, units=units, done=done, taking=taking, already=-already)
+    left = max(total - already, Decimal(0))
+    if done + taking >= units:
+        return quantize_amount(left, currency)
+    share = quantize_amount(total * (done + taking) / units, currency) - quantize_amount(total * done / units, currency)
+    return quantize_amount(min(max(share, Decimal(0)), left), currency)
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
@@ -114,7 +143,7 @@ class Money:
 
     def quantized(self) -> Money:
         """Round half-up to the currency's minor unit, as a ledger, refund or payout record needs."""
-        return Money(self.amount.quantize(minor_unit_exponent(self.currency), rounding=ROUND_HALF_UP), self.currency)
+        return Money(quantize_amount(self.amount, self.currency), self.currency)
 
     def __str__(self) -> str:
         return f"{self.quantized().amount} {self.currency}"

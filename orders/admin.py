@@ -4,14 +4,41 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from acorn.tenancy.admin_site import TenantScopedAdmin
-from orders.models import FulfillmentRequest, FulfillmentTarget, Order, OrderLine, Shipment
+from orders.models import FulfillmentRequest, FulfillmentTarget, Order, OrderAdjustment, OrderLine, Shipment
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ("external_id", "sku", "asin", "quantity", "currency", "unit_price_amount", "item_amount")
+    fields = (
+        "external_id",
+        "sku",
+        "asin",
+        "quantity",
+        "currency",
+        "unit_price_amount",
+        "item_amount",
+        "discount_amount",
+        "tax_amount",
+        "tax_included",
+        "shipping_amount",
+        "total_amount",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderAdjustmentInline(admin.TabularInline):
+    """Shipping, fees, duties, tips, order discounts and the unexplained difference, as the channel reported."""
+
+    model = OrderAdjustment
+    fk_name = "order"
+    extra = 0
+    can_delete = False
+    fields = ("kind", "label", "line", "amount", "included_tax_amount", "currency")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -31,10 +58,11 @@ class OrderAdmin(TenantScopedAdmin):
         "status",
         "total_amount",
         "currency",
+        "unexplained_amount",
     ]
     list_filter = ["status", "fulfillment_channel", "marketplace"]
     search_fields = ["external_id", "merchant_order_id"]
-    inlines = [OrderLineInline]
+    inlines = [OrderLineInline, OrderAdjustmentInline]
 
 
 class _ReadOnly(TenantScopedAdmin):

@@ -1,8 +1,10 @@
-"""Order exports: one row per order line with its order's columns, CSV streamed row by row, XLSX written in
-openpyxl's write-only mode (constant memory) and streamed from a temporary file.
+"""Order exports: one row per order line and one per order adjustment (shipping, fees, duties, tips, order
+discounts, the unexplained difference), each with its order's columns; the "Row total" of an order's rows
+adds up to its total. CSV streamed row by row, XLSX written in openpyxl's write-only mode (constant memory)
+and streamed from a temporary file.
 
-Amounts are written as exact decimal strings in CSV and as numbers with the currency beside them in XLSX;
-never floats in between.
+Amounts are quantised to their currency's minor unit (none for JPY) and written as exact decimal strings in
+CSV and as numbers with the currency beside them in XLSX; never floats in between.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
+from babel.numbers import get_currency_precision
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from acorn.money import quantize_amount
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderAdjustment, OrderLine
 
 CHUNK = 1000  # orders per query of an export
 XLSX_MAX_ORDERS = 200_000  # beyond this, the CSV (streamed, no limit) is the export to use
@@ -38,6 +42,14 @@ def _columns() -> list[str]:
         _("Buyer country"),
         _("Currency"),
         _("Order total"),
+        _("Order items"),
+        _("Order discounts"),
+        _("Order shipping"),
+        _("Order tax"),
+        _("Prices include tax"),
+        _("Order fees and other"),
+        _("Unexplained difference"),
+        _("Row"),
         _("Line id"),
         _("Channel SKU"),
         _("ASIN"),
@@ -48,15 +60,22 @@ def _columns() -> list[str]:
         _("Tax"),
         _("Shipping"),
         _("Discount"),
+        _("Adjustment"),
+        _("Description"),
+        _("Row total"),
         _("Stock"),
     ]
+
+
+CURRENCY_COLUMN = 10  # where the row's currency is (XLSX formats its amounts by it)
 
 
 def _orders_in_chunks(orders: QuerySet[Order]) -> Iterator[Order]:
     """Newest first, CHUNK orders per query by keyset (not one server-side cursor: PostgreSQL would compute
     the whole result before the first row, and a download of a million orders would wait minutes to start)."""
     lines = Prefetch("lines", queryset=OrderLine.objects.order_by("pk"))
-    base = orders.select_related("store").prefetch_related(lines).order_by("-purchased_at", "-pk")
+    adjustments = Prefetch("adjustments", queryset=OrderAdjustment.objects.select_related("line").order_by("position"))
+    base = orders.select_related("store").prefetch_related(lines, adjustments).order_by("-purchased_at", "-pk")
     last: tuple[Any, int] | None = None
     while True:
         chunk = base
@@ -73,6 +92,11 @@ def _orders_in_chunks(orders: QuerySet[Order]) -> Iterator[Order]:
 
 def _rows(orders: QuerySet[Order]) -> Iterator[list[Any]]:
     for order in _orders_in_chunks(orders):
+        currency = order.currency
+
+        def amount(value: Decimal, currency: str = currency) -> Decimal:
+            return quantize_amount(value, currency)
+
         head = [
             order.external_id,
             order.merchant_order_id,
@@ -84,24 +108,61 @@ def _rows(orders: QuerySet[Order]) -> Iterator[list[Any]]:
             order.raw_status,
             order.get_fulfillment_channel_display(),
             order.buyer_country,
-            order.currency,
-            order.total_amount,
+            currency,
+            amount(order.total_amount),
+            amount(order.item_amount),
+            amount(order.discount_amount),
+            amount(order.shipping_amount),
+            amount(order.tax_amount),
+            _("yes") if order.taxes_included else _("no"),
+            amount(order.other_amount),
+            amount(order.unexplained_amount),
         ]
         for line in order.lines.all():
             yield [
                 *head,
+                _("Line"),
                 line.external_id,
                 line.sku,
                 line.asin,
                 line.title,
                 line.quantity,
-                line.unit_price_amount,
-                line.item_amount,
-                line.tax_amount,
-                line.shipping_amount,
-                line.discount_amount,
+                amount(line.unit_price_amount),
+                amount(line.item_amount),
+                amount(line.tax_amount),
+                amount(line.shipping_amount),
+                amount(line.discount_amount),
+                "",
+                "",
+                amount(line.total_amount),
                 line.get_stock_state_display() if line.stock_state else "",
             ]
+        for adjustment in order.adjustments.all():
+            owner = adjustment.line
+            yield [
+                *head,
+                _("Adjustment"),
+                owner.external_id if owner else "",
+                owner.sku if owner else "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                adjustment.get_kind_display(),
+                adjustment.label,
+                amount(adjustment.amount),
+                "",
+            ]
+
+
+def _number_format(currency: str) -> str:
+    """Thousands separators and exactly the currency's decimals ("#,##0" for JPY, "#,##0.000" for KWD)."""
+    places = get_currency_precision(currency)
+    return "#,##0" + ("." + "0" * places if places else "")
 
 
 class _Echo:
@@ -134,10 +195,11 @@ def xlsx_file(orders: QuerySet[Order]) -> IO[bytes]:
     sheet.append(_columns())
     for row in _rows(orders):
         cells = []
+        number_format = _number_format(str(row[CURRENCY_COLUMN]))
         for value in row:
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, Decimal):
-                cell.number_format = "#,##0.00##"
+                cell.number_format = number_format
             cells.append(cell)
         sheet.append(cells)
     handle = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it

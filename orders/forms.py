@@ -30,6 +30,12 @@ class OrderFilterForm(forms.Form):
     stock = forms.ChoiceField(
         label=_("Stock"), required=False, choices=[("", _("All")), *StockProblem.choices, ("any", _("Any problem"))]
     )
+    money = forms.ChoiceField(
+        label=_("Totals"),
+        required=False,
+        choices=[("", _("All")), ("unexplained", _("Unexplained difference"))],
+        help_text=_("Orders whose channel total holds more or less than their lines and adjustments."),
+    )
     date_from = forms.DateField(
         label=_("Purchased from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

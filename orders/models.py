@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from acorn.crypto import EncryptedJSONField
 from acorn.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Money, validate_currency_code
 from acorn.tenancy.models import TenantScopedModel
+from channels.adapters.base import AdjustmentKind as Kind
 from channels.adapters.base import FulfillmentChannel as Channel
 from channels.adapters.base import OrderStatus as Status
 from channels.models import Store
@@ -42,7 +44,28 @@ class StockProblem(models.TextChoices):
     BACKORDERED = AllocationState.BACKORDERED.value, _("Backordered")
 
 
+class AdjustmentKind(models.TextChoices):
+    SHIPPING = Kind.SHIPPING, _("Shipping")
+    SHIPPING_DISCOUNT = Kind.SHIPPING_DISCOUNT, _("Shipping discount")
+    SHIPPING_TAX = Kind.SHIPPING_TAX, _("Tax on shipping")
+    DISCOUNT = Kind.DISCOUNT, _("Order discount")
+    TAX = Kind.TAX, _("Order tax")
+    TAX_ROUNDING = Kind.TAX_ROUNDING, _("Tax rounding")
+    FEE = Kind.FEE, _("Fee")
+    FEE_TAX = Kind.FEE_TAX, _("Tax on fees")
+    DUTY = Kind.DUTY, _("Duties")
+    TIP = Kind.TIP, _("Tip")
+    GIFT_WRAP = Kind.GIFT_WRAP, _("Gift wrap")
+    COD_FEE = Kind.COD_FEE, _("Cash on delivery fee")
+    OTHER = Kind.OTHER, _("Other charges")
+    UNEXPLAINED = Kind.UNEXPLAINED, _("Unexplained difference")
+
+
 class Order(TenantScopedModel):
+    """An order with the channel's total. Its lines' totals plus its adjustments always equal that total:
+    what the channel itemises is kept as it reports it, and what it does not is an "unexplained difference"
+    adjustment (`unexplained_amount`, flagged on the order). The per-kind amounts are derived from both."""
+
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders", verbose_name=_("store"))
     external_id = models.CharField(_("order id"), max_length=100)
     merchant_order_id = models.CharField(_("merchant order id"), max_length=100, blank=True)
@@ -53,12 +76,16 @@ class Order(TenantScopedModel):
     raw_status = models.CharField(_("channel status"), max_length=50)
     fulfillment_channel = models.CharField(_("fulfilment"), max_length=10, choices=FulfillmentChannel.choices)
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
+    # items - discount + shipping + other + (tax unless taxes_included) == total
     item_amount = _amount(_("items"))
-    shipping_amount = _amount(_("shipping"))
-    tax_amount = _amount(_("tax"))
-    discount_amount = _amount(_("discount"))
-    other_amount = _amount(_("other charges"))
+    shipping_amount = _amount(_("shipping"))  # after shipping discounts
+    tax_amount = _amount(_("tax"))  # every tax: lines, shipping, fees (inside the prices when taxes_included)
+    discount_amount = _amount(_("discount"))  # on items and the order; shipping discounts are in shipping
+    other_amount = _amount(_("other charges"))  # fees, duties, tips, gift wrap, unexplained
     total_amount = _amount(_("total"))
+    taxes_included = models.BooleanField(_("prices include tax"), default=False)
+    # The channel's total minus everything it itemised (0 when its numbers add up); also an adjustment.
+    unexplained_amount = _amount(_("unexplained difference"))
     buyer_country = models.CharField(_("buyer country"), max_length=2, blank=True)
     # What the buyer saw and paid in, when the channel keeps a shop currency apart from it (Shopify).
     presentment_currency = models.CharField(
@@ -93,6 +120,12 @@ class Order(TenantScopedModel):
                 condition=~models.Q(stock_problem=""),
                 name="order_tenant_stock_problem",
             ),
+            # "Totals: unexplained difference": the few orders whose channel total does not add up.
+            models.Index(
+                fields=["tenant", "-purchased_at"],
+                condition=~models.Q(unexplained_amount=0),
+                name="order_tenant_unexplained",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,6 +134,10 @@ class Order(TenantScopedModel):
     @property
     def total(self) -> Money:
         return Money(self.total_amount, self.currency)
+
+    @property
+    def adds_up(self) -> bool:
+        return not self.unexplained_amount
 
 
 class OrderLine(TenantScopedModel):
@@ -118,6 +155,10 @@ class OrderLine(TenantScopedModel):
     tax_amount = _amount(_("tax"))
     shipping_amount = _amount(_("shipping"))
     discount_amount = _amount(_("discount"))
+    # The item and discount amounts include the tax (a shop whose prices include tax).
+    tax_included = models.BooleanField(_("tax included"), default=False)
+    # What the line adds to the order total: items - discount + shipping + (tax unless included).
+    total_amount = _amount(_("line total"))
     # Kept by inventory's allocation_changed signal (merchant-fulfilled lines only).
     stock_state = models.CharField(_("stock"), max_length=20, choices=AllocationState.choices, blank=True)
 
@@ -130,6 +171,49 @@ class OrderLine(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.sku} x {self.quantity}"
+
+    @property
+    def principal_amount(self) -> Decimal:
+        """The line's price after discounts without its tax: what a refund calls "principal"."""
+        tax = self.tax_amount if self.tax_included else Decimal(0)
+        return self.item_amount - self.discount_amount - tax
+
+
+class OrderAdjustment(TenantScopedModel):
+    """An amount in the order's total beside its lines' items, as the channel reports it: a shipping line,
+    its discount and tax, a fee, duties, a tip, an order-level discount, an item's gift wrap (`line` set), or
+    the unexplained difference. Signed by its effect on the total (discounts negative)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="adjustments", verbose_name=_("order"))
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="adjustments", verbose_name=_("line")
+    )
+    # Unique within the order: the kind with the channel's id of the shipping or fee line, or a position.
+    key = models.CharField(_("key"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=20, choices=AdjustmentKind.choices)
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
+    amount = models.DecimalField(_("amount"), max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
+    # Tax inside `amount` (a taxes-included shop's shipping): shown, never added again.
+    included_tax_amount = _amount(_("tax included"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("order adjustment")
+        verbose_name_plural = _("order adjustments")
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["order", "key"], name="order_adjustment_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def is_unexplained(self) -> bool:
+        return self.kind == AdjustmentKind.UNEXPLAINED
 
 
 # --- fulfilment: where merchant-fulfilled orders are sent, and what comes back --------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from acorn.tenancy.models import Tenant
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderAdjustment, OrderLine
 
 # sort key → (keyset ordering, label)
 ORDER_SORTS: dict[str, tuple[str, Any]] = {
@@ -34,6 +35,7 @@ class OrderFilters:
     status: str = ""
     fulfillment: str = ""
     stock: str = ""  # "unmapped", "backordered", or "any"
+    money: str = ""  # "unexplained": orders whose channel total holds an unexplained difference
     date_from: date | None = None
     date_to: date | None = None
 
@@ -48,6 +50,7 @@ class OrderFilters:
             status=data.get("status") or "",
             fulfillment=data.get("fulfillment") or "",
             stock=data.get("stock") or "",
+            money=data.get("money") or "",
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
@@ -77,6 +80,8 @@ def order_list(*, tenant: Tenant, filters: OrderFilters | None = None) -> QueryS
         orders = orders.exclude(stock_problem="")
     elif f.stock:
         orders = orders.filter(stock_problem=f.stock)
+    if f.money == "unexplained":
+        orders = orders.exclude(unexplained_amount=0)
     if f.date_from:
         orders = orders.filter(purchased_at__gte=_day_start(f.date_from))
     if f.date_to:
@@ -151,3 +156,36 @@ def order_detail_lines(*, order: Order) -> list[DetailLine]:
         reservations = list(allocation.reservations.all()) if allocation is not None else []
         result.append(DetailLine(line, allocation, reservations))
     return result
+
+
+@dataclass(frozen=True)
+class OrderMoney:
+    """The order's money as the page shows it: its lines' totals, its adjustments, and the per-kind summary
+    (from the order's columns), which add up to the total."""
+
+    lines_total: Decimal
+    adjustments: list[OrderAdjustment]
+    adjustments_total: Decimal
+    itemised: Decimal  # lines + adjustments: equal to the order total, always
+
+    @property
+    def order_adjustments(self) -> list[OrderAdjustment]:
+        return [adjustment for adjustment in self.adjustments if adjustment.line_id is None]
+
+
+def order_money(*, order: Order, lines: list[OrderLine] | None = None) -> OrderMoney:
+    """The order's lines total and adjustments (line-level ones name their line)."""
+    lines = lines if lines is not None else list(order.lines.order_by("pk"))
+    adjustments = list(
+        OrderAdjustment.objects.filter(tenant_id=order.tenant_id, order=order)
+        .select_related("line")
+        .order_by("position", "pk")
+    )
+    lines_total = sum((line.total_amount for line in lines), Decimal(0))
+    adjustments_total = sum((adjustment.amount for adjustment in adjustments), Decimal(0))
+    return OrderMoney(
+        lines_total=lines_total,
+        adjustments=adjustments,
+        adjustments_total=adjustments_total,
+        itemised=lines_total + adjustments_total,
+    )

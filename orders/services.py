@@ -1,4 +1,11 @@
-"""Orders ingest: a page of channel orders upserted idempotently by (store, external id)."""
+"""Orders ingest: a page of channel orders upserted idempotently by (store, external id).
+
+Money is stored as the channel itemises it: each line's items, discount, tax and shipping (and its total,
+what it adds to the order), and the order's adjustments (shipping lines, fees, duties, tips, order-level
+discounts, item gift wrap). Whatever the channel's total holds beyond them becomes one "unexplained"
+adjustment, flagged on the order, so that for every order the lines plus the adjustments equal the total
+to the cent. Every amount is quantised to the currency's minor unit before it is summed.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,13 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from acorn.money import Money
-from channels.adapters.base import ExternalOrder, ExternalOrderLine
+from acorn.money import quantize_amount
+from channels.adapters.base import AdjustmentKind, ExternalAdjustment, ExternalOrder, ExternalOrderLine
 from channels.models import Store
 from channels.sync import PersistCounts
 from inventory.services import allocate_orders
 from orders.fulfilment import fulfilment_queue_orders
-from orders.models import Order, OrderLine, OrderStatusChange
+from orders.models import Order, OrderAdjustment, OrderLine, OrderStatusChange
 from orders.signals import orders_upserted
 
 ORDER_FIELDS = [
@@ -32,6 +39,8 @@ ORDER_FIELDS = [
     "discount_amount",
     "other_amount",
     "total_amount",
+    "taxes_included",
+    "unexplained_amount",
     "buyer_country",
     "presentment_currency",
     "presentment_total_amount",
@@ -50,16 +59,84 @@ LINE_FIELDS = [
     "tax_amount",
     "shipping_amount",
     "discount_amount",
+    "tax_included",
+    "total_amount",
 ]
+# Adjustment kinds by the per-kind column of the order they count in (the rest count as "other").
+_SHIPPING_KINDS = (AdjustmentKind.SHIPPING, AdjustmentKind.SHIPPING_DISCOUNT)
+_TAX_KINDS = (AdjustmentKind.SHIPPING_TAX, AdjustmentKind.TAX, AdjustmentKind.TAX_ROUNDING, AdjustmentKind.FEE_TAX)
 
 
 def _q(amount: Decimal, currency: str) -> Decimal:
-    return Money(amount, currency).quantized().amount
+    return quantize_amount(amount, currency)
+
+
+def _line_money(line: ExternalOrderLine) -> dict[str, Decimal]:
+    """The line's amounts quantised, and its total made of exactly those amounts."""
+    currency = line.currency
+    item, tax = _q(line.item_amount, currency), _q(line.tax_amount, currency)
+    shipping, discount = _q(line.shipping_amount, currency), _q(line.discount_amount, currency)
+    total = item - discount + shipping + (Decimal(0) if line.tax_included else tax)
+    return {"item": item, "tax": tax, "shipping": shipping, "discount": discount, "total": total}
+
+
+def order_adjustments(incoming: ExternalOrder) -> list[ExternalAdjustment]:
+    """The channel's adjustments quantised, plus the unexplained difference when its numbers do not add up."""
+    currency = incoming.currency
+    adjustments = [
+        ExternalAdjustment(
+            kind=adjustment.kind,
+            amount=_q(adjustment.amount, currency),
+            label=adjustment.label,
+            external_id=adjustment.external_id,
+            line_external_id=adjustment.line_external_id,
+            included_tax=_q(adjustment.included_tax, currency),
+        )
+        for adjustment in incoming.adjustments
+        if adjustment.amount or adjustment.included_tax
+    ]
+    itemised = sum((_line_money(line)["total"] for line in incoming.lines), Decimal(0))
+    itemised += sum((adjustment.amount for adjustment in adjustments), Decimal(0))
+    difference = _q(incoming.total_amount, currency) - itemised
+    if difference:
+        adjustments.append(ExternalAdjustment(kind=AdjustmentKind.UNEXPLAINED, amount=difference))
+    return adjustments
+
+
+def order_breakdown(incoming: ExternalOrder) -> dict[str, Decimal]:
+    """The order's per-kind amounts from its lines and adjustments (quantised as stored), with the identity
+    items - discount + shipping + other + (tax unless included) == total."""
+    lines = [_line_money(line) for line in incoming.lines]
+    adjustments = order_adjustments(incoming)
+    by_kind: dict[str, Decimal] = {}
+    for adjustment in adjustments:
+        by_kind[adjustment.kind] = by_kind.get(adjustment.kind, Decimal(0)) + adjustment.amount
+    included = sum((adjustment.included_tax for adjustment in adjustments), Decimal(0))
+    shipping = sum((by_kind.get(kind, Decimal(0)) for kind in _SHIPPING_KINDS), Decimal(0))
+    tax = sum((by_kind.get(kind, Decimal(0)) for kind in _TAX_KINDS), Decimal(0))
+    discount = -by_kind.get(AdjustmentKind.DISCOUNT, Decimal(0))
+    other = sum(
+        (
+            amount
+            for kind, amount in by_kind.items()
+            if kind not in (*_SHIPPING_KINDS, *_TAX_KINDS, AdjustmentKind.DISCOUNT)
+        ),
+        Decimal(0),
+    )
+    return {
+        "item_amount": sum((line["item"] for line in lines), Decimal(0)),
+        "discount_amount": sum((line["discount"] for line in lines), Decimal(0)) + discount,
+        "shipping_amount": sum((line["shipping"] for line in lines), Decimal(0)) + shipping,
+        "tax_amount": sum((line["tax"] for line in lines), Decimal(0)) + tax + included,
+        "other_amount": other,
+        "unexplained_amount": by_kind.get(AdjustmentKind.UNEXPLAINED, Decimal(0)),
+    }
 
 
 def _order_values(incoming: ExternalOrder) -> dict[str, object]:
     currency = incoming.currency
     return {
+        **order_breakdown(incoming),
         "merchant_order_id": incoming.merchant_order_id,
         "marketplace": incoming.marketplace,
         "purchased_at": incoming.purchased_at,
@@ -68,12 +145,8 @@ def _order_values(incoming: ExternalOrder) -> dict[str, object]:
         "raw_status": incoming.raw_status[:50],
         "fulfillment_channel": incoming.fulfillment_channel,
         "currency": currency,
-        "item_amount": _q(incoming.item_amount, currency),
-        "shipping_amount": _q(incoming.shipping_amount, currency),
-        "tax_amount": _q(incoming.tax_amount, currency),
-        "discount_amount": _q(incoming.discount_amount, currency),
-        "other_amount": _q(incoming.other_amount, currency),
         "total_amount": _q(incoming.total_amount, currency),
+        "taxes_included": incoming.taxes_included,
         "buyer_country": incoming.buyer_country,
         "presentment_currency": incoming.presentment_currency,
         "presentment_total_amount": (
@@ -88,6 +161,7 @@ def _order_values(incoming: ExternalOrder) -> dict[str, object]:
 
 def _line_values(line: ExternalOrderLine) -> dict[str, object]:
     currency = line.currency
+    money = _line_money(line)
     return {
         "sku": line.sku,
         "asin": line.asin,
@@ -96,10 +170,12 @@ def _line_values(line: ExternalOrderLine) -> dict[str, object]:
         "quantity": line.quantity,
         "currency": currency,
         "unit_price_amount": _q(line.unit_price, currency),
-        "item_amount": _q(line.item_amount, currency),
-        "tax_amount": _q(line.tax_amount, currency),
-        "shipping_amount": _q(line.shipping_amount, currency),
-        "discount_amount": _q(line.discount_amount, currency),
+        "item_amount": money["item"],
+        "tax_amount": money["tax"],
+        "shipping_amount": money["shipping"],
+        "discount_amount": money["discount"],
+        "tax_included": line.tax_included,
+        "total_amount": money["total"],
     }
 
 
@@ -149,6 +225,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     if changed:
         Order.objects.bulk_update([order for order, _ in changed], [*ORDER_FIELDS, "synced_at"], batch_size=500)
     _upsert_lines(store, created + changed, new_orders={order.pk for order, _ in created})
+    _replace_adjustments(store, created + changed)
     OrderStatusChange.objects.bulk_create(
         [
             OrderStatusChange(
@@ -207,3 +284,38 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
         OrderLine.objects.bulk_create(to_create, batch_size=1000)
     if to_update:
         OrderLine.objects.bulk_update(to_update, LINE_FIELDS, batch_size=1000)
+
+
+def _replace_adjustments(store: Store, pairs: list[tuple[Order, ExternalOrder]]) -> None:
+    """The orders' adjustments as the channel now reports them (earlier ones of changed orders replaced)."""
+    if not pairs:
+        return
+    order_ids = [order.pk for order, _ in pairs]
+    OrderAdjustment.objects.filter(order_id__in=order_ids).delete()
+    line_ids = {
+        (order_id, external_id): pk
+        for pk, order_id, external_id in OrderLine.objects.filter(order_id__in=order_ids).values_list(
+            "pk", "order_id", "external_id"
+        )
+    }
+    rows: list[OrderAdjustment] = []
+    for order, incoming in pairs:
+        seen: dict[str, int] = {}
+        for position, adjustment in enumerate(order_adjustments(incoming)):
+            base = f"{adjustment.kind}:{adjustment.line_external_id or adjustment.external_id}"[:140]
+            seen[base] = seen.get(base, 0) + 1
+            rows.append(
+                OrderAdjustment(
+                    tenant_id=store.tenant_id,
+                    order=order,
+                    line_id=line_ids.get((order.pk, adjustment.line_external_id)),
+                    key=f"{base}:{seen[base]}",
+                    kind=adjustment.kind,
+                    label=adjustment.label[:200],
+                    currency=incoming.currency,
+                    amount=adjustment.amount,
+                    included_tax_amount=adjustment.included_tax,
+                    position=position,
+                )
+            )
+    OrderAdjustment.objects.bulk_create(rows, batch_size=1000)

@@ -23,6 +23,7 @@ from orders.selectors import (
     order_detail_lines,
     order_get_or_404,
     order_list,
+    order_money,
 )
 
 
@@ -92,12 +93,14 @@ def order_detail_view(request: TenantRequest, order_pk: int) -> HttpResponse:
     audited = [("orders.order", order.pk), *[("orders.shipment", shipment.pk) for shipment in shipments]]
     if fulfillment is not None:
         audited.append(("orders.fulfillmentrequest", fulfillment.pk))
+    lines = order_detail_lines(order=order)
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
-            "lines": order_detail_lines(order=order),
+            "lines": lines,
+            "breakdown": order_money(order=order, lines=[row.line for row in lines]),
             "timeline": order.status_changes.order_by("changed_at", "pk"),
             "shipments": shipments,
             "fulfillment": fulfillment,

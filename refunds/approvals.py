@@ -3,7 +3,10 @@
 A request is made on an order of a shop (Shopify, WooCommerce) or a merchant-fulfilled Amazon order (FBA
 refunds are Amazon's). Its money comes from the order lines' prices (principal and tax pro rata, shipping
 when asked), signed like a channel refund (negative = money the seller gives back), and may never exceed
-what is still refundable per line and on the whole order (refunds made plus requests still open).
+what is still refundable per line and on the whole order (refunds made plus requests still open). A line
+refunded unit by unit gives back exactly the line: each request takes its share of the running total
+quantised to the currency's minor unit, and the request that takes the last units takes what is left of
+each component (`acorn.money.unit_share`).
 
 How many approvals it needs: the tenant's ApprovalPolicy band of its amount in the reporting currency (no
 rate known → the highest band, two), raised — never lowered — by the first matching classification rule's
@@ -18,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
-from acorn.money import minor_unit_exponent
+from acorn.money import quantize_amount, unit_share
 from acorn.notifications.models import Notification
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
@@ -188,12 +191,38 @@ class RefundableLine:
     line: OrderLine
     refunded: int  # units refunded on the channel
     requested: int  # units in requests still open
-    unit_principal: Decimal
-    unit_tax: Decimal
+    principal_taken: Decimal = Decimal(0)  # principal already refunded or requested (positive)
+    tax_taken: Decimal = Decimal(0)  # tax already refunded or requested (positive)
 
     @property
     def remaining(self) -> int:
         return max(self.line.quantity - self.refunded - self.requested, 0)
+
+    @property
+    def taken(self) -> int:
+        return self.line.quantity - self.remaining
+
+    def principal_for(self, quantity: int) -> Decimal:
+        """The principal `quantity` more units give back; the last units take what is left of it."""
+        return unit_share(
+            self.line.principal_amount,
+            currency=self.line.currency,
+            units=self.line.quantity,
+            done=self.taken,
+            taking=quantity,
+            already=self.principal_taken,
+        )
+
+    def tax_for(self, quantity: int) -> Decimal:
+        """The tax `quantity` more units give back; the last units take what is left of it."""
+        return unit_share(
+            self.line.tax_amount,
+            currency=self.line.currency,
+            units=self.line.quantity,
+            done=self.taken,
+            taking=quantity,
+            already=self.tax_taken,
+        )
 
 
 def _counted_lines(order: Order, statuses: Sequence[str]) -> QuerySet[RefundLine]:
@@ -201,33 +230,35 @@ def _counted_lines(order: Order, statuses: Sequence[str]) -> QuerySet[RefundLine
 
 
 def refundable_lines(*, order: Order) -> list[RefundableLine]:
-    """Each line of the order with what is refunded, requested and left."""
+    """Each line of the order with the units and the money refunded, requested and left."""
     lines = list(OrderLine.objects.filter(tenant_id=order.tenant_id, order=order).order_by("pk"))
     done: dict[int, int] = {}
     pending: dict[int, int] = {}
+    principal: dict[int, Decimal] = {}
+    tax: dict[int, Decimal] = {}
     by_external = {line.external_id: line.pk for line in lines}
     rows = _counted_lines(order, COUNTED_STATUSES).values_list(
-        "order_line_id", "order_item_id", "quantity", "refund__status"
+        "order_line_id", "order_item_id", "quantity", "refund__status", "principal_amount", "tax_amount"
     )
-    for line_pk, item_id, quantity, status in rows:
+    for line_pk, item_id, quantity, status, principal_amount, tax_amount in rows:
         key = line_pk or by_external.get(item_id)
         if key is None:
             continue
         target = done if status == RefundStatus.SUCCEEDED else pending
         target[key] = target.get(key, 0) + quantity
-    result = []
-    for line in lines:
-        units = max(line.quantity, 1)
-        result.append(
-            RefundableLine(
-                line=line,
-                refunded=done.get(line.pk, 0),
-                requested=pending.get(line.pk, 0),
-                unit_principal=(line.item_amount - line.discount_amount) / units,
-                unit_tax=line.tax_amount / units,
-            )
+        # Refund components are signed from the seller's side: money given back is negative.
+        principal[key] = principal.get(key, Decimal(0)) - principal_amount
+        tax[key] = tax.get(key, Decimal(0)) - tax_amount
+    return [
+        RefundableLine(
+            line=line,
+            refunded=done.get(line.pk, 0),
+            requested=pending.get(line.pk, 0),
+            principal_taken=principal.get(line.pk, Decimal(0)),
+            tax_taken=tax.get(line.pk, Decimal(0)),
         )
-    return result
+        for line in lines
+    ]
 
 
 def order_refunded_total(*, order: Order) -> Decimal:
@@ -247,7 +278,7 @@ def order_shipping_refunded(*, order: Order) -> Decimal:
 
 
 def _round(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)
+    return quantize_amount(amount, currency)
 
 
 # --- the request -------------------------------------------------------------------------------------------
@@ -329,8 +360,8 @@ def refund_request(
     refund_lines: list[RefundLine] = []
     for entry, quantity in chosen:
         line = entry.line
-        principal = _round(entry.unit_principal * quantity, currency)
-        tax = _round(entry.unit_tax * quantity, currency)
+        principal = entry.principal_for(quantity)
+        tax = entry.tax_for(quantity)
         refund_lines.append(
             RefundLine(
                 tenant=tenant,

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from acorn.money import Money
+from acorn.money import quantize_amount
 from channels.adapters.base import ExternalRefund, ExternalReturn, FulfillmentChannel
 from channels.models import Platform, Store
 from channels.sync import PersistCounts
@@ -114,7 +114,7 @@ def _cut(model: type[Any], name: str, value: str) -> str:
 
 
 def _q(amount: Decimal, currency: str) -> Decimal:
-    return Money(amount, currency).quantized().amount
+    return quantize_amount(amount, currency)
 
 
 def _jsonable(value: Any) -> Any:

@@ -43,6 +43,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from acorn.money import quantize_amount
 from acorn.tenancy.models import Tenant
 from channels.models import Store
 from orders.models import Order
@@ -304,7 +305,7 @@ class WeeklyDigest:
     week_end: date
     orders: int = 0
     refunds: int = 0
-    refunds_amount: Decimal = Decimal("0.00")
+    refunds_amount: Decimal = Decimal(0)
     reporting_currency: str = ""
     refunds_unconverted: int = 0
     units_sold: int = 0
@@ -339,8 +340,9 @@ def weekly_digest_figures(*, tenant: Tenant, today: date | None = None) -> Weekl
     )
     digest.refunds = refunds.count()
     converted = refunds.filter(reporting_currency=tenant.reporting_currency, reporting_amount__isnull=False)
-    digest.refunds_amount = (converted.aggregate(total=Sum("reporting_amount"))["total"] or Decimal(0)).quantize(
-        Decimal("0.01")
+    # Quantised to the reporting currency's own minor unit (no decimals for JPY, three for KWD).
+    digest.refunds_amount = quantize_amount(
+        converted.aggregate(total=Sum("reporting_amount"))["total"] or Decimal(0), tenant.reporting_currency
     )
     digest.refunds_unconverted = digest.refunds - converted.count()
     rates = refund_rates(tenant=tenant, window_days=7, today=end_day)

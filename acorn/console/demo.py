@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from acorn.money import quantize_amount
 from acorn.tenancy.models import Membership, Plan, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from acorn.tenancy.services import tenant_create
@@ -161,7 +162,7 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
                     actor=owner,
                     sku=sku,
                     name=title,
-                    unit_cost_amount=(price_usd * Decimal("7.1") * Decimal("0.3")).quantize(Decimal("0.01")),
+                    unit_cost_amount=quantize_amount(price_usd * Decimal("7.1") * Decimal("0.3"), "CNY"),
                     unit_cost_currency="CNY",
                     low_stock_threshold=15,
                 )

@@ -41,6 +41,7 @@ from channels.adapters.amazon_feeds import (
 )
 from channels.adapters.amazon_reports import parse_fba_returns, parse_mfn_returns, parse_settlement
 from channels.adapters.base import (
+    AdjustmentKind,
     BadRecord,
     ChannelAdapter,
     ChannelAuthError,
@@ -48,6 +49,7 @@ from channels.adapters.base import (
     ChannelError,
     ChannelRateLimited,
     ChannelRetryableError,
+    ExternalAdjustment,
     ExternalOrder,
     ExternalOrderLine,
     ExternalRefund,
@@ -90,9 +92,16 @@ STATUS_MAP = {
     "CANCELLED": OrderStatus.CANCELLED,
     "UNFULFILLABLE": OrderStatus.CANCELLED,
 }
-# Proceeds breakdown types: ITEM, SHIPPING, TAX and DISCOUNT have columns of their own; the rest
-# (GIFT_WRAP, COD_FEE, DELIVERY_TIP, OTHER) are summed as "other".
-_BREAKDOWN_COLUMNS = {"ITEM": "item", "SHIPPING": "shipping", "TAX": "tax", "DISCOUNT": "discount"}
+# Proceeds breakdown types (Orders 2026-01-01 ItemProceedsBreakdown / OrderProceedsBreakdown): ITEM, SHIPPING,
+# TAX and DISCOUNT are columns of the order line; GIFT_WRAP, COD_FEE and OTHER are line-level adjustments;
+# DELIVERY_TIP is charged on the order, not on an item. The order's grandTotal is the sum of them all.
+_LINE_COLUMNS = {"ITEM": "item", "SHIPPING": "shipping", "TAX": "tax", "DISCOUNT": "discount"}
+_LINE_ADJUSTMENTS = {
+    "GIFT_WRAP": AdjustmentKind.GIFT_WRAP,
+    "COD_FEE": AdjustmentKind.COD_FEE,
+    "OTHER": AdjustmentKind.OTHER,
+}
+_ORDER_ADJUSTMENTS = {"DELIVERY_TIP": AdjustmentKind.TIP}
 
 
 class RecordError(ValueError):
@@ -222,30 +231,29 @@ def _parse_money(value: Any, field: str, currency: str | None = None) -> tuple[D
         raise RecordError(f"{field}.amount: {raw!r} is not a decimal amount") from None
 
 
-def _sum_breakdowns(breakdowns: Any, field: str, currency: str) -> dict[str, Decimal]:
-    totals = {
-        "item": Decimal(0),
-        "shipping": Decimal(0),
-        "tax": Decimal(0),
-        "discount": Decimal(0),
-        "other": Decimal(0),
-    }
+def _breakdowns(breakdowns: Any, field: str, currency: str) -> list[tuple[str, Decimal]]:
+    """(TYPE, signed amount) of a proceeds `breakdowns` list; a DISCOUNT always lowers the proceeds."""
     if breakdowns is None:
-        return totals
+        return []
     if not isinstance(breakdowns, list):
         raise RecordError(f"{field}: not a list")
+    found = []
     for index, entry in enumerate(breakdowns):
         if not isinstance(entry, Mapping):
             raise RecordError(f"{field}[{index}]: not an object")
         amount, _ = _parse_money(entry.get("subtotal"), f"{field}[{index}].subtotal", currency)
-        column = _BREAKDOWN_COLUMNS.get(str(entry.get("type", "")).upper(), "other")
-        # Discounts arrive as negative proceeds; ACORN keeps them as a positive discount amount.
-        totals[column] += abs(amount) if column == "discount" else amount
-    return totals
+        kind = str(entry.get("type", "")).upper()
+        # The model does not say which sign a DISCOUNT subtotal carries; it is money the seller does not get.
+        found.append((kind, -abs(amount) if kind == "DISCOUNT" else amount))
+    return found
 
 
 def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
-    """Turn one Orders 2026-01-01 order into an ExternalOrder, or raise RecordError naming the field."""
+    """Turn one Orders 2026-01-01 order into an ExternalOrder, or raise RecordError naming the field.
+
+    Money comes from the PROCEEDS dataset: each item's breakdowns make its line (ITEM, SHIPPING, TAX,
+    DISCOUNT) and its line-level adjustments (GIFT_WRAP, COD_FEE, OTHER); the order's own DELIVERY_TIP is an
+    order adjustment. `grandTotal` is the total; what it holds beyond all of them is left to ingest to flag."""
     order_id = raw.get("orderId")
     if not isinstance(order_id, str) or not order_id.strip():
         raise RecordError("orderId: missing")
@@ -259,12 +267,19 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
     if not isinstance(proceeds, Mapping):
         raise RecordError("proceeds: missing (request includedData=PROCEEDS)")
     total, currency = _parse_money(proceeds.get("grandTotal"), "proceeds.grandTotal")
-    totals = _sum_breakdowns(proceeds.get("breakdowns"), "proceeds.breakdowns", currency)
+    adjustments: list[ExternalAdjustment] = []
+    for kind, amount in _breakdowns(proceeds.get("breakdowns"), "proceeds.breakdowns", currency):
+        if kind in _ORDER_ADJUSTMENTS and amount:
+            adjustments.append(ExternalAdjustment(kind=_ORDER_ADJUSTMENTS[kind], amount=amount, label=kind))
 
     items = raw.get("orderItems")
     if not isinstance(items, list) or not items:
         raise RecordError("orderItems: missing or empty")
-    lines = tuple(_parse_line(item, index, currency) for index, item in enumerate(items))
+    lines = []
+    for index, item in enumerate(items):
+        line, line_adjustments = _parse_line(item, index, currency)
+        lines.append(line)
+        adjustments.extend(line_adjustments)
 
     recipient = raw.get("recipient") or {}
     address = recipient.get("deliveryAddress") if isinstance(recipient, Mapping) else None
@@ -291,19 +306,15 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
         status=STATUS_MAP[raw_status],
         fulfillment_channel=FulfillmentChannel.FBA if fulfilled_by == "AMAZON" else FulfillmentChannel.MERCHANT,
         currency=currency,
-        item_amount=totals["item"],
-        shipping_amount=totals["shipping"],
-        tax_amount=totals["tax"],
-        discount_amount=totals["discount"],
-        other_amount=totals["other"],
         total_amount=total,
         buyer_country=country[:2].upper(),
-        lines=lines,
+        lines=tuple(lines),
         merchant_order_id=merchant_order_id[:100],
+        adjustments=tuple(adjustments),
     )
 
 
-def _parse_line(item: Any, index: int, currency: str) -> ExternalOrderLine:
+def _parse_line(item: Any, index: int, currency: str) -> tuple[ExternalOrderLine, list[ExternalAdjustment]]:
     field = f"orderItems[{index}]"
     if not isinstance(item, Mapping):
         raise RecordError(f"{field}: not an object")
@@ -326,25 +337,45 @@ def _parse_line(item: Any, index: int, currency: str) -> ExternalOrderLine:
         else (Decimal(0), currency)
     )
     proceeds = item.get("proceeds") or {}
-    totals = _sum_breakdowns(
-        proceeds.get("breakdowns") if isinstance(proceeds, Mapping) else None,
-        f"{field}.proceeds.breakdowns",
-        currency,
-    )
-    item_amount = totals["item"] if totals["item"] else unit_price * quantity
-    return ExternalOrderLine(
+    if not isinstance(proceeds, Mapping):
+        raise RecordError(f"{field}.proceeds: not an object")
+    breakdowns = _breakdowns(proceeds.get("breakdowns"), f"{field}.proceeds.breakdowns", currency)
+    columns = dict.fromkeys(_LINE_COLUMNS.values(), Decimal(0))
+    adjustments: list[ExternalAdjustment] = []
+    for kind, amount in breakdowns:
+        if kind in _LINE_COLUMNS:
+            columns[_LINE_COLUMNS[kind]] += amount
+        elif amount:
+            adjustments.append(
+                ExternalAdjustment(
+                    kind=_LINE_ADJUSTMENTS.get(kind, AdjustmentKind.OTHER),
+                    amount=amount,
+                    label=kind,
+                    line_external_id=item_id,
+                )
+            )
+    if not breakdowns:
+        # No breakdowns: the item's proceeds total, else its price, is all there is to know.
+        if proceeds.get("proceedsTotal") is not None:
+            columns["item"], _ = _parse_money(
+                proceeds.get("proceedsTotal"), f"{field}.proceeds.proceedsTotal", currency
+            )
+        else:
+            columns["item"] = unit_price * quantity
+    line = ExternalOrderLine(
         external_id=item_id,
         sku=sku[:200],
         quantity=quantity,
         currency=currency,
         unit_price=unit_price,
-        item_amount=item_amount,
-        tax_amount=totals["tax"],
-        shipping_amount=totals["shipping"],
-        discount_amount=totals["discount"],
+        item_amount=columns["item"],
+        tax_amount=columns["tax"],
+        shipping_amount=columns["shipping"],
+        discount_amount=-columns["discount"],
         asin=str(product.get("asin", ""))[:20],
         title=str(product.get("title", ""))[:500],
     )
+    return line, adjustments
 
 
 def _count(value: Any, field: str) -> int:

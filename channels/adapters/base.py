@@ -35,8 +35,67 @@ class FulfillmentChannel:
     MERCHANT = "merchant"
 
 
+class AdjustmentKind:
+    """What an order-level (or line-level) amount beside the lines' items is, whatever the channel calls it.
+
+    Every amount is signed as it moves the order total: charges positive, discounts negative."""
+
+    SHIPPING = "shipping"  # a shipping line's price (Shopify, WooCommerce)
+    SHIPPING_DISCOUNT = "shipping_discount"  # discounts allocated to a shipping line (negative)
+    SHIPPING_TAX = "shipping_tax"  # tax charged on shipping on top of its price
+    DISCOUNT = "discount"  # an order-level discount no line carries (negative)
+    TAX = "tax"  # order-level tax no line or shipping line carries
+    TAX_ROUNDING = "tax_rounding"  # the order's tax rounded once against its lines' taxes rounded each (WooCommerce)
+    FEE = "fee"  # WooCommerce fee lines, Shopify additional fees; negative fees are discounts
+    FEE_TAX = "fee_tax"  # tax on a fee line
+    DUTY = "duty"  # import duties the buyer paid at checkout (Shopify)
+    TIP = "tip"  # a tip (Shopify), a delivery tip (Amazon DELIVERY_TIP)
+    GIFT_WRAP = "gift_wrap"  # Amazon GIFT_WRAP proceeds of an item
+    COD_FEE = "cod_fee"  # Amazon COD_FEE proceeds of an item (cash on delivery)
+    OTHER = "other"  # Amazon OTHER proceeds, anything else the channel names
+    UNEXPLAINED = "unexplained"  # the channel's total minus everything it itemised: kept and flagged
+    ALL = (
+        SHIPPING,
+        SHIPPING_DISCOUNT,
+        SHIPPING_TAX,
+        DISCOUNT,
+        TAX,
+        TAX_ROUNDING,
+        FEE,
+        FEE_TAX,
+        DUTY,
+        TIP,
+        GIFT_WRAP,
+        COD_FEE,
+        OTHER,
+        UNEXPLAINED,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalAdjustment:
+    """An amount in the order's total beside its lines' items, as the channel reports it.
+
+    `amount` is signed by its effect on the total (a discount is negative). `line_external_id` names the
+    line a line-level charge belongs to (an Amazon item's gift wrap); empty for order-level amounts.
+    `included_tax` is the tax already inside `amount` when the channel's prices include tax (shown, never
+    added). `external_id` is the channel's id of the shipping or fee line, when it has one."""
+
+    kind: str
+    amount: Decimal
+    label: str = ""
+    external_id: str = ""
+    line_external_id: str = ""
+    included_tax: Decimal = Decimal(0)
+
+
 @dataclass(frozen=True, slots=True)
 class ExternalOrderLine:
+    """One order line. `item_amount` is units x unit price as the channel shows it; `discount_amount` the
+    discounts allocated to the line (positive); `tax_amount` its tax after discounts; `shipping_amount` the
+    shipping charged on the line itself (Amazon). `tax_included`: the item and discount amounts already
+    include the tax (a Shopify shop whose prices include tax), so the tax is not added to the total."""
+
     external_id: str
     sku: str
     quantity: int
@@ -49,10 +108,25 @@ class ExternalOrderLine:
     asin: str = ""
     title: str = ""
     channel_product_id: str = ""
+    tax_included: bool = False
+
+    @property
+    def total_amount(self) -> Decimal:
+        """What the line adds to the order total: items less discounts, plus its shipping and its tax."""
+        tax = Decimal(0) if self.tax_included else self.tax_amount
+        return self.item_amount - self.discount_amount + self.shipping_amount + tax
 
 
 @dataclass(frozen=True, slots=True)
 class ExternalOrder:
+    """One order as the channel reports it: lines and adjustments that together make `total_amount`.
+
+    `adjustments` hold everything in the total beside the lines' items, discounts, tax and line shipping
+    (shipping lines, fees, duties, tips, order-level discounts, item gift wrap); ingest keeps whatever the
+    channel's total holds beyond them as an "unexplained" adjustment. `taxes_included`: the order's prices
+    include tax. The per-kind summary (`item_amount` ... `other_amount`) is derived by ingest from the lines
+    and adjustments; these keyword fields are ignored and only stay for callers that still pass them."""
+
     external_id: str
     marketplace: str
     purchased_at: datetime
@@ -61,11 +135,6 @@ class ExternalOrder:
     status: str
     fulfillment_channel: str
     currency: str
-    item_amount: Decimal
-    shipping_amount: Decimal
-    tax_amount: Decimal
-    discount_amount: Decimal
-    other_amount: Decimal
     total_amount: Decimal
     buyer_country: str
     lines: tuple[ExternalOrderLine, ...]
@@ -74,6 +143,20 @@ class ExternalOrder:
     presentment_total: Decimal | None = None
     source_name: str = ""
     tags: tuple[str, ...] = ()
+    adjustments: tuple[ExternalAdjustment, ...] = ()
+    taxes_included: bool = False
+    item_amount: Decimal = field(default=Decimal(0), kw_only=True)
+    shipping_amount: Decimal = field(default=Decimal(0), kw_only=True)
+    tax_amount: Decimal = field(default=Decimal(0), kw_only=True)
+    discount_amount: Decimal = field(default=Decimal(0), kw_only=True)
+    other_amount: Decimal = field(default=Decimal(0), kw_only=True)
+
+    @property
+    def itemised_amount(self) -> Decimal:
+        """The lines' totals plus every adjustment: equal to `total_amount` when the channel's numbers add up."""
+        return sum((line.total_amount for line in self.lines), Decimal(0)) + sum(
+            (adjustment.amount for adjustment in self.adjustments), Decimal(0)
+        )
 
 
 @dataclass(frozen=True, slots=True)

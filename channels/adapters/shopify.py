@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import combinations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -31,6 +32,7 @@ from django.conf import settings
 
 from acorn.money import to_decimal, validate_currency_code
 from channels.adapters.base import (
+    AdjustmentKind,
     BadRecord,
     ChannelAdapter,
     ChannelAuthError,
@@ -40,6 +42,7 @@ from channels.adapters.base import (
     ChannelRefundResult,
     ChannelRetryableError,
     ChannelStock,
+    ExternalAdjustment,
     ExternalOrder,
     ExternalOrderLine,
     ExternalRefund,
@@ -64,6 +67,7 @@ SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 ORDERS_PAGE_SIZE = 5
 LINES_PER_ORDER = 10
 MORE_LINES_PAGE = 50
+SHIPPING_LINES_PER_ORDER = 3  # an order has one shipping line, rarely two (an edit): more are read by id
 # Refresh an expiring access token this long before it expires.
 TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
 WEBHOOK_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "APP_UNINSTALLED")
@@ -77,19 +81,31 @@ LINE_ITEMS = f"""
           variant {{ legacyResourceId }}
           originalUnitPriceSet {{ {_SHOP_MONEY} }}
           originalTotalSet {{ {_SHOP_MONEY} }}
-          totalDiscountSet {{ {_SHOP_MONEY} }}
+          discountAllocations {{ allocatedAmountSet {{ {_SHOP_MONEY} }} }}
+          taxLines {{ priceSet {{ {_SHOP_MONEY} }} }}
+        }}
+"""
+SHIPPING_LINES = f"""
+        pageInfo {{ hasNextPage endCursor }}
+        nodes {{
+          id title
+          originalPriceSet {{ {_SHOP_MONEY} }}
+          discountAllocations {{ allocatedAmountSet {{ {_SHOP_MONEY} }} }}
           taxLines {{ priceSet {{ {_SHOP_MONEY} }} }}
         }}
 """
 ORDER_FIELDS = f"""
       id legacyResourceId name createdAt updatedAt processedAt cancelledAt test tags sourceName
       displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode
+      taxesIncluded dutiesIncluded
       totalPriceSet {{ {_MONEY} }}
-      totalShippingPriceSet {{ {_SHOP_MONEY} }}
-      totalTaxSet {{ {_SHOP_MONEY} }}
       totalDiscountsSet {{ {_SHOP_MONEY} }}
+      totalTipReceivedSet {{ {_SHOP_MONEY} }}
+      originalTotalDutiesSet {{ {_SHOP_MONEY} }}
+      originalTotalAdditionalFeesSet {{ {_SHOP_MONEY} }}
       shippingAddress {{ countryCodeV2 }}
       billingAddress {{ countryCodeV2 }}
+      shippingLines(first: {SHIPPING_LINES_PER_ORDER}) {{ {SHIPPING_LINES} }}
       lineItems(first: $lines) {{ {LINE_ITEMS} }}
 """
 ORDERS_QUERY = f"""
@@ -108,6 +124,11 @@ query AcornOrder($id: ID!, $lines: Int!) {{
 MORE_LINES_QUERY = f"""
 query AcornMoreLines($id: ID!, $lines: Int!, $after: String) {{
   order(id: $id) {{ lineItems(first: $lines, after: $after) {{ {LINE_ITEMS} }} }}
+}}
+"""
+MORE_SHIPPING_LINES_QUERY = f"""
+query AcornMoreShippingLines($id: ID!, $lines: Int!, $after: String) {{
+  order(id: $id) {{ shippingLines(first: $lines, after: $after) {{ {SHIPPING_LINES} }} }}
 }}
 """
 STOCK_PAGE_SIZE = 15  # variants per page: 15 x (item + 10 levels x 3 quantities) stays under 1,000 points
@@ -503,8 +524,92 @@ def normalize_status(financial: str, fulfillment: str, cancelled: bool) -> str:
     return OrderStatus.PENDING_PAYMENT  # PENDING, PARTIALLY_PAID, EXPIRED
 
 
+def _optional_money(bag: Any, field: str, currency: str) -> Decimal:
+    """A MoneyBag that may be null (duties, additional fees, tips): its shop amount, else zero."""
+    return _money(bag, field, currency=currency)[0] if bag is not None else Decimal(0)
+
+
+def _allocated(node: Mapping[str, Any], field: str, currency: str) -> Decimal | None:
+    """The sum of a line's or shipping line's discount allocations; None when the node has none listed."""
+    allocations = node.get("discountAllocations")
+    if allocations is None:
+        return None
+    if not isinstance(allocations, list):
+        raise RecordError(f"{field}.discountAllocations: not a list")
+    return sum(
+        (
+            _money(
+                allocation.get("allocatedAmountSet") if isinstance(allocation, Mapping) else None,
+                f"{field}.discountAllocations[{index}].allocatedAmountSet",
+                currency=currency,
+            )[0]
+            for index, allocation in enumerate(allocations)
+        ),
+        Decimal(0),
+    )
+
+
+def _taxes(node: Mapping[str, Any], field: str, currency: str) -> Decimal:
+    tax = Decimal(0)
+    for index, tax_line in enumerate(node.get("taxLines") or []):
+        tax += _money(
+            tax_line.get("priceSet") if isinstance(tax_line, Mapping) else None,
+            f"{field}.taxLines[{index}].priceSet",
+            currency=currency,
+        )[0]
+    return tax
+
+
+def _nodes(block: Any) -> list[Any]:
+    nodes = block.get("nodes") if isinstance(block, Mapping) else block
+    return list(nodes) if isinstance(nodes, list) else []
+
+
+def _shipping_adjustments(raw: Mapping[str, Any], currency: str, taxes_included: bool) -> list[ExternalAdjustment]:
+    """Each shipping line's price, the discounts allocated to it and its tax (inside the price when the
+    shop's prices include tax)."""
+    adjustments: list[ExternalAdjustment] = []
+    for index, node in enumerate(_nodes(raw.get("shippingLines"))):
+        field = f"shippingLines[{index}]"
+        if not isinstance(node, Mapping):
+            raise RecordError(f"{field}: not an object")
+        line_id = _legacy(node.get("id"))
+        title = str(node.get("title") or "")
+        price, _ = _money(node.get("originalPriceSet"), f"{field}.originalPriceSet", currency=currency)
+        discount = _allocated(node, field, currency) or Decimal(0)
+        tax = _taxes(node, field, currency)
+        adjustments.append(
+            ExternalAdjustment(
+                kind=AdjustmentKind.SHIPPING,
+                amount=price,
+                label=title,
+                external_id=line_id,
+                included_tax=tax if taxes_included else Decimal(0),
+            )
+        )
+        if discount:
+            adjustments.append(
+                ExternalAdjustment(
+                    kind=AdjustmentKind.SHIPPING_DISCOUNT, amount=-discount, label=title, external_id=line_id
+                )
+            )
+        if tax and not taxes_included:
+            adjustments.append(
+                ExternalAdjustment(kind=AdjustmentKind.SHIPPING_TAX, amount=tax, label=title, external_id=line_id)
+            )
+    return adjustments
+
+
 def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
-    """One GraphQL Order node → ExternalOrder in the shop currency (presentment total kept), or RecordError."""
+    """One GraphQL Order node → ExternalOrder in the shop currency (presentment total kept), or RecordError.
+
+    The total is `totalPriceSet`: the order as placed, before returns and refunds (the lines carry the
+    quantities ordered; refunds are kept as refunds), not `currentTotalPriceSet`, which returns and refunds
+    have already lowered. Lines carry their discount allocations (line and order-level discounts as Shopify
+    spread them) and their tax; each shipping line its price, discount and tax; duties (unless included in
+    the prices) and additional fees are adjustments. A tip, or an order-level discount Shopify did not
+    allocate, is kept only where it is exactly what the total holds beyond everything else (a tip may also be
+    a line of its own); anything else is left to ingest's unexplained difference."""
     gid = raw.get("id")
     if not isinstance(gid, str) or not gid:
         raise RecordError("id: missing")
@@ -513,17 +618,19 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
     fulfillment = str(raw.get("displayFulfillmentStatus") or "")
     total, currency = _money(raw.get("totalPriceSet"), "totalPriceSet")
     presentment_total, presentment_currency = _money(raw.get("totalPriceSet"), "totalPriceSet", "presentmentMoney")
-    shipping, _ = _money(raw.get("totalShippingPriceSet"), "totalShippingPriceSet", currency=currency)
-    tax, _ = _money(raw.get("totalTaxSet"), "totalTaxSet", currency=currency)
-    discount, _ = _money(raw.get("totalDiscountsSet"), "totalDiscountsSet", currency=currency)
-    line_block = raw.get("lineItems") or {}
-    nodes = line_block.get("nodes") if isinstance(line_block, Mapping) else None
-    if not isinstance(nodes, list) or not nodes:
+    taxes_included = bool(raw.get("taxesIncluded"))
+    nodes = _nodes(raw.get("lineItems"))
+    if not nodes:
         raise RecordError("lineItems: missing or empty")
-    lines = tuple(_parse_line(node, index, currency) for index, node in enumerate(nodes))
-    item_amount = sum((line.item_amount for line in lines), Decimal(0))
-    # What the total holds beyond items less discounts, shipping and tax (tips, duties, fees) is "other".
-    other = total - (item_amount - discount) - shipping - tax
+    lines = tuple(_parse_line(node, index, currency, taxes_included) for index, node in enumerate(nodes))
+    adjustments = _shipping_adjustments(raw, currency, taxes_included)
+    duties = _optional_money(raw.get("originalTotalDutiesSet"), "originalTotalDutiesSet", currency)
+    if duties and not raw.get("dutiesIncluded"):
+        adjustments.append(ExternalAdjustment(kind=AdjustmentKind.DUTY, amount=duties))
+    fees = _optional_money(raw.get("originalTotalAdditionalFeesSet"), "originalTotalAdditionalFeesSet", currency)
+    if fees:
+        adjustments.append(ExternalAdjustment(kind=AdjustmentKind.FEE, amount=fees))
+    adjustments.extend(_reported_rest(raw, currency, total, lines, adjustments))
     country = ""
     for address in ("shippingAddress", "billingAddress"):
         block = raw.get(address)
@@ -540,11 +647,6 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
         status=normalize_status(financial, fulfillment, bool(raw.get("cancelledAt"))),
         fulfillment_channel=FulfillmentChannel.MERCHANT,
         currency=currency,
-        item_amount=item_amount,
-        shipping_amount=shipping,
-        tax_amount=tax,
-        discount_amount=discount,
-        other_amount=other,
         total_amount=total,
         buyer_country=country[:2].upper(),
         lines=lines,
@@ -553,10 +655,42 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
         presentment_total=presentment_total,
         source_name=str(raw.get("sourceName") or "")[:60],
         tags=tuple(str(tag)[:60] for tag in tags if tag) if isinstance(tags, list) else (),
+        adjustments=tuple(adjustments),
+        taxes_included=taxes_included,
     )
 
 
-def _parse_line(node: Any, index: int, currency: str) -> ExternalOrderLine:
+def _reported_rest(
+    raw: Mapping[str, Any],
+    currency: str,
+    total: Decimal,
+    lines: tuple[ExternalOrderLine, ...],
+    adjustments: list[ExternalAdjustment],
+) -> list[ExternalAdjustment]:
+    """The tip and the unallocated order discount, where they are exactly what the total still holds."""
+    rest = total - sum((line.total_amount for line in lines), Decimal(0))
+    rest -= sum((adjustment.amount for adjustment in adjustments), Decimal(0))
+    if not rest:
+        return []
+    tip = _optional_money(raw.get("totalTipReceivedSet"), "totalTipReceivedSet", currency)
+    reported = _optional_money(raw.get("totalDiscountsSet"), "totalDiscountsSet", currency)
+    allocated = sum((line.discount_amount for line in lines), Decimal(0)) - sum(
+        (a.amount for a in adjustments if a.kind == AdjustmentKind.SHIPPING_DISCOUNT), Decimal(0)
+    )
+    unallocated = reported - allocated if reported > allocated else Decimal(0)
+    candidates = []
+    if tip:
+        candidates.append(ExternalAdjustment(kind=AdjustmentKind.TIP, amount=tip))
+    if unallocated:
+        candidates.append(ExternalAdjustment(kind=AdjustmentKind.DISCOUNT, amount=-unallocated))
+    for size in range(1, len(candidates) + 1):
+        for chosen in combinations(candidates, size):
+            if sum((adjustment.amount for adjustment in chosen), Decimal(0)) == rest:
+                return list(chosen)
+    return []
+
+
+def _parse_line(node: Any, index: int, currency: str, taxes_included: bool = False) -> ExternalOrderLine:
     field = f"lineItems[{index}]"
     if not isinstance(node, Mapping):
         raise RecordError(f"{field}: not an object")
@@ -573,18 +707,15 @@ def _parse_line(node: Any, index: int, currency: str) -> ExternalOrderLine:
         if total_block is not None
         else unit_price * quantity
     )
-    discount = (
-        _money(node.get("totalDiscountSet"), f"{field}.totalDiscountSet", currency=currency)[0]
-        if node.get("totalDiscountSet") is not None
-        else Decimal(0)
-    )
-    tax = Decimal(0)
-    for tax_index, tax_line in enumerate(node.get("taxLines") or []):
-        tax += _money(
-            tax_line.get("priceSet") if isinstance(tax_line, Mapping) else None,
-            f"{field}.taxLines[{tax_index}].priceSet",
-            currency=currency,
-        )[0]
+    # Discount allocations are what Shopify took off this line (its own and its share of order discounts);
+    # `totalDiscountSet` only where a payload has no allocations (older REST bodies).
+    discount = _allocated(node, field, currency)
+    if discount is None:
+        discount = (
+            _money(node.get("totalDiscountSet"), f"{field}.totalDiscountSet", currency=currency)[0]
+            if node.get("totalDiscountSet") is not None
+            else Decimal(0)
+        )
     variant = node.get("variant") or {}
     variant_id = str(variant.get("legacyResourceId") or "") if isinstance(variant, Mapping) else ""
     return ExternalOrderLine(
@@ -594,10 +725,11 @@ def _parse_line(node: Any, index: int, currency: str) -> ExternalOrderLine:
         currency=currency,
         unit_price=unit_price,
         item_amount=item_amount,
-        tax_amount=tax,
+        tax_amount=_taxes(node, field, currency),
         discount_amount=discount,
         title=str(node.get("name") or "")[:500],
         channel_product_id=variant_id[:60],
+        tax_included=taxes_included,
     )
 
 
@@ -619,6 +751,25 @@ def _camel_money(bag: Any, amount: Any = None, currency: Any = None) -> dict[str
 _REST_FULFILLMENT = {None: "UNFULFILLED", "": "UNFULFILLED", "partial": "PARTIALLY_FULFILLED"}
 
 
+def _rest_allocations(item: Mapping[str, Any], currency: Any) -> list[dict[str, Any]] | None:
+    allocations = item.get("discount_allocations")
+    if not isinstance(allocations, list):
+        return None
+    return [
+        {"allocatedAmountSet": _camel_money(allocation.get("amount_set"), allocation.get("amount"), currency)}
+        for allocation in allocations
+        if isinstance(allocation, Mapping)
+    ]
+
+
+def _rest_taxes(item: Mapping[str, Any], currency: Any) -> list[dict[str, Any]]:
+    return [
+        {"priceSet": _camel_money(tax.get("price_set"), tax.get("price"), currency)}
+        for tax in item.get("tax_lines") or []
+        if isinstance(tax, Mapping)
+    ]
+
+
 def rest_order_to_node(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A REST order (the body of an orders/* webhook) in the GraphQL node shape `parse_order` reads, so a
     webhook and a poll turn the same order into the same record."""
@@ -630,34 +781,36 @@ def rest_order_to_node(raw: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(item, Mapping):
             lines.append(item)
             continue
-        lines.append(
+        line = {
+            "id": f"gid://shopify/LineItem/{item.get('id')}" if item.get("id") is not None else None,
+            "sku": item.get("sku"),
+            "name": item.get("name"),
+            "quantity": item.get("quantity"),
+            "variant": {"legacyResourceId": str(item["variant_id"])} if item.get("variant_id") else None,
+            "originalUnitPriceSet": _camel_money(item.get("price_set"), item.get("price"), currency),
+            "totalDiscountSet": _camel_money(item.get("total_discount_set"), item.get("total_discount"), currency),
+            "taxLines": _rest_taxes(item, currency),
+        }
+        allocations = _rest_allocations(item, currency)
+        if allocations is not None:
+            line["discountAllocations"] = allocations
+        lines.append(line)
+    shipping_lines = []
+    for item in raw.get("shipping_lines") or []:
+        if not isinstance(item, Mapping):
+            shipping_lines.append(item)
+            continue
+        if item.get("is_removed"):
+            continue  # taken off the order in an edit: no longer in its total
+        shipping_lines.append(
             {
-                "id": f"gid://shopify/LineItem/{item.get('id')}" if item.get("id") is not None else None,
-                "sku": item.get("sku"),
-                "name": item.get("name"),
-                "quantity": item.get("quantity"),
-                "variant": {"legacyResourceId": str(item["variant_id"])} if item.get("variant_id") else None,
-                "originalUnitPriceSet": _camel_money(item.get("price_set"), item.get("price"), currency),
-                "totalDiscountSet": _camel_money(item.get("total_discount_set"), item.get("total_discount"), currency),
-                "taxLines": [
-                    {"priceSet": _camel_money(tax.get("price_set"), tax.get("price"), currency)}
-                    for tax in item.get("tax_lines") or []
-                    if isinstance(tax, Mapping)
-                ],
+                "id": f"gid://shopify/ShippingLine/{item.get('id')}" if item.get("id") is not None else None,
+                "title": item.get("title") or item.get("code"),
+                "originalPriceSet": _camel_money(item.get("price_set"), item.get("price"), currency),
+                "discountAllocations": _rest_allocations(item, currency) or [],
+                "taxLines": _rest_taxes(item, currency),
             }
         )
-    shipping_total = raw.get("total_shipping_price_set")
-    if shipping_total is None:  # older payloads: the sum of the shipping lines
-        shipping_total = _camel_money(
-            None,
-            sum(
-                (to_decimal(str(line.get("price") or "0")) for line in raw.get("shipping_lines") or []),
-                Decimal(0),
-            ),
-            currency,
-        )
-    else:
-        shipping_total = _camel_money(shipping_total)
     return {
         "id": f"gid://shopify/Order/{raw.get('id')}" if raw.get("id") is not None else None,
         "legacyResourceId": str(raw.get("id") or ""),
@@ -672,11 +825,15 @@ def rest_order_to_node(raw: Mapping[str, Any]) -> dict[str, Any]:
         "displayFulfillmentStatus": _REST_FULFILLMENT.get(
             raw.get("fulfillment_status"), str(raw.get("fulfillment_status")).upper()
         ),
+        "taxesIncluded": bool(raw.get("taxes_included")),
+        "dutiesIncluded": bool(raw.get("duties_included")),
         "totalPriceSet": _camel_money(raw.get("total_price_set"), raw.get("total_price"), currency),
-        "totalShippingPriceSet": shipping_total,
-        "totalTaxSet": _camel_money(raw.get("total_tax_set"), raw.get("total_tax"), currency),
         "totalDiscountsSet": _camel_money(raw.get("total_discounts_set"), raw.get("total_discounts"), currency),
+        "totalTipReceivedSet": _camel_money(None, raw.get("total_tip_received"), currency),
+        "originalTotalDutiesSet": _camel_money(raw.get("original_total_duties_set")),
+        "originalTotalAdditionalFeesSet": _camel_money(raw.get("original_total_additional_fees_set")),
         "shippingAddress": {"countryCodeV2": address.get("country_code")} if isinstance(address, Mapping) else None,
+        "shippingLines": {"nodes": shipping_lines},
         "lineItems": {"nodes": lines},
     }
 
@@ -846,19 +1003,25 @@ class ShopifyAdapter(ChannelAdapter):
         )
 
     def _with_all_lines(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The order node with every line item: pages past the first are read by the order's id."""
-        block = node.get("lineItems")
-        if not isinstance(block, Mapping) or not (block.get("pageInfo") or {}).get("hasNextPage"):
-            return node
-        nodes = list(block.get("nodes") or [])
-        cursor = (block.get("pageInfo") or {}).get("endCursor")
-        while cursor:
-            data = self.graphql(MORE_LINES_QUERY, {"id": node.get("id"), "lines": MORE_LINES_PAGE, "after": cursor})
-            more = ((data.get("order") or {}).get("lineItems") or {}) if isinstance(data, Mapping) else {}
-            nodes.extend(more.get("nodes") or [])
-            info = more.get("pageInfo") or {}
-            cursor = info.get("endCursor") if info.get("hasNextPage") else None
-        return {**node, "lineItems": {"nodes": nodes}}
+        """The order node with every line item and shipping line: pages past the first are read by order id."""
+        complete = dict(node)
+        for name, query, size in (
+            ("lineItems", MORE_LINES_QUERY, MORE_LINES_PAGE),
+            ("shippingLines", MORE_SHIPPING_LINES_QUERY, MORE_LINES_PAGE),
+        ):
+            block = node.get(name)
+            if not isinstance(block, Mapping) or not (block.get("pageInfo") or {}).get("hasNextPage"):
+                continue
+            nodes = list(block.get("nodes") or [])
+            cursor = (block.get("pageInfo") or {}).get("endCursor")
+            while cursor:
+                data = self.graphql(query, {"id": node.get("id"), "lines": size, "after": cursor})
+                more = ((data.get("order") or {}).get(name) or {}) if isinstance(data, Mapping) else {}
+                nodes.extend(more.get("nodes") or [])
+                info = more.get("pageInfo") or {}
+                cursor = info.get("endCursor") if info.get("hasNextPage") else None
+            complete[name] = {"nodes": nodes}
+        return complete
 
     def fetch_order(self, order_id: str) -> ExternalOrder | None:
         """One order by its id (a webhook names it); None when the shop no longer has it."""

@@ -20,8 +20,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from woocommerce import API
 
-from acorn.money import to_decimal, validate_currency_code
+from acorn.money import minor_unit_exponent, to_decimal, validate_currency_code
 from channels.adapters.base import (
+    AdjustmentKind,
     BadRecord,
     ChannelAdapter,
     ChannelAuthError,
@@ -30,6 +31,7 @@ from channels.adapters.base import (
     ChannelRefundResult,
     ChannelRetryableError,
     ChannelStock,
+    ExternalAdjustment,
     ExternalOrder,
     ExternalOrderLine,
     ExternalRefund,
@@ -121,8 +123,54 @@ def _amount(value: Any, field: str) -> Decimal:
         raise RecordError(f"{field}: {value!r} is not a decimal amount") from None
 
 
+def _adjustment_lines(raw: Mapping[str, Any], name: str, kind: str, tax_kind: str) -> list[ExternalAdjustment]:
+    """A shipping_lines / fee_lines list: each line's total and its tax (both ex tax as WooCommerce stores
+    them, whatever `prices_include_tax` says), named by its title and id."""
+    block = raw.get(name) or []
+    if not isinstance(block, list):
+        raise RecordError(f"{name}: not a list")
+    adjustments = []
+    for index, line in enumerate(block):
+        field = f"{name}[{index}]"
+        if not isinstance(line, Mapping):
+            raise RecordError(f"{field}: not an object")
+        label = str(line.get("method_title") or line.get("name") or "")
+        line_id = str(line.get("id") or "")
+        total = _amount(line.get("total"), f"{field}.total")
+        tax = _amount(line.get("total_tax"), f"{field}.total_tax")
+        adjustments.append(ExternalAdjustment(kind=kind, amount=total, label=label, external_id=line_id))
+        if tax:
+            adjustments.append(ExternalAdjustment(kind=tax_kind, amount=tax, label=label, external_id=line_id))
+    return adjustments
+
+
+def _tax_rounding(
+    raw: Mapping[str, Any], currency: str, lines: tuple[ExternalOrderLine, ...], adjustments: list[ExternalAdjustment]
+) -> Decimal:
+    """The order's taxes (`cart_tax` + `shipping_tax`) less the rounded taxes of its lines, shipping and fees.
+
+    A shop that rounds tax at the subtotal rather than per line shows each line's tax rounded (1.13 for
+    1.125) and the order's tax rounded once (2.25 for 1.125 + 0.225 + 0.9): the cents between are the
+    shop's, kept as a tax adjustment. Only differences of rounding size (a minor unit per line) count."""
+    if raw.get("cart_tax") in (None, "") or raw.get("shipping_tax") in (None, ""):
+        return Decimal(0)
+    order_tax = _amount(raw.get("cart_tax"), "cart_tax") + _amount(raw.get("shipping_tax"), "shipping_tax")
+    itemised = sum((line.tax_amount for line in lines), Decimal(0)) + sum(
+        (a.amount for a in adjustments if a.kind in (AdjustmentKind.SHIPPING_TAX, AdjustmentKind.FEE_TAX)), Decimal(0)
+    )
+    difference = order_tax - itemised
+    tolerance = minor_unit_exponent(currency) * (len(lines) + len(adjustments))
+    return difference if abs(difference) <= tolerance else Decimal(0)
+
+
 def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
-    """One REST v3 order → ExternalOrder, or RecordError naming the field."""
+    """One REST v3 order → ExternalOrder, or RecordError naming the field.
+
+    WooCommerce keeps line, shipping and fee amounts without tax, each with its tax beside it (also in a shop
+    whose prices include tax): a line is its subtotal less the coupons' discount (subtotal - total) plus
+    its total_tax; shipping_lines and fee_lines (a negative fee is a discount) become adjustments with their
+    tax. `total` is the grand total; a difference left (WooCommerce rounding at the order, a plugin) is left to
+    ingest to keep as unexplained."""
     order_id = raw.get("id")
     if isinstance(order_id, bool) or not isinstance(order_id, int):
         raise RecordError("id: missing")
@@ -139,12 +187,13 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
         raise RecordError("line_items: missing or empty")
     lines = tuple(_parse_line(item, index, currency) for index, item in enumerate(items))
     total = _amount(raw.get("total"), "total")
-    shipping = _amount(raw.get("shipping_total"), "shipping_total")
-    tax = _amount(raw.get("total_tax"), "total_tax")
-    discount = _amount(raw.get("discount_total"), "discount_total")
-    item_amount = sum((line.item_amount for line in lines), Decimal(0))
-    # Fees (fee_lines) and anything else the total holds beyond items, shipping and tax less discounts.
-    other = total - (item_amount - discount) - shipping - tax
+    adjustments = [
+        *_adjustment_lines(raw, "shipping_lines", AdjustmentKind.SHIPPING, AdjustmentKind.SHIPPING_TAX),
+        *_adjustment_lines(raw, "fee_lines", AdjustmentKind.FEE, AdjustmentKind.FEE_TAX),
+    ]
+    rounding = _tax_rounding(raw, currency, lines, adjustments)
+    if rounding:
+        adjustments.append(ExternalAdjustment(kind=AdjustmentKind.TAX_ROUNDING, amount=rounding))
     country = ""
     for block in ("shipping", "billing"):
         address = raw.get(block)
@@ -161,16 +210,12 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
         status=STATUS_MAP[raw_status],
         fulfillment_channel=FulfillmentChannel.MERCHANT,
         currency=currency,
-        item_amount=item_amount,
-        shipping_amount=shipping,
-        tax_amount=tax,
-        discount_amount=discount,
-        other_amount=other,
         total_amount=total,
         buyer_country=country[:2].upper(),
         lines=lines,
         merchant_order_id=number[:100],
         source_name=str(raw.get("created_via") or "")[:60],
+        adjustments=tuple(adjustments),
     )
 
 

@@ -15,12 +15,21 @@ import shopify as shopify_api
 from django.conf import settings
 
 from channels.adapters import shopify, woocommerce
-from channels.adapters.base import OrderStatus
+from channels.adapters.base import AdjustmentKind, ExternalOrder, OrderStatus
+from orders.services import order_adjustments, order_breakdown
 
 VENDOR = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "vendor"
 SHOPIFY_REST = VENDOR / "shopify" / "rest-admin-2026-07"
 WOO_ORDERS = VENDOR / "woocommerce" / "wp-api-v3" / "orders"
 needs_vendor = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
+
+
+def _summary_adds_up(order: ExternalOrder) -> bool:
+    """items - discount + shipping + other + (tax unless included) == total, as ingest stores the order."""
+    summary = order_breakdown(order)
+    tax = Decimal(0) if order.taxes_included else summary["tax_amount"]
+    parts = summary["item_amount"] - summary["discount_amount"] + summary["shipping_amount"] + tax
+    return parts + summary["other_amount"] == order.total_amount
 
 
 def _shopify_orders() -> list[tuple[str, dict[str, Any]]]:
@@ -48,9 +57,9 @@ def test_every_vendor_shopify_order_with_lines_parses_with_exact_money() -> None
         assert order.total_amount == Decimal(raw["total_price_set"]["shop_money"]["amount"]), name
         assert order.presentment_currency == raw["total_price_set"]["presentment_money"]["currency_code"]
         assert order.lines and all(isinstance(line.unit_price, Decimal) for line in order.lines)
-        # items less discounts, shipping, tax and "other" add up to the total exactly
-        parts = order.item_amount - order.discount_amount + order.shipping_amount + order.tax_amount
-        assert parts + order.other_amount == order.total_amount, name
+        # the lines (discount allocations, tax) and the adjustments add up to the total exactly
+        assert order.itemised_amount == order.total_amount, name
+        assert _summary_adds_up(order), name
 
 
 @needs_vendor
@@ -65,14 +74,27 @@ def test_shopify_vendor_order_fields() -> None:
     assert order.updated_at == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)  # -05:00 read as an offset
     line = order.lines[0]
     assert (line.sku, line.channel_product_id, line.tax_amount) == ("IPOD2008GREEN", "39072856", Decimal("3.98"))
+    # The 10.00 order discount reaches the lines as discount allocations (total_discount itself says 0.00).
+    assert line.discount_amount == Decimal("3.34") and raw["line_items"][0]["total_discount"] == "0.00"
+    assert sum((line.discount_amount for line in order.lines), Decimal(0)) == Decimal(raw["total_discounts"])
+    assert order_breakdown(order)["discount_amount"] == Decimal("10.00")
+    assert not order.taxes_included and not any(line.tax_included for line in order.lines)
 
 
 @needs_vendor
 def test_shopify_legacy_library_fixture_without_money_sets_still_parses() -> None:
     raw = json.loads((VENDOR / "shopify" / "shopify_python_api-fixtures" / "order.json").read_text())
-    order = shopify.parse_rest_order(raw.get("order", raw))
-    assert order.total_amount == Decimal(str(raw.get("order", raw)["total_price"]))
+    raw = raw.get("order", raw)
+    order = shopify.parse_rest_order(raw)
+    assert order.total_amount == Decimal(str(raw["total_price"]))
     assert order.lines[0].sku == "IPOD2008GREEN"
+    # This old example's lines (597.00 with tax) do not make its total (409.94): the difference is kept,
+    # named as unexplained, never spread over the lines or dropped.
+    unexplained = [a for a in order_adjustments(order) if a.kind == AdjustmentKind.UNEXPLAINED]
+    assert [a.amount for a in unexplained] == [order.total_amount - order.itemised_amount]
+    assert unexplained[0].amount == Decimal("-187.06") and order_breakdown(order)["unexplained_amount"] == Decimal(
+        "-187.06"
+    )
 
 
 def test_shopify_graphql_node_and_bad_records() -> None:
@@ -121,7 +143,7 @@ def test_shopify_graphql_node_and_bad_records() -> None:
     with pytest.raises(shopify.RecordError, match=r"totalPriceSet.shopMoney.amount"):
         shopify.parse_order(broken)
     other = copy.deepcopy(node)
-    other["totalTaxSet"]["shopMoney"]["currencyCode"] = "USD"
+    other["lineItems"]["nodes"][0]["originalUnitPriceSet"]["shopMoney"]["currencyCode"] = "USD"
     with pytest.raises(shopify.RecordError, match="differs from the order currency EUR"):
         shopify.parse_order(other)
 
@@ -198,8 +220,27 @@ def test_every_vendor_woocommerce_order_parses_in_utc_with_exact_money() -> None
         order = woocommerce.parse_order(raw)
         assert order.total_amount == Decimal(raw["total"]), name
         assert order.updated_at.tzinfo is UTC
-        parts = order.item_amount - order.discount_amount + order.shipping_amount + order.tax_amount
-        assert parts + order.other_amount == order.total_amount, name
+        assert order.itemised_amount == order.total_amount, name
+        assert _summary_adds_up(order), name
+        summary = order_breakdown(order)
+        assert summary["shipping_amount"] == Decimal(raw["shipping_total"]), name
+        assert summary["tax_amount"] == Decimal(raw["total_tax"]), name
+        assert summary["discount_amount"] == Decimal(raw["discount_total"]), name
+
+
+@needs_vendor
+def test_woocommerce_tax_rounded_at_the_order_is_kept_as_the_shops_own_rounding() -> None:
+    # Given WooCommerce's own batch example: line taxes 1.125 + 0.225 + 0.9 shown rounded per line (2.26),
+    # the order's tax rounded once (2.25)
+    body = json.loads((WOO_ORDERS / "batch-update-orders.response.json").read_text())
+    raw = body["create"][0]
+    # When it is parsed
+    order = woocommerce.parse_order(raw)
+    # Then the cent between is a tax adjustment named as rounding, and nothing is unexplained
+    assert sum((line.tax_amount for line in order.lines), Decimal(0)) == Decimal("2.26")
+    rounding = [a for a in order.adjustments if a.kind == AdjustmentKind.TAX_ROUNDING]
+    assert [a.amount for a in rounding] == [Decimal("-0.01")]
+    assert order_breakdown(order)["unexplained_amount"] == 0 and order.itemised_amount == Decimal("62.25")
 
 
 @needs_vendor

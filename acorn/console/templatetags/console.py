@@ -1,11 +1,15 @@
-"""Template helpers for the console: Bootstrap classes on form widgets, page links that keep filters."""
+"""Template helpers for the console: Bootstrap classes on form widgets, page links that keep filters, money
+shown to its currency's minor unit."""
 
 from __future__ import annotations
 
+from decimal import InvalidOperation
 from typing import Any
 
 from django import forms, template
 from django.http import QueryDict
+
+from acorn.money import quantize_amount
 
 register = template.Library()
 
@@ -60,3 +64,14 @@ def query_with(context: dict[str, Any], **changes: Any) -> str:
             query[key] = value
     encoded = query.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def money(amount: Any, currency: str) -> str:
+    """An amount quantised to its currency's minor unit for display ("19.90", "1990" for JPY); "—" for none."""
+    if amount is None or amount == "":
+        return "—"
+    try:
+        return str(quantize_amount(amount, currency))
+    except (TypeError, ValueError, InvalidOperation):
+        return str(amount)

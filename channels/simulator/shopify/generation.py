@@ -196,6 +196,20 @@ class _OrderBuilder:
             fee = shelf_price(SHIPPING_USD["domestic" if domestic else "international"], shop.currency)
             shipping = self.money(fee)
             shipping_title = "Standard" if domestic else "International Shipping"
+        shipping_taxes: tuple[TaxLine, ...] = ()
+        tax_title, tax_rate = _tax_for(country, province)
+        if shop.profile.taxes_included and tax_rate > 0 and not shipping.is_zero:
+            # VAT / GST / consumption tax is charged on shipping too, inside its price.
+            shipping_taxes = (
+                TaxLine(
+                    tax_title,
+                    tax_rate,
+                    Money(
+                        quantize(shipping.shop * tax_rate / (1 + tax_rate), shop.currency),
+                        quantize(shipping.presentment * tax_rate / (1 + tax_rate), self.presentment),
+                    ),
+                ),
+            )
         order = ShopOrder(
             legacy_id=ORDER_BASE + self.index * 1_000 + rng.randrange(1_000),
             index=self.index,
@@ -219,6 +233,7 @@ class _OrderBuilder:
             language=language,
             events=[],
             malformed=rng.choice(MALFORMED_KINDS) if rng.random() < malformed_rate else None,
+            shipping_tax_lines=shipping_taxes,
         )
         order.events = self._timeline(order)
         order.reindex()

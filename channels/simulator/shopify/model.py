@@ -272,6 +272,8 @@ class ShopOrder:
     language: str
     events: list[OrderEvent]
     malformed: str | None = None
+    # Tax inside the shipping price (shops whose prices include tax charge VAT / GST on shipping too).
+    shipping_tax_lines: tuple[TaxLine, ...] = ()
     _times: list[datetime] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -289,8 +291,12 @@ class ShopOrder:
         return total(line.discounted_total for line in self.lines)
 
     @property
+    def shipping_tax(self) -> Money:
+        return total(tax.price for tax in self.shipping_tax_lines)
+
+    @property
     def total_tax(self) -> Money:
-        return total(line.tax for line in self.lines)
+        return total(line.tax for line in self.lines) + self.shipping_tax
 
     @property
     def total_discounts(self) -> Money:
@@ -298,6 +304,8 @@ class ShopOrder:
 
     @property
     def total_price(self) -> Money:
+        """Lines after discounts, shipping, and the tax on top unless the prices include it (as Shopify's
+        totalPriceSet: before returns)."""
         price = self.subtotal + self.shipping
         return price if self.taxes_included else price + self.total_tax
 

@@ -302,7 +302,16 @@ def order(shop: Shop, record: ShopOrder, state: OrderState) -> dict[str, Any]:
                 "price_set": money_set(record.shipping, record),
                 "source": "shopify",
                 "title": record.shipping_title,
-                "tax_lines": [],
+                "tax_lines": [
+                    {
+                        "channel_liable": False,
+                        "price": amount(tax.price.shop, currency),
+                        "price_set": money_set(tax.price, record),
+                        "rate": json_number(tax.rate),
+                        "title": tax.title,
+                    }
+                    for tax in record.shipping_tax_lines
+                ],
                 "discount_allocations": [],
             }
         ],
@@ -311,10 +320,9 @@ def order(shop: Shop, record: ShopOrder, state: OrderState) -> dict[str, Any]:
 
 def _order_tax_lines(record: ShopOrder) -> list[dict[str, Any]]:
     merged: dict[tuple[str, Decimal], Money] = {}
-    for line in record.lines:
-        for tax in line.tax_lines:
-            key = (tax.title, tax.rate)
-            merged[key] = merged.get(key, Money(Decimal(0), Decimal(0))) + tax.price
+    for tax in [*(tax for line in record.lines for tax in line.tax_lines), *record.shipping_tax_lines]:
+        key = (tax.title, tax.rate)
+        merged[key] = merged.get(key, Money(Decimal(0), Decimal(0))) + tax.price
     return [
         {
             "price": amount(price.shop, record.currency),

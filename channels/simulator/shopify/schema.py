@@ -92,12 +92,21 @@ type MailingAddress {
   city: String country: String countryCodeV2: CountryCode province: String provinceCode: String zip: String
 }
 type TaxLine { channelLiable: Boolean priceSet: MoneyBag! rate: Float ratePercentage: Float title: String! }
+type DiscountAllocation { allocatedAmountSet: MoneyBag! }
+type ShippingLine {
+  id: ID title: String! code: String source: String carrierIdentifier: String isRemoved: Boolean!
+  originalPriceSet: MoneyBag! discountedPriceSet: MoneyBag! discountAllocations: [DiscountAllocation!]!
+  taxLines: [TaxLine!]!
+}
+type ShippingLineEdge { cursor: String! node: ShippingLine! }
+type ShippingLineConnection { edges: [ShippingLineEdge!]! nodes: [ShippingLine!]! pageInfo: PageInfo! }
 
 type LineItem implements Node {
   id: ID! sku: String name: String! title: String! variantTitle: String vendor: String quantity: Int!
   currentQuantity: Int! refundableQuantity: Int! unfulfilledQuantity: Int! requiresShipping: Boolean! taxable: Boolean!
   variant: ProductVariant product: Product originalUnitPriceSet: MoneyBag! discountedUnitPriceSet: MoneyBag!
   originalTotalSet: MoneyBag! discountedTotalSet: MoneyBag! totalDiscountSet: MoneyBag!
+  discountAllocations: [DiscountAllocation!]!
   taxLines(first: Int): [TaxLine!]!
 }
 type LineItemEdge { cursor: String! node: LineItem! }
@@ -188,14 +197,17 @@ type Order implements Node & LegacyInteroperability {
   processedAt: DateTime! cancelledAt: DateTime cancelReason: OrderCancelReason closed: Boolean! closedAt: DateTime
   confirmed: Boolean! confirmationNumber: String currencyCode: CurrencyCode! presentmentCurrencyCode: CurrencyCode!
   displayFinancialStatus: OrderDisplayFinancialStatus displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
-  test: Boolean! tags: [String!]! sourceName: String note: String taxesIncluded: Boolean! customerLocale: String
+  test: Boolean! tags: [String!]! sourceName: String note: String taxesIncluded: Boolean! dutiesIncluded: Boolean!
+  customerLocale: String
   discountCode: String discountCodes: [String!]! paymentGatewayNames: [String!]! fullyPaid: Boolean! unpaid: Boolean!
   totalPriceSet: MoneyBag! subtotalPriceSet: MoneyBag totalShippingPriceSet: MoneyBag! totalTaxSet: MoneyBag
   totalDiscountsSet: MoneyBag totalRefundedSet: MoneyBag! totalRefundedShippingSet: MoneyBag!
   totalReceivedSet: MoneyBag! totalOutstandingSet: MoneyBag! totalCapturableSet: MoneyBag!
   currentTotalPriceSet: MoneyBag! currentSubtotalPriceSet: MoneyBag! currentTotalTaxSet: MoneyBag!
-  currentTotalDiscountsSet: MoneyBag!
+  currentTotalDiscountsSet: MoneyBag! totalTipReceivedSet: MoneyBag! originalTotalDutiesSet: MoneyBag
+  currentTotalDutiesSet: MoneyBag originalTotalAdditionalFeesSet: MoneyBag currentTotalAdditionalFeesSet: MoneyBag
   shippingAddress: MailingAddress billingAddress: MailingAddress
+  shippingLines(%(paging)s, includeRemovals: Boolean = false): ShippingLineConnection!
   lineItems(%(paging)s): LineItemConnection!
   refunds(first: Int): [Refund!]!
   returns(%(paging)s, query: String): ReturnConnection!

@@ -537,6 +537,13 @@ class Views:
             "currentSubtotalPriceSet": money_bag(current_subtotal, order),
             "currentTotalTaxSet": money_bag(current_tax, order),
             "currentTotalDiscountsSet": money_bag(order.total_discounts, order),
+            "dutiesIncluded": False,
+            "totalTipReceivedSet": money_bag(Money(Decimal(0), Decimal(0)), order),
+            "originalTotalDutiesSet": None,
+            "currentTotalDutiesSet": None,
+            "originalTotalAdditionalFeesSet": None,
+            "currentTotalAdditionalFeesSet": None,
+            "shippingLines": paged([order], views.shipping_line, lambda item: by_id(item.legacy_id // 10)),
             "shippingAddress": address,
             "billingAddress": address,
             "lineItems": paged(
@@ -588,6 +595,9 @@ class Views:
             "originalTotalSet": money_bag(line.original_total, order),
             "discountedTotalSet": money_bag(line.discounted_total, order),
             "totalDiscountSet": money_bag(line.discount, order),
+            "discountAllocations": []
+            if line.discount.is_zero
+            else [{"allocatedAmountSet": money_bag(line.discount, order)}],
             "taxLines": lambda info, first=None: [
                 {
                     "channelLiable": False,
@@ -597,6 +607,31 @@ class Views:
                     "title": tax.title,
                 }
                 for tax in line.tax_lines[:first]
+            ],
+        }
+
+    def shipping_line(self, order: ShopOrder) -> Node:
+        """The order's one shipping line (Shopify lists it even when free, at 0.00)."""
+        return {
+            "__typename": "ShippingLine",
+            "id": gid("ShippingLine", order.legacy_id // 10),
+            "title": order.shipping_title,
+            "code": order.shipping_title,
+            "source": "shopify",
+            "carrierIdentifier": None,
+            "isRemoved": False,
+            "originalPriceSet": money_bag(order.shipping, order),
+            "discountedPriceSet": money_bag(order.shipping, order),
+            "discountAllocations": [],
+            "taxLines": [
+                {
+                    "channelLiable": False,
+                    "priceSet": money_bag(tax.price, order),
+                    "rate": json_number(tax.rate),
+                    "ratePercentage": json_number(tax.rate * 100),
+                    "title": tax.title,
+                }
+                for tax in order.shipping_tax_lines
             ],
         }
 
