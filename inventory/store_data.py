@@ -24,7 +24,8 @@ def _count(store: Store) -> dict[str, int]:
 
 def _remove(store: Store) -> dict[str, int]:
     released = 0
-    allocations = LineAllocation.objects.filter(store=store, reservations__isnull=False).distinct().order_by("pk")
+    holding = Reservation.objects.filter(allocation__store=store).values("allocation_id")
+    allocations = LineAllocation.objects.filter(pk__in=holding).order_by("pk")  # locked in pk order
     for allocation in allocations.select_for_update(of=("self",)):
         for reservation in allocation.reservations.select_related("product", "warehouse").order_by("pk"):
             stock_move(
