@@ -9,22 +9,49 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from channels.models import AMAZON_REGION_MARKETPLACES, DataPermission, Region, SyncRunStatus
+from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES, marketplace_code
+from channels.models import AMAZON_REGION_MARKETPLACES, DataPermission, Region, Store, SyncRunStatus
+
+
+def marketplace_label(code: str) -> str:
+    """ "JP — Japan (Amazon.co.jp)" in the active language."""
+    marketplace = AMAZON_MARKETPLACE_TABLE.get(code)
+    if marketplace is None:
+        return code
+    return f"{code} — {gettext(marketplace.name)} ({marketplace.site_name})"
+
+
+def marketplace_choices(codes: list[str] | tuple[str, ...] | None = None) -> list[tuple[str, Any]]:
+    """Choices grouped by selling region, from the one marketplace table (all of them, or the codes given)."""
+    groups: list[tuple[str, Any]] = []
+    for region, region_codes in REGION_MARKETPLACES.items():
+        members = [(code, marketplace_label(code)) for code in region_codes if codes is None or code in codes]
+        if members:
+            groups.append((str(Region(region).label), members))
+    return groups
+
+
+class _MarketplacesField(forms.MultipleChoiceField):
+    """Marketplace codes; "GB" or lower case are read as ACORN's codes ("UK")."""
+
+    def to_python(self, value: Any) -> list[str]:
+        return [marketplace_code(str(item)) or str(item) for item in super().to_python(value)]
 
 
 class AmazonConnectForm(forms.Form):
     name = forms.CharField(label=_("Store name"), max_length=100, help_text=_("For example “Amazon US”."))
     region = forms.ChoiceField(label=_("Region"), choices=Region.choices, initial=Region.NA)
-    marketplaces = forms.MultipleChoiceField(
+    marketplaces = _MarketplacesField(
         label=_("Marketplaces"),
-        choices=[
-            (Region(region).label, [(code, code) for code in codes])
-            for region, codes in AMAZON_REGION_MARKETPLACES.items()
-        ],
         widget=forms.CheckboxSelectMultiple,
         initial=["US"],
+        help_text=_(
+            "Choose where you sell. After you authorise, ACORN asks Amazon which marketplaces your account "
+            "really sells on and warns you about the others."
+        ),
     )
     permissions = forms.MultipleChoiceField(
         label=_("Data ACORN may read"),
@@ -41,6 +68,7 @@ class AmazonConnectForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["marketplaces"].choices = marketplace_choices()  # type: ignore[attr-defined]
         if settings.ACORN_ALLOW_CUSTOM_ENDPOINTS:
             self.fields["endpoint"].initial = settings.ACORN_SIMULATOR_URL
         else:
@@ -66,6 +94,39 @@ class AmazonConnectForm(forms.Form):
                     },
                 )
         return cleaned
+
+
+class StoreMarketplacesForm(forms.Form):
+    """Which of the seller's marketplaces ACORN reads: only those Amazon says the seller sells on."""
+
+    marketplaces = _MarketplacesField(label=_("Marketplaces ACORN reads"), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, store: Store, allowed: list[str], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"marketplaces": [code for code in store.marketplaces if code in allowed]})
+        super().__init__(*args, **kwargs)
+        self.fields["marketplaces"].choices = marketplace_choices(allowed)  # type: ignore[attr-defined]
+
+
+class StoreRenameForm(forms.Form):
+    name = forms.CharField(label=_("Store name"), max_length=100)
+
+
+class StoreDeleteForm(forms.Form):
+    confirm_name = forms.CharField(
+        label=_("Type the store's name to confirm"), max_length=100, help_text=_("This cannot be undone.")
+    )
+
+    def __init__(self, *args: Any, store: Store, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.store = store
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"].strip()
+        if typed != self.store.name:
+            raise forms.ValidationError(
+                _("That is not the store's name. Type “%(name)s” exactly.") % {"name": self.store.name}
+            )
+        return typed
 
 
 class SyncRunFilterForm(forms.Form):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acorn.crypto import EncryptedJSONField
 from acorn.tenancy.models import TenantScopedModel
+from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES
 
 
 class Platform(models.TextChoices):
@@ -30,7 +31,9 @@ class StoreStatus(models.TextChoices):
     PENDING_AUTH = "pending_auth", _("Waiting for authorisation")
     ACTIVE = "active", _("Active")
     AUTH_INTERRUPTED = "auth_interrupted", _("Authorisation interrupted")
-    DISABLED = "disabled", _("Disabled")
+    # Tokens deleted, webhooks removed, syncs stopped; the data stays and the store holds no plan seat.
+    # (The value is the one stores were saved with before "disconnect" had a page.)
+    DISABLED = "disabled", _("Disconnected")
 
 
 class DataPermission(models.TextChoices):
@@ -41,29 +44,22 @@ class DataPermission(models.TextChoices):
     REPORTS = "reports", _("Reports")
 
 
-# Amazon marketplaces per region: code → (marketplace id, currency, country).
+# Derived from the one marketplace table (channels/marketplaces.py, itself from python-amazon-sp-api):
+# code → (marketplace id, currency, country), region → codes, marketplace id → code.
 AMAZON_MARKETPLACES: dict[str, tuple[str, str, str]] = {
-    "US": ("ATVPDKIKX0DER", "USD", "US"),
-    "CA": ("A2EUQ1WTGCTBG2", "CAD", "CA"),
-    "MX": ("A1AM78C64UM0Y8", "MXN", "MX"),
-    "UK": ("A1F83G8C2ARO7P", "GBP", "GB"),
-    "DE": ("A1PA6795UKMFR9", "EUR", "DE"),
-    "FR": ("A13V1IB3VIYZZH", "EUR", "FR"),
-    "IT": ("APJ6JRA9NG5V4", "EUR", "IT"),
-    "ES": ("A1RKKUPIHCS9HS", "EUR", "ES"),
-    "JP": ("A1VC38T7P48ZVB", "JPY", "JP"),
-    "AU": ("A39IBJ37TRP1C6", "AUD", "AU"),
+    code: (m.marketplace_id, m.currency, m.country) for code, m in AMAZON_MARKETPLACE_TABLE.items()
 }
-AMAZON_REGION_MARKETPLACES: dict[str, tuple[str, ...]] = {
-    Region.NA: ("US", "CA", "MX"),
-    Region.EU: ("UK", "DE", "FR", "IT", "ES"),
-    Region.FE: ("JP", "AU"),
-}
-AMAZON_MARKETPLACE_BY_ID = {mid: code for code, (mid, _c, _k) in AMAZON_MARKETPLACES.items()}
+AMAZON_REGION_MARKETPLACES: dict[str, tuple[str, ...]] = dict(REGION_MARKETPLACES)
+AMAZON_MARKETPLACE_BY_ID = {m.marketplace_id: code for code, m in AMAZON_MARKETPLACE_TABLE.items()}
 
 # Amazon asks sellers to re-authorise once a year; warn this long before.
 REAUTHORIZATION_PERIOD = timedelta(days=365)
 REAUTHORIZATION_WARNING = timedelta(days=30)
+# A store whose authorisation was not completed within this long has expired: it holds no plan seat, does
+# not block its name, and is removed (the consent link it sent the seller to is dead after 15 minutes).
+AUTHORIZATION_EXPIRY = timedelta(hours=1)
+# A resource whose runs failed this many times in a row makes the store "failing" (and notifies once).
+FAILING_AFTER = 3
 
 
 def _new_webhook_key() -> str:
@@ -84,9 +80,16 @@ class Store(TenantScopedModel):
     status = models.CharField(_("status"), max_length=20, choices=StoreStatus.choices, default=StoreStatus.PENDING_AUTH)
     status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
     permissions = models.JSONField(_("data permissions"), default=list, blank=True)
+    # Amazon: the Sellers API's getMarketplaceParticipations, asked on connect and re-authorisation — one
+    # entry per marketplace the seller can sell in: {"marketplace_id", "code" ("" when ACORN does not know
+    # it), "name", "country", "participating", "suspended", "store_name"}. Empty until asked.
+    participations = models.JSONField(_("marketplace participations"), default=list, blank=True)
+    participations_checked_at = models.DateTimeField(_("participations checked"), null=True, blank=True)
     authorized_at = models.DateTimeField(_("authorised"), null=True, blank=True)
     # When the "re-authorise within 30 days" notice went out for the current authorisation.
     reauthorization_warned_at = models.DateTimeField(null=True, blank=True)
+    # Set when an owner or admin confirmed the deletion; the store goes in a task (services_lifecycle).
+    delete_requested_at = models.DateTimeField(_("deletion requested"), null=True, blank=True)
     # Names the store in its webhook URL (WooCommerce signs with a per-store secret, so the URL must say
     # which store a delivery is for before the signature can be checked). Not a secret on its own.
     webhook_key = models.CharField(max_length=32, unique=True, default=_new_webhook_key, editable=False)
@@ -124,8 +127,55 @@ class Store(TenantScopedModel):
     def has_permission(self, permission: str) -> bool:
         return permission in (self.permissions or [])
 
+    @property
+    def authorization_expired(self) -> bool:
+        """An authorisation started and never completed, long enough ago that it can no longer complete."""
+        return self.status == StoreStatus.PENDING_AUTH and self.created_at < timezone.now() - AUTHORIZATION_EXPIRY
+
+    def participating_codes(self) -> list[str] | None:
+        """The marketplaces Amazon says the seller participates in (ACORN codes), or None when not yet asked."""
+        if self.participations_checked_at is None:
+            return None
+        return [p["code"] for p in self.participations or [] if p.get("participating") and p.get("code")]
+
+    def marketplaces_not_participating(self) -> list[str]:
+        """Chosen marketplaces the seller does not participate in (none when participations are unknown)."""
+        participating = self.participating_codes()
+        if participating is None:
+            return []
+        return [code for code in self.marketplaces if code not in participating]
+
+    def sync_marketplaces(self) -> list[str]:
+        """The chosen marketplaces ACORN reads: those the seller participates in, when Amazon has said."""
+        wrong = set(self.marketplaces_not_participating())
+        return [code for code in self.marketplaces if code in AMAZON_MARKETPLACE_TABLE and code not in wrong]
+
     def marketplace_ids(self) -> list[str]:
-        return [AMAZON_MARKETPLACES[code][0] for code in self.marketplaces if code in AMAZON_MARKETPLACES]
+        """Amazon's ids of the marketplaces ACORN reads (see sync_marketplaces)."""
+        return [AMAZON_MARKETPLACE_TABLE[code].marketplace_id for code in self.sync_marketplaces()]
+
+    def marketplace_labels(self) -> list[tuple[str, str]]:
+        """(code, English name) of each chosen marketplace, for display (the name is translated there)."""
+        return [
+            (code, AMAZON_MARKETPLACE_TABLE[code].name if code in AMAZON_MARKETPLACE_TABLE else code)
+            for code in self.marketplaces
+        ]
+
+    @property
+    def failing_resources(self) -> list[str]:
+        """Resources whose runs keep failing (uses prefetched `cursors` when there are)."""
+        return sorted(c.resource for c in self.cursors.all() if c.consecutive_failures >= FAILING_AFTER)
+
+    @property
+    def display_state(self) -> str:
+        """What the store list and page show: the status, or "expired" / "failing" where that says more."""
+        if self.delete_requested_at is not None:
+            return "deleting"
+        if self.authorization_expired:
+            return "expired"
+        if self.status == StoreStatus.ACTIVE and self.failing_resources:
+            return "failing"
+        return str(self.status)
 
 
 class StoreCredential(TenantScopedModel):
@@ -164,6 +214,10 @@ class SyncCursor(TenantScopedModel):
     lease_run = models.CharField(max_length=32, blank=True)
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    # When the last run ended caught up: every record updated before this moment (the vendor's freshest
+    # time when the run's last window opened) is in ACORN.
+    up_to_date_as_of = models.DateTimeField(_("up to date as of"), null=True, blank=True)
+    last_status = models.CharField(_("last run"), max_length=12, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -175,11 +229,20 @@ class SyncCursor(TenantScopedModel):
     def __str__(self) -> str:
         return f"{self.store_id}:{self.resource}"
 
+    @property
+    def is_failing(self) -> bool:
+        return self.consecutive_failures >= FAILING_AFTER
+
+    @property
+    def is_behind(self) -> bool:
+        """The last run stopped before it caught up; another is on its way."""
+        return self.last_status == SyncRunStatus.PARTIAL
+
 
 class SyncRunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
-    PARTIAL = "partial", _("Paused (continues next run)")
+    PARTIAL = "partial", _("Behind (continues at once)")
     FAILED = "failed", _("Failed")
     AUTH_FAILED = "auth_failed", _("Authorisation failed")
 
@@ -189,6 +252,7 @@ class SyncTrigger(models.TextChoices):
     MANUAL = "manual", _("Sync now")
     CONNECT = "connect", _("First sync")
     COMMAND = "command", _("Command line")
+    CATCH_UP = "catch_up", _("Catching up")
 
 
 class SyncRun(TenantScopedModel):
@@ -208,6 +272,9 @@ class SyncRun(TenantScopedModel):
     skipped = models.PositiveIntegerField(_("unchanged"), default=0)
     quarantined = models.PositiveIntegerField(_("quarantined"), default=0)
     retries = models.PositiveIntegerField(_("retries"), default=0)
+    # Whether the run ended caught up (a window it opened was read to its end), and how far it got.
+    caught_up = models.BooleanField(_("caught up"), default=False)
+    synced_to = models.DateTimeField(_("synced up to"), null=True, blank=True)
     progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
     error_code = models.CharField(_("error code"), max_length=60, blank=True)
     message = models.TextField(_("message"), blank=True)
@@ -246,6 +313,8 @@ class SyncRun(TenantScopedModel):
             "skipped": self.skipped,
             "quarantined": self.quarantined,
             "retries": self.retries,
+            "caught_up": self.caught_up,
+            "synced_to": self.synced_to.isoformat() if self.synced_to else None,
             "error_code": self.error_code,
             "message": self.message,
         }

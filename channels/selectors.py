@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
-from channels.models import QuarantinedRecord, Store, StoreStatus, SyncCursor, SyncRun, WebhookEvent
+from channels.models import (
+    AUTHORIZATION_EXPIRY,
+    QuarantinedRecord,
+    Store,
+    StoreStatus,
+    SyncCursor,
+    SyncRun,
+    WebhookEvent,
+)
 
 
 def store_list(*, tenant: Tenant) -> QuerySet[Store]:
@@ -24,9 +33,15 @@ def store_get_or_404(*, tenant: Tenant, pk: int) -> Store:
     return store
 
 
+def stores_in_use_filter() -> Q:
+    """Stores that hold a plan seat: not disconnected, and not an authorisation that expired."""
+    expired = Q(status=StoreStatus.PENDING_AUTH, created_at__lt=timezone.now() - AUTHORIZATION_EXPIRY)
+    return ~Q(status=StoreStatus.DISABLED) & ~expired
+
+
 def store_count_in_use(*, tenant: Tenant) -> int:
-    """Stores that hold a seat under the plan: every store that is not disabled."""
-    return Store.objects.filter(tenant=tenant).exclude(status=StoreStatus.DISABLED).count()
+    """Stores that hold a seat under the plan (see stores_in_use_filter)."""
+    return Store.objects.filter(tenant=tenant).filter(stores_in_use_filter()).count()
 
 
 def sync_cursor_list(*, store: Store) -> QuerySet[SyncCursor]:

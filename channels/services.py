@@ -17,6 +17,7 @@ from acorn.notifications.services import notify
 from acorn.tenancy import plans
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
+from channels.marketplaces import marketplace_code
 from channels.models import (
     AMAZON_REGION_MARKETPLACES,
     DataPermission,
@@ -56,9 +57,12 @@ def store_create(
     """Create a store waiting for authorisation, within the plan's store limit. Audited.
 
     `seller_id` is known up front for Shopify (the shop domain) and WooCommerce (the site URL)."""
+    from channels.services_lifecycle import stores_expire_pending
+
     if membership is not None:
         ensure_permission(membership, "stores.manage")
     tenant = _lock_tenant(tenant)
+    stores_expire_pending(tenant=tenant)  # an abandoned authorisation holds no seat and no name
     plans.ensure_store_capacity(tenant, stores_in_use=store_count_in_use(tenant=tenant))
     if Store.objects.filter(tenant=tenant, name__iexact=name.strip()).exists():
         raise ValidationError({"name": _("A store with this name exists already.")})
@@ -66,6 +70,7 @@ def store_create(
         if region not in Region.values:
             raise ValidationError({"region": _("Choose the Amazon region (North America, Europe or Far East).")})
         allowed = AMAZON_REGION_MARKETPLACES[region]
+        marketplaces = list(dict.fromkeys(marketplace_code(code) or code for code in marketplaces))
         wrong = [code for code in marketplaces if code not in allowed]
         if wrong or not marketplaces:
             raise ValidationError(
@@ -255,24 +260,6 @@ def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:
         % {"code": run.error_code, "message": run.message[:300], "trace": run.trace_id},
         link=reverse("channels:store-detail", args=[store.pk]),
     )
-
-
-@transaction.atomic
-def store_disable(*, store: Store, actor: User, membership: Membership) -> Store:
-    """Stop syncing a store (its data stays); frees a store seat under the plan."""
-    ensure_permission(membership, "stores.manage")
-    before = snapshot(store, ["status"])
-    store.status = StoreStatus.DISABLED
-    store.save(update_fields=["status"])
-    audit_record(
-        tenant=store.tenant,
-        actor=actor,
-        action="store.disabled",
-        target=store,
-        before=before,
-        after=snapshot(store, ["status"]),
-    )
-    return store
 
 
 def credentials_rotate_all() -> int:

@@ -3,10 +3,19 @@
 A run takes the (store, resource) lease with a conditional UPDATE (no lock held across HTTP), then
 loops: wait for a rate-limit token → the job fetches one page through the adapter → in ONE transaction
 the job persists the page, malformed records are quarantined and the cursor advances → next page, until
-the window is done or the time budget is spent (the next run resumes from the cursor). Retryable
+the run has caught up or the time budget is spent (the next run resumes from the cursor). Retryable
 errors are retried with backoff and jitter honouring Retry-After; an authorisation failure turns the
 store to auth_interrupted and stops; an expired pagination token restarts the window from its start
 (the job's persist is idempotent, so re-reading a page changes nothing).
+
+Catching up. A window's upper end is fixed when the window opens: the vendor's freshest allowed time at
+that moment (Orders API: the `lastUpdatedBefore` Amazon applies, two minutes before the request), or, for
+a vendor that applies none, the moment it opened. A run ends caught up only when a window it opened
+itself has been read to its end, so everything updated before the run started is in. A run that resumes
+a window pinned by an earlier (interrupted) run therefore opens a fresh window as soon as that one is
+done, and goes on until it has caught up or its time budget is spent: "Sync now" means "up to date now".
+A run that ends behind says so (status "partial", the point it reached) and the next one is queued at
+once. The cursor keeps `up_to_date_as_of` for the store page.
 """
 
 from __future__ import annotations
@@ -40,11 +49,23 @@ from channels.adapters.base import (
     Page,
 )
 from channels.adapters.registry import adapter_for
-from channels.models import QuarantinedRecord, Store, StoreStatus, SyncCursor, SyncRun, SyncRunStatus
+from channels.models import (
+    FAILING_AFTER,
+    QuarantinedRecord,
+    Store,
+    StoreStatus,
+    SyncCursor,
+    SyncRun,
+    SyncRunStatus,
+    SyncTrigger,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS_PER_CALL = 6
+# A run that ends behind and may go on within this long is queued again at once (a longer wait, such as a
+# vendor's Retry-After, is left to the per-minute dispatcher and the cursor's next_run_at).
+CONTINUE_AT_ONCE = timedelta(seconds=5)
 BACKOFF_BASE_SECONDS = 2
 BACKOFF_MAX_SECONDS = 120
 FAILURE_BACKOFF_MAX = timedelta(hours=6)
@@ -186,9 +207,32 @@ def sync_run_execute(
             tenant_id=store.tenant_id, store=store, resource=resource, trigger=trigger, trace_id=trace_id
         )
         _Runner(job, store, cursor, run, time_budget_seconds, sleep).run()
-        return run
     finally:
         _release_lease(cursor, trace_id)
+    if run.status == SyncRunStatus.PARTIAL:
+        # Behind: the next run is queued once this one's writes are committed (and its lease released).
+        transaction.on_commit(lambda: sync_continue(store=store, resource=resource))
+    return run
+
+
+def sync_continue(*, store: Store, resource: str) -> bool:
+    """Queue the next run of a (store, resource) that ended behind, if it is due within CONTINUE_AT_ONCE and
+    nobody else has queued or started it (the same claim as the dispatcher's). True when queued."""
+    from channels.tasks import run_store_sync_task
+
+    job = sync_job_get(resource)
+    now = timezone.now()
+    claimed = (
+        SyncCursor.objects.filter(store=store, resource=resource, next_run_at__lte=now + CONTINUE_AT_ONCE)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(next_run_at=now + max(job.interval, timedelta(minutes=2)))
+    )
+    if not claimed:
+        return False
+    run_store_sync_task.delay(
+        tenant_id=store.tenant_id, store_id=store.pk, resource=resource, trigger=SyncTrigger.CATCH_UP
+    )
+    return True
 
 
 class _Runner:
@@ -206,6 +250,9 @@ class _Runner:
         self.deadline = time.monotonic() + budget
         self.sleep = sleep
         self.operation = job.operation(store)
+        # Set when this run opens a window; a window it opened and read to the end means caught up.
+        self.window_opened_at: datetime | None = None
+        self.up_to_date_as_of: datetime | None = None
 
     # --- the loop ------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -230,17 +277,13 @@ class _Runner:
             except ChannelAuthError as error:
                 raise _RunStop(SyncRunStatus.AUTH_FAILED, error.code, str(error)) from None
             while True:
+                self._ensure_still_active()
                 page = self._fetch_with_retries(adapter)
-                done = self._persist(page)
-                if done:
+                window_done = self._persist(page)
+                if window_done and self.up_to_date_as_of is not None:
                     raise _RunStop(SyncRunStatus.SUCCEEDED)
                 if time.monotonic() >= self.deadline:
-                    raise _RunStop(
-                        SyncRunStatus.PARTIAL,
-                        "time_budget",
-                        "Time budget spent; the next run continues.",
-                        retry_in=timedelta(seconds=5),
-                    )
+                    raise _RunStop(SyncRunStatus.PARTIAL, "time_budget", self._behind_message(), retry_in=timedelta(0))
         except _RunStop as stop:
             self._finish(stop)
         except Exception as error:  # the run row must say what happened; then re-raise
@@ -250,12 +293,25 @@ class _Runner:
             if adapter is not None:
                 adapter.close()
 
+    def _ensure_still_active(self) -> None:
+        """Stop before the next call when the store was disconnected (or lost its authorisation) meanwhile."""
+        status = Store.objects.filter(pk=self.store.pk).values_list("status", flat=True).first()
+        if status != StoreStatus.ACTIVE:
+            raise _RunStop(SyncRunStatus.FAILED, "store_not_active", f"The store is {status or 'deleted'}.")
+
+    def _behind_message(self, reason: str = "time budget spent", wait: float = 0) -> str:
+        high_water = self.cursor.high_water
+        reached = f"synced up to {high_water:%Y-%m-%d %H:%M:%S} UTC" if high_water else "nothing synced yet"
+        when = "at once" if wait <= CONTINUE_AT_ONCE.total_seconds() else f"in {int(wait)} s"
+        return f"Behind ({reason}): {reached}; the next run continues {when}."
+
     def _window(self) -> tuple[datetime, datetime | None, str | None]:
         cursor = self.cursor
         if cursor.window_start is None:
             high_water = cursor.high_water or (timezone.now() - timedelta(days=settings.ACORN_SYNC_INITIAL_DAYS))
             cursor.window_start = high_water - timedelta(seconds=settings.ACORN_SYNC_OVERLAP_SECONDS)
             cursor.window_end, cursor.page_token = None, ""
+            self.window_opened_at = timezone.now()
         return cursor.window_start, cursor.window_end, cursor.page_token or None
 
     def _fetch_with_retries(self, adapter: ChannelAdapter) -> Page[Any]:
@@ -294,13 +350,20 @@ class _Runner:
 
     def _wait_or_stop(self, seconds: float, code: str, message: str) -> None:
         if time.monotonic() + seconds > self.deadline:
-            raise _RunStop(SyncRunStatus.PARTIAL, code, message, retry_in=timedelta(seconds=max(seconds, 1)))
+            wait = max(seconds, 1)
+            reason = message.rstrip(".")[:200]
+            raise _RunStop(
+                SyncRunStatus.PARTIAL, code, self._behind_message(reason, wait), retry_in=timedelta(seconds=wait)
+            )
         self.sleep(seconds)
 
     def _restart_window(self, reason: str) -> None:
-        """The pagination token expired: read the pinned window again from its start."""
+        """The pagination token expired: read the pinned window again from its start. A window with no
+        pinned end (an FBA pass, a shop's listing) is then read whole by this run: as good as opened now."""
         SyncCursor.objects.filter(pk=self.cursor.pk).update(page_token="")
         self.cursor.page_token = ""
+        if self.cursor.window_end is None and self.window_opened_at is None:
+            self.window_opened_at = timezone.now()
         SyncRun.objects.filter(pk=self.run_row.pk).update(message=f"Pagination restarted: {reason}"[:500])
 
     def _persist(self, page: Page[Any]) -> bool:
@@ -317,6 +380,8 @@ class _Runner:
             if done:
                 finished_at = cursor.window_end or (max(times) if times else cursor.window_start)
                 cursor.high_water = max(filter(None, [cursor.high_water, finished_at]))
+                if self.window_opened_at is not None:  # a window this run opened: caught up as of its end
+                    self.up_to_date_as_of = cursor.window_end or self.window_opened_at
                 cursor.window_start, cursor.window_end, cursor.page_token = None, None, ""
             else:
                 cursor.page_token = page.next_token or ""
@@ -349,13 +414,17 @@ class _Runner:
         run.error_code = stop.code[:60]
         if stop.message:
             run.message = stop.message[:2000]
-        run.save(update_fields=["status", "finished_at", "error_code", "message"])
+        caught_up = stop.status == SyncRunStatus.SUCCEEDED
+        run.caught_up, run.synced_to = caught_up, self.cursor.high_water
+        run.save(update_fields=["status", "finished_at", "error_code", "message", "caught_up", "synced_to"])
         cursor = self.cursor
-        if stop.status == SyncRunStatus.SUCCEEDED:
+        cursor.last_status = stop.status
+        if caught_up:
             cursor.last_success_at, cursor.consecutive_failures = now, 0
+            cursor.up_to_date_as_of = self.up_to_date_as_of
             cursor.next_run_at = now + self.job.interval
         elif stop.status == SyncRunStatus.PARTIAL:
-            cursor.next_run_at = now + (stop.retry_in or timedelta(seconds=5))
+            cursor.next_run_at = now + (stop.retry_in if stop.retry_in is not None else timedelta(seconds=5))
         elif stop.status == SyncRunStatus.AUTH_FAILED:
             cursor.next_run_at = None  # nothing until the seller re-authorises
             from channels.services import store_mark_auth_interrupted
@@ -365,11 +434,13 @@ class _Runner:
             cursor.consecutive_failures += 1
             backoff = min(self.job.interval * 2**cursor.consecutive_failures, FAILURE_BACKOFF_MAX)
             cursor.next_run_at = now + backoff * random.uniform(0.8, 1.2)  # noqa: S311
-            if cursor.consecutive_failures == 3:
+            if cursor.consecutive_failures == FAILING_AFTER:
                 from channels.services import store_notify_sync_failing
 
                 store_notify_sync_failing(store=self.store, run=run)
-        cursor.save(update_fields=["last_success_at", "consecutive_failures", "next_run_at"])
+        cursor.save(
+            update_fields=["last_success_at", "consecutive_failures", "next_run_at", "up_to_date_as_of", "last_status"]
+        )
         logger.info(
             "sync_run_finished",
             extra={

@@ -68,6 +68,57 @@ def register_webhooks_task(self: TenantTask, *, tenant_id: int, store_id: int) -
     return store_register_webhooks(store=store)
 
 
+@shared_task(
+    name="channels.refresh_participations",
+    base=TenantTask,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(ChannelRetryableError,),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=6,
+)
+def refresh_participations_task(self: TenantTask, *, tenant_id: int, store_id: int) -> list[str]:
+    """Ask Amazon again which marketplaces the seller participates in (after the question failed during
+    the authorisation). Returns the participating codes."""
+    from channels.services_lifecycle import store_refresh_participations
+
+    store = store_get(tenant_id=tenant_id, pk=store_id)
+    if store is None or store.status != StoreStatus.ACTIVE or store.platform != "amazon":
+        return []
+    return store_refresh_participations(store=store).participating_codes() or []
+
+
+@shared_task(name="channels.delete_store", base=TenantTask, bind=True, acks_late=True)
+def delete_store_task(self: TenantTask, *, tenant_id: int, store_id: int, actor_id: int | None = None) -> str:
+    """Delete a store whose deletion an owner or admin confirmed. Safe to run twice (the second finds none)."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    from channels.services_lifecycle import store_delete
+
+    store = store_get(tenant_id=tenant_id, pk=store_id)
+    if store is None:
+        return "missing"
+    if store.delete_requested_at is None:
+        return "not_requested"
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        store_delete(store=store, actor=actor)
+    except ValidationError:
+        return "refused"
+    return "deleted"
+
+
+@shared_task(name="channels.expire_pending_stores", acks_late=True)
+def expire_pending_stores_task() -> int:
+    """Every ten minutes: remove stores whose authorisation was never completed (one hour). Returns how many."""
+    from channels.services_lifecycle import stores_expire_pending
+
+    return stores_expire_pending()
+
+
 @shared_task(name="channels.warn_reauthorization", acks_late=True)
 def warn_reauthorization_task() -> int:
     """Daily: notify once per store 30 days before its yearly Amazon re-authorisation."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from channels import views, views_shops
+from channels import views, views_lifecycle, views_shops
 
 app_name = "channels"
 
@@ -17,6 +17,14 @@ urlpatterns = [
     path("<int:store_pk>/", views.store_detail_view, name="store-detail"),
     path("<int:store_pk>/sync/", views.store_sync_view, name="store-sync"),
     path("<int:store_pk>/reauthorize/", views.store_reauthorize_view, name="store-reauthorize"),
-    path("<int:store_pk>/disable/", views.store_disable_view, name="store-disable"),
+    path("<int:store_pk>/rename/", views_lifecycle.store_rename_view, name="store-rename"),
+    path("<int:store_pk>/marketplaces/", views_lifecycle.store_marketplaces_view, name="store-marketplaces"),
+    path(
+        "<int:store_pk>/marketplaces/check/",
+        views_lifecycle.store_check_participations_view,
+        name="store-check-participations",
+    ),
+    path("<int:store_pk>/disconnect/", views_lifecycle.store_disconnect_view, name="store-disconnect"),
+    path("<int:store_pk>/delete/", views_lifecycle.store_delete_view, name="store-delete"),
     path("<int:store_pk>/runs/<int:run_pk>/progress/", views.sync_run_progress_view, name="syncrun-progress"),
 ]

@@ -1,4 +1,5 @@
-"""Stores: list, connect (Amazon website authorisation), detail with the sync log, sync now."""
+"""Stores: list, connect (Amazon website authorisation), detail with the sync log, sync now. Rename,
+marketplaces, disconnect and delete are in views_lifecycle."""
 
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acorn.tenancy import plans
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from acorn.tenancy.plans import PlanLimitExceeded
 from channels import services
+from channels import services_lifecycle as lifecycle
 from channels.adapters.amazon import consent_url, exchange_authorization_code
 from channels.adapters.base import ChannelError
-from channels.forms import AmazonConnectForm, SyncRunFilterForm
+from channels.forms import AmazonConnectForm, SyncRunFilterForm, marketplace_label
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import (
     quarantined_record_list,
+    store_count_in_use,
     store_get_or_404,
     store_list,
     sync_cursor_list,
@@ -114,8 +118,8 @@ def amazon_callback_view(request: TenantRequest) -> HttpResponse:
     redirect_uri = request.build_absolute_uri(reverse("channels:amazon-callback"))
     try:
         refresh_token = exchange_authorization_code(store, code=code, redirect_uri=redirect_uri)
-        services.store_authorize(
-            store=store, actor=request.user, seller_id=seller_id, secrets={"refresh_token": refresh_token}
+        lifecycle.store_complete_amazon_authorization(
+            store=store, actor=request.user, seller_id=seller_id, refresh_token=refresh_token
         )
     except ChannelError as error:
         return render(request, "channels/oauth_error.html", {"store": store, "reason": str(error)}, status=400)
@@ -128,6 +132,13 @@ def amazon_callback_view(request: TenantRequest) -> HttpResponse:
         )
     request.session.pop(SESSION_OAUTH_NONCE, None)
     messages.success(request, _("“%(store)s” is connected. The first sync has started.") % {"store": store.name})
+    wrong = store.marketplaces_not_participating()
+    if wrong:
+        messages.warning(
+            request,
+            _("Amazon says this seller does not sell on %(marketplaces)s; ACORN reads the others.")
+            % {"marketplaces": ", ".join(wrong)},
+        )
     return redirect("channels:store-detail", store_pk=store.pk)
 
 
@@ -143,6 +154,13 @@ def store_detail_view(request: TenantRequest, store_pk: int) -> HttpResponse:
         "channels/store_detail.html",
         {
             "store": store,
+            "marketplaces": [marketplace_label(code) for code in store.marketplaces],
+            "not_participating": [marketplace_label(code) for code in store.marketplaces_not_participating()],
+            "suspended": [
+                marketplace_label(p["code"])
+                for p in store.participations or []
+                if p.get("suspended") and p.get("code") in store.marketplaces
+            ],
             "cursors": sync_cursor_list(store=store),
             "page": runs,
             "form": form,
@@ -180,16 +198,17 @@ def store_sync_view(request: TenantRequest, store_pk: int) -> HttpResponse:
 @tenant_member_required("stores.manage")
 def store_reauthorize_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    if store.platform != Platform.AMAZON or store.status == StoreStatus.DISABLED:
+    if store.platform != Platform.AMAZON or store.delete_requested_at is not None:
         messages.error(request, _("This store cannot be re-authorised here."))
         return redirect("channels:store-detail", store_pk=store.pk)
+    if store.authorization_expired:
+        messages.error(request, _("This authorisation expired. Connect the store again."))
+        return redirect("channels:store-connect-amazon")
+    if store.status == StoreStatus.DISABLED:
+        # Connecting a disconnected store again takes a plan seat again.
+        try:
+            plans.ensure_store_capacity(request.tenant, stores_in_use=store_count_in_use(tenant=request.tenant))
+        except PlanLimitExceeded as error:
+            messages.error(request, error.message)
+            return redirect("channels:store-detail", store_pk=store.pk)
     return _redirect_to_consent(request, store)
-
-
-@require_POST
-@tenant_member_required("stores.manage")
-def store_disable_view(request: TenantRequest, store_pk: int) -> HttpResponse:
-    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    services.store_disable(store=store, actor=request.user, membership=request.membership)
-    messages.success(request, _("“%(store)s” is disabled; its data stays.") % {"store": store.name})
-    return redirect("channels:store-list")

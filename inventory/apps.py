@@ -11,3 +11,8 @@ class InventoryConfig(AppConfig):
         from inventory.fba import INVENTORY_SYNC_JOB
 
         register_sync_job(INVENTORY_SYNC_JOB)
+
+        from channels.services_lifecycle import register_store_data
+        from inventory.store_data import INVENTORY_STORE_DATA
+
+        register_store_data(INVENTORY_STORE_DATA)

@@ -2,14 +2,16 @@
 warehouse per Amazon region, by a sync job of the channels engine (resource "inventory").
 
 Pools. Amazon keeps FBA stock per pool, not per marketplace: the EU marketplaces under Pan-European FBA
-sell from one stock, North America (Remote Fulfilment) from another, and the UK (out of the
-Pan-European programme since 2021), JP and AU each from their own. getInventorySummaries answers every
-marketplace of a pool with the pool's figures (selling-partner-api-models issue #452: "returns the same
-values for each EU marketplace - a sum of inventory quantities from all the EU marketplaces (except the
-UK …)"). So the job reads ONE marketplace per pool — the first of the store's marketplaces in it — and
-adds the pools of a region together: the UK's units and the Pan-European units are different units in
-different buildings, while DE and FR of one pool are the same units counted twice. Reading the other
-marketplaces of a pool would add nothing but API calls (2 per second).
+(DE, FR, IT, ES, NL, SE, PL, BE, IE) sell from one stock, North America (Remote Fulfilment: US, CA, MX)
+from another, and every other marketplace — the UK (out of the Pan-European programme since 2021), TR,
+AE, SA, EG, IN, ZA, JP, AU, SG, BR — from its own (channels/marketplaces.py has the sources).
+getInventorySummaries answers every marketplace of a pool with the pool's figures
+(selling-partner-api-models issue #452: "returns the same values for each EU marketplace - a sum of
+inventory quantities from all the EU marketplaces (except the UK …)"). So the job reads ONE marketplace
+per pool — the first of the store's marketplaces in it — and adds the pools of a region together: the
+UK's units and the Pan-European units are different units in different buildings, while DE and FR of one
+pool are the same units counted twice. Reading the other marketplaces of a pool would add nothing but
+API calls (2 per second).
 
 Figures. A summary lands on the region's StockLevel of the SKU's master product, times the mapping's
 multiplier (a 2-pack SKU holds two units each):
@@ -61,6 +63,7 @@ from channels.adapters.base import (
     InventorySummary,
     Page,
 )
+from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, fba_pools
 from channels.models import DataPermission, Platform, Region, Store, SyncRun, SyncRunStatus
 from channels.sync import PersistCounts, SyncJob
 from inventory.models import MovementKind, Product, SkuMapping, StockLevel, StockMovement, Warehouse, WarehouseKind
@@ -72,23 +75,23 @@ RESOURCE = "inventory"
 # Amazon's nextToken expires 30 s after it is issued; past this age it is not worth a call.
 TOKEN_MAX_AGE_SECONDS = 25.0
 
-# ACORN's knowledge of Amazon's FBA pools; a marketplace in none of them is a pool of its own. (The
-# simulator keeps its own copy in channels/simulator/stock.py, as Amazon keeps the real one.)
-FBA_POOLS: dict[str, tuple[str, ...]] = {
-    "NA": ("US", "CA", "MX"),  # North America Remote Fulfilment with FBA
-    "EU": ("DE", "FR", "IT", "ES"),  # Pan-European FBA
-}
+# Amazon's FBA pools that span several marketplaces, from the one marketplace table (channels/marketplaces.py
+# says which marketplaces sell from which pool, and why); a marketplace in none of them is a pool of its own.
+# The simulator reads the same table.
+FBA_POOLS: dict[str, tuple[str, ...]] = fba_pools()
 
 
 def fba_pool(marketplace: str) -> str:
     """The name of the FBA pool a marketplace sells from ("EU" for DE, "UK" for the UK)."""
-    return next((name for name, members in FBA_POOLS.items() if marketplace in members), marketplace)
+    known = AMAZON_MARKETPLACE_TABLE.get(marketplace)
+    return known.fba_pool if known is not None else marketplace
 
 
 def fba_walk(store: Store) -> list[tuple[str, str]]:
-    """(pool, the marketplace read for it): one per FBA pool of the store, in the order of its marketplaces."""
+    """(pool, the marketplace read for it): one per FBA pool of the store, in the order of its marketplaces
+    (only those the seller participates in: Amazon refuses the others)."""
     walk: dict[str, str] = {}
-    for marketplace in store.marketplaces:
+    for marketplace in store.sync_marketplaces():
         walk.setdefault(fba_pool(marketplace), marketplace)
     return list(walk.items())
 
@@ -395,6 +398,45 @@ def _write_plain_figures(
             unfulfillable=unfulfillable,
         )
     return len(totals), changed
+
+
+def fba_contributions_withdraw(*, store: Store) -> int:
+    """The store is going: take its (pool, SKU) contributions out of the region's FBA levels, one movement
+    each, and zero the inbound / unfulfillable figures of the products only it reported. Returns the number
+    of contributions withdrawn."""
+    warehouse = Warehouse.objects.filter(tenant_id=store.tenant_id, kind=WarehouseKind.FBA, region=store.region).first()
+    if warehouse is None:
+        return 0
+    mine = StockMovement.objects.filter(warehouse=warehouse, reference__startswith=f"fba:{store.pk}:")
+    shares = (
+        mine.values("reference", "product_id")
+        .annotate(on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta"))
+        .order_by("product_id", "reference")
+    )
+    products = {p.pk: p for p in Product.objects.filter(pk__in=mine.values("product_id"))}
+    withdrawn = 0
+    for share in shares:
+        on_hand, reserved = share["on_hand"] or 0, share["reserved"] or 0
+        if not on_hand and not reserved:
+            continue
+        stock_move(
+            product=products[share["product_id"]],
+            warehouse=warehouse,
+            kind=MovementKind.FBA_SNAPSHOT,
+            on_hand_delta=-on_hand,
+            reserved_delta=-reserved,
+            reference=share["reference"],
+            reason=_("Amazon FBA store “%(store)s” deleted") % {"store": store.name},
+        )
+        withdrawn += 1
+    others = StockMovement.objects.filter(warehouse=warehouse, reference__startswith="fba:").exclude(
+        reference__startswith=f"fba:{store.pk}:"
+    )
+    only_mine = set(mine.values_list("product_id", flat=True)) - set(others.values_list("product_id", flat=True))
+    StockLevel.objects.filter(warehouse=warehouse, product_id__in=only_mine).update(
+        inbound=0, unfulfillable=0, updated_at=timezone.now()
+    )
+    return withdrawn
 
 
 def _report_unmapped(store: Store, skus: list[str], records: int) -> None:

@@ -20,3 +20,8 @@ class OrdersConfig(AppConfig):
         from orders.stock import on_allocation_changed
 
         allocation_changed.connect(on_allocation_changed, dispatch_uid="orders.stock_state")
+
+        from channels.services_lifecycle import register_store_data
+        from orders.store_data import ORDERS_STORE_DATA
+
+        register_store_data(ORDERS_STORE_DATA)

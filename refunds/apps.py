@@ -17,3 +17,8 @@ class RefundsConfig(AppConfig):
         from refunds.signals_receivers import on_orders_upserted
 
         orders_upserted.connect(on_orders_upserted, dispatch_uid="refunds.link_waiting_for_orders")
+
+        from channels.services_lifecycle import register_store_data
+        from refunds.store_data import REFUNDS_STORE_DATA
+
+        register_store_data(REFUNDS_STORE_DATA)

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from channels.marketplaces import marketplace_code
 from channels.models import AMAZON_MARKETPLACES, Platform, Store
 from refunds.models import ClassificationRule, ReasonTag
 from refunds.reasons import AMAZON_CODES, SHOPIFY_CODES
@@ -148,7 +149,9 @@ class RuleForm(forms.ModelForm):
         return "\n".join(values)
 
     def clean_marketplaces(self) -> str:
-        values = [value.upper() for value in self._values("marketplaces", max_length=5)]
+        # Codes from the one marketplace table (all 23 of python-amazon-sp-api's); "gb" is read as "UK".
+        values = [marketplace_code(value) or value.upper() for value in self._values("marketplaces", max_length=5)]
+        values = list(dict.fromkeys(values))
         unknown = [value for value in values if value not in AMAZON_MARKETPLACES]
         if unknown:
             raise forms.ValidationError(

@@ -31,6 +31,7 @@ KINDS: dict[str, NotificationKind] = {
             frozenset({OWNER, ADMIN, OPERATOR}),
         ),
         NotificationKind("sync_failed", _("Sync failed"), frozenset({OWNER, ADMIN})),
+        NotificationKind("store_deleted", _("Store deleted"), frozenset({OWNER, ADMIN})),
         NotificationKind("store_reauthorize_soon", _("Store authorisation expires soon"), frozenset({OWNER, ADMIN})),
         NotificationKind("stock_low", _("Low stock"), frozenset({OWNER, ADMIN, OPERATOR})),
         NotificationKind("backorder", _("Orders waiting for stock"), frozenset({OWNER, ADMIN, OPERATOR})),

@@ -234,6 +234,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.warn_reauthorization",
         "schedule": crontab(minute=5, hour=1),
     },
+    # Store authorisations never completed within an hour: the stubs go (they hold no seat meanwhile).
+    "expire-pending-stores": {
+        "task": "channels.expire_pending_stores",
+        "schedule": 600.0,
+    },
     "expire-invitations": {
         "task": "tenancy.expire_invitations",
         "schedule": crontab(minute=17, hour="*/6"),

@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
-from sp_api.api import Feeds, Finances, Inventories, ListingsItems, Orders, Reports
+from sp_api.api import Feeds, Finances, Inventories, ListingsItems, Orders, Reports, Sellers
 from sp_api.auth import AccessTokenClient
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import (
@@ -66,6 +66,12 @@ from channels.adapters.base import (
     ReportInfo,
     SettlementDocument,
     ShipmentConfirmation,
+)
+from channels.marketplaces import (
+    AMAZON_MARKETPLACE_TABLE,
+    REGION_MARKETPLACES,
+    marketplace_by_domain,
+    marketplace_by_id,
 )
 from channels.models import AMAZON_MARKETPLACE_BY_ID, AMAZON_MARKETPLACES, Region, Store
 
@@ -140,8 +146,10 @@ def consent_url(store: Store, *, state: str, redirect_uri: str, app: AmazonApp |
         "version": "beta",
         "redirect_uri": redirect_uri,
     }
-    if store.endpoint:  # the simulator also needs to know which seller account to create
+    if store.endpoint:  # the simulator also needs to know which seller account to create (or re-authorise)
         query.update({"region": store.region, "marketplaces": ",".join(store.marketplaces)})
+        if store.seller_id:
+            query["selling_partner_id"] = store.seller_id
     return f"{base}?{urlencode(query)}"
 
 
@@ -193,8 +201,14 @@ class _Marketplace:
 
 
 def _marketplace_for(store: Store, code: str | None = None) -> Any:
-    code = code or (store.marketplaces[0] if store.marketplaces else "US")
-    member = Marketplaces[code]
+    """The library's marketplace to build a client with: the one asked for, else the store's first (a
+    client needs one even for calls that take none), bound to the store's endpoint when it has one."""
+    regional = REGION_MARKETPLACES.get(store.region, ())
+    code = code or next(iter(store.sync_marketplaces() or store.marketplaces or regional), "")
+    marketplace = AMAZON_MARKETPLACE_TABLE.get(code)
+    if marketplace is None:
+        raise ChannelError(f"{code or 'No marketplace'} is not an Amazon marketplace ACORN knows.")
+    member: Marketplaces = marketplace.library_member
     if not store.endpoint:
         return member
     return _Marketplace(endpoint=store.endpoint.rstrip("/"), marketplace_id=member.marketplace_id, region=member.region)
@@ -725,35 +739,61 @@ def parse_refund_transaction(raw: Mapping[str, Any]) -> ExternalRefund:
     )
 
 
-_MARKETPLACE_DOMAINS = {
-    "amazon.com": "US",
-    "amazon.ca": "CA",
-    "amazon.com.mx": "MX",
-    "amazon.com.br": "BR",
-    "amazon.co.uk": "UK",
-    "amazon.de": "DE",
-    "amazon.fr": "FR",
-    "amazon.it": "IT",
-    "amazon.es": "ES",
-    "amazon.nl": "NL",
-    "amazon.se": "SE",
-    "amazon.pl": "PL",
-    "amazon.com.be": "BE",
-    "amazon.com.tr": "TR",
-    "amazon.ae": "AE",
-    "amazon.sa": "SA",
-    "amazon.eg": "EG",
-    "amazon.in": "IN",
-    "amazon.co.jp": "JP",
-    "amazon.com.au": "AU",
-    "amazon.sg": "SG",
-}
-
-
 def _marketplace_code_from_name(name: str) -> str:
     """ "Amazon.de" → "DE" (v0 events name the marketplace by its domain); "" when unknown."""
-    code = _MARKETPLACE_DOMAINS.get(name.strip().lower().removeprefix("www."), "")
-    return code if code in AMAZON_MARKETPLACES else ""
+    marketplace = marketplace_by_domain(name)
+    return marketplace.code if marketplace is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketplaceParticipation:
+    """One entry of getMarketplaceParticipations: a marketplace the seller can sell in."""
+
+    marketplace_id: str
+    code: str  # ACORN's code, "" for a marketplace ACORN does not know (e.g. a non-Amazon channel)
+    name: str
+    country: str
+    currency: str
+    participating: bool
+    suspended: bool
+    store_name: str
+
+    def as_json(self) -> dict[str, Any]:
+        """What Store.participations keeps."""
+        return {
+            "marketplace_id": self.marketplace_id,
+            "code": self.code,
+            "name": self.name,
+            "country": self.country,
+            "currency": self.currency,
+            "participating": self.participating,
+            "suspended": self.suspended,
+            "store_name": self.store_name,
+        }
+
+
+def parse_participation(raw: Mapping[str, Any]) -> MarketplaceParticipation:
+    """One {marketplace, participation, storeName} entry → MarketplaceParticipation, or RecordError."""
+    marketplace, participation = raw.get("marketplace"), raw.get("participation")
+    if not isinstance(marketplace, Mapping) or not isinstance(participation, Mapping):
+        raise RecordError("marketplace / participation: missing")
+    marketplace_id = marketplace.get("id")
+    if not isinstance(marketplace_id, str) or not marketplace_id:
+        raise RecordError("marketplace.id: missing")
+    flags = (participation.get("isParticipating"), participation.get("hasSuspendedListings"))
+    if not all(isinstance(flag, bool) for flag in flags):
+        raise RecordError("participation: isParticipating and hasSuspendedListings must be booleans")
+    known = marketplace_by_id(marketplace_id)
+    return MarketplaceParticipation(
+        marketplace_id=marketplace_id,
+        code=known.code if known is not None else "",
+        name=str(marketplace.get("name") or "")[:100],
+        country=str(marketplace.get("countryCode") or "")[:2],
+        currency=str(marketplace.get("defaultCurrencyCode") or "")[:3],
+        participating=bool(flags[0]),
+        suspended=bool(flags[1]),
+        store_name=str(raw.get("storeName") or "")[:200],
+    )
 
 
 SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
@@ -903,12 +943,22 @@ class AmazonAdapter(ChannelAdapter):
         )
 
     def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]:
-        """One page of FBA stock for one of the store's marketplaces (nextToken lives 30 s)."""
-        if marketplace not in self.store.marketplaces:
+        """One page of FBA stock for one of the store's marketplaces (nextToken lives 30 s).
+
+        `granularityId` and `marketplaceIds` name the same marketplace, both from the one marketplace
+        table (the library used to fill granularityId from its own, right, id while marketplaceIds came
+        from a hand-written table with Japan's id wrong: Amazon refused every JP call)."""
+        if marketplace not in self.store.sync_marketplaces():
             raise ChannelError(
-                f"Marketplace {marketplace} is not one of the store's ({', '.join(self.store.marketplaces)})."
+                f"Marketplace {marketplace} is not one the store reads ({', '.join(self.store.sync_marketplaces())})."
             )
-        params: dict[str, Any] = {"details": "true", "marketplaceIds": [AMAZON_MARKETPLACES[marketplace][0]]}
+        marketplace_id = AMAZON_MARKETPLACE_TABLE[marketplace].marketplace_id
+        params: dict[str, Any] = {
+            "details": "true",
+            "granularityType": "Marketplace",
+            "granularityId": marketplace_id,
+            "marketplaceIds": [marketplace_id],
+        }
         if page_token:
             params["nextToken"] = page_token
         response = self._call(Inventories, "get_inventory_summary_marketplace", marketplace=marketplace, **params)
@@ -923,6 +973,18 @@ class AmazonAdapter(ChannelAdapter):
             next_token=response.next_token or None,
             rate_limit=_decimal_or_none(response.rate_limit),
         )
+
+    def fetch_marketplace_participations(self) -> list[MarketplaceParticipation]:
+        """The marketplaces the seller can sell in and whether they participate (Sellers API v1
+        getMarketplaceParticipations, 0.016 requests per second, burst 15)."""
+        response = self._call(Sellers, "get_marketplace_participation")
+        payload = response.payload
+        if not isinstance(payload, list):  # the library moves Amazon's top-level "payload" list here
+            raise ChannelRetryableError("Amazon answered without a participations list", code="empty_response")
+        participations, bad = _parse_each(payload, parse_participation, id_key="marketplace")
+        if bad:
+            logger.warning("amazon_participations_unreadable", extra={"store_id": self.store.pk, "count": len(bad)})
+        return participations
 
     def list_reports(
         self, *, report_type: str, created_since: datetime | None = None, page_token: str | None = None

@@ -286,6 +286,17 @@ mutation AcornWebhook($topic: WebhookSubscriptionTopic!, $uri: String!) {
 }
 """
 
+WEBHOOKS_OF_URI = """
+query AcornWebhooks($uri: String!) {
+  webhookSubscriptions(first: 100, uri: $uri) { nodes { id topic uri } }
+}
+"""
+WEBHOOK_DELETE = """
+mutation AcornWebhookDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { field message } }
+}
+"""
+
 
 class RecordError(ValueError):
     """A Shopify record that cannot be turned into a DTO; the message names the field."""
@@ -1367,6 +1378,23 @@ class ShopifyAdapter(ChannelAdapter):
                 raise ChannelError(f"Shopify refused the {topic} webhook: {errors[0].get('message', '')}")
             done.append(topic)
         return done
+
+    def unregister_webhooks(self, callback_url: str) -> list[str]:
+        """Delete the shop's webhook subscriptions that deliver to ACORN's URL; returns their topics."""
+        data = self.graphql(WEBHOOKS_OF_URI, {"uri": callback_url})
+        nodes = ((data.get("webhookSubscriptions") or {}).get("nodes")) or []
+        deleted: list[str] = []
+        for node in nodes:
+            if not isinstance(node, Mapping) or node.get("uri") != callback_url:
+                continue
+            result = self.graphql(WEBHOOK_DELETE, {"id": node["id"]}).get("webhookSubscriptionDelete") or {}
+            errors = [e for e in result.get("userErrors") or [] if isinstance(e, Mapping)]
+            if errors:
+                raise ChannelError(
+                    f"Shopify refused to delete the {node.get('topic')} webhook: {errors[0].get('message')}"
+                )
+            deleted.append(str(node.get("topic", "")))
+        return deleted
 
 
 def _refill_seconds(cost: Mapping[str, Any]) -> int:

@@ -390,6 +390,8 @@ class WooCommerceAdapter(ChannelAdapter):
                 response = self.client.post(endpoint, data, params=dict(params or {}))
             elif method == "PUT":
                 response = self.client.put(endpoint, data, params=dict(params or {}))
+            elif method == "DELETE":
+                response = self.client.delete(endpoint, params=dict(params or {}))
             else:
                 raise ValueError(f"Unsupported method {method}")
         except requests.exceptions.RequestException as error:
@@ -509,6 +511,17 @@ class WooCommerceAdapter(ChannelAdapter):
             )
             ids.append(int(body["id"]))
         return ids
+
+    def unregister_webhooks(self, delivery_url: str) -> list[int]:
+        """Delete the site's webhooks that deliver to ACORN's URL of this store (webhooks cannot be trashed,
+        so `force=true`); returns the ids deleted. Other webhooks of the site are left alone."""
+        existing, _response = self.request("GET", "webhooks", params={"per_page": 100})
+        deleted: list[int] = []
+        for hook in existing or []:
+            if isinstance(hook, Mapping) and hook.get("delivery_url") == delivery_url and hook.get("id"):
+                self.request("DELETE", f"webhooks/{int(hook['id'])}", params={"force": "true"})
+                deleted.append(int(hook["id"]))
+        return deleted
 
     # --- stock ---------------------------------------------------------------------------------------------
     def fetch_stock(self, *, page_token: str | None = None) -> Page[ChannelStock]:

@@ -41,13 +41,14 @@ from channels.simulator.returns_data import (
     FBA_STATUS_REIMBURSED,
     FBA_STATUS_REPACKAGED,
     FBA_STATUS_RETURNED,
-    FULFILLMENT_CENTERS,
     LABEL_COST_USD,
     REASONS,
-    RETURN_CARRIERS,
     SELLABLE,
     SELLER_FAULT_REASONS,
+    comment_language,
     comments_for,
+    fulfillment_centers_for,
+    return_carriers_for,
 )
 
 BAD_SKU_THRESHOLD = 0.1  # a listing whose return_rate is above this is a bad SKU
@@ -90,7 +91,8 @@ def _plan(order: Order, index: int, line: OrderLine, rng: random.Random) -> Retu
     roll = rng.random()
     kind = RETURN_AND_REFUND if roll < 0.72 else RETURN_ONLY if roll < 0.82 else REFUND_ONLY
     language_roll = rng.random()
-    language = order.marketplace.language if language_roll < 0.8 else "zh" if language_roll < 0.92 else "en"
+    local = comment_language(order.marketplace.language)
+    language = local if language_roll < 0.8 else "zh" if language_roll < 0.92 else "en"
     comment = rng.choice(comments_for(reason, language)) if rng.random() >= (0.35 if fba else 0.2) else ""
     delivery_days = rng.uniform(1, 3) if fba else rng.uniform(2, 6)
     request_days = rng.triangular(0.3, 25, 3)
@@ -118,7 +120,7 @@ def _plan(order: Order, index: int, line: OrderLine, rng: random.Random) -> Retu
             refund_reason = rng.choice(("GeneralAdjustment", "PriceError"))
         else:
             refund_reason = rng.choice(("Undeliverable", "CarrierCoverageFailure", "Other"))
-    carriers = RETURN_CARRIERS[marketplace]
+    carriers = return_carriers_for(marketplace)
     carrier = tracking = center = license_plate = disposition = status = rma = label_type = paid_by = ""
     label_cost: Decimal | None = None
     if fba:
@@ -131,7 +133,7 @@ def _plan(order: Order, index: int, line: OrderLine, rng: random.Random) -> Retu
             status = FBA_STATUS_REIMBURSED
         elif disposition == SELLABLE and rng.random() < 0.15:
             status = FBA_STATUS_REPACKAGED
-        center = rng.choice(FULFILLMENT_CENTERS[marketplace])
+        center = rng.choice(fulfillment_centers_for(marketplace))
         license_plate = "LPN" + "".join(rng.choice(_ALNUM) for _ in range(10))
     else:
         if rng.random() < 0.75:  # else the buyer ships it back without a label: no carrier, no tracking

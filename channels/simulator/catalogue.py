@@ -1,8 +1,11 @@
 """Reference data for the simulated world: marketplaces, product templates, buyer locations, carriers.
 
-Pure data and small helpers, no state. Product titles are written per marketplace language so that the
-console and the parsers see the languages real sellers see (English, German, French, Italian, Spanish,
-Japanese).
+Pure data and small helpers, no state. The marketplaces themselves (ids, regions, currencies, countries)
+come from ACORN's one marketplace table (channels/marketplaces.py, derived from python-amazon-sp-api's
+`Marketplaces`), so the simulator cannot drift from what the adapter sends; only the world's flavour
+(languages, buyers' cities, carriers, price levels) is kept here. Product titles are written per
+marketplace language so that the console and the parsers see the languages real sellers see (English,
+German, French, Italian, Spanish, Japanese; English elsewhere).
 """
 
 from __future__ import annotations
@@ -13,41 +16,50 @@ from functools import cache
 
 from babel.numbers import get_currency_precision
 
+from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES
+
 
 @dataclass(frozen=True)
 class Marketplace:
-    """One Amazon marketplace: its id, region, currency, country and display name."""
+    """One Amazon marketplace as the world uses it: its id, region, currency, country and Amazon's name of
+    it (from ACORN's one marketplace table, itself from python-amazon-sp-api), and the language its
+    product pages and buyers use."""
 
     code: str
     marketplace_id: str
     region: str
     currency: str
     country: str
-    name: str
-    language: str
+    name: str  # "Amazon.co.jp": MarketplaceName in Finances v0, marketplace-name in settlements
+    language: str  # two letters: product titles and buyers' comments
+    locale: str  # the Sellers API's defaultLanguageCode, e.g. "ja_JP"
+    domain: str  # "amazon.co.jp"
 
+
+# The language of each marketplace's pages (simulated world flavour; the identity comes from the table).
+_LOCALES: dict[str, str] = {
+    "US": "en_US", "CA": "en_CA", "MX": "es_MX", "BR": "pt_BR",
+    "UK": "en_GB", "DE": "de_DE", "FR": "fr_FR", "IT": "it_IT", "ES": "es_ES", "NL": "nl_NL", "SE": "sv_SE",
+    "PL": "pl_PL", "BE": "fr_BE", "IE": "en_IE", "TR": "tr_TR", "AE": "en_AE", "SA": "ar_SA", "EG": "ar_EG",
+    "IN": "en_IN", "ZA": "en_ZA", "JP": "ja_JP", "AU": "en_AU", "SG": "en_SG",
+}  # fmt: skip
 
 MARKETPLACES: dict[str, Marketplace] = {
-    m.code: m
-    for m in (
-        Marketplace("US", "ATVPDKIKX0DER", "NA", "USD", "US", "Amazon.com", "en"),
-        Marketplace("CA", "A2EUQ1WTGCTBG2", "NA", "CAD", "CA", "Amazon.ca", "en"),
-        Marketplace("MX", "A1AM78C64UM0Y8", "NA", "MXN", "MX", "Amazon.com.mx", "es"),
-        Marketplace("UK", "A1F83G8C2ARO7P", "EU", "GBP", "GB", "Amazon.co.uk", "en"),
-        Marketplace("DE", "A1PA6795UKMFR9", "EU", "EUR", "DE", "Amazon.de", "de"),
-        Marketplace("FR", "A13V1IB3VIYZZH", "EU", "EUR", "FR", "Amazon.fr", "fr"),
-        Marketplace("IT", "APJ6JRA9NG5V4", "EU", "EUR", "IT", "Amazon.it", "it"),
-        Marketplace("ES", "A1RKKUPIHCS9HS", "EU", "EUR", "ES", "Amazon.es", "es"),
-        Marketplace("JP", "A1VC38T7P48ZVB", "FE", "JPY", "JP", "Amazon.co.jp", "ja"),
-        Marketplace("AU", "A39IBJ37TRP1C6", "FE", "AUD", "AU", "Amazon.com.au", "en"),
+    code: Marketplace(
+        code=code,
+        marketplace_id=m.marketplace_id,
+        region=m.region,
+        currency=m.currency,
+        country=m.country,
+        name=m.site_name,
+        language=_LOCALES.get(code, "en_US")[:2],
+        locale=_LOCALES.get(code, "en_US"),
+        domain=m.domain,
     )
+    for code, m in AMAZON_MARKETPLACE_TABLE.items()
 }
 MARKETPLACES_BY_ID: dict[str, Marketplace] = {m.marketplace_id: m for m in MARKETPLACES.values()}
-REGIONS: dict[str, tuple[str, ...]] = {
-    "NA": ("US", "CA", "MX"),
-    "EU": ("UK", "DE", "FR", "IT", "ES"),
-    "FE": ("JP", "AU"),
-}
+REGIONS: dict[str, tuple[str, ...]] = dict(REGION_MARKETPLACES)
 
 # Rough USD conversion used to derive list prices per marketplace (fixed so that the world is stable).
 USD_RATES: dict[str, Decimal] = {
@@ -58,6 +70,16 @@ USD_RATES: dict[str, Decimal] = {
     "EUR": Decimal("0.92"),
     "JPY": Decimal("151"),
     "AUD": Decimal("1.52"),
+    "BRL": Decimal("5.05"),
+    "SEK": Decimal("10.6"),
+    "PLN": Decimal("4.0"),
+    "TRY": Decimal("32.5"),
+    "AED": Decimal("3.67"),
+    "SAR": Decimal("3.75"),
+    "EGP": Decimal("48.0"),
+    "INR": Decimal("83.3"),
+    "ZAR": Decimal("18.6"),
+    "SGD": Decimal("1.35"),
 }
 # Sales tax that Amazon collects as marketplace facilitator and shows as a TAX proceeds breakdown.
 # EU, UK and JP prices already include VAT / consumption tax, so they carry no separate TAX line.
@@ -352,6 +374,19 @@ BUYER_LOCATIONS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         ("Brisbane", "QLD", "4000", "AU"),
         ("Perth", "WA", "6000", "AU"),
     ),
+    "BR": (("São Paulo", "SP", "01310-100", "BR"), ("Rio de Janeiro", "RJ", "20040-002", "BR")),
+    "NL": (("Amsterdam", "Noord-Holland", "1012 JS", "NL"), ("Rotterdam", "Zuid-Holland", "3011 AD", "NL")),
+    "SE": (("Stockholm", "Stockholms län", "111 52", "SE"), ("Göteborg", "Västra Götaland", "411 05", "SE")),
+    "PL": (("Warszawa", "mazowieckie", "00-001", "PL"), ("Kraków", "małopolskie", "30-001", "PL")),
+    "BE": (("Bruxelles", "Bruxelles-Capitale", "1000", "BE"), ("Antwerpen", "Antwerpen", "2000", "BE")),
+    "IE": (("Dublin", "Dublin", "D02 X285", "IE"), ("Cork", "Cork", "T12 W8CC", "IE")),
+    "TR": (("İstanbul", "İstanbul", "34110", "TR"), ("Ankara", "Ankara", "06050", "TR")),
+    "AE": (("Dubai", "Dubai", "00000", "AE"), ("Abu Dhabi", "Abu Dhabi", "00000", "AE")),
+    "SA": (("Riyadh", "Riyadh", "11564", "SA"), ("Jeddah", "Makkah", "21442", "SA")),
+    "EG": (("Cairo", "Cairo", "11511", "EG"), ("Alexandria", "Alexandria", "21500", "EG")),
+    "IN": (("Bengaluru", "KA", "560001", "IN"), ("Mumbai", "MH", "400001", "IN")),
+    "ZA": (("Johannesburg", "Gauteng", "2001", "ZA"), ("Cape Town", "Western Cape", "8001", "ZA")),
+    "SG": (("Singapore", "Singapore", "018956", "SG"),),
 }
 
 CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -365,6 +400,19 @@ CARRIERS: dict[str, tuple[tuple[str, str], ...]] = {
     "ES": (("Correos", "Paq Estándar"),),
     "JP": (("Yamato Transport", "宅急便"),),
     "AU": (("Australia Post", "Parcel Post"),),
+    "BR": (("Correios", "SEDEX"),),
+    "NL": (("PostNL", "Pakket"),),
+    "SE": (("PostNord", "MyPack Home"),),
+    "PL": (("InPost", "Paczkomat"),),
+    "BE": (("bpost", "bpack"),),
+    "IE": (("An Post", "Parcel"),),
+    "TR": (("Yurtiçi Kargo", "Standart"),),
+    "AE": (("Aramex", "Domestic"),),
+    "SA": (("SMSA Express", "Standard"),),
+    "EG": (("Aramex", "Domestic"),),
+    "IN": (("India Post", "Speed Post"),),
+    "ZA": (("The Courier Guy", "Economy"),),
+    "SG": (("Singapore Post", "SpeedPost"),),
 }
 
 # Cross-border sellers ship merchant-fulfilled orders from China.

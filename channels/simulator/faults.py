@@ -17,7 +17,8 @@ its window start and upserts idempotently ends with every well-formed order.
 
 Decisions come from a seeded random stream, so a single-threaded client sees the same faults on every
 run with the same seed. Faults apply to API calls only, never to the LWA token endpoint or the consent
-page.
+page. A test can also script one fault exactly: ``sim.faults.inject("searchOrders", 429, retry_after=300,
+after_calls=1)`` makes the second searchOrders call from now answer 429 with that Retry-After.
 """
 
 from __future__ import annotations
@@ -121,6 +122,25 @@ class FaultInjector:
         self._expired_windows: set[Hashable] = set()
         self._sleep = sleep
         self.injected: list[tuple[str, int]] = []  # (operation, status) of every injected failure
+        # operation → [calls still to let through, the fault], in the order they were scripted
+        self._scripted: dict[str, list[tuple[int, InjectedFault]]] = {}
+
+    def inject(self, operation: str, status: int, *, retry_after: int | None = None, after_calls: int = 0) -> None:
+        """Script one fault: the operation's call after `after_calls` more calls answers `status` (429 with
+        `retry_after`, 503, or DROP_CONNECTION), whatever the profile says."""
+        with self._lock:
+            self._scripted.setdefault(operation, []).append((after_calls, InjectedFault(status, retry_after)))
+
+    def _scripted_fault(self, operation: str) -> InjectedFault | None:
+        queue = self._scripted.get(operation)
+        if not queue:
+            return None
+        remaining, fault = queue[0]
+        if remaining > 0:
+            queue[0] = (remaining - 1, fault)
+            return None
+        queue.pop(0)
+        return fault
 
     def chance(self, probability: float) -> bool:
         """True with the probability, from the seeded stream."""
@@ -142,6 +162,10 @@ class FaultInjector:
         identifies the request, so that its retries cannot fail more than `max_consecutive_faults` times in a row."""
         profile = self.profile
         with self._lock:
+            scripted = self._scripted_fault(operation)
+            if scripted is not None:
+                self.injected.append((operation, scripted.status))
+                return scripted
             roll = self._rng.random()
             slow = self._rng.random() < profile.slow_rate
             failures = self._consecutive.get(fingerprint, 0)

@@ -82,6 +82,9 @@ class Seller:
     # Whether merchant-fulfilled orders ship by themselves (the seller uses Seller Central). When False,
     # they stay unshipped until a POST_ORDER_FULFILLMENT_DATA feed confirms them.
     mfn_auto_ship: bool = True
+    # Marketplaces (codes) where the seller's listing status is Inactive (getMarketplaceParticipations'
+    # hasSuspendedListings).
+    suspended: set[str] = field(default_factory=set)
 
     @property
     def marketplace_ids(self) -> tuple[str, ...]:

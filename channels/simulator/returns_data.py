@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from channels.marketplaces import AMAZON_MARKETPLACE_TABLE
+from channels.simulator.catalogue import CARRIERS
+
 # (reason code, weight) for an ordinary SKU and for a bad one (a product that breaks or disappoints).
 REASONS: tuple[tuple[str, int], ...] = (
     ("UNWANTED_ITEM", 20),
@@ -96,6 +99,8 @@ FULFILLMENT_CENTERS: dict[str, tuple[str, ...]] = {
     "ES": ("MAD4", "BCN1"),
     "JP": ("NRT5", "KIX2"),
     "AU": ("SYD8", "MEL1"),
+    "PL": ("POZ1", "WRO2", "KTW1"),
+    "IN": ("BLR7", "BOM5"),
 }
 RETURN_CARRIERS: dict[str, tuple[str, ...]] = {
     "US": ("UPS", "USPS"),
@@ -108,7 +113,28 @@ RETURN_CARRIERS: dict[str, tuple[str, ...]] = {
     "ES": ("Correos", "SEUR"),
     "JP": ("Yamato Transport", "Japan Post"),
     "AU": ("Australia Post",),
+    "NL": ("PostNL", "DHL"),
+    "PL": ("InPost", "Poczta Polska"),
 }
+
+
+def fulfillment_centers_for(code: str) -> tuple[str, ...]:
+    """Where an FBA return to the marketplace is received: its own centres, else those of its FBA pool's
+    first marketplace that has some (NL, SE, BE, IE returns go to the Pan-European network)."""
+    if code in FULFILLMENT_CENTERS:
+        return FULFILLMENT_CENTERS[code]
+    pool = AMAZON_MARKETPLACE_TABLE[code].fba_pool if code in AMAZON_MARKETPLACE_TABLE else code
+    for other, marketplace in AMAZON_MARKETPLACE_TABLE.items():
+        if marketplace.fba_pool == pool and other in FULFILLMENT_CENTERS:
+            return FULFILLMENT_CENTERS[other]
+    return (f"{code}1",)
+
+
+def return_carriers_for(code: str) -> tuple[str, ...]:
+    """The carriers buyers of the marketplace send returns with (its parcel carriers where none are listed)."""
+    return RETURN_CARRIERS.get(code) or tuple(name for name, _service in CARRIERS.get(code, (("Local Post", ""),)))
+
+
 AMAZON_PREPAID_LABEL = "AmazonPrePaidLabel"
 # Cost of a prepaid return label, in USD before conversion: (lowest, highest).
 LABEL_COST_USD = (Decimal("3.80"), Decimal("8.90"))
@@ -227,6 +253,12 @@ _COMMENT_KIND = {
     "SWITCHEROO": "switched",
 }
 COMMENT_LANGUAGES = ("en", "de", "fr", "it", "es", "ja", "zh")
+
+
+def comment_language(language: str) -> str:
+    """The language a buyer of a marketplace with that page language writes comments in here ("en" for a
+    language the comments are not written in)."""
+    return language if all(language in by_language for by_language in _COMMENTS.values()) else "en"
 
 
 def comments_for(reason: str, language: str) -> tuple[str, ...]:

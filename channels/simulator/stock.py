@@ -2,7 +2,7 @@
 
 Amazon keeps FBA stock per pool, not per marketplace: the EU marketplaces under Pan-European FBA sell
 from one stock and North America (Remote Fulfilment) from another, while the UK (out of the
-Pan-European programme since 2021), JP and AU each keep their own. getInventorySummaries answers every
+Pan-European programme since 2021) and every other marketplace keep their own. getInventorySummaries answers every
 marketplace of a pool with the same, pooled figures (selling-partner-api-models issue #452: "returns the
 same values for each EU marketplace - a sum of inventory quantities from all the EU marketplaces
 (except the UK …)"), so a client that adds the marketplaces of one pool together counts the stock twice.
@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from channels.marketplaces import fba_pools
 from channels.simulator.aftersales import order_after_sales
 from channels.simulator.model import AMAZON, PENDING, UNSHIPPED, Listing, Order, Seller
 from channels.simulator.returns_data import SELLABLE, UNFULFILLABLE_BUCKETS
@@ -27,11 +28,10 @@ from channels.simulator.returns_data import SELLABLE, UNFULFILLABLE_BUCKETS
 RESTOCK_EPOCH = datetime(2020, 1, 6, tzinfo=UTC)  # a Monday
 RESTOCK_PERIOD = timedelta(days=7)
 
-# Marketplaces that sell from one FBA stock (a marketplace in none of these is a pool of its own).
-FBA_POOLS: tuple[frozenset[str], ...] = (
-    frozenset({"US", "CA", "MX"}),  # North America Remote Fulfilment with FBA
-    frozenset({"DE", "FR", "IT", "ES"}),  # Pan-European FBA
-)
+# Marketplaces that sell from one FBA stock (a marketplace in none of these is a pool of its own), from
+# ACORN's one marketplace table, as Amazon keeps one list: North America Remote Fulfilment (US, CA, MX)
+# and Pan-European FBA (DE, FR, IT, ES, NL, SE, PL, BE, IE).
+FBA_POOLS: tuple[frozenset[str], ...] = tuple(frozenset(codes) for codes in fba_pools().values())
 
 
 def fba_pool(marketplace_code: str) -> frozenset[str]:

@@ -239,6 +239,12 @@ class World:
         with self._lock:
             seller.revoked = True
 
+    def set_suspended(self, seller_id: str, code: str, suspended: bool = True) -> None:
+        """The seller's listings in one of its marketplaces become Inactive (or active again)."""
+        seller = self.seller(seller_id)
+        with self._lock:
+            (seller.suspended.add if suspended else seller.suspended.discard)(code)
+
     # -- orders ----------------------------------------------------------------------------------------
 
     def _rate_per_second(self, seller: Seller, moment: datetime) -> float:

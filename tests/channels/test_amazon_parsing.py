@@ -91,7 +91,7 @@ def test_malformed_orders_name_the_field(mutate: Any, field: str) -> None:
 
 def test_jpy_amounts_without_decimals() -> None:
     raw = copy.deepcopy(_orders("searchOrders.200.example.json")[0])
-    raw["salesChannel"]["marketplaceId"] = "A1VC38T7P48ZVB"
+    raw["salesChannel"]["marketplaceId"] = "A1VC38T7YXB528"
 
     def to_jpy(node: Any) -> None:
         if isinstance(node, dict):

@@ -79,6 +79,8 @@ class ScriptedAdapter(ChannelAdapter):
     ) -> Page[ExternalOrder]:
         type(self).calls.append((updated_after, updated_before, page_token))
         step = type(self).script.pop(0)
+        if callable(step):  # something happens while the call is out, then it answers
+            step = step()
         if isinstance(step, Exception):
             raise step
         return step
@@ -223,6 +225,7 @@ def test_time_budget_pauses_and_the_next_run_resumes_mid_window(store: Store, sc
     first = run(store, time_budget_seconds=0)
     assert first.status == "partial" and first.error_code == "time_budget"
     assert SyncCursor.objects.get(store=store).page_token == "p2"
+    ScriptedAdapter.script.append(Page(items=(), window_end=end + timedelta(minutes=30)))
     second = run(store)
     assert second.status == "succeeded" and ScriptedAdapter.calls[1][2] == "p2"
     assert Order.objects.count() == 2
@@ -286,3 +289,116 @@ def test_credentials_that_no_key_decrypts_fail_clearly(store: Store, scripted: C
     finally:
         _fernet.cache_clear()
     assert (result.status, result.error_code) == ("failed", "credential_unreadable")
+
+
+def test_a_resumed_window_is_followed_by_a_fresh_one_until_caught_up(
+    store: Store, scripted: Callable, settings: Any
+) -> None:
+    # given: a run stopped mid-window (pinned to `end`), and an order updated after that window
+    end = T0 + timedelta(hours=1)
+    fresh_end = end + timedelta(hours=2)
+    scripted(
+        [
+            Page(items=(make_order(1),), next_token="p2", window_end=end),
+            Page(items=(make_order(2),), next_token=None, window_end=end),
+            Page(items=(make_order(3, updated=end + timedelta(minutes=30)),), next_token=None, window_end=fresh_end),
+        ]
+    )
+    first = run(store, time_budget_seconds=0)
+    assert (first.status, first.caught_up) == ("partial", False)
+
+    # when: the next run resumes
+    second = run(store)
+
+    # then: it finished the pinned window, opened a fresh one from there, and ended caught up
+    assert (second.status, second.caught_up, second.pages) == ("succeeded", True, 2)
+    assert ScriptedAdapter.calls[2] == (end - timedelta(seconds=settings.ACORN_SYNC_OVERLAP_SECONDS), None, None)
+    assert Order.objects.count() == 3
+    cursor = SyncCursor.objects.get(store=store)
+    assert (cursor.high_water, cursor.up_to_date_as_of, cursor.last_status) == (fresh_end, fresh_end, "succeeded")
+    assert second.synced_to == fresh_end
+
+
+def test_a_window_the_run_opened_itself_is_enough(store: Store, scripted: Callable) -> None:
+    end = T0 + timedelta(hours=1)
+    scripted([Page(items=(make_order(1),), next_token="p2", window_end=end), Page(items=(), window_end=end)])
+    result = run(store)
+    assert (result.status, result.caught_up, len(ScriptedAdapter.calls)) == ("succeeded", True, 2)
+
+
+def test_a_vendor_without_a_window_end_is_up_to_date_as_of_when_the_window_opened(
+    store: Store, scripted: Callable
+) -> None:
+    scripted([Page(items=(make_order(1),))])
+    before = timezone.now()
+    result = run(store)
+    cursor = SyncCursor.objects.get(store=store)
+    assert result.caught_up and before <= cursor.up_to_date_as_of <= timezone.now()
+
+
+def test_a_run_that_spends_its_budget_ends_behind_and_queues_the_next_at_once(
+    store: Store, scripted: Callable, enqueued: Any, django_capture_on_commit_callbacks: Callable
+) -> None:
+    # given: more pages than the budget allows
+    end = T0 + timedelta(hours=1)
+    scripted([Page(items=(make_order(1),), next_token="p2", window_end=end)])
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        result = run(store, time_budget_seconds=0)
+
+    # then: the run says it is behind and how far it got, and the next one is queued at once
+    assert (result.status, result.caught_up, result.synced_to) == ("partial", False, None)
+    assert result.message.startswith("Behind (time budget spent): nothing synced yet; the next run continues at once")
+    assert [(task.name, kwargs["resource"], kwargs["trigger"]) for task, kwargs in enqueued] == [
+        ("channels.run_store_sync", "orders", "catch_up")
+    ]
+    cursor = SyncCursor.objects.get(store=store)
+    assert cursor.last_status == "partial" and cursor.is_behind and cursor.up_to_date_as_of is None
+    # the continuation claimed the slot: the dispatcher (or a second claim) does not queue it twice
+    assert cursor.next_run_at > timezone.now() + timedelta(minutes=1)
+    assert sync.sync_continue(store=store, resource="orders") is False
+    assert len(enqueued) == 1
+
+
+def test_a_long_retry_after_ends_behind_and_waits_for_it(store: Store, scripted: Callable, enqueued: Any) -> None:
+    scripted([ChannelRateLimited("429", retry_after=600)])
+    before = timezone.now()
+    result = run(store, time_budget_seconds=30)
+    assert (result.status, result.error_code) == ("partial", "rate_limited")
+    assert "the next run continues in 600 s" in result.message
+    cursor = SyncCursor.objects.get(store=store)
+    assert cursor.next_run_at >= before + timedelta(seconds=600)
+    assert sync.sync_continue(store=store, resource="orders") is False  # not due: the dispatcher takes it later
+
+
+def test_a_store_disconnected_during_a_run_stops_at_the_next_page(store: Store, scripted: Callable) -> None:
+    def disconnect_meanwhile() -> Page[ExternalOrder]:
+        Store.objects.filter(pk=store.pk).update(status=StoreStatus.DISABLED)
+        return Page(items=(make_order(1),), next_token="p2", window_end=T0)
+
+    scripted([disconnect_meanwhile, Page(items=(make_order(2),), window_end=T0)])
+    result = run(store)
+    assert (result.status, result.error_code) == ("failed", "store_not_active")
+    assert Order.objects.count() == 1 and len(ScriptedAdapter.script) == 1  # page 2 was never asked for
+
+
+def test_a_resumed_window_without_an_end_that_restarts_is_read_whole_and_counts(
+    store: Store, scripted: Callable
+) -> None:
+    # given: an unbounded listing (an FBA pass, a shop) interrupted after its first page
+    scripted(
+        [
+            Page(items=(make_order(1),), next_token="p2"),
+            ChannelCursorExpired("token expired"),
+            Page(items=(make_order(1), make_order(2)), next_token=None),
+        ]
+    )
+    run(store, time_budget_seconds=0)
+
+    # when: the next run finds the token expired and reads the listing again from its start
+    second = run(store)
+
+    # then: that whole read is this run's own, so it ends caught up without a further window
+    assert (second.status, second.caught_up, len(ScriptedAdapter.calls)) == ("succeeded", True, 3)
+    assert Order.objects.count() == 2

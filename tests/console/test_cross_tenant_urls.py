@@ -191,7 +191,10 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert Notification.objects.get(pk=tenant_a_objects["notification_pk"]).read_at is None
         from channels.models import Store
 
-        assert Store.objects.get(pk=tenant_a_objects["store_pk"]).status == "active"
+        store = Store.objects.get(pk=tenant_a_objects["store_pk"])
+        # rename, marketplaces, disconnect and delete all refused B
+        assert (store.status, store.delete_requested_at, store.marketplaces) == ("active", None, ["US", "CA"])
+        assert store.name.startswith("Amazon store")
         from inventory.models import SkuMapping
 
         assert SkuMapping.objects.get(pk=tenant_a_objects["mapping_pk"]).channel_sku == "A-CHANNEL-SKU"

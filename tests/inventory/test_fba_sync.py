@@ -410,3 +410,44 @@ def test_two_seller_accounts_of_one_region_add_up_in_its_one_fba_warehouse(
     with tenant_scope(tenant):
         assert Warehouse.objects.filter(kind=WarehouseKind.FBA).count() == 1
         assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_a_japanese_store_reads_its_fba_stock_with_amazons_marketplace_id(tenant: Tenant, sim: SimulatorServer) -> None:
+    # given a Japanese store (Japan's id was wrong in the old hand-written table: every JP call was refused)
+    store = _connect(tenant, sim, "FE", ["JP"])
+    _busy_week(sim, store)
+    skus = _skus(sim, store)
+    _products(store, skus)
+    sim.clear_requests()
+
+    # when the inventory syncs
+    run = _sync(store)
+
+    # then Amazon was asked with Japan's published id in both granularityId and marketplaceIds, and the FBA
+    # warehouse of the Far East holds Japan's figures
+    calls = [request.query for request in sim.requests if request.path == INVENTORY_PATH]
+    assert calls and all(query["granularityId"] == query["marketplaceIds"] == ["A1VC38T7YXB528"] for query in calls)
+    assert run.status == "succeeded" and run.caught_up
+    jp = _amazon(sim, store, "JP")
+    assert _stored(store) == {sku: jp[sku] for sku in skus if any(jp[sku])}
+
+
+def test_the_new_pan_european_marketplaces_share_the_eu_pool(tenant: Tenant, sim: SimulatorServer) -> None:
+    # given a store selling on NL, SE and PL (Pan-European FBA since 2021: one stock)
+    store = _connect(tenant, sim, "EU", ["NL", "SE", "PL"])
+    _busy_week(sim, store)
+    skus = _skus(sim, store)
+    _products(store, skus)
+    nl, se = _amazon(sim, store, "NL"), _amazon(sim, store, "SE")
+    assert nl == se  # one pool: Amazon answers each marketplace with the pool's figures
+    sim.clear_requests()
+
+    # when
+    _sync(store)
+
+    # then the pool is read once (through NL) and counted once
+    read = {request.query["marketplaceIds"][0] for request in sim.requests if request.path == INVENTORY_PATH}
+    assert read == {AMAZON_MARKETPLACES["NL"][0]}
+    assert _stored(store) == {sku: nl[sku] for sku in skus if any(nl[sku])}
+    with tenant_scope(tenant):
+        assert {ref.split(":")[2] for ref in StockMovement.objects.values_list("reference", flat=True)} == {"EU"}

@@ -3,9 +3,12 @@
 
 Connects a store through the same services as the console: create it, authorise it, queue the first sync.
 
-* amazon: --credentials {"refresh_token": …, "selling_partner_id": …} is taken as given; without it the
-  command walks the consent page at the endpoint (the simulator's Seller Central) and exchanges the code
-  through Login with Amazon, as the console callback does.
+* amazon: --marketplaces are codes of one selling region (any of the 23 of channels/marketplaces.py; "GB"
+  is read as "UK"). --credentials {"refresh_token": …, "selling_partner_id": …} is taken as given; without
+  it the command walks the consent page at the endpoint (the simulator's Seller Central) and exchanges the
+  code through Login with Amazon, as the console callback does. Either way it then asks Amazon where the
+  seller sells (getMarketplaceParticipations) and prints {"store_id", "marketplaces", "participating",
+  "not_participating"}, warning on stderr about chosen marketplaces the seller does not sell on.
 * shopify: --endpoint is the shop's API base (https://acme.myshopify.com, or the simulator's
   …/shopify/acme.myshopify.com). --credentials {"access_token": …} is a custom app's token (checked
   first); without it the command approves the shop's install page and exchanges the code (HMAC checked).
@@ -30,7 +33,14 @@ from acorn.tenancy.scoping import tenant_scope
 from channels import services
 from channels.adapters.amazon import consent_url, exchange_authorization_code
 from channels.adapters.base import ChannelError
-from channels.models import AMAZON_REGION_MARKETPLACES, DataPermission, Platform, Store
+from channels.marketplaces import (
+    AMAZON_MARKETPLACE_TABLE,
+    REGION_MARKETPLACES,
+    marketplace_code,
+    region_of_marketplaces,
+)
+from channels.models import DataPermission, Platform, Store
+from channels.services_lifecycle import store_complete_amazon_authorization
 
 COMMAND_REDIRECT_URI = "http://127.0.0.1/acorn-cli/amazon/callback"
 SHOPIFY_REDIRECT_URI = "http://127.0.0.1/acorn-cli/shopify/callback"
@@ -89,7 +99,11 @@ class Command(BaseCommand):
         parser.add_argument("--platform", required=True, choices=Platform.values)
         parser.add_argument("--name", required=True)
         parser.add_argument("--endpoint", required=True, help="Base URL of the API (the simulator or a test double)")
-        parser.add_argument("--marketplaces", default="US", help="Comma-separated marketplace codes of one region")
+        parser.add_argument(
+            "--marketplaces",
+            default="US",
+            help=f"Comma-separated marketplace codes of one region, of: {', '.join(AMAZON_MARKETPLACE_TABLE)}",
+        )
         parser.add_argument("--permissions", default=",".join(DataPermission.values))
         parser.add_argument(
             "--credentials",
@@ -107,10 +121,17 @@ class Command(BaseCommand):
             store_id = self._connect_shop(tenant, options)
             self.stdout.write(json.dumps({"store_id": store_id}))
             return
-        marketplaces = [code.strip().upper() for code in options["marketplaces"].split(",") if code.strip()]
-        region = next((r for r, codes in AMAZON_REGION_MARKETPLACES.items() if set(marketplaces) <= set(codes)), None)
+        written = [code.strip() for code in options["marketplaces"].split(",") if code.strip()]
+        unknown = [code for code in written if not marketplace_code(code)]
+        if unknown or not written:
+            raise CommandError(
+                f"--marketplaces: {', '.join(unknown) or 'none given'} is not an Amazon marketplace code; "
+                f"known: {', '.join(AMAZON_MARKETPLACE_TABLE)}."
+            )
+        marketplaces = list(dict.fromkeys(marketplace_code(code) for code in written))
+        region = region_of_marketplaces(marketplaces)
         if region is None:
-            regions = "; ".join(f"{name}: {','.join(codes)}" for name, codes in AMAZON_REGION_MARKETPLACES.items())
+            regions = "; ".join(f"{name}: {','.join(codes)}" for name, codes in REGION_MARKETPLACES.items())
             raise CommandError(f"--marketplaces {','.join(marketplaces)}: all must belong to one region ({regions}).")
         credentials: dict[str, str] = {}
         if options["credentials"]:
@@ -140,7 +161,14 @@ class Command(BaseCommand):
                 raise CommandError("; ".join(error.messages)) from None
             except ChannelError as error:
                 raise CommandError(f"Authorisation failed: {error}") from None
-        self.stdout.write(json.dumps({"store_id": store.pk}))
+            store.refresh_from_db()
+            result: dict[str, Any] = {"store_id": store.pk, "marketplaces": store.marketplaces}
+            if store.participations_checked_at is not None:
+                result["participating"] = store.participating_codes()
+                result["not_participating"] = store.marketplaces_not_participating()
+        for code in result.get("not_participating", []):
+            self.stderr.write(f"Warning: Amazon says the seller does not sell on {code}; ACORN will not read it.")
+        self.stdout.write(json.dumps(result))
 
     def _authorize(self, store: Store, credentials: dict[str, str], *, queue_sync: bool) -> None:
         if not credentials:
@@ -154,8 +182,13 @@ class Command(BaseCommand):
                 "selling_partner_id": callback.get("selling_partner_id", ""),
             }
         seller_id = credentials.pop("selling_partner_id", "") or ""
-        services.store_authorize(
-            store=store, actor=None, seller_id=seller_id, secrets=credentials, queue_sync=queue_sync
+        refresh_token = credentials.pop("refresh_token")
+        if credentials:  # anything else given is kept with the refresh token, as before
+            services.store_authorize(
+                store=store, actor=None, seller_id=seller_id, secrets=credentials, queue_sync=False
+            )
+        store_complete_amazon_authorization(
+            store=store, actor=None, seller_id=seller_id, refresh_token=refresh_token, queue_sync=queue_sync
         )
 
     def _connect_shop(self, tenant: Tenant, options: dict[str, Any]) -> int:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from channels.simulator.amazon import consent, feeds, finances, finances_v0, inventory, listings, lwa, orders, reports
+from channels.simulator.amazon import (
+    consent,
+    feeds,
+    finances,
+    finances_v0,
+    inventory,
+    listings,
+    lwa,
+    orders,
+    reports,
+    sellers,
+)
 from channels.simulator.amazon.common import AmazonContext
 from channels.simulator.http import Route
 
@@ -19,4 +30,5 @@ def routes(context: AmazonContext) -> list[Route]:
         *reports.routes(context),
         *feeds.routes(context),
         *listings.routes(context),
+        *sellers.routes(context),
     ]

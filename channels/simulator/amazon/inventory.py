@@ -1,7 +1,8 @@
 """FBA Inventory v1: getInventorySummaries (``GET /fba/inventory/v1/summaries``).
 
 Marketplace granularity only (``granularityType=Marketplace``, ``granularityId`` = the one marketplace in
-``marketplaceIds``). ``details=true`` adds ``inventoryDetails``. The figures are those of the
+``marketplaceIds``, as in every request of Amazon's use case guide; an id that is no marketplace gets
+Amazon's generic InvalidInput). ``details=true`` adds ``inventoryDetails``. The figures are those of the
 marketplace's FBA pool (``channels.simulator.stock``): every marketplace of a pool answers with the same,
 pooled stock. ``startDateTime`` returns SKUs changed since then; ``sellerSkus`` / ``sellerSku`` narrow
 the list otherwise. The next page token is in the top-level ``pagination.nextToken`` and, as Amazon
@@ -15,6 +16,7 @@ from typing import Any
 
 from channels.simulator.amazon.common import AmazonContext, BadRequest, Operation, api_operation, parse_datetime
 from channels.simulator.amazon.order_shape import iso
+from channels.simulator.catalogue import MARKETPLACES_BY_ID
 from channels.simulator.http import Request, Response, Route
 from channels.simulator.model import Seller
 from channels.simulator.stock import StockLevel, seller_stock_levels
@@ -68,6 +70,9 @@ def _query(request: Request, seller: Seller) -> dict[str, Any]:
     marketplace_ids = request.many("marketplaceIds")
     if len(marketplace_ids) != 1:
         raise BadRequest("marketplaceIds must contain exactly one marketplace.", "marketplaceIds")
+    unknown = [value for value in (*marketplace_ids, granularity_id) if value not in MARKETPLACES_BY_ID]
+    if unknown:  # what Amazon answers a marketplace id it does not have (selling-partner-api-models #2768)
+        raise BadRequest("Invalid request, please check your input.", f"Unknown marketplace id {unknown[0]}.")
     if granularity_id != marketplace_ids[0]:
         raise BadRequest("granularityId must be the marketplace in marketplaceIds.", "granularityId")
     if granularity_id not in seller.marketplace_ids:

@@ -103,7 +103,7 @@ def _money(node: object) -> list[dict[str, str]]:
 def test_currencies_follow_the_marketplace_and_jpy_has_no_decimals(world: World) -> None:
     seller = world.add_seller("FE", ["JP", "AU"])
     world.generate_orders(seller.selling_partner_id, 200)
-    expected = {"A1VC38T7P48ZVB": "JPY", "A39IBJ37TRP1C6": "AUD"}
+    expected = {"A1VC38T7YXB528": "JPY", "A39IBJ37TRP1C6": "AUD"}
     seen = set()
     for order in world.orders_for(seller.selling_partner_id):
         currency = expected[order["salesChannel"]["marketplaceId"]]
