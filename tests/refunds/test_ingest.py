@@ -8,11 +8,9 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -43,6 +41,7 @@ from refunds.models import RefundLine as StoredLine
 from refunds.sync import ReportPending, fetch_returns_page
 from tests.channels.test_sync_engine import make_order
 from tests.factories import StoreFactory
+from tests.vendor import VENDOR_FIXTURES
 
 pytestmark = pytest.mark.django_db
 POSTED = datetime(2026, 11, 10, 8, 30, 15, tzinfo=UTC)
@@ -301,7 +300,7 @@ def test_refunds_are_the_stores_tenants_only(tenant: Tenant, other_tenant: Tenan
 
 def test_woocommerce_refunds_parse_from_the_documented_payload() -> None:
     # given: WooCommerce's documented "list all refunds" answer (an amount-only refund and an item refund)
-    path = Path(settings.BASE_DIR).parent / "shared/fixtures/vendor/woocommerce/wp-api-v3/order-refunds"
+    path = VENDOR_FIXTURES / "woocommerce/wp-api-v3/order-refunds"
     listed = json.loads((path / "list-all-refunds.response.json").read_text())
     # when
     amount_only, item = (woo_parse_refund(raw, order_id="723", currency="USD") for raw in listed)
