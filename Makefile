@@ -23,9 +23,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# The embedded default's database cache table comes with the migrations (acorn/console/migrations).
 migrate: setup
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 
 messages: setup
 	$(PY) manage.py compile_translations
