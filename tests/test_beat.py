@@ -345,7 +345,8 @@ def test_every_beat_task_runs_outside_any_scope_for_two_companies_with_data(
 
     # when: every entry of the schedule runs once, as beat sends it, with nothing in scope
     failures: dict[str, str] = {}
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    for name, entry in schedule.items():
         task = app.tasks[entry["task"]]
         try:
             with django_capture_on_commit_callbacks(execute=True):
