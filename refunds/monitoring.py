@@ -45,6 +45,7 @@ from django.utils.translation import ngettext
 
 from acorn.money import quantize_amount
 from acorn.tenancy.models import Tenant
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.models import Store
 from orders.models import Order
 from refunds.models import (
@@ -184,15 +185,17 @@ def service_notices_send(*, tenant_id: int, older_than: datetime | None = None) 
 
 
 def service_notices_send_stale_unscoped() -> int:
-    """Beat: notices whose window task was lost (waiting longer than two windows) are sent now."""
+    """Beat, across tenants: notices whose window task was lost (waiting longer than two windows) are sent now,
+    each active tenant's inside its own scope."""
     cutoff = timezone.now() - timedelta(seconds=2 * batch_seconds() + DEBOUNCE_GRACE_SECONDS)
-    tenant_ids = (
-        ServiceNotice.objects.filter(sent_at__isnull=True, created_at__lt=cutoff)
-        .order_by()
-        .values_list("tenant_id", flat=True)
-        .distinct()
-    )
-    return sum(service_notices_send(tenant_id=tenant_id, older_than=cutoff) for tenant_id in list(tenant_ids))
+    with dangerously_unscoped():
+        waiting = ServiceNotice.objects.filter(sent_at__isnull=True, created_at__lt=cutoff).values("tenant_id")
+        tenants = list(Tenant.objects.filter(is_active=True, pk__in=waiting).order_by("pk"))
+    sent = 0
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            sent += service_notices_send(tenant_id=tenant.pk, older_than=cutoff)
+    return sent
 
 
 def _return_line(record: Return) -> str:

@@ -1,11 +1,20 @@
-"""Shared fixtures: two tenants, members of each role, and clients signed in as them."""
+"""Shared fixtures: two tenants, members of each role, and clients signed in as them.
+
+Also the clock check: ``--clock-ahead=DAYS`` (or ``ACORN_TEST_CLOCK_AHEAD_DAYS``) moves the clock that many days
+ahead for the whole session, ticking, so that a test which only passes this month fails today instead of next
+month. ``make test-clock`` runs the tests marked ``clock`` that way; tests that freeze the clock themselves
+still can (time-machine travels stack).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
@@ -14,6 +23,41 @@ from django_scopes import scopes_disabled
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+CLOCK_AHEAD_ENV = "ACORN_TEST_CLOCK_AHEAD_DAYS"
+_session_travel: time_machine.travel | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead",
+        type=int,
+        default=int(os.environ.get(CLOCK_AHEAD_ENV) or 0),
+        metavar="DAYS",
+        help=f"run the whole session with the clock DAYS days ahead of today, ticking (also ${CLOCK_AHEAD_ENV})",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the session's clock travel before collection, so that module-level dates see the moved clock too."""
+    global _session_travel
+    days = config.getoption("--clock-ahead")
+    if not days:
+        return
+    _session_travel = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+    _session_travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _session_travel
+    if _session_travel is not None:
+        _session_travel.stop()
+        _session_travel = None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = config.getoption("--clock-ahead")
+    return f"clock: {days} days ahead, now {datetime.now(UTC):%Y-%m-%d %H:%M} UTC" if days else None
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Amazon's documents: settlement and returns flat files, v0 refund events, feed XML and processing reports.
 
-Headers come from the documented columns in ../shared/fixtures/vendor (Amazon publishes no sample rows);
+Headers come from the documented columns in tests/fixtures/vendor (Amazon publishes no sample rows);
 the v0 event is Amazon's own sandbox payload.
 """
 
@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from defusedxml import ElementTree as SafeElementTree
-from django.conf import settings
 
 from channels.adapters.amazon import RecordError, parse_refund_event
 from channels.adapters.amazon_feeds import (
@@ -31,10 +29,10 @@ from channels.adapters.amazon_reports import (
     parse_settlement,
 )
 from channels.adapters.base import ChannelError, FulfillmentChannel, RefundRequest, ShipmentConfirmation
+from tests.vendor import VENDOR_FIXTURES
 
-VENDOR = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "vendor" / "amazon"
+VENDOR = VENDOR_FIXTURES / "amazon"
 COLUMNS = VENDOR / "reports-documented-columns"
-needs_vendor = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 
 
 def _header(report_type: str) -> list[str]:
@@ -61,7 +59,6 @@ def test_report_amounts_parse_exactly_in_either_convention(text: str, comma: boo
     assert parse_report_amount(text, "amount", decimal_comma=comma) == Decimal(expected)
 
 
-@needs_vendor
 def test_settlement_us_format_balances_and_keeps_every_row() -> None:
     columns = _header("GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2")
     base = {"settlement-id": "11874511823"}
@@ -117,7 +114,6 @@ def test_settlement_us_format_balances_and_keeps_every_row() -> None:
     assert settlement.lines[2].line_number == 5
 
 
-@needs_vendor
 def test_settlement_eu_format_with_decimal_commas_and_a_bad_row_named_by_line() -> None:
     columns = _header("GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2")
     base = {"settlement-id": "22"}
@@ -146,7 +142,6 @@ def test_settlement_missing_a_documented_column_is_refused_whole() -> None:
         parse_settlement("settlement-id\tcurrency\n1\tUSD\n")
 
 
-@needs_vendor
 def test_fba_returns_rows_become_returns_without_tracking() -> None:
     columns = _header("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA")
     assert parse_fba_returns(_document(columns, [])) == ([], [])
@@ -174,7 +169,6 @@ def test_fba_returns_rows_become_returns_without_tracking() -> None:
     assert [b.reason for b in bad] == ["line 3: quantity: 'two' is not a whole number"]
 
 
-@needs_vendor
 def test_mfn_returns_rows_keep_rma_tracking_and_refunded_amount() -> None:
     columns = _header("GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE")
     row = {
@@ -206,7 +200,6 @@ def test_mfn_returns_rows_keep_rma_tracking_and_refunded_amount() -> None:
     assert item.returned_at == datetime(2026, 11, 2, tzinfo=UTC)
 
 
-@needs_vendor
 def test_v0_event_from_the_vendor_sandbox_parses_with_item_level_components() -> None:
     body = json.loads(
         (VENDOR / "sandbox/finances-v0/listFinancialEventsByGroupId.200.sandbox-static-0.json").read_text()

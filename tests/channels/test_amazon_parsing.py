@@ -1,21 +1,20 @@
-"""The Amazon adapter's parser on Amazon's own example payloads (../shared/fixtures/vendor)."""
+"""The Amazon adapter's parser on Amazon's own example payloads (tests/fixtures/vendor)."""
 
 from __future__ import annotations
 
 import copy
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from channels.adapters.amazon import RecordError, classify_error, parse_order
 from channels.adapters.base import ChannelAuthError, ChannelCursorExpired, ChannelRateLimited, ChannelRetryableError
 from orders.services import order_breakdown
+from tests.vendor import VENDOR_FIXTURES
 
-VENDOR = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "vendor" / "amazon" / "sandbox" / "orders-2026-01-01"
+VENDOR = VENDOR_FIXTURES / "amazon" / "sandbox" / "orders-2026-01-01"
 
 
 def _orders(name: str) -> list[dict[str, Any]]:
@@ -29,9 +28,6 @@ def _all_vendor_orders() -> list[tuple[str, dict[str, Any]]]:
     for path in sorted(VENDOR.glob("*.200.*.json")):
         found.extend((path.name, order) for order in _orders(path.name))
     return found
-
-
-pytestmark = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 
 
 def test_search_orders_example_parses_with_money_as_decimal() -> None:

@@ -1,7 +1,7 @@
 """Order money as each channel itemises it: lines, shipping, tax, discounts, fees, duties and tips become lines and
 adjustments that add up to the channel's total; what does not add up is kept as an unexplained difference.
 
-Shapes follow the vendors' own examples (../shared/fixtures/vendor): Shopify's REST order (read through the same
+Shapes follow the vendors' own examples (tests/fixtures/vendor): Shopify's REST order (read through the same
 GraphQL-shape parser a webhook uses), WooCommerce's REST v3 order and Amazon's Orders 2026-01-01 order.
 """
 
@@ -10,18 +10,16 @@ from __future__ import annotations
 import copy
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from channels.adapters import amazon, shopify, woocommerce
 from channels.adapters.base import AdjustmentKind, ExternalOrder
 from orders.services import order_adjustments, order_breakdown
+from tests.vendor import VENDOR_FIXTURES
 
-VENDOR = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "vendor"
-needs_vendor = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
+VENDOR = VENDOR_FIXTURES
 
 
 def _kinds(order: ExternalOrder) -> list[tuple[str, Decimal]]:
@@ -207,7 +205,6 @@ def test_shopify_order_discount_not_allocated_to_lines_is_kept_as_an_order_disco
     assert order.itemised_amount == order.total_amount
 
 
-@needs_vendor
 def test_shopify_rest_webhook_order_reads_shipping_lines_and_skips_removed_ones() -> None:
     raw = json.loads((VENDOR / "shopify/rest-admin-2026-07/order.test_1.GET.response.json").read_text())
     raw = raw.get("order") or raw["orders"][0]
@@ -243,7 +240,6 @@ def _rest_bag(amount: str) -> dict[str, Any]:
     }
 
 
-@needs_vendor
 def test_woocommerce_fees_coupons_and_shipping_tax_add_up() -> None:
     raw = json.loads((VENDOR / "woocommerce/wp-api-v3/orders/retrieve-an-order.response.json").read_text())
     # Given the vendor's order with a 10 % coupon on the first line, shipping tax, a COD fee with tax and a
@@ -282,7 +278,6 @@ def _amazon_order(name: str = "searchOrders.200.example.json") -> dict[str, Any]
     return copy.deepcopy(body["orders"][0] if "orders" in body else body["order"])
 
 
-@needs_vendor
 def test_amazon_delivery_tip_is_an_order_adjustment_and_the_order_adds_up() -> None:
     # Given Amazon's example: items 149.97 + tax 0.02 + a DELIVERY_TIP of 5.00 on the order = 154.99
     order = amazon.parse_order(_amazon_order())
@@ -296,7 +291,6 @@ def test_amazon_delivery_tip_is_an_order_adjustment_and_the_order_adds_up() -> N
     )
 
 
-@needs_vendor
 @pytest.mark.parametrize("discount", ["-3.00", "3.00"])
 def test_amazon_gift_wrap_and_promotion_discount_of_an_item(discount: str) -> None:
     # Given the UK example's item with gift wrap 2.50 and a promotion discount (the model does not fix its sign)
@@ -324,7 +318,6 @@ def test_amazon_gift_wrap_and_promotion_discount_of_an_item(discount: str) -> No
     assert order.itemised_amount == order.total_amount
 
 
-@needs_vendor
 def test_amazon_yen_order_without_decimals_adds_up_and_a_gap_is_unexplained() -> None:
     # Given Amazon's JP example in yen (no minor unit)
     raw = _amazon_order("searchOrders.200.sandbox-static-0.json")
@@ -335,7 +328,6 @@ def test_amazon_yen_order_without_decimals_adds_up_and_a_gap_is_unexplained() ->
     assert _kinds(amazon.parse_order(raw)) == [(AdjustmentKind.UNEXPLAINED, Decimal(1))]
 
 
-@needs_vendor
 def test_amazon_item_without_breakdowns_takes_its_proceeds_total() -> None:
     raw = _amazon_order("getOrder.200.sandbox-static-1.json")
     for item in raw["orderItems"]:

@@ -1,4 +1,4 @@
-"""The Shopify and WooCommerce adapters' parsers on the vendors' own payloads (../shared/fixtures/vendor)."""
+"""The Shopify and WooCommerce adapters' parsers on the vendors' own payloads (tests/fixtures/vendor)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ import json
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import shopify as shopify_api
-from django.conf import settings
 
 from channels.adapters import shopify, woocommerce
 from channels.adapters.base import AdjustmentKind, ExternalOrder, OrderStatus
 from orders.services import order_adjustments, order_breakdown
+from tests.vendor import VENDOR_FIXTURES
 
-VENDOR = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "vendor"
+VENDOR = VENDOR_FIXTURES
 SHOPIFY_REST = VENDOR / "shopify" / "rest-admin-2026-07"
 WOO_ORDERS = VENDOR / "woocommerce" / "wp-api-v3" / "orders"
-needs_vendor = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 
 
 def _summary_adds_up(order: ExternalOrder) -> bool:
@@ -42,7 +40,6 @@ def _shopify_orders() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-@needs_vendor
 def test_every_vendor_shopify_order_with_lines_parses_with_exact_money() -> None:
     orders = _shopify_orders()
     complete = [(name, raw) for name, raw in orders if "total_price_set" in raw]
@@ -62,7 +59,6 @@ def test_every_vendor_shopify_order_with_lines_parses_with_exact_money() -> None
         assert _summary_adds_up(order), name
 
 
-@needs_vendor
 def test_shopify_vendor_order_fields() -> None:
     raw = json.loads((SHOPIFY_REST / "order.test_1.GET.response.json").read_text())
     raw = raw.get("order") or raw["orders"][0]
@@ -81,7 +77,6 @@ def test_shopify_vendor_order_fields() -> None:
     assert not order.taxes_included and not any(line.tax_included for line in order.lines)
 
 
-@needs_vendor
 def test_shopify_legacy_library_fixture_without_money_sets_still_parses() -> None:
     raw = json.loads((VENDOR / "shopify" / "shopify_python_api-fixtures" / "order.json").read_text())
     raw = raw.get("order", raw)
@@ -212,7 +207,6 @@ def _woo_orders() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-@needs_vendor
 def test_every_vendor_woocommerce_order_parses_in_utc_with_exact_money() -> None:
     orders = _woo_orders()
     assert len(orders) >= 4
@@ -228,7 +222,6 @@ def test_every_vendor_woocommerce_order_parses_in_utc_with_exact_money() -> None
         assert summary["discount_amount"] == Decimal(raw["discount_total"]), name
 
 
-@needs_vendor
 def test_woocommerce_tax_rounded_at_the_order_is_kept_as_the_shops_own_rounding() -> None:
     # Given WooCommerce's own batch example: line taxes 1.125 + 0.225 + 0.9 shown rounded per line (2.26),
     # the order's tax rounded once (2.25)
@@ -243,7 +236,6 @@ def test_woocommerce_tax_rounded_at_the_order_is_kept_as_the_shops_own_rounding(
     assert order_breakdown(order)["unexplained_amount"] == 0 and order.itemised_amount == Decimal("62.25")
 
 
-@needs_vendor
 def test_woocommerce_vendor_order_fields() -> None:
     raw = json.loads((WOO_ORDERS / "retrieve-an-order.response.json").read_text())
     order = woocommerce.parse_order(raw)
@@ -275,7 +267,6 @@ def test_woocommerce_status_normalisation(status: str, expected: str) -> None:
     assert woocommerce.STATUS_MAP[status] == expected
 
 
-@needs_vendor
 def test_woocommerce_bad_records_name_the_field() -> None:
     raw = json.loads((WOO_ORDERS / "retrieve-an-order.response.json").read_text())
     with pytest.raises(woocommerce.RecordError, match="status: 'wc-awaiting-pickup'"):

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,12 +19,10 @@ from acorn.audit.models import AuditEvent
 from channels.models import StoreCredential, StoreStatus, WebhookEvent, WebhookStatus
 from orders.models import Order
 from tests.factories import StoreFactory, TenantFactory
+from tests.vendor import VENDOR_FIXTURES
 
 pytestmark = pytest.mark.django_db
-WOO_ORDER = (
-    Path(settings.BASE_DIR).parent
-    / "shared/fixtures/vendor/woocommerce/wp-api-v3/orders/retrieve-an-order.response.json"
-)
+WOO_ORDER = VENDOR_FIXTURES / "woocommerce/wp-api-v3/orders/retrieve-an-order.response.json"
 
 
 def _sign(body: bytes, secret: str) -> str:
@@ -174,7 +171,6 @@ def _post_woo(store: Any, body: bytes, *, signature: str, delivery: str, topic: 
     )
 
 
-@pytest.mark.skipif(not WOO_ORDER.exists(), reason="vendor fixtures not beside the repository")
 def test_woocommerce_order_webhook_upserts_the_order_once_and_forgets_buyer_details(
     tenant: Any, enqueued: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -102,11 +103,13 @@ def test_a_manual_shipment_on_a_shopify_order_becomes_a_fulfilment_with_its_trac
             units[line.sku] += line.quantity
         form = {f"line_{line.pk}": str(line.quantity) for line in order.lines.all()}
 
-    # when: staff record the parcel on the order's shipment page, and the queued task runs
+    # when: staff record the parcel on the order's shipment page (shipped minutes ago, in UTC as the form
+    # says), and the queued task runs
+    shipped_at = f"{timezone.now() - timedelta(minutes=5):%Y-%m-%dT%H:%M}"
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(
             f"/app/orders/{order.pk}/shipments/new/",
-            {"carrier": "YunExpress", "tracking_number": "YT2611270042", "shipped_at": "2026-11-26T09:30", **form},
+            {"carrier": "YunExpress", "tracking_number": "YT2611270042", "shipped_at": shipped_at, **form},
         )
     assert response.status_code == 302
     assert [task.name for task, _ in enqueued] == ["orders.confirm_shipment"]
@@ -118,6 +121,7 @@ def test_a_manual_shipment_on_a_shopify_order_becomes_a_fulfilment_with_its_trac
     assert made[0]["tracking"]["company"] == "YunExpress"
     with tenant_scope(tenant):
         shipment = Shipment.objects.get(order=order)
+        assert f"{shipment.shipped_at:%Y-%m-%dT%H:%M}" == shipped_at
         assert confirm_shipment_task(tenant_id=tenant.pk, shipment_id=shipment.pk) == "not_due"
         shipment.refresh_from_db()
         assert shipment.confirmation == ConfirmationState.CONFIRMED

@@ -8,11 +8,10 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
+from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -43,6 +42,7 @@ from refunds.models import RefundLine as StoredLine
 from refunds.sync import ReportPending, fetch_returns_page
 from tests.channels.test_sync_engine import make_order
 from tests.factories import StoreFactory
+from tests.vendor import VENDOR_FIXTURES
 
 pytestmark = pytest.mark.django_db
 POSTED = datetime(2026, 11, 10, 8, 30, 15, tzinfo=UTC)
@@ -301,7 +301,7 @@ def test_refunds_are_the_stores_tenants_only(tenant: Tenant, other_tenant: Tenan
 
 def test_woocommerce_refunds_parse_from_the_documented_payload() -> None:
     # given: WooCommerce's documented "list all refunds" answer (an amount-only refund and an item refund)
-    path = Path(settings.BASE_DIR).parent / "shared/fixtures/vendor/woocommerce/wp-api-v3/order-refunds"
+    path = VENDOR_FIXTURES / "woocommerce/wp-api-v3/order-refunds"
     listed = json.loads((path / "list-all-refunds.response.json").read_text())
     # when
     amount_only, item = (woo_parse_refund(raw, order_id="723", currency="USD") for raw in listed)
@@ -401,11 +401,12 @@ def _pass(adapter: _Reports, start: datetime) -> tuple[list[Page[Any]], int]:
 
 
 def test_the_returns_reports_are_requested_polled_and_read_one_call_per_page(store: Store) -> None:
-    # given: Amazon prepares the FBA report in two polls; the MFN one has no rows (CANCELLED)
+    # given: Amazon prepares the FBA report in two polls; the MFN one has no rows (CANCELLED); the store last
+    # read its returns six days ago
     adapter = _Reports(
         store, {FBA_RETURNS_REPORT_TYPE: ["IN_PROGRESS", "DONE"], MFN_RETURNS_REPORT_TYPE: ["CANCELLED"]}
     )
-    start = datetime(2026, 11, 1, tzinfo=UTC)
+    start = timezone.now() - timedelta(days=6)
     # when
     pages, waits = _pass(adapter, start)
     # then: both reports asked for once over the window (the MFN one reaching back 30 days), the engine told
@@ -420,10 +421,36 @@ def test_the_returns_reports_are_requested_polled_and_read_one_call_per_page(sto
     assert sum(len(page.items) for page in pages) == 1 and sum(len(page.bad_records) for page in pages) == 1
 
 
+@pytest.mark.parametrize(
+    ("days_ago", "mfn_from"),
+    [
+        (6, "end - 30 days"),  # a recent window: the MFN report re-reads the last 30 days
+        (45, "start"),  # a longer window: both reports from where the last run ended
+        (90, "end - 60 days"),  # Amazon serves at most 60 days in one MFN report
+    ],
+)
+def test_the_mfn_returns_report_reaches_back_30_days_and_never_spans_more_than_60(
+    store: Store, days_ago: int, mfn_from: str
+) -> None:
+    # given: a pass whose window starts days_ago
+    adapter = _Reports(store, {FBA_RETURNS_REPORT_TYPE: ["DONE"], MFN_RETURNS_REPORT_TYPE: ["DONE"]})
+    start = timezone.now() - timedelta(days=days_ago)
+    # when
+    pages, _waits = _pass(adapter, start)
+    # then: the FBA report covers the window, the MFN one its look-back capped at 60 days, both to the same end
+    end = pages[0].window_end
+    assert end is not None and timezone.now() - end < timedelta(minutes=4)
+    expected = {"end - 30 days": end - timedelta(days=30), "start": start, "end - 60 days": end - timedelta(days=60)}
+    assert [(kind, begin, until) for kind, begin, until in adapter.requested] == [
+        (FBA_RETURNS_REPORT_TYPE, start, end),
+        (MFN_RETURNS_REPORT_TYPE, expected[mfn_from], end),
+    ]
+
+
 def test_a_fatal_returns_report_is_requested_again_a_few_times_then_fails(store: Store) -> None:
     adapter = _Reports(store, {FBA_RETURNS_REPORT_TYPE: ["FATAL"], MFN_RETURNS_REPORT_TYPE: ["DONE"]})
     with pytest.raises(ChannelError, match="FATAL"):
-        _pass(adapter, datetime(2026, 11, 1, tzinfo=UTC))
+        _pass(adapter, timezone.now() - timedelta(days=6))
     assert Counter(kind for kind, _, _ in adapter.requested) == {FBA_RETURNS_REPORT_TYPE: 3, MFN_RETURNS_REPORT_TYPE: 1}
 
 

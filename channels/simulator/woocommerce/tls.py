@@ -60,7 +60,9 @@ def _name(common_name: str) -> x509.Name:
 
 def _write(directory: Path) -> TlsFiles:
     now = datetime.now(UTC)
-    not_before, not_after = now - timedelta(days=1), now + timedelta(days=3650)
+    # Valid ten years either side: the test suite's clock check (make test-clock) moves Python's clock ahead,
+    # while OpenSSL verifies against the machine's, so a certificate starting yesterday would not be valid yet.
+    not_before, not_after = now - timedelta(days=3650), now + timedelta(days=3650)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("ACORN simulator test CA")
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())

@@ -7,15 +7,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
-from django.conf import settings
 
 from channels.simulator import SimulatorServer
+from tests.vendor import VENDOR_FIXTURES
 
-VENDOR = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "vendor" / "amazon"
+VENDOR = VENDOR_FIXTURES / "amazon"
 ORDERS_PATH = "/orders/2026-01-01/orders"
 # Plain HTTP to 127.0.0.1 only: skipping the CA bundle makes each client ~25 ms cheaper to create.
 HTTP = httpx.Client(timeout=10, verify=False)

@@ -209,7 +209,6 @@ def test_uploads_and_feed_requests_are_checked(feeds: Api) -> None:
     assert feeds.get(f"{PREFIX}/feeds/12345").headers["x-amzn-RateLimit-Limit"] == "2.0"
 
 
-@pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 def test_feed_answers_keep_the_vendor_shapes(feeds: Api, world: World, merchant: Seller, clock: ManualClock) -> None:
     created = feeds.post(f"{PREFIX}/documents", {"contentType": CONTENT_TYPE})
     order = _open_orders(world, merchant)[0]

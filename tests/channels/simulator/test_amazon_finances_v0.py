@@ -13,12 +13,10 @@ import pytest
 from channels.simulator import ManualClock, SimulatorServer, World
 from channels.simulator.model import Seller
 from tests.channels.simulator.conftest import START
-from tests.channels.simulator.support import VENDOR, Api, SwaggerModel, iso
+from tests.channels.simulator.support import Api, SwaggerModel, iso
 
 EVENTS = "/finances/v0/financialEvents"
 TRANSACTIONS = "/finances/2024-06-19/transactions"
-
-pytestmark = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from channels.simulator import World
 from channels.simulator.model import Seller
 from tests.channels.simulator.conftest import START
-from tests.channels.simulator.support import HTTP, VENDOR, Api, iso, merge_shapes, shape_errors, vendor_bodies
+from tests.channels.simulator.support import HTTP, Api, iso, merge_shapes, shape_errors, vendor_bodies
 from tests.channels.simulator.test_finances import MODEL
 
 PATH = "/finances/2024-06-19/transactions"
@@ -82,7 +80,6 @@ def test_refund_transactions_validate_add_up_and_match_the_world(api: Api, world
         assert quantities == [item["quantity"] for item in record["items"]]
 
 
-@pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 def test_refund_transactions_keep_the_keys_of_the_sandbox_example(api: Api) -> None:
     example = merge_shapes(vendor_bodies("finances-2024-06-19", "listTransactions.200.*.json"))
     transactions = _all(api, {"postedAfter": iso(START - timedelta(days=40))})

@@ -19,8 +19,6 @@ FBA = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
 MFN = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
 UK, DE = "A1F83G8C2ARO7P", "A1PA6795UKMFR9"
 
-pytestmark = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
-
 
 @pytest.fixture
 def model() -> SwaggerModel:

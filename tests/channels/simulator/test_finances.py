@@ -11,7 +11,7 @@ import pytest
 from channels.simulator import ManualClock, World
 from channels.simulator.model import Seller
 from tests.channels.simulator.conftest import START
-from tests.channels.simulator.support import VENDOR, Api, SwaggerModel, iso, merge_shapes, shape_errors, vendor_bodies
+from tests.channels.simulator.support import Api, SwaggerModel, iso, merge_shapes, shape_errors, vendor_bodies
 
 PATH = "/finances/2024-06-19/transactions"
 
@@ -161,7 +161,6 @@ def test_transactions_validate_and_add_up(api: Api, world: World, seller: Seller
         assert isinstance(transaction["totalAmount"]["currencyAmount"], int | float)
 
 
-@pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 def test_transactions_keep_the_keys_of_the_sandbox_example(api: Api) -> None:
     example = merge_shapes(vendor_bodies("finances-2024-06-19", "listTransactions.200.*.json"))
     body = api.get(PATH, {"postedAfter": iso(START - timedelta(days=5))}).json()

@@ -11,7 +11,7 @@ from channels.simulator import ManualClock, World
 from channels.simulator.amazon import inventory
 from channels.simulator.model import Seller
 from tests.channels.simulator.conftest import START
-from tests.channels.simulator.support import VENDOR, Api, SwaggerModel, iso
+from tests.channels.simulator.support import Api, SwaggerModel, iso
 
 PATH = "/fba/inventory/v1/summaries"
 US = "ATVPDKIKX0DER"
@@ -24,7 +24,6 @@ def _summaries(api: Api, **params: Any) -> dict[str, dict[str, Any]]:
     return {summary["sellerSku"]: summary for summary in response.json()["payload"]["inventorySummaries"]}
 
 
-@pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 @pytest.mark.parametrize("details", ["true", "false"])
 def test_summaries_validate_against_the_model(api: Api, seller: Seller, details: str) -> None:
     body = api.get(PATH, {**QUERY, "details": details}).json()

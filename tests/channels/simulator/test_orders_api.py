@@ -12,7 +12,6 @@ from channels.simulator.model import Seller
 from tests.channels.simulator.conftest import START
 from tests.channels.simulator.support import (
     ORDERS_PATH,
-    VENDOR,
     Api,
     iso,
     merge_shapes,
@@ -262,7 +261,6 @@ def test_usage_plan_throttles_bursts(world: World, seller: Seller) -> None:
     assert throttled.json()["errors"][0]["code"] == "QuotaExceeded"
 
 
-@pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
 def test_orders_have_the_shape_of_amazons_examples(world: World) -> None:
     # given sellers in every region, with every dataset requested
     examples = vendor_bodies("orders-2026-01-01", "*Order*.200.*.json")

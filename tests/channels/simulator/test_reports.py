@@ -17,8 +17,6 @@ PREFIX = "/reports/2021-06-30"
 SETTLEMENT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 DE, UK = "A1PA6795UKMFR9", "A1F83G8C2ARO7P"
 
-pytestmark = pytest.mark.skipif(not VENDOR.exists(), reason="vendor fixtures not beside the repository")
-
 
 @pytest.fixture
 def model() -> SwaggerModel:

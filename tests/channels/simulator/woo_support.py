@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from woocommerce import API
 
 from channels.simulator import SimulatorServer
 from channels.simulator.woocommerce.model import ApiKey
+from tests.vendor import VENDOR_FIXTURES
 
-VENDOR = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "vendor" / "woocommerce" / "wp-api-v3"
+VENDOR = VENDOR_FIXTURES / "woocommerce" / "wp-api-v3"
 SLUG = "demo-shop"
 
 

@@ -1,0 +1,363 @@
+"""Every task in the beat schedule runs, by its registered name, against two companies with data.
+
+Beat runs its tasks outside any tenant scope, where a query on a tenant-owned model raises: a fan-out that
+forgets to enter the scope crashes every few minutes in production and nowhere in a test that wraps itself in
+a scope. Here nothing is wrapped. Each schedule entry's task runs once, then the tasks it queued (and the ones
+those queued) run too, against the simulator over real HTTP; then the entry's check says what a seller would
+see in both companies. A new schedule entry fails the test until it has a check here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from celery.app.task import Task
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from acorn.celery import app
+from acorn.notifications.models import Notification
+from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Role, Tenant
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+from channels import services as channel_services
+from channels.adapters.base import ExternalReturn
+from channels.models import DataPermission, Store
+from channels.simulator.server import SimulatorServer
+from channels.simulator.world import ManualClock, World
+from inventory import services as stock
+from inventory.models import ChannelListing, Product, PushState, SharingRule, SkuMapping, Warehouse
+from inventory.sharing_push import store_stock_push
+from orders import fulfilment
+from orders.models import ConfirmationState, FulfillmentRequest, FulfillmentState, Order, Shipment, ShipmentSource
+from orders.shipments import shipment_record
+from refunds import approvals, monitoring
+from refunds.ingest import return_upsert_page
+from refunds.models import DigestSent, Refund, RefundStatus, RestockState, Return, ServiceNotice
+from tests.channels import test_amazon_e2e as amazon_e2e
+from tests.channels.test_amazon_e2e import NOW, _sync_until_done
+from tests.conftest import EnqueuedTasks
+from tests.factories import InvitationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_sync(settings: Any) -> None:
+    settings.ACORN_RATE_LIMIT_SCALE = 100_000  # the simulator's pace, not the vendors'
+    settings.ACORN_SYNC_INITIAL_DAYS = 90
+    settings.ACORN_SYNC_TIME_BUDGET_SECONDS = 120
+    from sp_api.auth import access_token_client
+
+    access_token_client.cache.clear()
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorServer]:
+    with SimulatorServer(seed=41, world=World(seed=41, clock=ManualClock(NOW)), tls_port=None) as server:
+        server.warehouse.delay_seconds = 0
+        yield server
+
+
+@dataclass
+class Company:
+    """One seller and what it has that the beat should act on."""
+
+    tenant: Tenant
+    shop: Store
+    amazon: Store
+    invitation: Invitation
+    listing_ids: list[int] = field(default_factory=list)
+    shipment_id: int = 0
+    request_id: int = 0
+    refund_id: int = 0
+    fba_return_id: int = 0
+    notice_ids: list[int] = field(default_factory=list)
+
+
+def _shop(tenant: Tenant, sim: SimulatorServer, domain: str) -> Store:
+    sim.shopify.add_shop(domain, currency="EUR", orders_per_day=4, history_days=10)
+    with tenant_scope(tenant):
+        store = channel_services.store_create(
+            tenant=tenant,
+            actor=None,
+            membership=None,
+            platform="shopify",
+            name=f"Shopify {domain}",
+            permissions=list(DataPermission.values),
+            endpoint=f"{sim.url}/shopify/{domain}",
+            seller_id=domain,
+        )
+        return channel_services.store_authorize(
+            store=store,
+            actor=None,
+            seller_id=domain,
+            secrets={"access_token": sim.shopify.issue_access_token(domain)},
+            queue_sync=False,
+        )
+
+
+def _company(
+    tenant: Tenant, owner: Membership, sim: SimulatorServer, slug: str, capture: Callable[..., Any]
+) -> Company:
+    """A company with a Shopify shop and an Amazon store on the simulator, a warehouse API taking its orders,
+    stock shared to the shop, a parcel to confirm, a refund to execute, returns, and a lapsed invitation."""
+    with tenant_scope(tenant):
+        target, secret = fulfilment.fulfilment_target_create(
+            tenant=tenant, name=f"Warehouse {slug}", kind="https", endpoint_url=sim.warehouse.url(slug)
+        )
+        fulfilment.fulfilment_route_create(tenant=tenant, target=target)
+    sim.warehouse.add_warehouse(slug, secret)
+    shop = _shop(tenant, sim, f"{slug}.myshopify.com")
+    with capture(execute=True):
+        _sync_until_done(shop)
+    amazon = amazon_e2e._connect(tenant, sim, name=f"Amazon {slug}")
+    with tenant_scope(tenant):
+        # an invitation nobody took up in time
+        invitation = InvitationFactory(tenant=tenant, expires_at=timezone.now() - timedelta(days=1))
+        company = Company(tenant=tenant, shop=shop, amazon=amazon, invitation=invitation)
+        # Amazon's yearly re-authorisation comes up in under 30 days
+        Store.objects.filter(pk=amazon.pk).update(authorized_at=timezone.now() - timedelta(days=340))
+        orders = [
+            order
+            for order in Order.objects.filter(store=shop, status="paid_unshipped").order_by("purchased_at", "pk")
+            if order.lines.exists() and all(line.sku and line.quantity for line in order.lines.all())
+        ]
+        assert len(orders) >= 2, "the simulated shop has too few open orders"
+        # stock shared to the shop: every SKU of the shop's open orders, pushed by a rule
+        warehouse, _ = Warehouse.objects.get_or_create(tenant=tenant, name="Shenzhen")
+        for sku in sorted({line.sku for order in orders for line in order.lines.all()}):
+            product = Product.objects.create(tenant=tenant, sku=f"M-{sku}", name=sku)
+            stock.stock_receive(product=product, warehouse=warehouse, quantity=40)
+            SkuMapping.objects.create(tenant=tenant, store=shop, product=product, channel_sku=sku)
+        SharingRule.objects.update_or_create(tenant=tenant, store=shop, defaults={"push_enabled": True})
+        stock.mapping_reresolve(store=shop)
+        store_stock_push(store=shop)
+        # every listing's push failed a while ago and its retry is due
+        listings = ChannelListing.objects.filter(store=shop)
+        listings.update(state=PushState.FAILED, next_attempt_at=timezone.now() - timedelta(seconds=1))
+        company.listing_ids = list(listings.values_list("pk", flat=True))
+        # a parcel recorded whose confirmation task was lost
+        with capture(execute=True):
+            shipment, _created = shipment_record(
+                order=orders[0],
+                carrier="YunExpress",
+                tracking_number=f"YT-{slug}",
+                shipped_at=timezone.now() - timedelta(minutes=5),
+                source=ShipmentSource.MANUAL,
+            )
+        company.shipment_id = shipment.pk
+        # a warehouse order whose send is due again
+        request = FulfillmentRequest.objects.filter(order__store=shop).order_by("pk").first()
+        assert request is not None, "the route sent no order to the warehouse"
+        FulfillmentRequest.objects.filter(pk=request.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        company.request_id = request.pk
+        # a refund that needs no approval, whose execution task was lost
+        approvals.policy_update(
+            tenant=tenant,
+            one_approval_from=Decimal(1_000_000),
+            two_approvals_from=Decimal(2_000_000),
+            approver_roles=approvals.approver_roles_possible(),
+            actor=None,
+        )
+        line = next(line for line in orders[1].lines.order_by("pk") if line.quantity and line.item_amount > 0)
+        with capture(execute=True):
+            refund = approvals.refund_request(
+                order=orders[1], lines=[(line, 1)], shipping=False, note="Broken", restock=False, actor=owner.user
+            )
+        assert refund.status == RefundStatus.APPROVED
+        Refund.objects.filter(pk=refund.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        company.refund_id = refund.pk
+        # returns from Amazon: an MFN request customer service has not heard of yet (a batch window was open and
+        # its task was lost), and an FBA return
+        cache.add(monitoring._window_key(tenant.pk), True)
+        returned = timezone.now() - timedelta(days=2)
+        with capture(execute=True):
+            return_upsert_page(
+                store=amazon,
+                returns=[
+                    ExternalReturn(external_id=f"RMA-{slug}", order_id="111-0000001", sku="SKU-1", quantity=1,
+                                   returned_at=returned, fulfillment_channel="merchant", status="Approved",
+                                   reason_code="CR-DEFECTIVE", rma=f"RMA-{slug}"),
+                    ExternalReturn(external_id=f"FBA-{slug}", order_id="111-0000002", sku="SKU-1", quantity=1,
+                                   returned_at=returned, fulfillment_channel="fba", disposition="SELLABLE",
+                                   status="Unit returned to inventory"),
+                ],
+            )  # fmt: skip
+        # the window task that would have told them was lost an hour ago
+        waiting = ServiceNotice.objects.filter(sent_at__isnull=True)
+        waiting.update(created_at=timezone.now() - timedelta(hours=1))
+        company.notice_ids = list(waiting.values_list("pk", flat=True))
+        assert company.notice_ids
+        company.fba_return_id = Return.objects.get(external_id=f"FBA-{slug}").pk
+    return company
+
+
+def _queued_tenants(ran: list[tuple[Task, dict[str, Any]]], name: str) -> set[int]:
+    return {kwargs["tenant_id"] for task, kwargs in ran if task.name == name}
+
+
+# What each schedule entry must have done, seen in both companies (`ran`: every task the entry queued).
+Check = Callable[[list[Company], Any, list[tuple[Task, dict[str, Any]]]], None]
+
+
+def _synced(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert _queued_tenants(ran, "channels.run_store_sync") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert Order.objects.filter(store=company.amazon).exists()
+
+
+def _warned(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert result == len(companies)
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert Notification.objects.filter(tenant=company.tenant, kind="store_reauthorize_soon").exists()
+
+
+def _expired(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert Invitation.objects.get(pk=company.invitation.pk).status == InvitationStatus.EXPIRED
+
+
+def _pushed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert _queued_tenants(ran, "inventory.push_store_stock") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            states = set(ChannelListing.objects.filter(pk__in=company.listing_ids).values_list("state", flat=True))
+            assert company.listing_ids and states == {PushState.IN_SYNC}, states
+
+
+def _refreshed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert _queued_tenants(ran, "inventory.push_store_stock") == {c.tenant.pk for c in companies}
+
+
+def _confirmed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert Shipment.objects.get(pk=company.shipment_id).confirmation == ConfirmationState.CONFIRMED
+
+
+def _sent_to_warehouse(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert FulfillmentRequest.objects.get(pk=company.request_id).state == FulfillmentState.SENT
+
+
+def _executed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert Refund.objects.get(pk=company.refund_id).status == RefundStatus.SUCCEEDED
+
+
+def _restocked(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert Return.objects.get(pk=company.fba_return_id).restock_state == RestockState.BY_CHANNEL
+
+
+def _per_tenant(name: str) -> Check:
+    def check(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+        assert _queued_tenants(ran, name) == {c.tenant.pk for c in companies}
+
+    return check
+
+
+def _notices_sent(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert result == len(companies)
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert not ServiceNotice.objects.filter(pk__in=company.notice_ids, sent_at__isnull=True).exists()
+            assert Notification.objects.filter(tenant=company.tenant, kind="return_request").exists()
+
+
+def _digests(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert _queued_tenants(ran, "refunds.send_weekly_digest") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert DigestSent.objects.filter(tenant=company.tenant).count() == 1
+
+
+CHECKS: dict[str, Check] = {
+    "dispatch-due-syncs": _synced,
+    "warn-reauthorization": _warned,
+    "expire-invitations": _expired,
+    "dispatch-stock-pushes": _pushed,
+    "refresh-stock-listings": _refreshed,
+    "dispatch-shipment-confirmations": _confirmed,
+    "dispatch-fulfilment-requests": _sent_to_warehouse,
+    "dispatch-refund-executions": _executed,
+    "restock-returns": _restocked,
+    "rebuild-refund-rates": _per_tenant("refunds.rebuild_refund_rates"),
+    "evaluate-refund-alerts": _per_tenant("refunds.evaluate_refund_alerts"),
+    "send-stale-service-notices": _notices_sent,
+    "send-weekly-digests": _digests,
+}
+
+
+def test_every_beat_entry_has_a_check_and_names_a_registered_task() -> None:
+    # A new entry in CELERY_BEAT_SCHEDULE fails here until the test below exercises it.
+    app.loader.import_default_modules()
+    assert set(settings.CELERY_BEAT_SCHEDULE) == set(CHECKS)
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks, entry["task"]
+
+
+def _drain(enqueued: EnqueuedTasks, capture: Callable[..., Any]) -> list[tuple[Task, dict[str, Any]]]:
+    """Run what was queued, and what that queued, as workers would (each task in its own on-commit scope)."""
+    ran: list[tuple[Task, dict[str, Any]]] = []
+    for _round in range(6):
+        if not enqueued:
+            return ran
+        batch = list(enqueued)
+        enqueued.clear()
+        for task, kwargs in batch:
+            with capture(execute=True):
+                task(**kwargs)
+            ran.append((task, kwargs))
+    raise AssertionError(f"tasks still queuing tasks after six rounds: {[task.name for task, _ in enqueued]}")
+
+
+def test_every_beat_task_runs_outside_any_scope_for_two_companies_with_data(
+    tenant: Tenant,
+    other_tenant: Tenant,
+    owner: Membership,
+    other_owner: Membership,
+    make_member: Callable[..., Membership],
+    sim: SimulatorServer,
+    enqueued: EnqueuedTasks,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    # given: two companies with stores, orders, stock, parcels, refunds, returns and people to tell
+    for company_tenant in (tenant, other_tenant):
+        make_member(company_tenant, Role.SUPPORT, f"support@{company_tenant.slug}.example")
+    companies = [
+        _company(tenant, owner, sim, "alpha-beat", django_capture_on_commit_callbacks),
+        _company(other_tenant, other_owner, sim, "beta-beat", django_capture_on_commit_callbacks),
+    ]
+    enqueued.clear()  # the tasks queued while seeding are the "lost" ones the beat must find
+
+    # when: every entry of the schedule runs once, as beat sends it, with nothing in scope
+    failures: dict[str, str] = {}
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    for name, entry in schedule.items():
+        task = app.tasks[entry["task"]]
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                result = task(*entry.get("args", ()), **entry.get("kwargs", {}))
+            ran = _drain(enqueued, django_capture_on_commit_callbacks)
+            # then: what a seller would see, in both companies
+            CHECKS[name](companies, result, ran)
+        except Exception as error:  # every entry runs; all failures are reported together
+            failures[name] = f"{type(error).__name__}: {error}"
+            enqueued.clear()
+
+    assert failures == {}, "\n".join(f"{name}: {problem}" for name, problem in failures.items())
+    with dangerously_unscoped():
+        assert {n.tenant_id for n in Notification.objects.filter(kind="return_request")} == {tenant.pk, other_tenant.pk}
