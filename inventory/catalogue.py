@@ -65,7 +65,7 @@ def product_save(
     )
     if product.active and (before is None or before["sku"] != product.sku or before["active"] != "True"):
         # lines that waited for a product with exactly this SKU take it now (and reserve)
-        from inventory.services import sku_reresolve
+        from inventory.allocation import sku_reresolve
 
         sku_reresolve(tenant_id=tenant.pk, sku=product.sku)
     low_stock_check(tenant_id=tenant.pk, product_ids=[product.pk])

@@ -133,8 +133,8 @@ def order_detail_lines(*, order: Order) -> list[DetailLine]:
     """The order's lines with their master product, stock state and what they hold per warehouse."""
     from django.db.models import Prefetch
 
+    from inventory.allocation import line_ref
     from inventory.models import LineAllocation, Reservation
-    from inventory.services import line_ref
 
     lines = list(order.lines.order_by("pk"))
     allocations = {

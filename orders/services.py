@@ -12,10 +12,10 @@ from acorn.money import Money
 from channels.adapters.base import ExternalOrder, ExternalOrderLine
 from channels.models import Store
 from channels.sync import PersistCounts
-from inventory.services import allocate_orders
 from orders.fulfilment import fulfilment_queue_orders
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.signals import orders_upserted
+from orders.stock import orders_allocate, removed_lines_release
 
 ORDER_FIELDS = [
     "merchant_order_id",
@@ -162,8 +162,9 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
         ],
         batch_size=500,
     )
-    # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them.
-    allocate_orders(store=store, orders=[order for order, _ in created + changed])
+    # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them, in the
+    # warehouse that will ship them; an edited line moves only the difference (orders.stock).
+    orders_allocate(store=store, orders=[order for order, _ in created + changed])
     # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
     if created or changed:
@@ -202,6 +203,7 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
                 keep.add(current.pk)
     stale = [line.pk for line in existing.values() if line.pk not in keep]
     if stale:
+        removed_lines_release(tenant_id=store.tenant_id, line_pks=stale)  # what they held goes back to the pool
         OrderLine.objects.filter(pk__in=stale).delete()
     if to_create:
         OrderLine.objects.bulk_create(to_create, batch_size=1000)
