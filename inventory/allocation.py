@@ -34,7 +34,7 @@ does): a backorder never waits while the stock it needs sits free in its warehou
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -52,10 +52,11 @@ from inventory.models import (
     MovementKind,
     Product,
     Reservation,
+    StockLevel,
     Warehouse,
     WarehouseKind,
 )
-from inventory.services import InsufficientStock, mapping_resolve, stock_move, stock_reserve
+from inventory.services import InsufficientStock, Resolved, mapping_resolve, stock_move, stock_reserve
 from inventory.signals import allocation_changed
 
 
@@ -105,10 +106,83 @@ def _components(product: Product, units: int) -> list[tuple[Product, int]]:
 
 @dataclass
 class _Freed:
-    """Products whose units a release freed during one call: their backorders are served before it returns."""
+    """One call's bookkeeping: the products whose units a release freed (their backorders are served before it
+    returns), and the channel SKUs it has resolved."""
 
     tenant_id: int
     product_ids: set[int]
+    resolved: dict[tuple[int, str, str], Resolved | None] = field(default_factory=dict)
+
+    def resolve(self, store: Store, sku: str, channel_product_id: str) -> Resolved | None:
+        key = (store.pk, sku, channel_product_id)
+        if key not in self.resolved:
+            self.resolved[key] = mapping_resolve(store=store, sku=sku, channel_product_id=channel_product_id)
+        return self.resolved[key]
+
+
+def stock_lock(*, tenant_id: int, product_ids: Iterable[int]) -> None:
+    """Lock the stock levels a change of these products may touch — with every product that shares a kit with
+    them, since the backorders a release serves may be kits — in primary-key order, before any of them
+    changes. Two transactions that need some of the same levels then queue on the first one they share
+    instead of each holding what the other waits for (no deadlock between concurrent ingests, shipments and
+    receipts). Levels are still changed by conditional UPDATEs; this lock decides nothing."""
+    ids = set(product_ids)
+    if not ids:
+        return
+    while True:
+        bundles = BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=ids).values("bundle_id")
+        more = set(
+            BundleComponent.objects.filter(tenant_id=tenant_id)
+            .filter(Q(bundle_id__in=ids) | Q(bundle_id__in=bundles))
+            .values_list("component_id", flat=True)
+        )
+        if more <= ids:
+            break
+        ids |= more
+    list(
+        StockLevel.objects.filter(tenant_id=tenant_id, product_id__in=ids)
+        .exclude(warehouse__kind=WarehouseKind.FBA)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("pk", flat=True)
+    )
+
+
+def stock_lock_for(
+    *, store: Store, line_refs: Iterable[str] = (), skus: Iterable[tuple[str, str]] = (), freed: _Freed | None = None
+) -> None:
+    """`stock_lock` for what these lines hold now and what these (channel SKU, channel product id) pairs
+    resolve to. Callers that lock orders, lines or requests take this first: stock levels are always locked
+    before the rows of the orders above them."""
+    freed = freed or _Freed(store.tenant_id, set())
+    products: set[int] = set()
+    refs = list(line_refs)
+    if refs:
+        products.update(
+            Reservation.objects.filter(tenant_id=store.tenant_id, allocation__line_ref__in=refs).values_list(
+                "product_id", flat=True
+            )
+        )
+        products.update(
+            LineAllocation.objects.filter(
+                tenant_id=store.tenant_id, line_ref__in=refs, product__isnull=False
+            ).values_list("product_id", flat=True)
+        )
+    for sku, channel_product_id in set(skus):
+        resolved = freed.resolve(store, sku, channel_product_id)
+        if resolved is not None:
+            products.add(resolved.product.pk)
+    stock_lock(tenant_id=store.tenant_id, product_ids=products)
+
+
+def _lock_for_lines(store: Store, lines: Iterable[OrderLineLike], freed: _Freed) -> None:
+    lines = list(lines)
+    stock_lock_for(
+        store=store,
+        line_refs=[line_ref(line) for line in lines],
+        skus=[(line.sku, line.channel_product_id) for line in lines],
+        freed=freed,
+    )
 
 
 def _remaining(allocation: LineAllocation) -> int:
@@ -262,13 +336,11 @@ def _take(allocation: LineAllocation, channel_units: int) -> int:
     return units
 
 
-def _resolve(allocation: LineAllocation) -> bool:
+def _resolve(allocation: LineAllocation, freed: _Freed) -> bool:
     """Find the line's master product and multiplier if it has none yet. False: the SKU is unmapped."""
     if allocation.product is not None:
         return True
-    resolved = mapping_resolve(
-        store=allocation.store, sku=allocation.channel_sku, channel_product_id=allocation.channel_product_id
-    )
+    resolved = freed.resolve(allocation.store, allocation.channel_sku, allocation.channel_product_id)
     if resolved is None:
         return False
     allocation.product, allocation.multiplier = resolved.product, resolved.multiplier
@@ -287,7 +359,7 @@ def _advance(allocation: LineAllocation, *, status: str, freed: _Freed) -> None:
     elif status == OrderStatus.SHIPPED:
         # The channel shipped it: what the line holds leaves the warehouse. A line that held nothing (unmapped,
         # backordered) was shipped before ACORN held stock for it: nothing of ours moves.
-        _resolve(allocation)
+        _resolve(allocation, freed)
         _take(allocation, _remaining(allocation))
         _release_all(allocation, freed)
         allocation.shipped_quantity = max(allocation.shipped_quantity, allocation.quantity)
@@ -296,7 +368,7 @@ def _advance(allocation: LineAllocation, *, status: str, freed: _Freed) -> None:
         allocation.state = AllocationState.WAITING_PAYMENT
     elif status == OrderStatus.PENDING_PAYMENT and before == AllocationState.UNMAPPED:
         pass  # not paid: it reserves nothing, mapped or not
-    elif not _resolve(allocation):
+    elif not _resolve(allocation, freed):
         _release_all(allocation, freed)
         allocation.state = AllocationState.UNMAPPED
     else:
@@ -397,6 +469,7 @@ def allocate_line(
     difference. `warehouse` is where orders decided it is served from (None: undecided; KEEP: as before).
     Idempotent; FBA lines hold nothing of ours."""
     freed = _Freed(store.tenant_id, set())
+    _lock_for_lines(store, [line], freed)
     allocation = _allocate(store, order, line, warehouse=warehouse, freed=freed)
     _serve_freed(freed)
     return allocation
@@ -408,12 +481,16 @@ def allocate_orders(
     """Called by the orders ingest inside its transaction: every merchant line of these orders, each served
     from `warehouses[order.pk]` when given (orders' decision), else from where it was."""
     freed = _Freed(store.tenant_id, set())
-    for order in orders:
-        if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
-            continue
+    work = [
+        (order, list(order.lines.all().order_by("pk")))
+        for order in orders
+        if order.fulfillment_channel == FulfillmentChannel.MERCHANT
+    ]
+    _lock_for_lines(store, [line for _order, lines in work for line in lines], freed)
+    for order, lines in work:
         pk = getattr(order, "pk", None)
         warehouse = warehouses[pk] if warehouses is not None and pk in warehouses else KEEP
-        for line in order.lines.all().order_by("pk"):
+        for line in lines:
             _allocate(store, order, line, warehouse=warehouse, freed=freed)
     _serve_freed(freed)
 
@@ -425,6 +502,12 @@ def allocations_drop(*, tenant_id: int, line_refs: Iterable[str]) -> int:
     if not refs:
         return 0
     freed = _Freed(tenant_id, set())
+    stock_lock(
+        tenant_id=tenant_id,
+        product_ids=Reservation.objects.filter(tenant_id=tenant_id, allocation__line_ref__in=refs).values_list(
+            "product_id", flat=True
+        ),
+    )
     dropped = 0
     for allocation in (
         LineAllocation.objects.select_for_update(of=("self",))
@@ -442,6 +525,12 @@ def allocation_ship(*, tenant_id: int, line_ref: str, quantity: int) -> LineAllo
     """A parcel with `quantity` channel units of the line left: they take what the line holds for them
     (never more), and the line is SHIPPED once every unit has gone. Call it in the transaction that records
     the parcel. None when the line holds nothing of ours (FBA)."""
+    stock_lock(
+        tenant_id=tenant_id,
+        product_ids=Reservation.objects.filter(tenant_id=tenant_id, allocation__line_ref=line_ref).values_list(
+            "product_id", flat=True
+        ),
+    )
     allocation = (
         LineAllocation.objects.select_for_update(of=("self",))
         .select_related("product", "warehouse", "store")
@@ -484,6 +573,16 @@ def _retry(waiting: QuerySet[LineAllocation], freed: _Freed) -> int:
     return reserved
 
 
+def _lock_for_waiting(store: Store, waiting: QuerySet[LineAllocation], freed: _Freed) -> None:
+    rows = list(waiting.values_list("line_ref", "channel_sku", "channel_product_id"))
+    stock_lock_for(
+        store=store,
+        line_refs=[ref for ref, _sku, _product_id in rows],
+        skus=[(sku, product_id) for _ref, sku, product_id in rows],
+        freed=freed,
+    )
+
+
 def _serve_freed(freed: _Freed) -> int:
     """Released units serve the oldest backordered lines of those products (and of bundles using them).
     Ends: a round frees units only when a line moved whole to another warehouse, and that line is served."""
@@ -506,15 +605,17 @@ def mapping_reresolve(*, store: Store) -> int:
     """Lines of the store waiting for a mapping (or for stock) are tried again, oldest order first.
     Returns how many now hold stock."""
     freed = _Freed(store.tenant_id, set())
-    reserved = _retry(
-        LineAllocation.objects.filter(store=store, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED]),
-        freed,
+    waiting = LineAllocation.objects.filter(
+        store=store, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED]
     )
+    _lock_for_waiting(store, waiting, freed)
+    reserved = _retry(waiting, freed)
     return reserved + _serve_freed(freed)
 
 
 def stock_reresolve(*, product: Product) -> int:
     """Stock of `product` arrived: its backordered lines (and those of bundles using it) are tried again."""
+    stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])
     freed = _Freed(product.tenant_id, {product.pk})
     return _serve_freed(freed)
 
@@ -522,9 +623,10 @@ def stock_reresolve(*, product: Product) -> int:
 def sku_reresolve(*, tenant_id: int, sku: str) -> int:
     """A master product now has this SKU: unmapped lines whose channel SKU is exactly it resolve to it."""
     freed = _Freed(tenant_id, set())
-    reserved = _retry(
-        LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.UNMAPPED, channel_sku=sku), freed
-    )
+    waiting = LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.UNMAPPED, channel_sku=sku)
+    for store in Store.objects.filter(pk__in=waiting.values("store_id")):
+        _lock_for_waiting(store, waiting.filter(store=store), freed)
+    reserved = _retry(waiting, freed)
     return reserved + _serve_freed(freed)
 
 

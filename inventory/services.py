@@ -233,6 +233,9 @@ def stock_receive(
     if quantity <= 0:
         raise ValidationError({"quantity": _("Receive a positive quantity.")})
     with transaction.atomic():
+        from inventory.allocation import stock_lock, stock_reresolve  # allocation sits on these primitives
+
+        stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])  # before any level changes (pk order)
         movement = stock_move(
             product=product,
             warehouse=warehouse,
@@ -248,8 +251,6 @@ def stock_receive(
             target=product,
             after={"warehouse": warehouse.name, "quantity": quantity, "reference": reference},
         )
-        from inventory.allocation import stock_reresolve  # allocation sits on these primitives
-
         stock_reresolve(product=product)
     return movement
 
@@ -270,6 +271,9 @@ def stock_adjust(
         raise ValidationError({"delta": _("Damaged goods leave the stock: enter a negative change.")})
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the stock changes.")})
+    from inventory.allocation import stock_lock, stock_reresolve  # allocation sits on these primitives
+
+    stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])  # before any level changes (pk order)
     try:
         movement = stock_move(
             product=product,
@@ -296,7 +300,5 @@ def stock_adjust(
         after={"warehouse": warehouse.name, "kind": kind, "delta": delta, "reason": reason.strip()},
     )
     if delta > 0:
-        from inventory.allocation import stock_reresolve  # allocation sits on these primitives
-
         stock_reresolve(product=product)
     return movement

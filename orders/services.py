@@ -15,7 +15,7 @@ from channels.sync import PersistCounts
 from orders.fulfilment import fulfilment_queue_orders
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.signals import orders_upserted
-from orders.stock import orders_allocate, removed_lines_release
+from orders.stock import order_lines_remove, order_page_stock_lock, orders_allocate
 
 ORDER_FIELDS = [
     "merchant_order_id",
@@ -114,6 +114,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
         known = latest.get(incoming.external_id)
         if known is None or incoming.updated_at > known.updated_at:
             latest[incoming.external_id] = incoming
+    order_page_stock_lock(store=store, incoming=latest.values())  # stock levels before orders (lock order)
     existing = {
         order.external_id: order
         for order in Order.objects.filter(store=store, external_id__in=list(latest)).select_for_update()
@@ -203,8 +204,7 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
                 keep.add(current.pk)
     stale = [line.pk for line in existing.values() if line.pk not in keep]
     if stale:
-        removed_lines_release(tenant_id=store.tenant_id, line_pks=stale)  # what they held goes back to the pool
-        OrderLine.objects.filter(pk__in=stale).delete()
+        order_lines_remove(tenant_id=store.tenant_id, line_pks=stale)  # what they held goes back to the pool
     if to_create:
         OrderLine.objects.bulk_create(to_create, batch_size=1000)
     if to_update:

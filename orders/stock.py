@@ -19,8 +19,9 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef
 
+from channels.adapters.base import ExternalOrder
 from channels.models import Store
-from inventory.allocation import LINE_REF_PREFIX, allocate_orders, line_ref
+from inventory.allocation import LINE_REF_PREFIX, allocate_orders, line_ref, stock_lock_for
 from inventory.models import AllocationState, LineAllocation, Warehouse
 from orders.fulfilment import active_routes, fulfilment_queue_order_id, route_for
 from orders.models import (
@@ -72,6 +73,23 @@ def order_warehouses(
             target = route.target if route is not None else None
         decided[order.pk] = target_warehouse(target)
     return decided
+
+
+def order_page_stock_lock(*, store: Store, incoming: Iterable[ExternalOrder]) -> None:
+    """Before the ingest locks a page's orders: lock the stock levels its lines may touch (what the known lines
+    hold, what the incoming SKUs resolve to), in pk order, so that a concurrent release serving one of these
+    orders' backorders never waits on the order while holding the stock this page needs."""
+    incoming = list(incoming)
+    if not incoming:
+        return
+    known = OrderLine.objects.filter(
+        tenant_id=store.tenant_id, order__store=store, order__external_id__in=[order.external_id for order in incoming]
+    ).values_list("pk", flat=True)
+    stock_lock_for(
+        store=store,
+        line_refs=[f"{LINE_REF_PREFIX}{pk}" for pk in known],
+        skus=[(line.sku, line.channel_product_id[:60]) for order in incoming for line in order.lines],
+    )
 
 
 def orders_allocate(*, store: Store, orders: Sequence[Order]) -> None:
@@ -166,9 +184,20 @@ def on_allocation_changed(sender: Any, *, tenant_id: int, line_ref: str, state: 
             fulfilment_queue_order_id(tenant_id=tenant_id, order_id=order_id)
 
 
-def removed_lines_release(*, tenant_id: int, line_pks: Iterable[int]) -> int:
-    """Order lines the channel removed from their order: what they held goes back to the pool (call it before
-    the lines are deleted)."""
+def order_lines_remove(*, tenant_id: int, line_pks: Iterable[int]) -> int:
+    """Order lines the channel removed from their orders: what they held goes back to the pool (and serves
+    waiting orders), the lines are deleted, and their orders' stock flags are recomputed without them.
+    Returns how many lines went."""
     from inventory.allocation import allocations_drop
 
-    return allocations_drop(tenant_id=tenant_id, line_refs=[f"{LINE_REF_PREFIX}{pk}" for pk in line_pks])
+    pks = list(line_pks)
+    if not pks:
+        return 0
+    order_ids = set(OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).values_list("order_id", flat=True))
+    allocations_drop(tenant_id=tenant_id, line_refs=[f"{LINE_REF_PREFIX}{pk}" for pk in pks])
+    removed, _by_model = OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).delete()
+    for order_id in sorted(order_ids):
+        Order.objects.filter(pk=order_id).exclude(stock_problem=(problem := _order_stock_problem(order_id))).update(
+            stock_problem=problem
+        )
+    return removed

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
 from acorn.tenancy.models import Tenant
-from inventory.allocation import allocation_ship, line_ref
+from inventory.allocation import allocation_ship, line_ref, stock_lock_for
 from orders.models import (
     ConfirmationState,
     FulfillmentChannel,
@@ -154,6 +154,10 @@ def shipment_record_unqueued(
 ) -> tuple[Shipment, bool]:
     """`shipment_record` inside the caller's transaction, without queueing the confirmation: the CSV import
     and the warehouse callback record several parcels, then queue once (`confirmations_queue`)."""
+    # Stock levels are locked before orders (the house's lock order): those the order's lines hold.
+    stock_lock_for(
+        store=order.store, line_refs=[line_ref(line) for line in OrderLine.objects.filter(order_id=order.pk)]
+    )
     # The order's row lock serialises shipments of one order: what is left to ship is read under it.
     order = Order.objects.select_for_update(of=("self",)).select_related("store", "tenant").get(pk=order.pk)
     tracking, carrier, ship_method = tracking_number.strip(), carrier.strip(), ship_method.strip()
