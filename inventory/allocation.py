@@ -273,14 +273,14 @@ def _reconcile(allocation: LineAllocation, freed: _Freed) -> bool:
     else:
         holding = {reservation.warehouse_id for reservation in held}
         where = held[0].warehouse if len(holding) == 1 else None
-    holds: dict[int, int] = {}
+    holds: dict[int, int] = {}  # product pk → units kept where it is served
     for reservation in held:
-        wanted = needs[reservation.product_id][1] if reservation.product_id in needs else 0
-        if where is None or reservation.warehouse_id != where.pk:
-            wanted = 0
+        serving = where is not None and reservation.warehouse_id == where.pk
+        wanted = needs[reservation.product_id][1] if serving and reservation.product_id in needs else 0
         if reservation.quantity > wanted:
             _give_back(reservation, reservation.quantity - wanted, allocation.reference, freed)
-        holds[reservation.product_id] = min(reservation.quantity, wanted)
+        if serving:
+            holds[reservation.product_id] = min(reservation.quantity, wanted)
     shortfall = [
         (product, units - holds.get(pk, 0)) for pk, (product, units) in needs.items() if units > holds.get(pk, 0)
     ]

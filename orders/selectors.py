@@ -142,7 +142,7 @@ def order_detail_lines(*, order: Order) -> list[DetailLine]:
         for allocation in LineAllocation.objects.filter(
             tenant_id=order.tenant_id, line_ref__in=[line_ref(line) for line in lines]
         )
-        .select_related("product")
+        .select_related("product", "warehouse")
         .prefetch_related(Prefetch("reservations", queryset=Reservation.objects.select_related("warehouse")))
     }
     result = []

@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef
 
 from channels.adapters.base import ExternalOrder
 from channels.models import Store
-from inventory.allocation import LINE_REF_PREFIX, allocate_orders, line_ref, stock_lock_for
+from inventory.allocation import LINE_REF_PREFIX, allocate_orders, allocations_drop, line_ref, stock_lock_for
 from inventory.models import AllocationState, LineAllocation, Warehouse
 from orders.fulfilment import active_routes, fulfilment_queue_order_id, route_for
 from orders.models import (
@@ -188,16 +188,13 @@ def order_lines_remove(*, tenant_id: int, line_pks: Iterable[int]) -> int:
     """Order lines the channel removed from their orders: what they held goes back to the pool (and serves
     waiting orders), the lines are deleted, and their orders' stock flags are recomputed without them.
     Returns how many lines went."""
-    from inventory.allocation import allocations_drop
-
     pks = list(line_pks)
     if not pks:
         return 0
     order_ids = set(OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).values_list("order_id", flat=True))
     allocations_drop(tenant_id=tenant_id, line_refs=[f"{LINE_REF_PREFIX}{pk}" for pk in pks])
-    removed, _by_model = OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).delete()
+    _total, by_model = OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).delete()
     for order_id in sorted(order_ids):
-        Order.objects.filter(pk=order_id).exclude(stock_problem=(problem := _order_stock_problem(order_id))).update(
-            stock_problem=problem
-        )
-    return removed
+        problem = _order_stock_problem(order_id)
+        Order.objects.filter(pk=order_id).exclude(stock_problem=problem).update(stock_problem=problem)
+    return by_model.get(OrderLine._meta.label, 0)

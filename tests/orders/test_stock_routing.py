@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from acorn.notifications.models import Notification
@@ -162,7 +163,7 @@ def test_a_refund_with_goods_back_restocks_the_warehouse_that_shipped(
 
 
 def test_a_warehouse_that_holds_none_of_the_sku_backorders_the_order_and_is_not_sent_it(
-    tenant: Tenant, owner: Membership
+    tenant: Tenant, owner: Membership, owner_client: Client
 ) -> None:
     with tenant_scope(tenant):
         # given: teapots only in Shenzhen; US orders go to Los Angeles
@@ -180,6 +181,8 @@ def test_a_warehouse_that_holds_none_of_the_sku_backorders_the_order_and_is_not_
         assert book.stored(1).stock_problem == "backordered"
         alert = Notification.objects.get(kind="backorder")
         assert "Los Angeles 3PL" in alert.body
+        page = owner_client.get(f"/app/orders/{book.stored(1).pk}/").content.decode()
+        assert "Short at Los Angeles 3PL" in page
         # when: Los Angeles receives teapots
         services.stock_receive(product=teapot, warehouse=los_angeles, quantity=3, reference="PO-LA")
         # then: the order holds one there and goes to Los Angeles
@@ -265,3 +268,28 @@ def test_another_companys_rules_and_warehouses_decide_nothing_for_mine(tenant: T
         assert order_warehouses(orders=[book.stored(1)]) == {book.stored(1).pk: None}
     with tenant_scope(other_tenant):
         assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 0
+
+
+def test_a_line_that_held_stock_in_two_warehouses_keeps_only_what_it_needs_where_it_now_ships_from(
+    tenant: Tenant,
+) -> None:
+    with tenant_scope(tenant):
+        # given: a line of 2 kettles holding 2 in Shenzhen and, from before routing existed, 1 more in Los Angeles
+        shenzhen, los_angeles = _warehouses(tenant)
+        kettle = _product("KETTLE", tenant, a=(shenzhen, 10), b=(los_angeles, 5))
+        book = ChannelBook(StoreFactory(tenant=tenant, platform="shopify", name="Shop", seller_id="shop-1"))
+        book.send(book.order(1, ("L1", "KETTLE", 2), country="US"))
+        allocation = _allocation(book, 1)
+        assert services.stock_reserve(product=kettle, warehouse=los_angeles, quantity=1, reference="legacy")
+        Reservation.objects.create(
+            tenant=tenant, allocation=allocation, product=kettle, warehouse=los_angeles, quantity=1
+        )
+        assert _held(kettle) == {"Shenzhen": 2, "Los Angeles 3PL": 1}
+        # when: US orders are routed to Shenzhen
+        target, _secret = fulfilment.fulfilment_target_create(
+            tenant=tenant, name="SZ", kind="pick_list", warehouse=shenzhen, active=True
+        )
+        fulfilment.fulfilment_route_create(tenant=tenant, target=target, countries=["US"])
+        # then: it holds its 2 in Shenzhen and nothing else
+        assert _held(kettle) == {"Shenzhen": 2}
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
