@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -123,24 +123,24 @@ class _Freed:
 def stock_lock(*, tenant_id: int, product_ids: Iterable[int]) -> None:
     """Lock the stock levels a change of these products may touch — with every product that shares a kit with
     them, since the backorders a release serves may be kits — in primary-key order, before any of them
-    changes. Two transactions that need some of the same levels then queue on the first one they share
-    instead of each holding what the other waits for (no deadlock between concurrent ingests, shipments and
-    receipts). Levels are still changed by conditional UPDATEs; this lock decides nothing."""
+    changes (a level outside this set, reached through a second kit, is locked when it changes). Two
+    transactions that need some of the same levels then queue on the first one they share instead of each
+    holding what the other waits for (no deadlock between concurrent ingests, shipments and receipts).
+    Levels are still changed by conditional UPDATEs; this lock decides nothing."""
+    if not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time already, nothing to order
     ids = set(product_ids)
     if not ids:
         return
-    while True:
-        bundles = BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=ids).values("bundle_id")
-        more = set(
-            BundleComponent.objects.filter(tenant_id=tenant_id)
-            .filter(Q(bundle_id__in=ids) | Q(bundle_id__in=bundles))
-            .values_list("component_id", flat=True)
-        )
-        if more <= ids:
-            break
-        ids |= more
-    list(
-        StockLevel.objects.filter(tenant_id=tenant_id, product_id__in=ids)
+    kits = BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=ids).values("bundle_id")
+    siblings = (
+        BundleComponent.objects.filter(tenant_id=tenant_id)
+        .filter(Q(bundle_id__in=ids) | Q(bundle_id__in=kits))
+        .values("component_id")
+    )
+    list(  # one statement: the rows are locked as they are read, in pk order
+        StockLevel.objects.filter(tenant_id=tenant_id)
+        .filter(Q(product_id__in=ids) | Q(product_id__in=siblings))
         .exclude(warehouse__kind=WarehouseKind.FBA)
         .order_by("pk")
         .select_for_update(of=("self",))
@@ -154,20 +154,16 @@ def stock_lock_for(
     """`stock_lock` for what these lines hold now and what these (channel SKU, channel product id) pairs
     resolve to. Callers that lock orders, lines or requests take this first: stock levels are always locked
     before the rows of the orders above them."""
+    if not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time already, nothing to order
     freed = freed or _Freed(store.tenant_id, set())
     products: set[int] = set()
     refs = list(line_refs)
     if refs:
-        products.update(
-            Reservation.objects.filter(tenant_id=store.tenant_id, allocation__line_ref__in=refs).values_list(
-                "product_id", flat=True
-            )
-        )
-        products.update(
-            LineAllocation.objects.filter(
-                tenant_id=store.tenant_id, line_ref__in=refs, product__isnull=False
-            ).values_list("product_id", flat=True)
-        )
+        for product_id, held_id in LineAllocation.objects.filter(
+            tenant_id=store.tenant_id, line_ref__in=refs
+        ).values_list("product_id", "reservations__product_id"):
+            products.update(pk for pk in (product_id, held_id) if pk is not None)
     for sku, channel_product_id in set(skus):
         resolved = freed.resolve(store, sku, channel_product_id)
         if resolved is not None:
@@ -232,9 +228,15 @@ def _release_all(allocation: LineAllocation, freed: _Freed) -> None:
         _give_back(reservation, reservation.quantity, allocation.reference, freed)
 
 
-def _reserve_all(allocation: LineAllocation, warehouse: Warehouse, parts: list[tuple[Product, int]]) -> bool:
+def _reserve_all(
+    allocation: LineAllocation,
+    warehouse: Warehouse,
+    parts: list[tuple[Product, int]],
+    holding: frozenset[int] = frozenset(),
+) -> bool:
     """Reserve every (product, units) in `warehouse` for the line, all or nothing (a savepoint undoes a
-    partial bundle). False when the warehouse is short of any of them, inactive or Amazon's."""
+    partial bundle); `holding`: the products the line already holds there (their rows grow). False when the
+    warehouse is short of any of them, inactive or Amazon's."""
     if not warehouse.active or warehouse.read_only:
         return False
     try:
@@ -246,14 +248,18 @@ def _reserve_all(allocation: LineAllocation, warehouse: Warehouse, parts: list[t
                     product=product, warehouse=warehouse, quantity=quantity, reference=allocation.reference
                 ):
                     raise InsufficientStock(product.sku)
-                reservation, created = Reservation.objects.get_or_create(
-                    allocation=allocation,
-                    product=product,
-                    warehouse=warehouse,
-                    defaults={"tenant_id": allocation.tenant_id, "quantity": quantity},
-                )
-                if not created:
-                    Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") + quantity)
+                if product.pk in holding:
+                    Reservation.objects.filter(allocation=allocation, product=product, warehouse=warehouse).update(
+                        quantity=F("quantity") + quantity
+                    )
+                else:
+                    Reservation.objects.create(
+                        tenant_id=allocation.tenant_id,
+                        allocation=allocation,
+                        product=product,
+                        warehouse=warehouse,
+                        quantity=quantity,
+                    )
     except InsufficientStock:
         return False
     return True
@@ -286,7 +292,8 @@ def _reconcile(allocation: LineAllocation, freed: _Freed) -> bool:
     ]
     if not shortfall:
         return True
-    if where is not None and _reserve_all(allocation, where, shortfall):
+    kept = frozenset(pk for pk, units in holds.items() if units > 0)
+    if where is not None and _reserve_all(allocation, where, shortfall, kept):
         return True
     if decided is not None:
         return False
