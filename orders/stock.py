@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from channels.adapters.base import ExternalOrder
@@ -80,8 +81,8 @@ def order_page_stock_lock(*, store: Store, incoming: Iterable[ExternalOrder]) ->
     hold, what the incoming SKUs resolve to), in pk order, so that a concurrent release serving one of these
     orders' backorders never waits on the order while holding the stock this page needs."""
     incoming = list(incoming)
-    if not incoming:
-        return
+    if not incoming or not connection.features.has_select_for_update:
+        return  # nothing to lock, or SQLite (one writer at a time)
     known = OrderLine.objects.filter(
         tenant_id=store.tenant_id, order__store=store, order__external_id__in=[order.external_id for order in incoming]
     ).values_list("pk", flat=True)

@@ -360,13 +360,13 @@ class Walk:
         lines = 0
         for order in self.orders.values():
             book = self.books[order.store]
-            key = (book.store.pk, book.external_id(order.n))
+            order_key = (book.store.pk, book.external_id(order.n))
             decided = self.decided(order, snapshot.sent)
             problems: set[str] = set()
             for line_id, line in order.lines.items():
                 lines += 1
-                self._check_line(order, line_id, line, snapshot, key, decided, free if stuck else None, problems)
-            flag = snapshot.flags[key]
+                self._check_line(order, line_id, line, snapshot, order_key, decided, free if stuck else None, problems)
+            flag = snapshot.flags[order_key]
             assert flag == ("backordered" if problems else ""), f"order {order.n} flag {flag!r}"
         assert len(snapshot.allocations) == lines
         self._check_listings(levels)
