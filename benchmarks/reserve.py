@@ -4,7 +4,7 @@ service and through a raw conditional UPDATE (the baseline) on the same kind of 
 Before timing, `--scale` pending-payment merchant orders with one line of one unit each are stored through
 `orders.services.order_upsert_page`, so their allocations exist in WAITING_PAYMENT as after a real sync.
 Service path, timed: each attempt is what ingest does for one line when the payment arrives — in one
-transaction, `inventory.services.allocate_line(store=…, order=<the order, now paid_unshipped>, line=…)`:
+transaction, `inventory.allocation.allocate_line(store=…, order=<the order, now paid_unshipped>, line=…)`:
 the allocation row locked, the mapping resolved, the conditional reserve, the RESERVATION movement and the
 Reservation, the allocation saved, orders told of the line's stock state (`allocation_changed`), and what
 runs when it commits (channel quantities, low-stock check). The order row itself is not rewritten: that is
@@ -46,8 +46,9 @@ from benchmarks import Benchmark, BenchOptions
 from benchmarks.support import bench_tenant, dangerously_delete_bench_tenant, database_figures
 from channels.adapters.base import ExternalOrder, ExternalOrderLine, FulfillmentChannel, OrderStatus
 from channels.models import Platform, Region, Store, StoreStatus
+from inventory.allocation import allocate_line
 from inventory.models import AllocationState, LineAllocation, MovementKind, Product, StockLevel, Warehouse
-from inventory.services import allocate_line, levels_match_ledger, stock_move
+from inventory.services import levels_match_ledger, stock_move
 from orders.models import Order, OrderLine
 from orders.services import order_upsert_page
 
@@ -132,7 +133,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
             "seconds": round(prepared_seconds, 3),
         },
         "service": service.figures(
-            "inventory.services.allocate_line (the line's order now paid_unshipped), one transaction each"
+            "inventory.allocation.allocate_line (the line's order now paid_unshipped), one transaction each"
         ),
         "baseline": baseline.figures("raw conditional UPDATE of inventory_stocklevel"),
         "reservations_per_second": round(service_rate, 1),

@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 from acorn.audit.services import audit_record
 from acorn.tenancy.models import Tenant
 from channels.models import Store
+from inventory.allocation import mapping_reresolve
 from inventory.models import AllocationState, LineAllocation, Product, SkuMapping
-from inventory.services import mapping_create, mapping_reresolve, normalise_sku
+from inventory.services import mapping_create, normalise_sku
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -19,6 +19,7 @@ from acorn.audit.services import audit_record
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
+from inventory.allocation import mapping_reresolve
 from inventory.mapping import (
     ASIN_RE,
     EXCEL_NUMBER_RE,
@@ -29,7 +30,6 @@ from inventory.mapping import (
     mapping_snapshot,
 )
 from inventory.models import Product, SkuMapping
-from inventory.services import mapping_reresolve
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

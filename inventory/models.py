@@ -206,8 +206,13 @@ class LineAllocation(TenantScopedModel):
 
     Inventory does not know orders (DESIGN: orders sit above inventory). The line is named by `line_ref`
     ("order-line:<pk>") and the allocation keeps what it needs to resolve the line again on its own — the
-    channel SKU or product id and the quantity — so a new mapping or a receipt can serve waiting lines
-    without reading orders. Orders learn of each change through `inventory.signals.allocation_changed`.
+    channel SKU or product id, the quantity, what has shipped and the warehouse orders decided serves it —
+    so a new mapping, a receipt or a release can serve waiting lines without reading orders. Orders learn
+    of each change through `inventory.signals.allocation_changed`.
+
+    What it holds is exact: (quantity - shipped_quantity) x multiplier units of the product (of each
+    component, for a bundle) in its warehouse when RESERVED; less (possibly nothing) when BACKORDERED;
+    nothing in any other state. `inventory.allocation` keeps it so.
     """
 
     line_ref = models.CharField(_("order line"), max_length=60)
@@ -220,6 +225,20 @@ class LineAllocation(TenantScopedModel):
     state = models.CharField(_("state"), max_length=20, choices=AllocationState.choices)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     units = models.PositiveIntegerField(_("units"), default=0)  # line quantity x multiplier
+    # Master units per channel unit (the mapping's multiplier when the line was resolved).
+    multiplier = models.PositiveIntegerField(_("units per channel unit"), default=1)
+    # Channel units that have left stock in recorded shipments (or when the channel said shipped).
+    shipped_quantity = models.PositiveIntegerField(_("quantity shipped"), default=0)
+    # Where the line is served from, as orders decided (its fulfilment route's warehouse): it reserves,
+    # ships and is restocked there. Empty: no route decided, any active own or third-party warehouse that
+    # holds the whole line serves it.
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("warehouse")
+    )
+    # The warehouse its last shipment took stock from (returns go back there).
+    shipped_from = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("shipped from")
+    )
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
     class Meta:

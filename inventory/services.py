@@ -8,56 +8,29 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
-from channels.adapters.base import FulfillmentChannel, OrderStatus
 from channels.models import Store
 from inventory.events import stock_changed
 from inventory.models import (
-    AllocationState,
-    BundleComponent,
-    LineAllocation,
     MovementKind,
     Product,
-    Reservation,
     SkuMapping,
     StockLevel,
     StockMovement,
     Warehouse,
-    WarehouseKind,
 )
-from inventory.signals import allocation_changed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-class OrderLike(Protocol):
-    """What allocation reads of an order (orders sit above inventory: inventory never imports them)."""
-
-    external_id: str
-    status: str
-    fulfillment_channel: str
-    purchased_at: datetime
-    lines: Any
-
-
-class OrderLineLike(Protocol):
-    pk: Any
-    external_id: str
-    sku: str
-    channel_product_id: str
-    quantity: int
 
 
 logger = logging.getLogger(__name__)
@@ -124,8 +97,9 @@ def stock_move(
         return movement
 
 
-def _reserve(product: Product, warehouse: Warehouse, quantity: int, reference: str) -> bool:
-    """Reserve if available (one conditional UPDATE: on_hand - reserved >= quantity). False when short."""
+def stock_reserve(*, product: Product, warehouse: Warehouse, quantity: int, reference: str) -> bool:
+    """Reserve if available (one conditional UPDATE: on_hand - reserved >= quantity), with its RESERVATION
+    movement. False when short: nothing is written."""
     level = _level(product, warehouse)
     with transaction.atomic():
         updated = StockLevel.objects.filter(pk=level.pk, on_hand__gte=F("reserved") + quantity).update(
@@ -178,173 +152,6 @@ def mapping_resolve(*, store: Store, sku: str, channel_product_id: str = "") -> 
     return Resolved(product, 1) if product is not None else None
 
 
-# --- allocation of order lines ---------------------------------------------------------------------------
-
-
-def _warehouses_for(store: Store) -> list[Warehouse]:
-    """The warehouses that feed a store's merchant-fulfilled orders (own and third-party, active)."""
-    return list(
-        Warehouse.objects.filter(tenant_id=store.tenant_id, active=True)
-        .exclude(kind=WarehouseKind.FBA)
-        .order_by("kind", "pk")
-    )
-
-
-def _components(product: Product, units: int) -> list[tuple[Product, int]]:
-    if not product.is_bundle:
-        return [(product, units)]
-    return [(part.component, part.quantity * units) for part in product.components.select_related("component")]
-
-
-def _release(allocation: LineAllocation, reference: str) -> None:
-    for reservation in allocation.reservations.select_related("product", "warehouse"):
-        stock_move(
-            product=reservation.product,
-            warehouse=reservation.warehouse,
-            kind=MovementKind.RELEASE,
-            reserved_delta=-reservation.quantity,
-            reference=reference,
-        )
-    allocation.reservations.all().delete()
-
-
-def _ship(allocation: LineAllocation, reference: str) -> None:
-    for reservation in allocation.reservations.select_related("product", "warehouse"):
-        stock_move(
-            product=reservation.product,
-            warehouse=reservation.warehouse,
-            kind=MovementKind.SHIPMENT,
-            on_hand_delta=-reservation.quantity,
-            reserved_delta=-reservation.quantity,
-            reference=reference,
-        )
-
-
-def _try_reserve(allocation: LineAllocation, product: Product, units: int, reference: str) -> bool:
-    """Reserve every component of the line, all or nothing (a savepoint undoes a partial bundle)."""
-    warehouses = _warehouses_for(allocation.store)
-    try:
-        with transaction.atomic():
-            for component, quantity in sorted(_components(product, units), key=lambda pair: pair[0].pk):
-                for warehouse in warehouses:
-                    if _reserve(component, warehouse, quantity, reference):
-                        Reservation.objects.create(
-                            tenant_id=allocation.tenant_id,
-                            allocation=allocation,
-                            product=component,
-                            warehouse=warehouse,
-                            quantity=quantity,
-                        )
-                        break
-                else:
-                    raise InsufficientStock(component.sku)
-    except InsufficientStock:
-        return False
-    return True
-
-
-LINE_REF_PREFIX = "order-line:"
-
-
-def line_ref(line: OrderLineLike) -> str:
-    """How inventory names an order line it holds stock for."""
-    return f"{LINE_REF_PREFIX}{line.pk}"
-
-
-def allocate_line(*, store: Store, order: OrderLike, line: OrderLineLike) -> LineAllocation | None:
-    """Bring one merchant-fulfilled line's stock in step with its order: paid → reserved (or backordered),
-    cancelled → released, shipped → shipped. Idempotent; FBA lines hold nothing of ours."""
-    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
-        return None
-    ref = line_ref(line)
-    allocation = LineAllocation.objects.select_for_update().filter(tenant_id=store.tenant_id, line_ref=ref).first()
-    if allocation is None:
-        allocation = LineAllocation(tenant_id=store.tenant_id, line_ref=ref, store=store)
-    allocation.reference = f"order {order.external_id} line {line.external_id}"[:200]
-    allocation.channel_sku, allocation.channel_product_id = line.sku, line.channel_product_id
-    allocation.quantity = line.quantity
-    allocation.waiting_since = order.purchased_at
-    _advance(allocation, status=order.status)
-    return allocation
-
-
-def _advance(allocation: LineAllocation, *, status: str) -> None:
-    """The state machine of one allocation, given its order's normalised status; saves and tells orders."""
-    state, reference = allocation.state, allocation.reference
-    if status == OrderStatus.CANCELLED:
-        if state == AllocationState.RESERVED:
-            _release(allocation, reference)
-        if state != AllocationState.SHIPPED:
-            allocation.state = AllocationState.RELEASED
-    elif state in (AllocationState.SHIPPED, AllocationState.RELEASED):
-        pass  # final
-    elif status == OrderStatus.SHIPPED and state == AllocationState.RESERVED:
-        _ship(allocation, reference)
-        allocation.state = AllocationState.SHIPPED
-    elif status == OrderStatus.PENDING_PAYMENT:
-        allocation.state = allocation.state or AllocationState.WAITING_PAYMENT
-    elif state != AllocationState.RESERVED:
-        resolved = mapping_resolve(
-            store=allocation.store, sku=allocation.channel_sku, channel_product_id=allocation.channel_product_id
-        )
-        if resolved is None:
-            # A line the channel has shipped holds nothing, mapped or not: it never waits in the queue.
-            allocation.state = AllocationState.SHIPPED if status == OrderStatus.SHIPPED else AllocationState.UNMAPPED
-        else:
-            allocation.product, allocation.units = resolved.product, allocation.quantity * resolved.multiplier
-            if status == OrderStatus.SHIPPED:
-                allocation.state = AllocationState.SHIPPED  # shipped before ACORN held stock for it
-            else:
-                allocation.save()
-                reserved = _try_reserve(allocation, resolved.product, allocation.units, reference)
-                allocation.state = AllocationState.RESERVED if reserved else AllocationState.BACKORDERED
-                if not reserved and state != AllocationState.BACKORDERED:
-                    _alert_backorder(allocation)
-    if allocation.state:
-        allocation.updated_at = timezone.now()
-        allocation.save()
-        if allocation.state != state:
-            allocation_changed.send(
-                sender=LineAllocation,
-                tenant_id=allocation.tenant_id,
-                line_ref=allocation.line_ref,
-                state=allocation.state,
-            )
-
-
-def _alert_backorder(allocation: LineAllocation) -> None:
-    """One alert when a product starts having orders it cannot serve (not one per order)."""
-    from django.urls import reverse
-
-    from acorn.notifications.services import notify
-
-    product = allocation.product
-    if product is None:
-        return
-    waiting = LineAllocation.objects.filter(product=product, state=AllocationState.BACKORDERED).exclude(
-        pk=allocation.pk
-    )
-    if waiting.exists():
-        return
-    notify(
-        tenant=allocation.store.tenant,
-        kind="backorder",
-        title=_("%(sku)s is out of stock for new orders") % {"sku": product.sku},
-        body=_("%(reference)s from %(store)s could not be reserved; it waits until stock arrives.")
-        % {"reference": allocation.reference, "store": allocation.store.name},
-        link=reverse("inventory:product-list") + f"?q={product.sku}",
-    )
-
-
-def allocate_orders(*, store: Store, orders: Iterable[OrderLike]) -> None:
-    """Called by the orders ingest inside its transaction: every merchant line of these orders."""
-    for order in orders:
-        if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
-            continue
-        for line in order.lines.all().order_by("pk"):
-            allocate_line(store=store, order=order, line=line)
-
-
 @transaction.atomic
 def mapping_create(
     *,
@@ -391,40 +198,10 @@ def mapping_create(
             "quantity_multiplier": mapping.quantity_multiplier,
         },
     )
+    from inventory.allocation import mapping_reresolve  # allocation sits on these primitives
+
     mapping_reresolve(store=store)
     return mapping
-
-
-def mapping_reresolve(*, store: Store) -> int:
-    """Lines of the store waiting for a mapping (or for stock) are tried again, oldest order first.
-    Returns how many now hold stock."""
-    return _retry(
-        LineAllocation.objects.filter(store=store, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED])
-    )
-
-
-def stock_reresolve(*, product: Product) -> int:
-    """Stock of `product` arrived: its backordered lines (and those of bundles using it) are tried again."""
-    bundles = BundleComponent.objects.filter(component=product).values("bundle_id")
-    return _retry(
-        LineAllocation.objects.filter(tenant_id=product.tenant_id, state=AllocationState.BACKORDERED).filter(
-            Q(product=product) | Q(product__in=bundles)
-        )
-    )
-
-
-def sku_reresolve(*, tenant_id: int, sku: str) -> int:
-    """A master product now has this SKU: unmapped lines whose channel SKU is exactly it resolve to it."""
-    return _retry(LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.UNMAPPED, channel_sku=sku))
-
-
-def _retry(waiting: QuerySet[LineAllocation]) -> int:
-    reserved = 0
-    for allocation in waiting.select_for_update(of=("self",)).select_related("store").order_by("waiting_since", "pk"):
-        # Waiting lines belong to paid, open orders (a cancellation or shipment would have moved them on).
-        _advance(allocation, status=OrderStatus.PAID_UNSHIPPED)
-        reserved += int(allocation.state == AllocationState.RESERVED)
-    return reserved
 
 
 def levels_match_ledger(*, tenant_id: int) -> list[str]:
@@ -456,6 +233,9 @@ def stock_receive(
     if quantity <= 0:
         raise ValidationError({"quantity": _("Receive a positive quantity.")})
     with transaction.atomic():
+        from inventory.allocation import stock_lock, stock_reresolve  # allocation sits on these primitives
+
+        stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])  # before any level changes (pk order)
         movement = stock_move(
             product=product,
             warehouse=warehouse,
@@ -491,6 +271,9 @@ def stock_adjust(
         raise ValidationError({"delta": _("Damaged goods leave the stock: enter a negative change.")})
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the stock changes.")})
+    from inventory.allocation import stock_lock, stock_reresolve  # allocation sits on these primitives
+
+    stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])  # before any level changes (pk order)
     try:
         movement = stock_move(
             product=product,

@@ -4,8 +4,10 @@
 A FulfillmentRequest (one per order) moves like this:
 
 * queued PENDING when the order is paid (or partly shipped), merchant-fulfilled, every line holds reserved
-  stock and a routing rule matches. A pending-payment / on-hold, backordered or unmapped order waits; it is
-  queued when it changes (ingest) or when its stock arrives (`orders.stock`).
+  stock in the warehouse of the target the first matching routing rule names (`orders.stock`: stock held
+  elsewhere moves there first; when that warehouse is short the order is backordered, not sent). A
+  pending-payment / on-hold, backordered or unmapped order waits; it is queued when it changes (ingest) or
+  when its stock arrives (`orders.stock`).
 * PENDING → SENT: the HTTPS push was answered 2xx (`orders.fulfilment_push`), the CSV was downloaded or the
   pick list was marked picked (`orders.fulfilment_files`). FAILED when the push failed (retried with backoff
   by the beat task; a 4xx is not retried). "Retry now" resets a failed request.
@@ -225,6 +227,8 @@ def fulfilment_target_update(
         before=before,
         after=_target_values(target),
     )
+    if (before["warehouse"], before["active"]) != (target.warehouse_id, target.active):
+        _stock_follows_routes(tenant)
     return target
 
 
@@ -241,6 +245,13 @@ def fulfilment_target_regenerate_secret(*, tenant: Tenant, target: FulfillmentTa
 
 
 # --- routing rules ------------------------------------------------------------------------------------------
+
+
+def _stock_follows_routes(tenant: Tenant) -> None:
+    """Rules or targets changed: orders not sent yet hold their stock where the rules now send them."""
+    from orders.stock import orders_follow_routes  # orders.stock reads the rules from here
+
+    orders_follow_routes(tenant_id=tenant.pk)
 
 
 def _countries(values: Iterable[str]) -> list[str]:
@@ -311,6 +322,7 @@ def fulfilment_route_create(
     audit_record(
         tenant=tenant, actor=actor, action="orders.fulfilment_route_created", target=route, after=_route_values(route)
     )
+    _stock_follows_routes(tenant)
     return route
 
 
@@ -346,6 +358,7 @@ def fulfilment_route_update(
         before=before,
         after=_route_values(route),
     )
+    _stock_follows_routes(tenant)
     return route
 
 
@@ -358,6 +371,7 @@ def fulfilment_route_delete(*, tenant: Tenant, route: FulfillmentRoute, actor: U
         tenant=tenant, actor=actor, action="orders.fulfilment_route_deleted", target=route, before=_route_values(route)
     )
     route.delete()
+    _stock_follows_routes(tenant)
 
 
 @transaction.atomic
@@ -375,6 +389,7 @@ def fulfilment_route_reorder(*, tenant: Tenant, routes: Sequence[FulfillmentRout
     for position, pk in enumerate([*given, *rest], start=1):
         FulfillmentRoute.objects.filter(tenant=tenant, pk=pk).exclude(position=position).update(position=position)
     audit_record(tenant=tenant, actor=actor, action="orders.fulfilment_routes_reordered", after={"order": given})
+    _stock_follows_routes(tenant)
 
 
 def fulfilment_route_move(*, tenant: Tenant, route: FulfillmentRoute, offset: int, actor: User | None = None) -> None:
@@ -521,7 +536,13 @@ def fulfilment_queue_orders(*, orders: Iterable[Order]) -> dict[int, Fulfillment
         if order.tenant_id not in routes:
             routes[order.tenant_id] = active_routes(tenant_id=order.tenant_id)
         route = route_for(order, routes=routes[order.tenant_id], skus=skus.get(pk, set()))
-        if route is not None:
+        if route is None:
+            continue
+        # The target's warehouse ships it: its lines must hold their stock there. When the rules changed since
+        # they reserved, the stock moves; a warehouse that is short backorders the order instead of taking it.
+        from orders.stock import order_stock_follow, target_warehouse
+
+        if order_stock_follow(order=order, warehouse=target_warehouse(route.target)):
             result[pk] = _create_request(order, route.target)
     return result
 

@@ -138,8 +138,8 @@ def order_detail_lines(*, order: Order) -> list[DetailLine]:
     """The order's lines with their master product, stock state and what they hold per warehouse."""
     from django.db.models import Prefetch
 
+    from inventory.allocation import line_ref
     from inventory.models import LineAllocation, Reservation
-    from inventory.services import line_ref
 
     lines = list(order.lines.order_by("pk"))
     allocations = {
@@ -147,7 +147,7 @@ def order_detail_lines(*, order: Order) -> list[DetailLine]:
         for allocation in LineAllocation.objects.filter(
             tenant_id=order.tenant_id, line_ref__in=[line_ref(line) for line in lines]
         )
-        .select_related("product")
+        .select_related("product", "warehouse")
         .prefetch_related(Prefetch("reservations", queryset=Reservation.objects.select_related("warehouse")))
     }
     result = []

@@ -12,8 +12,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
+from inventory.allocation import LINE_REF_PREFIX
 from inventory.models import AllocationState, LineAllocation
-from inventory.services import LINE_REF_PREFIX
 from orders.models import (
     FulfillmentChannel,
     FulfillmentRequest,

@@ -19,10 +19,10 @@ from acorn.money import quantize_amount
 from channels.adapters.base import AdjustmentKind, ExternalAdjustment, ExternalOrder, ExternalOrderLine
 from channels.models import Store
 from channels.sync import PersistCounts
-from inventory.services import allocate_orders
 from orders.fulfilment import fulfilment_queue_orders
 from orders.models import Order, OrderAdjustment, OrderLine, OrderStatusChange
 from orders.signals import orders_upserted
+from orders.stock import order_lines_remove, order_page_stock_lock, orders_allocate
 
 ORDER_FIELDS = [
     "merchant_order_id",
@@ -190,6 +190,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
         known = latest.get(incoming.external_id)
         if known is None or incoming.updated_at > known.updated_at:
             latest[incoming.external_id] = incoming
+    order_page_stock_lock(store=store, incoming=latest.values())  # stock levels before orders (lock order)
     existing = {
         order.external_id: order
         for order in Order.objects.filter(store=store, external_id__in=list(latest)).select_for_update()
@@ -239,8 +240,9 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
         ],
         batch_size=500,
     )
-    # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them.
-    allocate_orders(store=store, orders=[order for order, _ in created + changed])
+    # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them, in the
+    # warehouse that will ship them; an edited line moves only the difference (orders.stock).
+    orders_allocate(store=store, orders=[order for order, _ in created + changed])
     # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
     if created or changed:
@@ -279,7 +281,7 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
                 keep.add(current.pk)
     stale = [line.pk for line in existing.values() if line.pk not in keep]
     if stale:
-        OrderLine.objects.filter(pk__in=stale).delete()
+        order_lines_remove(tenant_id=store.tenant_id, line_pks=stale)  # what they held goes back to the pool
     if to_create:
         OrderLine.objects.bulk_create(to_create, batch_size=1000)
     if to_update:

@@ -15,9 +15,15 @@ person's decision (`return_restock`): a warehouse, sellable units and damaged un
 the decision is claimed with a conditional UPDATE from PENDING, in the same transaction as the movements.
 
 A console refund request with "put the items back in stock" is a person saying the goods came back without
-a return on the channel: after the refund succeeds, its units go back to sellable stock of the store's first
-warehouse (`refund_restock_after_success`), once (the movement reference names the refund line). A refund
-without that box ticked never adds stock: units come back only through a return.
+a return on the channel: after the refund succeeds, its units go back to sellable stock
+(`refund_restock_after_success`), once (the movement reference names the refund line). A refund without that
+box ticked never adds stock: units come back only through a return.
+
+Where goods come back to: the warehouse that shipped them (inventory's allocation of the order line knows
+it: `inventory.allocation.allocation_served_from`), so a parcel the Los Angeles 3PL shipped is restocked in
+Los Angeles; a person restocking by hand picks the warehouse the return actually arrived at (the form offers
+the shipping warehouse first). Only when nothing of ours is known (an order shipped before ACORN held its
+stock) does the first own warehouse take them.
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
 from channels.models import Platform
+from inventory.allocation import allocation_served_from, line_ref
 from inventory.models import MovementKind, Product, StockMovement, Warehouse, WarehouseKind
 from inventory.services import mapping_resolve, stock_move
+from orders.models import OrderLine
 from refunds.models import Refund, RefundLine, RestockState, Return, ReturnSource, ReturnStatus
 
 if TYPE_CHECKING:
@@ -59,13 +67,33 @@ def _by_channel(record: Return) -> bool:
     return record.source == ReturnSource.AMAZON_FBA or record.fulfillment_channel == "fba"
 
 
-def restock_warehouses(*, tenant_id: int) -> list[Warehouse]:
-    """Where returned goods can go: the seller's own and third-party warehouses (never FBA)."""
-    return list(
+def restock_warehouses(*, tenant_id: int, first: Warehouse | None = None) -> list[Warehouse]:
+    """Where returned goods can go: the seller's own and third-party warehouses (never FBA), `first` (the one
+    that shipped the goods) ahead of the others."""
+    warehouses = list(
         Warehouse.objects.filter(tenant_id=tenant_id, active=True)
         .exclude(kind=WarehouseKind.FBA)
         .order_by("kind", "pk")
     )
+    if first is not None:
+        warehouses.sort(key=lambda warehouse: warehouse.pk != first.pk)
+    return warehouses
+
+
+def return_shipped_from(*, record: Return) -> Warehouse | None:
+    """The warehouse the returned goods left from: that of the order's lines with the return's SKU (None
+    when the return names no known order, or nothing of ours shipped it)."""
+    if record.order_id is None:
+        return None
+    lines = OrderLine.objects.filter(tenant_id=record.tenant_id, order_id=record.order_id, sku=record.sku)
+    return allocation_served_from(tenant_id=record.tenant_id, line_refs=[line_ref(line) for line in lines])
+
+
+def _usable(warehouse: Warehouse | None, fallback: list[Warehouse]) -> Warehouse | None:
+    """The shipping warehouse when goods can still go there, else the first of the fallbacks."""
+    if warehouse is not None and warehouse.active and not warehouse.read_only:
+        return warehouse
+    return fallback[0] if fallback else None
 
 
 @dataclass(frozen=True)
@@ -187,8 +215,9 @@ def return_restock(
 
 
 def return_restock_by_disposition(*, record: Return) -> str:
-    """Restock a received return by its disposition, into the store's first warehouse; FBA returns are
-    marked BY_CHANNEL. Returns the restock state (PENDING when a person must decide). Safe to run twice."""
+    """Restock a received return by its disposition, into the warehouse that shipped it (the first own one
+    when that is unknown); FBA returns are marked BY_CHANNEL. Returns the restock state (PENDING when a
+    person must decide). Safe to run twice."""
     if record.restock_state != RestockState.PENDING:
         return record.restock_state
     if _by_channel(record):
@@ -202,15 +231,15 @@ def return_restock_by_disposition(*, record: Return) -> str:
         return record.restock_state
     if disposition not in SELLABLE_DISPOSITIONS | DAMAGED_DISPOSITIONS:
         return record.restock_state
-    warehouses = restock_warehouses(tenant_id=record.tenant_id)
+    warehouse = _usable(return_shipped_from(record=record), restock_warehouses(tenant_id=record.tenant_id))
     parts = _products_for(record.store_id, record.tenant_id, record.sku, record.product, 1)
-    if not warehouses or not parts:
+    if warehouse is None or not parts:
         return record.restock_state
     sellable = record.quantity if disposition in SELLABLE_DISPOSITIONS else 0
     try:
         updated = return_restock(
             record=record,
-            warehouse=warehouses[0],
+            warehouse=warehouse,
             sellable=sellable,
             damaged=record.quantity - sellable,
             actor=None,
@@ -223,8 +252,8 @@ def return_restock_by_disposition(*, record: Return) -> str:
 
 def refund_restock_after_success(*, refund: Refund) -> int:
     """A console refund marked "put the items back in stock" succeeded: its units go back to sellable stock
-    of the store's first warehouse, once per refund line. Returns the units restocked. Call it in the
-    transaction that records the success."""
+    of the warehouse that shipped each line (the first own one when that is unknown), once per refund line.
+    Returns the units restocked. Call it in the transaction that records the success."""
     if not refund.restock or refund.store.platform not in (Platform.AMAZON, Platform.SHOPIFY, Platform.WOOCOMMERCE):
         return 0
     if refund.order is not None and refund.order.fulfillment_channel == "fba":
@@ -233,27 +262,38 @@ def refund_restock_after_success(*, refund: Refund) -> int:
     if not warehouses:
         return 0
     units = 0
-    for line in RefundLine.objects.filter(refund=refund).select_related("product").order_by("pk"):
+    used: dict[str, int] = {}
+    for line in RefundLine.objects.filter(refund=refund).select_related("product", "order_line").order_by("pk"):
         reference = f"refund-line:{line.pk}"
         if not line.quantity or StockMovement.objects.filter(tenant_id=refund.tenant_id, reference=reference).exists():
+            continue
+        shipped_from = (
+            allocation_served_from(tenant_id=refund.tenant_id, line_refs=[line_ref(line.order_line)])
+            if line.order_line is not None
+            else None
+        )
+        warehouse = _usable(shipped_from, warehouses)
+        if warehouse is None:
             continue
         parts = _products_for(refund.store_id, refund.tenant_id, line.sku, line.product, line.quantity)
         _move(
             parts,
-            warehouses[0],
+            warehouse,
             damaged=False,
             reference=reference,
             reason=_("Refund of order %(order)s: goods back") % {"order": refund.order_external_id},
             actor=None,
         )
-        units += line.quantity if parts else 0
+        if parts:
+            units += line.quantity
+            used[warehouse.name] = used.get(warehouse.name, 0) + line.quantity
     if units:
         audit_record(
             tenant=refund.tenant,
             actor=None,
             action="refunds.refund_restocked",
             target=refund,
-            after={"warehouse": warehouses[0].name, "units": units},
+            after={"warehouse": ", ".join(sorted(used)), "units": units, "by_warehouse": used},
         )
     return units
 

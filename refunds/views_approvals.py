@@ -29,7 +29,7 @@ from refunds import approvals
 from refunds.execution import refund_execution_retry
 from refunds.forms_approvals import ApprovalPolicyForm, RefundRejectForm, RefundRequestForm, RestockForm
 from refunds.models import Refund, Return
-from refunds.restock import restock_warehouses, return_restock, return_restock_refusal
+from refunds.restock import restock_warehouses, return_restock, return_restock_refusal, return_shipped_from
 
 PAGE_SIZE = 25
 
@@ -254,7 +254,7 @@ def return_restock_view(request: TenantRequest, return_pk: int) -> HttpResponse:
     """Decide where a received return's units go: sellable, damaged, or not back."""
     record = return_get_or_404(tenant=request.tenant, pk=return_pk)
     refusal = return_restock_refusal(record=record)
-    warehouses = restock_warehouses(tenant_id=request.tenant.pk)
+    warehouses = restock_warehouses(tenant_id=request.tenant.pk, first=return_shipped_from(record=record))
     form = RestockForm(
         request.POST if request.method == "POST" else None, warehouses=warehouses, quantity=record.quantity
     )

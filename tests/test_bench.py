@@ -66,7 +66,7 @@ def test_bench_reserve_prints_its_figures_as_one_json_object() -> None:
     assert isinstance(result["ratio"], float) and result["ratio"] > 0
     # every pending order was stored first; the service path then allocated their lines
     assert result["prepared"]["waiting_payment"] == 40
-    assert result["service"]["path"].startswith("inventory.services.allocate_line")
+    assert result["service"]["path"].startswith("inventory.allocation.allocate_line")
     _assert_cleaned_up(before)
 
 

@@ -174,11 +174,16 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
     for index, product in enumerate(products):
         if StockMovement.objects.filter(product=product).exists():
             continue
-        # Most products stocked in both; every fifth runs low, so the low-stock alert has something to say.
-        shenzhen = 12 if index % 5 == 4 else 150 + 10 * (index % 7)
+        # Every product is stocked in both warehouses: US orders ship from Los Angeles (see _demo_fulfilment),
+        # the rest from Shenzhen. Every fifth starts just above its threshold of 15, so the first orders that
+        # reserve it bring a (true) low-stock alert; nothing is low when the demo opens.
+        low = index % 5 == 4
+        shenzhen = 12 if low else 150 + 10 * (index % 7)
+        los_angeles = 6 if low else 40 + 5 * (index % 3)
         stock_receive(product=product, warehouse=warehouses["Shenzhen"], quantity=shenzhen, reference="PO-DEMO-1")
-        if index % 2 == 0:
-            stock_receive(product=product, warehouse=warehouses["Los Angeles 3PL"], quantity=40, reference="PO-DEMO-2")
+        stock_receive(
+            product=product, warehouse=warehouses["Los Angeles 3PL"], quantity=los_angeles, reference="PO-DEMO-2"
+        )
     parts = {product.sku: product for product in products}
     kit_parts = [(parts[sku], 1) for sku in ("PHONE-STAND", "CHARGER-65W", "USB-C-CABLE-2M") if sku in parts]
     if kit_parts and not Product.objects.filter(tenant=tenant, sku="DESK-SETUP-KIT").exists():

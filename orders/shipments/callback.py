@@ -18,8 +18,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from acorn.tenancy.scoping import dangerously_unscoped
+from inventory.allocation import line_ref, stock_lock_for
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import (
+    FulfillmentRequest,
     FulfillmentState,
     FulfillmentTarget,
     OrderLine,
@@ -150,6 +152,17 @@ def fulfilment_callback_process(*, target: FulfillmentTarget, payload: Mapping[s
         return {"received": True, "event": event}
     parcels = _callback_parcels(payload)
     with transaction.atomic():
+        # Stock levels before the request and order rows (the house's lock order): those its lines hold.
+        sent = (
+            FulfillmentRequest.objects.filter(tenant_id=target.tenant_id, target=target, key=request_key)
+            .select_related("order__store")
+            .first()
+        )
+        if sent is not None:
+            stock_lock_for(
+                store=sent.order.store,
+                line_refs=[line_ref(line) for line in OrderLine.objects.filter(order_id=sent.order_id)],
+            )
         request = (
             fulfillment_request_qs_select_for_update()
             .filter(tenant_id=target.tenant_id, target=target, key=request_key)

@@ -1,6 +1,8 @@
 """Recording a parcel: checked against what is left to ship, idempotent on (order, tracking number),
-audited; merchant lines shipped in full move their stock from reserved to shipped (inventory's allocation,
-with movements); the confirmation to the channel is queued after the commit. Also the reads the pages need.
+audited; the units of merchant lines in the parcel take the stock their lines hold, in the warehouse that
+holds it (inventory's allocation, with movements; never more than a line holds), so a line shipped in
+several parcels leaves stock parcel by parcel; the confirmation to the channel is queued after the commit.
+Also the reads the pages need.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -20,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
 from acorn.tenancy.models import Tenant
-from inventory.services import allocate_line
+from inventory.allocation import allocation_ship, line_ref, stock_lock_for
 from orders.models import (
     ConfirmationState,
     FulfillmentChannel,
@@ -108,17 +110,6 @@ def shipment_refusal(*, order: Order) -> str:
 # --- recording ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _ShippedOrder:
-    """The order as inventory's allocation reads it, with the status its fully shipped lines now have."""
-
-    external_id: str
-    fulfillment_channel: str
-    purchased_at: datetime
-    lines: Any
-    status: str = OrderStatus.SHIPPED
-
-
 def shipment_record(
     *,
     order: Order,
@@ -132,8 +123,8 @@ def shipment_record(
 ) -> tuple[Shipment, bool]:
     """Record a parcel of the order; returns (shipment, created). `lines` maps OrderLine pk → units in the
     parcel (None: everything left to ship). Idempotent: a parcel already recorded with this tracking number
-    is returned unchanged. Raises ValidationError (field → message). Audited; lines shipped in full move their
-    stock from reserved to shipped; the confirmation to the channel is queued after the commit."""
+    is returned unchanged. Raises ValidationError (field → message). Audited; the parcel's units take the stock
+    their lines hold; the confirmation to the channel is queued after the commit."""
     with transaction.atomic():
         shipment, created = shipment_record_unqueued(
             order=order,
@@ -163,6 +154,10 @@ def shipment_record_unqueued(
 ) -> tuple[Shipment, bool]:
     """`shipment_record` inside the caller's transaction, without queueing the confirmation: the CSV import
     and the warehouse callback record several parcels, then queue once (`confirmations_queue`)."""
+    # Stock levels are locked before orders (the house's lock order): those the order's lines hold.
+    stock_lock_for(
+        store=order.store, line_refs=[line_ref(line) for line in OrderLine.objects.filter(order_id=order.pk)]
+    )
     # The order's row lock serialises shipments of one order: what is left to ship is read under it.
     order = Order.objects.select_for_update(of=("self",)).select_related("store", "tenant").get(pk=order.pk)
     tracking, carrier, ship_method = tracking_number.strip(), carrier.strip(), ship_method.strip()
@@ -231,7 +226,7 @@ def shipment_record_unqueued(
             "confirmation": shipment.confirmation,
         },
     )
-    _ship_stock(order, to_ship, parcel)
+    _ship_stock(order, parcel)
     return shipment, True
 
 
@@ -276,17 +271,12 @@ def _parcel_lines(
     return parcel
 
 
-def _ship_stock(order: Order, to_ship: dict[int, LineToShip], parcel: list[dict[str, int]]) -> None:
-    """Merchant lines shipped in full now: their reserved stock leaves the warehouse (inventory's ledger)."""
+def _ship_stock(order: Order, parcel: list[dict[str, int]]) -> None:
+    """The parcel's units of merchant lines leave the warehouse that holds them (inventory's ledger)."""
     if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
         return
-    view = _ShippedOrder(
-        external_id=order.external_id,
-        fulfillment_channel=order.fulfillment_channel,
-        purchased_at=order.purchased_at,
-        lines=order.lines,
-    )
+    lines = OrderLine.objects.in_bulk([entry["line"] for entry in parcel])
     for entry in parcel:
-        line_to_ship = to_ship[entry["line"]]
-        if line_to_ship.shipped + entry["quantity"] >= line_to_ship.line.quantity:
-            allocate_line(store=order.store, order=view, line=line_to_ship.line)
+        line = lines.get(entry["line"])
+        if line is not None:
+            allocation_ship(tenant_id=order.tenant_id, line_ref=line_ref(line), quantity=entry["quantity"])

@@ -10,7 +10,7 @@ from acorn.tenancy.permissions import has_permission
 from refunds.approvals import approval_refusal, approvals_given
 from refunds.forms_approvals import RefundRejectForm, RestockForm
 from refunds.models import Refund, RefundStatus, Return
-from refunds.restock import restock_warehouses, return_restock_refusal
+from refunds.restock import restock_warehouses, return_restock_refusal, return_shipped_from
 
 register = template.Library()
 
@@ -42,7 +42,9 @@ def restock_panel(context: Any, record: Return) -> dict[str, Any]:
     request = context.get("request")
     membership = getattr(request, "membership", None)
     refusal = return_restock_refusal(record=record)
-    warehouses = restock_warehouses(tenant_id=record.tenant_id) if not refusal else []
+    warehouses = (
+        restock_warehouses(tenant_id=record.tenant_id, first=return_shipped_from(record=record)) if not refusal else []
+    )
     return {
         "refusal": refusal,
         "may_restock": has_permission(membership, "inventory.manage"),

@@ -19,6 +19,7 @@ from inventory.models import BundleComponent, Product, Warehouse
 from orders.models import Order
 from orders.services import order_upsert_page
 from tests.factories import StoreFactory
+from tests.inventory.channel_orders import ChannelBook
 from tests.inventory.test_stock_pool import _order
 
 pytestmark = pytest.mark.django_db
@@ -186,9 +187,9 @@ def test_low_stock_alerts_once_per_dip(tenant: Tenant, owner: Membership) -> Non
         store = StoreFactory(tenant=tenant)
         warehouse = warehouse_save(tenant=tenant, name="Shenzhen", kind="own", country="CN", active=True)
         mug = product_save(tenant=tenant, sku="SKU-1", name="Mug", low_stock_threshold=3)
-        assert Notification.objects.filter(kind="stock_low").count() == 1  # nothing in stock: low at once
+        assert not Notification.objects.filter(kind="stock_low").exists()  # never had stock: nothing ran low
         services.stock_receive(product=mug, warehouse=warehouse, quantity=10)
-        assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 0  # back above: flag cleared
+        assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 0
         mug.refresh_from_db()
         assert mug.low_stock_alerted_at is None
         order_upsert_page(store=store, orders=[_order(n, quantity=2) for n in range(1, 5)])  # 8 reserved: 2 left
@@ -196,6 +197,66 @@ def test_low_stock_alerts_once_per_dip(tenant: Tenant, owner: Membership) -> Non
         assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 0  # the same dip: no second alert
         alert = Notification.objects.filter(kind="stock_low").order_by("pk").last()
         assert alert is not None and "SKU-1" in alert.title and f"/app/inventory/{mug.pk}/" == alert.link
+        assert alert.body.startswith("2 available")
+        # back above the threshold clears the flag, and the next dip alerts again
+        services.stock_receive(product=mug, warehouse=warehouse, quantity=5)
+        assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 0
+        mug.refresh_from_db()
+        assert mug.low_stock_alerted_at is None
+        order_upsert_page(store=store, orders=[_order(5, quantity=5)])
+        assert low_stock_check(tenant_id=tenant.pk, product_ids=[mug.pk]) == 1
+
+
+def test_low_stock_counts_every_sellable_warehouse_packs_and_kits_and_stays_quiet_for_what_never_had_stock(
+    tenant: Tenant, owner: Membership, django_capture_on_commit_callbacks: Callable
+) -> None:
+    with tenant_scope(tenant), django_capture_on_commit_callbacks(execute=True):
+        # given: socks with a threshold of 15, created before any arrived, and 190 of them in two warehouses
+        store = StoreFactory(tenant=tenant, platform="shopify", name="Shop", seller_id="shop-1")
+        shenzhen = warehouse_save(tenant=tenant, name="Shenzhen", kind="own", country="CN", active=True)
+        los_angeles = warehouse_save(tenant=tenant, name="LA 3PL", kind="third_party", country="US", active=True)
+        closed = warehouse_save(tenant=tenant, name="Old shed", kind="own", country="CN", active=True)
+        socks = product_save(tenant=tenant, sku="SOCKS-43-46", name="Socks", low_stock_threshold=15)
+        lid = product_save(tenant=tenant, sku="LID", name="Lid")
+        kit = product_save(tenant=tenant, sku="KIT", name="Socks and lid", low_stock_threshold=2)
+        bundle_set_components(product=kit, components=[(socks, 2), (lid, 1)])
+        services.mapping_create(store=store, product=socks, channel_sku="SOCKS-3P-43-46", quantity_multiplier=3)
+    with tenant_scope(tenant):
+        assert not Notification.objects.filter(kind="stock_low").exists()  # nothing ever arrived: no alert
+    with tenant_scope(tenant), django_capture_on_commit_callbacks(execute=True):
+        services.stock_receive(product=socks, warehouse=shenzhen, quantity=10)
+        services.stock_receive(product=socks, warehouse=los_angeles, quantity=180)
+        services.stock_receive(product=lid, warehouse=shenzhen, quantity=2)
+        services.stock_receive(product=socks, warehouse=closed, quantity=5)
+        warehouse_save(tenant=tenant, warehouse=closed, name="Old shed", kind="own", country="CN", active=False)
+    with tenant_scope(tenant):
+        # then: 190 pairs across both warehouses are not low; the kit (2 lids make 2 kits) is at its threshold
+        assert [n.title for n in Notification.objects.filter(kind="stock_low")] == ["KIT is low on stock"]
+    with tenant_scope(tenant), django_capture_on_commit_callbacks(execute=True):
+        # when: 58 three-packs are ordered (174 pairs): 16 pairs left, still above 15
+        book = ChannelBook(store)
+        book.send(book.order(1, ("L1", "SOCKS-3P-43-46", 58), country="DE"))
+    with tenant_scope(tenant):
+        assert Notification.objects.filter(kind="stock_low", title__startswith="SOCKS").count() == 0
+    with tenant_scope(tenant), django_capture_on_commit_callbacks(execute=True):
+        # when: one more three-pack: 13 left (the inactive shed's 5 are not for sale)
+        book.send(book.order(2, ("L1", "SOCKS-3P-43-46", 1), country="DE"))
+    with tenant_scope(tenant):
+        alert = Notification.objects.get(kind="stock_low", title__startswith="SOCKS")
+        assert alert.body.startswith("13 available")
+
+
+def test_low_stock_of_one_company_never_alerts_another(
+    tenant: Tenant, owner: Membership, other_tenant: Tenant, other_owner: Membership
+) -> None:
+    with tenant_scope(other_tenant):
+        warehouse = warehouse_save(tenant=other_tenant, name="Shenzhen", kind="own", country="CN", active=True)
+        theirs = product_save(tenant=other_tenant, sku="SKU-1", name="Mug", low_stock_threshold=5)
+        services.stock_receive(product=theirs, warehouse=warehouse, quantity=3)
+        assert low_stock_check(tenant_id=other_tenant.pk, product_ids=[theirs.pk]) == 1
+    with tenant_scope(tenant):
+        assert low_stock_check(tenant_id=tenant.pk, product_ids=[theirs.pk]) == 0
+        assert not Notification.objects.filter(kind="stock_low").exists()
 
 
 def test_orders_are_flagged_and_filtered_by_stock(owner_client: Client, tenant: Tenant) -> None:

@@ -18,9 +18,9 @@ from acorn.tenancy.scoping import tenant_scope
 from channels.simulator.server import SimulatorServer
 from channels.simulator.world import ManualClock, World
 from inventory import services as stock
+from inventory.allocation import line_ref
 from inventory.catalogue import product_save, warehouse_save
 from inventory.models import AllocationState, LineAllocation, StockLevel
-from inventory.services import line_ref
 from orders import fulfilment
 from orders.models import ConfirmationState, FulfillmentRequest, FulfillmentState, Order, Shipment
 from orders.tasks import send_fulfilment_request_task

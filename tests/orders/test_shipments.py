@@ -78,6 +78,11 @@ def _stored(store: Store, n: int) -> Order:
     return Order.objects.get(store=store, external_id=f"111-{n:07d}")
 
 
+def line_state(line: OrderLine) -> tuple[str, int]:
+    allocation = LineAllocation.objects.get(line_ref=f"order-line:{line.pk}")
+    return allocation.state, allocation.shipped_quantity
+
+
 def _record(order: Order, tracking: str = "1Z001", **kwargs: Any) -> tuple[Shipment, bool]:
     values: dict[str, Any] = {"carrier": "UPS", "shipped_at": SHIPPED, "source": "manual", **kwargs}
     return shipment_record(order=order, tracking_number=tracking, **values)
@@ -136,16 +141,21 @@ def test_a_shipment_moves_reserved_stock_to_shipped_is_audited_and_queues_its_co
     ]
 
 
-def test_partial_shipments_hold_the_stock_until_the_line_has_shipped_in_full(tenant: Tenant) -> None:
+def test_partial_shipments_take_their_units_parcel_by_parcel(tenant: Tenant) -> None:
     with tenant_scope(tenant):
+        # given: a paid line of 3 mugs, reserved
         store, product = _setup(tenant)
         order_upsert_page(store=store, orders=[_order(1, ("SKU-1", 3))])
         order = _stored(store, 1)
         line = OrderLine.objects.get()
+        # when: one mug ships, then the other two
         _record(order, "1Z001", lines={line.pk: 1})
-        assert _level(product) == (10, 3)  # still reserved: two more to go
+        # then: the parcel's mug left the shelf; the two still to ship stay reserved
+        assert _level(product) == (9, 2)
+        assert line_state(line) == (AllocationState.RESERVED, 1)
         _record(order, "1Z002", lines={line.pk: 2})
         assert _level(product) == (7, 0)
+        assert line_state(line) == (AllocationState.SHIPPED, 3)
         with pytest.raises(ValidationError) as refused:
             _record(order, "1Z003")
         assert "already shipped" in str(refused.value)

@@ -19,9 +19,9 @@ from channels.models import Store
 from channels.simulator.server import SimulatorServer
 from channels.simulator.world import ManualClock, World
 from inventory import services as stock
+from inventory.allocation import line_ref, mapping_reresolve
 from inventory.catalogue import product_save, warehouse_save
 from inventory.models import AllocationState, LineAllocation, Product, StockLevel
-from inventory.services import line_ref
 from orders.models import ConfirmationState, Order, OrderLine, Shipment
 from orders.shipments import shipment_record
 from orders.tasks import confirm_shipment_task, poll_shipment_feeds_task, submit_shipment_feed_task
@@ -71,7 +71,7 @@ def _stock_for(order: Order, store: Store) -> list[Product]:
         product = product_save(tenant=tenant, sku=sku, name=sku)
         stock.stock_receive(product=product, warehouse=warehouse, quantity=50, reference="PO-1")
         products.append(product)
-    stock.mapping_reresolve(store=store)
+    mapping_reresolve(store=store)
     for line in order.lines.all():
         assert LineAllocation.objects.get(line_ref=line_ref(line)).state == AllocationState.RESERVED
     return products

@@ -1,0 +1,657 @@
+"""Allocation of merchant-fulfilled order lines to stock: what each line holds, where, and how that follows
+the order as the channel changes it, as it ships and as stock arrives or frees up.
+
+What a line holds is exact. An allocation (`LineAllocation`, one per order line, named by its `line_ref`)
+needs (quantity - shipped_quantity) x multiplier units of its product — of each component times the
+component's quantity, for a bundle — and holds them as `Reservation` rows, all in one warehouse:
+
+* RESERVED: it holds exactly what it needs;
+* BACKORDERED: it holds less (possibly nothing) and waits; a bundle is served all or nothing;
+* any other state (waiting for payment or a mapping, shipped, released): it holds nothing.
+
+So, at every moment, `reserved` of a level == the sum of the reservations open lines hold there, and
+`on_hand` == receipts and adjustments - what shipments took. Every change of a level is one conditional
+UPDATE backed by the CHECK constraints (`inventory.services.stock_move` / `stock_reserve`): nothing is
+decided on a value read earlier, so concurrent workers never oversell.
+
+How a line follows its order (`allocate_line`, `allocate_orders`, called by the orders ingest):
+
+* an edit of the quantity reserves or releases only the difference; a line the channel removed releases
+  what it held (`allocations_drop`); a line whose SKU changed is resolved again;
+* the warehouse that serves the line is decided by orders (its fulfilment route's warehouse) and stored on
+  the allocation. When it changes, what the line holds moves there in one transaction: released here,
+  reserved there, or BACKORDERED (and an alert) when that warehouse is short — never held in a warehouse
+  that will not ship it. With no decision, the first active own or third-party warehouse that holds the
+  whole line serves it;
+* a shipment takes what the line holds for the units in the parcel, never more (`allocation_ship`); the
+  channel saying "shipped" takes what is left;
+* a cancellation releases everything.
+
+Units that a release frees serve the oldest backordered lines of the same products at once (as a receipt
+does): a backorder never waits while the stock it needs sits free in its warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from channels.adapters.base import FulfillmentChannel, OrderStatus
+from channels.models import Store
+from inventory.models import (
+    AllocationState,
+    BundleComponent,
+    LineAllocation,
+    MovementKind,
+    Product,
+    Reservation,
+    StockLevel,
+    Warehouse,
+    WarehouseKind,
+)
+from inventory.services import InsufficientStock, Resolved, mapping_resolve, stock_move, stock_reserve
+from inventory.signals import allocation_changed
+
+
+class OrderLike(Protocol):
+    """What allocation reads of an order (orders sit above inventory: inventory never imports them)."""
+
+    external_id: str
+    status: str
+    fulfillment_channel: str
+    purchased_at: datetime
+    lines: Any
+
+
+class OrderLineLike(Protocol):
+    pk: Any
+    external_id: str
+    sku: str
+    channel_product_id: str
+    quantity: int
+
+
+LINE_REF_PREFIX = "order-line:"
+# `allocate_line(warehouse=KEEP)`: leave the warehouse orders decided earlier as it is.
+KEEP: Any = object()
+FINAL_STATES = (AllocationState.SHIPPED, AllocationState.RELEASED)
+
+
+def line_ref(line: OrderLineLike) -> str:
+    """How inventory names an order line it holds stock for."""
+    return f"{LINE_REF_PREFIX}{line.pk}"
+
+
+def candidate_warehouses(*, tenant_id: int) -> list[Warehouse]:
+    """Where a line no route has decided may be served from: active own and third-party warehouses, own first."""
+    return list(
+        Warehouse.objects.filter(tenant_id=tenant_id, active=True)
+        .exclude(kind=WarehouseKind.FBA)
+        .order_by("kind", "pk")
+    )
+
+
+def _components(product: Product, units: int) -> list[tuple[Product, int]]:
+    if not product.is_bundle:
+        return [(product, units)]
+    return [(part.component, part.quantity * units) for part in product.components.select_related("component")]
+
+
+@dataclass
+class _Freed:
+    """One call's bookkeeping: the products whose units a release freed (their backorders are served before it
+    returns), and the channel SKUs it has resolved."""
+
+    tenant_id: int
+    product_ids: set[int]
+    resolved: dict[tuple[int, str, str], Resolved | None] = field(default_factory=dict)
+
+    def resolve(self, store: Store, sku: str, channel_product_id: str) -> Resolved | None:
+        key = (store.pk, sku, channel_product_id)
+        if key not in self.resolved:
+            self.resolved[key] = mapping_resolve(store=store, sku=sku, channel_product_id=channel_product_id)
+        return self.resolved[key]
+
+
+def stock_lock(*, tenant_id: int, product_ids: Iterable[int]) -> None:
+    """Lock the stock levels a change of these products may touch — with every product that shares a kit with
+    them, since the backorders a release serves may be kits — in primary-key order, before any of them
+    changes (a level outside this set, reached through a second kit, is locked when it changes). Two
+    transactions that need some of the same levels then queue on the first one they share instead of each
+    holding what the other waits for (no deadlock between concurrent ingests, shipments and receipts).
+    Levels are still changed by conditional UPDATEs; this lock decides nothing."""
+    if not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time already, nothing to order
+    ids = set(product_ids)
+    if not ids:
+        return
+    kits = BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=ids).values("bundle_id")
+    siblings = (
+        BundleComponent.objects.filter(tenant_id=tenant_id)
+        .filter(Q(bundle_id__in=ids) | Q(bundle_id__in=kits))
+        .values("component_id")
+    )
+    list(  # one statement: the rows are locked as they are read, in pk order
+        StockLevel.objects.filter(tenant_id=tenant_id)
+        .filter(Q(product_id__in=ids) | Q(product_id__in=siblings))
+        .exclude(warehouse__kind=WarehouseKind.FBA)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("pk", flat=True)
+    )
+
+
+def stock_lock_for(
+    *, store: Store, line_refs: Iterable[str] = (), skus: Iterable[tuple[str, str]] = (), freed: _Freed | None = None
+) -> None:
+    """`stock_lock` for what these lines hold now and what these (channel SKU, channel product id) pairs
+    resolve to. Callers that lock orders, lines or requests take this first: stock levels are always locked
+    before the rows of the orders above them."""
+    if not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time already, nothing to order
+    freed = freed or _Freed(store.tenant_id, set())
+    products: set[int] = set()
+    refs = list(line_refs)
+    if refs:
+        for product_id, held_id in LineAllocation.objects.filter(
+            tenant_id=store.tenant_id, line_ref__in=refs
+        ).values_list("product_id", "reservations__product_id"):
+            products.update(pk for pk in (product_id, held_id) if pk is not None)
+    for sku, channel_product_id in set(skus):
+        resolved = freed.resolve(store, sku, channel_product_id)
+        if resolved is not None:
+            products.add(resolved.product.pk)
+    stock_lock(tenant_id=store.tenant_id, product_ids=products)
+
+
+def _lock_for_lines(store: Store, lines: Iterable[OrderLineLike], freed: _Freed) -> None:
+    lines = list(lines)
+    stock_lock_for(
+        store=store,
+        line_refs=[line_ref(line) for line in lines],
+        skus=[(line.sku, line.channel_product_id) for line in lines],
+        freed=freed,
+    )
+
+
+def _remaining(allocation: LineAllocation) -> int:
+    """Channel units of the line still to ship."""
+    return max(0, allocation.quantity - allocation.shipped_quantity)
+
+
+def _needs(allocation: LineAllocation) -> dict[int, tuple[Product, int]]:
+    """Product pk → (product, units) the line must hold now."""
+    if allocation.product is None:
+        return {}
+    units = _remaining(allocation) * allocation.multiplier
+    return {component.pk: (component, quantity) for component, quantity in _components(allocation.product, units)}
+
+
+def _held(allocation: LineAllocation) -> list[Reservation]:
+    if allocation.pk is None:
+        return []
+    return list(allocation.reservations.select_related("product", "warehouse").order_by("product_id", "warehouse_id"))
+
+
+def _give_back(reservation: Reservation, quantity: int, reference: str, freed: _Freed) -> None:
+    """Release `quantity` of what a reservation holds (RELEASE movement; the row shrinks or goes)."""
+    if quantity <= 0:
+        return
+    stock_move(
+        product=reservation.product,
+        warehouse=reservation.warehouse,
+        kind=MovementKind.RELEASE,
+        reserved_delta=-quantity,
+        reference=reference,
+    )
+    _shrink(reservation, quantity)
+    freed.product_ids.add(reservation.product_id)
+
+
+def _shrink(reservation: Reservation, quantity: int) -> None:
+    if quantity >= reservation.quantity:
+        reservation.delete()
+    else:
+        Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") - quantity)
+        reservation.quantity -= quantity
+
+
+def _release_all(allocation: LineAllocation, freed: _Freed) -> None:
+    for reservation in _held(allocation):
+        _give_back(reservation, reservation.quantity, allocation.reference, freed)
+
+
+def _reserve_all(
+    allocation: LineAllocation,
+    warehouse: Warehouse,
+    parts: list[tuple[Product, int]],
+    holding: frozenset[int] = frozenset(),
+) -> bool:
+    """Reserve every (product, units) in `warehouse` for the line, all or nothing (a savepoint undoes a
+    partial bundle); `holding`: the products the line already holds there (their rows grow). False when the
+    warehouse is short of any of them, inactive or Amazon's."""
+    if not warehouse.active or warehouse.read_only:
+        return False
+    try:
+        with transaction.atomic():
+            for product, quantity in sorted(parts, key=lambda pair: pair[0].pk):
+                if quantity <= 0:
+                    continue
+                if not stock_reserve(
+                    product=product, warehouse=warehouse, quantity=quantity, reference=allocation.reference
+                ):
+                    raise InsufficientStock(product.sku)
+                if product.pk in holding:
+                    Reservation.objects.filter(allocation=allocation, product=product, warehouse=warehouse).update(
+                        quantity=F("quantity") + quantity
+                    )
+                else:
+                    Reservation.objects.create(
+                        tenant_id=allocation.tenant_id,
+                        allocation=allocation,
+                        product=product,
+                        warehouse=warehouse,
+                        quantity=quantity,
+                    )
+    except InsufficientStock:
+        return False
+    return True
+
+
+def _reconcile(allocation: LineAllocation, freed: _Freed) -> bool:
+    """Make what the line holds equal what it needs, in the warehouse that serves it: release any excess or
+    anything held elsewhere, reserve the shortfall (all or nothing). True when it now holds all it needs;
+    False (backordered) when the warehouse is short — it keeps what it holds there, so it is served first
+    when stock arrives. An undecided line with a shortfall moves, whole, to the first warehouse that holds
+    everything it needs."""
+    needs = _needs(allocation)
+    held = _held(allocation)
+    decided = allocation.warehouse
+    if decided is not None:
+        where: Warehouse | None = decided
+    else:
+        holding = {reservation.warehouse_id for reservation in held}
+        where = held[0].warehouse if len(holding) == 1 else None
+    holds: dict[int, int] = {}  # product pk → units kept where it is served
+    for reservation in held:
+        serving = where is not None and reservation.warehouse_id == where.pk
+        wanted = needs[reservation.product_id][1] if serving and reservation.product_id in needs else 0
+        if reservation.quantity > wanted:
+            _give_back(reservation, reservation.quantity - wanted, allocation.reference, freed)
+        if serving:
+            holds[reservation.product_id] = min(reservation.quantity, wanted)
+    shortfall = [
+        (product, units - holds.get(pk, 0)) for pk, (product, units) in needs.items() if units > holds.get(pk, 0)
+    ]
+    if not shortfall:
+        return True
+    kept = frozenset(pk for pk, units in holds.items() if units > 0)
+    if where is not None and _reserve_all(allocation, where, shortfall, kept):
+        return True
+    if decided is not None:
+        return False
+    # No route decided: any warehouse that holds the whole line may serve it.
+    whole = [(product, units) for product, units in needs.values() if units > 0]
+    for warehouse in candidate_warehouses(tenant_id=allocation.tenant_id):
+        if where is not None and warehouse.pk == where.pk:
+            continue
+        if _reserve_all(allocation, warehouse, whole):
+            for reservation in held:
+                if reservation.warehouse_id != warehouse.pk and reservation.pk is not None:
+                    remaining = Reservation.objects.filter(pk=reservation.pk).values_list("quantity", flat=True).first()
+                    if remaining:
+                        reservation.quantity = remaining
+                        _give_back(reservation, remaining, allocation.reference, freed)
+            return True
+    return False
+
+
+def _take(allocation: LineAllocation, channel_units: int) -> int:
+    """Ship `channel_units` of the line from what it holds: each product's share leaves on hand and reserved
+    (SHIPMENT movements), never more than is held. Returns the channel units counted as shipped."""
+    units = min(channel_units, _remaining(allocation))
+    if units <= 0:
+        return 0
+    if allocation.product is not None:
+        wanted = {
+            component.pk: quantity
+            for component, quantity in _components(allocation.product, units * allocation.multiplier)
+        }
+        for reservation in _held(allocation):
+            quantity = min(reservation.quantity, wanted.get(reservation.product_id, 0))
+            if quantity <= 0:
+                continue
+            stock_move(
+                product=reservation.product,
+                warehouse=reservation.warehouse,
+                kind=MovementKind.SHIPMENT,
+                on_hand_delta=-quantity,
+                reserved_delta=-quantity,
+                reference=allocation.reference,
+            )
+            _shrink(reservation, quantity)
+            wanted[reservation.product_id] -= quantity
+            allocation.shipped_from = reservation.warehouse
+    allocation.shipped_quantity += units
+    return units
+
+
+def _resolve(allocation: LineAllocation, freed: _Freed) -> bool:
+    """Find the line's master product and multiplier if it has none yet. False: the SKU is unmapped."""
+    if allocation.product is not None:
+        return True
+    resolved = freed.resolve(allocation.store, allocation.channel_sku, allocation.channel_product_id)
+    if resolved is None:
+        return False
+    allocation.product, allocation.multiplier = resolved.product, resolved.multiplier
+    return True
+
+
+def _advance(allocation: LineAllocation, *, status: str, freed: _Freed) -> None:
+    """The state machine of one allocation, given its order's normalised status; saves and tells orders."""
+    before = allocation.state
+    if status == OrderStatus.CANCELLED:
+        _release_all(allocation, freed)
+        if before != AllocationState.SHIPPED:
+            allocation.state = AllocationState.SHIPPED if allocation.shipped_quantity else AllocationState.RELEASED
+    elif before in FINAL_STATES:
+        pass  # final: a shipped or released line holds nothing, whatever the channel says later
+    elif status == OrderStatus.SHIPPED:
+        # The channel shipped it: what the line holds leaves the warehouse. A line that held nothing (unmapped,
+        # backordered) was shipped before ACORN held stock for it: nothing of ours moves.
+        _resolve(allocation, freed)
+        _take(allocation, _remaining(allocation))
+        _release_all(allocation, freed)
+        allocation.shipped_quantity = max(allocation.shipped_quantity, allocation.quantity)
+        allocation.state = AllocationState.SHIPPED
+    elif status == OrderStatus.PENDING_PAYMENT and before in ("", AllocationState.WAITING_PAYMENT):
+        allocation.state = AllocationState.WAITING_PAYMENT
+    elif status == OrderStatus.PENDING_PAYMENT and before == AllocationState.UNMAPPED:
+        pass  # not paid: it reserves nothing, mapped or not
+    elif not _resolve(allocation, freed):
+        _release_all(allocation, freed)
+        allocation.state = AllocationState.UNMAPPED
+    else:
+        if allocation.pk is None:
+            allocation.save()
+        if _remaining(allocation) == 0:
+            _release_all(allocation, freed)
+            allocation.state = AllocationState.SHIPPED
+        elif _reconcile(allocation, freed):
+            allocation.state = AllocationState.RESERVED
+        else:
+            allocation.state = AllocationState.BACKORDERED
+            if before != AllocationState.BACKORDERED:
+                _alert_backorder(allocation)
+    if allocation.product is not None:
+        allocation.units = allocation.quantity * allocation.multiplier
+    if allocation.state:
+        allocation.updated_at = timezone.now()
+        allocation.save()
+        if allocation.state != before:
+            allocation_changed.send(
+                sender=LineAllocation,
+                tenant_id=allocation.tenant_id,
+                line_ref=allocation.line_ref,
+                state=allocation.state,
+            )
+
+
+def _alert_backorder(allocation: LineAllocation) -> None:
+    """One alert when a product starts having orders it cannot serve (not one per order), naming the
+    warehouse that is short when a route decided it."""
+    from django.urls import reverse
+
+    from acorn.notifications.services import notify
+
+    product = allocation.product
+    if product is None:
+        return
+    waiting = LineAllocation.objects.filter(product=product, state=AllocationState.BACKORDERED).exclude(
+        pk=allocation.pk
+    )
+    if waiting.exists():
+        return
+    if allocation.warehouse is not None:
+        body = _(
+            "%(reference)s from %(store)s ships from %(warehouse)s, which does not hold enough; it waits until "
+            "stock arrives there (or route the order to another warehouse)."
+        ) % {"reference": allocation.reference, "store": allocation.store.name, "warehouse": allocation.warehouse.name}
+    else:
+        body = _("%(reference)s from %(store)s could not be reserved; it waits until stock arrives.") % {
+            "reference": allocation.reference,
+            "store": allocation.store.name,
+        }
+    notify(
+        tenant=allocation.store.tenant,
+        kind="backorder",
+        title=_("%(sku)s is out of stock for new orders") % {"sku": product.sku},
+        body=body,
+        link=reverse("inventory:product-list") + f"?q={product.sku}",
+    )
+
+
+# --- what orders call -----------------------------------------------------------------------------------------
+
+
+def _allocate(
+    store: Store, order: OrderLike, line: OrderLineLike, *, warehouse: Warehouse | Any | None, freed: _Freed
+) -> LineAllocation | None:
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+        return None
+    ref = line_ref(line)
+    allocation = (
+        LineAllocation.objects.select_for_update(of=("self",))
+        .select_related("product", "warehouse")
+        .filter(tenant_id=store.tenant_id, line_ref=ref)
+        .first()
+    )
+    if allocation is None:
+        allocation = LineAllocation(tenant_id=store.tenant_id, line_ref=ref, store=store)
+    allocation.store = store
+    if (allocation.channel_sku, allocation.channel_product_id) != (line.sku, line.channel_product_id):
+        allocation.product = None  # another product (or pack size) now: resolved again, what it held is released
+    allocation.reference = f"order {order.external_id} line {line.external_id}"[:200]
+    allocation.channel_sku, allocation.channel_product_id = line.sku, line.channel_product_id
+    allocation.quantity = line.quantity
+    allocation.waiting_since = order.purchased_at
+    if warehouse is not KEEP and allocation.state not in FINAL_STATES:
+        allocation.warehouse = warehouse
+    _advance(allocation, status=order.status, freed=freed)
+    return allocation
+
+
+def allocate_line(
+    *, store: Store, order: OrderLike, line: OrderLineLike, warehouse: Warehouse | Any | None = KEEP
+) -> LineAllocation | None:
+    """Bring one merchant-fulfilled line's stock in step with its order (see the module docstring): paid →
+    reserved (or backordered), cancelled → released, shipped → shipped; an edited quantity moves only the
+    difference. `warehouse` is where orders decided it is served from (None: undecided; KEEP: as before).
+    Idempotent; FBA lines hold nothing of ours."""
+    freed = _Freed(store.tenant_id, set())
+    _lock_for_lines(store, [line], freed)
+    allocation = _allocate(store, order, line, warehouse=warehouse, freed=freed)
+    _serve_freed(freed)
+    return allocation
+
+
+def allocate_orders(
+    *, store: Store, orders: Iterable[OrderLike], warehouses: Mapping[Any, Warehouse | None] | None = None
+) -> None:
+    """Called by the orders ingest inside its transaction: every merchant line of these orders, each served
+    from `warehouses[order.pk]` when given (orders' decision), else from where it was."""
+    freed = _Freed(store.tenant_id, set())
+    work = [
+        (order, list(order.lines.all().order_by("pk")))
+        for order in orders
+        if order.fulfillment_channel == FulfillmentChannel.MERCHANT
+    ]
+    _lock_for_lines(store, [line for _order, lines in work for line in lines], freed)
+    for order, lines in work:
+        pk = getattr(order, "pk", None)
+        warehouse = warehouses[pk] if warehouses is not None and pk in warehouses else KEEP
+        for line in lines:
+            _allocate(store, order, line, warehouse=warehouse, freed=freed)
+    _serve_freed(freed)
+
+
+def allocations_drop(*, tenant_id: int, line_refs: Iterable[str]) -> int:
+    """Order lines the channel removed: what they held is released and their allocations deleted (the
+    movements keep the history). Backorders of the freed products are served. Returns how many went."""
+    refs = list(line_refs)
+    if not refs:
+        return 0
+    freed = _Freed(tenant_id, set())
+    stock_lock(
+        tenant_id=tenant_id,
+        product_ids=Reservation.objects.filter(tenant_id=tenant_id, allocation__line_ref__in=refs).values_list(
+            "product_id", flat=True
+        ),
+    )
+    dropped = 0
+    for allocation in (
+        LineAllocation.objects.select_for_update(of=("self",))
+        .filter(tenant_id=tenant_id, line_ref__in=refs)
+        .order_by("pk")
+    ):
+        _release_all(allocation, freed)
+        allocation.delete()
+        dropped += 1
+    _serve_freed(freed)
+    return dropped
+
+
+def allocation_ship(*, tenant_id: int, line_ref: str, quantity: int) -> LineAllocation | None:
+    """A parcel with `quantity` channel units of the line left: they take what the line holds for them
+    (never more), and the line is SHIPPED once every unit has gone. Call it in the transaction that records
+    the parcel. None when the line holds nothing of ours (FBA)."""
+    stock_lock(
+        tenant_id=tenant_id,
+        product_ids=Reservation.objects.filter(tenant_id=tenant_id, allocation__line_ref=line_ref).values_list(
+            "product_id", flat=True
+        ),
+    )
+    allocation = (
+        LineAllocation.objects.select_for_update(of=("self",))
+        .select_related("product", "warehouse", "store")
+        .filter(tenant_id=tenant_id, line_ref=line_ref)
+        .first()
+    )
+    if allocation is None or allocation.state in FINAL_STATES:
+        return allocation
+    freed = _Freed(tenant_id, set())
+    before = allocation.state
+    _take(allocation, quantity)
+    if _remaining(allocation) == 0:
+        _release_all(allocation, freed)
+        allocation.state = AllocationState.SHIPPED
+    elif allocation.state in (AllocationState.RESERVED, AllocationState.BACKORDERED):
+        allocation.state = AllocationState.RESERVED if _reconcile(allocation, freed) else AllocationState.BACKORDERED
+    allocation.updated_at = timezone.now()
+    allocation.save()
+    if allocation.state != before:
+        allocation_changed.send(
+            sender=LineAllocation, tenant_id=tenant_id, line_ref=allocation.line_ref, state=allocation.state
+        )
+    _serve_freed(freed)
+    return allocation
+
+
+# --- serving lines that wait ------------------------------------------------------------------------------------
+
+
+def _retry(waiting: QuerySet[LineAllocation], freed: _Freed) -> int:
+    reserved = 0
+    for allocation in (
+        waiting.select_for_update(of=("self",))
+        .select_related("store", "product", "warehouse")
+        .order_by("waiting_since", "pk")
+    ):
+        # Waiting lines belong to paid, open orders (a cancellation or shipment would have moved them on).
+        _advance(allocation, status=OrderStatus.PAID_UNSHIPPED, freed=freed)
+        reserved += int(allocation.state == AllocationState.RESERVED)
+    return reserved
+
+
+def _lock_for_waiting(store: Store, waiting: QuerySet[LineAllocation], freed: _Freed) -> None:
+    rows = list(waiting.values_list("line_ref", "channel_sku", "channel_product_id"))
+    stock_lock_for(
+        store=store,
+        line_refs=[ref for ref, _sku, _product_id in rows],
+        skus=[(sku, product_id) for _ref, sku, product_id in rows],
+        freed=freed,
+    )
+
+
+def _serve_freed(freed: _Freed) -> int:
+    """Released units serve the oldest backordered lines of those products (and of bundles using them).
+    Ends: a round frees units only when a line moved whole to another warehouse, and that line is served."""
+    reserved = 0
+    while freed.product_ids:
+        product_ids = set(freed.product_ids)
+        freed.product_ids.clear()
+        reserved += _retry(_backordered_for(freed.tenant_id, product_ids), freed)
+    return reserved
+
+
+def _backordered_for(tenant_id: int, product_ids: set[int]) -> QuerySet[LineAllocation]:
+    bundles = BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=product_ids).values("bundle_id")
+    return LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.BACKORDERED).filter(
+        Q(product_id__in=product_ids) | Q(product__in=bundles)
+    )
+
+
+def mapping_reresolve(*, store: Store) -> int:
+    """Lines of the store waiting for a mapping (or for stock) are tried again, oldest order first.
+    Returns how many now hold stock."""
+    freed = _Freed(store.tenant_id, set())
+    waiting = LineAllocation.objects.filter(
+        store=store, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED]
+    )
+    _lock_for_waiting(store, waiting, freed)
+    reserved = _retry(waiting, freed)
+    return reserved + _serve_freed(freed)
+
+
+def stock_reresolve(*, product: Product) -> int:
+    """Stock of `product` arrived: its backordered lines (and those of bundles using it) are tried again."""
+    stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])
+    freed = _Freed(product.tenant_id, {product.pk})
+    return _serve_freed(freed)
+
+
+def sku_reresolve(*, tenant_id: int, sku: str) -> int:
+    """A master product now has this SKU: unmapped lines whose channel SKU is exactly it resolve to it."""
+    freed = _Freed(tenant_id, set())
+    waiting = LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.UNMAPPED, channel_sku=sku)
+    for store in Store.objects.filter(pk__in=waiting.values("store_id")):
+        _lock_for_waiting(store, waiting.filter(store=store), freed)
+    reserved = _retry(waiting, freed)
+    return reserved + _serve_freed(freed)
+
+
+# --- reads ------------------------------------------------------------------------------------------------------
+
+
+def allocation_served_from(*, tenant_id: int, line_refs: Iterable[str]) -> Warehouse | None:
+    """The warehouse these lines' goods left from (returns go back there): where the last shipment took them,
+    else the warehouse that serves them. None when nothing of ours is known."""
+    allocations = list(
+        LineAllocation.objects.filter(tenant_id=tenant_id, line_ref__in=list(line_refs))
+        .select_related("shipped_from", "warehouse")
+        .order_by("pk")
+    )
+    for allocation in allocations:
+        if allocation.shipped_from is not None:
+            return allocation.shipped_from
+    for allocation in allocations:
+        if allocation.warehouse is not None:
+            return allocation.warehouse
+    return None
