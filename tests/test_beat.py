@@ -27,9 +27,10 @@ from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Role,
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels import services as channel_services
 from channels.adapters.base import ExternalReturn
-from channels.models import DataPermission, Store
+from channels.models import DataPermission, Store, StoreStatus
 from channels.simulator.server import SimulatorServer
 from channels.simulator.world import ManualClock, World
+from inventory import allocation
 from inventory import services as stock
 from inventory.models import ChannelListing, Product, PushState, SharingRule, SkuMapping, Warehouse
 from inventory.sharing_push import store_stock_push
@@ -78,6 +79,7 @@ class Company:
     refund_id: int = 0
     fba_return_id: int = 0
     notice_ids: list[int] = field(default_factory=list)
+    stub_store_id: int = 0
 
 
 def _shop(tenant: Tenant, sim: SimulatorServer, domain: str) -> Store:
@@ -121,6 +123,14 @@ def _company(
         # an invitation nobody took up in time
         invitation = InvitationFactory(tenant=tenant, expires_at=timezone.now() - timedelta(days=1))
         company = Company(tenant=tenant, shop=shop, amazon=amazon, invitation=invitation)
+        # an Amazon authorisation started two hours ago and never completed
+        company.stub_store_id = Store.objects.create(
+            tenant=tenant,
+            platform="amazon",
+            name=f"Abandoned {slug}",
+            status=StoreStatus.PENDING_AUTH,
+            created_at=timezone.now() - timedelta(hours=2),
+        ).pk
         # Amazon's yearly re-authorisation comes up in under 30 days
         Store.objects.filter(pk=amazon.pk).update(authorized_at=timezone.now() - timedelta(days=340))
         orders = [
@@ -136,7 +146,7 @@ def _company(
             stock.stock_receive(product=product, warehouse=warehouse, quantity=40)
             SkuMapping.objects.create(tenant=tenant, store=shop, product=product, channel_sku=sku)
         SharingRule.objects.update_or_create(tenant=tenant, store=shop, defaults={"push_enabled": True})
-        stock.mapping_reresolve(store=shop)
+        allocation.mapping_reresolve(store=shop)
         store_stock_push(store=shop)
         # every listing's push failed a while ago and its retry is due
         listings = ChannelListing.objects.filter(store=shop)
@@ -226,6 +236,14 @@ def _expired(companies: list[Company], result: Any, ran: list[tuple[Task, dict[s
             assert Invitation.objects.get(pk=company.invitation.pk).status == InvitationStatus.EXPIRED
 
 
+def _stubs_removed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert result == len(companies)
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert not Store.objects.filter(pk=company.stub_store_id).exists()
+            assert Store.objects.filter(pk__in=[company.shop.pk, company.amazon.pk]).count() == 2
+
+
 def _pushed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
     assert _queued_tenants(ran, "inventory.push_store_stock") == {c.tenant.pk for c in companies}
     for company in companies:
@@ -288,6 +306,7 @@ CHECKS: dict[str, Check] = {
     "dispatch-due-syncs": _synced,
     "warn-reauthorization": _warned,
     "expire-invitations": _expired,
+    "expire-pending-stores": _stubs_removed,
     "dispatch-stock-pushes": _pushed,
     "refresh-stock-listings": _refreshed,
     "dispatch-shipment-confirmations": _confirmed,
