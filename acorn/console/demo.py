@@ -43,7 +43,7 @@ def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
 
     from channels.models import DataPermission, Platform, Store
     from channels.services import store_authorize, store_create
-    from channels.simulator.demo import DEMO_SELLERS
+    from simulator.demo import DEMO_SELLERS
 
     stores = []
     for demo in DEMO_SELLERS:
@@ -77,8 +77,8 @@ def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
 
     from channels.models import DataPermission, Platform, Store
     from channels.services import store_connect_shopify, store_connect_woocommerce, store_create
-    from channels.simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
-    from channels.simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
+    from simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
+    from simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
 
     simulator = settings.ACORN_SIMULATOR_URL.rstrip("/")
     woo_site = f"{settings.ACORN_SIMULATOR_TLS_URL.rstrip('/')}/woo/{DEMO_SITE_SLUG}"
@@ -133,11 +133,11 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
     from decimal import Decimal
 
     from channels.models import Store
-    from channels.simulator.catalogue import PRODUCT_TEMPLATES
-    from channels.simulator.demo import demo_channel_skus
     from inventory.catalogue import bundle_set_components, product_save, warehouse_save
     from inventory.models import Product, SkuMapping, StockMovement, Warehouse
     from inventory.services import mapping_create, stock_receive
+    from simulator.catalogue import PRODUCT_TEMPLATES
+    from simulator.demo import demo_channel_skus
 
     warehouses = {}
     for name, kind, country in (("Shenzhen", "own", "CN"), ("Los Angeles 3PL", "third_party", "US")):
@@ -202,10 +202,10 @@ def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
     simulator's, which ships and calls back with tracking), everything else to the Shenzhen pick list."""
     from django.conf import settings
 
-    from channels.simulator.demo import DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG
     from inventory.models import Warehouse
     from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
     from orders.models import FulfillmentTarget
+    from simulator.demo import DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG
 
     if FulfillmentTarget.objects.filter(tenant=tenant).exists():
         return

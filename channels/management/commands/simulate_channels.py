@@ -2,7 +2,7 @@
 
 Runs the vendor simulator in the foreground until Ctrl-C: Amazon SP-API and Shopify on the plain port,
 WooCommerce on the HTTPS port (its CA certificate is written to --tls-dir so that ACORN can verify it).
-Only argument parsing lives here; the simulator itself is `channels.simulator` and needs no database.
+Only argument parsing lives here; the simulator itself is `simulator` and needs no database.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from channels.simulator import SimulatorServer
-from channels.simulator.demo import DEMO_WAREHOUSE_SLUG, install_demo_sellers, install_demo_warehouse
-from channels.simulator.faults import PROFILES
-from channels.simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
-from channels.simulator.woocommerce.demo import (
+from simulator import SimulatorServer
+from simulator.demo import DEMO_WAREHOUSE_SLUG, install_demo_sellers, install_demo_warehouse
+from simulator.faults import PROFILES
+from simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
+from simulator.woocommerce.demo import (
     DEMO_CONSUMER_KEY,
     DEMO_SITE_SLUG,
     install_demo_woo_site,
