@@ -1,11 +1,15 @@
 """Reference data for the simulated world: marketplaces, product templates, buyer locations, carriers.
 
-Pure data and small helpers, no state. The marketplaces themselves (ids, regions, currencies, countries)
-come from ACORN's one marketplace table (channels/marketplaces.py, derived from python-amazon-sp-api's
-`Marketplaces`), so the simulator cannot drift from what the adapter sends; only the world's flavour
-(languages, buyers' cities, carriers, price levels) is kept here. Product titles are written per
-marketplace language so that the console and the parsers see the languages real sellers see (English,
-German, French, Italian, Spanish, Japanese; English elsewhere).
+Pure data and small helpers, no state. The simulator stands in for Amazon, so it keeps Amazon's facts
+itself and imports nothing of ACORN: a marketplace's id and SP-API endpoint come from python-amazon-sp-api's
+`Marketplaces` enum (the vendor client library, which copies Amazon's "Marketplace IDs" page), the selling
+region from that endpoint's host, and what the library lacks - currency, country, Amazon's domain and the
+FBA stock pool - from Amazon's own pages, listed below. ACORN's table (channels/marketplaces.py) is built
+the same way from the same sources; tests/simulator/test_boundaries.py holds the two equal, field by field
+and in order, so neither can drift without a test failing. The world's flavour (languages, buyers' cities,
+carriers, price levels) is kept here too. Product titles are written per marketplace language so that the
+console and the parsers see the languages real sellers see (English, German, French, Italian, Spanish,
+Japanese; English elsewhere).
 """
 
 from __future__ import annotations
@@ -13,17 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from urllib.parse import urlsplit
 
 from babel.numbers import get_currency_precision
-
-from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES
+from sp_api.base import Marketplaces
 
 
 @dataclass(frozen=True)
 class Marketplace:
-    """One Amazon marketplace as the world uses it: its id, region, currency, country and Amazon's name of
-    it (from ACORN's one marketplace table, itself from python-amazon-sp-api), and the language its
-    product pages and buyers use."""
+    """One Amazon marketplace as the world uses it: its id and region (from python-amazon-sp-api), its
+    currency, country, Amazon's name of it and its FBA pool (Amazon's facts, kept below), and the language
+    its product pages and buyers use."""
 
     code: str
     marketplace_id: str
@@ -34,9 +38,49 @@ class Marketplace:
     language: str  # two letters: product titles and buyers' comments
     locale: str  # the Sellers API's defaultLanguageCode, e.g. "ja_JP"
     domain: str  # "amazon.co.jp"
+    fba_pool: str  # the FBA stock pool it sells from: "NA", "EU", or a pool of its own (its code)
 
 
-# The language of each marketplace's pages (simulated world flavour; the identity comes from the table).
+# The selling region of an SP-API endpoint host ("sellingpartnerapi-eu.amazon.com" -> "EU"), in Amazon's order.
+_ENDPOINT_REGIONS = {"na": "NA", "eu": "EU", "fe": "FE"}
+# The simulator's code -> the library's member name, where they differ (Amazon's page and ACORN say "UK").
+_LIBRARY_NAMES = {"UK": "GB"}
+
+# What the library does not know, per marketplace, from Amazon's pages: currency (ISO 4217), country
+# (ISO 3166-1), Amazon's domain, and the FBA pool. Pools: North America Remote Fulfilment sells US stock in
+# CA and MX; Pan-European FBA pools DE, FR, IT, ES, NL, SE, PL, BE and IE (the UK left it in 2021:
+# Seller Central help "Pan-European FBA ASIN Enrolment"); every other marketplace is a pool of its own.
+# Listed region by region, the big marketplaces first: the order the world and its sellers use.
+_AMAZON_FACTS: dict[str, tuple[str, str, str, str]] = {
+    # North America (sellingpartnerapi-na)
+    "US": ("USD", "US", "amazon.com", "NA"),
+    "CA": ("CAD", "CA", "amazon.ca", "NA"),
+    "MX": ("MXN", "MX", "amazon.com.mx", "NA"),
+    "BR": ("BRL", "BR", "amazon.com.br", "BR"),
+    # Europe (sellingpartnerapi-eu), including the Middle East, Africa and India
+    "UK": ("GBP", "GB", "amazon.co.uk", "UK"),
+    "DE": ("EUR", "DE", "amazon.de", "EU"),
+    "FR": ("EUR", "FR", "amazon.fr", "EU"),
+    "IT": ("EUR", "IT", "amazon.it", "EU"),
+    "ES": ("EUR", "ES", "amazon.es", "EU"),
+    "NL": ("EUR", "NL", "amazon.nl", "EU"),
+    "SE": ("SEK", "SE", "amazon.se", "EU"),
+    "PL": ("PLN", "PL", "amazon.pl", "EU"),
+    "BE": ("EUR", "BE", "amazon.com.be", "EU"),
+    "IE": ("EUR", "IE", "amazon.ie", "EU"),
+    "TR": ("TRY", "TR", "amazon.com.tr", "TR"),
+    "AE": ("AED", "AE", "amazon.ae", "AE"),
+    "SA": ("SAR", "SA", "amazon.sa", "SA"),
+    "EG": ("EGP", "EG", "amazon.eg", "EG"),
+    "IN": ("INR", "IN", "amazon.in", "IN"),
+    "ZA": ("ZAR", "ZA", "amazon.co.za", "ZA"),
+    # Far East (sellingpartnerapi-fe)
+    "JP": ("JPY", "JP", "amazon.co.jp", "JP"),
+    "AU": ("AUD", "AU", "amazon.com.au", "AU"),
+    "SG": ("SGD", "SG", "amazon.sg", "SG"),
+}
+
+# The language of each marketplace's pages (simulated world flavour).
 _LOCALES: dict[str, str] = {
     "US": "en_US", "CA": "en_CA", "MX": "es_MX", "BR": "pt_BR",
     "UK": "en_GB", "DE": "de_DE", "FR": "fr_FR", "IT": "it_IT", "ES": "es_ES", "NL": "nl_NL", "SE": "sv_SE",
@@ -44,22 +88,52 @@ _LOCALES: dict[str, str] = {
     "IN": "en_IN", "ZA": "en_ZA", "JP": "ja_JP", "AU": "en_AU", "SG": "en_SG",
 }  # fmt: skip
 
-MARKETPLACES: dict[str, Marketplace] = {
-    code: Marketplace(
-        code=code,
-        marketplace_id=m.marketplace_id,
-        region=m.region,
-        currency=m.currency,
-        country=m.country,
-        name=m.site_name,
-        language=_LOCALES.get(code, "en_US")[:2],
-        locale=_LOCALES.get(code, "en_US"),
-        domain=m.domain,
-    )
-    for code, m in AMAZON_MARKETPLACE_TABLE.items()
-}
+
+def _region_of(endpoint: str) -> str:
+    host = urlsplit(endpoint).hostname or ""
+    suffix = host.split(".", 1)[0].rsplit("-", 1)[-1]
+    try:
+        return _ENDPOINT_REGIONS[suffix]
+    except KeyError:
+        raise RuntimeError(f"python-amazon-sp-api endpoint {endpoint!r} names no known selling region") from None
+
+
+def _marketplaces() -> dict[str, Marketplace]:
+    """Every marketplace of the library that Amazon's facts above cover, in their order."""
+    members = {member.name: member for member in Marketplaces}  # aliases (UK of GB) are not iterated
+    table: dict[str, Marketplace] = {}
+    for code, (currency, country, domain, pool) in _AMAZON_FACTS.items():
+        member = members.get(_LIBRARY_NAMES.get(code, code))
+        if member is None:  # dropped by the library: no client can call it, so the world does not sell there
+            continue
+        locale = _LOCALES.get(code, "en_US")
+        table[code] = Marketplace(
+            code=code,
+            marketplace_id=member.marketplace_id,
+            region=_region_of(member.endpoint),
+            currency=currency,
+            country=country,
+            name="A" + domain[1:],  # Amazon's own name: "Amazon.co.jp"
+            language=locale[:2],
+            locale=locale,
+            domain=domain,
+            fba_pool=pool,
+        )
+    return table
+
+
+MARKETPLACES: dict[str, Marketplace] = _marketplaces()
 MARKETPLACES_BY_ID: dict[str, Marketplace] = {m.marketplace_id: m for m in MARKETPLACES.values()}
-REGIONS: dict[str, tuple[str, ...]] = dict(REGION_MARKETPLACES)
+# Selling region -> its marketplace codes, in Amazon's order within the region.
+REGIONS: dict[str, tuple[str, ...]] = {
+    region: tuple(m.code for m in MARKETPLACES.values() if m.region == region) for region in _ENDPOINT_REGIONS.values()
+}
+# FBA pool -> its marketplaces, for the pools that span several (a marketplace alone is its own pool).
+FBA_POOL_MARKETPLACES: dict[str, tuple[str, ...]] = {
+    pool: codes
+    for pool in dict.fromkeys(m.fba_pool for m in MARKETPLACES.values())
+    if len(codes := tuple(m.code for m in MARKETPLACES.values() if m.fba_pool == pool)) > 1
+}
 
 # Rough USD conversion used to derive list prices per marketplace (fixed so that the world is stable).
 USD_RATES: dict[str, Decimal] = {

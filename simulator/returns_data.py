@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from channels.marketplaces import AMAZON_MARKETPLACE_TABLE
-from simulator.catalogue import CARRIERS
+from simulator.catalogue import CARRIERS, MARKETPLACES
 
 # (reason code, weight) for an ordinary SKU and for a bad one (a product that breaks or disappoints).
 REASONS: tuple[tuple[str, int], ...] = (
@@ -123,8 +122,8 @@ def fulfillment_centers_for(code: str) -> tuple[str, ...]:
     first marketplace that has some (NL, SE, BE, IE returns go to the Pan-European network)."""
     if code in FULFILLMENT_CENTERS:
         return FULFILLMENT_CENTERS[code]
-    pool = AMAZON_MARKETPLACE_TABLE[code].fba_pool if code in AMAZON_MARKETPLACE_TABLE else code
-    for other, marketplace in AMAZON_MARKETPLACE_TABLE.items():
+    pool = MARKETPLACES[code].fba_pool if code in MARKETPLACES else code
+    for other, marketplace in MARKETPLACES.items():
         if marketplace.fba_pool == pool and other in FULFILLMENT_CENTERS:
             return FULFILLMENT_CENTERS[other]
     return (f"{code}1",)

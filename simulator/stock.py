@@ -20,18 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from channels.marketplaces import fba_pools
 from simulator.aftersales import order_after_sales
+from simulator.catalogue import FBA_POOL_MARKETPLACES
 from simulator.model import AMAZON, PENDING, UNSHIPPED, Listing, Order, Seller
 from simulator.returns_data import SELLABLE, UNFULFILLABLE_BUCKETS
 
 RESTOCK_EPOCH = datetime(2020, 1, 6, tzinfo=UTC)  # a Monday
 RESTOCK_PERIOD = timedelta(days=7)
 
-# Marketplaces that sell from one FBA stock (a marketplace in none of these is a pool of its own), from
-# ACORN's one marketplace table, as Amazon keeps one list: North America Remote Fulfilment (US, CA, MX)
-# and Pan-European FBA (DE, FR, IT, ES, NL, SE, PL, BE, IE).
-FBA_POOLS: tuple[frozenset[str], ...] = tuple(frozenset(codes) for codes in fba_pools().values())
+# Marketplaces that sell from one FBA stock (a marketplace in none of these is a pool of its own), from the
+# world's marketplace facts (simulator/catalogue.py): North America Remote Fulfilment (US, CA, MX) and
+# Pan-European FBA (DE, FR, IT, ES, NL, SE, PL, BE, IE).
+FBA_POOLS: tuple[frozenset[str], ...] = tuple(frozenset(codes) for codes in FBA_POOL_MARKETPLACES.values())
 
 
 def fba_pool(marketplace_code: str) -> frozenset[str]:
