@@ -1,20 +1,41 @@
-"""The simulator is a development tool beside the product, not part of it: it imports nothing of ACORN, and
-what it knows of Amazon's marketplaces agrees with ACORN's table without being read from it."""
+"""The simulator is a development tool beside the product, not part of it.
+
+It imports nothing of ACORN, and what it knows of Amazon's marketplaces agrees with ACORN's table without being
+read from it. The product imports it only in its development entry points, which say how to install it where
+it is not."""
 
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django_scopes import scopes_disabled
+
+from acorn.devtools import SimulatorNotInstalled
+from acorn.tenancy.models import Tenant
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES, fba_pools
 from simulator.catalogue import FBA_POOL_MARKETPLACES, MARKETPLACES, REGIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATOR = ROOT / "simulator"
-# ACORN's own packages, and what the simulator has no use for: it runs without settings or a database.
-ACORN_PACKAGES = frozenset({"acorn", "channels", "orders", "inventory", "refunds", "finance", "benchmarks", "tests"})
+# The product's packages (what the wheel ships); with the benchmarks and the tests, ACORN's own code, none of
+# which the simulator may import, nor Django: it runs without settings or a database.
+PRODUCT_PACKAGES = ("acorn", "channels", "orders", "inventory", "refunds", "finance")
+ACORN_PACKAGES = frozenset({*PRODUCT_PACKAGES, "benchmarks", "tests"})
 FORBIDDEN_IN_SIMULATOR = ACORN_PACKAGES | {"django"}
+# The product modules that are development entry points: they may import the simulator, inside a function and
+# through acorn.devtools.simulator_required. (benchmarks/ and tests/ are not product packages.)
+SIMULATOR_ENTRY_POINTS = frozenset({"channels/management/commands/simulate_channels.py", "acorn/console/demo.py"})
+INSTALL_HINT = "pip install -e '.[dev]'"
 
 
 @dataclass(frozen=True)
@@ -87,10 +108,10 @@ def test_no_simulator_module_imports_acorn_code() -> None:
 
     # when their imports are read
     offending = [
-        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        f"{path.relative_to(ROOT)}:{found.line} imports {found.module}"
         for path in modules
-        for line, module, _runs_on_import in ((i.line, i.module, i.at_import_time) for i in imports_of(path))
-        if module.partition(".")[0] in FORBIDDEN_IN_SIMULATOR
+        for found in imports_of(path)
+        if found.module.partition(".")[0] in FORBIDDEN_IN_SIMULATOR
     ]
 
     # then none reaches into ACORN (or Django): the simulator stands on its own, like the vendors it plays
@@ -148,3 +169,115 @@ def test_the_simulator_knows_amazons_marketplaces_as_acorn_does() -> None:
     assert list(REGIONS.items()) == list(REGION_MARKETPLACES.items())
     assert fba_pools() == FBA_POOL_MARKETPLACES
     assert MARKETPLACES["JP"].marketplace_id == "A1VC38T7YXB528" and MARKETPLACES["UK"].name == "Amazon.co.uk"
+
+
+def _imports_simulator(module: str) -> bool:
+    return module == "simulator" or module.startswith("simulator.")
+
+
+def test_the_product_imports_the_simulator_only_in_its_development_entry_points() -> None:
+    # given every module of the product's packages (what the wheel ships)
+    modules = sorted(path for package in PRODUCT_PACKAGES for path in (ROOT / package).rglob("*.py"))
+    assert len(modules) > 200
+
+    # when their imports of the simulator are read
+    found = [
+        (str(path.relative_to(ROOT)), found.line, found.at_import_time)
+        for path in modules
+        for found in imports_of(path)
+        if _imports_simulator(found.module)
+    ]
+
+    # then only the development entry points import it, and never when they are imported themselves (Django
+    # loads every command module to list them; a missing simulator must not break `manage.py help`)
+    assert {module for module, _line, _runs in found} == SIMULATOR_ENTRY_POINTS
+    assert [(module, line) for module, line, runs_on_import in found if runs_on_import] == []
+
+
+def _manage_without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a child process in which `module` cannot be imported: an install without the
+    simulator (a wheel: `simulator`) or a checkout without the dev extra (`graphql`)."""
+    program = (
+        f"import runpy, sys; sys.modules[{module!r}] = None; sys.argv = ['manage.py', *{list(args)!r}]; "
+        f"runpy.run_path({str(ROOT / 'manage.py')!r}, run_name='__main__')"
+    )
+    environment = {name: value for name, value in os.environ.items() if name not in {"DATABASE_URL", "REDIS_URL"}}
+    environment["DJANGO_SETTINGS_MODULE"] = "acorn.settings.test"
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("missing", ["simulator", "graphql"])
+def test_simulate_channels_says_how_to_install_the_simulator_where_it_is_missing(missing: str) -> None:
+    # when the simulator is started where it (or its dependency) is not installed
+    done = _manage_without(missing, "simulate_channels", "--port", "0", "--tls-port", "0")
+
+    # then it exits 1 with one clear line, not a traceback
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    expected = "manage.py simulate_channels needs the channel simulator, which is not installed here"
+    assert f"SimulatorNotInstalled: {expected} (no module named {missing!r})" in done.stderr
+    assert INSTALL_HINT in done.stderr and "make setup" in done.stderr
+    assert "listening" not in done.stdout
+
+
+def test_without_the_simulator_the_product_checks_and_simulate_channels_still_explains_itself() -> None:
+    # when the system checks run, and simulate_channels is asked for help, where the simulator is not installed
+    checked = _manage_without("simulator", "check")
+    helped = _manage_without("simulator", "simulate_channels", "--help")
+
+    # then the product is whole without it
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "no issues" in checked.stdout
+    assert helped.returncode == 0, helped.stdout + helped.stderr
+    assert "--faults" in helped.stdout
+
+
+@pytest.fixture
+def simulator_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process behaves as if the simulator were not installed (its modules cannot be imported)."""
+    for name in [name for name in sys.modules if _imports_simulator(name)] + ["simulator"]:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("simulator_missing")
+def test_the_demo_says_how_to_install_the_simulator_and_keeps_nothing() -> None:
+    # when the demo is seeded where the simulator is not installed
+    with pytest.raises(SimulatorNotInstalled) as raised:
+        call_command("demo", "--json", stdout=StringIO())
+
+    # then it says what is missing and how to install it ...
+    message = str(raised.value)
+    assert message.startswith("manage.py demo needs the channel simulator, which is not installed here")
+    assert INSTALL_HINT in message
+    # ... and nothing of a half-seeded demo is left: no tenant, no demo login
+    with scopes_disabled():
+        assert not Tenant.objects.exists()
+    assert not get_user_model().objects.filter(email__endswith="@demo.acorn.local").exists()
+
+
+@pytest.mark.usefixtures("simulator_missing")
+def test_the_ingest_benchmark_says_how_to_install_the_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the benchmark module not yet imported in this process
+    monkeypatch.delitem(sys.modules, "benchmarks.ingest", raising=False)
+
+    # when it is run where the simulator is not installed
+    with pytest.raises(SimulatorNotInstalled) as raised:
+        call_command("bench", "ingest", "--json", stdout=StringIO())
+
+    # then it says so, and the benchmarks that need no simulator are still listed
+    assert str(raised.value).startswith("manage.py bench ingest needs the channel simulator")
+    assert INSTALL_HINT in str(raised.value)
+    listing = StringIO()
+    call_command("bench", "--list", "--json", stdout=listing)
+    benchmarks = {entry["name"]: entry for entry in json.loads(listing.getvalue())["benchmarks"]}
+    assert benchmarks["ingest"]["summary"].startswith("unavailable here: needs the channel simulator")
+    assert benchmarks["reserve"]["default_scale"] > 0 and "unavailable" not in benchmarks["reserve"]["summary"]
