@@ -2,15 +2,18 @@
 
 It imports nothing of ACORN, and what it knows of Amazon's marketplaces agrees with ACORN's table without being
 read from it. The product imports it only in its development entry points, which say how to install it where
-it is not."""
+it is not; the wheel and the production image leave it (and graphql-core, which only it needs) out."""
 
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -192,6 +195,87 @@ def test_the_product_imports_the_simulator_only_in_its_development_entry_points(
     # loads every command module to list them; a missing simulator must not break `manage.py help`)
     assert {module for module, _line, _runs in found} == SIMULATOR_ENTRY_POINTS
     assert [(module, line) for module, line, runs_on_import in found if runs_on_import] == []
+
+
+def test_the_wheel_holds_the_product_and_not_the_simulator() -> None:
+    # given the packages of the repository, and the patterns setuptools picks the wheel's packages with
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = [
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in ROOT.glob("*/**/__init__.py")
+        if init.parent.relative_to(ROOT).parts[0] not in {".venv", "var", "static"}
+    ]
+
+    # when they are matched as setuptools does (fnmatch on the dotted name, include then exclude)
+    def packaged(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in found["include"]) and not any(
+            fnmatch.fnmatchcase(name, pattern) for pattern in found.get("exclude", ())
+        )
+
+    wheel = {name for name in packages if packaged(name)}
+
+    # then every product package is there and nothing of the simulator, the benchmarks or the tests
+    assert set(PRODUCT_PACKAGES) <= wheel and "channels.adapters" in wheel
+    assert "simulator.shopify" in packages  # (the walk does see the simulator's packages)
+    assert sorted(name for name in wheel if name.partition(".")[0] in {"simulator", "benchmarks", "tests"}) == []
+
+
+def test_graphql_core_is_a_development_dependency_only() -> None:
+    # given the project's dependencies, and every module of the product
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    modules = [path for package in PRODUCT_PACKAGES for path in (ROOT / package).rglob("*.py")]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower() for requirement in requirements}
+
+    # then `pip install .` does not bring graphql-core, the dev extra does, and only the simulator uses it
+    assert "graphql-core" not in names(project["dependencies"])
+    assert "graphql-core" in names(project["optional-dependencies"]["dev"])
+    assert [
+        str(path.relative_to(ROOT)) for path in modules if any(i.module.startswith("graphql") for i in imports_of(path))
+    ] == []
+
+
+def _docker_context() -> list[str]:
+    """The repository files `docker build .` sends, after .dockerignore (Docker's rules: patterns match a path
+    or a folder above it; later lines win; "!" re-includes)."""
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    def ignored(path: str) -> bool:
+        verdict = False
+        candidates = ["/".join(path.split("/")[: index + 1]) for index in range(path.count("/") + 1)]
+        for rule in rules:
+            pattern = rule.removeprefix("!").strip("/").replace("**/", "*")
+            if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in candidates):
+                verdict = not rule.startswith("!")
+        return verdict
+
+    return [path for path in files if not ignored(path)]
+
+
+def test_the_production_image_leaves_the_simulator_out() -> None:
+    # given the files the production image is built from, and its Dockerfile
+    context = _docker_context()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    # then the image has the product and not the simulator (nor the tests that run against it) ...
+    assert "manage.py" in context and any(path.startswith("channels/adapters/") for path in context)
+    assert [path for path in context if path.startswith(("simulator/", "tests/"))] == []
+    # ... installs the product without extras (no graphql-core), and refuses to build if either slipped in
+    installs = re.findall(r"pip install[^\n]*", dockerfile)
+    assert installs and all("[" not in install for install in installs)
+    assert "find_spec" in dockerfile and "'simulator', 'graphql'" in dockerfile
 
 
 def _manage_without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
