@@ -13,7 +13,9 @@ export DJANGO_SETTINGS_MODULE ?= acorn.settings.local
 
 .PHONY: setup run test test-clock lint format migrate messages demo clean
 
-# venv + install only; quick when nothing changed (the stamp is newer than pyproject.toml).
+# venv + install only; quick when nothing changed (the stamp is newer than pyproject.toml). The dev extra holds
+# the test tools and graphql-core for the channel simulator (simulator/, not in the wheel), which `make run`
+# starts and `make test` runs against.
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml

@@ -4,7 +4,7 @@ load of the same rows into the same tables (the baseline), in the same run.
 The orders are the simulator's. A seeded `World` holds two Amazon sellers (NA: US, CA, MX; EU: UK, DE,
 FR, IT, ES) and makes `--scale` orders over the last 30 days (`World.generate_orders`: 1 to 3 lines, the
 seller's listings as SKUs, merchant-fulfilled and FBA). Each order is rendered as Orders API 2026-01-01
-JSON with the datasets ACORN asks for (`channels.simulator.amazon.order_shape.render_order`) at a random
+JSON with the datasets ACORN asks for (`simulator.amazon.order_shape.render_order`) at a random
 event of its own timeline — pending, paid, partly shipped, shipped or cancelled, the states in which a sync
 meets an order over its life — and parsed by ACORN's adapter (`channels.adapters.amazon.parse_order`) into
 ExternalOrder. Nothing goes over HTTP: the benchmark measures what happens to a page once it has arrived.
@@ -41,6 +41,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Count
 
+from acorn.devtools import simulator_required
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from benchmarks import Benchmark, BenchOptions
@@ -57,8 +58,6 @@ from benchmarks.support import (
 from channels.adapters.amazon import ORDERS_INCLUDED_DATA, ORDERS_PAGE_SIZE, parse_order
 from channels.adapters.base import ExternalOrder, FulfillmentChannel, OrderStatus
 from channels.models import Platform, Region, Store, StoreStatus
-from channels.simulator.amazon.order_shape import render_order
-from channels.simulator.world import ManualClock, World
 from inventory.models import AllocationState, LineAllocation, MovementKind, Product, SkuMapping, Warehouse
 from inventory.services import stock_move
 from orders.models import (
@@ -71,6 +70,12 @@ from orders.models import (
     OrderStatusChange,
 )
 from orders.services import order_upsert_page
+
+# The orders are the simulator's (a development tool): `manage.py bench ingest` says how to install it where
+# it is not (the other benchmarks do not need it; `bench --list` imports no benchmark).
+with simulator_required("manage.py bench ingest"):
+    from simulator.amazon.order_shape import render_order
+    from simulator.world import ManualClock, World
 
 SEED = 13
 PAGE_SIZE = ORDERS_PAGE_SIZE  # what the adapter asks Amazon for: 100 orders a page
@@ -124,7 +129,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
         "page_size": PAGE_SIZE,
         "pages": len(pages),
         "orders_from": (
-            f"channels.simulator World(seed={SEED}) -> order_shape.render_order -> channels.adapters.amazon.parse_order"
+            f"simulator World(seed={SEED}) -> order_shape.render_order -> channels.adapters.amazon.parse_order"
         ),
         "simulated_seconds": round(simulated_seconds, 2),
         "stores": len(sellers),

@@ -5,8 +5,10 @@ The marketplace id, the SP-API endpoint and the AWS region come from the library
 (NA / EU / FE) follows from the endpoint's host. Kept here is only what the library lacks: the currency,
 the country, Amazon's domain (how Finances v0 events and settlement reports name a marketplace), an
 English name for people, and the FBA stock pool. Every other table of marketplaces in ACORN — region
-choices, forms, the connect command, the refund rule form, the adapters, the FBA pools and the
-simulator — is derived from `AMAZON_MARKETPLACE_TABLE`; none is written by hand.
+choices, forms, the connect command, the refund rule form, the adapters and the FBA pools — is derived
+from `AMAZON_MARKETPLACE_TABLE`; none is written by hand. The simulator, which stands in for Amazon and
+imports nothing of ACORN, keeps Amazon's facts itself (simulator/catalogue.py, built the same way);
+tests/simulator/test_boundaries.py holds the two equal.
 
 Codes. ACORN stores the library's member name, except that Great Britain is "UK" (the library keeps a
 "UK" alias of "GB"; stores saved before this table say "UK", and so does Amazon's own page). "GB" is
@@ -21,7 +23,7 @@ Brexit). The EU stores of the pool are DE, FR, IT, ES and, since September 2021,
 new store options", same page), then BE (launched 2022 in the EU fulfilment network) and IE (launched
 2025, EU). Every other marketplace (UK, TR, AE, SA, EG, IN, ZA, JP, AU, SG, BR) is a pool of its own.
 
-This module imports no Django model and no ACORN domain code, so the simulator can read the same table.
+This module imports no Django model and no ACORN domain code.
 """
 
 from __future__ import annotations

@@ -28,8 +28,6 @@ from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels import services as channel_services
 from channels.adapters.base import ExternalReturn
 from channels.models import DataPermission, Store, StoreStatus
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from inventory import allocation
 from inventory import services as stock
 from inventory.models import ChannelListing, Product, PushState, SharingRule, SkuMapping, Warehouse
@@ -40,6 +38,8 @@ from orders.shipments import shipment_record
 from refunds import approvals, monitoring
 from refunds.ingest import return_upsert_page
 from refunds.models import DigestSent, Refund, RefundStatus, RestockState, Return, ServiceNotice
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels import test_amazon_e2e as amazon_e2e
 from tests.channels.test_amazon_e2e import NOW, _sync_until_done
 from tests.conftest import EnqueuedTasks

@@ -18,8 +18,8 @@ from typing import Any
 import time_machine
 from django.conf import settings
 
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
 

@@ -1,4 +1,9 @@
-"""The demo tenant. Later capabilities add their stores, catalogue and data here, idempotently."""
+"""The demo tenant. Later capabilities add their stores, catalogue and data here, idempotently.
+
+Its stores, catalogue and overseas warehouse live on the channel simulator (`make run` starts it), a
+development tool that is not part of the product: where it is not installed, seeding stops before anything
+is kept and says how to install it (`acorn.devtools.simulator_required`).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from acorn.devtools import simulator_required
 from acorn.money import quantize_amount
 from acorn.tenancy.models import Membership, Plan, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from acorn.tenancy.services import tenant_create
 
+_SIMULATOR_PURPOSE = "manage.py demo"
 DEMO_SLUG = "demo-trading-co"
 DEMO_NAME = "Demo Trading Co."
 DEMO_PASSWORD = "acorn-demo-2026"
@@ -43,7 +50,9 @@ def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
 
     from channels.models import DataPermission, Platform, Store
     from channels.services import store_authorize, store_create
-    from channels.simulator.demo import DEMO_SELLERS
+
+    with simulator_required(_SIMULATOR_PURPOSE):
+        from simulator.demo import DEMO_SELLERS
 
     stores = []
     for demo in DEMO_SELLERS:
@@ -77,8 +86,10 @@ def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
 
     from channels.models import DataPermission, Platform, Store
     from channels.services import store_connect_shopify, store_connect_woocommerce, store_create
-    from channels.simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
-    from channels.simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
+
+    with simulator_required(_SIMULATOR_PURPOSE):
+        from simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
+        from simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
 
     simulator = settings.ACORN_SIMULATOR_URL.rstrip("/")
     woo_site = f"{settings.ACORN_SIMULATOR_TLS_URL.rstrip('/')}/woo/{DEMO_SITE_SLUG}"
@@ -133,11 +144,13 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
     from decimal import Decimal
 
     from channels.models import Store
-    from channels.simulator.catalogue import PRODUCT_TEMPLATES
-    from channels.simulator.demo import demo_channel_skus
     from inventory.catalogue import bundle_set_components, product_save, warehouse_save
     from inventory.models import Product, SkuMapping, StockMovement, Warehouse
     from inventory.services import mapping_create, stock_receive
+
+    with simulator_required(_SIMULATOR_PURPOSE):
+        from simulator.catalogue import PRODUCT_TEMPLATES
+        from simulator.demo import demo_channel_skus
 
     warehouses = {}
     for name, kind, country in (("Shenzhen", "own", "CN"), ("Los Angeles 3PL", "third_party", "US")):
@@ -202,10 +215,12 @@ def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
     simulator's, which ships and calls back with tracking), everything else to the Shenzhen pick list."""
     from django.conf import settings
 
-    from channels.simulator.demo import DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG
     from inventory.models import Warehouse
     from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
     from orders.models import FulfillmentTarget
+
+    with simulator_required(_SIMULATOR_PURPOSE):
+        from simulator.demo import DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG
 
     if FulfillmentTarget.objects.filter(tenant=tenant).exists():
         return

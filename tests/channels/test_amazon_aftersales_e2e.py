@@ -28,9 +28,9 @@ from channels.adapters.base import (
     ShipmentConfirmation,
 )
 from channels.models import AMAZON_MARKETPLACES, Store
-from channels.simulator.model import MERCHANT
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
+from simulator.model import MERCHANT
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels.test_amazon_e2e import NOW, _connect
 
 pytestmark = pytest.mark.django_db

@@ -22,10 +22,10 @@ from acorn.tenancy.scoping import tenant_scope
 from channels import services
 from channels.adapters.amazon import parse_order
 from channels.models import QuarantinedRecord, Store, StoreStatus, SyncCursor, SyncRun
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from channels.sync import sync_run_execute
 from orders.models import Order
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.conftest import EnqueuedTasks
 
 pytestmark = pytest.mark.django_db
@@ -266,9 +266,9 @@ def test_secrets_never_reach_logs_run_messages_or_task_arguments(
 def test_demo_stores_sync_against_the_simulators_demo_sellers(settings: Any) -> None:
     from django.core.management import call_command
 
-    from channels.simulator.demo import install_demo_sellers
-    from channels.simulator.shopify.demo import install_demo_shops
-    from channels.simulator.woocommerce.demo import install_demo_woo_site
+    from simulator.demo import install_demo_sellers
+    from simulator.shopify.demo import install_demo_shops
+    from simulator.woocommerce.demo import install_demo_woo_site
     from tests.channels import test_shopify_e2e, test_woocommerce_e2e
 
     with _simulator() as sim:

@@ -26,8 +26,8 @@ from channels import services
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE
 from channels.models import Store, StoreStatus, SyncCursor
 from channels.services_lifecycle import store_complete_amazon_authorization
-from channels.simulator.server import SimulatorServer
 from orders.models import Order
+from simulator.server import SimulatorServer
 from tests.channels.test_amazon_e2e import NOW, _form_fields, _simulator, _stored, _truth
 from tests.conftest import EnqueuedTasks
 

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
-from channels.simulator.server import SimulatorServer
+from simulator.server import SimulatorServer
 from tests.channels.test_amazon_e2e import _simulator, _stored, _truth
 
 pytestmark = pytest.mark.django_db

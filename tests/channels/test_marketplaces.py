@@ -23,11 +23,11 @@ from channels.marketplaces import (
     region_of_marketplaces,
 )
 from channels.models import AMAZON_MARKETPLACES, Region, Store
-from channels.simulator.amazon.sellers import participations
-from channels.simulator.catalogue import MARKETPLACES as SIMULATED
-from channels.simulator.model import Seller
 from inventory.fba import fba_pool
 from refunds.forms_rules import RuleForm
+from simulator.amazon.sellers import participations
+from simulator.catalogue import MARKETPLACES as SIMULATED
+from simulator.model import Seller
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "amazon"
 REGION_HEADINGS = {"North America": "NA", "Europe": "EU", "Far East": "FE"}
@@ -114,7 +114,7 @@ def test_the_simulator_reads_the_same_table() -> None:
     assert {code: (m.region, m.currency, m.country) for code, m in SIMULATED.items()} == {
         code: (m.region, m.currency, m.country) for code, m in AMAZON_MARKETPLACE_TABLE.items()
     }
-    from channels.simulator.stock import FBA_POOLS
+    from simulator.stock import FBA_POOLS
 
     assert set(FBA_POOLS) == {frozenset(codes) for codes in fba_pools().values()}
 

@@ -14,8 +14,8 @@ from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import ChannelStock, RefundRequest
 from channels.adapters.shopify import ShopifyAdapter
 from channels.adapters.woocommerce import WooCommerceAdapter
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels import test_shopify_e2e as shop_e2e
 from tests.channels import test_woocommerce_e2e as woo_e2e
 from tests.channels.test_amazon_e2e import NOW

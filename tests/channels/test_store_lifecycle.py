@@ -23,14 +23,14 @@ from channels import services
 from channels import services_lifecycle as lifecycle
 from channels.models import Store, StoreCredential, StoreStatus, SyncCursor, SyncRun
 from channels.selectors import store_count_in_use
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from channels.tasks import delete_store_task, expire_pending_stores_task
 from inventory.models import LineAllocation, Product, StockLevel, Warehouse
 from inventory.services import levels_match_ledger, stock_receive
 from orders.models import Order
 from orders.services import order_upsert_page
 from refunds.models import Refund, Return
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels.test_amazon_e2e import NOW
 from tests.channels.test_sync_engine import make_order
 from tests.conftest import EnqueuedTasks

@@ -19,10 +19,10 @@ from acorn.tenancy.scoping import tenant_scope
 from channels import services
 from channels.adapters.woocommerce import STATUS_MAP
 from channels.models import QuarantinedRecord, Store, StoreStatus, WebhookEvent
-from channels.simulator.faults import FaultProfile
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from orders.models import Order
+from simulator.faults import FaultProfile
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels.test_amazon_e2e import NOW, _sync_until_done
 from tests.conftest import EnqueuedTasks
 

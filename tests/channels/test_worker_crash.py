@@ -19,10 +19,10 @@ from django.db import connection
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import SyncCursor, SyncRun
-from channels.simulator.faults import FaultProfile
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from channels.tasks import dispatch_due_syncs_task, run_store_sync_task
+from simulator.faults import FaultProfile
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels.test_amazon_e2e import NOW, _connect, _stored, _truth
 
 pytestmark = [

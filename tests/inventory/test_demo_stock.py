@@ -18,13 +18,13 @@ from acorn.notifications.models import Notification
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
-from channels.simulator.server import SimulatorServer
 from channels.sync import sync_run_execute
 from inventory.allocation import LINE_REF_PREFIX
 from inventory.models import LineAllocation, Product, Reservation, StockLevel, StockMovement
 from inventory.services import levels_match_ledger
 from inventory.sharing import available_units
 from orders.models import FulfillmentRequest, OrderLine
+from simulator.server import SimulatorServer
 from tests.conftest import EnqueuedTasks
 
 pytestmark = pytest.mark.django_db
@@ -32,9 +32,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo_sim(settings: Any) -> Iterator[SimulatorServer]:
-    from channels.simulator.demo import install_demo_sellers, install_demo_warehouse
-    from channels.simulator.shopify.demo import install_demo_shops
-    from channels.simulator.woocommerce.demo import install_demo_woo_site
+    from simulator.demo import install_demo_sellers, install_demo_warehouse
+    from simulator.shopify.demo import install_demo_shops
+    from simulator.woocommerce.demo import install_demo_woo_site
 
     with SimulatorServer(seed=1) as sim:
         install_demo_sellers(sim.world)

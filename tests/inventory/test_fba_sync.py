@@ -20,11 +20,6 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels import services as channel_services
 from channels.models import AMAZON_MARKETPLACES, QuarantinedRecord, Store, SyncRun
-from channels.simulator.amazon import inventory as simulated_inventory
-from channels.simulator.model import Seller
-from channels.simulator.server import SimulatorServer
-from channels.simulator.stock import fba_pool, seller_stock_levels
-from channels.simulator.world import ManualClock, World
 from channels.sync import sync_run_execute
 from inventory import services
 from inventory.models import (
@@ -36,6 +31,11 @@ from inventory.models import (
     Warehouse,
     WarehouseKind,
 )
+from simulator.amazon import inventory as simulated_inventory
+from simulator.model import Seller
+from simulator.server import SimulatorServer
+from simulator.stock import fba_pool, seller_stock_levels
+from simulator.world import ManualClock, World
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # a Thursday: Amazon's simulated restock was on Monday

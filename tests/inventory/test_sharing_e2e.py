@@ -21,13 +21,13 @@ from acorn.tenancy.scoping import tenant_scope
 from channels import ratelimit
 from channels.adapters.shopify import ShopifyAdapter
 from channels.models import AMAZON_MARKETPLACES, Store
-from channels.simulator.faults import FaultProfile
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from inventory import services, sharing_push
 from inventory.models import ChannelListing, Product, PushOutcome, PushState, SharingRule, SkuMapping, Warehouse
 from inventory.sharing_push import store_stock_push
 from inventory.tasks import dispatch_stock_pushes_task
+from simulator.faults import FaultProfile
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels import test_shopify_e2e as shop_e2e
 from tests.channels import test_woocommerce_e2e as woo_e2e
 from tests.channels.test_amazon_e2e import NOW

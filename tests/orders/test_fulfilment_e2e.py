@@ -19,12 +19,12 @@ from django.utils import timezone
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
-from channels.simulator.faults import FaultProfile
-from channels.simulator.server import SimulatorServer
 from orders import fulfilment
 from orders.models import FulfillmentRequest, FulfillmentState, FulfillmentTarget
 from orders.services import order_upsert_page
 from orders.tasks import dispatch_fulfilment_requests_task, send_fulfilment_request_task
+from simulator.faults import FaultProfile
+from simulator.server import SimulatorServer
 from tests.conftest import EnqueuedTasks
 from tests.factories import StoreFactory
 from tests.orders.test_fulfilment import _later, _order, _route, _stock
@@ -386,7 +386,7 @@ def test_the_simulated_warehouse_checks_what_it_is_sent(sim: SimulatorServer) ->
 
     import requests
 
-    from channels.simulator.warehouse import signature
+    from simulator.warehouse import signature
 
     url = sim.warehouse.add_warehouse("checks", "s3cret")
 

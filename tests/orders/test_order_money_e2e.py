@@ -36,9 +36,9 @@ def _sums(model: Any, field: str, store: Store) -> dict[int, Decimal]:
 
 
 def test_every_demo_order_of_every_channel_adds_up(settings: Any) -> None:
-    from channels.simulator.demo import install_demo_sellers
-    from channels.simulator.shopify.demo import install_demo_shops
-    from channels.simulator.woocommerce.demo import install_demo_woo_site
+    from simulator.demo import install_demo_sellers
+    from simulator.shopify.demo import install_demo_shops
+    from simulator.woocommerce.demo import install_demo_woo_site
 
     with _simulator() as sim:
         # given: the demo tenant and its four stores on the simulator's demo sellers, shop and site

@@ -15,8 +15,6 @@ from django.test import Client
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from inventory import services as stock
 from inventory.allocation import line_ref
 from inventory.catalogue import product_save, warehouse_save
@@ -24,6 +22,8 @@ from inventory.models import AllocationState, LineAllocation, StockLevel
 from orders import fulfilment
 from orders.models import ConfirmationState, FulfillmentRequest, FulfillmentState, Order, Shipment
 from orders.tasks import send_fulfilment_request_task
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels import test_shopify_e2e as shop_e2e
 from tests.channels.test_amazon_e2e import NOW, _sync_until_done
 from tests.conftest import EnqueuedTasks

@@ -16,8 +16,6 @@ from django.utils import timezone
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from inventory import services as stock
 from inventory.allocation import line_ref, mapping_reresolve
 from inventory.catalogue import product_save, warehouse_save
@@ -25,6 +23,8 @@ from inventory.models import AllocationState, LineAllocation, Product, StockLeve
 from orders.models import ConfirmationState, Order, OrderLine, Shipment
 from orders.shipments import shipment_record
 from orders.tasks import confirm_shipment_task, poll_shipment_feeds_task, submit_shipment_feed_task
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels import test_amazon_e2e as amazon_e2e
 from tests.channels import test_shopify_e2e as shop_e2e
 from tests.channels import test_woocommerce_e2e as woo_e2e

@@ -726,12 +726,12 @@ def test_with_simulator_data_a_sku_pushed_over_raises_one_alert_and_one_email_pe
     enqueued: EnqueuedTasks,
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    from channels.simulator.server import SimulatorServer
-    from channels.simulator.world import ManualClock, World
     from inventory.models import SkuMapping
     from orders.models import Order, OrderLine
     from refunds import approvals
     from refunds.rates import refund_rates, rollup_rebuild_tenant
+    from simulator.server import SimulatorServer
+    from simulator.world import ManualClock, World
     from tests.channels import test_shopify_e2e as shop_e2e
     from tests.channels.test_amazon_e2e import NOW, _sync_until_done
     from tests.refunds.test_execution_e2e import _sync_refunds_twice

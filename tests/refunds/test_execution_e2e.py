@@ -22,14 +22,14 @@ from channels.adapters.base import ChannelRetryableError
 from channels.adapters.shopify import ShopifyAdapter
 from channels.adapters.woocommerce import WooCommerceAdapter
 from channels.models import Store
-from channels.simulator.merchant import AdjustedItem
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import ManualClock, World
 from channels.sync import sync_run_execute
 from orders.models import Order
 from refunds import approvals, execution
 from refunds.models import Refund, RefundStatus
 from refunds.tasks import dispatch_refund_executions_task, execute_refund_task, poll_refund_feed_task
+from simulator.merchant import AdjustedItem
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.channels import test_amazon_e2e as amazon_e2e
 from tests.channels import test_shopify_e2e as shop_e2e
 from tests.channels import test_woocommerce_e2e as woo_e2e

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from channels.simulator.intent import intended_tag, intent_index, simulator_texts
-from channels.simulator.returns_data import _COMMENT_KIND, REASONS, comments_for
-from channels.simulator.shopify.catalogue import CUSTOMER_NOTES, REFUND_NOTES, RETURN_REASONS
-from channels.simulator.woocommerce.catalogue import REFUND_REASONS
 from refunds.models import ReasonTag
 from refunds.reasons import TAG_PRIORITY, keyword_list, normalise, tag_for_code, tag_from_text, text_scores
+from simulator.intent import intended_tag, intent_index, simulator_texts
+from simulator.returns_data import _COMMENT_KIND, REASONS, comments_for
+from simulator.shopify.catalogue import CUSTOMER_NOTES, REFUND_NOTES, RETURN_REASONS
+from simulator.woocommerce.catalogue import REFUND_REASONS
 
 # --- the simulator's sentences --------------------------------------------------------------------------------
 

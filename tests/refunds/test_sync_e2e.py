@@ -22,10 +22,10 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels import services
 from channels.models import Store, SyncCursor, SyncRun
-from channels.simulator.server import SimulatorServer
-from channels.simulator.world import World
 from channels.sync import sync_run_execute
 from refunds.models import Refund, RefundSource, Return
+from simulator.server import SimulatorServer
+from simulator.world import World
 
 pytestmark = pytest.mark.django_db
 SHOP = "refunds-e2e.myshopify.com"
@@ -245,7 +245,7 @@ def _assert_woocommerce(store: Store, sim: SimulatorServer) -> None:
 
 def _assert_tags(tenant: Tenant) -> None:
     """At least 95 % of the refunds with the buyer's words are tagged as the simulator meant them."""
-    from channels.simulator.intent import intended_tag
+    from simulator.intent import intended_tag
 
     with tenant_scope(tenant):
         worded = [r for r in Refund.objects.all() if r.customer_comment.strip()]

@@ -2,7 +2,9 @@
 
 Runs the vendor simulator in the foreground until Ctrl-C: Amazon SP-API and Shopify on the plain port,
 WooCommerce on the HTTPS port (its CA certificate is written to --tls-dir so that ACORN can verify it).
-Only argument parsing lives here; the simulator itself is `channels.simulator` and needs no database.
+Only argument parsing lives here; the simulator itself is the top-level `simulator` package of a source
+checkout (a development tool, not in the wheel) and needs no database. Where it is not installed, the command
+exits 1 saying how to install it (`acorn.devtools.simulator_required`).
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from channels.simulator import SimulatorServer
-from channels.simulator.demo import DEMO_WAREHOUSE_SLUG, install_demo_sellers, install_demo_warehouse
-from channels.simulator.faults import PROFILES
-from channels.simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
-from channels.simulator.woocommerce.demo import (
-    DEMO_CONSUMER_KEY,
-    DEMO_SITE_SLUG,
-    install_demo_woo_site,
-)
+from acorn.devtools import simulator_required
+
+_SIMULATOR_PURPOSE = "manage.py simulate_channels"
+
+
+def _fault_profiles() -> list[str] | None:
+    """The simulator's fault profiles, for --faults; None where it is not installed (handle() says so)."""
+    try:
+        from simulator.faults import PROFILES
+    except ModuleNotFoundError:
+        return None
+    return sorted(PROFILES)
 
 
 class Command(BaseCommand):
@@ -36,12 +41,17 @@ class Command(BaseCommand):
             help="Where the simulator keeps its CA and server certificate (reused across restarts)",
         )
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--faults", choices=sorted(PROFILES), default="none")
+        parser.add_argument("--faults", choices=_fault_profiles(), default="none")
         parser.add_argument(
             "--no-demo-sellers", action="store_true", help="Start without the demo's sellers, shop and site"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with simulator_required(_SIMULATOR_PURPOSE):
+            from simulator import SimulatorServer
+            from simulator.demo import DEMO_WAREHOUSE_SLUG, install_demo_sellers, install_demo_warehouse
+            from simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
+            from simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_SITE_SLUG, install_demo_woo_site
         simulator = SimulatorServer(
             seed=options["seed"],
             faults=options["faults"],

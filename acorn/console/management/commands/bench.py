@@ -36,7 +36,8 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps({"benchmarks": listing}))
             else:
                 for entry in listing:
-                    self.stdout.write(f"{entry['name']:<12} {entry['summary']} (scale {entry['default_scale']})")
+                    scale = f" (scale {entry['default_scale']})" if entry["default_scale"] else ""
+                    self.stdout.write(f"{entry['name']:<12} {entry['summary']}{scale}")
             return
         if not options["name"]:
             raise CommandError(f"Name a benchmark ({', '.join(sorted(REGISTRY))}) or use --list.")
