@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from acorn.crypto import DecryptionError
+from acorn.retry import Jitter, backoff_seconds
 from channels import ratelimit
 from channels.adapters.base import (
     BadRecord,
@@ -66,7 +66,8 @@ MAX_ATTEMPTS_PER_CALL = 6
 # A run that ends behind and may go on within this long is queued again at once (a longer wait, such as a
 # vendor's Retry-After, is left to the per-minute dispatcher and the cursor's next_run_at).
 CONTINUE_AT_ONCE = timedelta(seconds=5)
-BACKOFF_BASE_SECONDS = 2
+# A retried call waits 0..4 s after its first failure, 0..8 s after the second, … up to 0..120 s (full jitter).
+BACKOFF_FIRST_SECONDS = 4
 BACKOFF_MAX_SECONDS = 120
 FAILURE_BACKOFF_MAX = timedelta(hours=6)
 
@@ -168,11 +169,6 @@ def _quarantine(store: Store, resource: str, run: SyncRun, records: Sequence[Bad
                 raw=json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str),
             )
     return len(records)
-
-
-def _backoff_seconds(attempt: int) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))  # noqa: S311
 
 
 class _RunStop(Exception):
@@ -340,7 +336,13 @@ class _Runner:
                     ratelimit.rate_limit_penalize(store_id=self.store.pk, operation=self.operation)
                 if attempt >= MAX_ATTEMPTS_PER_CALL:
                     raise _RunStop(SyncRunStatus.FAILED, error.code, str(error)) from None
-                delay = error.retry_after if error.retry_after is not None else _backoff_seconds(attempt)
+                delay = (
+                    error.retry_after
+                    if error.retry_after is not None
+                    else backoff_seconds(
+                        attempt, first=BACKOFF_FIRST_SECONDS, cap=BACKOFF_MAX_SECONDS, jitter=Jitter.FULL
+                    )
+                )
                 self._wait_or_stop(delay, error.code, str(error))
                 continue
             except ChannelError as error:
@@ -432,8 +434,15 @@ class _Runner:
             store_mark_auth_interrupted(store=self.store, reason=stop.message or stop.code)
         else:
             cursor.consecutive_failures += 1
-            backoff = min(self.job.interval * 2**cursor.consecutive_failures, FAILURE_BACKOFF_MAX)
-            cursor.next_run_at = now + backoff * random.uniform(0.8, 1.2)  # noqa: S311
+            # The interval doubled for every failure in a row (2x after the first), at most six hours, ±20 %.
+            backoff = backoff_seconds(
+                cursor.consecutive_failures,
+                first=2 * self.job.interval.total_seconds(),
+                cap=FAILURE_BACKOFF_MAX.total_seconds(),
+                jitter=Jitter.PROPORTIONAL,
+                spread=0.2,
+            )
+            cursor.next_run_at = now + timedelta(seconds=backoff)
             if cursor.consecutive_failures == FAILING_AFTER:
                 from channels.services import store_notify_sync_failing
 

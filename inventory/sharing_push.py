@@ -35,6 +35,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.retry import backoff_seconds
 from channels import ratelimit
 from channels.adapters.base import (
     ChannelAdapter,
@@ -202,9 +203,8 @@ def _rejected(listing: ChannelListing, *, reason: str, quantity: int | None, key
 
 
 def _backoff(attempts: int, retry_after: int | None = None) -> timedelta:
-    base = settings.ACORN_STOCK_PUSH_RETRY_SECONDS
-    seconds = min(base * 2 ** max(0, attempts - 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=max(seconds, retry_after or 0))
+    first = settings.ACORN_STOCK_PUSH_RETRY_SECONDS
+    return timedelta(seconds=backoff_seconds(attempts, first=first, cap=MAX_BACKOFF_SECONDS, at_least=retry_after))
 
 
 def _failed(

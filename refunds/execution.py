@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.retry import backoff_seconds
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
     ChannelAdapter,
@@ -111,8 +112,9 @@ def _claim(refund_pk: int) -> bool:
 
 
 def _backoff(attempts: int, retry_after: int | None) -> timedelta:
-    seconds = min(RETRY_SECONDS * 2 ** max(0, attempts - 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=max(seconds, retry_after or 0))
+    return timedelta(
+        seconds=backoff_seconds(attempts, first=RETRY_SECONDS, cap=MAX_BACKOFF_SECONDS, at_least=retry_after)
+    )
 
 
 @dataclass(frozen=True)

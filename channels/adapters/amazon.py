@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -31,6 +31,7 @@ from sp_api.base import (
 )
 
 from acorn.money import to_decimal, validate_currency_code
+from acorn.retry import retry_after_seconds
 from channels.adapters.amazon_feeds import (
     FEED_CONTENT_TYPE,
     ORDER_ADJUSTMENT_FEED,
@@ -825,18 +826,6 @@ def parse_report(raw: Mapping[str, Any]) -> ReportInfo:
     )
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> int | None:
-    """Whole seconds from a Retry-After header (rounded up), or None."""
-    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
-    try:
-        seconds = Decimal(str(value).strip()) if value is not None else None
-    except InvalidOperation:
-        return None
-    if seconds is None or not seconds.is_finite():
-        return None
-    return max(0, int(seconds.to_integral_value(rounding=ROUND_CEILING)))
-
-
 def classify_error(error: Exception) -> ChannelError:
     """Map the client library's exceptions onto ACORN's error classes (retry, re-authorise, restart, fail)."""
     if isinstance(error, AuthorizationError):
@@ -846,7 +835,7 @@ def classify_error(error: Exception) -> ChannelError:
             return ChannelRetryableError(f"Login with Amazon answered {status}", code="lwa_unavailable")
         return ChannelAuthError(f"Login with Amazon refused the refresh token ({code or status})")
     if isinstance(error, SellingApiRequestThrottledException):
-        return ChannelRateLimited("Amazon throttled the request (429)", retry_after=_retry_after(error.headers))
+        return ChannelRateLimited("Amazon throttled the request (429)", retry_after=retry_after_seconds(error.headers))
     if isinstance(error, SellingApiForbiddenException):
         return ChannelAuthError("Amazon refused access (403): the authorisation was revoked or lacks this role")
     if isinstance(error, SellingApiException):

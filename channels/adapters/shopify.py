@@ -31,6 +31,7 @@ import shopify
 from django.conf import settings
 
 from acorn.money import to_decimal, validate_currency_code
+from acorn.retry import retry_after_seconds
 from channels.adapters.base import (
     AdjustmentKind,
     BadRecord,
@@ -872,14 +873,6 @@ class _TimedGraphQL(shopify.GraphQL):
             return str(response.read().decode("utf-8"))
 
 
-def _retry_after(headers: Any) -> int | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return max(0, math.ceil(Decimal(str(value).strip()))) if value is not None else None
-    except (InvalidOperation, ValueError):
-        return None
-
-
 def classify_error(error: Exception) -> ChannelError:
     """urllib / socket errors → ACORN's error classes."""
     if isinstance(error, ChannelError):
@@ -895,7 +888,9 @@ def classify_error(error: Exception) -> ChannelError:
         if status == 404:
             return ChannelError("Shopify answered 404: the shop does not exist or the API version is not served")
         if status == 429:
-            return ChannelRateLimited("Shopify throttled the request (429)", retry_after=_retry_after(error.headers))
+            return ChannelRateLimited(
+                "Shopify throttled the request (429)", retry_after=retry_after_seconds(error.headers)
+            )
         if status >= 500:
             return ChannelRetryableError(f"Shopify answered {status}", code=f"http_{status}")
         return ChannelError(f"Shopify refused the request ({status})")

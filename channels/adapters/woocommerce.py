@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from woocommerce import API
 
 from acorn.money import minor_unit_exponent, to_decimal, validate_currency_code
+from acorn.retry import retry_after_seconds
 from channels.adapters.base import (
     AdjustmentKind,
     BadRecord,
@@ -273,9 +274,8 @@ def classify_response(response: requests.Response) -> ChannelError | None:
     if status in (401, 403):
         return ChannelAuthError(f"WooCommerce refused the API keys ({status} {code or 'unauthorised'})")
     if status == 429:
-        retry = response.headers.get("Retry-After")
         return ChannelRateLimited(
-            "WooCommerce throttled the request (429)", retry_after=int(retry) if retry and retry.isdigit() else None
+            "WooCommerce throttled the request (429)", retry_after=retry_after_seconds(response.headers)
         )
     if status >= 500:
         return ChannelRetryableError(f"WooCommerce answered {status}", code=f"http_{status}")

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.retry import backoff_seconds
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
@@ -123,8 +124,9 @@ def _claim(shipments: QuerySet[Shipment], now: datetime, limit: int) -> list[Shi
 
 
 def _backoff(attempts: int, retry_after: int | None) -> timedelta:
-    seconds = min(RETRY_SECONDS * 2 ** max(0, attempts - 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=max(seconds, retry_after or 0))
+    return timedelta(
+        seconds=backoff_seconds(attempts, first=RETRY_SECONDS, cap=MAX_BACKOFF_SECONDS, at_least=retry_after)
+    )
 
 
 def _settle(
