@@ -14,8 +14,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from channels.adapters import shopify, woocommerce
 from channels.adapters.registry import adapter_for
+from channels.adapters.shopify import ShopifyAdapter
+from channels.adapters.shopify import parse as shopify_parse
+from channels.adapters.woocommerce import parse as woocommerce_parse
 from channels.models import Platform, Store, WebhookEvent
 from channels.webhooks import register_webhook_handler
 from orders.models import Order, OrderStatus
@@ -41,13 +43,13 @@ def on_shopify_order(store: Store, event: WebhookEvent, payload: Any) -> bool:
         return False
     if event.topic != "refunds/create" and isinstance(payload, dict):
         try:
-            order_upsert_page(store=store, orders=[shopify.parse_rest_order(payload)])
+            order_upsert_page(store=store, orders=[shopify_parse.parse_rest_order(payload)])
             return True
-        except shopify.RecordError:
+        except shopify_parse.RecordError:
             pass  # an unexpected shape: read the order through GraphQL instead, as the poll does
     adapter = adapter_for(store, secrets=store.credential.secrets)  # type: ignore[arg-type]
     try:
-        assert isinstance(adapter, shopify.ShopifyAdapter)
+        assert isinstance(adapter, ShopifyAdapter)
         order = adapter.fetch_order(order_id)
     finally:
         adapter.close()
@@ -60,7 +62,7 @@ def on_shopify_order(store: Store, event: WebhookEvent, payload: Any) -> bool:
 def on_woocommerce_order(store: Store, event: WebhookEvent, payload: Any) -> bool:
     if not isinstance(payload, dict):
         raise ValueError("The webhook body is not an order object")
-    order = woocommerce.parse_order(payload)  # RecordError → the event is marked failed; the poll quarantines it
+    order = woocommerce_parse.parse_order(payload)  # RecordError → the event is marked failed; the poll quarantines it
     order_upsert_page(store=store, orders=[order])
     return True
 

@@ -15,13 +15,8 @@ from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
-from channels.adapters.amazon import (
-    FBA_RETURNS_REPORT_TYPE,
-    MFN_RETURNS_REPORT_TYPE,
-    AmazonAdapter,
-    RecordError,
-    parse_refund_transaction,
-)
+from channels.adapters.amazon import FBA_RETURNS_REPORT_TYPE, MFN_RETURNS_REPORT_TYPE, AmazonAdapter
+from channels.adapters.amazon.parse import RecordError, parse_refund_transaction
 from channels.adapters.base import (
     BadRecord,
     ChannelError,
@@ -31,7 +26,7 @@ from channels.adapters.base import (
     RefundLine,
     ReportInfo,
 )
-from channels.adapters.woocommerce import parse_refund as woo_parse_refund
+from channels.adapters.woocommerce.parse import parse_refund as woo_parse_refund
 from channels.models import Store
 from inventory.catalogue import product_save
 from orders.models import OrderLine
