@@ -40,6 +40,7 @@ from acorn.retry import Jitter, backoff_seconds
 from channels import ratelimit
 from channels.adapters.base import (
     BadRecord,
+    Capability,
     ChannelAdapter,
     ChannelAuthError,
     ChannelCursorExpired,
@@ -48,7 +49,7 @@ from channels.adapters.base import (
     ChannelRetryableError,
     Page,
 )
-from channels.adapters.registry import adapter_for
+from channels.adapters.registry import adapter_for, platform_supports
 from channels.models import (
     FAILING_AFTER,
     QuarantinedRecord,
@@ -85,7 +86,8 @@ class SyncJob:
 
     resource: str
     permission: str
-    platforms: frozenset[str]
+    # What the store's channel must be able to do for the job to run on it.
+    capability: Capability
     interval: timedelta
     # fetch(adapter, window_start, window_end, page_token) -> Page
     fetch: Callable[[ChannelAdapter, datetime, datetime | None, str | None], Page[Any]]
@@ -117,8 +119,12 @@ def sync_jobs() -> list[SyncJob]:
 
 
 def sync_jobs_for(store: Store) -> list[SyncJob]:
-    """The jobs that apply to a store: its platform, and the data permissions it granted."""
-    return [job for job in _JOBS.values() if store.platform in job.platforms and store.has_permission(job.permission)]
+    """The jobs that apply to a store: what its channel can do, and the data permissions it granted."""
+    return [
+        job
+        for job in _JOBS.values()
+        if platform_supports(store.platform, job.capability) and store.has_permission(job.permission)
+    ]
 
 
 class SyncAlreadyRunning(Exception):
@@ -372,6 +378,8 @@ class _Runner:
         """Store the page, quarantine bad records and advance the cursor in one transaction. True when done."""
         cursor = self.cursor
         times = [self.job.item_time(item) for item in page.items]
+        if page.newest is not None:  # how far a listing went when the records carry older times of their own
+            times.append(page.newest)
         with transaction.atomic():
             counts = self.job.persist(self.store, page.items)
             quarantined = _quarantine(self.store, self.job.resource, self.run_row, page.bad_records)

@@ -11,7 +11,7 @@ included; the rate Amazon announces in x-amzn-RateLimit-Limit rides back on each
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -184,8 +184,15 @@ class AmazonClient(ChannelAdapter):
     """The transport every Amazon API area shares: LWA with the seller's refresh token, a client of the
     library bound to the store's endpoint, a timeout, errors classified. Bound to one store."""
 
-    def __init__(self, *, store: Store, secrets: Mapping[str, Any], app: AmazonApp | None = None) -> None:
-        super().__init__(store=store, secrets=secrets)
+    def __init__(
+        self,
+        *,
+        store: Store,
+        secrets: Mapping[str, Any],
+        app: AmazonApp | None = None,
+        on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        super().__init__(store=store, secrets=secrets, on_secrets_changed=on_secrets_changed)
         self.app = app or AmazonApp.from_settings()
         refresh_token = secrets.get("refresh_token")
         if not refresh_token:

@@ -21,17 +21,26 @@ from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring  # building only; parsing goes through defusedxml
 
 from defusedxml import ElementTree as SafeElementTree
+from django.utils.translation import gettext as _
 from sp_api.api import Feeds
 
 from acorn.money import Money
 from channels.adapters.amazon.client import AmazonClient
 from channels.adapters.base import (
     ChannelError,
+    ChannelRefundResult,
     ChannelRetryableError,
     FeedMessageResult,
     FeedResult,
+    OrderStatus,
+    RefundableOrder,
+    RefundExecuting,
+    RefundExecutionMode,
     RefundRequest,
+    RefundShipping,
     ShipmentConfirmation,
+    ShipmentConfirmationMode,
+    ShipmentConfirming,
 )
 
 SHIPMENT_CONFIRMATION_FEED = "POST_ORDER_FULFILLMENT_DATA"
@@ -223,8 +232,51 @@ def refund_amount(refund: RefundRequest) -> Decimal:
     return sum((amount for _, _, components in refund.items for _, amount in components), Decimal(0))
 
 
-class FeedsApi(AmazonClient):
-    """Feeds API 2021-06-30."""
+# The one AdjustmentReason ACORN sends for a refund a person approved (Amazon takes codes, not words).
+REFUND_ADJUSTMENT_REASON = "CustomerReturn"
+
+
+class FeedsApi(AmazonClient, RefundExecuting, ShipmentConfirming):
+    """Feeds API 2021-06-30: merchant-fulfilled refunds (order adjustments) and shipment confirmations, each
+    a submission whose processing report says, message by message, what Amazon did."""
+
+    refund_execution_mode = RefundExecutionMode.SUBMISSION
+    refund_shipping = RefundShipping.PER_ITEM  # each order item carries its own shipping
+    shipment_confirmation_mode = ShipmentConfirmationMode.BATCHED_SUBMISSION
+
+    @classmethod
+    def refund_refusal(cls, order: RefundableOrder) -> str:
+        """Amazon adjusts only shipped items; an unshipped order is cancelled in Seller Central instead."""
+        if order.status == OrderStatus.PAID_UNSHIPPED:
+            return _(
+                "This Amazon order has not shipped yet: Amazon only refunds shipped items; "
+                "cancel the order in Seller Central instead."
+            )
+        return ""
+
+    @classmethod
+    def refund_reason(cls, *, note: str) -> str:
+        return REFUND_ADJUSTMENT_REASON
+
+    def execute_refund(self, request: RefundRequest, *, restock: bool = False) -> ChannelRefundResult:
+        """Submit the refund as an order adjustment feed; its MerchantAdjustmentItemIDs derive from the
+        idempotency key, so a resubmission is recognised. (Restocking merchant-fulfilled units is ACORN's.)"""
+        feed_id = self.adjust_orders([request])
+        return ChannelRefundResult(
+            external_id=request.adjustment_id,
+            amount=refund_amount(request),
+            currency=request.currency,
+            submission_id=feed_id,
+        )
+
+    def refund_submission_result(self, *, submission_id: str) -> FeedResult:
+        return self.get_feed_result(feed_id=submission_id)
+
+    def submit_shipment_confirmations(self, confirmations: Sequence[ShipmentConfirmation]) -> str:
+        return self.confirm_shipments(list(confirmations))
+
+    def shipment_submission_result(self, *, submission_id: str) -> FeedResult:
+        return self.get_feed_result(feed_id=submission_id)
 
     def submit_feed(self, *, feed_type: str, document: bytes) -> str:
         """Upload a feed document and create the feed; returns the feed id (poll with get_feed_result).

@@ -1,22 +1,105 @@
 """Amazon Finances APIs: 2024-06-19 `listTransactions` (deferred and released transactions, refunds among
 them) and v0 `listFinancialEvents` / `getFinancialEventsForOrder` (item-level refund events).
+
+Refunds. Amazon reports each refund in both APIs and ACORN reads both over the same window: v0
+listFinancialEvents (RefundEventList, item-level) first, then 2024-06-19 listTransactions (the ``Refund``
+transactions); the refunds ingest merges the two copies of one refund (`refund_identity`). Each page is one
+call; the page token says which API the pass is on and carries Amazon's own next token. The window's end is
+pinned on the first page (three minutes ago: both APIs refuse a posting time less than two minutes old) so
+both APIs read the same window and the next run starts where this one ended.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils import timezone
 from sp_api.api import Finances
 
 from channels.adapters.amazon.client import AmazonClient, decimal_or_none, iso_time, listed
 from channels.adapters.amazon.parse import parse_each, parse_refund_event, parse_refund_transaction, parse_transaction
-from channels.adapters.base import ChannelError, ChannelRetryableError, ExternalRefund, FinancialTransaction, Page
+from channels.adapters.base import (
+    ChannelError,
+    ChannelRetryableError,
+    ExternalRefund,
+    FinancialTransaction,
+    FinancialTransactionReading,
+    Page,
+    RefundFetching,
+    RefundIdentity,
+)
+
+# Amazon's Finances APIs refuse a posting time less than two minutes old; a minute more for clock skew.
+SETTLE_DELAY = timedelta(minutes=3)
+_V0, _TRANSACTIONS = "v0", "tx"
 
 
-class FinancesApi(AmazonClient):
+def settled_window_end(window_start: datetime, window_end: datetime | None) -> datetime:
+    """The end of a window read from Amazon's Finances (or Reports): pinned, or the latest Amazon allows."""
+    if window_end is not None:
+        return window_end
+    return max(timezone.now() - SETTLE_DELAY, window_start + timedelta(seconds=1))
+
+
+def decode_pass_token(token: str | None) -> dict[str, Any]:
+    """A pass's own page token (JSON), or {} to start one."""
+    if not token:
+        return {}
+    try:
+        state = json.loads(token)
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def encode_pass_token(state: dict[str, Any] | None) -> str | None:
+    return json.dumps(state, separators=(",", ":")) if state else None
+
+
+class FinancesApi(AmazonClient, RefundFetching, FinancialTransactionReading):
     """Finances 2024-06-19 and v0."""
+
+    # The v0 copy and the transaction of one refund share no id: order, posting second and net total do.
+    refund_identity = RefundIdentity.ORDER_POSTING_TOTAL
+    refund_source = "finances_v0"
+
+    def fetch_refunds(
+        self, *, window_start: datetime, window_end: datetime | None, page_token: str | None
+    ) -> Page[ExternalRefund]:
+        """One page of the pass over both APIs: v0 refund events, then the Refund transactions."""
+        state = decode_pass_token(page_token)
+        end = datetime.fromisoformat(state["end"]) if state.get("end") else settled_window_end(window_start, window_end)
+        api = state.get("api") if state.get("api") in (_V0, _TRANSACTIONS) else _V0
+        amazon_token = state.get("t") or None
+        following: dict[str, Any] | None
+        if api == _V0:
+            page = self.fetch_refund_events(posted_after=window_start, posted_before=end, page_token=amazon_token)
+            following = (
+                {"api": _V0, "t": page.next_token, "end": end.isoformat()}
+                if page.next_token
+                else {"api": _TRANSACTIONS, "t": None, "end": end.isoformat()}
+            )
+        else:
+            page = self.fetch_refund_transactions(posted_after=window_start, posted_before=end, page_token=amazon_token)
+            following = (
+                {"api": _TRANSACTIONS, "t": page.next_token, "end": end.isoformat()} if page.next_token else None
+            )
+        return Page(
+            items=page.items,
+            bad_records=page.bad_records,
+            next_token=encode_pass_token(following),
+            window_end=end,
+            rate_limit=page.rate_limit,
+        )
+
+    def fetch_financial_transactions(
+        self, *, posted_after: datetime, posted_before: datetime | None, page_token: str | None
+    ) -> Page[FinancialTransaction]:
+        """Every transaction posted in the window (`fetch_transactions`)."""
+        return self.fetch_transactions(posted_after=posted_after, posted_before=posted_before, page_token=page_token)
 
     def fetch_transactions(
         self, *, posted_after: datetime, posted_before: datetime | None, page_token: str | None

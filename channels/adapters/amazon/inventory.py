@@ -8,11 +8,11 @@ from sp_api.api import Inventories
 
 from channels.adapters.amazon.client import AmazonClient, decimal_or_none, listed
 from channels.adapters.amazon.parse import parse_each, parse_inventory_summary
-from channels.adapters.base import ChannelError, InventorySummary, Page
+from channels.adapters.base import ChannelError, FbaStockReading, InventorySummary, Page
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE
 
 
-class FbaInventoryApi(AmazonClient):
+class FbaInventoryApi(AmazonClient, FbaStockReading):
     """FBA Inventory v1."""
 
     def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]:

@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from sp_api.api import ListingsItems
 
 from channels.adapters.amazon.client import AmazonClient
-from channels.adapters.base import ChannelError, ChannelRetryableError, ListingUpdate
+from channels.adapters.base import ChannelError, ChannelRetryableError, ListingStockPushing, ListingUpdate
 from channels.models import AMAZON_MARKETPLACES
 
 
-class ListingsApi(AmazonClient):
-    """Listings Items API."""
+class ListingsApi(AmazonClient, ListingStockPushing):
+    """Listings Items API: the merchant-fulfilled quantity per seller SKU and marketplace."""
+
+    stock_write_operation = "amazon.listings"  # Listings Items: 5 requests per second, burst 10
 
     def set_mfn_quantity(self, *, sku: str, marketplace: str, quantity: int) -> ListingUpdate:
         """Set the merchant-fulfilled quantity Amazon shows for one SKU (Listings Items patch)."""

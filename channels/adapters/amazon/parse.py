@@ -9,7 +9,6 @@ BadRecords (quarantined by the sync engine) so the rest of the page goes on. Mon
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from channels.adapters.base import (
     FinancialTransaction,
     FulfillmentChannel,
     InventorySummary,
+    MarketplaceParticipation,
     OrderStatus,
     RefundLine,
     ReportInfo,
@@ -590,33 +590,6 @@ def _marketplace_code_from_name(name: str) -> str:
     """ "Amazon.de" → "DE" (v0 events name the marketplace by its domain); "" when unknown."""
     marketplace = marketplace_by_domain(name)
     return marketplace.code if marketplace is not None else ""
-
-
-@dataclass(frozen=True, slots=True)
-class MarketplaceParticipation:
-    """One entry of getMarketplaceParticipations: a marketplace the seller can sell in."""
-
-    marketplace_id: str
-    code: str  # ACORN's code, "" for a marketplace ACORN does not know (e.g. a non-Amazon channel)
-    name: str
-    country: str
-    currency: str
-    participating: bool
-    suspended: bool
-    store_name: str
-
-    def as_json(self) -> dict[str, Any]:
-        """What Store.participations keeps."""
-        return {
-            "marketplace_id": self.marketplace_id,
-            "code": self.code,
-            "name": self.name,
-            "country": self.country,
-            "currency": self.currency,
-            "participating": self.participating,
-            "suspended": self.suspended,
-            "store_name": self.store_name,
-        }
 
 
 def parse_participation(raw: Mapping[str, Any]) -> MarketplaceParticipation:

@@ -8,12 +8,12 @@ from sp_api.api import Sellers
 
 from channels.adapters.amazon.client import AmazonClient
 from channels.adapters.amazon.parse import MarketplaceParticipation, parse_each, parse_participation
-from channels.adapters.base import ChannelRetryableError
+from channels.adapters.base import ChannelRetryableError, MarketplaceParticipationReading
 
 logger = logging.getLogger(__name__)
 
 
-class SellersApi(AmazonClient):
+class SellersApi(AmazonClient, MarketplaceParticipationReading):
     """Sellers API v1."""
 
     def fetch_marketplace_participations(self) -> list[MarketplaceParticipation]:

@@ -199,11 +199,10 @@ class ShopifyClient(ChannelAdapter):
         secrets: Mapping[str, Any],
         on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        super().__init__(store=store, secrets=secrets)
+        super().__init__(store=store, secrets=secrets, on_secrets_changed=on_secrets_changed)
         if not secrets.get("access_token"):
             raise ChannelAuthError("The shop has no access token: connect it in the console.")
         self._secrets = dict(secrets)
-        self._on_secrets_changed = on_secrets_changed
         self.last_cost: dict[str, Any] = {}  # extensions.cost of the last answer
 
     # --- tokens ---

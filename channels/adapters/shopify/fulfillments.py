@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from channels.adapters.base import ChannelError
+from channels.adapters.base import ChannelError, ShipmentConfirmation, ShipmentConfirming
 from channels.adapters.shopify.client import ShopifyClient
 
 FULFILLMENT_ORDERS_QUERY = """
@@ -26,8 +26,18 @@ mutation AcornFulfil($fulfillment: FulfillmentInput!) {
 """
 
 
-class FulfillmentsApi(ShopifyClient):
-    """Fulfilments."""
+class FulfillmentsApi(ShopifyClient, ShipmentConfirming):
+    """Fulfilments: one per parcel, with its tracking."""
+
+    def confirm_shipment(self, confirmation: ShipmentConfirmation) -> str:
+        """Fulfil the parcel's lines with its tracking; returns the fulfilment's id. fulfilmentCreate takes no
+        idempotency key: the caller's claim is what sends it once."""
+        return self.create_fulfillment(
+            order_id=confirmation.order_id,
+            tracking_number=confirmation.tracking_number,
+            carrier=confirmation.carrier,
+            items=confirmation.items,
+        )
 
     def create_fulfillment(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from channels.adapters.base import BadRecord, ChannelError, ChannelStock, Page, StockPushResult
+from channels.adapters.base import BadRecord, ChannelError, ChannelStock, LocationStockPushing, Page, StockPushResult
 from channels.adapters.shopify.client import ShopifyClient, sustained_rate
 
 STOCK_PAGE_SIZE = 15  # variants per page: 15 x (item + 10 levels x 3 quantities) stays under 1,000 points
@@ -56,8 +56,10 @@ mutation AcornSetStock($input: InventorySetQuantitiesInput!, $key: String!) {
 """
 
 
-class InventoryApi(ShopifyClient):
-    """Inventory."""
+class InventoryApi(ShopifyClient, LocationStockPushing):
+    """Inventory: quantities per inventory item and location, set compare-and-set."""
+
+    stock_write_operation = "shopify.inventory"
 
     # --- stock -----------------------------------------------------------------------------------------
     def fetch_stock(self, *, page_token: str | None = None) -> Page[ChannelStock]:

@@ -1,11 +1,20 @@
-"""Shopify webhook subscriptions: ACORN's endpoint subscribed to the topics it acts on, or removed."""
+"""Shopify webhooks: ACORN's endpoint subscribed to the topics it acts on (or removed), and what an order
+topic's body says.
+
+Shopify signs every delivery with the app's client secret and names the shop in X-Shopify-Shop-Domain, so
+one URL serves every shop. An order topic's body is the REST order: it is mapped onto the GraphQL shape the
+poll reads, so both give the same record; a body that cannot be read that way (and refunds/create, which
+names only the order) is followed by one GraphQL read of the order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from channels.adapters.base import ChannelError
+from channels.adapters.base import ChannelError, ExternalOrder, WebhookReceiving
 from channels.adapters.shopify.client import ShopifyClient
+from channels.adapters.shopify.parse import RecordError, parse_rest_order
 
 WEBHOOK_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "APP_UNINSTALLED")
 WEBHOOK_CREATE = """
@@ -29,14 +38,42 @@ mutation AcornWebhookDelete($id: ID!) {
 """
 
 
-class WebhooksApi(ShopifyClient):
-    """Webhook subscriptions."""
+ORDER_TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/cancelled",
+        "orders/paid",
+        "orders/fulfilled",
+        "orders/partially_fulfilled",
+        "refunds/create",
+    }
+)
 
-    def register_webhooks(self, callback_url: str) -> list[str]:
-        """Subscribe ACORN's webhook endpoint to the order, refund and uninstall topics; returns the topics."""
+
+class WebhooksApi(ShopifyClient, WebhookReceiving):
+    """Webhook subscriptions and order deliveries."""
+
+    webhook_view = "webhook-shopify"
+    order_webhook_topics = ORDER_TOPICS
+
+    @classmethod
+    def order_from_webhook(cls, *, topic: str, payload: Any) -> ExternalOrder | None:
+        """The REST order of an orders/* body; None (read it through GraphQL) for refunds/create, which names
+        only the order, and for a body of an unexpected shape."""
+        if topic == "refunds/create" or not isinstance(payload, dict):
+            return None
+        try:
+            return parse_rest_order(payload)
+        except RecordError:
+            return None  # an unexpected shape: read the order through GraphQL instead, as the poll does
+
+    def register_webhooks(self, *, delivery_url: str, secret: str = "") -> list[str]:
+        """Subscribe ACORN's webhook endpoint to the order, refund and uninstall topics; returns the topics.
+        (Shopify signs with the app's secret: `secret` is not used.)"""
         done: list[str] = []
         for topic in WEBHOOK_TOPICS:
-            result = self.graphql(WEBHOOK_CREATE, {"topic": topic, "uri": callback_url})
+            result = self.graphql(WEBHOOK_CREATE, {"topic": topic, "uri": delivery_url})
             payload = result.get("webhookSubscriptionCreate") or {}
             errors = [e for e in payload.get("userErrors") or [] if isinstance(e, Mapping)]
             if errors and not any("taken" in str(e.get("message", "")).lower() for e in errors):
@@ -44,13 +81,13 @@ class WebhooksApi(ShopifyClient):
             done.append(topic)
         return done
 
-    def unregister_webhooks(self, callback_url: str) -> list[str]:
+    def unregister_webhooks(self, *, delivery_url: str) -> list[str]:
         """Delete the shop's webhook subscriptions that deliver to ACORN's URL; returns their topics."""
-        data = self.graphql(WEBHOOKS_OF_URI, {"uri": callback_url})
+        data = self.graphql(WEBHOOKS_OF_URI, {"uri": delivery_url})
         nodes = ((data.get("webhookSubscriptions") or {}).get("nodes")) or []
         deleted: list[str] = []
         for node in nodes:
-            if not isinstance(node, Mapping) or node.get("uri") != callback_url:
+            if not isinstance(node, Mapping) or node.get("uri") != delivery_url:
                 continue
             result = self.graphql(WEBHOOK_DELETE, {"id": node["id"]}).get("webhookSubscriptionDelete") or {}
             errors = [e for e in result.get("userErrors") or [] if isinstance(e, Mapping)]

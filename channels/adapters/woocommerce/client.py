@@ -10,7 +10,7 @@ listing is being read (it moves to the end).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -122,8 +122,14 @@ class WooCommerceClient(ChannelAdapter):
     """The transport every WooCommerce API area shares: the site's REST v3 client with the store's keys,
     one call path with errors classified. Bound to one site."""
 
-    def __init__(self, *, store: Store, secrets: Mapping[str, Any]) -> None:
-        super().__init__(store=store, secrets=secrets)
+    def __init__(
+        self,
+        *,
+        store: Store,
+        secrets: Mapping[str, Any],
+        on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        super().__init__(store=store, secrets=secrets, on_secrets_changed=on_secrets_changed)
         key, secret = secrets.get("consumer_key"), secrets.get("consumer_secret")
         if not key or not secret:
             raise ChannelAuthError("The site has no API keys: connect it in the console.")

@@ -8,13 +8,27 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from channels.adapters.base import BadRecord, ChannelRetryableError, ExternalOrder, Page
+from channels.adapters.base import (
+    BadRecord,
+    ChannelRetryableError,
+    ExternalOrder,
+    Page,
+    ShipmentConfirmation,
+    ShipmentConfirming,
+)
 from channels.adapters.woocommerce.client import PAGE_SIZE, WooCommerceClient, decode_page_token, encode_page_token
 from channels.adapters.woocommerce.parse import RecordError, parse_gmt, parse_order
 
 
-class OrdersApi(WooCommerceClient):
-    """Orders."""
+class OrdersApi(WooCommerceClient, ShipmentConfirming):
+    """Orders, and completing one when its parcel left."""
+
+    def confirm_shipment(self, confirmation: ShipmentConfirmation) -> str:
+        """The order completed, with a customer note carrying the tracking (`complete_order`)."""
+        self.complete_order(
+            order_id=confirmation.order_id, tracking_number=confirmation.tracking_number, carrier=confirmation.carrier
+        )
+        return "completed"
 
     def fetch_orders(
         self, *, updated_after: datetime, updated_before: datetime | None, page_token: str | None

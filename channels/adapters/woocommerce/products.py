@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from channels.adapters.base import ChannelRetryableError, ChannelStock, Page, StockPushResult
+from channels.adapters.base import ChannelRetryableError, ChannelStock, Page, ProductStockPushing, StockPushResult
 from channels.adapters.woocommerce.client import PAGE_SIZE, WooCommerceClient
 from channels.adapters.woocommerce.parse import parse_stock
 
 
-class ProductsApi(WooCommerceClient):
-    """Products and their stock."""
+class ProductsApi(WooCommerceClient, ProductStockPushing):
+    """Products and their stock: one quantity per product or variation, set outright (no compare-and-set)."""
+
+    stock_write_operation = "woocommerce.products"
 
     # --- stock ---------------------------------------------------------------------------------------------
     def fetch_stock(self, *, page_token: str | None = None) -> Page[ChannelStock]:

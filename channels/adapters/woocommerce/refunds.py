@@ -19,9 +19,12 @@ from channels.adapters.base import (
     ChannelRetryableError,
     ExternalRefund,
     Page,
+    RefundExecuting,
+    RefundFetching,
     RefundLine,
     RefundRequest,
 )
+from channels.adapters.passes import order_by_order_page
 from channels.adapters.woocommerce.client import (
     PAGE_SIZE,
     WooCommerceClient,
@@ -34,8 +37,26 @@ from channels.adapters.woocommerce.client import (
 from channels.adapters.woocommerce.parse import RecordError, parse_amount, parse_gmt, parse_refund
 
 
-class RefundsApi(WooCommerceClient):
-    """Refunds."""
+class RefundsApi(WooCommerceClient, RefundFetching, RefundExecuting):
+    """Refunds: read order by order (see channels.adapters.passes), and created through the shop."""
+
+    refund_source = "woocommerce"
+
+    def fetch_refunds(
+        self, *, window_start: datetime, window_end: datetime | None, page_token: str | None
+    ) -> Page[ExternalRefund]:
+        """One call of the pass over the orders modified in the window that list refunds."""
+        return order_by_order_page(
+            lambda cursor: self.fetch_orders_with_refunds(
+                updated_after=window_start, updated_before=window_end, page_token=cursor
+            ),
+            lambda entry: self.fetch_order_refund_detail(str(entry[0]), str(entry[1])),
+            page_token,
+        )
+
+    def execute_refund(self, request: RefundRequest, *, restock: bool = False) -> ChannelRefundResult:
+        """Refund through the shop and its payment gateway (`create_refund`, once per idempotency key)."""
+        return self.create_refund(request, api_refund=True, restock=restock)
 
     # --- refunds and completion ----------------------------------------------------------------------------
     def fetch_order_refunds(self, order_id: str) -> list[ExternalRefund]:
