@@ -6,7 +6,7 @@ FR, IT, ES) and makes `--scale` orders over the last 30 days (`World.generate_or
 seller's listings as SKUs, merchant-fulfilled and FBA). Each order is rendered as Orders API 2026-01-01
 JSON with the datasets ACORN asks for (`simulator.amazon.order_shape.render_order`) at a random
 event of its own timeline — pending, paid, partly shipped, shipped or cancelled, the states in which a sync
-meets an order over its life — and parsed by ACORN's adapter (`channels.adapters.amazon.parse_order`) into
+meets an order over its life — and parsed by ACORN's adapter (`channels.adapters.amazon.parse.parse_order`) into
 ExternalOrder. Nothing goes over HTTP: the benchmark measures what happens to a page once it has arrived.
 
 A throwaway tenant (slug `bench-ingest-…`, inactive, deleted afterwards) gets one store per seller, master
@@ -55,7 +55,8 @@ from benchmarks.support import (
     percentile,
     reserve_ids,
 )
-from channels.adapters.amazon import ORDERS_INCLUDED_DATA, ORDERS_PAGE_SIZE, parse_order
+from channels.adapters.amazon.orders import ORDERS_INCLUDED_DATA, ORDERS_PAGE_SIZE
+from channels.adapters.amazon.parse import parse_order
 from channels.adapters.base import ExternalOrder, FulfillmentChannel, OrderStatus
 from channels.models import Platform, Region, Store, StoreStatus
 from inventory.models import AllocationState, LineAllocation, MovementKind, Product, SkuMapping, Warehouse
@@ -129,7 +130,8 @@ def run(options: BenchOptions) -> dict[str, Any]:
         "page_size": PAGE_SIZE,
         "pages": len(pages),
         "orders_from": (
-            f"simulator World(seed={SEED}) -> order_shape.render_order -> channels.adapters.amazon.parse_order"
+            f"simulator World(seed={SEED}) -> order_shape.render_order"
+            " -> channels.adapters.amazon.parse.parse_order"
         ),
         "simulated_seconds": round(simulated_seconds, 2),
         "stores": len(sellers),

@@ -117,9 +117,12 @@ class Store(TenantScopedModel):
 
     @property
     def needs_reauthorization_soon(self) -> bool:
+        """The channel asks sellers to renew their authorisation (Amazon, yearly) and the date is near."""
+        from channels.adapters.registry import platform_reauthorizes  # the adapters import these models
+
         deadline = self.reauthorize_by
         return (
-            self.platform == Platform.AMAZON
+            platform_reauthorizes(self.platform)
             and deadline is not None
             and deadline - timezone.now() <= REAUTHORIZATION_WARNING
         )

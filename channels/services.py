@@ -17,11 +17,17 @@ from acorn.notifications.services import notify
 from acorn.tenancy import plans
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
+from channels.adapters.base import (
+    ChannelAuthError,
+    ChannelCapabilityMissing,
+    UnknownChannel,
+    WebhookReceiving,
+)
+from channels.adapters.registry import adapter_class_for, adapter_classes, platform_reauthorizes
 from channels.marketplaces import marketplace_code
 from channels.models import (
     AMAZON_REGION_MARKETPLACES,
     DataPermission,
-    Platform,
     Region,
     Store,
     StoreCredential,
@@ -38,6 +44,15 @@ if TYPE_CHECKING:
 
 def _lock_tenant(tenant: Tenant) -> Tenant:
     return Tenant.objects.select_for_update().get(pk=tenant.pk)
+
+
+def _regional(platform: str) -> bool:
+    """Whether one authorisation of the platform covers one selling region (an unknown platform is left to
+    the model's validation)."""
+    try:
+        return adapter_class_for(platform).regional
+    except UnknownChannel:
+        return False
 
 
 @transaction.atomic
@@ -66,7 +81,7 @@ def store_create(
     plans.ensure_store_capacity(tenant, stores_in_use=store_count_in_use(tenant=tenant))
     if Store.objects.filter(tenant=tenant, name__iexact=name.strip()).exists():
         raise ValidationError({"name": _("A store with this name exists already.")})
-    if platform == Platform.AMAZON:
+    if _regional(platform):
         if region not in Region.values:
             raise ValidationError({"region": _("Choose the Amazon region (North America, Europe or Far East).")})
         allowed = AMAZON_REGION_MARKETPLACES[region]
@@ -225,9 +240,10 @@ def stores_warn_reauthorization() -> int:
     from channels.models import REAUTHORIZATION_PERIOD, REAUTHORIZATION_WARNING
 
     threshold = timezone.now() - (REAUTHORIZATION_PERIOD - REAUTHORIZATION_WARNING)
+    yearly = sorted(channel.key for channel in adapter_classes() if platform_reauthorizes(channel.key))
     with dangerously_unscoped():
         due = list(
-            Store.objects.filter(platform=Platform.AMAZON, status=StoreStatus.ACTIVE, authorized_at__lte=threshold)
+            Store.objects.filter(platform__in=yearly, status=StoreStatus.ACTIVE, authorized_at__lte=threshold)
             .exclude(reauthorization_warned_at__gte=F("authorized_at"))
             .select_related("tenant")
         )
@@ -294,37 +310,37 @@ def store_update_secrets(*, store: Store, secrets: Mapping[str, Any]) -> None:
 
 
 def webhook_url(store: Store) -> str:
-    """Where the store's platform should deliver webhooks (public base URL + the platform's path)."""
+    """Where the store's channel should deliver webhooks: the public base URL and the path of the channel's
+    receiving view (with the store's webhook key when deliveries do not say which store they are for)."""
     from django.conf import settings
 
+    channel = adapter_class_for(store.platform)
+    if not issubclass(channel, WebhookReceiving):
+        raise ChannelCapabilityMissing(f"The {store.platform} channel sends no webhooks.")
     base = (settings.ACORN_WEBHOOK_BASE_URL or settings.ACORN_BASE_URL).rstrip("/")
-    if store.platform == Platform.WOOCOMMERCE:
-        return base + reverse("webhook-woocommerce", args=[store.webhook_key])
-    return base + reverse("webhook-shopify")
+    args = [store.webhook_key] if channel.webhook_url_names_store else []
+    return base + reverse(channel.webhook_view, args=args)
 
 
 def store_register_webhooks(*, store: Store) -> list[str]:
     """Subscribe the shop or site to ACORN's webhooks (idempotent). An auth failure interrupts the store."""
     import secrets as random_secrets
 
-    from channels.adapters.base import ChannelAuthError
     from channels.adapters.registry import adapter_for
-    from channels.adapters.shopify import ShopifyAdapter
-    from channels.adapters.woocommerce import WooCommerceAdapter
 
+    channel = adapter_class_for(store.platform)
+    if not issubclass(channel, WebhookReceiving):
+        return []
     credential = store.credential
     stored: dict[str, Any] = dict(credential.secrets or {})  # type: ignore[arg-type]
-    if store.platform == Platform.WOOCOMMERCE and not stored.get("webhook_secret"):
+    if channel.webhook_secret_per_store and not stored.get("webhook_secret"):
         stored["webhook_secret"] = random_secrets.token_urlsafe(32)
         store_update_secrets(store=store, secrets={"webhook_secret": stored["webhook_secret"]})
     adapter = adapter_for(store, secrets=stored)
     try:
-        if isinstance(adapter, ShopifyAdapter):
-            topics = adapter.register_webhooks(webhook_url(store))
-        elif isinstance(adapter, WooCommerceAdapter):
-            topics = [str(hook) for hook in adapter.register_webhooks(webhook_url(store), stored["webhook_secret"])]
-        else:
-            return []
+        topics = adapter.require(WebhookReceiving).register_webhooks(
+            delivery_url=webhook_url(store), secret=str(stored.get("webhook_secret") or "")
+        )
     except ChannelAuthError as error:
         store_mark_auth_interrupted(store=store, reason=str(error))
         return []

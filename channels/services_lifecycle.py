@@ -39,11 +39,18 @@ from acorn.audit.services import audit_record, snapshot
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
-from channels.adapters.base import ChannelAuthError, ChannelError, ChannelRetryableError
+from channels.adapters.base import (
+    Capability,
+    ChannelAuthError,
+    ChannelError,
+    ChannelRetryableError,
+    MarketplaceParticipationReading,
+    WebhookReceiving,
+)
+from channels.adapters.registry import platform_is_regional, platform_supports
 from channels.marketplaces import REGION_MARKETPLACES, marketplace_code
 from channels.models import (
     AUTHORIZATION_EXPIRY,
-    Platform,
     Region,
     Store,
     StoreCredential,
@@ -103,11 +110,11 @@ def store_refresh_participations(*, store: Store) -> Store:
     from channels.adapters.registry import adapter_for
     from channels.services import store_mark_auth_interrupted
 
-    if store.platform != Platform.AMAZON:
+    if not platform_supports(store.platform, Capability.READ_MARKETPLACE_PARTICIPATIONS):
         raise ValidationError(_("Only Amazon stores have marketplace participations."))
     adapter = adapter_for(store, secrets=store.credential.secrets)  # type: ignore[arg-type]
     try:
-        participations = adapter.fetch_marketplace_participations()  # type: ignore[attr-defined]
+        participations = adapter.require(MarketplaceParticipationReading).fetch_marketplace_participations()
     except ChannelAuthError as error:
         store_mark_auth_interrupted(store=store, reason=str(error))
         raise
@@ -159,7 +166,7 @@ def store_update_marketplaces(
     """Choose which of the seller's marketplaces ACORN reads. Added marketplaces bring their history: the
     store's cursors start again from the initial history (re-reading what is known changes nothing)."""
     _ensure_manager(store, membership)
-    if store.platform != Platform.AMAZON:
+    if not platform_is_regional(store.platform):
         raise ValidationError(_("Only Amazon stores have marketplaces."))
     codes = list(dict.fromkeys(marketplace_code(value) or value.strip().upper() for value in marketplaces))
     allowed = marketplace_choices_for(store)
@@ -276,7 +283,7 @@ def _remove_webhooks(store: Store) -> tuple[tuple[str, ...], str]:
     from channels.adapters.registry import adapter_for
     from channels.services import webhook_url
 
-    if store.platform not in (Platform.SHOPIFY, Platform.WOOCOMMERCE) or store.status != StoreStatus.ACTIVE:
+    if not platform_supports(store.platform, Capability.RECEIVE_WEBHOOKS) or store.status != StoreStatus.ACTIVE:
         return (), ""
     credential = StoreCredential.objects.filter(store=store).first()
     if credential is None:
@@ -286,7 +293,7 @@ def _remove_webhooks(store: Store) -> tuple[tuple[str, ...], str]:
     except ChannelError as error:
         return (), str(error)
     try:
-        removed = adapter.unregister_webhooks(webhook_url(store))  # type: ignore[attr-defined]
+        removed = adapter.require(WebhookReceiving).unregister_webhooks(delivery_url=webhook_url(store))
     except ChannelError as error:
         return (), str(error)[:300]
     finally:

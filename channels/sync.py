@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,9 +36,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from acorn.crypto import DecryptionError
+from acorn.retry import Jitter, backoff_seconds
 from channels import ratelimit
 from channels.adapters.base import (
     BadRecord,
+    Capability,
     ChannelAdapter,
     ChannelAuthError,
     ChannelCursorExpired,
@@ -48,7 +49,7 @@ from channels.adapters.base import (
     ChannelRetryableError,
     Page,
 )
-from channels.adapters.registry import adapter_for
+from channels.adapters.registry import adapter_for, platform_supports
 from channels.models import (
     FAILING_AFTER,
     QuarantinedRecord,
@@ -66,7 +67,8 @@ MAX_ATTEMPTS_PER_CALL = 6
 # A run that ends behind and may go on within this long is queued again at once (a longer wait, such as a
 # vendor's Retry-After, is left to the per-minute dispatcher and the cursor's next_run_at).
 CONTINUE_AT_ONCE = timedelta(seconds=5)
-BACKOFF_BASE_SECONDS = 2
+# A retried call waits 0..4 s after its first failure, 0..8 s after the second, … up to 0..120 s (full jitter).
+BACKOFF_FIRST_SECONDS = 4
 BACKOFF_MAX_SECONDS = 120
 FAILURE_BACKOFF_MAX = timedelta(hours=6)
 
@@ -84,7 +86,8 @@ class SyncJob:
 
     resource: str
     permission: str
-    platforms: frozenset[str]
+    # What the store's channel must be able to do for the job to run on it.
+    capability: Capability
     interval: timedelta
     # fetch(adapter, window_start, window_end, page_token) -> Page
     fetch: Callable[[ChannelAdapter, datetime, datetime | None, str | None], Page[Any]]
@@ -116,8 +119,12 @@ def sync_jobs() -> list[SyncJob]:
 
 
 def sync_jobs_for(store: Store) -> list[SyncJob]:
-    """The jobs that apply to a store: its platform, and the data permissions it granted."""
-    return [job for job in _JOBS.values() if store.platform in job.platforms and store.has_permission(job.permission)]
+    """The jobs that apply to a store: what its channel can do, and the data permissions it granted."""
+    return [
+        job
+        for job in _JOBS.values()
+        if platform_supports(store.platform, job.capability) and store.has_permission(job.permission)
+    ]
 
 
 class SyncAlreadyRunning(Exception):
@@ -168,11 +175,6 @@ def _quarantine(store: Store, resource: str, run: SyncRun, records: Sequence[Bad
                 raw=json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str),
             )
     return len(records)
-
-
-def _backoff_seconds(attempt: int) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))  # noqa: S311
 
 
 class _RunStop(Exception):
@@ -340,7 +342,13 @@ class _Runner:
                     ratelimit.rate_limit_penalize(store_id=self.store.pk, operation=self.operation)
                 if attempt >= MAX_ATTEMPTS_PER_CALL:
                     raise _RunStop(SyncRunStatus.FAILED, error.code, str(error)) from None
-                delay = error.retry_after if error.retry_after is not None else _backoff_seconds(attempt)
+                delay = (
+                    error.retry_after
+                    if error.retry_after is not None
+                    else backoff_seconds(
+                        attempt, first=BACKOFF_FIRST_SECONDS, cap=BACKOFF_MAX_SECONDS, jitter=Jitter.FULL
+                    )
+                )
                 self._wait_or_stop(delay, error.code, str(error))
                 continue
             except ChannelError as error:
@@ -370,6 +378,8 @@ class _Runner:
         """Store the page, quarantine bad records and advance the cursor in one transaction. True when done."""
         cursor = self.cursor
         times = [self.job.item_time(item) for item in page.items]
+        if page.newest is not None:  # how far a listing went when the records carry older times of their own
+            times.append(page.newest)
         with transaction.atomic():
             counts = self.job.persist(self.store, page.items)
             quarantined = _quarantine(self.store, self.job.resource, self.run_row, page.bad_records)
@@ -432,8 +442,15 @@ class _Runner:
             store_mark_auth_interrupted(store=self.store, reason=stop.message or stop.code)
         else:
             cursor.consecutive_failures += 1
-            backoff = min(self.job.interval * 2**cursor.consecutive_failures, FAILURE_BACKOFF_MAX)
-            cursor.next_run_at = now + backoff * random.uniform(0.8, 1.2)  # noqa: S311
+            # The interval doubled for every failure in a row (2x after the first), at most six hours, ±20 %.
+            backoff = backoff_seconds(
+                cursor.consecutive_failures,
+                first=2 * self.job.interval.total_seconds(),
+                cap=FAILURE_BACKOFF_MAX.total_seconds(),
+                jitter=Jitter.PROPORTIONAL,
+                spread=0.2,
+            )
+            cursor.next_run_at = now + timedelta(seconds=backoff)
             if cursor.consecutive_failures == FAILING_AFTER:
                 from channels.services import store_notify_sync_failing
 

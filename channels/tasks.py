@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.tasks import TenantTask
-from channels.adapters.base import ChannelRetryableError
+from channels.adapters.base import Capability, ChannelRetryableError
+from channels.adapters.registry import platform_supports
 from channels.models import Store, StoreStatus, SyncCursor, SyncTrigger
 from channels.selectors import store_get
 from channels.sync import SyncAlreadyRunning, sync_cursor_get_or_create, sync_jobs_for, sync_run_execute
@@ -85,7 +86,9 @@ def refresh_participations_task(self: TenantTask, *, tenant_id: int, store_id: i
     from channels.services_lifecycle import store_refresh_participations
 
     store = store_get(tenant_id=tenant_id, pk=store_id)
-    if store is None or store.status != StoreStatus.ACTIVE or store.platform != "amazon":
+    if store is None or store.status != StoreStatus.ACTIVE:
+        return []
+    if not platform_supports(store.platform, Capability.READ_MARKETPLACE_PARTICIPATIONS):
         return []
     return store_refresh_participations(store=store).participating_codes() or []
 

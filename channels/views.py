@@ -22,7 +22,8 @@ from acorn.tenancy.plans import PlanLimitExceeded
 from channels import services
 from channels import services_lifecycle as lifecycle
 from channels.adapters.amazon import consent_url, exchange_authorization_code
-from channels.adapters.base import ChannelError
+from channels.adapters.base import Authorization, Capability, ChannelError
+from channels.adapters.registry import platform_authorized_by, platform_supports
 from channels.forms import AmazonConnectForm, SyncRunFilterForm, marketplace_label
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import (
@@ -165,7 +166,11 @@ def store_detail_view(request: TenantRequest, store_pk: int) -> HttpResponse:
             "page": runs,
             "form": form,
             "quarantined": quarantined,
-            "webhook_events": webhook_event_list(store=store)[:20] if store.platform != Platform.AMAZON else None,
+            "webhook_events": (
+                webhook_event_list(store=store)[:20]
+                if platform_supports(store.platform, Capability.RECEIVE_WEBHOOKS)
+                else None
+            ),
             "running": sync_run_list(store=store, status="running").first(),
             "can_sync": has_permission(request.membership, "stores.sync"),
             "can_manage": has_permission(request.membership, "stores.manage"),
@@ -198,7 +203,7 @@ def store_sync_view(request: TenantRequest, store_pk: int) -> HttpResponse:
 @tenant_member_required("stores.manage")
 def store_reauthorize_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    if store.platform != Platform.AMAZON or store.delete_requested_at is not None:
+    if not platform_authorized_by(store.platform, Authorization.CONSENT) or store.delete_requested_at is not None:
         messages.error(request, _("This store cannot be re-authorised here."))
         return redirect("channels:store-detail", store_pk=store.pk)
     if store.authorization_expired:

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from channels import services_lifecycle as lifecycle
-from channels.adapters.base import ChannelError
+from channels.adapters.base import Capability, ChannelError
+from channels.adapters.registry import platform_is_regional, platform_supports
 from channels.forms import StoreDeleteForm, StoreMarketplacesForm, StoreRenameForm, marketplace_label
-from channels.models import Platform, StoreStatus
+from channels.models import StoreStatus
 from channels.selectors import store_get_or_404
 
 DELETION_LABELS = {
@@ -62,7 +63,7 @@ def store_rename_view(request: TenantRequest, store_pk: int) -> HttpResponse:
 @tenant_member_required("stores.manage")
 def store_marketplaces_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    if store.platform != Platform.AMAZON:
+    if not platform_is_regional(store.platform):
         raise Http404
     allowed = lifecycle.marketplace_choices_for(store)
     form = StoreMarketplacesForm(request.POST if request.method == "POST" else None, store=store, allowed=allowed)
@@ -94,7 +95,7 @@ def store_marketplaces_view(request: TenantRequest, store_pk: int) -> HttpRespon
 @tenant_member_required("stores.manage")
 def store_check_participations_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    if store.platform != Platform.AMAZON:
+    if not platform_supports(store.platform, Capability.READ_MARKETPLACE_PARTICIPATIONS):
         raise Http404
     if store.status != StoreStatus.ACTIVE:
         messages.error(request, _("Authorise the store first; then ACORN can ask Amazon."))

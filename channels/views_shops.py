@@ -19,7 +19,8 @@ from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.plans import PlanLimitExceeded
 from channels import services
 from channels.adapters import shopify, woocommerce
-from channels.adapters.base import ChannelError
+from channels.adapters.base import Authorization, Capability, ChannelError
+from channels.adapters.registry import platform_authorized_by, platform_supports
 from channels.forms import ShopifyConnectForm, WooCommerceConnectForm, WooCommerceKeysForm
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get_or_404
@@ -190,7 +191,7 @@ def store_connect_woocommerce_view(request: TenantRequest) -> HttpResponse:
 @tenant_member_required("stores.manage")
 def store_reconnect_shopify_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    if store.platform != Platform.SHOPIFY:
+    if not platform_authorized_by(store.platform, Authorization.OAUTH_INSTALL):
         raise Http404
     return _redirect_to_shopify(request, store)
 
@@ -199,7 +200,7 @@ def store_reconnect_shopify_view(request: TenantRequest, store_pk: int) -> HttpR
 def store_woocommerce_keys_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     """New API keys for a site (the old ones were revoked): tested, then kept; syncing resumes."""
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    if store.platform != Platform.WOOCOMMERCE or store.status == StoreStatus.DISABLED:
+    if not platform_authorized_by(store.platform, Authorization.API_KEYS) or store.status == StoreStatus.DISABLED:
         raise Http404
     form = WooCommerceKeysForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -226,7 +227,7 @@ def store_woocommerce_keys_view(request: TenantRequest, store_pk: int) -> HttpRe
 def store_register_webhooks_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     """Subscribe the shop or site to ACORN's webhooks again (after they were deleted on the platform)."""
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
-    if store.platform == Platform.AMAZON:
+    if not platform_supports(store.platform, Capability.RECEIVE_WEBHOOKS):
         raise Http404
     if store.status != StoreStatus.ACTIVE:
         messages.error(request, _("Only an active store can receive webhooks. Authorise it first."))

@@ -48,7 +48,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -57,14 +57,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from channels.adapters.base import (
+    Capability,
     ChannelAdapter,
     ChannelCursorExpired,
-    ChannelError,
+    FbaStockReading,
     InventorySummary,
     Page,
 )
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, fba_pools
-from channels.models import DataPermission, Platform, Region, Store, SyncRun, SyncRunStatus
+from channels.models import DataPermission, Region, Store, SyncRun, SyncRunStatus
 from channels.sync import PersistCounts, SyncJob
 from inventory.models import MovementKind, Product, SkuMapping, StockLevel, StockMovement, Warehouse, WarehouseKind
 from inventory.services import Resolved, mapping_resolve, stock_move
@@ -167,10 +168,6 @@ class _PassToken:
         return tuple((p, s, i, u) for (p, s), (i, u) in figures.items() if i or u)
 
 
-class _InventoryReader(Protocol):
-    def fetch_inventory_summaries(self, *, marketplace: str, page_token: str | None) -> Page[InventorySummary]: ...
-
-
 def fetch_fba_page(
     adapter: ChannelAdapter, window_start: datetime, window_end: datetime | None, page_token: str | None
 ) -> Page[FbaStockRow]:
@@ -182,9 +179,7 @@ def fetch_fba_page(
         return Page(items=FbaStockPage(final=True))
     if state.amazon_token and time.time() - (state.issued_at or 0) > TOKEN_MAX_AGE_SECONDS:
         raise ChannelCursorExpired("Amazon's FBA inventory nextToken is older than its 30 seconds.")
-    if not hasattr(adapter, "fetch_inventory_summaries"):
-        raise ChannelError(f"The {adapter.key} adapter cannot read FBA inventory.")
-    reader = cast(_InventoryReader, adapter)
+    reader = adapter.require(FbaStockReading)
     pool, marketplace = walk[state.index]
     page = reader.fetch_inventory_summaries(marketplace=marketplace, page_token=state.amazon_token)
     read_at = timezone.now()
@@ -370,7 +365,7 @@ def _write_plain_figures(
         totals[target.product.pk][1] += unfulfillable * target.multiplier
     levels = StockLevel.objects.filter(warehouse=warehouse)
     shared = (
-        Store.objects.filter(tenant_id=store.tenant_id, platform=Platform.AMAZON, region=store.region)
+        Store.objects.filter(tenant_id=store.tenant_id, platform=store.platform, region=store.region)
         .exclude(pk=store.pk)
         .exists()
     )
@@ -463,7 +458,7 @@ def _report_unmapped(store: Store, skus: list[str], records: int) -> None:
 INVENTORY_SYNC_JOB = SyncJob(
     resource=RESOURCE,
     permission=DataPermission.INVENTORY,
-    platforms=frozenset({Platform.AMAZON}),
+    capability=Capability.READ_FBA_STOCK,
     interval=timedelta(minutes=15),
     fetch=fetch_fba_page,
     persist=persist_fba_page,

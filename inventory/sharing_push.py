@@ -1,21 +1,22 @@
 """Pushing a store's quantities to its channel (see `inventory.sharing` for what they should be).
 
 One run per store at a time (a cache lease; no lock is held across vendor HTTP). A run first refreshes every
-listing of the store, then sends each due listing:
+listing of the store, then sends each due listing the way its channel keeps quantities (the adapter's
+StockPushing interface says which):
 
-* Shopify: `inventorySetQuantities` with compare-and-set (`changeFromQuantity` = what ACORN last saw there)
-  and an idempotency key. A conflict (the shop's quantity changed meanwhile) is logged, the shop and ACORN
-  are read again, and the new quantity is set against the new one, at most SHOPIFY_CONFLICT_ROUNDS times.
-  The quantity is set at the shop's primary location (or at the variant's only location).
-* WooCommerce: the product's or variation's `stock_quantity`.
-* Amazon: the merchant-fulfilled quantity through the Listings Items API, in every marketplace of the store.
-  A refusal (INVALID, e.g. a listing fulfilled by Amazon only) makes the listing REJECTED with the issues,
-  not sent again until its target changes.
+* per inventory item and location, compare-and-set (Shopify `inventorySetQuantities`, `changeFromQuantity` =
+  what ACORN last saw there, with an idempotency key). A conflict (the shop's quantity changed meanwhile) is
+  logged, the shop and ACORN are read again, and the new quantity is set against the new one, at most
+  CONFLICT_ROUNDS times. The quantity is set at the shop's primary location (or at the variant's only one).
+* per product or variation, set outright (WooCommerce `stock_quantity`).
+* per seller SKU in every marketplace of the store (Amazon's merchant-fulfilled quantity through Listings
+  Items). A refusal (INVALID, e.g. a listing fulfilled by Amazon only) makes the listing REJECTED with the
+  issues, not sent again until its target changes.
 
 Every call is one StockPush row. A failure (retryable, rate limited, or refused call) makes the listing
 FAILED with an exponential backoff, sent again by the beat task when due, and left FAILED — visible — after
 ACORN_STOCK_PUSH_MAX_ATTEMPTS. When the channel is down or throttling, the rest of the run waits with it.
-Writes draw from the platform's token bucket (channels.ratelimit: Listings Items 5/s, burst 10), and a run
+Writes draw from the channel's token bucket (channels.ratelimit: Listings Items 5/s, burst 10), and a run
 stops at the sync time budget ("partial"), leaving the rest due for the next run, which the task queues.
 """
 
@@ -35,6 +36,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.retry import backoff_seconds
 from channels import ratelimit
 from channels.adapters.base import (
     ChannelAdapter,
@@ -43,23 +45,21 @@ from channels.adapters.base import (
     ChannelRateLimited,
     ChannelRetryableError,
     ChannelStock,
+    ListingStockPushing,
+    LocationStockPushing,
+    ProductStockPushing,
+    StockPushing,
 )
-from channels.models import Platform, Store, StoreStatus
+from channels.models import Store, StoreStatus
 from inventory.models import ChannelListing, PushOutcome, PushState, SharingRule, SkuMapping, StockPush
 from inventory.sharing import debounce_key, lease_key, listings_refresh, recompute_listings
 
 logger = logging.getLogger(__name__)
 
-# Compare-and-set rounds against Shopify in one push: read, set, and on a conflict read again.
-SHOPIFY_CONFLICT_ROUNDS = 3
+# Compare-and-set rounds in one push: read, set, and on a conflict read again.
+CONFLICT_ROUNDS = 3
 # The longest wait between two attempts of a failed push.
 MAX_BACKOFF_SECONDS = 3600
-# The token bucket (channels.ratelimit) each platform's quantity writes draw from.
-WRITE_OPERATIONS: dict[str, str] = {
-    Platform.AMAZON: "amazon.listings",
-    Platform.SHOPIFY: "shopify.inventory",
-    Platform.WOOCOMMERCE: "woocommerce.products",
-}
 
 
 class _OutOfTime(Exception):
@@ -202,9 +202,8 @@ def _rejected(listing: ChannelListing, *, reason: str, quantity: int | None, key
 
 
 def _backoff(attempts: int, retry_after: int | None = None) -> timedelta:
-    base = settings.ACORN_STOCK_PUSH_RETRY_SECONDS
-    seconds = min(base * 2 ** max(0, attempts - 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=max(seconds, retry_after or 0))
+    first = settings.ACORN_STOCK_PUSH_RETRY_SECONDS
+    return timedelta(seconds=backoff_seconds(attempts, first=first, cap=MAX_BACKOFF_SECONDS, at_least=retry_after))
 
 
 def _failed(
@@ -258,7 +257,13 @@ class _Pusher:
     """One push run's vendor calls for one store; each method settles one listing."""
 
     def __init__(
-        self, store: Store, adapter: Any, summary: PushSummary, *, deadline: float, sleep: Callable[[float], None]
+        self,
+        store: Store,
+        adapter: StockPushing,
+        summary: PushSummary,
+        *,
+        deadline: float,
+        sleep: Callable[[float], None],
     ) -> None:
         self.store = store
         self.adapter = adapter
@@ -269,14 +274,14 @@ class _Pusher:
         self._location: str | None = None
 
     # --- finding a listing on the channel ---
-    def _catalogue(self) -> dict[str, list[ChannelStock]]:
+    def _catalogue(self, reader: LocationStockPushing | ProductStockPushing) -> dict[str, list[ChannelStock]]:
         """The channel's stock records by id and by SKU (a Shopify variant has one per location), read once per
         run and only for listings not located yet."""
         if self._index is None:
             index: dict[str, list[ChannelStock]] = {}
             token: str | None = None
             while True:
-                page = self.adapter.fetch_stock(page_token=token)
+                page = reader.fetch_stock(page_token=token)
                 for item in page.items:
                     names = {f"id:{item.channel_product_id}", f"id:{item.channel_product_id.rpartition('/')[2]}"}
                     if item.sku:
@@ -289,23 +294,23 @@ class _Pusher:
             self._index = index
         return self._index
 
-    def _locate(self, mapping: SkuMapping) -> list[ChannelStock]:
+    def _locate(self, reader: LocationStockPushing | ProductStockPushing, mapping: SkuMapping) -> list[ChannelStock]:
         """The mapping's stock records on the channel: by the channel's product id first, then by SKU."""
-        index = self._catalogue()
+        index = self._catalogue(reader)
         found = index.get(f"id:{mapping.channel_product_id}", []) if mapping.channel_product_id else []
         if not found and mapping.channel_sku:
             found = index.get(f"sku:{mapping.channel_sku}", [])
         variants = {item.channel_product_id for item in found}
         return found if len(variants) == 1 else []  # nothing, or an ambiguous SKU: never guess
 
-    def _primary_location(self) -> str:
+    def _primary_location(self, shop: LocationStockPushing) -> str:
         if self._location is None:
-            self._location = self.adapter.primary_location_id()
+            self._location = shop.primary_location_id()
         return self._location
 
     def _throttle(self) -> None:
-        """Wait for a token of the platform's write bucket (its published rate); out of time: stop the run."""
-        operation = WRITE_OPERATIONS[self.store.platform]
+        """Wait for a token of the channel's write bucket (its published rate); out of time: stop the run."""
+        operation = self.adapter.stock_write_operation
         while wait_ms := ratelimit.rate_limit_acquire(store_id=self.store.pk, operation=operation):
             if time.monotonic() + wait_ms / 1000 > self.deadline:
                 raise _OutOfTime
@@ -313,29 +318,33 @@ class _Pusher:
 
     def penalize(self) -> None:
         """After a 429, the next write waits a full token."""
-        ratelimit.rate_limit_penalize(store_id=self.store.pk, operation=WRITE_OPERATIONS[self.store.platform])
+        ratelimit.rate_limit_penalize(store_id=self.store.pk, operation=self.adapter.stock_write_operation)
 
     @staticmethod
     def _name(mapping: SkuMapping) -> str:
         return mapping.channel_sku or mapping.channel_product_id
 
     def push(self, listing: ChannelListing) -> None:
-        pushers: dict[str, Callable[[ChannelListing], None]] = {
-            Platform.SHOPIFY: self._shopify,
-            Platform.WOOCOMMERCE: self._woocommerce,
-            Platform.AMAZON: self._amazon,
-        }
-        pushers[self.store.platform](listing)
+        """Send one listing the way its channel keeps quantities."""
+        adapter = self.adapter
+        if isinstance(adapter, LocationStockPushing):
+            self._per_location(adapter, listing)
+        elif isinstance(adapter, ProductStockPushing):
+            self._per_product(adapter, listing)
+        elif isinstance(adapter, ListingStockPushing):
+            self._per_marketplace(adapter, listing)
+        else:
+            raise ChannelError(_("This channel cannot take stock quantities."))
 
-    # --- Shopify: compare-and-set ---
-    def _shopify(self, listing: ChannelListing) -> None:
+    # --- per location, compare-and-set (Shopify) ---
+    def _per_location(self, shop: LocationStockPushing, listing: ChannelListing) -> None:
         if not (listing.inventory_item_id and listing.location_id):
-            levels = self._locate(listing.mapping)
+            levels = self._locate(shop, listing.mapping)
             if not levels:
                 self._reject_unknown(listing, _("Shopify has no variant %(name)s (or more than one)."))
                 return
             # ACORN sets the quantity at the shop's primary location (the only one, if it is stocked at one).
-            primary = self._primary_location()
+            primary = self._primary_location(shop)
             found = next((level for level in levels if level.location_id == primary), None)
             if found is None and len(levels) == 1:
                 found = levels[0]
@@ -349,15 +358,15 @@ class _Pusher:
                 listing, quantity=found.available, stock_id=found.inventory_item_id, location_id=found.location_id
             )
         elif listing.channel_quantity is None:
-            listing = self._shopify_reread(listing)
-        for _round in range(SHOPIFY_CONFLICT_ROUNDS):
+            listing = self._reread(shop, listing)
+        for _round in range(CONFLICT_ROUNDS):
             if listing.state in (PushState.IN_SYNC, PushState.REJECTED) or listing.target_quantity is None:
                 self.summary.in_sync += int(listing.state == PushState.IN_SYNC)
                 return
             target, expected = listing.target_quantity, listing.channel_quantity
             key = _push_key(listing, target, expected)
             self._throttle()
-            result = self.adapter.set_available(
+            result = shop.set_available(
                 inventory_item_id=listing.inventory_item_id,
                 location_id=listing.location_id,
                 quantity=target,
@@ -379,7 +388,7 @@ class _Pusher:
                     key=key,
                     message=result.message,
                 )
-            listing = self._shopify_reread(listing)
+            listing = self._reread(shop, listing)
             changed = recompute_listings(store=self.store, listings=[listing])
             listing = _fresh(listing) if changed else listing
         if listing.state == PushState.IN_SYNC:
@@ -388,16 +397,14 @@ class _Pusher:
         retry = _failed(
             listing,
             error=_("The quantity kept changing on Shopify (%(rounds)d tries); trying again later.")
-            % {"rounds": SHOPIFY_CONFLICT_ROUNDS},
+            % {"rounds": CONFLICT_ROUNDS},
             sent=False,
         )
         self.summary.failed += 1
         logger.info("stock_push_conflicts", extra={"listing_id": listing.pk, "retry_at": retry})
 
-    def _shopify_reread(self, listing: ChannelListing) -> ChannelListing:
-        current = self.adapter.fetch_item_stock(
-            inventory_item_id=listing.inventory_item_id, location_id=listing.location_id
-        )
+    def _reread(self, shop: LocationStockPushing, listing: ChannelListing) -> ChannelListing:
+        current = shop.fetch_item_stock(inventory_item_id=listing.inventory_item_id, location_id=listing.location_id)
         if current is None or current.available is None:
             # Gone from that location or no longer tracked: find it again next time.
             listing = _observed(listing, quantity=None, stock_id="", location_id="")
@@ -414,14 +421,14 @@ class _Pusher:
         )
         self.summary.rejected += 1
 
-    # --- WooCommerce: stock_quantity ---
-    def _woocommerce(self, listing: ChannelListing) -> None:
+    # --- per product, set outright (WooCommerce) ---
+    def _per_product(self, site: ProductStockPushing, listing: ChannelListing) -> None:
         mapping = listing.mapping
         if not listing.inventory_item_id:
             if "/" in mapping.channel_product_id:
                 listing = _observed(listing, quantity=listing.channel_quantity, stock_id=mapping.channel_product_id)
             else:
-                located = self._locate(mapping)
+                located = self._locate(site, mapping)
                 if not located:
                     self._reject_unknown(listing, _("WooCommerce has no product %(name)s (or more than one)."))
                     return
@@ -433,7 +440,7 @@ class _Pusher:
         target, previous = listing.target_quantity, listing.channel_quantity
         key = _push_key(listing, target, previous)
         self._throttle()
-        result = self.adapter.set_stock(channel_product_id=listing.inventory_item_id, quantity=target)
+        result = site.set_stock(channel_product_id=listing.inventory_item_id, quantity=target)
         if result.applied:
             _applied(listing, quantity=target, previous=previous, key=key)
             self.summary.applied += 1
@@ -446,8 +453,8 @@ class _Pusher:
             )
             self.summary.rejected += 1
 
-    # --- Amazon: merchant-fulfilled quantity per marketplace ---
-    def _amazon(self, listing: ChannelListing) -> None:
+    # --- per seller SKU in each marketplace (Amazon merchant-fulfilled listings) ---
+    def _per_marketplace(self, seller: ListingStockPushing, listing: ChannelListing) -> None:
         mapping = listing.mapping
         target, previous = listing.target_quantity, listing.channel_quantity
         if target is None:
@@ -462,7 +469,7 @@ class _Pusher:
         refused: list[str] = []
         for marketplace in self.store.marketplaces:
             self._throttle()
-            update = self.adapter.set_mfn_quantity(sku=mapping.channel_sku, marketplace=marketplace, quantity=target)
+            update = seller.set_mfn_quantity(sku=mapping.channel_sku, marketplace=marketplace, quantity=target)
             if update.accepted:
                 with transaction.atomic():
                     _log(
@@ -524,7 +531,14 @@ def _push_all(
         for listing in due:
             _failed(listing, error=str(error), sent=False)
         return PushSummary(status="auth_failed" if isinstance(error, ChannelAuthError) else "failed", failed=len(due))
-    pusher = _Pusher(store, adapter, summary, deadline=deadline, sleep=sleep)
+    try:
+        pushing = adapter.require(StockPushing)
+    except ChannelError as error:
+        adapter.close()
+        for listing in due:
+            _failed(listing, error=str(error), sent=False)
+        return PushSummary(status="failed", failed=len(due))
+    pusher = _Pusher(store, pushing, summary, deadline=deadline, sleep=sleep)
     try:
         for index, listing in enumerate(due):
             try:

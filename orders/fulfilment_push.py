@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.retry import backoff_seconds, retry_after_seconds
 from acorn.tenancy.scoping import dangerously_unscoped
 from orders.fulfilment import callback_url, enqueue_send, follow_closed_order, save_request, sign
 from orders.locks import fulfillment_request_qs_select_for_update
@@ -200,8 +201,7 @@ def _post(target: FulfillmentTarget, body: bytes, idempotency_key: str) -> _Answ
         return _Answer(OK, status, reference=reference)
     message = f"HTTP {status}: {_excerpt(response)}".strip()
     if status in RETRYABLE_4XX or status >= 500:
-        retry_after = response.headers.get("Retry-After", "")
-        return _Answer(RETRY, status, message, retry_after=int(retry_after) if retry_after.isdigit() else None)
+        return _Answer(RETRY, status, message, retry_after=retry_after_seconds(response.headers))
     if 300 <= status < 400:
         message = _("HTTP %(status)s: the endpoint redirects; enter its final address.") % {"status": status}
     return _Answer(REFUSED, status, message)
@@ -211,8 +211,8 @@ def _backoff(attempts: int, retry_after: int | None) -> timedelta | None:
     """The wait before the next automatic attempt, or None when the attempts are spent."""
     if attempts >= settings.ACORN_FULFILMENT_MAX_ATTEMPTS:
         return None
-    seconds = min(settings.ACORN_FULFILMENT_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=max(seconds, retry_after or 0))
+    first = settings.ACORN_FULFILMENT_RETRY_SECONDS
+    return timedelta(seconds=backoff_seconds(attempts, first=first, cap=MAX_BACKOFF_SECONDS, at_least=retry_after))
 
 
 def _fail(request: FulfillmentRequest, answer: _Answer, state: str, now: datetime) -> None:

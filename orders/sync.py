@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from channels.adapters.base import ChannelAdapter, ExternalOrder, Page
-from channels.models import DataPermission, Platform, Store
+from channels.adapters.base import Capability, ChannelAdapter, ExternalOrder, Page
+from channels.models import DataPermission, Store
 from channels.sync import PersistCounts, SyncJob
 from orders.services import order_upsert_page
 
@@ -25,7 +25,7 @@ def persist_orders_page(store: Store, items: Sequence[Any]) -> PersistCounts:
 ORDERS_SYNC_JOB = SyncJob(
     resource="orders",
     permission=DataPermission.ORDERS,
-    platforms=frozenset({Platform.AMAZON, Platform.SHOPIFY, Platform.WOOCOMMERCE}),
+    capability=Capability.FETCH_ORDERS,
     interval=timedelta(minutes=10),
     fetch=fetch_orders_page,
     persist=persist_orders_page,

@@ -37,7 +37,9 @@ from acorn.notifications.models import Notification
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import PERMISSIONS, role_has_permission
-from channels.models import Platform, Store
+from channels.adapters.base import Capability, RefundableOrder, RefundExecuting, RefundShipping
+from channels.adapters.registry import adapter_class_for, platform_supports
+from channels.models import Store
 from inventory.models import Product
 from inventory.services import mapping_resolve
 from orders.models import FulfillmentChannel, Order, OrderLine
@@ -161,29 +163,36 @@ def approvals_for_amount(*, policy: ApprovalPolicy, reporting_amount: Decimal | 
 # --- what an order still allows ----------------------------------------------------------------------------
 
 
+def _refund_channel(store: Store) -> type[RefundExecuting] | None:
+    """What the store's channel declares about refunds ACORN asks of it; None when it takes none."""
+    if not platform_supports(store.platform, Capability.EXECUTE_REFUNDS):
+        return None
+    channel = adapter_class_for(store.platform)
+    return channel if issubclass(channel, RefundExecuting) else None
+
+
 def request_refusal(*, order: Order) -> str:
-    """Why no refund can be requested on this order in ACORN ("" when one can)."""
-    platform = order.store.platform
-    if platform == Platform.AMAZON and order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+    """Why no refund can be requested on this order in ACORN ("" when one can): an order the channel fulfilled
+    is the channel's to refund, then what the channel takes at all, whether there is anything to refund, and
+    the channel's own rules (`RefundExecuting.refund_refusal`)."""
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
         return _(
             "This Amazon order is fulfilled by Amazon (FBA): refund it in Seller Central; "
             "ACORN records the refund when Amazon reports it."
         )
-    if platform not in (Platform.AMAZON, Platform.SHOPIFY, Platform.WOOCOMMERCE):
+    channel = _refund_channel(order.store)
+    if channel is None:
         return _("Refunds cannot be requested on this channel.")
     if order.status in ("cancelled", "pending_payment"):
         return _("This order was not paid or is cancelled: there is nothing to refund.")
-    if platform == Platform.SHOPIFY and order.presentment_currency and order.presentment_currency != order.currency:
-        return _(
-            "The buyer paid in %(paid)s, the shop books in %(shop)s: refund this order in Shopify's admin, "
-            "ACORN records the refund when Shopify reports it."
-        ) % {"paid": order.presentment_currency, "shop": order.currency}
-    if platform == Platform.AMAZON and order.status == "paid_unshipped":
-        return _(
-            "This Amazon order has not shipped yet: Amazon only refunds shipped items; "
-            "cancel the order in Seller Central instead."
+    return channel.refund_refusal(
+        RefundableOrder(
+            status=order.status,
+            fulfillment_channel=order.fulfillment_channel,
+            currency=order.currency,
+            presentment_currency=order.presentment_currency,
         )
-    return ""
+    )
 
 
 @dataclass(frozen=True)
@@ -376,8 +385,9 @@ def refund_request(
         )
     shipping_total = Decimal(0)
     if shipping:
-        if order.store.platform == Platform.AMAZON:
-            # Amazon refunds shipping per order item: each chosen line's own shipping, what is left of it.
+        channel = _refund_channel(order.store)
+        if channel is not None and channel.refund_shipping == RefundShipping.PER_ITEM:
+            # The channel refunds shipping per order item: each chosen line's own shipping, what is left of it.
             for refund_line, (entry, _quantity) in zip(refund_lines, chosen, strict=True):
                 already = -(
                     _counted_lines(order, COUNTED_STATUSES)

@@ -1,11 +1,15 @@
 """Executing an approved console refund on its channel, exactly once.
 
-* Shopify: `refundCreate` with the refund's idempotency key (`@idempotent(key:)`).
-* WooCommerce: POST /orders/<id>/refunds; the key travels in the refund's reason and the adapter looks for
-  a refund carrying it before posting again, so a retried POST after a lost answer refunds once.
-* Amazon (merchant-fulfilled): a POST_PAYMENT_ADJUSTMENT_DATA feed whose MerchantAdjustmentItemIDs derive
-  from the key (a resubmission is a no-op on Amazon's side); the refund waits EXECUTING with its feed id
-  until a later run reads the processing report: success → SUCCEEDED, error → FAILED with Amazon's text.
+The channel's adapter does the refund (`RefundExecuting.execute_refund`) with the refund's idempotency key,
+in one of two ways its channel declares (`refund_execution_mode`):
+
+* IMMEDIATE — the channel refunds in the call and answers with its refund id (Shopify `refundCreate` with
+  `@idempotent(key:)`; WooCommerce's refunds endpoint, where the key travels in the reason and the adapter
+  looks for a refund carrying it before posting again, so a retried POST after a lost answer refunds once);
+* SUBMISSION — the channel takes a submission (Amazon, merchant-fulfilled: a POST_PAYMENT_ADJUSTMENT_DATA
+  feed whose MerchantAdjustmentItemIDs derive from the key, so a resubmission is a no-op on Amazon's side);
+  the refund waits EXECUTING with the submission (feed) id until a later run reads its outcome: success →
+  SUCCEEDED, error → FAILED with the channel's text.
 
 One send is three short steps and no row lock is held across the vendor call:
 
@@ -18,13 +22,13 @@ One send is three short steps and no row lock is held across the vendor call:
    RETRY_SECONDS x 2^(attempts-1) (at most an hour), FAILED after MAX_ATTEMPTS; any other answer (4xx,
    validation, authorisation) → FAILED with its message. A FAILED refund is retried only by a person.
 
-Deduplication with the refunds sync: a successful shop refund takes the channel's id as `external_id` and
+Deduplication with the refunds sync: a refund done IMMEDIATE takes the channel's id as `external_id` and
 "<platform>|<id>" as `dedupe_key` (Shopify: the refund's numeric id; WooCommerce: the refund post id) —
 the key refunds.ingest gives that refund — so the sync finds and updates it instead of adding a second one.
-Amazon does not echo our adjustment ids in Finances: the ingest must match an Amazon refund to a SUCCEEDED
-console refund of the same store and order by its amount (`console_refund_for_channel`) and adopt it (take
-its own dedupe key) instead of creating a second one; `channel_refund_id` is our adjustment id, `feed_id`
-the feed that carried it.
+A channel that takes SUBMISSIONs does not echo our ids in what it reports (Amazon's Finances): the ingest
+matches its refund to a SUCCEEDED console refund of the same store and order by its amount
+(`console_refund_for_channel`) and adopts it (takes its own dedupe key) instead of creating a second one;
+`channel_refund_id` is our adjustment id, `feed_id` the submission that carried it.
 """
 
 from __future__ import annotations
@@ -42,16 +46,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.retry import backoff_seconds
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
+    Capability,
     ChannelAdapter,
     ChannelAuthError,
     ChannelError,
     ChannelRetryableError,
     FeedResult,
+    RefundExecuting,
+    RefundExecutionMode,
     RefundRequest,
 )
-from channels.models import Platform, Store, StoreStatus
+from channels.adapters.registry import adapter_class_for, platform_supports
+from channels.models import Store, StoreStatus
 from refunds.models import Refund, RefundLine, RefundOrigin, RefundStatus
 from refunds.rates import rollup_refresh_for_refunds
 
@@ -69,7 +78,6 @@ FEED_POLL_SECONDS = 60
 # An approved refund whose queued task never ran is picked up by the beat task after this long.
 LOST_AFTER_SECONDS = 120
 ERROR_CHARS = 2000
-AMAZON_REASON = "CustomerReturn"
 
 SUCCEEDED, SUBMITTED, RETRY, FAILED, NOT_DUE, MISSING = (
     "succeeded",
@@ -111,8 +119,9 @@ def _claim(refund_pk: int) -> bool:
 
 
 def _backoff(attempts: int, retry_after: int | None) -> timedelta:
-    seconds = min(RETRY_SECONDS * 2 ** max(0, attempts - 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=max(seconds, retry_after or 0))
+    return timedelta(
+        seconds=backoff_seconds(attempts, first=RETRY_SECONDS, cap=MAX_BACKOFF_SECONDS, at_least=retry_after)
+    )
 
 
 @dataclass(frozen=True)
@@ -146,8 +155,8 @@ def _settle(refund_pk: int, outcome: _Outcome, *, only_feed: str | None = None) 
             if outcome.channel_refund_id:
                 row.channel_refund_id = outcome.channel_refund_id[:200]
                 fields.append("channel_refund_id")
-                if row.store.platform != Platform.AMAZON:
-                    # The ingest keys shop refunds on the channel's id: it finds this one, not a new one.
+                if _refunds_immediately(row.store):
+                    # The ingest keys the channel's refunds on its id: it finds this one, not a new one.
                     key = channel_dedupe_key(row.store.platform, outcome.channel_refund_id)
                     taken = Refund.objects.filter(store_id=row.store_id, dedupe_key=key).exclude(pk=row.pk).exists()
                     if taken:
@@ -195,6 +204,12 @@ def _settle(refund_pk: int, outcome: _Outcome, *, only_feed: str | None = None) 
     return result
 
 
+def _refunds_immediately(store: Store) -> bool:
+    """The store's channel refunds in the call (IMMEDIATE) and reports the refund under the id it answered."""
+    channel = adapter_class_for(store.platform)
+    return issubclass(channel, RefundExecuting) and channel.refund_execution_mode == RefundExecutionMode.IMMEDIATE
+
+
 def channel_dedupe_key(platform: str, channel_refund_id: str) -> str:
     """The key the refunds sync gives a shop's refund (refunds.ingest.refund_dedupe_key)."""
     return f"{platform}|{channel_refund_id}"[:200]
@@ -238,7 +253,9 @@ def refund_channel_request(refund: Refund) -> RefundRequest:
         else:
             items.append(("", 0, (("shipping", order_shipping),)))
     key = str(refund.idempotency_key)
-    reason = AMAZON_REASON if refund.store.platform == Platform.AMAZON else (refund.request_note[:200] or "Refund")
+    channel = adapter_class_for(refund.store.platform)
+    note = refund.request_note
+    reason = channel.refund_reason(note=note) if issubclass(channel, RefundExecuting) else (note[:200] or "Refund")
     return RefundRequest(
         order_id=refund.order_external_id,
         adjustment_id=key,
@@ -249,25 +266,18 @@ def refund_channel_request(refund: Refund) -> RefundRequest:
 
 
 def _call_channel(refund: Refund) -> _Outcome:
-    from channels.adapters.amazon import AmazonAdapter
-    from channels.adapters.shopify import ShopifyAdapter
-    from channels.adapters.woocommerce import WooCommerceAdapter
-
+    if not platform_supports(refund.store.platform, Capability.EXECUTE_REFUNDS):
+        raise ChannelError(_("Refunds cannot be executed on this channel."))
     request = refund_channel_request(refund)
     adapter = _adapter(refund.store)
     try:
-        if isinstance(adapter, ShopifyAdapter):
-            result = adapter.create_refund(request, restock=False)
-            return _Outcome(SUCCEEDED, channel_refund_id=result.external_id)
-        if isinstance(adapter, WooCommerceAdapter):
-            result = adapter.create_refund(request, api_refund=True, restock=False)
-            return _Outcome(SUCCEEDED, channel_refund_id=result.external_id)
-        if isinstance(adapter, AmazonAdapter):
-            feed_id = adapter.adjust_orders([request])
-            return _Outcome(SUBMITTED, feed_id=feed_id, channel_refund_id=request.adjustment_id)
-        raise ChannelError(_("Refunds cannot be executed on this channel."))
+        # ACORN puts returned units back itself (refund.restock, on success): the channel is told not to.
+        result = adapter.require(RefundExecuting).execute_refund(request, restock=False)
     finally:
         adapter.close()
+    if result.submitted:
+        return _Outcome(SUBMITTED, feed_id=result.submission_id, channel_refund_id=result.external_id)
+    return _Outcome(SUCCEEDED, channel_refund_id=result.external_id)
 
 
 def _failure(refund: Refund, error: ChannelError | ValueError) -> _Outcome:
@@ -324,11 +334,10 @@ def refund_feed_poll(*, refund_pk: int) -> str:
     try:
         adapter = _adapter(refund.store)
         try:
-            from channels.adapters.amazon import AmazonAdapter
-
-            if not isinstance(adapter, AmazonAdapter):
+            executing = adapter.require(RefundExecuting)
+            if executing.refund_execution_mode != RefundExecutionMode.SUBMISSION:
                 raise ChannelError(_("Only Amazon refunds go through feeds."))
-            result = adapter.get_feed_result(feed_id=feed_id)
+            result = executing.refund_submission_result(submission_id=feed_id)
         finally:
             adapter.close()
     except ChannelError as error:

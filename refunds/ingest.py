@@ -1,15 +1,17 @@
 """Refunds and returns ingest: pages of channel refunds / returns upserted idempotently, deduplicated, linked.
 
-Deduplication. Amazon reports one refund twice: Finances v0 (a RefundEvent, item-level, source
-``finances_v0``) and Finances 2024-06-19 (a ``Refund`` transaction, source ``transactions``). Neither carries
-the other's id: v0 has no refund id at all, the transaction has a REFUND_ID that v0 never shows. What both
-carry, for the same posting, is the order id, the posting time and the signed net total (every component,
-fees included). So the Amazon deduplication key is ``amazon|<order id>|<posted, to the second, UTC>|<net
-total quantised to the currency>``: stable across re-reads of either API, and two different refunds of one
-order would need the same second and the same net amount to collide (Amazon posts one refund per adjustment).
-The v0 copy wins for the money and the lines (it has OrderAdjustmentItemId and every charge per item); the
-transaction only adds itself to ``sources`` (and its REFUND_ID as the refund's id). Other channels give each
-refund its own id: the key is ``<platform>|<refund id>``.
+Deduplication. How two reports of one refund are recognised is the channel's declared `refund_identity`.
+Most channels give each refund its own id that every report repeats (CHANNEL_ID): the key is
+``<platform>|<refund id>``. Amazon reports one refund twice (ORDER_POSTING_TOTAL): Finances v0 (a
+RefundEvent, item-level, source ``finances_v0``) and Finances 2024-06-19 (a ``Refund`` transaction, source
+``transactions``). Neither carries the other's id: v0 has no refund id at all, the transaction has a
+REFUND_ID that v0 never shows. What both carry, for the same posting, is the order id, the posting time and
+the signed net total (every component, fees included). So that key is ``<platform>|<order id>|<posted, to
+the second, UTC>|<net total quantised to the currency>``: stable across re-reads of either API, and two
+different refunds of one order would need the same second and the same net amount to collide (Amazon posts
+one refund per adjustment). The v0 copy wins for the money and the lines (it has OrderAdjustmentItemId and
+every charge per item); the transaction only adds itself to ``sources`` (and its REFUND_ID as the refund's
+id).
 
 Waiting for the order. A refund or return whose order is not imported yet keeps ``order=None`` and its
 ``order_external_id``; ``link_waiting_for_orders`` (connected to orders.signals.orders_upserted) links them
@@ -36,8 +38,21 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from acorn.money import quantize_amount
-from channels.adapters.base import ExternalRefund, ExternalReturn, FulfillmentChannel
-from channels.models import Platform, Store
+from channels.adapters.base import (
+    ChannelAdapter,
+    ExternalRefund,
+    ExternalReturn,
+    FulfillmentChannel,
+    RefundExecuting,
+    RefundExecutionMode,
+    RefundFetching,
+    RefundIdentity,
+    ReturnFetching,
+    ReturnState,
+    UnknownChannel,
+)
+from channels.adapters.registry import adapter_class_for
+from channels.models import Store
 from channels.sync import PersistCounts
 from inventory.services import mapping_resolve
 from orders.models import Order, OrderLine
@@ -72,10 +87,12 @@ _SOURCES: dict[str, str] = {
 }
 # Which source's money and lines a refund keeps when two describe it (higher wins).
 _DETAIL_RANK: dict[str, int] = {RefundSource.AMAZON_TRANSACTIONS: 1}
-_PLATFORM_SOURCES: dict[str, str] = {
-    Platform.AMAZON: RefundSource.AMAZON_FINANCES,
-    Platform.SHOPIFY: RefundSource.SHOPIFY,
-    Platform.WOOCOMMERCE: RefundSource.WOOCOMMERCE,
+# ReturnFetching.return_source (what the channel's return is) → ReturnSource.
+_RETURN_SOURCES: dict[str, str] = {
+    "amazon_fba": ReturnSource.AMAZON_FBA,
+    "amazon_mfn": ReturnSource.AMAZON_MFN,
+    "shopify": ReturnSource.SHOPIFY,
+    "woocommerce": ReturnSource.WOOCOMMERCE,
 }
 
 REFUND_FIELDS = [
@@ -132,17 +149,40 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _channel(store: Store) -> type[ChannelAdapter] | None:
+    """The adapter class of the store's channel (its declarations), None for a platform ACORN has none for."""
+    try:
+        return adapter_class_for(store.platform)
+    except UnknownChannel:
+        return None
+
+
+def _executed_by_submission(store: Store) -> bool:
+    """Whether ACORN's refunds on this channel go out as submissions, whose outcome the channel reports
+    without ACORN's ids (so the refunds sync recognises them by order and amount, not by the channel's id)."""
+    channel = _channel(store)
+    return (
+        channel is not None
+        and issubclass(channel, RefundExecuting)
+        and channel.refund_execution_mode == RefundExecutionMode.SUBMISSION
+    )
+
+
 def refund_source(store: Store, incoming: ExternalRefund) -> str:
-    """The RefundSource of an incoming refund (by what the adapter says it read, else by platform)."""
-    return _SOURCES.get(incoming.source) or _PLATFORM_SOURCES.get(store.platform, RefundSource.SHOPIFY)
+    """The RefundSource of an incoming refund (by what the adapter says it read, else the channel's own)."""
+    channel = _channel(store)
+    default = channel.refund_source if channel is not None and issubclass(channel, RefundFetching) else ""
+    return _SOURCES.get(incoming.source) or _SOURCES.get(default, RefundSource.SHOPIFY)
 
 
 def refund_dedupe_key(store: Store, incoming: ExternalRefund) -> str:
     """The key two reports of the same refund share (see the module docstring)."""
-    if store.platform == Platform.AMAZON:
+    channel = _channel(store)
+    identity = channel.refund_identity if channel is not None and issubclass(channel, RefundFetching) else None
+    if identity == RefundIdentity.ORDER_POSTING_TOTAL:
         posted = incoming.posted_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         total = _q(incoming.total_amount, incoming.currency)
-        return f"amazon|{incoming.order_id}|{posted}|{total}"[:200]
+        return f"{store.platform}|{incoming.order_id}|{posted}|{total}"[:200]
     return f"{store.platform}|{incoming.external_id}"[:200]
 
 
@@ -347,7 +387,8 @@ def _console_request_for(store: Store, incoming: ExternalRefund, key: str) -> Re
     money and status (the execution records them); it gains the channel's copy and, for Amazon, the key that
     the second Amazon report of it will find. Saves; None when it is no request of ours."""
     requests = Refund.objects.filter(store=store, origin=RefundOrigin.CONSOLE).select_for_update()
-    if store.platform == Platform.AMAZON:
+    by_amount = _executed_by_submission(store)
+    if by_amount:
         given_back = -sum(
             (amount for name, amount in incoming.component_totals().items() if name in Refund.BUYER_COMPONENTS),
             Decimal(0),
@@ -370,7 +411,7 @@ def _console_request_for(store: Store, incoming: ExternalRefund, key: str) -> Re
     raw["sources"] = {**(raw.get("sources") or {}), source: _jsonable(incoming)}
     found.raw = raw
     found.sources = sorted({*found.sources, source})
-    found.dedupe_key = key if store.platform == Platform.AMAZON else found.dedupe_key
+    found.dedupe_key = key if by_amount else found.dedupe_key
     found.updated_at = timezone.now()
     found.save(update_fields=["raw", "sources", "dedupe_key", "updated_at"])
     return found
@@ -457,53 +498,36 @@ RETURN_FIELDS = [
     "review_reason",
     "raw",
 ]
-# The channels' return statuses (lower case) → ReturnStatus. FBA report rows are returns the fulfilment
-# centre has processed: received whatever their status text says.
-_SHOPIFY_STATUSES = {
-    "requested": ReturnStatus.REQUESTED,
-    "open": ReturnStatus.IN_TRANSIT,
-    "closed": ReturnStatus.CLOSED,
-    "declined": ReturnStatus.DECLINED,
-    "canceled": ReturnStatus.DECLINED,
-    "cancelled": ReturnStatus.DECLINED,
-    "expired": ReturnStatus.DECLINED,
+# ReturnState (what a channel's return status means) → ReturnStatus.
+_RETURN_STATUSES: dict[str, str] = {
+    ReturnState.REQUESTED: ReturnStatus.REQUESTED,
+    ReturnState.IN_TRANSIT: ReturnStatus.IN_TRANSIT,
+    ReturnState.RECEIVED: ReturnStatus.RECEIVED,
+    ReturnState.CLOSED: ReturnStatus.CLOSED,
+    ReturnState.DECLINED: ReturnStatus.DECLINED,
 }
 
 
+def _return_reader(store: Store) -> type[ReturnFetching]:
+    """What the store's channel declares about its returns (a channel that reports none: the common words)."""
+    channel = _channel(store)
+    return channel if channel is not None and issubclass(channel, ReturnFetching) else ReturnFetching
+
+
 def return_status(store: Store, incoming: ExternalReturn) -> str:
-    """The ReturnStatus of a channel return."""
-    text = incoming.status.strip().lower()
-    if store.platform == Platform.AMAZON:
-        if incoming.fulfillment_channel == FulfillmentChannel.FBA:
-            return ReturnStatus.RECEIVED
-        if text in ("closed", "completed"):
-            return ReturnStatus.CLOSED
-        if text in ("rejected", "declined", "denied", "cancelled", "canceled"):
-            return ReturnStatus.DECLINED
-        if incoming.delivered_at is not None:
-            return ReturnStatus.RECEIVED
-        return ReturnStatus.IN_TRANSIT if incoming.tracking_number else ReturnStatus.REQUESTED
-    if text in _SHOPIFY_STATUSES:
-        return _SHOPIFY_STATUSES[text]
-    if text in ("received", "refunded", "completed"):
-        return ReturnStatus.RECEIVED
-    return ReturnStatus.REQUESTED
+    """The ReturnStatus of a channel return, as its channel reads its own status words."""
+    return _RETURN_STATUSES[_return_reader(store).return_state(incoming)]
 
 
 def return_source(store: Store, incoming: ExternalReturn) -> str:
-    if store.platform == Platform.AMAZON:
-        fba = incoming.fulfillment_channel == FulfillmentChannel.FBA
-        return ReturnSource.AMAZON_FBA if fba else ReturnSource.AMAZON_MFN
-    if store.platform == Platform.WOOCOMMERCE:
-        return ReturnSource.WOOCOMMERCE
-    return ReturnSource.SHOPIFY
+    reader = _return_reader(store)
+    kind = reader.return_source(incoming) if reader is not ReturnFetching else store.platform
+    return _RETURN_SOURCES.get(kind, ReturnSource.SHOPIFY)
 
 
 def return_key(store: Store, incoming: ExternalReturn) -> str:
-    """The (store-unique) id of one SKU of a return. An Amazon RMA can cover several SKUs: the SKU is added."""
-    if store.platform == Platform.AMAZON and incoming.fulfillment_channel != FulfillmentChannel.FBA:
-        return f"{incoming.external_id}|{incoming.sku}"[:200]
-    return incoming.external_id[:200]
+    """The (store-unique) id of one SKU of a return (an Amazon RMA can cover several SKUs: its key adds it)."""
+    return _return_reader(store).return_key(incoming)
 
 
 class BadReturn(ValueError):
@@ -517,7 +541,7 @@ def _return_values(store: Store, incoming: ExternalReturn, order: Order | None, 
         raise BadReturn("sku: missing")
     if incoming.quantity < 0:
         raise BadReturn("quantity: negative")
-    fba = store.platform == Platform.AMAZON and incoming.fulfillment_channel == FulfillmentChannel.FBA
+    fba = incoming.fulfillment_channel == FulfillmentChannel.FBA  # FBA returns are the channel's to restock
     marketplace = incoming.marketplace or (order.marketplace if order is not None else "")
     return {
         "order": order,

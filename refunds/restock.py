@@ -38,7 +38,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
-from channels.models import Platform
+from channels.adapters.base import Capability
+from channels.adapters.registry import platform_supports
 from inventory.allocation import allocation_served_from, line_ref
 from inventory.models import MovementKind, Product, StockMovement, Warehouse, WarehouseKind
 from inventory.services import mapping_resolve, stock_move
@@ -254,7 +255,7 @@ def refund_restock_after_success(*, refund: Refund) -> int:
     """A console refund marked "put the items back in stock" succeeded: its units go back to sellable stock
     of the warehouse that shipped each line (the first own one when that is unknown), once per refund line.
     Returns the units restocked. Call it in the transaction that records the success."""
-    if not refund.restock or refund.store.platform not in (Platform.AMAZON, Platform.SHOPIFY, Platform.WOOCOMMERCE):
+    if not refund.restock or not platform_supports(refund.store.platform, Capability.EXECUTE_REFUNDS):
         return 0
     if refund.order is not None and refund.order.fulfillment_channel == "fba":
         return 0

@@ -1,10 +1,13 @@
-"""Confirming shipments back to their channel, at most once each.
+"""Confirming shipments back to their channel, at most once each, the way the channel declares
+(`ShipmentConfirming.shipment_confirmation_mode`):
 
-* Shopify: one fulfilment with the tracking for the shipment's lines (`create_fulfillment`).
-* WooCommerce: the order marked completed with a customer note carrying the tracking (`complete_order`).
-* Amazon: the store's pending shipments go out together in one shipment confirmation feed (message N is
-  the N-th shipment by pk); they wait SUBMITTED with the feed id as their reference until the feed's
-  processing report says, message by message, CONFIRMED or FAILED (with Amazon's message).
+* PER_SHIPMENT — one call per parcel (`confirm_shipment`), answered with the channel's reference: Shopify
+  fulfils the parcel's lines with the tracking, WooCommerce marks the order completed with a customer note
+  carrying the tracking.
+* BATCHED_SUBMISSION — the store's pending shipments go out together in one submission (Amazon's shipment
+  confirmation feed; message N is the N-th shipment by pk); they wait SUBMITTED with the submission id as
+  their reference until its processing report says, message by message, CONFIRMED or FAILED (with the
+  channel's message).
 
 A confirmation is claimed before it is sent — under a row lock, only when PENDING and due, by pushing its
 next attempt CLAIM_SECONDS ahead — so a task that runs twice, or the beat racing the first task, sends it
@@ -29,17 +32,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.retry import backoff_seconds
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
+    Capability,
     ChannelAdapter,
     ChannelAuthError,
     ChannelError,
     ChannelRetryableError,
     FeedResult,
     ShipmentConfirmation,
+    ShipmentConfirmationMode,
+    ShipmentConfirming,
 )
-from channels.models import Platform, Store, StoreStatus
+from channels.adapters.registry import adapter_class_for, platforms_supporting
+from channels.models import Store, StoreStatus
 from orders.models import (
     ConfirmationState,
     Order,
@@ -65,8 +73,27 @@ FEED_POLL_SECONDS = 60
 FEED_MAX_SHIPMENTS = 500
 
 
+def batched_platforms() -> frozenset[str]:
+    """The platforms whose channels take shipment confirmations in batched submissions (feeds)."""
+    return frozenset(
+        platform
+        for platform in platforms_supporting(Capability.CONFIRM_SHIPMENTS)
+        if _mode(platform) == ShipmentConfirmationMode.BATCHED_SUBMISSION
+    )
+
+
+def _mode(platform: str) -> ShipmentConfirmationMode | None:
+    channel = adapter_class_for(platform)
+    return channel.shipment_confirmation_mode if issubclass(channel, ShipmentConfirming) else None
+
+
+def _batched(store: Store) -> bool:
+    return store.platform in batched_platforms()
+
+
 def confirmations_queue(shipments: Iterable[Shipment]) -> None:
-    """After the commit: one feed task per Amazon store (shipments batch), one task per shop shipment."""
+    """After the commit: one submission task per store whose channel batches confirmations (after the batch
+    window), one task per shipment for the others."""
     from orders.tasks import confirm_shipment_task, submit_shipment_feed_task
 
     feeds: dict[int, int] = {}
@@ -75,7 +102,7 @@ def confirmations_queue(shipments: Iterable[Shipment]) -> None:
         if shipment.confirmation != ConfirmationState.PENDING:
             continue
         store = shipment.order.store
-        if store.platform == Platform.AMAZON:
+        if _batched(store):
             feeds[store.pk] = store.tenant_id
         else:
             singles.append((shipment.tenant_id, shipment.pk))
@@ -123,8 +150,9 @@ def _claim(shipments: QuerySet[Shipment], now: datetime, limit: int) -> list[Shi
 
 
 def _backoff(attempts: int, retry_after: int | None) -> timedelta:
-    seconds = min(RETRY_SECONDS * 2 ** max(0, attempts - 1), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=max(seconds, retry_after or 0))
+    return timedelta(
+        seconds=backoff_seconds(attempts, first=RETRY_SECONDS, cap=MAX_BACKOFF_SECONDS, at_least=retry_after)
+    )
 
 
 def _settle(
@@ -213,12 +241,11 @@ def _parcel_items(shipment: Shipment) -> tuple[tuple[str, int], ...]:
 
 
 def shipment_confirm(*, shipment: Shipment) -> str:
-    """Confirm one shipment to its shop, at most once: Shopify gets a fulfilment with the tracking, WooCommerce
-    the order completed with a tracking note. Amazon shipments go in their store's feed instead. Returns
-    the outcome: confirmed / retry / failed / not_due / amazon_feed."""
+    """Confirm one shipment to its channel, at most once (a channel that batches confirmations gets it in its
+    store's next submission instead). Returns the outcome: confirmed / retry / failed / not_due / batched."""
     store = shipment.order.store
-    if store.platform == Platform.AMAZON:
-        return "amazon_feed"
+    if _batched(store):
+        return "batched"
     claimed = _claim(Shipment.objects.filter(pk=shipment.pk), timezone.now(), limit=1)
     if not claimed:
         return "not_due"
@@ -227,7 +254,8 @@ def shipment_confirm(*, shipment: Shipment) -> str:
     try:
         adapter = _adapter(store)
         try:
-            reference = _send_to_shop(adapter, row, order)
+            # The claim above is what sends it once (a channel's per-parcel call may carry no idempotency key).
+            reference = adapter.require(ShipmentConfirming).confirm_shipment(_confirmation(row, order))
         finally:
             adapter.close()
     except ChannelError as error:
@@ -238,55 +266,33 @@ def shipment_confirm(*, shipment: Shipment) -> str:
     return "confirmed"
 
 
-def _send_to_shop(adapter: ChannelAdapter, shipment: Shipment, order: Order) -> str:
-    from channels.adapters.shopify import ShopifyAdapter
-    from channels.adapters.woocommerce import WooCommerceAdapter
-
-    if isinstance(adapter, ShopifyAdapter):
-        # The adapter's fulfilmentCreate carries no idempotency key: the claim above is what sends it once.
-        return adapter.create_fulfillment(
-            order_id=order.external_id,
-            tracking_number=shipment.tracking_number,
-            carrier=shipment.carrier,
-            items=_parcel_items(shipment),
-        )
-    if isinstance(adapter, WooCommerceAdapter):
-        adapter.complete_order(
-            order_id=order.external_id, tracking_number=shipment.tracking_number, carrier=shipment.carrier
-        )
-        return "completed"
-    raise ChannelError(_("This channel cannot confirm shipments."))
+def _confirmation(shipment: Shipment, order: Order) -> ShipmentConfirmation:
+    """The parcel as the channel adapters take it."""
+    return ShipmentConfirmation(
+        order_id=order.external_id,
+        shipped_at=shipment.shipped_at,
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        items=_parcel_items(shipment),
+        shipping_method=shipment.ship_method,
+    )
 
 
 def shipments_submit_feed(*, store: Store) -> str:
-    """Send the Amazon store's due pending shipments in one shipment confirmation feed (message N = the N-th
-    by pk). They wait SUBMITTED with the feed id as reference until its processing report is read. Returns
-    submitted / nothing_due / retry / failed."""
-    if store.platform != Platform.AMAZON:
+    """Send the store's due pending shipments in one submission (message N = the N-th by pk), when its
+    channel batches confirmations. They wait SUBMITTED with the submission id as reference until its
+    processing report is read. Returns submitted / nothing_due / retry / failed."""
+    if not _batched(store):
         return "nothing_due"
     claimed = _claim(Shipment.objects.filter(order__store=store), timezone.now(), limit=FEED_MAX_SHIPMENTS)
     if not claimed:
         return "nothing_due"
     pks = [row.pk for row in claimed]
     try:
-        confirmations = [
-            ShipmentConfirmation(
-                order_id=row.order.external_id,
-                shipped_at=row.shipped_at,
-                carrier=row.carrier,
-                tracking_number=row.tracking_number,
-                items=_parcel_items(row),
-                shipping_method=row.ship_method,
-            )
-            for row in claimed
-        ]
+        confirmations = [_confirmation(row, row.order) for row in claimed]
         adapter = _adapter(store)
         try:
-            from channels.adapters.amazon import AmazonAdapter
-
-            if not isinstance(adapter, AmazonAdapter):
-                raise ChannelError(_("This channel cannot confirm shipments."))
-            feed_id = adapter.confirm_shipments(confirmations)
+            feed_id = adapter.require(ShipmentConfirming).submit_shipment_confirmations(confirmations)
         finally:
             adapter.close()
     except (ChannelError, ValueError) as error:
@@ -317,21 +323,20 @@ def shipment_feeds_poll(*, store: Store) -> int:
     feeds = sorted(set(submitted.values_list("confirmation_reference", flat=True)))
     if not feeds:
         return 0
-    from channels.adapters.amazon import AmazonAdapter
-
     finished = 0
     try:
         adapter = _adapter(store)
     except ChannelError as error:
         _poll_failed(store, feeds, error)
         return 0
-    if not isinstance(adapter, AmazonAdapter):
+    if not _batched(store):
         adapter.close()
         return 0
+    confirming = adapter.require(ShipmentConfirming)
     try:
         for feed_id in feeds:
             try:
-                result = adapter.get_feed_result(feed_id=feed_id)
+                result = confirming.shipment_submission_result(submission_id=feed_id)
             except ChannelError as error:
                 _poll_failed(store, [feed_id], error)
                 continue
@@ -473,15 +478,12 @@ def due_confirmations(*, limit: int = 1000) -> DueConfirmations:
             _due(now)
         )
         pending = live.filter(confirmation=ConfirmationState.PENDING)
-        shipments = list(
-            pending.exclude(order__store__platform=Platform.AMAZON)
-            .order_by("pk")
-            .values_list("tenant_id", "pk")[:limit]
-        )
+        batched_platform = Q(order__store__platform__in=sorted(batched_platforms()))
+        shipments = list(pending.exclude(batched_platform).order_by("pk").values_list("tenant_id", "pk")[:limit])
         # A first send waits for the batch window (the task queued with a countdown sends it with the others).
         batched = Q(next_attempt_at__isnull=False) | Q(created_at__lte=now - timedelta(seconds=FEED_BATCH_SECONDS))
         feeds = list(
-            pending.filter(order__store__platform=Platform.AMAZON)
+            pending.filter(batched_platform)
             .filter(batched)
             .order_by()
             .values_list("tenant_id", "order__store_id")

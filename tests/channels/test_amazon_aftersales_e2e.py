@@ -25,6 +25,7 @@ from channels.adapters.base import (
     ExternalRefund,
     FeedResult,
     RefundRequest,
+    SettlementListing,
     ShipmentConfirmation,
 )
 from channels.models import AMAZON_MARKETPLACES, Store
@@ -137,6 +138,21 @@ def test_settlements_read_from_the_simulator_balance(tenant: Tenant, sim: Simula
         settlement = adapter.read_settlement(document_id=report.document_id)
         assert settlement.balanced, (settlement.settlement_id, settlement.lines_total, settlement.total_amount)
         assert {line.transaction_type for line in settlement.lines} >= {"Order"}
+
+
+def test_settlements_are_listed_and_read_through_the_finance_capability(tenant: Tenant, sim: SimulatorServer) -> None:
+    # given: a seller whose settlement periods have closed in the simulator
+    store = _store(tenant, sim)
+    adapter = _adapter(store)
+    # when: Finance asks the channel for its settlements, without knowing it is Amazon
+    settlements = adapter.require(SettlementListing)
+    references = settlements.list_settlements(created_since=None, page_token=None).items
+    # then: the settlement reports Amazon lists, each read into a balanced document
+    listed = adapter.list_reports(report_type=SETTLEMENT_REPORT_TYPE).items
+    assert references and [r.report_id for r in references] == [r.report_id for r in listed if r.document_id]
+    for reference in references[:3]:
+        document = settlements.read_settlement_document(reference)
+        assert reference.document_id and document.balanced and document.lines
 
 
 def _feed_done(adapter: AmazonAdapter, sim: SimulatorServer, feed_id: str) -> FeedResult:

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree as SafeElementTree
 
-from channels.adapters.amazon import RecordError, parse_refund_event
-from channels.adapters.amazon_feeds import (
+from channels.adapters.amazon.feeds import (
     adjustment_item_id,
     failed_messages,
     order_adjustment_feed,
     parse_processing_report,
     shipment_confirmation_feed,
 )
-from channels.adapters.amazon_reports import (
+from channels.adapters.amazon.parse import RecordError, parse_refund_event
+from channels.adapters.amazon.reports import (
     parse_fba_returns,
     parse_mfn_returns,
     parse_report_amount,

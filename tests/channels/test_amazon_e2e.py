@@ -20,7 +20,7 @@ from acorn.notifications.models import Notification
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels import services
-from channels.adapters.amazon import parse_order
+from channels.adapters.amazon.parse import parse_order
 from channels.models import QuarantinedRecord, Store, StoreStatus, SyncCursor, SyncRun
 from channels.sync import sync_run_execute
 from orders.models import Order

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from channels.adapters.amazon import RecordError, classify_error, parse_order
+from channels.adapters.amazon.client import classify_error
+from channels.adapters.amazon.parse import RecordError, parse_order
 from channels.adapters.base import ChannelAuthError, ChannelCursorExpired, ChannelRateLimited, ChannelRetryableError
 from orders.services import order_breakdown
 from tests.vendor import VENDOR_FIXTURES
@@ -128,7 +129,7 @@ INVENTORY = VENDOR.parent / "fba-inventory-v1" / "getInventorySummaries.200.sand
 
 
 def test_fba_inventory_vendor_example_parses() -> None:
-    from channels.adapters.amazon import parse_inventory_summary
+    from channels.adapters.amazon.parse import parse_inventory_summary
 
     body = json.loads(INVENTORY.read_text())["response"]
     summaries = [parse_inventory_summary(raw, marketplace="US") for raw in body["payload"]["inventorySummaries"]]
@@ -150,7 +151,7 @@ def test_fba_inventory_vendor_example_parses() -> None:
     ],
 )
 def test_malformed_inventory_names_the_field(mutate: Any, field: str) -> None:
-    from channels.adapters.amazon import parse_inventory_summary
+    from channels.adapters.amazon.parse import parse_inventory_summary
 
     raw = copy.deepcopy(json.loads(INVENTORY.read_text())["response"]["payload"]["inventorySummaries"][0])
     mutate(raw)
@@ -162,7 +163,7 @@ TRANSACTIONS = VENDOR.parent / "finances-2024-06-19" / "listTransactions.200.san
 
 
 def test_finances_vendor_transaction_parses() -> None:
-    from channels.adapters.amazon import parse_transaction
+    from channels.adapters.amazon.parse import parse_transaction
 
     raw = json.loads(TRANSACTIONS.read_text())["response"]["payload"]["transactions"][0]
     transaction = parse_transaction(raw)
@@ -177,7 +178,7 @@ def test_finances_vendor_transaction_parses() -> None:
 
 
 def test_finance_amounts_from_json_numbers_are_exact() -> None:
-    from channels.adapters.amazon import parse_transaction
+    from channels.adapters.amazon.parse import parse_transaction
 
     raw = json.loads(TRANSACTIONS.read_text())["response"]["payload"]["transactions"][0]
     raw = {

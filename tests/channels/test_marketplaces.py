@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sp_api.base import Marketplaces
 
-from channels.adapters.amazon import _marketplace_code_from_name, parse_participation
+from channels.adapters.amazon.parse import _marketplace_code_from_name, parse_participation
 from channels.forms import AmazonConnectForm
 from channels.marketplaces import (
     AMAZON_MARKETPLACE_TABLE,

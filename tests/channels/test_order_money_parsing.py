@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from channels.adapters import amazon, shopify, woocommerce
+from channels.adapters.amazon import parse as amazon_parse
 from channels.adapters.base import AdjustmentKind, ExternalOrder
+from channels.adapters.shopify import parse as shopify_parse
+from channels.adapters.woocommerce import parse as woocommerce_parse
 from orders.services import order_adjustments, order_breakdown
 from tests.vendor import VENDOR_FIXTURES
 
@@ -92,7 +94,7 @@ def _shopify_node(**changes: Any) -> dict[str, Any]:
 def test_shopify_taxes_included_order_adds_up_without_adding_the_tax_twice() -> None:
     # Given a German shop whose prices include VAT, on the lines and on shipping
     # When the order is parsed
-    order = shopify.parse_order(_shopify_node())
+    order = shopify_parse.parse_order(_shopify_node())
     # Then the line's total is its price after the discount allocation, the tax inside it, not on top
     line = order.lines[0]
     assert (line.item_amount, line.discount_amount, line.tax_amount, line.tax_included) == (
@@ -140,7 +142,7 @@ def test_shopify_shipping_discount_shipping_tax_duties_and_fees_are_adjustments(
         taxLines=[{"priceSet": _bag("0.03", "USD")}],
     )
     # When it is parsed
-    order = shopify.parse_order(node)
+    order = shopify_parse.parse_order(node)
     # Then every part of the total has its own adjustment and they add up
     assert _kinds(order) == [
         (AdjustmentKind.SHIPPING, Decimal("10.00")),
@@ -157,7 +159,7 @@ def test_shopify_shipping_discount_shipping_tax_duties_and_fees_are_adjustments(
         Decimal("5.70"),
     )
     # Duties already inside the prices are not added again: the total then holds them nowhere else
-    included = shopify.parse_order({**node, "dutiesIncluded": True, "totalPriceSet": _bag("117.20", "USD")})
+    included = shopify_parse.parse_order({**node, "dutiesIncluded": True, "totalPriceSet": _bag("117.20", "USD")})
     assert AdjustmentKind.DUTY not in [kind for kind, _ in _kinds(included)]
     assert included.itemised_amount == included.total_amount
 
@@ -166,7 +168,7 @@ def test_shopify_tip_is_kept_only_where_no_line_carries_it() -> None:
     # Given an order with a 5.00 tip that the total holds beyond its lines and shipping
     node = _shopify_node(totalPriceSet=_bag("118.05"), totalTipReceivedSet=_bag("5.00"))
     # When it is parsed, then the tip is an adjustment
-    order = shopify.parse_order(node)
+    order = shopify_parse.parse_order(node)
     assert (AdjustmentKind.TIP, Decimal("5.00")) in _kinds(order) and order.itemised_amount == order.total_amount
     # Given the same tip as a line of its own (Shopify lists tips among the line items), it is not counted twice
     tip_line: dict[str, Any] = {
@@ -182,14 +184,14 @@ def test_shopify_tip_is_kept_only_where_no_line_carries_it() -> None:
     }
     as_line = copy.deepcopy(node)
     as_line["lineItems"]["nodes"].append(tip_line)
-    order = shopify.parse_order(as_line)
+    order = shopify_parse.parse_order(as_line)
     assert AdjustmentKind.TIP not in [kind for kind, _ in _kinds(order)]
     assert order.itemised_amount == order.total_amount
 
 
 def test_shopify_numbers_that_do_not_add_up_leave_an_unexplained_difference() -> None:
     # Given a total 0.37 above what the order itemises, and no tip or unallocated discount that explains it
-    order = shopify.parse_order(_shopify_node(totalPriceSet=_bag("113.42")))
+    order = shopify_parse.parse_order(_shopify_node(totalPriceSet=_bag("113.42")))
     # Then the difference is neither dropped nor guessed: it is the unexplained adjustment
     assert _kinds(order)[-1] == (AdjustmentKind.UNEXPLAINED, Decimal("0.37"))
     assert order_breakdown(order)["unexplained_amount"] == Decimal("0.37")
@@ -199,7 +201,7 @@ def test_shopify_order_discount_not_allocated_to_lines_is_kept_as_an_order_disco
     # Given an older payload whose 11.90 discount reached no line (no allocations, no totalDiscountSet)
     node = _shopify_node()
     del node["lineItems"]["nodes"][0]["discountAllocations"]
-    order = shopify.parse_order(node)
+    order = shopify_parse.parse_order(node)
     # Then it is an order-level discount, because it is exactly what the total lacks
     assert (AdjustmentKind.DISCOUNT, Decimal("-11.90")) in _kinds(order)
     assert order.itemised_amount == order.total_amount
@@ -224,7 +226,7 @@ def test_shopify_rest_webhook_order_reads_shipping_lines_and_skips_removed_ones(
     raw["shipping_lines"].append(removed)
     raw["total_price_set"] = _rest_bag("611.66")
     # When the webhook body is parsed
-    order = shopify.parse_rest_order(raw)
+    order = shopify_parse.parse_rest_order(raw)
     # Then the shipping line and its tax are there, the removed line is not, and the order adds up
     assert _kinds(order) == [
         (AdjustmentKind.SHIPPING, Decimal("12.00")),
@@ -254,7 +256,7 @@ def test_woocommerce_fees_coupons_and_shipping_tax_add_up() -> None:
     ]
     raw.update(cart_tax="1.46", shipping_tax="0.75", total="30.61", discount_total="0.60")
     # When it is parsed
-    order = woocommerce.parse_order(raw)
+    order = woocommerce_parse.parse_order(raw)
     # Then the coupon is the line's discount (subtotal - total) and the rest are adjustments
     assert (order.lines[0].item_amount, order.lines[0].discount_amount, order.lines[0].tax_amount) == (
         Decimal("6.00"),
@@ -280,7 +282,7 @@ def _amazon_order(name: str = "searchOrders.200.example.json") -> dict[str, Any]
 
 def test_amazon_delivery_tip_is_an_order_adjustment_and_the_order_adds_up() -> None:
     # Given Amazon's example: items 149.97 + tax 0.02 + a DELIVERY_TIP of 5.00 on the order = 154.99
-    order = amazon.parse_order(_amazon_order())
+    order = amazon_parse.parse_order(_amazon_order())
     assert _kinds(order) == [(AdjustmentKind.TIP, Decimal("5.00"))]
     assert order.itemised_amount == order.total_amount == Decimal("154.99")
     summary = order_breakdown(order)
@@ -300,7 +302,7 @@ def test_amazon_gift_wrap_and_promotion_discount_of_an_item(discount: str) -> No
     breakdowns.append({"type": "DISCOUNT", "subtotal": {"amount": discount, "currencyCode": "GBP"}})
     raw["proceeds"]["grandTotal"]["amount"] = "103.47"
     # When it is parsed
-    order = amazon.parse_order(raw)
+    order = amazon_parse.parse_order(raw)
     # Then the discount lowers the line either way, and the gift wrap is the item's own adjustment
     line = order.lines[0]
     assert (line.item_amount, line.shipping_amount, line.tax_amount, line.discount_amount) == (
@@ -321,16 +323,16 @@ def test_amazon_gift_wrap_and_promotion_discount_of_an_item(discount: str) -> No
 def test_amazon_yen_order_without_decimals_adds_up_and_a_gap_is_unexplained() -> None:
     # Given Amazon's JP example in yen (no minor unit)
     raw = _amazon_order("searchOrders.200.sandbox-static-0.json")
-    order = amazon.parse_order(raw)
+    order = amazon_parse.parse_order(raw)
     assert order.currency == "JPY" and order.itemised_amount == order.total_amount == Decimal(19940)
     # Given a grand total one yen above its items, then that yen is the unexplained difference
     raw["proceeds"]["grandTotal"]["amount"] = "19941"
-    assert _kinds(amazon.parse_order(raw)) == [(AdjustmentKind.UNEXPLAINED, Decimal(1))]
+    assert _kinds(amazon_parse.parse_order(raw)) == [(AdjustmentKind.UNEXPLAINED, Decimal(1))]
 
 
 def test_amazon_item_without_breakdowns_takes_its_proceeds_total() -> None:
     raw = _amazon_order("getOrder.200.sandbox-static-1.json")
     for item in raw["orderItems"]:
         item["proceeds"].pop("breakdowns", None)
-    order = amazon.parse_order(raw)
+    order = amazon_parse.parse_order(raw)
     assert order.lines[0].item_amount == Decimal("125.00") and order.itemised_amount == order.total_amount

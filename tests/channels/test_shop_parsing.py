@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 import shopify as shopify_api
 
-from channels.adapters import shopify, woocommerce
 from channels.adapters.base import AdjustmentKind, ExternalOrder, OrderStatus
+from channels.adapters.shopify import client as shopify_client
+from channels.adapters.shopify import parse as shopify_parse
+from channels.adapters.woocommerce import client as woocommerce_client
+from channels.adapters.woocommerce import parse as woocommerce_parse
 from orders.services import order_adjustments, order_breakdown
 from tests.vendor import VENDOR_FIXTURES
 
@@ -46,10 +49,10 @@ def test_every_vendor_shopify_order_with_lines_parses_with_exact_money() -> None
     assert len(complete) >= 5
     for name, raw in orders:
         if (name, raw) not in complete:  # a partial answer (fields=...) without amounts: refused, never guessed
-            with pytest.raises(shopify.RecordError, match="currencyCode"):
-                shopify.parse_rest_order(raw)
+            with pytest.raises(shopify_parse.RecordError, match="currencyCode"):
+                shopify_parse.parse_rest_order(raw)
     for name, raw in complete:
-        order = shopify.parse_rest_order(raw)
+        order = shopify_parse.parse_rest_order(raw)
         assert order.currency == raw["total_price_set"]["shop_money"]["currency_code"], name
         assert order.total_amount == Decimal(raw["total_price_set"]["shop_money"]["amount"]), name
         assert order.presentment_currency == raw["total_price_set"]["presentment_money"]["currency_code"]
@@ -62,7 +65,7 @@ def test_every_vendor_shopify_order_with_lines_parses_with_exact_money() -> None
 def test_shopify_vendor_order_fields() -> None:
     raw = json.loads((SHOPIFY_REST / "order.test_1.GET.response.json").read_text())
     raw = raw.get("order") or raw["orders"][0]
-    order = shopify.parse_rest_order(raw)
+    order = shopify_parse.parse_rest_order(raw)
     assert order.external_id == str(raw["id"]) and order.merchant_order_id == raw["name"]
     assert order.raw_status == "PARTIALLY_REFUNDED/UNFULFILLED"
     assert order.status == OrderStatus.PAID_UNSHIPPED
@@ -80,7 +83,7 @@ def test_shopify_vendor_order_fields() -> None:
 def test_shopify_legacy_library_fixture_without_money_sets_still_parses() -> None:
     raw = json.loads((VENDOR / "shopify" / "shopify_python_api-fixtures" / "order.json").read_text())
     raw = raw.get("order", raw)
-    order = shopify.parse_rest_order(raw)
+    order = shopify_parse.parse_rest_order(raw)
     assert order.total_amount == Decimal(str(raw["total_price"]))
     assert order.lines[0].sku == "IPOD2008GREEN"
     # This old example's lines (597.00 with tax) do not make its total (409.94): the difference is kept,
@@ -128,19 +131,19 @@ def test_shopify_graphql_node_and_bad_records() -> None:
             ]
         },
     }
-    order = shopify.parse_order(node)
+    order = shopify_parse.parse_order(node)
     assert order.status == OrderStatus.PARTIALLY_SHIPPED
     assert (order.presentment_currency, order.presentment_total) == ("JPY", Decimal("1700"))
     assert order.tags == ("vip", "wholesale") and order.buyer_country == "JP"
     assert order.lines[0].sku == "" and order.lines[0].channel_product_id == "777"  # mapped later by variant
     broken = copy.deepcopy(node)
     broken["totalPriceSet"]["shopMoney"]["amount"] = 10.0
-    with pytest.raises(shopify.RecordError, match=r"totalPriceSet.shopMoney.amount"):
-        shopify.parse_order(broken)
+    with pytest.raises(shopify_parse.RecordError, match=r"totalPriceSet.shopMoney.amount"):
+        shopify_parse.parse_order(broken)
     other = copy.deepcopy(node)
     other["lineItems"]["nodes"][0]["originalUnitPriceSet"]["shopMoney"]["currencyCode"] = "USD"
-    with pytest.raises(shopify.RecordError, match="differs from the order currency EUR"):
-        shopify.parse_order(other)
+    with pytest.raises(shopify_parse.RecordError, match="differs from the order currency EUR"):
+        shopify_parse.parse_order(other)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +161,7 @@ def test_shopify_graphql_node_and_bad_records() -> None:
     ],
 )
 def test_shopify_status_normalisation(financial: str, fulfillment: str, cancelled: bool, expected: str) -> None:
-    assert shopify.normalize_status(financial, fulfillment, cancelled) == expected
+    assert shopify_parse.normalize_status(financial, fulfillment, cancelled) == expected
 
 
 @pytest.mark.parametrize(
@@ -170,13 +173,13 @@ def test_shopify_status_normalisation(financial: str, fulfillment: str, cancelle
     ],
 )
 def test_shop_domain_normalised(given: str, expected: str) -> None:
-    assert shopify.normalize_shop_domain(given) == expected
+    assert shopify_client.normalize_shop_domain(given) == expected
 
 
 @pytest.mark.parametrize("bad", ["acme.com", "evil.myshopify.com.attacker.io", "-x.myshopify.com", ""])
 def test_shop_domain_refuses_anything_but_myshopify(bad: str) -> None:
     with pytest.raises(ValueError, match=r"myshopify\.com"):
-        shopify.normalize_shop_domain(bad)
+        shopify_client.normalize_shop_domain(bad)
 
 
 def test_oauth_query_hmac_agrees_with_the_shopify_library() -> None:
@@ -187,14 +190,14 @@ def test_oauth_query_hmac_agrees_with_the_shopify_library() -> None:
 
     message = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
     params["hmac"] = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-    assert shopify.query_hmac_valid(params, secret)
+    assert shopify_client.query_hmac_valid(params, secret)
     shopify_api.Session.secret = secret
     try:
         assert shopify_api.Session.validate_params(params)
     finally:
         shopify_api.Session.secret = None
-    assert not shopify.query_hmac_valid({**params, "shop": "evil.myshopify.com"}, secret)
-    assert not shopify.query_hmac_valid({**params, "hmac": ""}, secret)
+    assert not shopify_client.query_hmac_valid({**params, "shop": "evil.myshopify.com"}, secret)
+    assert not shopify_client.query_hmac_valid({**params, "hmac": ""}, secret)
 
 
 def _woo_orders() -> list[tuple[str, dict[str, Any]]]:
@@ -211,7 +214,7 @@ def test_every_vendor_woocommerce_order_parses_in_utc_with_exact_money() -> None
     orders = _woo_orders()
     assert len(orders) >= 4
     for name, raw in orders:
-        order = woocommerce.parse_order(raw)
+        order = woocommerce_parse.parse_order(raw)
         assert order.total_amount == Decimal(raw["total"]), name
         assert order.updated_at.tzinfo is UTC
         assert order.itemised_amount == order.total_amount, name
@@ -228,7 +231,7 @@ def test_woocommerce_tax_rounded_at_the_order_is_kept_as_the_shops_own_rounding(
     body = json.loads((WOO_ORDERS / "batch-update-orders.response.json").read_text())
     raw = body["create"][0]
     # When it is parsed
-    order = woocommerce.parse_order(raw)
+    order = woocommerce_parse.parse_order(raw)
     # Then the cent between is a tax adjustment named as rounding, and nothing is unexplained
     assert sum((line.tax_amount for line in order.lines), Decimal(0)) == Decimal("2.26")
     rounding = [a for a in order.adjustments if a.kind == AdjustmentKind.TAX_ROUNDING]
@@ -238,7 +241,7 @@ def test_woocommerce_tax_rounded_at_the_order_is_kept_as_the_shops_own_rounding(
 
 def test_woocommerce_vendor_order_fields() -> None:
     raw = json.loads((WOO_ORDERS / "retrieve-an-order.response.json").read_text())
-    order = woocommerce.parse_order(raw)
+    order = woocommerce_parse.parse_order(raw)
     assert (order.external_id, order.status, order.raw_status, order.currency) == (
         "727",
         OrderStatus.PAID_UNSHIPPED,
@@ -264,23 +267,25 @@ def test_woocommerce_vendor_order_fields() -> None:
     ],
 )
 def test_woocommerce_status_normalisation(status: str, expected: str) -> None:
-    assert woocommerce.STATUS_MAP[status] == expected
+    assert woocommerce_parse.STATUS_MAP[status] == expected
 
 
 def test_woocommerce_bad_records_name_the_field() -> None:
     raw = json.loads((WOO_ORDERS / "retrieve-an-order.response.json").read_text())
-    with pytest.raises(woocommerce.RecordError, match="status: 'wc-awaiting-pickup'"):
-        woocommerce.parse_order({**raw, "status": "wc-awaiting-pickup"})
-    with pytest.raises(woocommerce.RecordError, match="total: 'abc'"):
-        woocommerce.parse_order({**raw, "total": "abc"})
-    with pytest.raises(woocommerce.RecordError, match="line_items"):
-        woocommerce.parse_order({**raw, "line_items": []})
-    with pytest.raises(woocommerce.RecordError, match="date_modified_gmt"):
-        woocommerce.parse_order({**raw, "date_modified_gmt": None})
+    with pytest.raises(woocommerce_parse.RecordError, match="status: 'wc-awaiting-pickup'"):
+        woocommerce_parse.parse_order({**raw, "status": "wc-awaiting-pickup"})
+    with pytest.raises(woocommerce_parse.RecordError, match="total: 'abc'"):
+        woocommerce_parse.parse_order({**raw, "total": "abc"})
+    with pytest.raises(woocommerce_parse.RecordError, match="line_items"):
+        woocommerce_parse.parse_order({**raw, "line_items": []})
+    with pytest.raises(woocommerce_parse.RecordError, match="date_modified_gmt"):
+        woocommerce_parse.parse_order({**raw, "date_modified_gmt": None})
 
 
 def test_site_url_normalised() -> None:
-    assert woocommerce.normalize_site_url("shop.example.com/") == "https://shop.example.com"
-    assert woocommerce.normalize_site_url("https://127.0.0.1:8766/woo/demo/") == "https://127.0.0.1:8766/woo/demo"
+    assert woocommerce_client.normalize_site_url("shop.example.com/") == "https://shop.example.com"
+    assert (
+        woocommerce_client.normalize_site_url("https://127.0.0.1:8766/woo/demo/") == "https://127.0.0.1:8766/woo/demo"
+    )
     with pytest.raises(ValueError, match="web address"):
-        woocommerce.normalize_site_url("ftp://x")
+        woocommerce_client.normalize_site_url("ftp://x")

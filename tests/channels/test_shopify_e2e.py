@@ -17,7 +17,7 @@ from django.urls import reverse
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels import services
-from channels.adapters.shopify import normalize_status
+from channels.adapters.shopify.parse import normalize_status
 from channels.models import Store, StoreStatus, WebhookEvent
 from orders.models import Order
 from simulator.faults import FaultProfile

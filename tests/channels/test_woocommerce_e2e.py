@@ -17,7 +17,7 @@ from django.urls import reverse
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels import services
-from channels.adapters.woocommerce import STATUS_MAP
+from channels.adapters.woocommerce.parse import STATUS_MAP
 from channels.models import QuarantinedRecord, Store, StoreStatus, WebhookEvent
 from orders.models import Order
 from simulator.faults import FaultProfile

@@ -15,13 +15,9 @@ from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
-from channels.adapters.amazon import (
-    FBA_RETURNS_REPORT_TYPE,
-    MFN_RETURNS_REPORT_TYPE,
-    AmazonAdapter,
-    RecordError,
-    parse_refund_transaction,
-)
+from channels.adapters.amazon import FBA_RETURNS_REPORT_TYPE, MFN_RETURNS_REPORT_TYPE, AmazonAdapter
+from channels.adapters.amazon.parse import RecordError, parse_refund_transaction
+from channels.adapters.amazon.returns import ReportPending
 from channels.adapters.base import (
     BadRecord,
     ChannelError,
@@ -31,7 +27,7 @@ from channels.adapters.base import (
     RefundLine,
     ReportInfo,
 )
-from channels.adapters.woocommerce import parse_refund as woo_parse_refund
+from channels.adapters.woocommerce.parse import parse_refund as woo_parse_refund
 from channels.models import Store
 from inventory.catalogue import product_save
 from orders.models import OrderLine
@@ -39,7 +35,7 @@ from orders.services import order_upsert_page
 from refunds.ingest import EXCEEDS_ORDER, NO_TRACKING, refund_upsert_page, return_upsert_page
 from refunds.models import Refund, RefundSource, RestockState, Return, ReturnStatus
 from refunds.models import RefundLine as StoredLine
-from refunds.sync import ReportPending, fetch_returns_page
+from refunds.sync import fetch_returns_page
 from tests.channels.test_sync_engine import make_order
 from tests.factories import StoreFactory
 from tests.vendor import VENDOR_FIXTURES

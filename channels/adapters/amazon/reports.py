@@ -1,4 +1,5 @@
-"""Amazon's tab-separated report documents → DTOs: settlement V2, FBA customer returns, MFN returns.
+"""Amazon Reports API 2021-06-30 and its tab-separated documents → DTOs: settlement V2, FBA customer
+returns, MFN returns.
 
 Flat files are written for people, so their values vary by marketplace: EU settlements use decimal commas
 (``-12,34``) and day-first dates (``01.11.2026 00:00:00 UTC``), US ones ``2026-11-01 00:00:00 UTC``; the
@@ -14,19 +15,31 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from sp_api.api import Reports
 
 from acorn.money import validate_currency_code
+from channels.adapters.amazon.client import AmazonClient, iso_time, listed
+from channels.adapters.amazon.parse import RecordError, parse_each, parse_report
 from channels.adapters.base import (
     BadRecord,
     ChannelError,
+    ChannelRetryableError,
     ExternalReturn,
     FulfillmentChannel,
+    Page,
+    ReportInfo,
     SettlementDocument,
     SettlementLine,
 )
 
 T = TypeVar("T")
+
+SETTLEMENT_REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+FBA_RETURNS_REPORT_TYPE = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+MFN_RETURNS_REPORT_TYPE = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
+LISTINGS_REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 
 SETTLEMENT_COLUMNS = [
     "settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date", "total-amount", "currency",
@@ -314,3 +327,72 @@ def parse_mfn_returns(text: str, *, marketplace: str = "") -> tuple[list[Externa
 
     items, bad = _each(iter(rows), parse, "Order ID")
     return items, bad
+
+
+class ReportsApi(AmazonClient):
+    """Reports API 2021-06-30."""
+
+    def list_reports(
+        self, *, report_type: str, created_since: datetime | None = None, page_token: str | None = None
+    ) -> Page[ReportInfo]:
+        """Reports of one type, newest first (settlement V2 reports can only be listed, never requested)."""
+        params: dict[str, Any] = (
+            {"nextToken": page_token}
+            if page_token  # Amazon wants the token alone on later pages
+            else {"reportTypes": [report_type], "marketplaceIds": self.store.marketplace_ids(), "pageSize": 100}
+        )
+        if created_since is not None and not page_token:
+            params["createdSince"] = iso_time(created_since)
+        response = self._call(Reports, "get_reports", **params)
+        payload = response.payload
+        items, bad = parse_each(listed(payload, "reports"), parse_report, id_key="reportId")
+        return Page(
+            items=tuple(items),
+            bad_records=tuple(bad),
+            next_token=response.next_token or payload.get("nextToken") or None,
+        )
+
+    def request_report(self, *, report_type: str, data_start: datetime, data_end: datetime | None = None) -> str:
+        """Ask Amazon to prepare a report; returns its id (poll with get_report)."""
+        body: dict[str, Any] = {
+            "reportType": report_type,
+            "marketplaceIds": self.store.marketplace_ids(),
+            "dataStartTime": iso_time(data_start),
+        }
+        if data_end is not None:
+            body["dataEndTime"] = iso_time(data_end)
+        payload = self._call(Reports, "create_report", **body).payload
+        report_id = payload.get("reportId") if isinstance(payload, Mapping) else None
+        if not report_id:
+            raise ChannelRetryableError("Amazon did not return a report id", code="empty_response")
+        return str(report_id)
+
+    def get_report(self, *, report_id: str) -> ReportInfo:
+        payload = self._call(Reports, "get_report", report_id).payload
+        try:
+            return parse_report(payload if isinstance(payload, Mapping) else {})
+        except RecordError as error:
+            raise ChannelError(f"Amazon's report {report_id} is unreadable: {error}") from None
+
+    def download_report_document(self, *, document_id: str) -> str:
+        """The report's text: fetched from its pre-signed URL and un-gzipped by the client library."""
+        payload = self._call(Reports, "get_report_document", document_id, download=True).payload
+        document = payload.get("document") if isinstance(payload, Mapping) else None
+        if not isinstance(document, str):
+            raise ChannelRetryableError("Amazon's report document could not be downloaded", code="empty_response")
+        return document
+
+    def read_settlement(self, *, document_id: str) -> SettlementDocument:
+        """A settlement V2 report's document, parsed (rows that cannot be read are in `bad_records`)."""
+        return parse_settlement(self.download_report_document(document_id=document_id))
+
+    def read_returns(
+        self, *, report_type: str, document_id: str, marketplace: str = ""
+    ) -> tuple[list[ExternalReturn], list[BadRecord]]:
+        """An FBA customer returns or MFN returns report's document, parsed into returns and bad rows."""
+        text = self.download_report_document(document_id=document_id)
+        if report_type == FBA_RETURNS_REPORT_TYPE:
+            return parse_fba_returns(text, marketplace=marketplace)
+        if report_type == MFN_RETURNS_REPORT_TYPE:
+            return parse_mfn_returns(text, marketplace=marketplace)
+        raise ChannelError(f"{report_type} is not a returns report")

@@ -1,5 +1,5 @@
-"""Amazon feed documents: the XML ACORN sends (shipment confirmations, MFN refunds) and the processing
-reports Amazon sends back. Pure functions, no HTTP.
+"""Amazon Feeds API 2021-06-30 and its documents: the XML ACORN sends (shipment confirmations, MFN refunds)
+and the processing reports Amazon sends back.
 
 * POST_ORDER_FULFILLMENT_DATA: one OrderFulfillment message per shipment (order id, date, carrier,
   tracking number, the order items and quantities shipped).
@@ -12,17 +12,36 @@ JSON feeds is read too.
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring  # building only; parsing goes through defusedxml
 
 from defusedxml import ElementTree as SafeElementTree
+from django.utils.translation import gettext as _
+from sp_api.api import Feeds
 
 from acorn.money import Money
-from channels.adapters.base import ChannelError, FeedMessageResult, RefundRequest, ShipmentConfirmation
+from channels.adapters.amazon.client import AmazonClient
+from channels.adapters.base import (
+    ChannelError,
+    ChannelRefundResult,
+    ChannelRetryableError,
+    FeedMessageResult,
+    FeedResult,
+    OrderStatus,
+    RefundableOrder,
+    RefundExecuting,
+    RefundExecutionMode,
+    RefundRequest,
+    RefundShipping,
+    ShipmentConfirmation,
+    ShipmentConfirmationMode,
+    ShipmentConfirming,
+)
 
 SHIPMENT_CONFIRMATION_FEED = "POST_ORDER_FULFILLMENT_DATA"
 ORDER_ADJUSTMENT_FEED = "POST_PAYMENT_ADJUSTMENT_DATA"
@@ -211,3 +230,94 @@ def failed_messages(results: Iterable[FeedMessageResult]) -> set[int]:
 def refund_amount(refund: RefundRequest) -> Decimal:
     """What a refund request gives back in total."""
     return sum((amount for _, _, components in refund.items for _, amount in components), Decimal(0))
+
+
+# The one AdjustmentReason ACORN sends for a refund a person approved (Amazon takes codes, not words).
+REFUND_ADJUSTMENT_REASON = "CustomerReturn"
+
+
+class FeedsApi(AmazonClient, RefundExecuting, ShipmentConfirming):
+    """Feeds API 2021-06-30: merchant-fulfilled refunds (order adjustments) and shipment confirmations, each
+    a submission whose processing report says, message by message, what Amazon did."""
+
+    refund_execution_mode = RefundExecutionMode.SUBMISSION
+    refund_shipping = RefundShipping.PER_ITEM  # each order item carries its own shipping
+    shipment_confirmation_mode = ShipmentConfirmationMode.BATCHED_SUBMISSION
+
+    @classmethod
+    def refund_refusal(cls, order: RefundableOrder) -> str:
+        """Amazon adjusts only shipped items; an unshipped order is cancelled in Seller Central instead."""
+        if order.status == OrderStatus.PAID_UNSHIPPED:
+            return _(
+                "This Amazon order has not shipped yet: Amazon only refunds shipped items; "
+                "cancel the order in Seller Central instead."
+            )
+        return ""
+
+    @classmethod
+    def refund_reason(cls, *, note: str) -> str:
+        return REFUND_ADJUSTMENT_REASON
+
+    def execute_refund(self, request: RefundRequest, *, restock: bool = False) -> ChannelRefundResult:
+        """Submit the refund as an order adjustment feed; its MerchantAdjustmentItemIDs derive from the
+        idempotency key, so a resubmission is recognised. (Restocking merchant-fulfilled units is ACORN's.)"""
+        feed_id = self.adjust_orders([request])
+        return ChannelRefundResult(
+            external_id=request.adjustment_id,
+            amount=refund_amount(request),
+            currency=request.currency,
+            submission_id=feed_id,
+        )
+
+    def refund_submission_result(self, *, submission_id: str) -> FeedResult:
+        return self.get_feed_result(feed_id=submission_id)
+
+    def submit_shipment_confirmations(self, confirmations: Sequence[ShipmentConfirmation]) -> str:
+        return self.confirm_shipments(list(confirmations))
+
+    def shipment_submission_result(self, *, submission_id: str) -> FeedResult:
+        return self.get_feed_result(feed_id=submission_id)
+
+    def submit_feed(self, *, feed_type: str, document: bytes) -> str:
+        """Upload a feed document and create the feed; returns the feed id (poll with get_feed_result).
+
+        The document goes up as bytes: the client library would otherwise encode text as ISO-8859-1 and
+        break any Chinese or Japanese product text."""
+        created = self._call(Feeds, "create_feed_document", io.BytesIO(document), FEED_CONTENT_TYPE).payload
+        document_id = created.get("feedDocumentId") if isinstance(created, Mapping) else None
+        if not document_id:
+            raise ChannelRetryableError("Amazon did not return a feed document id", code="empty_response")
+        payload = self._call(
+            Feeds, "create_feed", feed_type, document_id, marketplaceIds=self.store.marketplace_ids()
+        ).payload
+        feed_id = payload.get("feedId") if isinstance(payload, Mapping) else None
+        if not feed_id:
+            raise ChannelRetryableError("Amazon did not return a feed id", code="empty_response")
+        return str(feed_id)
+
+    def confirm_shipments(self, shipments: list[ShipmentConfirmation]) -> str:
+        """Submit a shipment confirmation feed (merchant-fulfilled orders); message N is shipments[N-1]."""
+        return self.submit_feed(
+            feed_type=SHIPMENT_CONFIRMATION_FEED, document=shipment_confirmation_feed(self._merchant_id(), shipments)
+        )
+
+    def adjust_orders(self, refunds: list[RefundRequest]) -> str:
+        """Submit an order adjustment feed (refunds of merchant-fulfilled orders); message N is refunds[N-1]."""
+        return self.submit_feed(
+            feed_type=ORDER_ADJUSTMENT_FEED, document=order_adjustment_feed(self._merchant_id(), refunds)
+        )
+
+    def get_feed_result(self, *, feed_id: str) -> FeedResult:
+        """The feed's status and, once DONE, its processing report (what succeeded, what failed and why)."""
+        payload = self._call(Feeds, "get_feed", feed_id).payload
+        if not isinstance(payload, Mapping) or not payload.get("processingStatus"):
+            raise ChannelRetryableError("Amazon answered without the feed's status", code="empty_response")
+        status = str(payload["processingStatus"])
+        result_document = str(payload.get("resultFeedDocumentId") or "")
+        if status != "DONE" or not result_document:
+            return FeedResult(feed_id=feed_id, status=status, result_document_id=result_document)
+        text = self._call(Feeds, "get_feed_result_document", result_document)
+        summary, messages = parse_processing_report(text if isinstance(text, str) else "")
+        return FeedResult(
+            feed_id=feed_id, status=status, result_document_id=result_document, messages=messages, **summary
+        )
