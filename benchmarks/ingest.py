@@ -130,8 +130,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
         "page_size": PAGE_SIZE,
         "pages": len(pages),
         "orders_from": (
-            f"simulator World(seed={SEED}) -> order_shape.render_order"
-            " -> channels.adapters.amazon.parse.parse_order"
+            f"simulator World(seed={SEED}) -> order_shape.render_order -> channels.adapters.amazon.parse.parse_order"
         ),
         "simulated_seconds": round(simulated_seconds, 2),
         "stores": len(sellers),
