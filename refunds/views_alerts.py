@@ -25,7 +25,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from acorn.console.keyset import keyset_paginate
+from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.permissions import has_permission
