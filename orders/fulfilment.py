@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 import time
@@ -41,6 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
@@ -140,16 +140,18 @@ def endpoint_check(url: str) -> None:
         raise refused
     if parts.scheme != "https":
         raise refused
+    if loopback_allowed:
+        return
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    private = host == "localhost" or (
-        address is not None and (address.is_private or address.is_loopback or address.is_link_local)
-    )
-    if private and not loopback_allowed:
+        host_ensure_public(host)
+    except HostNotPublic:
         # ACORN's servers make the call: a tenant must not point them at the internal network.
-        raise ValidationError({"endpoint_url": _("Enter a public address: private networks cannot be reached.")})
+        raise ValidationError(
+            {"endpoint_url": _("Enter a public address: private networks cannot be reached.")}
+        ) from None
+    except HostNotFound:
+        # A name that is not (yet) in DNS reaches no network at all: the send fails visibly and is retried.
+        return
 
 
 def _target_values(target: FulfillmentTarget) -> dict[str, Any]:
