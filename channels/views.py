@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy import plans
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
@@ -74,8 +75,7 @@ def store_connect_amazon_view(request: TenantRequest) -> HttpResponse:
         except PlanLimitExceeded as error:
             form.add_error(None, error.message)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             return _redirect_to_consent(request, store)
     return render(request, "channels/store_connect_amazon.html", {"form": form}, status=400 if form.errors else 200)

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.forms import form_add_errors
 from acorn.money import Money
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Tenant
@@ -85,13 +86,11 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
                 restock=data["restock"],
                 actor=request.user,
             )
-        except (ValidationError, PermissionDenied) as error:
-            if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-                for name, errors in error.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
-            else:
-                for text in _errors(error):
-                    form.add_error(None, text)
+        except ValidationError as error:
+            form_add_errors(form, error)
+        except PermissionDenied as error:
+            for text in _errors(error):
+                form.add_error(None, text)
         else:
             if refund.approvals_required:
                 text = _("Refund of %(amount)s %(currency)s requested; it waits for %(count)d approval(s).")
@@ -235,8 +234,7 @@ def approval_policy_view(request: TenantRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            for name, errors in error.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("The approval policy is saved."))
             return redirect("refunds:approval-policy")
@@ -270,12 +268,7 @@ def return_restock_view(request: TenantRequest, return_pk: int) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for name, errors in error.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
-            else:
-                for text in error.messages:
-                    form.add_error(None, text)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("The returned units are booked."))
             return redirect(_return_link(record))
