@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.spreadsheets import csv_lines, csv_text_restore
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
@@ -39,35 +40,20 @@ REQUIRED_COLUMNS = ("store", "master_sku")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 10_000
 MAX_REPORTED_PROBLEMS = 200
-# Cells that a spreadsheet would run as a formula get a leading apostrophe on export (CSV injection),
-# which the import takes off again, so a round trip changes nothing.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXPORT_CHUNK = 500
 
 
 # --- CSV export ------------------------------------------------------------------------------------------
 
 
-class _Echo:
-    """A file-like object whose write() hands back the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_safe(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
-def _csv_unsafe(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
-
-
 def mapping_export_lines(*, tenant: Tenant, query: str = "", store: Store | None = None) -> Iterator[str]:
-    """The mappings as CSV text, line by line (UTF-8 byte-order mark first, so Excel reads Chinese).
-    Safe to stream after the request: each chunk is read inside the tenant's scope, none is held open."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(CSV_COLUMNS)
+    """The mappings as CSV text, line by line (UTF-8 byte-order mark first, so Excel reads Chinese; text a
+    spreadsheet would run as a formula behind an apostrophe, which the import takes off again). Safe to stream
+    after the request: each chunk is read inside the tenant's scope, none is held open."""
+    return csv_lines(CSV_COLUMNS, _mapping_export_rows(tenant=tenant, query=query, store=store))
+
+
+def _mapping_export_rows(*, tenant: Tenant, query: str, store: Store | None) -> Iterator[list[str]]:
     with tenant_scope(tenant):
         pks = list(mapping_list(tenant=tenant, query=query, store=store).values_list("pk", flat=True))
     for chunk in chunks(pks, _EXPORT_CHUNK):
@@ -77,16 +63,14 @@ def mapping_export_lines(*, tenant: Tenant, query: str = "", store: Store | None
             mapping = rows.get(pk)
             if mapping is None:  # deleted while the file streams
                 continue
-            yield writer.writerow(
-                [
-                    _csv_safe(mapping.store.name),
-                    _csv_safe(mapping.channel_sku),
-                    _csv_safe(mapping.channel_product_id),
-                    _csv_safe(mapping.asin),
-                    _csv_safe(mapping.product.sku),
-                    str(mapping.quantity_multiplier),
-                ]
-            )
+            yield [
+                mapping.store.name,
+                mapping.channel_sku,
+                mapping.channel_product_id,
+                mapping.asin,
+                mapping.product.sku,
+                str(mapping.quantity_multiplier),
+            ]
 
 
 # --- CSV import ------------------------------------------------------------------------------------------
@@ -221,7 +205,7 @@ def _read_rows(*, tenant: Tenant, reader: Any, columns: list[str], result: Mappi
             (
                 line,
                 {
-                    name: _csv_unsafe(cells[i].strip()) if i < len(cells) else ""
+                    name: csv_text_restore(cells[i].strip()) if i < len(cells) else ""
                     for i, name in enumerate(columns)
                     if name
                 },

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from orders.models import (
     Order,
@@ -85,15 +86,8 @@ class _ImportParcel:
 
 def shipment_import_template_lines() -> Iterator[str]:
     """A CSV to fill in: the columns, with an example row (UTF-8 with a byte-order mark for Excel)."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(CSV_COLUMNS)
     example = ["111-1234567-1234567", "UPS", "1Z999AA10123456784", timezone.now().date().isoformat(), "Ground", "", ""]
-    yield writer.writerow(example)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+    return csv_lines(CSV_COLUMNS, [example])
 
 
 def _header_key(name: str) -> str:
