@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from acorn.audit.services import audit_record, snapshot
 from acorn.notifications.services import notify
 from acorn.tenancy import plans
+from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
 from channels.marketplaces import marketplace_code
@@ -34,10 +35,6 @@ from channels.selectors import store_count_in_use
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-def _lock_tenant(tenant: Tenant) -> Tenant:
-    return Tenant.objects.select_for_update().get(pk=tenant.pk)
 
 
 @transaction.atomic
@@ -61,7 +58,7 @@ def store_create(
 
     if membership is not None:
         ensure_permission(membership, "stores.manage")
-    tenant = _lock_tenant(tenant)
+    tenant = tenant_lock(tenant)
     stores_expire_pending(tenant=tenant)  # an abandoned authorisation holds no seat and no name
     plans.ensure_store_capacity(tenant, stores_in_use=store_count_in_use(tenant=tenant))
     if Store.objects.filter(tenant=tenant, name__iexact=name.strip()).exists():
