@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 
 from channels.adapters.base import FulfillmentChannel, OrderStatus
 from channels.models import Store
+from inventory.hooks import allocation_changed
 from inventory.models import (
     AllocationState,
     BundleComponent,
@@ -57,7 +58,6 @@ from inventory.models import (
     WarehouseKind,
 )
 from inventory.services import InsufficientStock, Resolved, mapping_resolve, stock_move, stock_reserve
-from inventory.signals import allocation_changed
 
 
 class OrderLike(Protocol):
@@ -396,12 +396,7 @@ def _advance(allocation: LineAllocation, *, status: str, freed: _Freed) -> None:
         allocation.updated_at = timezone.now()
         allocation.save()
         if allocation.state != before:
-            allocation_changed.send(
-                sender=LineAllocation,
-                tenant_id=allocation.tenant_id,
-                line_ref=allocation.line_ref,
-                state=allocation.state,
-            )
+            allocation_changed(tenant_id=allocation.tenant_id, line_ref=allocation.line_ref, state=allocation.state)
 
 
 def _alert_backorder(allocation: LineAllocation) -> None:
@@ -557,9 +552,7 @@ def allocation_ship(*, tenant_id: int, line_ref: str, quantity: int) -> LineAllo
     allocation.updated_at = timezone.now()
     allocation.save()
     if allocation.state != before:
-        allocation_changed.send(
-            sender=LineAllocation, tenant_id=tenant_id, line_ref=allocation.line_ref, state=allocation.state
-        )
+        allocation_changed(tenant_id=tenant_id, line_ref=allocation.line_ref, state=allocation.state)
     _serve_freed(freed)
     return allocation
 

@@ -15,7 +15,6 @@ backordered — and the order flagged — when the new one is short.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -163,7 +162,9 @@ def _order_stock_problem(order_id: int) -> str:
     return ""
 
 
-def on_allocation_changed(sender: Any, *, tenant_id: int, line_ref: str, state: str, **kwargs: Any) -> None:
+def on_allocation_changed(*, tenant_id: int, line_ref: str, state: str) -> None:
+    """Inventory changed an allocation's state (registered in OrdersConfig.ready()): the order line keeps it, the
+    order its stock problem; an order that became whole is queued for its warehouse."""
     if not line_ref.startswith(LINE_REF_PREFIX):
         return
     line_id = int(line_ref.removeprefix(LINE_REF_PREFIX))

@@ -12,7 +12,7 @@ transaction only adds itself to ``sources`` (and its REFUND_ID as the refund's i
 refund its own id: the key is ``<platform>|<refund id>``.
 
 Waiting for the order. A refund or return whose order is not imported yet keeps ``order=None`` and its
-``order_external_id``; ``link_waiting_for_orders`` (connected to orders.signals.orders_upserted) links them
+``order_external_id``; ``link_waiting_for_orders`` (registered with orders.hooks in RefundsConfig.ready()) links them
 when the order arrives. Partial refunds add up; when a channel's refunds of an order add up to more than
 the order total the refunds get ``review_reason="exceeds_order"`` (the channel's fact is kept, not refused).
 
