@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
 from acorn.notifications.services import notify
+from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy import plans
 from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Membership, Tenant
@@ -166,13 +167,18 @@ def store_enqueue_sync(
 ) -> list[str]:
     """Queue a sync of each applicable resource now. Returns the resources queued."""
     from channels.sync import sync_jobs_for
-    from channels.tasks import run_store_sync_task
 
     queued = []
     for job in sync_jobs_for(store):
         if resources is not None and job.resource not in resources:
             continue
-        run_store_sync_task.delay(tenant_id=store.tenant_id, store_id=store.pk, resource=job.resource, trigger=trigger)
+        enqueue_now(
+            "channels.run_store_sync",
+            tenant_id=store.tenant_id,
+            store_id=store.pk,
+            resource=job.resource,
+            trigger=trigger,
+        )
         queued.append(job.resource)
     return queued
 
@@ -344,9 +350,7 @@ def store_request_webhook_registration(*, store: Store, actor: User, membership:
 
 
 def _queue_webhook_registration(store: Store) -> None:
-    from channels.tasks import register_webhooks_task
-
-    transaction.on_commit(lambda: register_webhooks_task.delay(tenant_id=store.tenant_id, store_id=store.pk))
+    enqueue_on_commit("channels.register_webhooks", tenant_id=store.tenant_id, store_id=store.pk)
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
 from acorn.notifications.services import notify
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
 from channels.adapters.base import ChannelAuthError, ChannelError, ChannelRetryableError
@@ -123,7 +124,6 @@ def store_complete_amazon_authorization(
     activate the store, then ask Amazon which marketplaces the seller participates in. A failed question
     does not undo the authorisation: it is asked again in a task."""
     from channels.services import store_authorize
-    from channels.tasks import refresh_participations_task
 
     store = store_authorize(
         store=store,
@@ -136,7 +136,7 @@ def store_complete_amazon_authorization(
         store_refresh_participations(store=store)
     except ChannelRetryableError as error:
         logger.info("amazon_participations_deferred", extra={"store_id": store.pk, "error_code": error.code})
-        transaction.on_commit(lambda: refresh_participations_task.delay(tenant_id=store.tenant_id, store_id=store.pk))
+        enqueue_on_commit("channels.refresh_participations", tenant_id=store.tenant_id, store_id=store.pk)
     except ChannelError as error:
         logger.warning("amazon_participations_failed", extra={"store_id": store.pk, "error_code": error.code})
     return store
@@ -380,8 +380,6 @@ def store_request_deletion(
     *, store: Store, actor: User | None, membership: Membership | None, confirm_name: str
 ) -> Store:
     """The person typed the store's name: check that it can go and queue the deletion. Audited."""
-    from channels.tasks import delete_store_task
-
     _ensure_manager(store, membership)
     if confirm_name.strip() != store.name:
         raise ValidationError({"confirm_name": _("Type the store's name exactly as shown to confirm.")})
@@ -399,9 +397,7 @@ def store_request_deletion(
         after={"will_remove": store_deletion_preview(store=store)},
     )
     actor_pk = actor.pk if actor is not None and actor.is_authenticated else None
-    transaction.on_commit(
-        lambda: delete_store_task.delay(tenant_id=store.tenant_id, store_id=store.pk, actor_id=actor_pk)
-    )
+    enqueue_on_commit("channels.delete_store", tenant_id=store.tenant_id, store_id=store.pk, actor_id=actor_pk)
     return store
 
 

@@ -37,6 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from acorn.crypto import DecryptionError
+from acorn.tasks import enqueue_now
 from channels import ratelimit
 from channels.adapters.base import (
     BadRecord,
@@ -218,8 +219,6 @@ def sync_run_execute(
 def sync_continue(*, store: Store, resource: str) -> bool:
     """Queue the next run of a (store, resource) that ended behind, if it is due within CONTINUE_AT_ONCE and
     nobody else has queued or started it (the same claim as the dispatcher's). True when queued."""
-    from channels.tasks import run_store_sync_task
-
     job = sync_job_get(resource)
     now = timezone.now()
     claimed = (
@@ -229,8 +228,12 @@ def sync_continue(*, store: Store, resource: str) -> bool:
     )
     if not claimed:
         return False
-    run_store_sync_task.delay(
-        tenant_id=store.tenant_id, store_id=store.pk, resource=resource, trigger=SyncTrigger.CATCH_UP
+    enqueue_now(
+        "channels.run_store_sync",
+        tenant_id=store.tenant_id,
+        store_id=store.pk,
+        resource=resource,
+        trigger=SyncTrigger.CATCH_UP,
     )
     return True
 

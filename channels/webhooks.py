@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.models import Platform, Store, StoreStatus, WebhookEvent, WebhookStatus
 
@@ -100,14 +101,8 @@ def webhook_event_record(*, store: Store, topic: str, event_id: str, payload: by
     except IntegrityError:
         WebhookEvent.objects.filter(store=store, event_id=event_id[:100]).update(deliveries=F("deliveries") + 1)
         return WebhookEvent.objects.get(store=store, event_id=event_id[:100]), False
-    transaction.on_commit(lambda: _enqueue(event))
+    enqueue_on_commit("channels.process_webhook_event", tenant_id=event.tenant_id, event_id=event.pk)
     return event, True
-
-
-def _enqueue(event: WebhookEvent) -> None:
-    from channels.tasks import process_webhook_event_task
-
-    process_webhook_event_task.delay(tenant_id=event.tenant_id, event_id=event.pk)
 
 
 def webhook_event_process(*, event: WebhookEvent) -> str:

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
 from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
@@ -441,10 +442,7 @@ def route_for(
 
 def enqueue_send(request: FulfillmentRequest) -> None:
     """Send the request (or its cancel) once the transaction commits."""
-    from orders.tasks import send_fulfilment_request_task
-
-    tenant_id, pk = request.tenant_id, request.pk
-    transaction.on_commit(lambda: send_fulfilment_request_task.delay(tenant_id=tenant_id, request_id=pk))
+    enqueue_on_commit("orders.send_fulfilment_request", tenant_id=request.tenant_id, request_id=request.pk)
 
 
 def save_request(request: FulfillmentRequest, *fields: str) -> None:

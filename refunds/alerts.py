@@ -41,6 +41,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.tasks import enqueue_now
 from acorn.tenancy.models import ProductCategory, Tenant
 from channels.models import Store
 from inventory.models import Product
@@ -589,10 +590,8 @@ class _AfterRefunds:
 
     def __call__(self) -> None:
         self.ran = True
-        from refunds.tasks import evaluate_refund_alerts_task
-
         # The rollup (refunds.rates) is refreshed inside the same transaction: the rates are current now.
-        evaluate_refund_alerts_task.delay(tenant_id=self.tenant_id, product_ids=sorted(self.product_ids))
+        enqueue_now("refunds.evaluate_refund_alerts", tenant_id=self.tenant_id, product_ids=sorted(self.product_ids))
 
 
 def refunds_changed(*, tenant_id: int, product_ids: Iterable[int]) -> None:

@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
     ChannelAdapter,
@@ -83,10 +84,7 @@ SUCCEEDED, SUBMITTED, RETRY, FAILED, NOT_DUE, MISSING = (
 
 def execution_queue(refund: Refund) -> None:
     """After the commit, queue the execution task of an APPROVED refund."""
-    from refunds.tasks import execute_refund_task
-
-    tenant_id, refund_id = refund.tenant_id, refund.pk
-    transaction.on_commit(lambda: execute_refund_task.delay(tenant_id=tenant_id, refund_id=refund_id))
+    enqueue_on_commit("refunds.execute_refund", tenant_id=refund.tenant_id, refund_id=refund.pk)
 
 
 def _claimable(now: datetime) -> Q:
@@ -305,10 +303,8 @@ def refund_execute(*, refund_pk: int) -> str:
 
 
 def _queue_feed_poll(refund: Refund) -> None:
-    from refunds.tasks import poll_refund_feed_task
-
-    poll_refund_feed_task.apply_async(
-        kwargs={"tenant_id": refund.tenant_id, "refund_id": refund.pk}, countdown=FEED_POLL_SECONDS
+    enqueue_now(
+        "refunds.poll_refund_feed", countdown=FEED_POLL_SECONDS, tenant_id=refund.tenant_id, refund_id=refund.pk
     )
 
 

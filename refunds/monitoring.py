@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from acorn.money import quantize_amount
+from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.models import Store
@@ -139,9 +140,7 @@ def service_notices_arrived(*, tenant_id: int) -> int:
 
 
 def _schedule_window_end(tenant_id: int, seconds: int) -> None:
-    from refunds.tasks import flush_service_notices_task
-
-    flush_service_notices_task.apply_async(kwargs={"tenant_id": tenant_id}, countdown=seconds)
+    enqueue_now("refunds.flush_service_notices", countdown=seconds, tenant_id=tenant_id)
 
 
 def service_notices_window_end(*, tenant_id: int) -> int:

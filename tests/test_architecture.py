@@ -157,7 +157,7 @@ def signal_uses(source: str) -> list[tuple[int, str]]:
             names = [alias.name for alias in node.names]
         signal_modules = [name for name in names if name == "django.dispatch" or name.split(".")[-1] == "signals"]
         if signal_modules:
-            uses.append((node.lineno, f"imports {signal_modules[0]}"))  # type: ignore[attr-defined]
+            uses.append((node.lineno, f"imports {signal_modules[0]}"))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("Signal", "receiver"):
             uses.append((node.lineno, f"{node.func.id}()"))
     return uses

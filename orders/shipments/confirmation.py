@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
@@ -67,8 +68,6 @@ FEED_MAX_SHIPMENTS = 500
 
 def confirmations_queue(shipments: Iterable[Shipment]) -> None:
     """After the commit: one feed task per Amazon store (shipments batch), one task per shop shipment."""
-    from orders.tasks import confirm_shipment_task, submit_shipment_feed_task
-
     feeds: dict[int, int] = {}
     singles: list[tuple[int, int]] = []
     for shipment in shipments:
@@ -82,11 +81,11 @@ def confirmations_queue(shipments: Iterable[Shipment]) -> None:
 
     def send() -> None:
         for store_id, tenant_id in feeds.items():
-            submit_shipment_feed_task.apply_async(
-                kwargs={"tenant_id": tenant_id, "store_id": store_id}, countdown=FEED_BATCH_SECONDS
+            enqueue_now(
+                "orders.submit_shipment_feed", countdown=FEED_BATCH_SECONDS, tenant_id=tenant_id, store_id=store_id
             )
         for tenant_id, shipment_id in singles:
-            confirm_shipment_task.delay(tenant_id=tenant_id, shipment_id=shipment_id)
+            enqueue_now("orders.confirm_shipment", tenant_id=tenant_id, shipment_id=shipment_id)
 
     if feeds or singles:
         transaction.on_commit(send)
@@ -303,11 +302,7 @@ def shipments_submit_feed(*, store: Store) -> str:
 
 
 def _queue_feed_poll(store: Store) -> None:
-    from orders.tasks import poll_shipment_feeds_task
-
-    poll_shipment_feeds_task.apply_async(
-        kwargs={"tenant_id": store.tenant_id, "store_id": store.pk}, countdown=FEED_POLL_SECONDS
-    )
+    enqueue_now("orders.poll_shipment_feeds", countdown=FEED_POLL_SECONDS, tenant_id=store.tenant_id, store_id=store.pk)
 
 
 def shipment_feeds_poll(*, store: Store) -> int:
