@@ -59,8 +59,8 @@ from channels.adapters.base import ExternalOrder, FulfillmentChannel, OrderStatu
 from channels.models import Platform, Region, Store, StoreStatus
 from channels.simulator.amazon.order_shape import render_order
 from channels.simulator.world import ManualClock, World
+from inventory.ledger import stock_move
 from inventory.models import AllocationState, LineAllocation, MovementKind, Product, SkuMapping, Warehouse
-from inventory.services import stock_move
 from orders.models import (
     FulfillmentRequest,
     FulfillmentRoute,

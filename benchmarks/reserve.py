@@ -47,8 +47,9 @@ from benchmarks.support import bench_tenant, dangerously_delete_bench_tenant, da
 from channels.adapters.base import ExternalOrder, ExternalOrderLine, FulfillmentChannel, OrderStatus
 from channels.models import Platform, Region, Store, StoreStatus
 from inventory.allocation import allocate_line
+from inventory.ledger import stock_move
 from inventory.models import AllocationState, LineAllocation, MovementKind, Product, StockLevel, Warehouse
-from inventory.services import levels_match_ledger, stock_move
+from inventory.services import levels_match_ledger
 from orders.models import Order, OrderLine
 from orders.services import order_upsert_page
 

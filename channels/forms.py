@@ -10,6 +10,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public, url_host
+from channels.adapters.shopify import normalize_shop_domain
+from channels.adapters.woocommerce import normalize_site_url
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES, marketplace_code
 from channels.models import AMAZON_REGION_MARKETPLACES, DataPermission, Region, Store, SyncRunStatus
 
@@ -188,8 +190,6 @@ class ShopifyConnectForm(forms.Form):
             del self.fields["endpoint"]
 
     def clean_shop(self) -> str:
-        from channels.adapters.shopify import normalize_shop_domain
-
         try:
             return normalize_shop_domain(self.cleaned_data["shop"])
         except ValueError as error:
@@ -240,8 +240,6 @@ class WooCommerceConnectForm(WooCommerceKeysForm):
     field_order = ["name", "site_url", "consumer_key", "consumer_secret", "permissions"]
 
     def clean_site_url(self) -> str:
-        from channels.adapters.woocommerce import normalize_site_url
-
         try:
             url = normalize_site_url(self.cleaned_data["site_url"])
         except ValueError as error:

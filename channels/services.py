@@ -13,15 +13,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
+from acorn.crypto import rotate_text
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy import plans
 from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+from channels.adapters.base import ChannelAuthError
+from channels.adapters.registry import adapter_for
+from channels.adapters.shopify import ShopifyAdapter
+from channels.adapters.woocommerce import WooCommerceAdapter
 from channels.marketplaces import marketplace_code
 from channels.models import (
     AMAZON_REGION_MARKETPLACES,
+    REAUTHORIZATION_PERIOD,
+    REAUTHORIZATION_WARNING,
     DataPermission,
     Platform,
     Region,
@@ -29,10 +37,15 @@ from channels.models import (
     StoreCredential,
     StoreStatus,
     SyncCursor,
-    SyncRun,
     SyncTrigger,
 )
 from channels.selectors import store_count_in_use
+from channels.store_state import (
+    store_mark_auth_interrupted,
+    store_update_secrets,
+    stores_expire_pending,
+)
+from channels.sync import sync_jobs_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -55,8 +68,6 @@ def store_create(
     """Create a store waiting for authorisation, within the plan's store limit. Audited.
 
     `seller_id` is known up front for Shopify (the shop domain) and WooCommerce (the site URL)."""
-    from channels.services_lifecycle import stores_expire_pending
-
     if membership is not None:
         ensure_permission(membership, "stores.manage")
     tenant = tenant_lock(tenant)
@@ -166,8 +177,6 @@ def store_enqueue_sync(
     *, store: Store, trigger: str = SyncTrigger.MANUAL, resources: Sequence[str] | None = None
 ) -> list[str]:
     """Queue a sync of each applicable resource now. Returns the resources queued."""
-    from channels.sync import sync_jobs_for
-
     queued = []
     for job in sync_jobs_for(store):
         if resources is not None and job.resource not in resources:
@@ -196,37 +205,8 @@ def store_request_sync(*, store: Store, actor: User, membership: Membership) -> 
     return queued
 
 
-@transaction.atomic
-def store_mark_auth_interrupted(*, store: Store, reason: str) -> None:
-    """The seller's authorisation failed: stop syncing this store and tell the people who can fix it."""
-    updated = Store.objects.filter(pk=store.pk, status=StoreStatus.ACTIVE).update(
-        status=StoreStatus.AUTH_INTERRUPTED, status_reason=reason[:300]
-    )
-    store.status, store.status_reason = StoreStatus.AUTH_INTERRUPTED, reason[:300]
-    if not updated:
-        return  # already interrupted: one notification, not one per failed call
-    audit_record(
-        tenant=store.tenant,
-        actor=None,
-        action="store.auth_interrupted",
-        target=store,
-        before={"status": StoreStatus.ACTIVE},
-        after={"status": StoreStatus.AUTH_INTERRUPTED, "reason": reason},
-    )
-    notify(
-        tenant=store.tenant,
-        kind="store_auth_interrupted",
-        title=_("Store “%(store)s” needs to be authorised again") % {"store": store.name},
-        body=_("Syncing has stopped: %(reason)s. Open the store and choose Re-authorise.") % {"reason": reason},
-        link=reverse("channels:store-detail", args=[store.pk]),
-    )
-
-
 def stores_warn_reauthorization() -> int:
     """Once per authorisation, tell owners and admins 30 days before Amazon's yearly re-authorisation."""
-    from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
-    from channels.models import REAUTHORIZATION_PERIOD, REAUTHORIZATION_WARNING
-
     threshold = timezone.now() - (REAUTHORIZATION_PERIOD - REAUTHORIZATION_WARNING)
     with dangerously_unscoped():
         due = list(
@@ -253,18 +233,6 @@ def stores_warn_reauthorization() -> int:
     return len(due)
 
 
-def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:
-    """A resource failed three times in a row: tell the admins once."""
-    notify(
-        tenant=store.tenant,
-        kind="sync_failed",
-        title=_("%(resource)s sync of “%(store)s” keeps failing") % {"resource": run.resource, "store": store.name},
-        body=_("Last error %(code)s: %(message)s (trace %(trace)s)")
-        % {"code": run.error_code, "message": run.message[:300], "trace": run.trace_id},
-        link=reverse("channels:store-detail", args=[store.pk]),
-    )
-
-
 def credentials_rotate_all() -> int:
     """Re-encrypt every stored credential with the first configured key. Returns the number rewritten.
 
@@ -272,9 +240,6 @@ def credentials_rotate_all() -> int:
     configured key and encrypted again with the first; one that no key decrypts raises DecryptionError.
     """
     from django.db import connection
-
-    from acorn.crypto import rotate_text
-    from acorn.tenancy.scoping import dangerously_unscoped
 
     table = connection.ops.quote_name(StoreCredential._meta.db_table)
     with dangerously_unscoped():
@@ -285,15 +250,6 @@ def credentials_rotate_all() -> int:
             (token,) = cursor.fetchone()
             cursor.execute(f"UPDATE {table} SET secrets = %s WHERE id = %s", [rotate_text(str(token)), pk])  # noqa: S608
     return len(pks)
-
-
-def store_update_secrets(*, store: Store, secrets: Mapping[str, Any]) -> None:
-    """Replace the store's secrets (a refreshed Shopify token pair), in its own transaction: a refresh
-    token that was just used must not be lost if the rest of the run fails."""
-    with transaction.atomic():
-        credential = StoreCredential.objects.select_for_update().get(store=store)
-        credential.secrets = {**(credential.secrets or {}), **dict(secrets)}
-        credential.save(update_fields=["secrets", "updated_at"])
 
 
 def webhook_url(store: Store) -> str:
@@ -309,11 +265,6 @@ def webhook_url(store: Store) -> str:
 def store_register_webhooks(*, store: Store) -> list[str]:
     """Subscribe the shop or site to ACORN's webhooks (idempotent). An auth failure interrupts the store."""
     import secrets as random_secrets
-
-    from channels.adapters.base import ChannelAuthError
-    from channels.adapters.registry import adapter_for
-    from channels.adapters.shopify import ShopifyAdapter
-    from channels.adapters.woocommerce import WooCommerceAdapter
 
     credential = store.credential
     stored: dict[str, Any] = dict(credential.secrets or {})  # type: ignore[arg-type]

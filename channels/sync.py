@@ -60,6 +60,7 @@ from channels.models import (
     SyncRunStatus,
     SyncTrigger,
 )
+from channels.store_state import store_mark_auth_interrupted, store_notify_sync_failing
 
 logger = logging.getLogger(__name__)
 
@@ -430,16 +431,12 @@ class _Runner:
             cursor.next_run_at = now + (stop.retry_in if stop.retry_in is not None else timedelta(seconds=5))
         elif stop.status == SyncRunStatus.AUTH_FAILED:
             cursor.next_run_at = None  # nothing until the seller re-authorises
-            from channels.services import store_mark_auth_interrupted
-
             store_mark_auth_interrupted(store=self.store, reason=stop.message or stop.code)
         else:
             cursor.consecutive_failures += 1
             backoff = min(self.job.interval * 2**cursor.consecutive_failures, FAILURE_BACKOFF_MAX)
             cursor.next_run_at = now + backoff * random.uniform(0.8, 1.2)  # noqa: S311
             if cursor.consecutive_failures == FAILING_AFTER:
-                from channels.services import store_notify_sync_failing
-
                 store_notify_sync_failing(store=self.store, run=run)
         cursor.save(
             update_fields=["last_success_at", "consecutive_failures", "next_run_at", "up_to_date_as_of", "last_status"]

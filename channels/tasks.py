@@ -17,7 +17,8 @@ from channels.adapters.base import ChannelRetryableError
 from channels.models import Store, StoreStatus, SyncCursor, SyncTrigger, WebhookEvent
 from channels.selectors import store_get
 from channels.services import store_register_webhooks, stores_warn_reauthorization
-from channels.services_lifecycle import store_delete, store_refresh_participations, stores_expire_pending
+from channels.services_lifecycle import store_delete, store_refresh_participations
+from channels.store_state import stores_expire_pending
 from channels.sync import SyncAlreadyRunning, sync_cursor_get_or_create, sync_jobs_for, sync_run_execute
 from channels.webhooks import webhook_event_process
 

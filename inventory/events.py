@@ -7,6 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django_scopes import scope
+
+from inventory.low_stock import low_stock_check
+from inventory.sharing import listings_follow_stock
 
 
 class _AfterStockChange:
@@ -19,11 +23,6 @@ class _AfterStockChange:
 
     def __call__(self) -> None:
         self.ran = True
-        from django_scopes import scope
-
-        from inventory.catalogue import low_stock_check
-        from inventory.sharing import listings_follow_stock
-
         ids = sorted(self.product_ids)
         with scope(tenant=self.tenant_id):
             listings_follow_stock(tenant_id=self.tenant_id, product_ids=ids)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acorn.forms import CsvImportForm
 from channels.models import Store
-from inventory.mapping import MAX_MULTIPLIER
+from inventory.mapping_checks import MAX_MULTIPLIER
 from inventory.models import Product
 
 

@@ -20,15 +20,8 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
 from inventory.allocation import mapping_reresolve
-from inventory.mapping import (
-    ASIN_RE,
-    EXCEL_NUMBER_RE,
-    MAX_MULTIPLIER,
-    chunks,
-    excel_number_message,
-    mapping_list,
-    mapping_snapshot,
-)
+from inventory.mapping import chunks, mapping_list, mapping_snapshot
+from inventory.mapping_checks import ASIN_RE, EXCEL_NUMBER_RE, MAX_MULTIPLIER, excel_number_message
 from inventory.models import Product, SkuMapping
 
 if TYPE_CHECKING:

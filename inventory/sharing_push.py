@@ -35,6 +35,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.crypto import DecryptionError
 from channels import ratelimit
 from channels.adapters.base import (
     ChannelAdapter,
@@ -44,7 +45,9 @@ from channels.adapters.base import (
     ChannelRetryableError,
     ChannelStock,
 )
+from channels.adapters.registry import adapter_for
 from channels.models import Platform, Store, StoreStatus
+from channels.store_state import store_mark_auth_interrupted
 from inventory.models import ChannelListing, PushOutcome, PushState, SharingRule, SkuMapping, StockPush
 from inventory.sharing import debounce_key, lease_key, listings_refresh, recompute_listings
 
@@ -242,9 +245,6 @@ def _defer(listings: Sequence[ChannelListing], until: datetime | None) -> int:
 
 
 def _adapter(store: Store) -> ChannelAdapter:
-    from acorn.crypto import DecryptionError
-    from channels.adapters.registry import adapter_for
-
     try:
         secrets: dict[str, Any] = store.credential.secrets  # type: ignore[assignment]
     except Store.credential.RelatedObjectDoesNotExist:
@@ -513,8 +513,6 @@ def store_stock_push(
 def _push_all(
     store: Store, due: list[ChannelListing], *, deadline: float, sleep: Callable[[float], None]
 ) -> PushSummary:
-    from channels.services import store_mark_auth_interrupted
-
     summary = PushSummary()
     try:
         adapter = _adapter(store)

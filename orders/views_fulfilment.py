@@ -32,6 +32,7 @@ from orders import fulfilment, fulfilment_files
 from orders.forms_fulfilment import FulfillmentRouteForm, FulfillmentTargetForm, ProblemFilterForm
 from orders.models import FulfillmentRoute, FulfillmentTarget, FulfillmentTargetKind
 from orders.selectors_fulfilment import (
+    active_routes,
     cancel_problems,
     csv_batches,
     failed_requests,
@@ -47,6 +48,7 @@ from orders.selectors_fulfilment import (
     pending_requests,
     pick_list,
     problem_counts,
+    route_for,
 )
 
 PAGE_SIZE = 50
@@ -299,8 +301,8 @@ def fulfilment_problems_view(request: TenantRequest) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     routed: list[tuple[Any, FulfillmentRoute | None]] = []
     if show == "no_route":
-        routes = fulfilment.active_routes(tenant_id=request.tenant.pk)
-        routed = [(order, fulfilment.route_for(order, routes=routes)) for order in page.object_list]
+        routes = active_routes(tenant_id=request.tenant.pk)
+        routed = [(order, route_for(order, routes=routes)) for order in page.object_list]
     return render(
         request,
         "orders/fulfilment_problems.html",

@@ -41,6 +41,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now
 from acorn.tenancy.models import ProductCategory, Tenant
 from channels.models import Store
@@ -308,8 +309,6 @@ def _top_tags(
 
 
 def _notify_raised(*, tenant: Tenant, alert: RefundRateAlert, sku: str, name: str) -> None:
-    from acorn.notifications.services import notify
-
     with translation.override(settings.LANGUAGE_CODE):
         where = alert.store.name if alert.store is not None else _("all channels")
         title = _("Refund rate alert: %(sku)s at %(rate)s%% over %(days)s days") % {

@@ -42,8 +42,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.crypto import DecryptionError
 from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped
+from channels.adapters.amazon import AmazonAdapter
 from channels.adapters.base import (
     ChannelAdapter,
     ChannelAuthError,
@@ -52,9 +54,15 @@ from channels.adapters.base import (
     FeedResult,
     RefundRequest,
 )
+from channels.adapters.registry import adapter_for
+from channels.adapters.shopify import ShopifyAdapter
+from channels.adapters.woocommerce import WooCommerceAdapter
 from channels.models import Platform, Store, StoreStatus
+from channels.store_state import store_mark_auth_interrupted
+from refunds.alerts import refund_product_ids, refunds_changed
 from refunds.models import Refund, RefundLine, RefundOrigin, RefundStatus
 from refunds.rates import rollup_refresh_for_refunds
+from refunds.restock import refund_restock_after_success
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -183,12 +191,8 @@ def _settle(refund_pk: int, outcome: _Outcome, *, only_feed: str | None = None) 
             )
         if row.status == RefundStatus.SUCCEEDED:
             rollup_refresh_for_refunds(store=row.store, refunds=[row])  # refund rates count it now
-            from refunds.alerts import refund_product_ids, refunds_changed
-
             refunds_changed(tenant_id=row.tenant_id, product_ids=refund_product_ids([row.pk]))  # alerts, on commit
         if row.status == RefundStatus.SUCCEEDED and row.restock:
-            from refunds.restock import refund_restock_after_success
-
             refund_restock_after_success(refund=row)
     return result
 
@@ -199,9 +203,6 @@ def channel_dedupe_key(platform: str, channel_refund_id: str) -> str:
 
 
 def _adapter(store: Store) -> ChannelAdapter:
-    from acorn.crypto import DecryptionError
-    from channels.adapters.registry import adapter_for
-
     try:
         secrets: dict[str, Any] = store.credential.secrets  # type: ignore[assignment]
     except Store.credential.RelatedObjectDoesNotExist:
@@ -247,10 +248,6 @@ def refund_channel_request(refund: Refund) -> RefundRequest:
 
 
 def _call_channel(refund: Refund) -> _Outcome:
-    from channels.adapters.amazon import AmazonAdapter
-    from channels.adapters.shopify import ShopifyAdapter
-    from channels.adapters.woocommerce import WooCommerceAdapter
-
     request = refund_channel_request(refund)
     adapter = _adapter(refund.store)
     try:
@@ -273,8 +270,6 @@ def _failure(refund: Refund, error: ChannelError | ValueError) -> _Outcome:
         return _Outcome(RETRY, error=str(error), retry_after=error.retry_after)
     message = str(error)
     if isinstance(error, ChannelAuthError):
-        from channels.services import store_mark_auth_interrupted
-
         store_mark_auth_interrupted(store=refund.store, reason=message)
         message = _("%(error)s Authorise the store again, then retry.") % {"error": message}
     return _Outcome(FAILED, error=message)
@@ -320,8 +315,6 @@ def refund_feed_poll(*, refund_pk: int) -> str:
     try:
         adapter = _adapter(refund.store)
         try:
-            from channels.adapters.amazon import AmazonAdapter
-
             if not isinstance(adapter, AmazonAdapter):
                 raise ChannelError(_("Only Amazon refunds go through feeds."))
             result = adapter.get_feed_result(feed_id=feed_id)
@@ -330,8 +323,6 @@ def refund_feed_poll(*, refund_pk: int) -> str:
     except ChannelError as error:
         if isinstance(error, (ChannelRetryableError, ChannelAuthError)):
             if isinstance(error, ChannelAuthError):
-                from channels.services import store_mark_auth_interrupted
-
                 store_mark_auth_interrupted(store=refund.store, reason=str(error))
             Refund.objects.filter(pk=refund.pk, status=RefundStatus.EXECUTING, feed_id=feed_id).update(
                 last_error=str(error)[:ERROR_CHARS],

@@ -39,7 +39,7 @@ from acorn.money import quantize_amount
 from channels.adapters.base import ExternalRefund, ExternalReturn, FulfillmentChannel
 from channels.models import Platform, Store
 from channels.sync import PersistCounts
-from inventory.services import mapping_resolve
+from inventory.selectors import mapping_resolve
 from orders.models import Order, OrderLine
 from refunds.models import (
     Refund,

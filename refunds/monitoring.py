@@ -44,11 +44,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from acorn.money import quantize_amount
+from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.models import Store
 from orders.models import Order
+from refunds.alerts import refund_product_ids, refunds_changed, threshold_default
 from refunds.models import (
     AlertStatus,
     DigestSent,
@@ -60,6 +62,7 @@ from refunds.models import (
     ServiceNotice,
     ServiceNoticeKind,
 )
+from refunds.rates import refund_rates
 from refunds.review import flagged_returns
 
 logger = logging.getLogger(__name__)
@@ -121,8 +124,6 @@ def service_notices_add(*, tenant_id: int, kind: str, object_ids: Iterable[int])
 def after_refunds_page(*, store: Store, refund_ids: Sequence[int], flagged_ids: Sequence[int]) -> None:
     """Inside the refunds ingest's transaction: evaluate the touched SKUs' refund-rate alerts after commit,
     and tell customer service about refunds a rule newly flagged."""
-    from refunds.alerts import refund_product_ids, refunds_changed
-
     if refund_ids:
         refunds_changed(tenant_id=store.tenant_id, product_ids=refund_product_ids(refund_ids))
     service_notices_add(tenant_id=store.tenant_id, kind=ServiceNoticeKind.REFUND_FLAGGED, object_ids=flagged_ids)
@@ -207,8 +208,6 @@ def _return_line(record: Return) -> str:
 
 
 def _notify_returns(tenant: Tenant, ids: list[int]) -> int:
-    from acorn.notifications.services import notify
-
     records = list(
         Return.objects.filter(tenant=tenant, pk__in=ids).select_related("store", "product").order_by("returned_at")
     )
@@ -255,8 +254,6 @@ def _refund_line(refund: Refund) -> str:
 
 
 def _notify_flagged(tenant: Tenant, ids: list[int]) -> int:
-    from acorn.notifications.services import notify
-
     refunds = list(
         Refund.objects.filter(tenant=tenant, pk__in=ids, flagged_for_service=True)
         .select_related("store", "matched_rule")
@@ -328,9 +325,6 @@ def last_week(today: date) -> tuple[date, date]:
 
 def weekly_digest_figures(*, tenant: Tenant, today: date | None = None) -> WeeklyDigest:
     """Last week's figures of the company (UTC days Monday to Sunday)."""
-    from refunds.alerts import threshold_default
-    from refunds.rates import refund_rates
-
     today = today or timezone.now().date()
     start_day, end_day = last_week(today)
     start = datetime.combine(start_day, time.min, tzinfo=UTC)
@@ -377,8 +371,6 @@ def weekly_digest_figures(*, tenant: Tenant, today: date | None = None) -> Weekl
 
 def weekly_digest_send(*, tenant: Tenant, today: date | None = None) -> bool:
     """Send last week's digest to the subscribed members, once per ISO week. True if sent now."""
-    from acorn.notifications.services import notify
-
     digest = weekly_digest_figures(tenant=tenant, today=today)
     try:
         with transaction.atomic():

@@ -31,6 +31,7 @@ from refunds.execution import refund_execution_retry
 from refunds.forms_approvals import ApprovalPolicyForm, RefundRejectForm, RefundRequestForm, RestockForm
 from refunds.models import Refund, Return
 from refunds.restock import restock_warehouses, return_restock, return_restock_refusal, return_shipped_from
+from refunds.views import section_tabs
 
 PAGE_SIZE = 25
 
@@ -51,8 +52,6 @@ def return_get_or_404(*, tenant: Tenant, pk: int) -> Return:
 
 def _section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
     """The refunds section's tabs (refunds.views builds them for every page of the section)."""
-    from refunds.views import section_tabs
-
     return section_tabs(request, active)
 
 

@@ -192,3 +192,50 @@ def test_no_module_uses_django_signals_for_domain_logic() -> None:
 )
 def test_the_signal_check_sees_each_way_of_using_a_signal(source: str, expected: list[tuple[int, str]]) -> None:
     assert signal_uses(source) == expected
+
+
+# --- imports at the top -----------------------------------------------------------------------------------
+
+# A function-local import of ACORN code is allowed in AppConfig.ready() (the registries are filled there, once
+# every app is loaded) and nowhere else: an import inside a function is how a cycle used to be dodged. One that
+# is really needed elsewhere is named here with its reason; there is none.
+LOCAL_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {}
+
+
+def local_project_imports(imports: list[Import], *, module: str) -> list[Import]:
+    return [
+        found
+        for found in imports
+        if found.function
+        and not found.type_checking
+        and layer_of(found.target) is not None
+        and not (module.endswith(".apps") and found.function == "ready")
+        and (module, found.function) not in LOCAL_IMPORTS_ALLOWED
+    ]
+
+
+def test_acorn_code_is_imported_at_the_top_of_the_module() -> None:
+    # given every product module
+    hidden: dict[str, str] = {}
+    for path in product_modules():
+        for found in local_project_imports(imports_of(path), module=module_name(path)):
+            where = f"{path.relative_to(ROOT)}:{found.line} {found.function}()"
+            hidden[where] = min(hidden.get(where, found.target), found.target, key=len)  # the statement's module
+    hidden_list = [f"{where} imports {target}" for where, target in sorted(hidden.items())]
+    # then: none imports ACORN code inside a function, except AppConfig.ready()
+    assert not hidden_list, "move these imports to the top (and break the cycle, if one appears):\n" + "\n".join(
+        hidden_list
+    )
+
+
+def test_the_local_import_check_tells_ready_from_other_functions() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from channels.models import Store\n"
+        "class Config:\n    def ready(self):\n        from orders.hooks import register_orders_upserted_listener\n"
+        "def service():\n    from orders.tasks import confirm_shipment_task\n    import json\n"
+    )
+    in_apps = local_project_imports(imports_in(source, module="refunds.apps"), module="refunds.apps")
+    elsewhere = local_project_imports(imports_in(source, module="refunds.services"), module="refunds.services")
+    assert {item.function for item in in_apps} == {"service"}
+    assert {item.function for item in elsewhere} == {"ready", "service"}

@@ -13,6 +13,21 @@ from acorn.money import quantize_amount
 from acorn.tenancy.models import Membership, Plan, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from acorn.tenancy.services import tenant_create
+from channels.models import DataPermission, Platform, Store
+from channels.services import store_authorize, store_connect_shopify, store_connect_woocommerce, store_create
+from channels.simulator.catalogue import PRODUCT_TEMPLATES
+from channels.simulator.demo import DEMO_SELLERS, DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG, demo_channel_skus
+from channels.simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
+from channels.simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
+from inventory.catalogue import bundle_set_components, product_save, warehouse_save
+from inventory.models import Product, SharingRule, SkuMapping, StockMovement, Warehouse
+from inventory.services import mapping_create, stock_receive
+from inventory.sharing import sharing_rule_update
+from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
+from orders.models import FulfillmentTarget
+from refunds.approvals import policy_get, policy_update
+from refunds.models import ClassificationRule
+from refunds.rules import rule_save
 
 DEMO_SLUG = "demo-trading-co"
 DEMO_NAME = "Demo Trading Co."
@@ -40,10 +55,6 @@ def _demo_user(email: str) -> Any:
 def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
     """The Amazon NA and EU stores, on the simulator (`make run` starts it at ACORN_SIMULATOR_URL)."""
     from django.conf import settings
-
-    from channels.models import DataPermission, Platform, Store
-    from channels.services import store_authorize, store_create
-    from channels.simulator.demo import DEMO_SELLERS
 
     stores = []
     for demo in DEMO_SELLERS:
@@ -74,11 +85,6 @@ def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
 def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
     """One Shopify shop and one WooCommerce site on the simulator, with the simulator's fixed credentials."""
     from django.conf import settings
-
-    from channels.models import DataPermission, Platform, Store
-    from channels.services import store_connect_shopify, store_connect_woocommerce, store_create
-    from channels.simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
-    from channels.simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
 
     simulator = settings.ACORN_SIMULATOR_URL.rstrip("/")
     woo_site = f"{settings.ACORN_SIMULATOR_TLS_URL.rstrip('/')}/woo/{DEMO_SITE_SLUG}"
@@ -131,13 +137,6 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
     """Master SKUs, two warehouses with stock, a bundle, and mappings for most channel SKUs (a few left
     unmapped on purpose). Idempotent: what exists is left as it is."""
     from decimal import Decimal
-
-    from channels.models import Store
-    from channels.simulator.catalogue import PRODUCT_TEMPLATES
-    from channels.simulator.demo import demo_channel_skus
-    from inventory.catalogue import bundle_set_components, product_save, warehouse_save
-    from inventory.models import Product, SkuMapping, StockMovement, Warehouse
-    from inventory.services import mapping_create, stock_receive
 
     warehouses = {}
     for name, kind, country in (("Shenzhen", "own", "CN"), ("Los Angeles 3PL", "third_party", "US")):
@@ -202,11 +201,6 @@ def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
     simulator's, which ships and calls back with tracking), everything else to the Shenzhen pick list."""
     from django.conf import settings
 
-    from channels.simulator.demo import DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG
-    from inventory.models import Warehouse
-    from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
-    from orders.models import FulfillmentTarget
-
     if FulfillmentTarget.objects.filter(tenant=tenant).exists():
         return
     simulator = settings.ACORN_SIMULATOR_URL.rstrip("/")
@@ -237,10 +231,6 @@ def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
 def _demo_sharing(tenant: Tenant, owner: Any) -> None:
     """How much of the pool each demo store shows: the shops everything but a small buffer, Amazon NA half
     (at most 50), Amazon EU nothing pushed yet (the switch is there to try)."""
-    from channels.models import Store
-    from inventory.models import SharingRule
-    from inventory.sharing import sharing_rule_update
-
     terms = {
         "Shopify Outfitters": (100, 2, None, True),
         "WooCommerce DE": (100, 2, None, True),
@@ -265,10 +255,6 @@ def _demo_sharing(tenant: Tenant, owner: Any) -> None:
 
 def _demo_refund_rules(tenant: Tenant, owner: Any) -> None:
     """An approval policy in CNY and three classification rules a seller would start with."""
-    from refunds.approvals import policy_get, policy_update
-    from refunds.models import ClassificationRule
-    from refunds.rules import rule_save
-
     policy = policy_get(tenant=tenant)
     if policy.one_approval_from != Decimal("300"):
         policy_update(

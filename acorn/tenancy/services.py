@@ -23,7 +23,7 @@ from acorn.tenancy import plans
 from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Plan, Role, Tenant
 from acorn.tenancy.permissions import ASSIGNABLE_ROLES, ensure_permission
-from acorn.tenancy.scoping import tenant_scope
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.selectors import seats_in_use
 
 if TYPE_CHECKING:
@@ -404,8 +404,6 @@ def membership_set_email_notifications(*, membership: Membership, enabled: bool)
 
 def invitations_expire_all() -> int:
     """Mark every pending invitation past its expiry as expired (beat, platform-wide)."""
-    from acorn.tenancy.scoping import dangerously_unscoped
-
     with dangerously_unscoped():
         return Invitation.objects.filter(status=InvitationStatus.PENDING, expires_at__lte=timezone.now()).update(
             status=InvitationStatus.EXPIRED

@@ -9,6 +9,7 @@ from channels.adapters.amazon import AmazonAdapter
 from channels.adapters.base import ChannelAdapter, UnknownChannel
 from channels.adapters.shopify import ShopifyAdapter
 from channels.adapters.woocommerce import WooCommerceAdapter
+from channels.store_state import store_update_secrets
 
 if TYPE_CHECKING:
     from channels.models import Store
@@ -25,8 +26,6 @@ def adapter_for(store: Store, *, secrets: Mapping[str, Any]) -> ChannelAdapter:
     except KeyError:
         raise UnknownChannel(f"No adapter for platform {store.platform!r}.") from None
     if adapter_class is ShopifyAdapter:
-        from channels.services import store_update_secrets
-
         # Shopify rotates expiring tokens: a refreshed pair is saved at once (the adapter writes nothing).
         return ShopifyAdapter(
             store=store,

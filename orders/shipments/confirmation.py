@@ -29,9 +29,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.crypto import DecryptionError
 from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
+from channels.adapters.amazon import AmazonAdapter
 from channels.adapters.base import (
     ChannelAdapter,
     ChannelAuthError,
@@ -40,7 +42,11 @@ from channels.adapters.base import (
     FeedResult,
     ShipmentConfirmation,
 )
+from channels.adapters.registry import adapter_for
+from channels.adapters.shopify import ShopifyAdapter
+from channels.adapters.woocommerce import WooCommerceAdapter
 from channels.models import Platform, Store, StoreStatus
+from channels.store_state import store_mark_auth_interrupted
 from orders.models import (
     ConfirmationState,
     Order,
@@ -182,17 +188,12 @@ def _failed(pks: Sequence[int], store: Store, error: ChannelError | ValueError, 
         return
     message = str(error)
     if isinstance(error, ChannelAuthError):
-        from channels.services import store_mark_auth_interrupted
-
         store_mark_auth_interrupted(store=store, reason=message)
         message = _("%(error)s Authorise the store again, then retry.") % {"error": message}
     _settle(pks, state=ConfirmationState.FAILED, error=message, only_from=only_from)
 
 
 def _adapter(store: Store) -> ChannelAdapter:
-    from acorn.crypto import DecryptionError
-    from channels.adapters.registry import adapter_for
-
     try:
         secrets: dict[str, Any] = store.credential.secrets  # type: ignore[assignment]
     except Store.credential.RelatedObjectDoesNotExist:
@@ -238,9 +239,6 @@ def shipment_confirm(*, shipment: Shipment) -> str:
 
 
 def _send_to_shop(adapter: ChannelAdapter, shipment: Shipment, order: Order) -> str:
-    from channels.adapters.shopify import ShopifyAdapter
-    from channels.adapters.woocommerce import WooCommerceAdapter
-
     if isinstance(adapter, ShopifyAdapter):
         # The adapter's fulfilmentCreate carries no idempotency key: the claim above is what sends it once.
         return adapter.create_fulfillment(
@@ -281,8 +279,6 @@ def shipments_submit_feed(*, store: Store) -> str:
         ]
         adapter = _adapter(store)
         try:
-            from channels.adapters.amazon import AmazonAdapter
-
             if not isinstance(adapter, AmazonAdapter):
                 raise ChannelError(_("This channel cannot confirm shipments."))
             feed_id = adapter.confirm_shipments(confirmations)
@@ -312,7 +308,6 @@ def shipment_feeds_poll(*, store: Store) -> int:
     feeds = sorted(set(submitted.values_list("confirmation_reference", flat=True)))
     if not feeds:
         return 0
-    from channels.adapters.amazon import AmazonAdapter
 
     finished = 0
     try:
@@ -349,8 +344,6 @@ def _poll_failed(store: Store, feeds: Sequence[str], error: ChannelError) -> Non
     )
     if isinstance(error, (ChannelRetryableError, ChannelAuthError)):
         if isinstance(error, ChannelAuthError):
-            from channels.services import store_mark_auth_interrupted
-
             store_mark_auth_interrupted(store=store, reason=str(error))
         submitted.update(
             last_error=str(error)[:2000], next_attempt_at=timezone.now() + timedelta(seconds=FEED_POLL_SECONDS)
