@@ -48,6 +48,7 @@ from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+from acorn.transactions import on_commit_gathered
 from channels.models import Store
 from orders.models import Order
 from refunds.alerts import refund_product_ids, refunds_changed, threshold_default
@@ -94,18 +95,6 @@ def _url(name: str, query: str = "", **kwargs: Any) -> str:
 # --- customer-service notices ---------------------------------------------------------------------------------
 
 
-class _AfterNotices:
-    """The on-commit callback of one transaction that wrote notices for one tenant."""
-
-    def __init__(self, tenant_id: int) -> None:
-        self.tenant_id = tenant_id
-        self.ran = False
-
-    def __call__(self) -> None:
-        self.ran = True
-        service_notices_arrived(tenant_id=self.tenant_id)
-
-
 def service_notices_add(*, tenant_id: int, kind: str, object_ids: Iterable[int]) -> None:
     """Inside the caller's transaction: these items are news for customer service. Sent after commit."""
     ids = sorted(set(object_ids))
@@ -114,11 +103,11 @@ def service_notices_add(*, tenant_id: int, kind: str, object_ids: Iterable[int])
     ServiceNotice.objects.bulk_create(
         [ServiceNotice(tenant_id=tenant_id, kind=kind, object_id=object_id) for object_id in ids]
     )
-    connection = transaction.get_connection()
-    for _savepoints, callback, _robust in connection.run_on_commit:
-        if isinstance(callback, _AfterNotices) and callback.tenant_id == tenant_id and not callback.ran:
-            return
-    transaction.on_commit(_AfterNotices(tenant_id), robust=True)
+    on_commit_gathered(
+        key=("refunds.service_notices", tenant_id),
+        ids=(),
+        run=lambda _ids: service_notices_arrived(tenant_id=tenant_id),
+    )
 
 
 def after_refunds_page(*, store: Store, refund_ids: Sequence[int], flagged_ids: Sequence[int]) -> None:
