@@ -1,9 +1,9 @@
 """The SKU mapping console: edits and deletions of mappings, the queue of order lines that wait for a
 mapping, and suggestions of the master product a channel SKU means (CSV import and export: mapping_csv).
 
-Creating a mapping is `inventory.services.mapping_create`, checked by `inventory.mapping_checks`; everything here is
-tenant-scoped, and every write is checked, audited and followed by a re-resolution of the lines waiting
-in the store, so a mapping serves its waiting orders the moment it exists.
+Creating a mapping is `inventory.services.mapping_create`, checked by `inventory.mapping_checks`; everything
+here is tenant-scoped, and every write is checked, audited and followed by a re-resolution of the lines
+waiting in the store, so a mapping serves its waiting orders the moment it exists.
 """
 
 from __future__ import annotations
