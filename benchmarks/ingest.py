@@ -59,8 +59,8 @@ from channels.adapters.amazon.orders import ORDERS_INCLUDED_DATA, ORDERS_PAGE_SI
 from channels.adapters.amazon.parse import parse_order
 from channels.adapters.base import ExternalOrder, FulfillmentChannel, OrderStatus
 from channels.models import Platform, Region, Store, StoreStatus
+from inventory.ledger import stock_move
 from inventory.models import AllocationState, LineAllocation, MovementKind, Product, SkuMapping, Warehouse
-from inventory.services import stock_move
 from orders.models import (
     FulfillmentRequest,
     FulfillmentRoute,

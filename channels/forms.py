@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public, url_host
+from channels.adapters.shopify import normalize_shop_domain
+from channels.adapters.woocommerce import normalize_site_url
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES, marketplace_code
 from channels.models import AMAZON_REGION_MARKETPLACES, DataPermission, Region, Store, SyncRunStatus
 
@@ -146,15 +146,13 @@ def _refuse_private_address(url: str) -> None:
     """Outside development a store may not point ACORN's servers at loopback or private addresses."""
     if settings.ACORN_ALLOW_CUSTOM_ENDPOINTS:
         return
-    host = urlsplit(url).hostname or ""
+    host = url_host(url)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
+        host_ensure_public(host)
+    except HostNotFound:
         raise forms.ValidationError(_("The address %(host)s could not be found.") % {"host": host}) from None
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-            raise forms.ValidationError(_("The address %(host)s is not on the public internet.") % {"host": host})
+    except HostNotPublic:
+        raise forms.ValidationError(_("The address %(host)s is not on the public internet.") % {"host": host}) from None
 
 
 class ShopifyConnectForm(forms.Form):
@@ -192,8 +190,6 @@ class ShopifyConnectForm(forms.Form):
             del self.fields["endpoint"]
 
     def clean_shop(self) -> str:
-        from channels.adapters.shopify import normalize_shop_domain
-
         try:
             return normalize_shop_domain(self.cleaned_data["shop"])
         except ValueError as error:
@@ -244,8 +240,6 @@ class WooCommerceConnectForm(WooCommerceKeysForm):
     field_order = ["name", "site_url", "consumer_key", "consumer_secret", "permissions"]
 
     def clean_site_url(self) -> str:
-        from channels.adapters.woocommerce import normalize_site_url
-
         try:
             url = normalize_site_url(self.cleaned_data["site_url"])
         except ValueError as error:

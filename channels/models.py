@@ -115,17 +115,11 @@ class Store(TenantScopedModel):
     def reauthorize_by(self) -> datetime | None:
         return self.authorized_at + REAUTHORIZATION_PERIOD if self.authorized_at else None
 
-    @property
-    def needs_reauthorization_soon(self) -> bool:
-        """The channel asks sellers to renew their authorisation (Amazon, yearly) and the date is near."""
-        from channels.adapters.registry import platform_reauthorizes  # the adapters import these models
-
+    def reauthorization_due_soon(self, *, channel_reauthorizes: bool) -> bool:
+        """Whether the renewal date is near, for a channel that asks sellers to renew (Amazon, yearly);
+        `channels.selectors.store_needs_reauthorization_soon` answers that question from the adapter."""
         deadline = self.reauthorize_by
-        return (
-            platform_reauthorizes(self.platform)
-            and deadline is not None
-            and deadline - timezone.now() <= REAUTHORIZATION_WARNING
-        )
+        return channel_reauthorizes and deadline is not None and deadline - timezone.now() <= REAUTHORIZATION_WARNING
 
     def has_permission(self, permission: str) -> bool:
         return permission in (self.permissions or [])

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
+from channels.adapters.registry import platform_reauthorizes
 from channels.models import (
     AUTHORIZATION_EXPIRY,
     QuarantinedRecord,
@@ -20,6 +21,11 @@ from channels.models import (
 
 def store_list(*, tenant: Tenant) -> QuerySet[Store]:
     return Store.objects.filter(tenant=tenant).order_by("name", "pk")
+
+
+def store_needs_reauthorization_soon(store: Store) -> bool:
+    """The store's channel asks sellers to renew ACORN's authorisation (Amazon, yearly) and the date is near."""
+    return store.reauthorization_due_soon(channel_reauthorizes=platform_reauthorizes(store.platform))
 
 
 def store_get(*, tenant_id: int, pk: int) -> Store | None:

@@ -13,37 +13,44 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
+from acorn.crypto import rotate_text
 from acorn.notifications.services import notify
+from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy import plans
+from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.adapters.base import (
     ChannelAuthError,
     ChannelCapabilityMissing,
     UnknownChannel,
     WebhookReceiving,
 )
-from channels.adapters.registry import adapter_class_for, adapter_classes, platform_reauthorizes
+from channels.adapters.registry import adapter_class_for, adapter_classes, adapter_for, platform_reauthorizes
 from channels.marketplaces import marketplace_code
 from channels.models import (
     AMAZON_REGION_MARKETPLACES,
+    REAUTHORIZATION_PERIOD,
+    REAUTHORIZATION_WARNING,
     DataPermission,
     Region,
     Store,
     StoreCredential,
     StoreStatus,
     SyncCursor,
-    SyncRun,
     SyncTrigger,
 )
 from channels.selectors import store_count_in_use
+from channels.store_state import (
+    store_mark_auth_interrupted,
+    store_update_secrets,
+    stores_expire_pending,
+)
+from channels.sync import sync_jobs_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-def _lock_tenant(tenant: Tenant) -> Tenant:
-    return Tenant.objects.select_for_update().get(pk=tenant.pk)
 
 
 def _regional(platform: str) -> bool:
@@ -72,11 +79,9 @@ def store_create(
     """Create a store waiting for authorisation, within the plan's store limit. Audited.
 
     `seller_id` is known up front for Shopify (the shop domain) and WooCommerce (the site URL)."""
-    from channels.services_lifecycle import stores_expire_pending
-
     if membership is not None:
         ensure_permission(membership, "stores.manage")
-    tenant = _lock_tenant(tenant)
+    tenant = tenant_lock(tenant)
     stores_expire_pending(tenant=tenant)  # an abandoned authorisation holds no seat and no name
     plans.ensure_store_capacity(tenant, stores_in_use=store_count_in_use(tenant=tenant))
     if Store.objects.filter(tenant=tenant, name__iexact=name.strip()).exists():
@@ -183,14 +188,17 @@ def store_enqueue_sync(
     *, store: Store, trigger: str = SyncTrigger.MANUAL, resources: Sequence[str] | None = None
 ) -> list[str]:
     """Queue a sync of each applicable resource now. Returns the resources queued."""
-    from channels.sync import sync_jobs_for
-    from channels.tasks import run_store_sync_task
-
     queued = []
     for job in sync_jobs_for(store):
         if resources is not None and job.resource not in resources:
             continue
-        run_store_sync_task.delay(tenant_id=store.tenant_id, store_id=store.pk, resource=job.resource, trigger=trigger)
+        enqueue_now(
+            "channels.run_store_sync",
+            tenant_id=store.tenant_id,
+            store_id=store.pk,
+            resource=job.resource,
+            trigger=trigger,
+        )
         queued.append(job.resource)
     return queued
 
@@ -208,37 +216,8 @@ def store_request_sync(*, store: Store, actor: User, membership: Membership) -> 
     return queued
 
 
-@transaction.atomic
-def store_mark_auth_interrupted(*, store: Store, reason: str) -> None:
-    """The seller's authorisation failed: stop syncing this store and tell the people who can fix it."""
-    updated = Store.objects.filter(pk=store.pk, status=StoreStatus.ACTIVE).update(
-        status=StoreStatus.AUTH_INTERRUPTED, status_reason=reason[:300]
-    )
-    store.status, store.status_reason = StoreStatus.AUTH_INTERRUPTED, reason[:300]
-    if not updated:
-        return  # already interrupted: one notification, not one per failed call
-    audit_record(
-        tenant=store.tenant,
-        actor=None,
-        action="store.auth_interrupted",
-        target=store,
-        before={"status": StoreStatus.ACTIVE},
-        after={"status": StoreStatus.AUTH_INTERRUPTED, "reason": reason},
-    )
-    notify(
-        tenant=store.tenant,
-        kind="store_auth_interrupted",
-        title=_("Store “%(store)s” needs to be authorised again") % {"store": store.name},
-        body=_("Syncing has stopped: %(reason)s. Open the store and choose Re-authorise.") % {"reason": reason},
-        link=reverse("channels:store-detail", args=[store.pk]),
-    )
-
-
 def stores_warn_reauthorization() -> int:
     """Once per authorisation, tell owners and admins 30 days before Amazon's yearly re-authorisation."""
-    from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
-    from channels.models import REAUTHORIZATION_PERIOD, REAUTHORIZATION_WARNING
-
     threshold = timezone.now() - (REAUTHORIZATION_PERIOD - REAUTHORIZATION_WARNING)
     yearly = sorted(channel.key for channel in adapter_classes() if platform_reauthorizes(channel.key))
     with dangerously_unscoped():
@@ -266,18 +245,6 @@ def stores_warn_reauthorization() -> int:
     return len(due)
 
 
-def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:
-    """A resource failed three times in a row: tell the admins once."""
-    notify(
-        tenant=store.tenant,
-        kind="sync_failed",
-        title=_("%(resource)s sync of “%(store)s” keeps failing") % {"resource": run.resource, "store": store.name},
-        body=_("Last error %(code)s: %(message)s (trace %(trace)s)")
-        % {"code": run.error_code, "message": run.message[:300], "trace": run.trace_id},
-        link=reverse("channels:store-detail", args=[store.pk]),
-    )
-
-
 def credentials_rotate_all() -> int:
     """Re-encrypt every stored credential with the first configured key. Returns the number rewritten.
 
@@ -285,9 +252,6 @@ def credentials_rotate_all() -> int:
     configured key and encrypted again with the first; one that no key decrypts raises DecryptionError.
     """
     from django.db import connection
-
-    from acorn.crypto import rotate_text
-    from acorn.tenancy.scoping import dangerously_unscoped
 
     table = connection.ops.quote_name(StoreCredential._meta.db_table)
     with dangerously_unscoped():
@@ -298,15 +262,6 @@ def credentials_rotate_all() -> int:
             (token,) = cursor.fetchone()
             cursor.execute(f"UPDATE {table} SET secrets = %s WHERE id = %s", [rotate_text(str(token)), pk])  # noqa: S608
     return len(pks)
-
-
-def store_update_secrets(*, store: Store, secrets: Mapping[str, Any]) -> None:
-    """Replace the store's secrets (a refreshed Shopify token pair), in its own transaction: a refresh
-    token that was just used must not be lost if the rest of the run fails."""
-    with transaction.atomic():
-        credential = StoreCredential.objects.select_for_update().get(store=store)
-        credential.secrets = {**(credential.secrets or {}), **dict(secrets)}
-        credential.save(update_fields=["secrets", "updated_at"])
 
 
 def webhook_url(store: Store) -> str:
@@ -325,8 +280,6 @@ def webhook_url(store: Store) -> str:
 def store_register_webhooks(*, store: Store) -> list[str]:
     """Subscribe the shop or site to ACORN's webhooks (idempotent). An auth failure interrupts the store."""
     import secrets as random_secrets
-
-    from channels.adapters.registry import adapter_for
 
     channel = adapter_class_for(store.platform)
     if not issubclass(channel, WebhookReceiving):
@@ -363,9 +316,7 @@ def store_request_webhook_registration(*, store: Store, actor: User, membership:
 
 
 def _queue_webhook_registration(store: Store) -> None:
-    from channels.tasks import register_webhooks_task
-
-    transaction.on_commit(lambda: register_webhooks_task.delay(tenant_id=store.tenant_id, store_id=store.pk))
+    enqueue_on_commit("channels.register_webhooks", tenant_id=store.tenant_id, store_id=store.pk)
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ What each step keeps:
 
 * An authorisation not completed within `AUTHORIZATION_EXPIRY` (1 h; the consent link itself is dead after
   15 min) has expired: the stub holds no plan seat, does not block its name, and is removed (it never had
-  credentials or data).
+  credentials or data) — `channels.store_state.stores_expire_pending`.
 * Disconnect: ACORN's webhooks are removed from the shop or site (Shopify, WooCommerce; Amazon has no
   webhooks of ours), the tokens are deleted, syncs and stock pushes stop (a run in progress stops at its
   next page). Orders, refunds, returns, stock history and the sync log stay, for the books. A disconnected
@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -37,7 +37,8 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
 from acorn.notifications.services import notify
-from acorn.tenancy.models import Membership, Tenant
+from acorn.tasks import enqueue_on_commit
+from acorn.tenancy.models import Membership
 from acorn.tenancy.permissions import ensure_permission
 from channels.adapters.base import (
     Capability,
@@ -47,16 +48,17 @@ from channels.adapters.base import (
     MarketplaceParticipationReading,
     WebhookReceiving,
 )
-from channels.adapters.registry import platform_is_regional, platform_supports
+from channels.adapters.registry import adapter_for, platform_is_regional, platform_supports
 from channels.marketplaces import REGION_MARKETPLACES, marketplace_code
 from channels.models import (
-    AUTHORIZATION_EXPIRY,
     Region,
     Store,
     StoreCredential,
     StoreStatus,
     SyncCursor,
 )
+from channels.services import store_authorize, webhook_url
+from channels.store_state import store_mark_auth_interrupted, stores_expire_pending
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -107,9 +109,6 @@ def store_record_participations(*, store: Store, participations: Sequence[Market
 def store_refresh_participations(*, store: Store) -> Store:
     """Ask Amazon which marketplaces the seller participates in and keep the answer. Raises ChannelError
     (after turning the store to auth_interrupted when the authorisation is gone)."""
-    from channels.adapters.registry import adapter_for
-    from channels.services import store_mark_auth_interrupted
-
     if not platform_supports(store.platform, Capability.READ_MARKETPLACE_PARTICIPATIONS):
         raise ValidationError(_("Only Amazon stores have marketplace participations."))
     adapter = adapter_for(store, secrets=store.credential.secrets)  # type: ignore[arg-type]
@@ -129,9 +128,6 @@ def store_complete_amazon_authorization(
     """The seller authorised ACORN on Seller Central (connect or re-authorise): keep the refresh token,
     activate the store, then ask Amazon which marketplaces the seller participates in. A failed question
     does not undo the authorisation: it is asked again in a task."""
-    from channels.services import store_authorize
-    from channels.tasks import refresh_participations_task
-
     store = store_authorize(
         store=store,
         actor=actor,
@@ -143,7 +139,7 @@ def store_complete_amazon_authorization(
         store_refresh_participations(store=store)
     except ChannelRetryableError as error:
         logger.info("amazon_participations_deferred", extra={"store_id": store.pk, "error_code": error.code})
-        transaction.on_commit(lambda: refresh_participations_task.delay(tenant_id=store.tenant_id, store_id=store.pk))
+        enqueue_on_commit("channels.refresh_participations", tenant_id=store.tenant_id, store_id=store.pk)
     except ChannelError as error:
         logger.warning("amazon_participations_failed", extra={"store_id": store.pk, "error_code": error.code})
     return store
@@ -199,49 +195,6 @@ def store_update_marketplaces(
     return store
 
 
-# --- authorisations that expire ---------------------------------------------------------------------------
-
-
-def stores_expire_pending(*, tenant: Tenant | None = None) -> int:
-    """Remove the stores whose authorisation was started over AUTHORIZATION_EXPIRY ago and never completed
-    (all tenants, or one). Audited per store. Returns how many went."""
-    from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
-
-    cutoff = timezone.now() - AUTHORIZATION_EXPIRY
-    with dangerously_unscoped():
-        stale = Store.objects.filter(status=StoreStatus.PENDING_AUTH, created_at__lt=cutoff)
-        if tenant is not None:
-            stale = stale.filter(tenant=tenant)
-        stubs = list(stale.select_related("tenant").order_by("pk"))
-    removed = 0
-    for store in stubs:
-        with tenant_scope(store.tenant):
-            removed += _remove_expired_stub(store, cutoff)
-    return removed
-
-
-def _remove_expired_stub(store: Store, cutoff: Any) -> int:
-    try:
-        with transaction.atomic():
-            locked = Store.objects.select_for_update().filter(
-                pk=store.pk, status=StoreStatus.PENDING_AUTH, created_at__lt=cutoff
-            )
-            if not locked.exists():
-                return 0  # authorised meanwhile
-            audit_record(
-                tenant=store.tenant,
-                actor=None,
-                action="store.authorization_expired",
-                target=store,
-                before=snapshot(store, ["platform", "name", "region", "marketplaces", "seller_id", "created_at"]),
-            )
-            locked.delete()
-    except ProtectedError:  # something was recorded for it after all: keep it, it shows as expired
-        logger.warning("expired_store_kept", extra={"tenant_id": store.tenant_id, "store_id": store.pk})
-        return 0
-    return 1
-
-
 # --- rename ---------------------------------------------------------------------------------------------
 
 
@@ -280,9 +233,6 @@ class Disconnected:
 
 def _remove_webhooks(store: Store) -> tuple[tuple[str, ...], str]:
     """Delete ACORN's webhooks on the shop or site, with the store's credentials, before they are deleted."""
-    from channels.adapters.registry import adapter_for
-    from channels.services import webhook_url
-
     if not platform_supports(store.platform, Capability.RECEIVE_WEBHOOKS) or store.status != StoreStatus.ACTIVE:
         return (), ""
     credential = StoreCredential.objects.filter(store=store).first()
@@ -387,8 +337,6 @@ def store_request_deletion(
     *, store: Store, actor: User | None, membership: Membership | None, confirm_name: str
 ) -> Store:
     """The person typed the store's name: check that it can go and queue the deletion. Audited."""
-    from channels.tasks import delete_store_task
-
     _ensure_manager(store, membership)
     if confirm_name.strip() != store.name:
         raise ValidationError({"confirm_name": _("Type the store's name exactly as shown to confirm.")})
@@ -406,9 +354,7 @@ def store_request_deletion(
         after={"will_remove": store_deletion_preview(store=store)},
     )
     actor_pk = actor.pk if actor is not None and actor.is_authenticated else None
-    transaction.on_commit(
-        lambda: delete_store_task.delay(tenant_id=store.tenant_id, store_id=store.pk, actor_id=actor_pk)
-    )
+    enqueue_on_commit("channels.delete_store", tenant_id=store.tenant_id, store_id=store.pk, actor_id=actor_pk)
     return store
 
 

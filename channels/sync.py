@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from acorn.crypto import DecryptionError
 from acorn.retry import Jitter, backoff_seconds
+from acorn.tasks import enqueue_now
 from channels import ratelimit
 from channels.adapters.base import (
     BadRecord,
@@ -60,6 +61,7 @@ from channels.models import (
     SyncRunStatus,
     SyncTrigger,
 )
+from channels.store_state import store_mark_auth_interrupted, store_notify_sync_failing
 
 logger = logging.getLogger(__name__)
 
@@ -220,8 +222,6 @@ def sync_run_execute(
 def sync_continue(*, store: Store, resource: str) -> bool:
     """Queue the next run of a (store, resource) that ended behind, if it is due within CONTINUE_AT_ONCE and
     nobody else has queued or started it (the same claim as the dispatcher's). True when queued."""
-    from channels.tasks import run_store_sync_task
-
     job = sync_job_get(resource)
     now = timezone.now()
     claimed = (
@@ -231,8 +231,12 @@ def sync_continue(*, store: Store, resource: str) -> bool:
     )
     if not claimed:
         return False
-    run_store_sync_task.delay(
-        tenant_id=store.tenant_id, store_id=store.pk, resource=resource, trigger=SyncTrigger.CATCH_UP
+    enqueue_now(
+        "channels.run_store_sync",
+        tenant_id=store.tenant_id,
+        store_id=store.pk,
+        resource=resource,
+        trigger=SyncTrigger.CATCH_UP,
     )
     return True
 
@@ -437,8 +441,6 @@ class _Runner:
             cursor.next_run_at = now + (stop.retry_in if stop.retry_in is not None else timedelta(seconds=5))
         elif stop.status == SyncRunStatus.AUTH_FAILED:
             cursor.next_run_at = None  # nothing until the seller re-authorises
-            from channels.services import store_mark_auth_interrupted
-
             store_mark_auth_interrupted(store=self.store, reason=stop.message or stop.code)
         else:
             cursor.consecutive_failures += 1
@@ -452,8 +454,6 @@ class _Runner:
             )
             cursor.next_run_at = now + timedelta(seconds=backoff)
             if cursor.consecutive_failures == FAILING_AFTER:
-                from channels.services import store_notify_sync_failing
-
                 store_notify_sync_failing(store=self.store, run=run)
         cursor.save(
             update_fields=["last_success_at", "consecutive_failures", "next_run_at", "up_to_date_as_of", "last_status"]

@@ -6,6 +6,8 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -13,9 +15,13 @@ from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.tasks import TenantTask
 from channels.adapters.base import Capability, ChannelRetryableError
 from channels.adapters.registry import platform_supports
-from channels.models import Store, StoreStatus, SyncCursor, SyncTrigger
+from channels.models import Store, StoreStatus, SyncCursor, SyncTrigger, WebhookEvent
 from channels.selectors import store_get
+from channels.services import store_register_webhooks, stores_warn_reauthorization
+from channels.services_lifecycle import store_delete, store_refresh_participations
+from channels.store_state import stores_expire_pending
 from channels.sync import SyncAlreadyRunning, sync_cursor_get_or_create, sync_jobs_for, sync_run_execute
+from channels.webhooks import webhook_event_process
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +45,6 @@ def run_store_sync_task(
 @shared_task(name="channels.process_webhook_event", base=TenantTask, bind=True, acks_late=True)
 def process_webhook_event_task(self: TenantTask, *, tenant_id: int, event_id: int) -> str:
     """Act on one stored webhook delivery (once: a second run finds it processed)."""
-    from channels.models import WebhookEvent
-    from channels.webhooks import webhook_event_process
-
     event = WebhookEvent.objects.filter(pk=event_id).select_related("store").first()
     if event is None:
         return "missing"
@@ -61,8 +64,6 @@ def process_webhook_event_task(self: TenantTask, *, tenant_id: int, event_id: in
 def register_webhooks_task(self: TenantTask, *, tenant_id: int, store_id: int) -> list[str]:
     """Subscribe the store's shop or site to ACORN's webhook endpoint (idempotent; retried while the
     platform cannot be reached — the scheduled poll covers the gap)."""
-    from channels.services import store_register_webhooks
-
     store = store_get(tenant_id=tenant_id, pk=store_id)
     if store is None or store.status != StoreStatus.ACTIVE:
         return []
@@ -83,8 +84,6 @@ def register_webhooks_task(self: TenantTask, *, tenant_id: int, store_id: int) -
 def refresh_participations_task(self: TenantTask, *, tenant_id: int, store_id: int) -> list[str]:
     """Ask Amazon again which marketplaces the seller participates in (after the question failed during
     the authorisation). Returns the participating codes."""
-    from channels.services_lifecycle import store_refresh_participations
-
     store = store_get(tenant_id=tenant_id, pk=store_id)
     if store is None or store.status != StoreStatus.ACTIVE:
         return []
@@ -96,11 +95,6 @@ def refresh_participations_task(self: TenantTask, *, tenant_id: int, store_id: i
 @shared_task(name="channels.delete_store", base=TenantTask, bind=True, acks_late=True)
 def delete_store_task(self: TenantTask, *, tenant_id: int, store_id: int, actor_id: int | None = None) -> str:
     """Delete a store whose deletion an owner or admin confirmed. Safe to run twice (the second finds none)."""
-    from django.contrib.auth import get_user_model
-    from django.core.exceptions import ValidationError
-
-    from channels.services_lifecycle import store_delete
-
     store = store_get(tenant_id=tenant_id, pk=store_id)
     if store is None:
         return "missing"
@@ -117,16 +111,12 @@ def delete_store_task(self: TenantTask, *, tenant_id: int, store_id: int, actor_
 @shared_task(name="channels.expire_pending_stores", acks_late=True)
 def expire_pending_stores_task() -> int:
     """Every ten minutes: remove stores whose authorisation was never completed (one hour). Returns how many."""
-    from channels.services_lifecycle import stores_expire_pending
-
     return stores_expire_pending()
 
 
 @shared_task(name="channels.warn_reauthorization", acks_late=True)
 def warn_reauthorization_task() -> int:
     """Daily: notify once per store 30 days before its yearly Amazon re-authorisation."""
-    from channels.services import stores_warn_reauthorization
-
     return stores_warn_reauthorization()
 
 

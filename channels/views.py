@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy import plans
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
@@ -31,6 +32,7 @@ from channels.selectors import (
     store_count_in_use,
     store_get_or_404,
     store_list,
+    store_needs_reauthorization_soon,
     sync_cursor_list,
     sync_run_get_or_404,
     sync_run_list,
@@ -44,7 +46,9 @@ SESSION_OAUTH_NONCE = "acorn_amazon_oauth_nonce"
 
 @tenant_member_required("stores.view")
 def store_list_view(request: TenantRequest) -> HttpResponse:
-    stores = store_list(tenant=request.tenant).prefetch_related("cursors")
+    stores = list(store_list(tenant=request.tenant).prefetch_related("cursors"))
+    for store in stores:
+        store.reauthorization_soon = store_needs_reauthorization_soon(store)  # type: ignore[attr-defined]
     return render(request, "channels/store_list.html", {"stores": stores})
 
 
@@ -75,8 +79,7 @@ def store_connect_amazon_view(request: TenantRequest) -> HttpResponse:
         except PlanLimitExceeded as error:
             form.add_error(None, error.message)
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             return _redirect_to_consent(request, store)
     return render(request, "channels/store_connect_amazon.html", {"form": form}, status=400 if form.errors else 200)
@@ -155,6 +158,7 @@ def store_detail_view(request: TenantRequest, store_pk: int) -> HttpResponse:
         "channels/store_detail.html",
         {
             "store": store,
+            "reauthorization_soon": store_needs_reauthorization_soon(store),
             "marketplaces": [marketplace_label(code) for code in store.marketplaces],
             "not_participating": [marketplace_label(code) for code in store.marketplaces_not_participating()],
             "suspended": [

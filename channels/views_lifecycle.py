@@ -3,7 +3,6 @@ Owners and admins only ("stores.manage"); another tenant's store answers 404."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from channels import services_lifecycle as lifecycle
 from channels.adapters.base import Capability, ChannelError
@@ -31,15 +31,6 @@ DELETION_LABELS = {
 }
 
 
-def _add_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """A service's ValidationError onto the form: fields it knows, the rest above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @tenant_member_required("stores.manage")
 def store_rename_view(request: TenantRequest, store_pk: int) -> HttpResponse:
     store = store_get_or_404(tenant=request.tenant, pk=store_pk)
@@ -51,7 +42,7 @@ def store_rename_view(request: TenantRequest, store_pk: int) -> HttpResponse:
                 store=store, actor=request.user, membership=request.membership, name=form.cleaned_data["name"]
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("“%(old)s” is now called “%(new)s”.") % {"old": old, "new": store.name})
             return redirect("channels:store-detail", store_pk=store.pk)
@@ -76,7 +67,7 @@ def store_marketplaces_view(request: TenantRequest, store_pk: int) -> HttpRespon
                 marketplaces=form.cleaned_data["marketplaces"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(
                 request,
@@ -153,7 +144,7 @@ def store_delete_view(request: TenantRequest, store_pk: int) -> HttpResponse:
                 confirm_name=form.cleaned_data["confirm_name"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(
                 request,

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.plans import PlanLimitExceeded
 from channels import services
@@ -30,11 +31,6 @@ OAUTH_MAX_AGE_SECONDS = 15 * 60
 SESSION_NONCE = "acorn_shopify_oauth_nonce"
 # Shopify's callback carries a timestamp; one older than this is a replay.
 CALLBACK_MAX_AGE_SECONDS = 24 * 3600
-
-
-def _form_errors_from(form: object, error: ValidationError) -> None:
-    for field, errors in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)  # type: ignore[attr-defined]
 
 
 def _redirect_to_shopify(request: TenantRequest, store: Store) -> HttpResponse:
@@ -73,7 +69,7 @@ def store_connect_shopify_view(request: TenantRequest) -> HttpResponse:
             except PlanLimitExceeded as error:
                 form.add_error(None, error.message)
             except ValidationError as error:
-                _form_errors_from(form, error)
+                form_add_errors(form, error)
             else:
                 if not token:
                     return _redirect_to_shopify(request, store)
@@ -168,7 +164,7 @@ def store_connect_woocommerce_view(request: TenantRequest) -> HttpResponse:
             except PlanLimitExceeded as error:
                 form.add_error(None, error.message)
             except ValidationError as error:
-                _form_errors_from(form, error)
+                form_add_errors(form, error)
             else:
                 services.store_connect_woocommerce(
                     store=store,

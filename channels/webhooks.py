@@ -32,8 +32,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from acorn.audit.services import audit_record
+from acorn.notifications.services import notify
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.models import Platform, Store, StoreStatus, WebhookEvent, WebhookStatus
+from channels.services import store_uninstalled
 
 logger = logging.getLogger(__name__)
 
@@ -100,14 +104,8 @@ def webhook_event_record(*, store: Store, topic: str, event_id: str, payload: by
     except IntegrityError:
         WebhookEvent.objects.filter(store=store, event_id=event_id[:100]).update(deliveries=F("deliveries") + 1)
         return WebhookEvent.objects.get(store=store, event_id=event_id[:100]), False
-    transaction.on_commit(lambda: _enqueue(event))
+    enqueue_on_commit("channels.process_webhook_event", tenant_id=event.tenant_id, event_id=event.pk)
     return event, True
-
-
-def _enqueue(event: WebhookEvent) -> None:
-    from channels.tasks import process_webhook_event_task
-
-    process_webhook_event_task.delay(tenant_id=event.tenant_id, event_id=event.pk)
 
 
 def webhook_event_process(*, event: WebhookEvent) -> str:
@@ -210,8 +208,6 @@ def woocommerce_webhook_view(request: HttpRequest, webhook_key: str) -> HttpResp
 def _on_app_uninstalled(store: Store, event: WebhookEvent, payload: Any) -> bool:
     from django.utils.translation import gettext as _
 
-    from channels.services import store_uninstalled
-
     store_uninstalled(store=store, reason=_("Shopify reports that ACORN's app was uninstalled from the shop."))
     return True
 
@@ -220,8 +216,6 @@ def _on_shop_redact(store: Store, event: WebhookEvent, payload: Any) -> bool:
     """48 hours after an uninstall Shopify asks for the shop's data to go: tokens and stored webhook bodies
     are deleted; orders stay, as the seller's own accounting records (they hold no buyer identity)."""
     from django.utils.translation import gettext as _
-
-    from channels.services import store_uninstalled
 
     if store.status != StoreStatus.DISABLED:
         store_uninstalled(store=store, reason=_("Shopify asked ACORN to erase the shop's data (shop/redact)."))
@@ -239,8 +233,6 @@ def _on_customer_data_request(store: Store, event: WebhookEvent, payload: Any) -
     """A buyer asked the shop what data apps hold on them. ACORN holds no name, email or address; it tells
     the owners which orders are named so that they can answer the shop within Shopify's 30 days."""
     from django.utils.translation import gettext as _
-
-    from acorn.notifications.services import notify
 
     orders = _requested_orders(payload, "orders_requested")
     _audit_privacy(store, "privacy.customer_data_requested", {"orders": orders})
@@ -269,8 +261,6 @@ def _on_customer_redact(store: Store, event: WebhookEvent, payload: Any) -> bool
 
 
 def _audit_privacy(store: Store, action: str, after: dict[str, Any]) -> None:
-    from acorn.audit.services import audit_record
-
     audit_record(tenant=store.tenant, actor=None, action=action, target=store, after=after)
 
 

@@ -11,7 +11,7 @@ component's quantity, for a bundle — and holds them as `Reservation` rows, all
 
 So, at every moment, `reserved` of a level == the sum of the reservations open lines hold there, and
 `on_hand` == receipts and adjustments - what shipments took. Every change of a level is one conditional
-UPDATE backed by the CHECK constraints (`inventory.services.stock_move` / `stock_reserve`): nothing is
+UPDATE backed by the CHECK constraints (`inventory.ledger.stock_move` / `stock_reserve`): nothing is
 decided on a value read earlier, so concurrent workers never oversell.
 
 How a line follows its order (`allocate_line`, `allocate_orders`, called by the orders ingest):
@@ -43,8 +43,11 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.notifications.services import notify
 from channels.adapters.base import FulfillmentChannel, OrderStatus
 from channels.models import Store
+from inventory.hooks import allocation_changed
+from inventory.ledger import InsufficientStock, stock_move, stock_reserve
 from inventory.models import (
     AllocationState,
     BundleComponent,
@@ -56,8 +59,7 @@ from inventory.models import (
     Warehouse,
     WarehouseKind,
 )
-from inventory.services import InsufficientStock, Resolved, mapping_resolve, stock_move, stock_reserve
-from inventory.signals import allocation_changed
+from inventory.selectors import Resolved, mapping_resolve
 
 
 class OrderLike(Protocol):
@@ -396,20 +398,13 @@ def _advance(allocation: LineAllocation, *, status: str, freed: _Freed) -> None:
         allocation.updated_at = timezone.now()
         allocation.save()
         if allocation.state != before:
-            allocation_changed.send(
-                sender=LineAllocation,
-                tenant_id=allocation.tenant_id,
-                line_ref=allocation.line_ref,
-                state=allocation.state,
-            )
+            allocation_changed(tenant_id=allocation.tenant_id, line_ref=allocation.line_ref, state=allocation.state)
 
 
 def _alert_backorder(allocation: LineAllocation) -> None:
     """One alert when a product starts having orders it cannot serve (not one per order), naming the
     warehouse that is short when a route decided it."""
     from django.urls import reverse
-
-    from acorn.notifications.services import notify
 
     product = allocation.product
     if product is None:
@@ -557,9 +552,7 @@ def allocation_ship(*, tenant_id: int, line_ref: str, quantity: int) -> LineAllo
     allocation.updated_at = timezone.now()
     allocation.save()
     if allocation.state != before:
-        allocation_changed.send(
-            sender=LineAllocation, tenant_id=tenant_id, line_ref=allocation.line_ref, state=allocation.state
-        )
+        allocation_changed(tenant_id=tenant_id, line_ref=allocation.line_ref, state=allocation.state)
     _serve_freed(freed)
     return allocation
 

@@ -67,8 +67,9 @@ from channels.adapters.base import (
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, fba_pools
 from channels.models import DataPermission, Region, Store, SyncRun, SyncRunStatus
 from channels.sync import PersistCounts, SyncJob
+from inventory.ledger import stock_move
 from inventory.models import MovementKind, Product, SkuMapping, StockLevel, StockMovement, Warehouse, WarehouseKind
-from inventory.services import Resolved, mapping_resolve, stock_move
+from inventory.selectors import Resolved, mapping_resolve
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from acorn.forms import CsvImportForm
 from channels.models import Store
-from inventory.mapping import MAX_MULTIPLIER
-from inventory.mapping_csv import MAX_IMPORT_BYTES
+from inventory.mapping_checks import MAX_MULTIPLIER
 from inventory.models import Product
 
 
@@ -98,19 +98,8 @@ class QueueMapForm(MappingForm):
         del self.fields["asin"]
 
 
-class MappingImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_(
-            "Columns: store, channel_sku, channel_product_id, asin, master_sku, quantity_multiplier. "
-            "UTF-8 (Excel: “CSV UTF-8”) or GB18030."
-        ),
+class MappingImportForm(CsvImportForm):
+    file_help_text = _(
+        "Columns: store, channel_sku, channel_product_id, asin, master_sku, quantity_multiplier. "
+        "UTF-8 (Excel: “CSV UTF-8”) or GB18030."
     )
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(mb)d MB; split it.") % {"mb": MAX_IMPORT_BYTES // 2**20}
-            )
-        return upload

@@ -4,31 +4,24 @@ reads Chinese); the import checks every row first and imports all of them or non
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from acorn.audit.services import audit_record
+from acorn.csv_import import CsvImportFormat, CsvRow, ImportResult, csv_import_rows
+from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
 from inventory.allocation import mapping_reresolve
-from inventory.mapping import (
-    ASIN_RE,
-    EXCEL_NUMBER_RE,
-    MAX_MULTIPLIER,
-    chunks,
-    excel_number_message,
-    mapping_list,
-    mapping_snapshot,
-)
+from inventory.mapping import chunks, mapping_list, mapping_snapshot
+from inventory.mapping_checks import ASIN_RE, EXCEL_NUMBER_RE, MAX_MULTIPLIER, excel_number_message
 from inventory.models import Product, SkuMapping
 
 if TYPE_CHECKING:
@@ -36,38 +29,20 @@ if TYPE_CHECKING:
 
 CSV_COLUMNS = ("store", "channel_sku", "channel_product_id", "asin", "master_sku", "quantity_multiplier")
 REQUIRED_COLUMNS = ("store", "master_sku")
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_IMPORT_ROWS = 10_000
-MAX_REPORTED_PROBLEMS = 200
-# Cells that a spreadsheet would run as a formula get a leading apostrophe on export (CSV injection),
-# which the import takes off again, so a round trip changes nothing.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXPORT_CHUNK = 500
 
 
 # --- CSV export ------------------------------------------------------------------------------------------
 
 
-class _Echo:
-    """A file-like object whose write() hands back the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_safe(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
-
-
-def _csv_unsafe(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
-
-
 def mapping_export_lines(*, tenant: Tenant, query: str = "", store: Store | None = None) -> Iterator[str]:
-    """The mappings as CSV text, line by line (UTF-8 byte-order mark first, so Excel reads Chinese).
-    Safe to stream after the request: each chunk is read inside the tenant's scope, none is held open."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(CSV_COLUMNS)
+    """The mappings as CSV text, line by line (UTF-8 byte-order mark first, so Excel reads Chinese; text a
+    spreadsheet would run as a formula behind an apostrophe, which the import takes off again). Safe to stream
+    after the request: each chunk is read inside the tenant's scope, none is held open."""
+    return csv_lines(CSV_COLUMNS, _mapping_export_rows(tenant=tenant, query=query, store=store))
+
+
+def _mapping_export_rows(*, tenant: Tenant, query: str, store: Store | None) -> Iterator[list[str]]:
     with tenant_scope(tenant):
         pks = list(mapping_list(tenant=tenant, query=query, store=store).values_list("pk", flat=True))
     for chunk in chunks(pks, _EXPORT_CHUNK):
@@ -77,50 +52,25 @@ def mapping_export_lines(*, tenant: Tenant, query: str = "", store: Store | None
             mapping = rows.get(pk)
             if mapping is None:  # deleted while the file streams
                 continue
-            yield writer.writerow(
-                [
-                    _csv_safe(mapping.store.name),
-                    _csv_safe(mapping.channel_sku),
-                    _csv_safe(mapping.channel_product_id),
-                    _csv_safe(mapping.asin),
-                    _csv_safe(mapping.product.sku),
-                    str(mapping.quantity_multiplier),
-                ]
-            )
+            yield [
+                mapping.store.name,
+                mapping.channel_sku,
+                mapping.channel_product_id,
+                mapping.asin,
+                mapping.product.sku,
+                str(mapping.quantity_multiplier),
+            ]
 
 
 # --- CSV import ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int  # of the file, the header being line 1
-    column: str  # the CSV column, "" for the whole line or file
-    message: str
-
-
 @dataclass
-class MappingImportResult:
+class MappingImportResult(ImportResult):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     reserved: int = 0  # waiting order lines that hold stock after the import
-    problems: list[ImportProblem] = field(default_factory=list)
-    problem_count: int = 0  # problems may hold only the first MAX_REPORTED_PROBLEMS
-
-    @property
-    def imported(self) -> bool:
-        return not self.problem_count
-
-    @property
-    def unreported(self) -> int:
-        """Problems beyond the first MAX_REPORTED_PROBLEMS, counted but not listed."""
-        return self.problem_count - len(self.problems)
-
-    def problem(self, line: int, column: str, message: str) -> None:
-        self.problem_count += 1
-        if len(self.problems) < MAX_REPORTED_PROBLEMS:
-            self.problems.append(ImportProblem(line, column, message))
 
 
 @dataclass
@@ -132,44 +82,21 @@ class _Row:
     mapping: SkuMapping | None  # the existing mapping it updates
 
 
-def _decode(data: bytes) -> str | None:
-    # Excel on a Chinese Windows saves "CSV" in GB18030 (GBK); everything else sends UTF-8.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-def _header_key(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
-
-
-def _read_header(reader: Any, result: MappingImportResult) -> list[str] | None:
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
-        result.problem(
-            1,
-            "",
-            _("The file is empty: the first line names the columns, e.g. %(columns)s.")
-            % {"columns": ",".join(CSV_COLUMNS)},
-        )
-        return None
-    columns = [_header_key(name) for name in header]
-    for index, name in enumerate(columns):
-        if name and name not in CSV_COLUMNS:
-            result.problem(
-                1, name, _("Unknown column. The columns are %(columns)s.") % {"columns": ", ".join(CSV_COLUMNS)}
-            )
-        elif name and name in columns[:index]:
-            result.problem(1, name, _("This column appears twice."))
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            result.problem(1, name, _("Missing column."))
+def _identifier_column_check(columns: list[str], result: ImportResult) -> None:
     if "channel_sku" not in columns and "channel_product_id" not in columns:
         result.problem(1, "channel_sku", _("Missing column: give channel_sku, channel_product_id or both."))
-    return None if result.problem_count else columns
+
+
+CSV_FORMAT = CsvImportFormat(
+    columns=CSV_COLUMNS,
+    required=REQUIRED_COLUMNS,
+    # Excel on a Chinese Windows saves "CSV" in GB18030 (GBK); everything else sends UTF-8.
+    encodings=("utf-8-sig", "gb18030"),
+    encoding_problem=gettext_lazy("The file is not text in UTF-8 (or GB18030); save it as CSV UTF-8."),
+    no_rows_problem=gettext_lazy("The file has no mappings under its header."),
+    restore_escaped_text=True,  # the export escapes formula-looking cells; a round trip changes nothing
+    header_check=_identifier_column_check,
+)
 
 
 def mapping_import(*, tenant: Tenant, data: bytes, actor: User | None = None) -> MappingImportResult:
@@ -178,24 +105,10 @@ def mapping_import(*, tenant: Tenant, data: bytes, actor: User | None = None) ->
     lists each problem with its line and column. Otherwise all rows are written in one transaction
     (audited), then the waiting order lines of each store touched are resolved again, once."""
     result = MappingImportResult()
-    if len(data) > MAX_IMPORT_BYTES:
-        result.problem(0, "", _("The file is larger than %(mb)d MB; split it.") % {"mb": MAX_IMPORT_BYTES // 2**20})
+    raw = csv_import_rows(data=data, csv_format=CSV_FORMAT, result=result)
+    if not raw:
         return result
-    text = _decode(data)
-    if text is None:
-        result.problem(0, "", _("The file is not text in UTF-8 (or GB18030); save it as CSV UTF-8."))
-        return result
-    first_line = text.split("\n", 1)[0]
-    delimiter = next((d for d in (",", ";", "\t") if d in first_line), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        columns = _read_header(reader, result)
-        if columns is None:
-            return result
-        rows = _read_rows(tenant=tenant, reader=reader, columns=columns, result=result)
-    except csv.Error as error:
-        result.problem(reader.line_num, "", _("The file is not valid CSV: %(error)s") % {"error": error})
-        return result
+    rows = _read_rows(tenant=tenant, raw=raw, result=result)
     if result.problem_count:
         return result
     try:
@@ -206,34 +119,8 @@ def mapping_import(*, tenant: Tenant, data: bytes, actor: User | None = None) ->
     return result
 
 
-def _read_rows(*, tenant: Tenant, reader: Any, columns: list[str], result: MappingImportResult) -> list[_Row]:
-    """Parse and check every row against the tenant's stores, products and mappings (no writes)."""
-    raw: list[tuple[int, dict[str, Any]]] = []
-    last_line = reader.line_num  # the header's last line
-    for cells in reader:
-        line, last_line = last_line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines (spreadsheets add them at the end)
-        if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
-            result.problem(line, "", _("This line has more cells than the header has columns."))
-            continue
-        raw.append(
-            (
-                line,
-                {
-                    name: _csv_unsafe(cells[i].strip()) if i < len(cells) else ""
-                    for i, name in enumerate(columns)
-                    if name
-                },
-            )
-        )
-        if len(raw) > MAX_IMPORT_ROWS:
-            result.problem(line, "", _("More than %(max)d rows: split the file.") % {"max": MAX_IMPORT_ROWS})
-            return []
-    if not raw and not result.problem_count:
-        result.problem(2, "", _("The file has no mappings under its header."))
-        return []
-
+def _read_rows(*, tenant: Tenant, raw: list[CsvRow], result: MappingImportResult) -> list[_Row]:
+    """Check every row against the tenant's stores, products and mappings (no writes)."""
     stores = {
         store.name: store for store in Store.objects.filter(tenant=tenant, name__in={v["store"] for _l, v in raw})
     }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from acorn.tenancy.models import Tenant
+from channels.models import Store
 from inventory.models import (
     AllocationState,
     LineAllocation,
@@ -89,3 +93,34 @@ def product_channel_listings(*, product: Product) -> QuerySet[SkuMapping]:
         .select_related("store", "listing")
         .order_by("store__name", "channel_sku", "channel_product_id")
     )
+
+
+# --- which master product a channel line means ------------------------------------------------------------
+
+_NORMALISE = re.compile(r"[^A-Z0-9]")
+
+
+def normalise_sku(sku: str) -> str:
+    """'abc-12 /blue' → 'ABC12BLUE': for suggesting mappings, never for applying them silently."""
+    return _NORMALISE.sub("", sku.upper())
+
+
+@dataclass(frozen=True)
+class Resolved:
+    product: Product
+    multiplier: int
+
+
+def mapping_resolve(*, store: Store, sku: str, channel_product_id: str = "") -> Resolved | None:
+    """The master product of a channel line: by the channel's product id first, then by its SKU; a channel
+    SKU equal to a master SKU maps itself."""
+    mappings = SkuMapping.objects.filter(store=store).select_related("product")
+    found = None
+    if channel_product_id:
+        found = mappings.filter(channel_product_id=channel_product_id).first()
+    if found is None and sku:
+        found = mappings.filter(channel_sku=sku).first()
+    if found is not None:
+        return Resolved(found.product, found.quantity_multiplier)
+    product = Product.objects.filter(tenant_id=store.tenant_id, sku=sku, active=True).first() if sku else None
+    return Resolved(product, 1) if product is not None else None

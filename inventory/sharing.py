@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from acorn.audit.services import audit_record
+from acorn.tasks import enqueue_now
 from channels.models import Store, StoreStatus
 from inventory.models import (
     BundleComponent,
@@ -319,13 +320,14 @@ def lease_key(store: Store) -> str:
 def stock_push_schedule(*, store: Store, immediately: bool = False) -> bool:
     """Queue a push of the store's quantities, at most one per debounce window (`immediately`: now, and
     regardless of the window). Call it after commit. True when a task was queued."""
-    from inventory.tasks import push_store_stock_task
-
     delay = settings.ACORN_STOCK_PUSH_DEBOUNCE_SECONDS
     if not immediately and not cache.add(debounce_key(store), "1", timeout=delay + DEBOUNCE_GRACE_SECONDS):
         return False
-    push_store_stock_task.apply_async(
-        kwargs={"tenant_id": store.tenant_id, "store_id": store.pk}, countdown=0 if immediately else delay
+    enqueue_now(
+        "inventory.push_store_stock",
+        countdown=0 if immediately else delay,
+        tenant_id=store.tenant_id,
+        store_id=store.pk,
     )
     return True
 

@@ -36,6 +36,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.crypto import DecryptionError
 from acorn.retry import backoff_seconds
 from channels import ratelimit
 from channels.adapters.base import (
@@ -50,7 +51,9 @@ from channels.adapters.base import (
     ProductStockPushing,
     StockPushing,
 )
+from channels.adapters.registry import adapter_for
 from channels.models import Store, StoreStatus
+from channels.store_state import store_mark_auth_interrupted
 from inventory.models import ChannelListing, PushOutcome, PushState, SharingRule, SkuMapping, StockPush
 from inventory.sharing import debounce_key, lease_key, listings_refresh, recompute_listings
 
@@ -241,9 +244,6 @@ def _defer(listings: Sequence[ChannelListing], until: datetime | None) -> int:
 
 
 def _adapter(store: Store) -> ChannelAdapter:
-    from acorn.crypto import DecryptionError
-    from channels.adapters.registry import adapter_for
-
     try:
         secrets: dict[str, Any] = store.credential.secrets  # type: ignore[assignment]
     except Store.credential.RelatedObjectDoesNotExist:
@@ -520,8 +520,6 @@ def store_stock_push(
 def _push_all(
     store: Store, due: list[ChannelListing], *, deadline: float, sleep: Callable[[float], None]
 ) -> PushSummary:
-    from channels.services import store_mark_auth_interrupted
-
     summary = PushSummary()
     try:
         adapter = _adapter(store)

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from channels.models import Store
 from channels.services_lifecycle import StoreData
 from inventory.fba import fba_contributions_withdraw
+from inventory.ledger import stock_move
 from inventory.models import AllocationState, LineAllocation, MovementKind, Reservation, SkuMapping
-from inventory.services import stock_move
 
 
 def _count(store: Store) -> dict[str, int]:

@@ -12,6 +12,8 @@ from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.tasks import TenantTask
 from channels.models import StoreStatus
 from channels.selectors import store_get
+from inventory.models import SharingRule
+from inventory.sharing import stock_push_schedule, stores_with_due_pushes
 from inventory.sharing_push import store_stock_push
 
 logger = logging.getLogger(__name__)
@@ -39,9 +41,6 @@ def dispatch_stock_pushes_task(*, full: bool = False) -> int:
     """Beat: queue a push for every store with a listing due (a retry whose time has come, or a change whose
     push was lost); with `full`, for every store with a sharing rule, so new mappings and catalogue changes get
     their targets. Returns how many pushes were queued."""
-    from inventory.models import SharingRule
-    from inventory.sharing import stock_push_schedule, stores_with_due_pushes
-
     with dangerously_unscoped():
         rules = SharingRule.objects.filter(store__status=StoreStatus.ACTIVE, tenant__is_active=True)
         if not full:

@@ -3,8 +3,6 @@ stock and history, the product and bundle editor, and the warehouses."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -14,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from inventory import services
@@ -30,15 +29,6 @@ from inventory.selectors import (
     warehouse_get_or_404,
     warehouse_list,
 )
-
-
-def _form_errors(form: Any, error: ValidationError) -> None:
-    """A service's ValidationError onto the form: per field where the form has it, else for the whole form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @tenant_member_required("inventory.view")
@@ -99,8 +89,7 @@ def product_detail_view(request: TenantRequest, product_pk: int) -> HttpResponse
                     actor=request.user,
                 )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Stock of %(sku)s updated.") % {"sku": product.sku})
             return redirect("inventory:product-detail", product_pk=product.pk)
@@ -150,7 +139,7 @@ def product_edit_view(request: TenantRequest, product_pk: int | None = None) -> 
                     bundle_set_components(product=saved, components=parts, actor=request.user)
         except ValidationError as error:
             if hasattr(error, "error_dict"):
-                _form_errors(form, error)
+                form_add_errors(form, error)
             else:
                 components._non_form_errors = components.error_class(error.messages)  # type: ignore[attr-defined]
         else:
@@ -174,7 +163,7 @@ def warehouse_list_view(request: TenantRequest) -> HttpResponse:
         try:
             warehouse = warehouse_save(tenant=request.tenant, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Warehouse %(name)s added.") % {"name": warehouse.name})
             return redirect("inventory:warehouse-list")
@@ -196,7 +185,7 @@ def warehouse_edit_view(request: TenantRequest, warehouse_pk: int) -> HttpRespon
         try:
             warehouse_save(tenant=request.tenant, warehouse=warehouse, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Warehouse %(name)s saved.") % {"name": warehouse.name})
             return redirect("inventory:warehouse-list")

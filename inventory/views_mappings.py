@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_get_or_404, store_list
@@ -41,15 +41,6 @@ PAGE_SIZE = 50
 
 def _is_htmx(request: TenantRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def _add_errors(form: Form, error: ValidationError) -> None:
-    """A service's field errors onto the form (unknown fields become form-wide errors)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for name, errors in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 def _added_message(request: TenantRequest, added: mappings.MappingAdded) -> None:
@@ -138,7 +129,7 @@ def mapping_create_view(request: TenantRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             _added_message(request, added)
             return redirect("inventory:mapping-list")
@@ -180,7 +171,7 @@ def mapping_edit_view(request: TenantRequest, mapping_pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             if _is_htmx(request):
                 return render(
@@ -321,7 +312,7 @@ def unmapped_map_view(request: TenantRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            form_add_errors(form, error)
         else:
             _added_message(request, added)
             return redirect("inventory:unmapped-list")

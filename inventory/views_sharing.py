@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.models import StoreStatus
@@ -31,15 +32,6 @@ from inventory.sharing import listings_retry_failed, sharing_rule_update, stock_
 
 LISTINGS_PER_PAGE = 50
 RECENT_PUSHES = 20
-
-
-def _form_errors(form: SharingRuleForm, error: ValidationError) -> None:
-    """A service's ValidationError onto the form: per field where the form has it, else for the whole form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @tenant_member_required("inventory.view")
@@ -91,7 +83,7 @@ def sharing_detail_view(request: TenantRequest, store_pk: int) -> HttpResponse:
                 push_enabled=data["push_enabled"],
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Sharing rule of %(store)s saved.") % {"store": store.name})
             return redirect("inventory:sharing-detail", store_pk=store.pk)

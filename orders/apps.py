@@ -16,10 +16,10 @@ class OrdersConfig(AppConfig):
 
         register_order_webhook_handlers()
 
-        from inventory.signals import allocation_changed
-        from orders.stock import on_allocation_changed
+        from inventory.hooks import register_allocation_listener
+        from orders.fulfilment import on_allocation_changed
 
-        allocation_changed.connect(on_allocation_changed, dispatch_uid="orders.stock_state")
+        register_allocation_listener(on_allocation_changed)
 
         from channels.services_lifecycle import register_store_data
         from orders.store_data import ORDERS_STORE_DATA

@@ -9,7 +9,6 @@ CSV and as numbers with the currency beside them in XLSX; never floats in betwee
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,8 +17,10 @@ from typing import IO, Any
 from babel.numbers import get_currency_precision
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
 from acorn.money import quantize_amount
+from acorn.spreadsheets import csv_lines, xlsx_cell
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from orders.models import Order, OrderAdjustment, OrderLine
@@ -165,43 +166,23 @@ def _number_format(currency: str) -> str:
     return "#,##0" + ("." + "0" * places if places else "")
 
 
-class _Echo:
-    """A file-like object whose write returns the text, for csv.writer inside a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_stream(orders: QuerySet[Order], *, tenant: Tenant) -> Iterator[str]:
     """The CSV, piece by piece: a UTF-8 BOM (Excel then reads Chinese text right), the header, the rows.
 
     The response streams after the view has returned (and the middleware has left the tenant's scope), so
     the generator enters the scope itself."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    yield writer.writerow(_columns())
     with tenant_scope(tenant):
-        for row in _rows(orders):
-            yield writer.writerow([str(value) if isinstance(value, Decimal) else value for value in row])
+        yield from csv_lines(_columns(), _rows(orders))
 
 
 def xlsx_file(orders: QuerySet[Order]) -> IO[bytes]:
     """The workbook in a temporary file (rewound), written row by row."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Orders"))
     sheet.append(_columns())
     for row in _rows(orders):
-        cells = []
         number_format = _number_format(str(row[CURRENCY_COLUMN]))
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = number_format
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append([xlsx_cell(sheet, value, number_format=number_format) for value in row])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
     workbook.save(handle)
     handle.seek(0)

@@ -12,8 +12,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from acorn.forms import CsvImportForm
 from orders.models import ConfirmationState
-from orders.shipments import FIELD_MAX, MAX_IMPORT_BYTES, LineToShip
+from orders.shipments import FIELD_MAX, LineToShip
 
 # Carriers sellers ship with most (a suggestion list; any carrier may be typed).
 CARRIER_SUGGESTIONS = (
@@ -72,22 +73,11 @@ class ShipmentForm(forms.Form):
         }
 
 
-class ShipmentImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_(
-            "Columns: order_id, carrier, tracking_number, ship_date, and optionally ship_method, sku, quantity. "
-            "UTF-8 (Excel: “CSV UTF-8”)."
-        ),
+class ShipmentImportForm(CsvImportForm):
+    file_help_text = _(
+        "Columns: order_id, carrier, tracking_number, ship_date, and optionally ship_method, sku, quantity. "
+        "UTF-8 (Excel: “CSV UTF-8”)."
     )
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(mb)d MB; split it.") % {"mb": MAX_IMPORT_BYTES // 2**20}
-            )
-        return upload
 
 
 ATTENTION = "attention"

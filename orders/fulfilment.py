@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 import time
@@ -41,6 +40,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
@@ -57,7 +58,8 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
-from orders.selectors_fulfilment import OPEN_STATUSES, orders_without_request
+from orders.selectors_fulfilment import OPEN_STATUSES, active_routes, orders_without_request, route_for
+from orders.stock import line_stock_state_follow, order_stock_follow, orders_follow_routes, target_warehouse
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -140,16 +142,18 @@ def endpoint_check(url: str) -> None:
         raise refused
     if parts.scheme != "https":
         raise refused
+    if loopback_allowed:
+        return
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    private = host == "localhost" or (
-        address is not None and (address.is_private or address.is_loopback or address.is_link_local)
-    )
-    if private and not loopback_allowed:
+        host_ensure_public(host)
+    except HostNotPublic:
         # ACORN's servers make the call: a tenant must not point them at the internal network.
-        raise ValidationError({"endpoint_url": _("Enter a public address: private networks cannot be reached.")})
+        raise ValidationError(
+            {"endpoint_url": _("Enter a public address: private networks cannot be reached.")}
+        ) from None
+    except HostNotFound:
+        # A name that is not (yet) in DNS reaches no network at all: the send fails visibly and is retried.
+        return
 
 
 def _target_values(target: FulfillmentTarget) -> dict[str, Any]:
@@ -249,8 +253,6 @@ def fulfilment_target_regenerate_secret(*, tenant: Tenant, target: FulfillmentTa
 
 def _stock_follows_routes(tenant: Tenant) -> None:
     """Rules or targets changed: orders not sent yet hold their stock where the rules now send them."""
-    from orders.stock import orders_follow_routes  # orders.stock reads the rules from here
-
     orders_follow_routes(tenant_id=tenant.pk)
 
 
@@ -403,46 +405,12 @@ def fulfilment_route_move(*, tenant: Tenant, route: FulfillmentRoute, offset: in
     fulfilment_route_reorder(tenant=tenant, routes=ordered, actor=actor)
 
 
-def active_routes(*, tenant_id: int) -> list[FulfillmentRoute]:
-    """The tenant's rules to active targets, in the order they are tried."""
-    return list(
-        FulfillmentRoute.objects.filter(tenant_id=tenant_id, target__active=True)
-        .select_related("target")
-        .order_by("position", "pk")
-    )
-
-
-def route_for(
-    order: Order, *, routes: Sequence[FulfillmentRoute] | None = None, skus: Iterable[str] | None = None
-) -> FulfillmentRoute | None:
-    """The first rule (by position) whose conditions all match the order — its store, its buyer country, any of
-    its lines' channel SKUs; an empty condition matches anything. None: no route (it waits in the problems)."""
-    candidates = active_routes(tenant_id=order.tenant_id) if routes is None else routes
-    line_skus: set[str] | None = set(skus) if skus is not None else None
-    country = (order.buyer_country or "").upper()
-    for route in candidates:
-        if route.store_id is not None and route.store_id != order.store_id:
-            continue
-        if route.countries and country not in route.countries:
-            continue
-        if route.skus:
-            if line_skus is None:
-                line_skus = set(OrderLine.objects.filter(order_id=order.pk).values_list("sku", flat=True))
-            if not line_skus.intersection(route.skus):
-                continue
-        return route
-    return None
-
-
 # --- queueing ---------------------------------------------------------------------------------------------
 
 
 def enqueue_send(request: FulfillmentRequest) -> None:
     """Send the request (or its cancel) once the transaction commits."""
-    from orders.tasks import send_fulfilment_request_task
-
-    tenant_id, pk = request.tenant_id, request.pk
-    transaction.on_commit(lambda: send_fulfilment_request_task.delay(tenant_id=tenant_id, request_id=pk))
+    enqueue_on_commit("orders.send_fulfilment_request", tenant_id=request.tenant_id, request_id=request.pk)
 
 
 def save_request(request: FulfillmentRequest, *fields: str) -> None:
@@ -540,8 +508,6 @@ def fulfilment_queue_orders(*, orders: Iterable[Order]) -> dict[int, Fulfillment
             continue
         # The target's warehouse ships it: its lines must hold their stock there. When the rules changed since
         # they reserved, the stock moves; a warehouse that is short backorders the order instead of taking it.
-        from orders.stock import order_stock_follow, target_warehouse
-
         if order_stock_follow(order=order, warehouse=target_warehouse(route.target)):
             result[pk] = _create_request(order, route.target)
     return result
@@ -556,6 +522,15 @@ def fulfilment_queue_order_id(*, tenant_id: int, order_id: int) -> FulfillmentRe
     """The order's stock just became reserved (inventory told orders): queue it if it is now ready."""
     order = Order.objects.filter(tenant_id=tenant_id, pk=order_id).first()
     return fulfilment_queue(order=order) if order is not None else None
+
+
+def on_allocation_changed(*, tenant_id: int, line_ref: str, state: str) -> None:
+    """Inventory changed an allocation's state (registered in OrdersConfig.ready()): the order line keeps it, the
+    order its stock problem (`orders.stock`); a waiting order that became whole — a mapping or stock arrived —
+    may go to its warehouse now. Orders stored whole are queued by the ingest itself."""
+    whole = line_stock_state_follow(tenant_id=tenant_id, line_ref=line_ref, state=state)
+    if whole is not None:
+        fulfilment_queue_order_id(tenant_id=tenant_id, order_id=whole)
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.spreadsheets import csv_cell
 from acorn.tenancy.models import Tenant
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import FulfillmentRequest, FulfillmentState, FulfillmentTarget, FulfillmentTargetKind
@@ -46,13 +47,6 @@ CSV_COLUMNS = (
     "title",
     "quantity",
 )
-# Spreadsheet programs run a cell that starts like a formula; a title from a channel must stay text.
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_file_name(target: FulfillmentTarget, sent_at: datetime) -> str:
@@ -70,7 +64,7 @@ def fulfilment_csv(requests: Sequence[FulfillmentRequest]) -> str:
         for line in lines.get(request.pk, []):
             writer.writerow(
                 [
-                    _cell(value)
+                    csv_cell(value)
                     for value in (
                         request.key,
                         order.external_id,

@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from acorn.tenancy.models import Tenant
+from channels.models import Store
+from inventory.allocation import line_ref
+from inventory.models import LineAllocation, Reservation
 from orders.models import Order, OrderAdjustment, OrderLine
 
 # sort key → (keyset ordering, label)
@@ -112,8 +115,6 @@ def order_count_capped(orders: QuerySet[Order]) -> tuple[int, bool]:
 
 def marketplace_codes(*, tenant: Tenant) -> list[str]:
     """The marketplaces of the tenant's stores (for the filter), from the stores, not the orders."""
-    from channels.models import Store
-
     codes: set[str] = set()
     for marketplaces in Store.objects.filter(tenant=tenant).values_list("marketplaces", flat=True):
         codes.update(marketplaces or [])
@@ -137,9 +138,6 @@ class DetailLine:
 def order_detail_lines(*, order: Order) -> list[DetailLine]:
     """The order's lines with their master product, stock state and what they hold per warehouse."""
     from django.db.models import Prefetch
-
-    from inventory.allocation import line_ref
-    from inventory.models import LineAllocation, Reservation
 
     lines = list(order.lines.order_by("pk"))
     allocations = {

@@ -3,7 +3,7 @@ CSV batches. Every query is scoped to the tenant."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -277,3 +277,37 @@ def csv_batch_requests(*, target: FulfillmentTarget, sent_at: datetime) -> Query
         .select_related("order__store")
         .order_by("created_at", "pk")
     )
+
+
+# --- routing rules ---------------------------------------------------------------------------------------
+
+
+def active_routes(*, tenant_id: int) -> list[FulfillmentRoute]:
+    """The tenant's rules to active targets, in the order they are tried."""
+    return list(
+        FulfillmentRoute.objects.filter(tenant_id=tenant_id, target__active=True)
+        .select_related("target")
+        .order_by("position", "pk")
+    )
+
+
+def route_for(
+    order: Order, *, routes: Sequence[FulfillmentRoute] | None = None, skus: Iterable[str] | None = None
+) -> FulfillmentRoute | None:
+    """The first rule (by position) whose conditions all match the order — its store, its buyer country, any of
+    its lines' channel SKUs; an empty condition matches anything. None: no route (it waits in the problems)."""
+    candidates = active_routes(tenant_id=order.tenant_id) if routes is None else routes
+    line_skus: set[str] | None = set(skus) if skus is not None else None
+    country = (order.buyer_country or "").upper()
+    for route in candidates:
+        if route.store_id is not None and route.store_id != order.store_id:
+            continue
+        if route.countries and country not in route.countries:
+            continue
+        if route.skus:
+            if line_skus is None:
+                line_skus = set(OrderLine.objects.filter(order_id=order.pk).values_list("sku", flat=True))
+            if not line_skus.intersection(route.skus):
+                continue
+        return route
+    return None

@@ -20,8 +20,8 @@ from channels.adapters.base import AdjustmentKind, ExternalAdjustment, ExternalO
 from channels.models import Store
 from channels.sync import PersistCounts
 from orders.fulfilment import fulfilment_queue_orders
+from orders.hooks import orders_upserted
 from orders.models import Order, OrderAdjustment, OrderLine, OrderStatusChange
-from orders.signals import orders_upserted
 from orders.stock import order_lines_remove, order_page_stock_lock, orders_allocate
 
 ORDER_FIELDS = [
@@ -247,9 +247,8 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
     if created or changed:
         # Refunds and returns that arrived before their order link to it; refund rates recount the purchase
-        # days of new and changed orders (refunds.signals_receivers).
-        orders_upserted.send(
-            sender=Order,
+        # days of new and changed orders (refunds.hooks, registered in RefundsConfig.ready()).
+        orders_upserted(
             store=store,
             external_ids=[order.external_id for order, _ in created],
             updated_external_ids=[order.external_id for order, _ in changed],

@@ -15,7 +15,6 @@ backordered — and the order flagged — when the new one is short.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -24,7 +23,6 @@ from channels.adapters.base import ExternalOrder
 from channels.models import Store
 from inventory.allocation import LINE_REF_PREFIX, allocate_orders, allocations_drop, line_ref, stock_lock_for
 from inventory.models import AllocationState, LineAllocation, Warehouse
-from orders.fulfilment import active_routes, fulfilment_queue_order_id, route_for
 from orders.models import (
     FulfillmentChannel,
     FulfillmentRequest,
@@ -34,7 +32,7 @@ from orders.models import (
     OrderLine,
     StockProblem,
 )
-from orders.selectors_fulfilment import OPEN_STATUSES
+from orders.selectors_fulfilment import OPEN_STATUSES, active_routes, route_for
 
 # Rule changes re-decide at most this many waiting orders at once (the oldest first); the rest follow when
 # they change or are queued.
@@ -163,9 +161,11 @@ def _order_stock_problem(order_id: int) -> str:
     return ""
 
 
-def on_allocation_changed(sender: Any, *, tenant_id: int, line_ref: str, state: str, **kwargs: Any) -> None:
+def line_stock_state_follow(*, tenant_id: int, line_ref: str, state: str) -> int | None:
+    """An allocation changed state: its order line keeps the state and its order the stock problem it makes.
+    Returns the order's pk when the order just became whole (no line unmapped or backordered any more)."""
     if not line_ref.startswith(LINE_REF_PREFIX):
-        return
+        return None
     line_id = int(line_ref.removeprefix(LINE_REF_PREFIX))
     found = (
         OrderLine.objects.filter(tenant_id=tenant_id, pk=line_id)
@@ -173,16 +173,14 @@ def on_allocation_changed(sender: Any, *, tenant_id: int, line_ref: str, state: 
         .first()
     )
     if found is None:
-        return
+        return None
     order_id, before = found
     OrderLine.objects.filter(pk=line_id).update(stock_state=state)
     problem = _order_stock_problem(order_id)
-    if problem != before:
-        Order.objects.filter(pk=order_id).update(stock_problem=problem)
-        # A waiting order became whole (a mapping or stock arrived): it may go to its warehouse now. Orders
-        # stored whole are queued by the ingest itself.
-        if problem == "":
-            fulfilment_queue_order_id(tenant_id=tenant_id, order_id=order_id)
+    if problem == before:
+        return None
+    Order.objects.filter(pk=order_id).update(stock_problem=problem)
+    return order_id if problem == "" else None
 
 
 def order_lines_remove(*, tenant_id: int, line_pks: Iterable[int]) -> int:

@@ -12,6 +12,9 @@ from celery import shared_task
 
 from acorn.tenancy.tasks import TenantTask
 from channels.selectors import store_get
+from orders.fulfilment_push import fulfilment_due_unscoped, fulfilment_send
+from orders.models import Shipment
+from orders.shipments import due_confirmations, shipment_confirm, shipment_feeds_poll, shipments_submit_feed
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +25,6 @@ logger = logging.getLogger(__name__)
 @shared_task(name="orders.confirm_shipment", base=TenantTask, bind=True, acks_late=True)
 def confirm_shipment_task(self: TenantTask, *, tenant_id: int, shipment_id: int) -> str:
     """Confirm one shipment to its shop (Shopify, WooCommerce). Safe to run twice: the send is claimed."""
-    from orders.models import Shipment
-    from orders.shipments import shipment_confirm
-
     shipment = Shipment.objects.filter(pk=shipment_id).select_related("order__store").first()
     if shipment is None:
         logger.info("shipment_missing", extra={"tenant_id": tenant_id, "shipment_id": shipment_id})
@@ -35,8 +35,6 @@ def confirm_shipment_task(self: TenantTask, *, tenant_id: int, shipment_id: int)
 @shared_task(name="orders.submit_shipment_feed", base=TenantTask, bind=True, acks_late=True)
 def submit_shipment_feed_task(self: TenantTask, *, tenant_id: int, store_id: int) -> str:
     """Send an Amazon store's pending shipments in one shipment confirmation feed."""
-    from orders.shipments import shipments_submit_feed
-
     store = store_get(tenant_id=tenant_id, pk=store_id)
     if store is None:
         logger.info("store_missing", extra={"tenant_id": tenant_id, "store_id": store_id})
@@ -47,8 +45,6 @@ def submit_shipment_feed_task(self: TenantTask, *, tenant_id: int, store_id: int
 @shared_task(name="orders.poll_shipment_feeds", base=TenantTask, bind=True, acks_late=True)
 def poll_shipment_feeds_task(self: TenantTask, *, tenant_id: int, store_id: int) -> int:
     """Read the results of an Amazon store's submitted shipment feeds."""
-    from orders.shipments import shipment_feeds_poll
-
     store = store_get(tenant_id=tenant_id, pk=store_id)
     if store is None:
         logger.info("store_missing", extra={"tenant_id": tenant_id, "store_id": store_id})
@@ -59,8 +55,6 @@ def poll_shipment_feeds_task(self: TenantTask, *, tenant_id: int, store_id: int)
 @shared_task(name="orders.dispatch_shipment_confirmations", acks_late=True)
 def dispatch_shipment_confirmations_task() -> int:
     """Beat, every minute: queue due shop confirmations, Amazon feeds to submit and feeds to read."""
-    from orders.shipments import due_confirmations
-
     due = due_confirmations()
     for tenant_id, shipment_id in due.shipments:
         confirm_shipment_task.delay(tenant_id=tenant_id, shipment_id=shipment_id)
@@ -78,8 +72,6 @@ def dispatch_shipment_confirmations_task() -> int:
 def send_fulfilment_request_task(self: TenantTask, *, tenant_id: int, request_id: int) -> str:
     """Send one fulfilment request (its order, or its cancel) to its warehouse API. Safe to run twice: the
     send is claimed under a row lock, so it goes out once; a failure is recorded and retried by the beat task."""
-    from orders.fulfilment_push import fulfilment_send
-
     return fulfilment_send(request_pk=request_id)
 
 
@@ -87,8 +79,6 @@ def send_fulfilment_request_task(self: TenantTask, *, tenant_id: int, request_id
 def dispatch_fulfilment_requests_task() -> int:
     """Beat, every minute: queue a send for each request whose retry is due (or whose queued task was lost).
     Returns how many were queued."""
-    from orders.fulfilment_push import fulfilment_due_unscoped
-
     due = fulfilment_due_unscoped()
     for tenant_id, request_id in due:
         send_fulfilment_request_task.delay(tenant_id=tenant_id, request_id=request_id)

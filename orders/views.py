@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.selectors import audit_events_for
-from acorn.console.keyset import keyset_paginate
+from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list

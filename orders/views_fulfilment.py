@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
@@ -31,6 +32,7 @@ from orders import fulfilment, fulfilment_files
 from orders.forms_fulfilment import FulfillmentRouteForm, FulfillmentTargetForm, ProblemFilterForm
 from orders.models import FulfillmentRoute, FulfillmentTarget, FulfillmentTargetKind
 from orders.selectors_fulfilment import (
+    active_routes,
     cancel_problems,
     csv_batches,
     failed_requests,
@@ -46,19 +48,11 @@ from orders.selectors_fulfilment import (
     pending_requests,
     pick_list,
     problem_counts,
+    route_for,
 )
 
 PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _form_errors(form: Any, error: ValidationError) -> None:
-    """A service's ValidationError onto the form: per field where the form has it, else for the whole form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _can_fulfil(request: TenantRequest) -> bool:
@@ -132,7 +126,7 @@ def fulfilment_target_create_view(request: TenantRequest) -> HttpResponse:
                 tenant=request.tenant, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             return _secret_page(request, target, secret, created=True)
     return render(
@@ -154,7 +148,7 @@ def fulfilment_target_edit_view(request: TenantRequest, target_pk: int) -> HttpR
                 tenant=request.tenant, target=target, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Fulfilment target %(name)s saved.") % {"name": target.name})
             return redirect("orders:fulfilment-target-detail", target_pk=target.pk)
@@ -231,7 +225,7 @@ def fulfilment_route_create_view(request: TenantRequest, target_pk: int) -> Http
                 tenant=request.tenant, target=target, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Routing rule added."))
             return redirect("orders:fulfilment-target-detail", target_pk=target.pk)
@@ -254,7 +248,7 @@ def fulfilment_route_edit_view(request: TenantRequest, route_pk: int) -> HttpRes
                 tenant=request.tenant, route=route, actor=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Routing rule saved."))
             return redirect("orders:fulfilment-target-detail", target_pk=route.target_id)
@@ -307,8 +301,8 @@ def fulfilment_problems_view(request: TenantRequest) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     routed: list[tuple[Any, FulfillmentRoute | None]] = []
     if show == "no_route":
-        routes = fulfilment.active_routes(tenant_id=request.tenant.pk)
-        routed = [(order, fulfilment.route_for(order, routes=routes)) for order in page.object_list]
+        routes = active_routes(tenant_id=request.tenant.pk)
+        routed = [(order, route_for(order, routes=routes)) for order in page.object_list]
     return render(
         request,
         "orders/fulfilment_problems.html",

@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from acorn.tenancy.scoping import tenant_scope
@@ -54,8 +55,7 @@ def shipment_create_view(request: TenantRequest, order_pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            for name, errors in error.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             if not created:
                 text = _("Shipment %(tracking)s was already recorded; nothing changed.")

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -41,7 +42,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.notifications.services import notify
+from acorn.tasks import enqueue_now
 from acorn.tenancy.models import ProductCategory, Tenant
+from acorn.transactions import on_commit_gathered
 from channels.models import Store
 from inventory.models import Product
 from refunds.models import (
@@ -307,8 +311,6 @@ def _top_tags(
 
 
 def _notify_raised(*, tenant: Tenant, alert: RefundRateAlert, sku: str, name: str) -> None:
-    from acorn.notifications.services import notify
-
     with translation.override(settings.LANGUAGE_CODE):
         where = alert.store.name if alert.store is not None else _("all channels")
         title = _("Refund rate alert: %(sku)s at %(rate)s%% over %(days)s days") % {
@@ -579,22 +581,6 @@ def alerts_open_count(*, tenant: Tenant) -> int:
 # --- when to evaluate ----------------------------------------------------------------------------------------
 
 
-class _AfterRefunds:
-    """The on-commit callback of one transaction: the SKUs whose refunds it touched, for one tenant."""
-
-    def __init__(self, tenant_id: int) -> None:
-        self.tenant_id = tenant_id
-        self.product_ids: set[int] = set()
-        self.ran = False
-
-    def __call__(self) -> None:
-        self.ran = True
-        from refunds.tasks import evaluate_refund_alerts_task
-
-        # The rollup (refunds.rates) is refreshed inside the same transaction: the rates are current now.
-        evaluate_refund_alerts_task.delay(tenant_id=self.tenant_id, product_ids=sorted(self.product_ids))
-
-
 def refunds_changed(*, tenant_id: int, product_ids: Iterable[int]) -> None:
     """Refunds of these SKUs arrived or succeeded (inside the caller's transaction): evaluate their alerts
     once after commit, one task per transaction and tenant. Never raises into the caller."""
@@ -602,16 +588,14 @@ def refunds_changed(*, tenant_id: int, product_ids: Iterable[int]) -> None:
     if not ids:
         return
     try:
-        connection = transaction.get_connection()
-        for _savepoints, callback, _robust in connection.run_on_commit:
-            if isinstance(callback, _AfterRefunds) and callback.tenant_id == tenant_id and not callback.ran:
-                callback.product_ids |= ids
-                return
-        pending = _AfterRefunds(tenant_id)
-        pending.product_ids |= ids
-        transaction.on_commit(pending, robust=True)
+        on_commit_gathered(key=("refunds.alerts", tenant_id), ids=ids, run=partial(_evaluate_after_commit, tenant_id))
     except Exception:  # alerts must never break an ingest
         logger.exception("refund_alerts_hook_failed", extra={"tenant_id": tenant_id})
+
+
+def _evaluate_after_commit(tenant_id: int, product_ids: list[int]) -> None:
+    # The rollup (refunds.rates) is refreshed inside the same transaction: the rates are current now.
+    enqueue_now("refunds.evaluate_refund_alerts", tenant_id=tenant_id, product_ids=product_ids)
 
 
 def refund_product_ids(refund_ids: Iterable[int]) -> set[int]:

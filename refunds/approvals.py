@@ -41,8 +41,10 @@ from channels.adapters.base import Capability, RefundableOrder, RefundExecuting,
 from channels.adapters.registry import adapter_class_for, platform_supports
 from channels.models import Store
 from inventory.models import Product
-from inventory.services import mapping_resolve
+from inventory.selectors import mapping_resolve
 from orders.models import FulfillmentChannel, Order, OrderLine
+from refunds import rules
+from refunds.execution import execution_queue
 from refunds.models import (
     Approval,
     ApprovalDecision,
@@ -481,8 +483,6 @@ def refund_request(
 
 def _classify(refund: Refund) -> int | None:
     """Let the tenant's rules tag it; the approvals the first matching rule requires (None: no opinion)."""
-    from refunds import rules
-
     rules.classify_refund(refund)
     rule_for = getattr(rules, "rule_for", None)
     rule = rule_for(refund) if callable(rule_for) else None
@@ -506,7 +506,6 @@ def _move_to_approved(refund: Refund, *, actor: User | None, reason: str) -> Non
         target=refund,
         after={"status": refund.status, "reason": reason},
     )
-    from refunds.execution import execution_queue
 
     execution_queue(refund)
 

@@ -13,10 +13,10 @@ class RefundsConfig(AppConfig):
         register_sync_job(REFUNDS_SYNC_JOB)
         register_sync_job(RETURNS_SYNC_JOB)
 
-        from orders.signals import orders_upserted
-        from refunds.signals_receivers import on_orders_upserted
+        from orders.hooks import register_orders_upserted_listener
+        from refunds.hooks import on_orders_upserted
 
-        orders_upserted.connect(on_orders_upserted, dispatch_uid="refunds.link_waiting_for_orders")
+        register_orders_upserted_listener(on_orders_upserted)
 
         from channels.services_lifecycle import register_store_data
         from refunds.store_data import REFUNDS_STORE_DATA

@@ -46,7 +46,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.crypto import DecryptionError
 from acorn.retry import backoff_seconds
+from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
     Capability,
@@ -59,10 +61,13 @@ from channels.adapters.base import (
     RefundExecutionMode,
     RefundRequest,
 )
-from channels.adapters.registry import adapter_class_for, platform_supports
+from channels.adapters.registry import adapter_class_for, adapter_for, platform_supports
 from channels.models import Store, StoreStatus
+from channels.store_state import store_mark_auth_interrupted
+from refunds.alerts import refund_product_ids, refunds_changed
 from refunds.models import Refund, RefundLine, RefundOrigin, RefundStatus
 from refunds.rates import rollup_refresh_for_refunds
+from refunds.restock import refund_restock_after_success
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -91,10 +96,7 @@ SUCCEEDED, SUBMITTED, RETRY, FAILED, NOT_DUE, MISSING = (
 
 def execution_queue(refund: Refund) -> None:
     """After the commit, queue the execution task of an APPROVED refund."""
-    from refunds.tasks import execute_refund_task
-
-    tenant_id, refund_id = refund.tenant_id, refund.pk
-    transaction.on_commit(lambda: execute_refund_task.delay(tenant_id=tenant_id, refund_id=refund_id))
+    enqueue_on_commit("refunds.execute_refund", tenant_id=refund.tenant_id, refund_id=refund.pk)
 
 
 def _claimable(now: datetime) -> Q:
@@ -194,12 +196,8 @@ def _settle(refund_pk: int, outcome: _Outcome, *, only_feed: str | None = None) 
             )
         if row.status == RefundStatus.SUCCEEDED:
             rollup_refresh_for_refunds(store=row.store, refunds=[row])  # refund rates count it now
-            from refunds.alerts import refund_product_ids, refunds_changed
-
             refunds_changed(tenant_id=row.tenant_id, product_ids=refund_product_ids([row.pk]))  # alerts, on commit
         if row.status == RefundStatus.SUCCEEDED and row.restock:
-            from refunds.restock import refund_restock_after_success
-
             refund_restock_after_success(refund=row)
     return result
 
@@ -216,9 +214,6 @@ def channel_dedupe_key(platform: str, channel_refund_id: str) -> str:
 
 
 def _adapter(store: Store) -> ChannelAdapter:
-    from acorn.crypto import DecryptionError
-    from channels.adapters.registry import adapter_for
-
     try:
         secrets: dict[str, Any] = store.credential.secrets  # type: ignore[assignment]
     except Store.credential.RelatedObjectDoesNotExist:
@@ -285,8 +280,6 @@ def _failure(refund: Refund, error: ChannelError | ValueError) -> _Outcome:
         return _Outcome(RETRY, error=str(error), retry_after=error.retry_after)
     message = str(error)
     if isinstance(error, ChannelAuthError):
-        from channels.services import store_mark_auth_interrupted
-
         store_mark_auth_interrupted(store=refund.store, reason=message)
         message = _("%(error)s Authorise the store again, then retry.") % {"error": message}
     return _Outcome(FAILED, error=message)
@@ -315,10 +308,8 @@ def refund_execute(*, refund_pk: int) -> str:
 
 
 def _queue_feed_poll(refund: Refund) -> None:
-    from refunds.tasks import poll_refund_feed_task
-
-    poll_refund_feed_task.apply_async(
-        kwargs={"tenant_id": refund.tenant_id, "refund_id": refund.pk}, countdown=FEED_POLL_SECONDS
+    enqueue_now(
+        "refunds.poll_refund_feed", countdown=FEED_POLL_SECONDS, tenant_id=refund.tenant_id, refund_id=refund.pk
     )
 
 
@@ -343,8 +334,6 @@ def refund_feed_poll(*, refund_pk: int) -> str:
     except ChannelError as error:
         if isinstance(error, (ChannelRetryableError, ChannelAuthError)):
             if isinstance(error, ChannelAuthError):
-                from channels.services import store_mark_auth_interrupted
-
                 store_mark_auth_interrupted(store=refund.store, reason=str(error))
             Refund.objects.filter(pk=refund.pk, status=RefundStatus.EXECUTING, feed_id=feed_id).update(
                 last_error=str(error)[:ERROR_CHARS],

@@ -14,25 +14,24 @@ a formula is neutralised: a leading apostrophe in CSV, a plain string cell in XL
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import IO, Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
+from acorn.spreadsheets import csv_lines, xlsx_cell
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from refunds.models import Refund, RefundComponents, RefundLine
 
 CHUNK = 500  # refunds per query of an export
 XLSX_MAX_REFUNDS = 100_000  # beyond this, the CSV (streamed, no limit) is the export to use
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _verbose_name(model: type[Any], name: str) -> str:
@@ -175,55 +174,22 @@ def rows(refunds: QuerySet[Refund]) -> Iterator[list[Any]]:
             yield [*head, *[get(line) for _label, get in line_columns]]
 
 
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return f"'{value}"
-    return value
-
-
-class _Echo:
-    """A file-like object whose write returns the text, for csv.writer inside a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_stream(refunds: QuerySet[Refund], *, tenant: Tenant) -> Iterator[str]:
     """The CSV, piece by piece: the BOM, the header, the rows.
 
     The response streams after the view has returned (and the middleware has left the tenant's scope), so
     the generator enters the scope itself."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    yield writer.writerow(columns())
     with tenant_scope(tenant):
-        for row in rows(refunds):
-            yield writer.writerow([_csv_cell(value) for value in row])
+        yield from csv_lines(columns(), rows(refunds))
 
 
 def xlsx_file(refunds: QuerySet[Refund]) -> IO[bytes]:
     """The workbook in a temporary file (rewound), written row by row."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Refunds"))
     sheet.append(columns())
     for row in rows(refunds):
-        cells = []
-        for value in row:
-            if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters a workbook cannot hold
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = "#,##0.00##"
-            elif isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # text, not a formula
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append([xlsx_cell(sheet, value, number_format="#,##0.00##") for value in row])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
     workbook.save(handle)
     handle.seek(0)

@@ -14,7 +14,7 @@ every charge per item); the transaction only adds itself to ``sources`` (and its
 id).
 
 Waiting for the order. A refund or return whose order is not imported yet keeps ``order=None`` and its
-``order_external_id``; ``link_waiting_for_orders`` (connected to orders.signals.orders_upserted) links them
+``order_external_id``; ``link_waiting_for_orders`` (registered with orders.hooks in RefundsConfig.ready()) links them
 when the order arrives. Partial refunds add up; when a channel's refunds of an order add up to more than
 the order total the refunds get ``review_reason="exceeds_order"`` (the channel's fact is kept, not refused).
 
@@ -54,7 +54,7 @@ from channels.adapters.base import (
 from channels.adapters.registry import adapter_class_for
 from channels.models import Store
 from channels.sync import PersistCounts
-from inventory.services import mapping_resolve
+from inventory.selectors import mapping_resolve
 from orders.models import Order, OrderLine
 from refunds.models import (
     Refund,

@@ -44,10 +44,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from acorn.money import quantize_amount
+from acorn.notifications.services import notify
+from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+from acorn.transactions import on_commit_gathered
 from channels.models import Store
 from orders.models import Order
+from refunds.alerts import refund_product_ids, refunds_changed, threshold_default
 from refunds.models import (
     AlertStatus,
     DigestSent,
@@ -59,6 +63,7 @@ from refunds.models import (
     ServiceNotice,
     ServiceNoticeKind,
 )
+from refunds.rates import refund_rates
 from refunds.review import flagged_returns
 
 logger = logging.getLogger(__name__)
@@ -90,18 +95,6 @@ def _url(name: str, query: str = "", **kwargs: Any) -> str:
 # --- customer-service notices ---------------------------------------------------------------------------------
 
 
-class _AfterNotices:
-    """The on-commit callback of one transaction that wrote notices for one tenant."""
-
-    def __init__(self, tenant_id: int) -> None:
-        self.tenant_id = tenant_id
-        self.ran = False
-
-    def __call__(self) -> None:
-        self.ran = True
-        service_notices_arrived(tenant_id=self.tenant_id)
-
-
 def service_notices_add(*, tenant_id: int, kind: str, object_ids: Iterable[int]) -> None:
     """Inside the caller's transaction: these items are news for customer service. Sent after commit."""
     ids = sorted(set(object_ids))
@@ -110,18 +103,16 @@ def service_notices_add(*, tenant_id: int, kind: str, object_ids: Iterable[int])
     ServiceNotice.objects.bulk_create(
         [ServiceNotice(tenant_id=tenant_id, kind=kind, object_id=object_id) for object_id in ids]
     )
-    connection = transaction.get_connection()
-    for _savepoints, callback, _robust in connection.run_on_commit:
-        if isinstance(callback, _AfterNotices) and callback.tenant_id == tenant_id and not callback.ran:
-            return
-    transaction.on_commit(_AfterNotices(tenant_id), robust=True)
+    on_commit_gathered(
+        key=("refunds.service_notices", tenant_id),
+        ids=(),
+        run=lambda _ids: service_notices_arrived(tenant_id=tenant_id),
+    )
 
 
 def after_refunds_page(*, store: Store, refund_ids: Sequence[int], flagged_ids: Sequence[int]) -> None:
     """Inside the refunds ingest's transaction: evaluate the touched SKUs' refund-rate alerts after commit,
     and tell customer service about refunds a rule newly flagged."""
-    from refunds.alerts import refund_product_ids, refunds_changed
-
     if refund_ids:
         refunds_changed(tenant_id=store.tenant_id, product_ids=refund_product_ids(refund_ids))
     service_notices_add(tenant_id=store.tenant_id, kind=ServiceNoticeKind.REFUND_FLAGGED, object_ids=flagged_ids)
@@ -139,9 +130,7 @@ def service_notices_arrived(*, tenant_id: int) -> int:
 
 
 def _schedule_window_end(tenant_id: int, seconds: int) -> None:
-    from refunds.tasks import flush_service_notices_task
-
-    flush_service_notices_task.apply_async(kwargs={"tenant_id": tenant_id}, countdown=seconds)
+    enqueue_now("refunds.flush_service_notices", countdown=seconds, tenant_id=tenant_id)
 
 
 def service_notices_window_end(*, tenant_id: int) -> int:
@@ -208,8 +197,6 @@ def _return_line(record: Return) -> str:
 
 
 def _notify_returns(tenant: Tenant, ids: list[int]) -> int:
-    from acorn.notifications.services import notify
-
     records = list(
         Return.objects.filter(tenant=tenant, pk__in=ids).select_related("store", "product").order_by("returned_at")
     )
@@ -256,8 +243,6 @@ def _refund_line(refund: Refund) -> str:
 
 
 def _notify_flagged(tenant: Tenant, ids: list[int]) -> int:
-    from acorn.notifications.services import notify
-
     refunds = list(
         Refund.objects.filter(tenant=tenant, pk__in=ids, flagged_for_service=True)
         .select_related("store", "matched_rule")
@@ -329,9 +314,6 @@ def last_week(today: date) -> tuple[date, date]:
 
 def weekly_digest_figures(*, tenant: Tenant, today: date | None = None) -> WeeklyDigest:
     """Last week's figures of the company (UTC days Monday to Sunday)."""
-    from refunds.alerts import threshold_default
-    from refunds.rates import refund_rates
-
     today = today or timezone.now().date()
     start_day, end_day = last_week(today)
     start = datetime.combine(start_day, time.min, tzinfo=UTC)
@@ -378,8 +360,6 @@ def weekly_digest_figures(*, tenant: Tenant, today: date | None = None) -> Weekl
 
 def weekly_digest_send(*, tenant: Tenant, today: date | None = None) -> bool:
     """Send last week's digest to the subscribed members, once per ISO week. True if sent now."""
-    from acorn.notifications.services import notify
-
     digest = weekly_digest_figures(tenant=tenant, today=today)
     try:
         with transaction.atomic():

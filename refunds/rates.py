@@ -7,11 +7,11 @@ database, then delete-and-insert of the day's rows in one transaction — never 
 
 - `rollup_refresh(store=, days=)` recomputes given days of one store; called inline by the refunds ingest
   (refund and order days of the refunds a page touched), by a console refund's settlement, and by the
-  `orders_upserted` receiver (purchase days of new and changed orders);
+  `orders_upserted` hook (purchase days of new and changed orders);
 - `rollup_rebuild(store=, since=)` recomputes a store's history month by month (mappings created or changed
   re-resolve history): `manage.py refund_rates_rebuild` and the nightly beat task (last 120 days).
 
-Channel lines are mapped to the master product as inventory.services.mapping_resolve does (the channel's
+Channel lines are mapped to the master product as inventory.selectors.mapping_resolve does (the channel's
 product id first, then the channel SKU, then a master SKU equal to the channel SKU), in SQL, and their
 quantity multiplied by the mapping's multiplier. A refund line keeps the product the ingest resolved.
 Refunds are counted when SUCCEEDED (channel-reported, or console refunds executed); refunds of a cancelled

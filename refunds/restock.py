@@ -38,11 +38,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.adapters.base import Capability
 from channels.adapters.registry import platform_supports
+from channels.models import Store
 from inventory.allocation import allocation_served_from, line_ref
+from inventory.ledger import stock_move
 from inventory.models import MovementKind, Product, StockMovement, Warehouse, WarehouseKind
-from inventory.services import mapping_resolve, stock_move
+from inventory.selectors import mapping_resolve
 from orders.models import OrderLine
 from refunds.models import Refund, RefundLine, RestockState, Return, ReturnSource, ReturnStatus
 
@@ -105,8 +108,6 @@ class _Units:
 
 def _products_for(store_id: int, tenant_id: int, sku: str, product: Product | None, quantity: int) -> list[_Units]:
     """The master products (bundles exploded) and units that `quantity` of a channel SKU stand for."""
-    from channels.models import Store
-
     if product is None:
         store = Store.objects.get(pk=store_id, tenant_id=tenant_id)
         resolved = mapping_resolve(store=store, sku=sku)
@@ -302,8 +303,6 @@ def refund_restock_after_success(*, refund: Refund) -> int:
 def returns_restock_by_disposition_unscoped(*, limit: int = 2000) -> int:
     """Across tenants (the beat): FBA returns still PENDING become BY_CHANNEL, and received merchant returns
     with a disposition are restocked by it. Returns how many changed state. Safe to run twice."""
-    from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
-
     with dangerously_unscoped():
         rows = list(
             Return.objects.filter(tenant__is_active=True, restock_state=RestockState.PENDING)

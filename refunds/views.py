@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from acorn.audit.selectors import audit_events_for
-from acorn.console.keyset import keyset_paginate
 from acorn.money import Money
+from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list

@@ -25,7 +25,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from acorn.console.keyset import keyset_paginate
+from acorn.forms import form_add_errors
+from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.permissions import has_permission
@@ -256,7 +257,7 @@ def alert_acknowledge_view(request: TenantRequest, alert_pk: int) -> HttpRespons
     try:
         alerts.alert_acknowledge(tenant=request.tenant, alert=alert, actor=request.user, note=form.cleaned_data["note"])
     except ValidationError as error:
-        _form_errors(form, error)
+        form_add_errors(form, error)
         return _alert_detail(request, alert, form)
     messages.success(request, _("Alert for %(sku)s acknowledged.") % {"sku": alert.product.sku})
     return redirect("refunds:alert-detail", alert_pk=alert.pk)
@@ -405,14 +406,6 @@ def _threshold_or_404(request: TenantRequest, threshold_pk: int) -> RefundRateTh
     return threshold
 
 
-def _form_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @require_http_methods(["GET", "POST"])
 @tenant_member_required("refunds.view")
 def threshold_list_view(request: TenantRequest) -> HttpResponse:
@@ -427,7 +420,7 @@ def threshold_list_view(request: TenantRequest) -> HttpResponse:
             try:
                 alerts.threshold_save(tenant=request.tenant, threshold=form.instance, actor=request.user)
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, _("Company default saved."))
                 return redirect("refunds:threshold-list")
@@ -462,7 +455,7 @@ def _threshold_editor(request: TenantRequest, threshold: RefundRateThreshold | N
         try:
             alerts.threshold_save(tenant=request.tenant, threshold=form.instance, actor=request.user)
         except ValidationError as error:
-            _form_errors(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Threshold saved.") if threshold else _("Threshold added."))
             return redirect("refunds:threshold-list")

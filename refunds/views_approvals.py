@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.forms import form_add_errors
 from acorn.money import Money
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Tenant
@@ -30,6 +31,7 @@ from refunds.execution import refund_execution_retry
 from refunds.forms_approvals import ApprovalPolicyForm, RefundRejectForm, RefundRequestForm, RestockForm
 from refunds.models import Refund, Return
 from refunds.restock import restock_warehouses, return_restock, return_restock_refusal, return_shipped_from
+from refunds.views import section_tabs
 
 PAGE_SIZE = 25
 
@@ -50,8 +52,6 @@ def return_get_or_404(*, tenant: Tenant, pk: int) -> Return:
 
 def _section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
     """The refunds section's tabs (refunds.views builds them for every page of the section)."""
-    from refunds.views import section_tabs
-
     return section_tabs(request, active)
 
 
@@ -85,13 +85,11 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
                 restock=data["restock"],
                 actor=request.user,
             )
-        except (ValidationError, PermissionDenied) as error:
-            if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-                for name, errors in error.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
-            else:
-                for text in _errors(error):
-                    form.add_error(None, text)
+        except ValidationError as error:
+            form_add_errors(form, error)
+        except PermissionDenied as error:
+            for text in _errors(error):
+                form.add_error(None, text)
         else:
             if refund.approvals_required:
                 text = _("Refund of %(amount)s %(currency)s requested; it waits for %(count)d approval(s).")
@@ -235,8 +233,7 @@ def approval_policy_view(request: TenantRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            for name, errors in error.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("The approval policy is saved."))
             return redirect("refunds:approval-policy")
@@ -270,12 +267,7 @@ def return_restock_view(request: TenantRequest, return_pk: int) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for name, errors in error.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
-            else:
-                for text in error.messages:
-                    form.add_error(None, text)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("The returned units are booked."))
             return redirect(_return_link(record))

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
@@ -35,14 +36,6 @@ def _rule_or_404(request: TenantRequest, rule_pk: int) -> ClassificationRule:
     if rule is None:
         raise Http404
     return rule
-
-
-def _form_errors(form: RuleForm, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @tenant_member_required("refunds.view")
@@ -82,7 +75,7 @@ def _editor(request: TenantRequest, rule: ClassificationRule | None) -> HttpResp
             try:
                 saved = rules.rule_save(tenant=request.tenant, rule=form.instance, stores=stores, actor=request.user)
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(
                     request,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -19,6 +20,17 @@ from acorn.money import quantize_amount
 from acorn.tenancy.models import Membership, Plan, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from acorn.tenancy.services import tenant_create
+from channels.models import DataPermission, Platform, Store
+from channels.services import store_authorize, store_connect_shopify, store_connect_woocommerce, store_create
+from inventory.catalogue import bundle_set_components, product_save, warehouse_save
+from inventory.models import Product, SharingRule, SkuMapping, StockMovement, Warehouse
+from inventory.services import mapping_create, stock_receive
+from inventory.sharing import sharing_rule_update
+from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
+from orders.models import FulfillmentTarget
+from refunds.approvals import policy_get, policy_update
+from refunds.models import ClassificationRule
+from refunds.rules import rule_save
 
 _SIMULATOR_PURPOSE = "manage.py demo"
 DEMO_SLUG = "demo-trading-co"
@@ -46,11 +58,6 @@ def _demo_user(email: str) -> Any:
 
 def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
     """The Amazon NA and EU stores, on the simulator (`make run` starts it at ACORN_SIMULATOR_URL)."""
-    from django.conf import settings
-
-    from channels.models import DataPermission, Platform, Store
-    from channels.services import store_authorize, store_create
-
     with simulator_required(_SIMULATOR_PURPOSE):
         from simulator.demo import DEMO_SELLERS
 
@@ -82,11 +89,6 @@ def _demo_stores(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
 
 def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
     """One Shopify shop and one WooCommerce site on the simulator, with the simulator's fixed credentials."""
-    from django.conf import settings
-
-    from channels.models import DataPermission, Platform, Store
-    from channels.services import store_connect_shopify, store_connect_woocommerce, store_create
-
     with simulator_required(_SIMULATOR_PURPOSE):
         from simulator.shopify.demo import DEMO_ACCESS_TOKEN, DEMO_SHOP_DOMAIN
         from simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, DEMO_SITE_SLUG
@@ -141,13 +143,6 @@ def _master_of(channel_sku: str) -> tuple[str, int] | None:
 def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
     """Master SKUs, two warehouses with stock, a bundle, and mappings for most channel SKUs (a few left
     unmapped on purpose). Idempotent: what exists is left as it is."""
-    from decimal import Decimal
-
-    from channels.models import Store
-    from inventory.catalogue import bundle_set_components, product_save, warehouse_save
-    from inventory.models import Product, SkuMapping, StockMovement, Warehouse
-    from inventory.services import mapping_create, stock_receive
-
     with simulator_required(_SIMULATOR_PURPOSE):
         from simulator.catalogue import PRODUCT_TEMPLATES
         from simulator.demo import demo_channel_skus
@@ -213,12 +208,6 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
 def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
     """Where the demo's merchant-fulfilled orders go: buyers in the US to the overseas warehouse's API (the
     simulator's, which ships and calls back with tracking), everything else to the Shenzhen pick list."""
-    from django.conf import settings
-
-    from inventory.models import Warehouse
-    from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
-    from orders.models import FulfillmentTarget
-
     with simulator_required(_SIMULATOR_PURPOSE):
         from simulator.demo import DEMO_WAREHOUSE_SECRET, DEMO_WAREHOUSE_SLUG
 
@@ -252,10 +241,6 @@ def _demo_fulfilment(tenant: Tenant, owner: Any) -> None:
 def _demo_sharing(tenant: Tenant, owner: Any) -> None:
     """How much of the pool each demo store shows: the shops everything but a small buffer, Amazon NA half
     (at most 50), Amazon EU nothing pushed yet (the switch is there to try)."""
-    from channels.models import Store
-    from inventory.models import SharingRule
-    from inventory.sharing import sharing_rule_update
-
     terms = {
         "Shopify Outfitters": (100, 2, None, True),
         "WooCommerce DE": (100, 2, None, True),
@@ -280,10 +265,6 @@ def _demo_sharing(tenant: Tenant, owner: Any) -> None:
 
 def _demo_refund_rules(tenant: Tenant, owner: Any) -> None:
     """An approval policy in CNY and three classification rules a seller would start with."""
-    from refunds.approvals import policy_get, policy_update
-    from refunds.models import ClassificationRule
-    from refunds.rules import rule_save
-
     policy = policy_get(tenant=tenant)
     if policy.one_approval_from != Decimal("300"):
         policy_update(

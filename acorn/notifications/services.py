@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 
 from acorn.notifications.kinds import KINDS
 from acorn.notifications.models import Notification
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Membership, Tenant
 
 if TYPE_CHECKING:
@@ -39,11 +40,7 @@ def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str =
     )
     emailed = [n.pk for n, m in zip(notifications, members, strict=True) if spec.email and m.email_notifications]
     if emailed:
-        from acorn.notifications.tasks import send_notification_emails_task
-
-        transaction.on_commit(
-            lambda: send_notification_emails_task.delay(tenant_id=tenant.pk, notification_ids=emailed)
-        )
+        enqueue_on_commit("notifications.send_notification_emails", tenant_id=tenant.pk, notification_ids=emailed)
     return notifications
 
 

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from acorn.money import currency_choices
+from acorn.tenancy import services
 from acorn.tenancy.models import Plan, ProductCategory, Role, Tenant
 
 
@@ -52,9 +53,7 @@ class CompanySignupForm(CompanyFieldsMixin, SignupForm):
             return super().try_save(request)
 
     def custom_signup(self, request: HttpRequest, user: Any) -> None:
-        from acorn.tenancy.services import tenant_create
-
-        tenant_create(
+        services.tenant_create(
             name=self.cleaned_data["company_name"],
             owner=user,
             contact_name=self.cleaned_data["contact_name"],

@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
 from acorn.tenancy import plans
+from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Plan, Role, Tenant
 from acorn.tenancy.permissions import ASSIGNABLE_ROLES, ensure_permission
-from acorn.tenancy.scoping import tenant_scope
+from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.selectors import seats_in_use
 
 if TYPE_CHECKING:
@@ -38,11 +39,6 @@ def _unique_slug(name: str) -> str:
         slug = f"{base}-{counter}"
         counter += 1
     return slug
-
-
-def _lock_tenant(tenant: Tenant) -> Tenant:
-    """Lock the tenant row so concurrent seat checks for one tenant run one after another."""
-    return Tenant.objects.select_for_update().get(pk=tenant.pk)
 
 
 @transaction.atomic
@@ -145,7 +141,7 @@ def tenant_update_profile(*, tenant: Tenant, actor: User, membership: Membership
     unknown = set(changes) - set(TENANT_PROFILE_FIELDS)
     if unknown:
         raise ValueError(f"Not profile fields: {sorted(unknown)}")
-    tenant = _lock_tenant(tenant)
+    tenant = tenant_lock(tenant)
     before = snapshot(tenant, list(changes))
     for field, value in changes.items():
         setattr(tenant, field, value)
@@ -168,7 +164,7 @@ def tenant_update_profile(*, tenant: Tenant, actor: User, membership: Membership
 def tenant_change_plan(*, tenant: Tenant, actor: User, membership: Membership, plan: str) -> Tenant:
     """Move the tenant to another plan, refusing a plan its current usage does not fit into."""
     ensure_permission(membership, "plan.change")
-    tenant = _lock_tenant(tenant)
+    tenant = tenant_lock(tenant)
     if plan == tenant.plan:
         return tenant
     if plan == Plan.CUSTOM:
@@ -196,7 +192,7 @@ def tenant_set_custom_limits(
     """Platform staff only: put a tenant on the custom plan with negotiated limits."""
     if not getattr(actor, "is_superuser", False):
         raise PermissionDenied(_("Only ACORN staff set custom plan limits."))
-    tenant = _lock_tenant(tenant)
+    tenant = tenant_lock(tenant)
     limits = plans.PlanLimits(max_stores=max_stores, max_users=max_users, retention_months=retention_months)
     plans.ensure_plan_fits(tenant, plan=Plan.CUSTOM, limits=limits)
     fields = ["plan", "custom_max_stores", "custom_max_users", "custom_retention_months"]
@@ -228,7 +224,7 @@ def invitation_create(*, tenant: Tenant, actor: User, membership: Membership, em
     ensure_permission(membership, "members.manage")
     _ensure_can_assign(membership, role)
     email = email.strip().lower()
-    tenant = _lock_tenant(tenant)
+    tenant = tenant_lock(tenant)
     if Membership.objects.filter(tenant=tenant, user__email__iexact=email).exists():
         raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}})
     _expire_stale_invitations(tenant=tenant)
@@ -300,7 +296,7 @@ class InvitationUnusable(Exception):
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Turn a pending invitation into a membership for `user`, within the plan's user limit."""
     with tenant_scope(invitation.tenant):
-        tenant = _lock_tenant(invitation.tenant)
+        tenant = tenant_lock(invitation.tenant)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not invitation.is_usable:
             raise InvitationUnusable(_("This invitation is no longer valid. Ask for a new one."))
@@ -408,8 +404,6 @@ def membership_set_email_notifications(*, membership: Membership, enabled: bool)
 
 def invitations_expire_all() -> int:
     """Mark every pending invitation past its expiry as expired (beat, platform-wide)."""
-    from acorn.tenancy.scoping import dangerously_unscoped
-
     with dangerously_unscoped():
         return Invitation.objects.filter(status=InvitationStatus.PENDING, expires_at__lte=timezone.now()).update(
             status=InvitationStatus.EXPIRED

@@ -14,6 +14,7 @@ from celery import Task, shared_task
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import request_id_var, tenant_scope
+from acorn.tenancy.services import invitations_expire_all
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,4 @@ class TenantTask(Task):
 @shared_task(name="tenancy.expire_invitations", acks_late=True)
 def expire_invitations_task() -> int:
     """Mark invitations past their expiry date as expired. Safe to run twice."""
-    from acorn.tenancy.services import invitations_expire_all
-
     return invitations_expire_all()

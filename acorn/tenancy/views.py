@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -13,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acorn.forms import form_add_errors
 from acorn.tenancy import plans, services
 from acorn.tenancy.forms import (
     AcceptInvitationForm,
@@ -38,15 +38,6 @@ from acorn.tenancy.selectors import (
 )
 
 
-def _form_errors_from(form: forms.BaseForm, error: ValidationError) -> None:
-    """Put a service's ValidationError onto the form so the page shows it next to the field."""
-    if hasattr(error, "error_dict"):
-        for field, field_errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, field_errors)
-    else:
-        form.add_error(None, error)
-
-
 @tenant_member_required("tenant.view")
 def company_view(request: TenantRequest) -> HttpResponse:
     can_change = has_permission(request.membership, "tenant.change")
@@ -63,7 +54,7 @@ def company_view(request: TenantRequest) -> HttpResponse:
                     **{name: form.cleaned_data[name] for name in services.TENANT_PROFILE_FIELDS},
                 )
             except ValidationError as error:
-                _form_errors_from(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, _("Company details saved."))
                 return redirect("tenancy:company")
@@ -110,7 +101,7 @@ def invitation_create_view(request: TenantRequest) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ValidationError as error:
-            _form_errors_from(form, error)
+            form_add_errors(form, error)
         except plans.PlanLimitExceeded as error:
             form.add_error(None, error.message)
         else:
@@ -192,7 +183,7 @@ def plan_view(request: TenantRequest) -> HttpResponse:
             except plans.PlanLimitExceeded as error:
                 form.add_error("plan", error.message)
             except ValidationError as error:
-                _form_errors_from(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, _("Your plan was changed."))
                 return redirect("tenancy:plan")

@@ -35,8 +35,6 @@ from orders.shipments.confirmation import (
 )
 from orders.shipments.csv_import import (
     CSV_COLUMNS,
-    MAX_IMPORT_BYTES,
-    ImportProblem,
     ShipmentImportResult,
     shipment_import_template_lines,
     shipments_import_csv,
@@ -63,10 +61,8 @@ __all__ = [
     "FEED_POLL_SECONDS",
     "FIELD_MAX",
     "MAX_ATTEMPTS",
-    "MAX_IMPORT_BYTES",
     "CallbackError",
     "DueConfirmations",
-    "ImportProblem",
     "LineToShip",
     "ShipmentImportResult",
     "callback_payload",

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from acorn.tenancy.scoping import dangerously_unscoped
 from inventory.allocation import line_ref, stock_lock_for
+from orders.fulfilment import fulfilment_acknowledge
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import (
     FulfillmentRequest,
@@ -142,8 +143,6 @@ def fulfilment_callback_process(*, target: FulfillmentTarget, payload: Mapping[s
     request_key = str(payload["request_key"]).strip()
     reference = str(payload.get("warehouse_reference") or "").strip()[:100]
     if event != "shipped":
-        from orders.fulfilment import fulfilment_acknowledge
-
         acknowledged = fulfilment_acknowledge(
             target=target, request_key=request_key, event=event, warehouse_reference=reference
         )

@@ -32,7 +32,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
+from acorn.crypto import DecryptionError
 from acorn.retry import backoff_seconds
+from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
 from channels.adapters.base import (
@@ -46,8 +48,9 @@ from channels.adapters.base import (
     ShipmentConfirmationMode,
     ShipmentConfirming,
 )
-from channels.adapters.registry import adapter_class_for, platforms_supporting
+from channels.adapters.registry import adapter_class_for, adapter_for, platforms_supporting
 from channels.models import Store, StoreStatus
+from channels.store_state import store_mark_auth_interrupted
 from orders.models import (
     ConfirmationState,
     Order,
@@ -94,8 +97,6 @@ def _batched(store: Store) -> bool:
 def confirmations_queue(shipments: Iterable[Shipment]) -> None:
     """After the commit: one submission task per store whose channel batches confirmations (after the batch
     window), one task per shipment for the others."""
-    from orders.tasks import confirm_shipment_task, submit_shipment_feed_task
-
     feeds: dict[int, int] = {}
     singles: list[tuple[int, int]] = []
     for shipment in shipments:
@@ -109,11 +110,11 @@ def confirmations_queue(shipments: Iterable[Shipment]) -> None:
 
     def send() -> None:
         for store_id, tenant_id in feeds.items():
-            submit_shipment_feed_task.apply_async(
-                kwargs={"tenant_id": tenant_id, "store_id": store_id}, countdown=FEED_BATCH_SECONDS
+            enqueue_now(
+                "orders.submit_shipment_feed", countdown=FEED_BATCH_SECONDS, tenant_id=tenant_id, store_id=store_id
             )
         for tenant_id, shipment_id in singles:
-            confirm_shipment_task.delay(tenant_id=tenant_id, shipment_id=shipment_id)
+            enqueue_now("orders.confirm_shipment", tenant_id=tenant_id, shipment_id=shipment_id)
 
     if feeds or singles:
         transaction.on_commit(send)
@@ -211,17 +212,12 @@ def _failed(pks: Sequence[int], store: Store, error: ChannelError | ValueError, 
         return
     message = str(error)
     if isinstance(error, ChannelAuthError):
-        from channels.services import store_mark_auth_interrupted
-
         store_mark_auth_interrupted(store=store, reason=message)
         message = _("%(error)s Authorise the store again, then retry.") % {"error": message}
     _settle(pks, state=ConfirmationState.FAILED, error=message, only_from=only_from)
 
 
 def _adapter(store: Store) -> ChannelAdapter:
-    from acorn.crypto import DecryptionError
-    from channels.adapters.registry import adapter_for
-
     try:
         secrets: dict[str, Any] = store.credential.secrets  # type: ignore[assignment]
     except Store.credential.RelatedObjectDoesNotExist:
@@ -309,11 +305,7 @@ def shipments_submit_feed(*, store: Store) -> str:
 
 
 def _queue_feed_poll(store: Store) -> None:
-    from orders.tasks import poll_shipment_feeds_task
-
-    poll_shipment_feeds_task.apply_async(
-        kwargs={"tenant_id": store.tenant_id, "store_id": store.pk}, countdown=FEED_POLL_SECONDS
-    )
+    enqueue_now("orders.poll_shipment_feeds", countdown=FEED_POLL_SECONDS, tenant_id=store.tenant_id, store_id=store.pk)
 
 
 def shipment_feeds_poll(*, store: Store) -> int:
@@ -359,8 +351,6 @@ def _poll_failed(store: Store, feeds: Sequence[str], error: ChannelError) -> Non
     )
     if isinstance(error, (ChannelRetryableError, ChannelAuthError)):
         if isinstance(error, ChannelAuthError):
-            from channels.services import store_mark_auth_interrupted
-
             store_mark_auth_interrupted(store=store, reason=str(error))
         submitted.update(
             last_error=str(error)[:2000], next_attempt_at=timezone.now() + timedelta(seconds=FEED_POLL_SECONDS)

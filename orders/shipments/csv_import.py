@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +14,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from acorn.csv_import import CsvImportFormat, CsvRow, ImportResult, csv_import_rows
+from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from orders.models import (
     Order,
@@ -38,37 +38,19 @@ if TYPE_CHECKING:
 
 CSV_COLUMNS = ("order_id", "carrier", "tracking_number", "ship_date", "ship_method", "sku", "quantity")
 REQUIRED_COLUMNS = ("order_id", "carrier", "tracking_number", "ship_date")
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_IMPORT_ROWS = 10_000
-MAX_REPORTED_PROBLEMS = 200
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int  # of the file, the header being line 1 (0: the whole file)
-    column: str  # the CSV column, "" for the whole line or file
-    message: str
+CSV_FORMAT = CsvImportFormat(
+    columns=CSV_COLUMNS,
+    required=REQUIRED_COLUMNS,
+    encodings=("utf-8-sig",),
+    encoding_problem=gettext_lazy("The file is not UTF-8 text: save it as “CSV UTF-8”."),
+    no_rows_problem=gettext_lazy("The file has no shipments under its header."),
+)
 
 
 @dataclass
-class ShipmentImportResult:
+class ShipmentImportResult(ImportResult):
     created: int = 0
     unchanged: int = 0  # parcels already recorded (same order and tracking number)
-    problems: list[ImportProblem] = field(default_factory=list)
-    problem_count: int = 0
-
-    @property
-    def imported(self) -> bool:
-        return not self.problem_count
-
-    @property
-    def unreported(self) -> int:
-        return self.problem_count - len(self.problems)
-
-    def problem(self, line: int, column: str, message: str) -> None:
-        self.problem_count += 1
-        if len(self.problems) < MAX_REPORTED_PROBLEMS:
-            self.problems.append(ImportProblem(line, column, message))
 
 
 @dataclass
@@ -85,19 +67,8 @@ class _ImportParcel:
 
 def shipment_import_template_lines() -> Iterator[str]:
     """A CSV to fill in: the columns, with an example row (UTF-8 with a byte-order mark for Excel)."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(CSV_COLUMNS)
     example = ["111-1234567-1234567", "UPS", "1Z999AA10123456784", timezone.now().date().isoformat(), "Ground", "", ""]
-    yield writer.writerow(example)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _header_key(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+    return csv_lines(CSV_COLUMNS, [example])
 
 
 def _import_time(value: str, order: Order | None) -> datetime | None:
@@ -124,25 +95,10 @@ def shipments_import_csv(*, tenant: Tenant, data: bytes, actor: User | None = No
     checked first; a file with any problem records nothing, and each problem is reported with its line and
     column. Otherwise all parcels are recorded in one transaction and their confirmations queued."""
     result = ShipmentImportResult()
-    if len(data) > MAX_IMPORT_BYTES:
-        result.problem(0, "", _("The file is larger than %(mb)d MB; split it.") % {"mb": MAX_IMPORT_BYTES // 2**20})
+    raw = csv_import_rows(data=data, csv_format=CSV_FORMAT, result=result)
+    if not raw:
         return result
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        result.problem(0, "", _("The file is not UTF-8 text: save it as “CSV UTF-8”."))
-        return result
-    first_line = text.split("\n", 1)[0]
-    delimiter = next((d for d in (",", ";", "\t") if d in first_line), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        columns = _import_header(reader, result)
-        if columns is None:
-            return result
-        parcels = _import_rows(tenant=tenant, reader=reader, columns=columns, result=result)
-    except csv.Error as error:
-        result.problem(reader.line_num, "", _("The file is not valid CSV: %(error)s") % {"error": error})
-        return result
+    parcels = _import_rows(tenant=tenant, raw=raw, result=result)
     if result.problem_count:
         return result
     try:
@@ -171,48 +127,8 @@ def shipments_import_csv(*, tenant: Tenant, data: bytes, actor: User | None = No
     return result
 
 
-def _import_header(reader: Any, result: ShipmentImportResult) -> list[str] | None:
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
-        result.problem(1, "", _("The file is empty: the first line names the columns, e.g. %(columns)s.") % {
-            "columns": ",".join(CSV_COLUMNS)
-        })  # fmt: skip
-        return None
-    columns = [_header_key(name) for name in header]
-    for name in columns:
-        if name and name not in CSV_COLUMNS:
-            result.problem(
-                1, name, _("Unknown column. The columns are %(columns)s.") % {"columns": ", ".join(CSV_COLUMNS)}
-            )
-        elif name and columns.count(name) > 1:
-            result.problem(1, name, _("This column appears twice."))
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            result.problem(1, name, _("Missing column."))
-    return None if result.problem_count else columns
-
-
-def _import_rows(
-    *, tenant: Tenant, reader: Any, columns: list[str], result: ShipmentImportResult
-) -> list[_ImportParcel]:
-    """Parse and check every row (no writes); rows of one order and tracking number make one parcel."""
-    raw: list[tuple[int, dict[str, str]]] = []
-    last_line = reader.line_num
-    for cells in reader:
-        line, last_line = last_line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
-            result.problem(line, "", _("This line has more cells than the header has columns."))
-            continue
-        raw.append((line, {name: cells[i].strip() if i < len(cells) else "" for i, name in enumerate(columns) if name}))
-        if len(raw) > MAX_IMPORT_ROWS:
-            result.problem(line, "", _("More than %(max)d rows: split the file.") % {"max": MAX_IMPORT_ROWS})
-            return []
-    if not raw and not result.problem_count:
-        result.problem(2, "", _("The file has no shipments under its header."))
-        return []
-
+def _import_rows(*, tenant: Tenant, raw: list[CsvRow], result: ShipmentImportResult) -> list[_ImportParcel]:
+    """Check every row (no writes); rows of one order and tracking number make one parcel."""
     ids = sorted({values["order_id"] for _line, values in raw if values["order_id"]})
     found: dict[str, list[Order]] = defaultdict(list)
     for start in range(0, len(ids), 500):

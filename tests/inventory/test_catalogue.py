@@ -14,7 +14,8 @@ from acorn.notifications.models import Notification
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from inventory import services
-from inventory.catalogue import bundle_set_components, low_stock_check, product_save, warehouse_save
+from inventory.catalogue import bundle_set_components, product_save, warehouse_save
+from inventory.low_stock import low_stock_check
 from inventory.models import BundleComponent, Product, Warehouse
 from orders.models import Order
 from orders.services import order_upsert_page

@@ -18,7 +18,7 @@ from acorn.audit.models import AuditEvent
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
-from inventory import services
+from inventory import ledger, services
 from inventory.events import stock_changed
 from inventory.models import (
     BundleComponent,
@@ -109,7 +109,7 @@ def test_targets_from_the_rules_warehouses_bundles_multiplier_buffer_percent_and
         _receive(mug, overseas, 12)
         _receive(mug, closed, 100)  # an inactive warehouse feeds nothing
         _receive(lid, own, 7)
-        services.stock_move(product=mug, warehouse=fba, kind="fba_snapshot", on_hand_delta=500)  # Amazon's own
+        ledger.stock_move(product=mug, warehouse=fba, kind="fba_snapshot", on_hand_delta=500)  # Amazon's own
         _map(store, mug, "MUG-1")
         _map(store, mug, "MUG-2PACK", quantity_multiplier=2)
         _map(store, kit, "KIT-1")

@@ -16,7 +16,7 @@ from django.db import connection
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import ExternalOrder
-from inventory import services
+from inventory import selectors, services
 from inventory.models import AllocationState, BundleComponent, LineAllocation, Product, StockLevel, Warehouse
 from orders.models import OrderLine
 from orders.services import order_upsert_page
@@ -115,7 +115,7 @@ def test_fba_lines_hold_no_stock_of_ours_and_other_tenants_stock_is_untouched(te
         order_upsert_page(store=store, orders=[_order(1, fulfillment_channel="fba")])
         assert _level(product) == (10, 0) and not LineAllocation.objects.exists()
         order_upsert_page(store=store, orders=[_order(2)])
-        assert services.mapping_resolve(store=store, sku="SKU-1").product == product
+        assert selectors.mapping_resolve(store=store, sku="SKU-1").product == product
     with tenant_scope(other):
         assert _level(other_product) == (10, 0)
 

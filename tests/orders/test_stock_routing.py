@@ -17,7 +17,7 @@ from django.utils import timezone
 from acorn.notifications.models import Notification
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
-from inventory import services
+from inventory import ledger, services
 from inventory.allocation import line_ref
 from inventory.catalogue import product_save, warehouse_save
 from inventory.models import AllocationState, LineAllocation, Product, Reservation, StockLevel, Warehouse
@@ -280,7 +280,7 @@ def test_a_line_that_held_stock_in_two_warehouses_keeps_only_what_it_needs_where
         book = ChannelBook(StoreFactory(tenant=tenant, platform="shopify", name="Shop", seller_id="shop-1"))
         book.send(book.order(1, ("L1", "KETTLE", 2), country="US"))
         allocation = _allocation(book, 1)
-        assert services.stock_reserve(product=kettle, warehouse=los_angeles, quantity=1, reference="legacy")
+        assert ledger.stock_reserve(product=kettle, warehouse=los_angeles, quantity=1, reference="legacy")
         Reservation.objects.create(
             tenant=tenant, allocation=allocation, product=kettle, warehouse=los_angeles, quantity=1
         )

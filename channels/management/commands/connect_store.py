@@ -31,6 +31,7 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.plans import PlanLimitExceeded
 from acorn.tenancy.scoping import tenant_scope
 from channels import services
+from channels.adapters import shopify, woocommerce
 from channels.adapters.amazon import consent_url, exchange_authorization_code
 from channels.adapters.base import ChannelError
 from channels.marketplaces import (
@@ -192,8 +193,6 @@ class Command(BaseCommand):
         )
 
     def _connect_shop(self, tenant: Tenant, options: dict[str, Any]) -> int:
-        from channels.adapters import shopify, woocommerce
-
         credentials: dict[str, str] = {}
         if options["credentials"]:
             try:
@@ -261,8 +260,6 @@ class Command(BaseCommand):
         return store.pk
 
     def _shopify_oauth(self, store: Store) -> dict[str, Any]:
-        from channels.adapters import shopify
-
         callback = _walk_consent(
             shopify.authorize_url(store, state="cli", redirect_uri=SHOPIFY_REDIRECT_URI), SHOPIFY_REDIRECT_URI
         )

@@ -1,0 +1,30 @@
+"""What inventory tells the apps above it, without importing them (DESIGN.md: a lower app that must let an
+upper one react exposes an explicit registry that the upper app fills in its AppConfig.ready(); never Django
+signals for domain logic). Inventory does not know orders: an allocation carries a reference string
+("order-line:123") and whoever owns the reference listens.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class AllocationListener(Protocol):
+    def __call__(self, *, tenant_id: int, line_ref: str, state: str) -> None: ...
+
+
+_ALLOCATION_LISTENERS: list[AllocationListener] = []
+
+
+def register_allocation_listener(listener: AllocationListener) -> None:
+    """Call `listener` whenever an allocation changes state. Registering the same listener again changes
+    nothing (AppConfig.ready() may run more than once in tests)."""
+    if listener not in _ALLOCATION_LISTENERS:
+        _ALLOCATION_LISTENERS.append(listener)
+
+
+def allocation_changed(*, tenant_id: int, line_ref: str, state: str) -> None:
+    """An allocation changed state (an AllocationState value): every listener runs now, inside the caller's
+    transaction, in the order they registered; an exception propagates and rolls the change back."""
+    for listener in _ALLOCATION_LISTENERS:
+        listener(tenant_id=tenant_id, line_ref=line_ref, state=state)
