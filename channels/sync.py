@@ -88,8 +88,9 @@ class SyncJob:
 
     resource: str
     permission: str
-    # What the store's channel must be able to do for the job to run on it.
-    capability: Capability
+    # What the store's channel must be able to do for the job to run on it (one of them, for a tuple: a job
+    # whose fetch asks the adapter which of them it has, like finance's statements).
+    capability: Capability | tuple[Capability, ...]
     interval: timedelta
     # fetch(adapter, window_start, window_end, page_token) -> Page
     fetch: Callable[[ChannelAdapter, datetime, datetime | None, str | None], Page[Any]]
@@ -100,6 +101,11 @@ class SyncJob:
 
     def operation(self, store: Store) -> str:
         return f"{store.platform}.{self.resource}"
+
+    def runs_on(self, platform: str) -> bool:
+        """Whether the platform's channel can do what the job needs."""
+        needed = self.capability if isinstance(self.capability, tuple) else (self.capability,)
+        return any(platform_supports(platform, capability) for capability in needed)
 
 
 _JOBS: dict[str, SyncJob] = {}
@@ -122,11 +128,7 @@ def sync_jobs() -> list[SyncJob]:
 
 def sync_jobs_for(store: Store) -> list[SyncJob]:
     """The jobs that apply to a store: what its channel can do, and the data permissions it granted."""
-    return [
-        job
-        for job in _JOBS.values()
-        if platform_supports(store.platform, job.capability) and store.has_permission(job.permission)
-    ]
+    return [job for job in _JOBS.values() if job.runs_on(store.platform) and store.has_permission(job.permission)]
 
 
 class SyncAlreadyRunning(Exception):

@@ -27,6 +27,7 @@ DELETION_LABELS = {
     "sku_mappings": gettext_lazy("SKU mappings"),
     "reservations": gettext_lazy("stock reservations (released)"),
     "fba_stock_records": gettext_lazy("FBA stock records (taken out of the FBA warehouse)"),
+    "settlements": gettext_lazy("settlements and payouts"),
     "sync_runs": gettext_lazy("sync runs"),
 }
 

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class FinanceConfig(AppConfig):
     name = "finance"
     verbose_name = _("Finance")
+
+    def ready(self) -> None:
+        from channels.services_lifecycle import register_store_data
+        from channels.sync import register_sync_job
+        from finance.settlements.store_data import FINANCE_STORE_DATA
+        from finance.settlements.sync import settlements_sync_job
+
+        register_store_data(FINANCE_STORE_DATA)
+        # Statement sources (one per channel capability) register here, before the job that dispatches to them.
+        register_sync_job(settlements_sync_job())

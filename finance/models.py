@@ -1,1 +1,25 @@
-"""Models of the finance app (built by its own issue; see DESIGN.md)."""
+"""Models of the finance app: Django reads them from here; each sub-domain keeps its own module."""
+
+from finance.settlements.models import (
+    Category,
+    CategoryRule,
+    CategorySource,
+    DeferredTransaction,
+    Settlement,
+    SettlementKind,
+    SettlementLine,
+    SettlementSource,
+    SettlementStatus,
+)
+
+__all__ = [
+    "Category",
+    "CategoryRule",
+    "CategorySource",
+    "DeferredTransaction",
+    "Settlement",
+    "SettlementKind",
+    "SettlementLine",
+    "SettlementSource",
+    "SettlementStatus",
+]

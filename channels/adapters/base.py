@@ -333,6 +333,19 @@ class SettlementLine:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementHeader:
+    """A statement's header: its id, period, deposit and total (the lines may follow as a stream)."""
+
+    settlement_id: str
+    start: datetime
+    end: datetime
+    deposit_date: datetime | None
+    currency: str
+    total_amount: Decimal
+    vendor_status: str = ""  # the channel's own status where it has one (Shopify payouts: PAID, SCHEDULED …)
+
+
+@dataclass(frozen=True, slots=True)
 class SettlementDocument:
     """A settlement (payout) with every row; `balanced` says whether the rows add up to the deposit."""
 
@@ -344,6 +357,17 @@ class SettlementDocument:
     total_amount: Decimal
     lines: tuple[SettlementLine, ...]
     bad_records: tuple[BadRecord, ...] = ()
+
+    @property
+    def header(self) -> SettlementHeader:
+        return SettlementHeader(
+            settlement_id=self.settlement_id,
+            start=self.start,
+            end=self.end,
+            deposit_date=self.deposit_date,
+            currency=self.currency,
+            total_amount=self.total_amount,
+        )
 
     @property
     def lines_total(self) -> Decimal:
