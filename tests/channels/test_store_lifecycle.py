@@ -353,6 +353,7 @@ def test_deleting_a_store_removes_its_data_releases_its_stock_and_is_audited(
             "fba_stock_records": 0,
             "orders": 2,
             "sync_runs": 1,
+            "settlements": 0,
         }
         assert Notification.objects.filter(kind="store_deleted", title="“Old Amazon” was deleted").exists()
 

@@ -8,7 +8,7 @@ from finance.models import Category, CategoryRule
 from finance.settlements.categories import Categoriser, default_category
 
 # (transaction-type, amount-type, amount-description) → category, as seen in real settlement files and public
-# parsers (../shared/notes/finance-and-accounting.md §1.1 to 1.2), including the casing differences between sources.
+# parsers (the finance notes, finance-and-accounting.md §1.1 to 1.2), including the casing differences between sources.
 AMAZON_TYPES = [
     ("Order", "ItemPrice", "Principal", Category.SALES),
     ("Order", "ItemPrice", "Shipping", Category.SHIPPING_INCOME),
