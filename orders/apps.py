@@ -17,7 +17,7 @@ class OrdersConfig(AppConfig):
         register_order_webhook_handlers()
 
         from inventory.hooks import register_allocation_listener
-        from orders.fulfilment import on_allocation_changed
+        from orders.fulfilment.services import on_allocation_changed
 
         register_allocation_listener(on_allocation_changed)
 

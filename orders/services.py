@@ -19,7 +19,7 @@ from acorn.money import quantize_amount
 from channels.adapters.base import AdjustmentKind, ExternalAdjustment, ExternalOrder, ExternalOrderLine
 from channels.models import Store
 from channels.sync import PersistCounts
-from orders.fulfilment import fulfilment_queue_orders
+from orders.fulfilment.services import fulfilment_queue_orders
 from orders.hooks import orders_upserted
 from orders.models import Order, OrderAdjustment, OrderLine, OrderStatusChange
 from orders.stock import order_lines_remove, order_page_stock_lock, orders_allocate

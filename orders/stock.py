@@ -23,6 +23,7 @@ from channels.adapters.base import ExternalOrder
 from channels.models import Store
 from inventory.allocation import LINE_REF_PREFIX, allocate_orders, allocations_drop, line_ref, stock_lock_for
 from inventory.models import AllocationState, LineAllocation, Warehouse
+from orders.fulfilment.selectors import OPEN_STATUSES, active_routes, route_for
 from orders.models import (
     FulfillmentChannel,
     FulfillmentRequest,
@@ -32,7 +33,6 @@ from orders.models import (
     OrderLine,
     StockProblem,
 )
-from orders.selectors_fulfilment import OPEN_STATUSES, active_routes, route_for
 
 # Rule changes re-decide at most this many waiting orders at once (the oldest first); the rest follow when
 # they change or are queued.

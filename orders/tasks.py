@@ -1,6 +1,6 @@
 """Celery tasks of the orders app: thin wrappers that load by id and call one service.
 
-Shipment confirmations (orders.shipments) and the fulfilment push (orders.fulfilment_push) each have a
+Shipment confirmations (orders.shipments) and the fulfilment push (orders.fulfilment.push) each have a
 per-item task and a beat fan-out.
 """
 
@@ -12,7 +12,7 @@ from celery import shared_task
 
 from acorn.tenancy.tasks import TenantTask
 from channels.selectors import store_get
-from orders.fulfilment_push import fulfilment_due_unscoped, fulfilment_send
+from orders.fulfilment.push import fulfilment_due_unscoped, fulfilment_send
 from orders.models import Shipment
 from orders.shipments import due_confirmations, shipment_confirm, shipment_feeds_poll, shipments_submit_feed
 

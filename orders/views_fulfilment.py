@@ -28,10 +28,10 @@ from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
 from inventory.models import WarehouseKind
 from inventory.selectors import warehouse_list
-from orders import fulfilment, fulfilment_files
 from orders.forms_fulfilment import FulfillmentRouteForm, FulfillmentTargetForm, ProblemFilterForm
-from orders.models import FulfillmentRoute, FulfillmentTarget, FulfillmentTargetKind
-from orders.selectors_fulfilment import (
+from orders.fulfilment import files as fulfilment_files
+from orders.fulfilment import services as fulfilment
+from orders.fulfilment.selectors import (
     active_routes,
     cancel_problems,
     csv_batches,
@@ -50,6 +50,7 @@ from orders.selectors_fulfilment import (
     problem_counts,
     route_for,
 )
+from orders.models import FulfillmentRoute, FulfillmentTarget, FulfillmentTargetKind
 
 PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

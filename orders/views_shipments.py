@@ -25,7 +25,7 @@ from acorn.tenancy.permissions import has_permission
 from acorn.tenancy.scoping import tenant_scope
 from orders import shipments
 from orders.forms_shipments import CARRIER_SUGGESTIONS, ShipmentFilterForm, ShipmentForm, ShipmentImportForm
-from orders.fulfilment import signature_valid
+from orders.fulfilment.services import signature_valid
 from orders.models import ConfirmationState, ShipmentSource
 from orders.selectors import order_get_or_404
 

@@ -32,7 +32,7 @@ from inventory import allocation
 from inventory import services as stock
 from inventory.models import ChannelListing, Product, PushState, SharingRule, SkuMapping, Warehouse
 from inventory.sharing_push import store_stock_push
-from orders import fulfilment
+from orders.fulfilment import services as fulfilment
 from orders.models import ConfirmationState, FulfillmentRequest, FulfillmentState, Order, Shipment, ShipmentSource
 from orders.shipments import shipment_record
 from refunds import approvals, monitoring

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from acorn import netguard
 from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public
 from channels.forms import WooCommerceConnectForm
-from orders import fulfilment
+from orders.fulfilment import services as fulfilment
 
 
 def _resolves_to(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str]]) -> None:

@@ -26,7 +26,7 @@ from inventory.catalogue import bundle_set_components, product_save, warehouse_s
 from inventory.models import Product, SharingRule, SkuMapping, StockMovement, Warehouse
 from inventory.services import mapping_create, stock_receive
 from inventory.sharing import sharing_rule_update
-from orders.fulfilment import fulfilment_route_create, fulfilment_target_create
+from orders.fulfilment.services import fulfilment_route_create, fulfilment_target_create
 from orders.models import FulfillmentTarget
 from refunds.approvals import policy_get, policy_update
 from refunds.models import ClassificationRule

@@ -1,6 +1,6 @@
-"""The warehouse's signed callback (verified by the view with orders.fulfilment.signature_valid):
+"""The warehouse's signed callback (verified by the view with orders.fulfilment.services.signature_valid):
 "shipped" records each parcel (source: warehouse) and marks the fulfilment request SHIPPED; "accepted" and
-"cancelled" belong to orders.fulfilment. A repeated callback changes nothing.
+"cancelled" belong to orders.fulfilment.services. A repeated callback changes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from acorn.tenancy.scoping import dangerously_unscoped
 from inventory.allocation import line_ref, stock_lock_for
-from orders.fulfilment import fulfilment_acknowledge
+from orders.fulfilment.services import fulfilment_acknowledge
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import (
     FulfillmentRequest,

@@ -49,7 +49,7 @@ from inventory.models import (
     Warehouse,
 )
 from inventory.sharing import sharing_rule_update
-from orders import fulfilment
+from orders.fulfilment import services as fulfilment
 from orders.models import FulfillmentRequest, FulfillmentRoute, FulfillmentTarget, Order, OrderLine
 from orders.shipments import shipment_record
 from tests.factories import StoreFactory

@@ -24,8 +24,10 @@ from channels.adapters.base import ExternalOrder
 from inventory import services as stock
 from inventory.catalogue import product_save, warehouse_save
 from inventory.models import Product, Warehouse
-from orders import fulfilment
-from orders.fulfilment_push import fulfilment_due_unscoped
+from orders.fulfilment import services as fulfilment
+from orders.fulfilment.files import fulfilment_mark_picked
+from orders.fulfilment.push import fulfilment_due_unscoped
+from orders.fulfilment.selectors import cancel_problems, orders_waiting_for_stock, orders_without_request
 from orders.models import (
     FulfillmentRequest,
     FulfillmentRoute,
@@ -33,7 +35,6 @@ from orders.models import (
     FulfillmentTarget,
     Order,
 )
-from orders.selectors_fulfilment import cancel_problems, orders_waiting_for_stock, orders_without_request
 from orders.services import order_upsert_page
 from orders.tasks import dispatch_fulfilment_requests_task
 from tests.channels.test_sync_engine import make_order
@@ -289,8 +290,6 @@ def test_a_cancel_to_a_pick_list_warehouse_is_confirmed_by_a_person(tenant: Tena
         _route(tenant, target)
         order_upsert_page(store=store, orders=[_order(1)])
         request = _request(1)
-        from orders.fulfilment_files import fulfilment_mark_picked
-
         assert fulfilment_mark_picked(tenant=tenant, target=target, request_pks=[request.pk]) == 1
         order_upsert_page(store=store, orders=[_later(_order(1), status="cancelled")])
         assert list(cancel_problems(tenant=tenant)) == [_request(1)]

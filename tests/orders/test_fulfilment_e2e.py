@@ -19,7 +19,7 @@ from django.utils import timezone
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
-from orders import fulfilment
+from orders.fulfilment import services as fulfilment
 from orders.models import FulfillmentRequest, FulfillmentState, FulfillmentTarget
 from orders.services import order_upsert_page
 from orders.tasks import dispatch_fulfilment_requests_task, send_fulfilment_request_task

@@ -19,7 +19,7 @@ from inventory import services as stock
 from inventory.allocation import line_ref
 from inventory.catalogue import product_save, warehouse_save
 from inventory.models import AllocationState, LineAllocation, StockLevel
-from orders import fulfilment
+from orders.fulfilment import services as fulfilment
 from orders.models import ConfirmationState, FulfillmentRequest, FulfillmentState, Order, Shipment
 from orders.tasks import send_fulfilment_request_task
 from simulator.server import SimulatorServer

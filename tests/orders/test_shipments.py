@@ -30,7 +30,7 @@ from inventory import services as stock
 from inventory.catalogue import product_save, warehouse_save
 from inventory.models import AllocationState, LineAllocation, Product, StockLevel
 from orders import shipments
-from orders.fulfilment import sign
+from orders.fulfilment.services import sign
 from orders.models import (
     ConfirmationState,
     FulfillmentRequest,

@@ -21,7 +21,7 @@ from inventory import ledger, services
 from inventory.allocation import line_ref
 from inventory.catalogue import product_save, warehouse_save
 from inventory.models import AllocationState, LineAllocation, Product, Reservation, StockLevel, Warehouse
-from orders import fulfilment
+from orders.fulfilment import services as fulfilment
 from orders.models import FulfillmentRequest, FulfillmentRoute, FulfillmentTarget
 from orders.shipments import shipment_record
 from orders.stock import order_warehouses

@@ -6,7 +6,7 @@ One send is three short steps, so that no row lock is held across the HTTP call 
 1. claim — lock the request row; go on only if it is due (PENDING, or FAILED whose retry time has come; the
    same for a cancel); push `next_attempt_at` forward by a lease so that a second run finds it not due;
    build the body;
-2. POST it, signed (`orders.fulfilment.sign`) with `Idempotency-Key: <request key>` (`<key>-cancel` for the
+2. POST it, signed (`orders.fulfilment.services.sign`) with `Idempotency-Key: <request key>` (`<key>-cancel` for the
    cancel), so a repeat after a lost answer is recognised by the warehouse;
 3. record the answer under the lock: 2xx → SENT (its `warehouse_reference`); 4xx other than 408/429 → FAILED
    with no automatic retry; 5xx, 408, 429, timeouts, connection errors → FAILED, retried by the beat task
@@ -35,10 +35,10 @@ from django.utils.translation import gettext as _
 
 from acorn.retry import backoff_seconds, retry_after_seconds
 from acorn.tenancy.scoping import dangerously_unscoped
-from orders.fulfilment import callback_url, enqueue_send, follow_closed_order, save_request, sign
+from orders.fulfilment.selectors import OPEN_STATUSES, request_lines
+from orders.fulfilment.services import callback_url, enqueue_send, follow_closed_order, save_request, sign
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import FulfillmentRequest, FulfillmentState, FulfillmentTarget, FulfillmentTargetKind
-from orders.selectors_fulfilment import OPEN_STATUSES, request_lines
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 from acorn.audit.services import audit_record
 from acorn.spreadsheets import csv_cell
 from acorn.tenancy.models import Tenant
+from orders.fulfilment.selectors import csv_batch_requests, request_lines
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import FulfillmentRequest, FulfillmentState, FulfillmentTarget, FulfillmentTargetKind
-from orders.selectors_fulfilment import csv_batch_requests, request_lines
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -8,8 +8,8 @@ A FulfillmentRequest (one per order) moves like this:
   elsewhere moves there first; when that warehouse is short the order is backordered, not sent). A
   pending-payment / on-hold, backordered or unmapped order waits; it is queued when it changes (ingest) or
   when its stock arrives (`orders.stock`).
-* PENDING → SENT: the HTTPS push was answered 2xx (`orders.fulfilment_push`), the CSV was downloaded or the
-  pick list was marked picked (`orders.fulfilment_files`). FAILED when the push failed (retried with backoff
+* PENDING → SENT: the HTTPS push was answered 2xx (`orders.fulfilment.push`), the CSV was downloaded or the
+  pick list was marked picked (`orders.fulfilment.files`). FAILED when the push failed (retried with backoff
   by the beat task; a 4xx is not retried). "Retry now" resets a failed request.
 * the order is cancelled: PENDING → CANCELLED (nothing was sent); SENT / FAILED → CANCEL_PENDING, and a
   cancel is sent (HTTPS) or a person confirms it (CSV, pick list) → CANCELLED or CANCEL_FAILED.
@@ -46,6 +46,7 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
 from inventory.models import AllocationState, Warehouse, WarehouseKind
+from orders.fulfilment.selectors import OPEN_STATUSES, active_routes, orders_without_request, route_for
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import (
     FulfillmentChannel,
@@ -58,7 +59,6 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
-from orders.selectors_fulfilment import OPEN_STATUSES, active_routes, orders_without_request, route_for
 from orders.stock import line_stock_state_follow, order_stock_follow, orders_follow_routes, target_warehouse
 
 if TYPE_CHECKING:
