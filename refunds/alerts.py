@@ -214,9 +214,22 @@ def threshold_list(*, tenant: Tenant) -> QuerySet[RefundRateThreshold]:
     )
 
 
+# The alert filter's "store" value for the alerts across all channels (store empty).
+ALL_STORES = "all"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The threshold that applies to a SKU's row, and whether the row's rate is above it."""
+
+    threshold: RefundRateThreshold | None
+    above: bool
+
+
 @dataclass
-class _Thresholds:
-    """The company's enabled thresholds, indexed for the most-specific-first lookup."""
+class ThresholdTable:
+    """The company's enabled thresholds, loaded with one query and indexed for the most-specific-first lookup
+    (SKU > store > the company's main category > default) without a query per SKU."""
 
     default: RefundRateThreshold | None
     category: RefundRateThreshold | None
@@ -229,15 +242,36 @@ class _Thresholds:
     def for_store(self, product_id: int, store_id: int) -> RefundRateThreshold | None:
         return self.by_product.get(product_id) or self.by_store.get(store_id) or self.category or self.default
 
+    def for_sku(self, *, product_id: int, store_id: int | None = None) -> RefundRateThreshold | None:
+        return self.for_store(product_id, store_id) if store_id else self.across_channels(product_id)
 
-def _thresholds(tenant: Tenant) -> _Thresholds:
+    def applied(self, row: SkuRate, *, window_days: int, store_id: int | None = None) -> Applied:
+        """The threshold for the row's SKU and whether its rate over `window_days` is above it (only a
+        threshold of that window with enough units sold can be passed)."""
+        threshold = self.for_sku(product_id=row.product_id, store_id=store_id)
+        return Applied(threshold, threshold_passed(threshold, row, window_days=window_days))
+
+
+def threshold_passed(threshold: RefundRateThreshold | None, row: SkuRate, *, window_days: int) -> bool:
+    rate = row.rate_percent
+    return (
+        threshold is not None
+        and rate is not None
+        and threshold.window_days == window_days
+        and row.units_sold >= threshold.min_units_sold
+        and rate > threshold.rate_percent
+    )
+
+
+def threshold_table(*, tenant: Tenant) -> ThresholdTable:
+    """Every enabled threshold of the company (the default is created on first use, as the engine does)."""
     threshold_default(tenant=tenant)
-    rows = list(RefundRateThreshold.objects.filter(tenant=tenant, enabled=True))
+    rows = list(RefundRateThreshold.objects.filter(tenant=tenant, enabled=True).order_by("pk"))
     default = next((row for row in rows if row.scope == ThresholdScope.DEFAULT), None)
     category = next(
         (row for row in rows if row.scope == ThresholdScope.CATEGORY and row.category == tenant.main_category), None
     )
-    return _Thresholds(
+    return ThresholdTable(
         default=default,
         category=category,
         by_product={row.product_id: row for row in rows if row.scope == ThresholdScope.PRODUCT and row.product_id},
@@ -245,10 +279,24 @@ def _thresholds(tenant: Tenant) -> _Thresholds:
     )
 
 
+def threshold_overrides(*, tenant: Tenant) -> QuerySet[RefundRateThreshold]:
+    """The SKU, store and category overrides (not the default), for the settings page."""
+    return (
+        RefundRateThreshold.objects.filter(tenant=tenant)
+        .exclude(scope=ThresholdScope.DEFAULT)
+        .select_related("product", "store")
+        .order_by("scope", "category", "product__sku", "store__name", "pk")
+    )
+
+
+def threshold_override_get(*, tenant: Tenant, pk: int) -> RefundRateThreshold | None:
+    return threshold_overrides(tenant=tenant).filter(pk=pk).first()
+
+
 def threshold_for(*, tenant: Tenant, product: Product, store: Store | None = None) -> RefundRateThreshold | None:
     """The enabled threshold that applies to the SKU (in the store, if given): SKU > store > category
     (the company's main category) > default. None when everything is disabled."""
-    table = _thresholds(tenant)
+    table = threshold_table(tenant=tenant)
     if store is None:
         return table.across_channels(product.pk)
     return table.for_store(product.pk, store.pk)
@@ -356,7 +404,7 @@ def alerts_evaluate(
     Per window one refund_rates call across channels, plus one per enabled store threshold."""
     today = today or timezone.now().date()
     ids = sorted(set(product_ids)) if product_ids is not None else None
-    table = _thresholds(tenant)
+    table = threshold_table(tenant=tenant)
     counts = EvaluateCounts()
 
     live_query = RefundRateAlert.objects.filter(tenant=tenant, status__in=LIVE)
@@ -565,9 +613,33 @@ def alert_acknowledge(*, tenant: Tenant, alert: RefundRateAlert, actor: User | N
     return row
 
 
-def alert_list(*, tenant: Tenant, status: str | None = None) -> QuerySet[RefundRateAlert]:
+def alert_list(
+    *,
+    tenant: Tenant,
+    status: str | None = None,
+    store: int | str | None = None,
+    sku: str = "",
+    product_id: int | None = None,
+) -> QuerySet[RefundRateAlert]:
+    """The company's alerts, optionally of one status, one store (ALL_STORES: the alerts across channels),
+    SKUs containing `sku`, or one product."""
     query = RefundRateAlert.objects.filter(tenant=tenant).select_related("product", "store", "acknowledged_by")
+    if store == ALL_STORES:
+        query = query.filter(store__isnull=True)
+    elif store:
+        query = query.filter(store_id=int(store))
+    if sku:
+        query = query.filter(product__sku__icontains=sku)
+    if product_id is not None:
+        query = query.filter(product_id=product_id)
     return query.filter(status=status) if status else query
+
+
+def alert_status_counts(alerts: QuerySet[RefundRateAlert]) -> dict[str, int]:
+    """How many of the alerts are in each status, and "all" (one query)."""
+    return alerts.aggregate(
+        **{value: Count("pk", filter=Q(status=value)) for value in AlertStatus.values}, all=Count("pk")
+    )
 
 
 def alert_get(*, tenant: Tenant, pk: int) -> RefundRateAlert | None:

@@ -1,4 +1,5 @@
-"""The dashboard's refunds card, from the refunds read side and the review queue."""
+"""The dashboard's refunds card (from the refunds read side and the review queue) and its refund-rate
+figures (open alerts, the SKUs with the highest rates)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.utils import timezone
 
 from acorn.money import Money
 from acorn.tenancy.models import Tenant
-from refunds.models import Refund, RefundStatus
+from refunds import alerts, rates
+from refunds.models import AlertStatus, Refund, RefundStatus
 from refunds.review import review_counts
 
 
@@ -52,3 +54,25 @@ def refund_dashboard_summary(*, tenant: Tenant, days: int = 30) -> RefundSummary
         needs_review=sum(count for count, _more in counts.values()),
         needs_review_more=any(more for _count, more in counts.values()),
     )
+
+
+@dataclass(frozen=True)
+class RateSummary:
+    open_alerts: int
+    top: list[rates.SkuRate]
+    window_days: int
+    min_units: int
+
+
+def rate_dashboard_summary(*, tenant: Tenant, limit: int = 3) -> RateSummary:
+    """Open alerts and the SKUs with the highest 30-day refund rate that sold at least the default's minimum
+    (one count and one refund_rates query)."""
+    min_units = alerts.threshold_default(tenant=tenant).min_units_sold
+    eligible = [
+        row
+        for row in rates.refund_rates(tenant=tenant, window_days=30)
+        if row.units_sold >= min_units and row.units_refunded
+    ]
+    eligible.sort(key=lambda row: (-(row.rate_percent or 0), -row.units_sold, row.sku))
+    open_alerts = alerts.alert_list(tenant=tenant, status=AlertStatus.OPEN).count()
+    return RateSummary(open_alerts=open_alerts, top=eligible[:limit], window_days=30, min_units=min_units)

@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy
 from acorn.tenancy.models import ProductCategory
 from channels.models import Platform, Store
 from inventory.models import Product
+from refunds.alerts import ALL_STORES
 from refunds.models import AlertStatus, RefundRateThreshold, ThresholdScope
 from refunds.rates import ORDER_DATE, REFUND_DATE, WINDOWS
 
-ALL_CHANNELS = "all"
+ALL_CHANNELS = ALL_STORES
 STATUS_TABS = [
     (AlertStatus.OPEN.value, AlertStatus.OPEN.label),
     (AlertStatus.ACKNOWLEDGED.value, AlertStatus.ACKNOWLEDGED.label),

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import F, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -416,3 +416,31 @@ def rollup_rebuild_tenant(*, tenant: Tenant, since: date | None = None, today: d
             unmapped_refunded_units=total.unmapped_refunded_units + result.unmapped_refunded_units,
         )
     return total
+
+
+def window_start(window_days: int) -> datetime:
+    """Midnight UTC of the first day of the window ending today (the rates' UTC days)."""
+    return datetime.combine(utc_today() - timedelta(days=window_days - 1), time.min, tzinfo=UTC)
+
+
+def reason_breakdown(*, tenant: Tenant, product_id: int, since: datetime) -> list[dict[str, Any]]:
+    """Refunds and units of one SKU per reason tag since `since` (one aggregate query), most refunds first,
+    each with its share of the refunds in percent. Refunds counted like the rates: succeeded ones."""
+    rows = (
+        RefundLine.objects.filter(
+            tenant=tenant, product_id=product_id, refund__refunded_at__gte=since, refund__status=RefundStatus.SUCCEEDED
+        )
+        .values("refund__tag")
+        .annotate(refunds=Count("refund", distinct=True), units=Sum("quantity"))
+        .order_by("-refunds", "refund__tag")
+    )
+    total = sum(row["refunds"] for row in rows) or 1
+    return [
+        {
+            "tag": row["refund__tag"],
+            "refunds": row["refunds"],
+            "units": row["units"] or 0,
+            "share": (Decimal(100) * row["refunds"] / total).quantize(Decimal("1")),
+        }
+        for row in rows
+    ]

@@ -198,45 +198,37 @@ def review_counts(*, tenant: Tenant) -> dict[str, tuple[int, bool]]:
     return counts
 
 
-def _reviewable_refund_reasons(refund: Refund) -> set[str]:
-    return {refund.review_reason, NOT_RETURNED} - {""}
+def _reviewable_reasons(record: Refund | Return) -> set[str]:
+    """The record's own flag, and the reason the queue may list it for without a flag."""
+    return {record.review_reason, NOT_RETURNED if isinstance(record, Refund) else NOT_REFUNDED} - {""}
 
 
-def _reviewable_return_reasons(record: Return) -> set[str]:
-    return {record.review_reason, NOT_REFUNDED} - {""}
+def open_reasons(record: Refund | Return, *, tenant: Tenant) -> list[str]:
+    """The reasons the record is in the review queue for now (its flag unless reviewed, and whether it is a
+    refund not returned / a return not refunded), in the order the detail page shows them."""
+    rows: QuerySet[Any]
+    if isinstance(record, Refund):
+        derived, rows = NOT_RETURNED, refunded_not_returned(tenant=tenant)
+    else:
+        derived, rows = NOT_REFUNDED, returned_not_refunded(tenant=tenant)
+    flagged = record.review_reason if record.review_reason and record.review_reason != record.reviewed_reason else ""
+    return [reason for reason in (flagged, derived if rows.filter(pk=record.pk).exists() else "") if reason]
 
 
 _REVIEW_FIELDS = ["review_reason", "reviewed_reason", "reviewed_by", "reviewed_at"]
 
 
 @transaction.atomic
-def refund_mark_reviewed(*, tenant: Tenant, refund: Refund, reason: str, actor: User, note: str = "") -> Refund:
-    """Record that a person reviewed the refund for `reason` (it leaves the queue). Audited."""
-    if refund.tenant_id != tenant.pk:
-        raise ValueError("refund of another tenant")
-    if reason not in _reviewable_refund_reasons(refund):
-        raise ValidationError(_("This refund has nothing to review for that reason."))
-    before = snapshot(refund, _REVIEW_FIELDS)
-    refund.reviewed_reason, refund.reviewed_by, refund.reviewed_at = reason, actor, timezone.now()
-    refund.updated_at = refund.reviewed_at
-    refund.save(update_fields=["reviewed_reason", "reviewed_by", "reviewed_at", "updated_at"])
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="refunds.refund.reviewed",
-        target=refund,
-        before=before,
-        after={**snapshot(refund, _REVIEW_FIELDS), "note": note},
-    )
-    return refund
-
-
-@transaction.atomic
-def return_mark_reviewed(*, tenant: Tenant, record: Return, reason: str, actor: User, note: str = "") -> Return:
-    """Record that a person reviewed the return for `reason` (it leaves the queue). Audited."""
+def mark_reviewed(
+    *, tenant: Tenant, record: Refund | Return, reason: str, actor: User, note: str = ""
+) -> Refund | Return:
+    """Record that a person reviewed the refund or return for `reason` (it leaves the queue). Audited
+    (action ``refunds.refund.reviewed`` or ``refunds.return.reviewed``)."""
     if record.tenant_id != tenant.pk:
-        raise ValueError("return of another tenant")
-    if reason not in _reviewable_return_reasons(record):
+        raise ValueError(f"{record._meta.model_name} of another tenant")
+    if reason not in _reviewable_reasons(record):
+        if isinstance(record, Refund):
+            raise ValidationError(_("This refund has nothing to review for that reason."))
         raise ValidationError(_("This return has nothing to review for that reason."))
     before = snapshot(record, _REVIEW_FIELDS)
     record.reviewed_reason, record.reviewed_by, record.reviewed_at = reason, actor, timezone.now()
@@ -245,7 +237,7 @@ def return_mark_reviewed(*, tenant: Tenant, record: Return, reason: str, actor: 
     audit_record(
         tenant=tenant,
         actor=actor,
-        action="refunds.return.reviewed",
+        action=f"refunds.{record._meta.model_name}.reviewed",
         target=record,
         before=before,
         after={**snapshot(record, _REVIEW_FIELDS), "note": note},

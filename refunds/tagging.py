@@ -26,30 +26,11 @@ def _check_tag(tag: str) -> None:
 
 
 @transaction.atomic
-def refund_tag_set(*, tenant: Tenant, refund: Refund, tag: str, actor: User) -> Refund:
-    """Set the refund's reason tag as a person's decision (tag_source=person). Saves; audited with before/after."""
-    if refund.tenant_id != tenant.pk:
-        raise ValueError("refund of another tenant")
-    _check_tag(tag)
-    before = snapshot(refund, _TAG_FIELDS)
-    refund.tag, refund.tag_source, refund.updated_at = tag, TagSource.PERSON, timezone.now()
-    refund.save(update_fields=["tag", "tag_source", "updated_at"])
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="refunds.refund.tag",
-        target=refund,
-        before=before,
-        after=snapshot(refund, _TAG_FIELDS),
-    )
-    return refund
-
-
-@transaction.atomic
-def return_tag_set(*, tenant: Tenant, record: Return, tag: str, actor: User) -> Return:
-    """Set the return's reason tag as a person's decision (tag_source=person). Saves; audited with before/after."""
+def tag_set(*, tenant: Tenant, record: Refund | Return, tag: str, actor: User) -> Refund | Return:
+    """Set a refund's or return's reason tag as a person's decision (tag_source=person). Saves; audited with
+    before/after (action ``refunds.refund.tag`` or ``refunds.return.tag``)."""
     if record.tenant_id != tenant.pk:
-        raise ValueError("return of another tenant")
+        raise ValueError(f"{record._meta.model_name} of another tenant")
     _check_tag(tag)
     before = snapshot(record, _TAG_FIELDS)
     record.tag, record.tag_source, record.updated_at = tag, TagSource.PERSON, timezone.now()
@@ -57,7 +38,7 @@ def return_tag_set(*, tenant: Tenant, record: Return, tag: str, actor: User) -> 
     audit_record(
         tenant=tenant,
         actor=actor,
-        action="refunds.return.tag",
+        action=f"refunds.{record._meta.model_name}.tag",
         target=record,
         before=before,
         after=snapshot(record, _TAG_FIELDS),

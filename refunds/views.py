@@ -39,7 +39,7 @@ from refunds.selectors import (
     return_list,
     return_review_reasons,
 )
-from refunds.tagging import refund_tag_set, return_tag_set
+from refunds.tagging import tag_set
 
 PER_PAGE = 50
 _SOURCE_LABELS = dict(RefundSource.choices)
@@ -164,15 +164,7 @@ def _refund_detail(request: TenantRequest, refund: Refund, tag_form: TagOverride
     approvals = list(refund.approvals.values_list("pk", flat=True))
     audited = [("refunds.refund", refund.pk), *[("refunds.approval", pk) for pk in approvals]]
     lines = refund_detail_lines(refund=refund)
-    not_returned = review.refunded_not_returned(tenant=request.tenant).filter(pk=refund.pk).exists()
-    open_reasons = [
-        reason
-        for reason in (
-            refund.review_reason if refund.review_reason and refund.review_reason != refund.reviewed_reason else "",
-            review.NOT_RETURNED if not_returned else "",
-        )
-        if reason
-    ]
+    open_reasons = review.open_reasons(refund, tenant=request.tenant)
     return {
         "tabs": section_tabs(request, "refunds"),
         "refund": refund,
@@ -202,33 +194,33 @@ def refund_detail_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
     return render(request, "refunds/refund_detail.html", _refund_detail(request, refund))
 
 
-@require_POST
-@tenant_member_required("refunds.request")
-def refund_tag_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
-    """A person sets the refund's reason tag (over any code, keyword or rule)."""
-    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+def _detail_url(record: Refund | Return) -> str:
+    if isinstance(record, Refund):
+        return reverse("refunds:refund-detail", kwargs={"refund_pk": record.pk})
+    return reverse("refunds:return-detail", kwargs={"return_pk": record.pk})
+
+
+def _tag_response(request: TenantRequest, record: Refund | Return, *, template: str, detail: Any) -> HttpResponse:
+    """A person sets a refund's or return's reason tag (over any code, keyword or rule), from its page."""
     form = TagOverrideForm(request.POST)
     if not form.is_valid():
-        return render(request, "refunds/refund_detail.html", _refund_detail(request, refund, form), status=400)
-    refund_tag_set(tenant=request.tenant, refund=refund, tag=form.cleaned_data["tag"], actor=request.user)
-    messages.success(request, _("Reason tag set to “%(tag)s”.") % {"tag": refund.get_tag_display()})
-    return redirect("refunds:refund-detail", refund_pk=refund.pk)
+        return render(request, template, detail(request, record, form), status=400)
+    tag_set(tenant=request.tenant, record=record, tag=form.cleaned_data["tag"], actor=request.user)
+    messages.success(request, _("Reason tag set to “%(tag)s”.") % {"tag": record.get_tag_display()})
+    return redirect(_detail_url(record))
 
 
-@require_POST
-@tenant_member_required("refunds.request")
-def refund_review_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
-    """A person marks the refund reviewed for one reason; it leaves the review queue."""
-    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+def _review_response(request: TenantRequest, record: Refund | Return, *, done: str) -> HttpResponse:
+    """A person marks a refund or return reviewed for one reason; it leaves the review queue."""
     form = ReviewMarkForm(request.POST)
-    default = reverse("refunds:refund-detail", kwargs={"refund_pk": refund.pk})
+    default = _detail_url(record)
     if not form.is_valid():
         messages.error(request, _("Say which reason you reviewed."))
         return _back(request, default)
     try:
-        review.refund_mark_reviewed(
+        review.mark_reviewed(
             tenant=request.tenant,
-            refund=refund,
+            record=record,
             reason=form.cleaned_data["reason"],
             actor=request.user,
             note=form.cleaned_data["note"],
@@ -236,8 +228,22 @@ def refund_review_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return _back(request, default)
-    messages.success(request, _("Refund %(id)s marked reviewed.") % {"id": refund.external_id})
+    messages.success(request, done % {"id": record.external_id})
     return _back(request, default)
+
+
+@require_POST
+@tenant_member_required("refunds.request")
+def refund_tag_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
+    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+    return _tag_response(request, refund, template="refunds/refund_detail.html", detail=_refund_detail)
+
+
+@require_POST
+@tenant_member_required("refunds.request")
+def refund_review_view(request: TenantRequest, refund_pk: int) -> HttpResponse:
+    refund = refund_get_or_404(tenant=request.tenant, pk=refund_pk)
+    return _review_response(request, refund, done=_("Refund %(id)s marked reviewed."))
 
 
 @tenant_member_required("refunds.view")
@@ -311,15 +317,7 @@ def _return_fields(record: Return) -> list[dict[str, Any]]:
 
 
 def _return_detail(request: TenantRequest, record: Return, tag_form: TagOverrideForm | None = None) -> dict[str, Any]:
-    not_refunded = review.returned_not_refunded(tenant=request.tenant).filter(pk=record.pk).exists()
-    open_reasons = [
-        reason
-        for reason in (
-            record.review_reason if record.review_reason and record.review_reason != record.reviewed_reason else "",
-            review.NOT_REFUNDED if not_refunded else "",
-        )
-        if reason
-    ]
+    open_reasons = review.open_reasons(record, tenant=request.tenant)
     return {
         "tabs": section_tabs(request, "returns"),
         "record": record,
@@ -342,39 +340,15 @@ def return_detail_view(request: TenantRequest, return_pk: int) -> HttpResponse:
 @require_POST
 @tenant_member_required("refunds.request")
 def return_tag_view(request: TenantRequest, return_pk: int) -> HttpResponse:
-    """A person sets the return's reason tag (over any code or keyword)."""
     record = return_get_or_404(tenant=request.tenant, pk=return_pk)
-    form = TagOverrideForm(request.POST)
-    if not form.is_valid():
-        return render(request, "refunds/return_detail.html", _return_detail(request, record, form), status=400)
-    return_tag_set(tenant=request.tenant, record=record, tag=form.cleaned_data["tag"], actor=request.user)
-    messages.success(request, _("Reason tag set to “%(tag)s”.") % {"tag": record.get_tag_display()})
-    return redirect("refunds:return-detail", return_pk=record.pk)
+    return _tag_response(request, record, template="refunds/return_detail.html", detail=_return_detail)
 
 
 @require_POST
 @tenant_member_required("refunds.request")
 def return_review_view(request: TenantRequest, return_pk: int) -> HttpResponse:
-    """A person marks the return reviewed for one reason; it leaves the review queue."""
     record = return_get_or_404(tenant=request.tenant, pk=return_pk)
-    form = ReviewMarkForm(request.POST)
-    default = reverse("refunds:return-detail", kwargs={"return_pk": record.pk})
-    if not form.is_valid():
-        messages.error(request, _("Say which reason you reviewed."))
-        return _back(request, default)
-    try:
-        review.return_mark_reviewed(
-            tenant=request.tenant,
-            record=record,
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-            note=form.cleaned_data["note"],
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return _back(request, default)
-    messages.success(request, _("Return %(id)s marked reviewed.") % {"id": record.external_id})
-    return _back(request, default)
+    return _review_response(request, record, done=_("Return %(id)s marked reviewed."))
 
 
 @tenant_member_required("refunds.view")

@@ -9,15 +9,13 @@ thresholds are changed through refunds.alerts (audited). Another company's alert
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,10 +30,9 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.permissions import has_permission
 from channels.models import Platform, Store
 from channels.selectors import store_list
-from inventory.models import Product
+from inventory.selectors import product_get_or_404
 from refunds import alerts, rates
 from refunds.forms_alerts import (
-    ALL_CHANNELS,
     STATUS_TABS,
     AlertAcknowledgeForm,
     AlertFilterForm,
@@ -48,11 +45,8 @@ from refunds.forms_alerts import (
 from refunds.models import (
     AlertStatus,
     ReasonTag,
-    RefundLine,
     RefundRateAlert,
     RefundRateThreshold,
-    RefundStatus,
-    ThresholdScope,
 )
 from refunds.views import section_tabs
 
@@ -98,59 +92,6 @@ def _chart_data(
     }
 
 
-# Thresholds ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Applied:
-    """The threshold that applies to a row, and whether the row's rate is above it."""
-
-    threshold: RefundRateThreshold | None
-    above: bool
-
-
-class ThresholdIndex:
-    """Every enabled threshold of a tenant, loaded with one query, resolved per SKU in memory the way
-    refunds.alerts.threshold_for does (without a query per SKU): the SKU's own, then the chosen store's, then
-    the company's main category's, then the default."""
-
-    def __init__(self, *, tenant: Tenant) -> None:
-        self.by_product: dict[int, RefundRateThreshold] = {}
-        self.by_store: dict[int, RefundRateThreshold] = {}
-        self.category: RefundRateThreshold | None = None
-        self.default: RefundRateThreshold | None = None
-        alerts.threshold_default(tenant=tenant)  # created on first use, as the alerts engine does
-        for threshold in RefundRateThreshold.objects.filter(tenant=tenant, enabled=True).order_by("pk"):
-            if threshold.scope == ThresholdScope.PRODUCT and threshold.product_id:
-                self.by_product[threshold.product_id] = threshold
-            elif threshold.scope == ThresholdScope.STORE and threshold.store_id:
-                self.by_store[threshold.store_id] = threshold
-            elif threshold.scope == ThresholdScope.CATEGORY and threshold.category == tenant.main_category:
-                self.category = threshold
-            elif threshold.scope == ThresholdScope.DEFAULT:
-                self.default = threshold
-
-    def for_sku(self, *, product_id: int, store_id: int | None = None) -> RefundRateThreshold | None:
-        return (
-            self.by_product.get(product_id)
-            or (self.by_store.get(store_id) if store_id else None)
-            or self.category
-            or self.default
-        )
-
-    def applied(self, row: rates.SkuRate, *, window_days: int, store_id: int | None = None) -> Applied:
-        threshold = self.for_sku(product_id=row.product_id, store_id=store_id)
-        rate = row.rate_percent
-        above = (
-            threshold is not None
-            and rate is not None
-            and threshold.window_days == window_days
-            and row.units_sold >= threshold.min_units_sold
-            and rate > threshold.rate_percent
-        )
-        return Applied(threshold, above)
-
-
 # Alerts ----------------------------------------------------------------------------------------------------
 
 
@@ -167,19 +108,10 @@ def alert_list_view(request: TenantRequest) -> HttpResponse:
     form = AlertFilterForm(request.GET or None, stores=stores)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     status = data.get("status") or AlertStatus.OPEN
-    base = alerts.alert_list(tenant=request.tenant)
     store = data.get("store") or ""
-    if store == ALL_CHANNELS:
-        base = base.filter(store__isnull=True)
-    elif store:
-        base = base.filter(store_id=int(store))
     sku = (data.get("sku") or "").strip()
-    if sku:
-        base = base.filter(product__sku__icontains=sku)
-    counts = base.aggregate(
-        **{value: Count("pk", filter=Q(status=value)) for value in AlertStatus.values},
-        all=Count("pk"),
-    )
+    base = alerts.alert_list(tenant=request.tenant, store=store, sku=sku)
+    counts = alerts.alert_status_counts(base)
     alerts_shown = base if status == "all" else base.filter(status=status)
     page = keyset_paginate(
         alerts_shown,
@@ -286,7 +218,7 @@ def rate_list_view(request: TenantRequest) -> HttpResponse:
         store_id=chosen["store"],
         platform=chosen["platform"] or None,
     )
-    thresholds = ThresholdIndex(tenant=request.tenant)
+    thresholds = alerts.threshold_table(tenant=request.tenant)
     rows = []
     for row in figures:
         applied = thresholds.applied(row, window_days=chosen["window"], store_id=chosen["store"])
@@ -310,40 +242,16 @@ def rate_list_view(request: TenantRequest) -> HttpResponse:
     )
 
 
-def window_start(window_days: int) -> datetime:
-    """Midnight UTC of the first day of the window ending today (the rates' UTC days)."""
-    return datetime.combine(rates.utc_today() - timedelta(days=window_days - 1), time.min, tzinfo=UTC)
-
-
-def reason_breakdown(*, tenant: Tenant, product_id: int, since: datetime) -> list[dict[str, Any]]:
-    """Refunds and units of one SKU per reason tag since `since` (one aggregate query), most refunds first.
-    Refunds counted like the rates: succeeded ones."""
-    rows = (
-        RefundLine.objects.filter(
-            tenant=tenant, product_id=product_id, refund__refunded_at__gte=since, refund__status=RefundStatus.SUCCEEDED
-        )
-        .values("refund__tag")
-        .annotate(refunds=Count("refund", distinct=True), units=Sum("quantity"))
-        .order_by("-refunds", "refund__tag")
-    )
-    total = sum(row["refunds"] for row in rows) or 1
+def _reason_rows(*, tenant: Tenant, product_id: int, since: datetime) -> list[dict[str, Any]]:
     return [
-        {
-            "tag": row["refund__tag"],
-            "label": _TAG_LABELS.get(row["refund__tag"], _("No tag")),
-            "refunds": row["refunds"],
-            "units": row["units"] or 0,
-            "share": (Decimal(100) * row["refunds"] / total).quantize(Decimal("1")),
-        }
-        for row in rows
+        {**row, "label": _TAG_LABELS.get(row["tag"], _("No tag"))}
+        for row in rates.reason_breakdown(tenant=tenant, product_id=product_id, since=since)
     ]
 
 
 @tenant_member_required("refunds.view")
 def rate_detail_view(request: TenantRequest, product_pk: int) -> HttpResponse:
-    product = Product.objects.filter(tenant=request.tenant, pk=product_pk).first()
-    if product is None:
-        raise Http404
+    product = product_get_or_404(tenant=request.tenant, pk=product_pk)
     form = TrendFilterForm(request.GET or None)
     window, basis = form.values()
     figures = rates.refund_rates(tenant=request.tenant, window_days=window, basis=basis, product_ids=[product.pk])
@@ -356,12 +264,10 @@ def rate_detail_view(request: TenantRequest, product_pk: int) -> HttpResponse:
             tenant=request.tenant, product_id=product.pk, window_days=window, basis=basis
         )
     ]
-    since = window_start(window)
+    since = rates.window_start(window)
     label = _("Refund rate over %(days)s days (%%)") % {"days": window}
     open_alerts = list(
-        RefundRateAlert.objects.filter(tenant=request.tenant, product=product)
-        .exclude(status=AlertStatus.RESOLVED)
-        .select_related("store")
+        alerts.alert_list(tenant=request.tenant, product_id=product.pk).exclude(status=AlertStatus.RESOLVED)
     )
     return render(
         request,
@@ -374,14 +280,10 @@ def rate_detail_view(request: TenantRequest, product_pk: int) -> HttpResponse:
             "basis": basis,
             "current": current,
             "threshold": threshold,
-            "above": threshold is not None
-            and current.rate_percent is not None
-            and threshold.window_days == window
-            and current.units_sold >= threshold.min_units_sold
-            and current.rate_percent > threshold.rate_percent,
+            "above": alerts.threshold_passed(threshold, current, window_days=window),
             "chart": _chart_data(trend, threshold.rate_percent if threshold else None, label=label),
             "channels": channels,
-            "reasons": reason_breakdown(tenant=request.tenant, product_id=product.pk, since=since),
+            "reasons": _reason_rows(tenant=request.tenant, product_id=product.pk, since=since),
             "open_alerts": open_alerts,
             "refunds_url": reverse("refunds:refund-list")
             + "?"
@@ -395,12 +297,7 @@ def rate_detail_view(request: TenantRequest, product_pk: int) -> HttpResponse:
 
 
 def _threshold_or_404(request: TenantRequest, threshold_pk: int) -> RefundRateThreshold:
-    threshold = (
-        RefundRateThreshold.objects.filter(tenant=request.tenant, pk=threshold_pk)
-        .exclude(scope=ThresholdScope.DEFAULT)
-        .select_related("product", "store")
-        .first()
-    )
+    threshold = alerts.threshold_override_get(tenant=request.tenant, pk=threshold_pk)
     if threshold is None:
         raise Http404
     return threshold
@@ -424,12 +321,7 @@ def threshold_list_view(request: TenantRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Company default saved."))
                 return redirect("refunds:threshold-list")
-    overrides = list(
-        RefundRateThreshold.objects.filter(tenant=request.tenant)
-        .exclude(scope=ThresholdScope.DEFAULT)
-        .select_related("product", "store")
-        .order_by("scope", "category", "product__sku", "store__name", "pk")
-    )
+    overrides = list(alerts.threshold_overrides(tenant=request.tenant))
     return render(
         request,
         "refunds/threshold_list.html",
@@ -486,28 +378,3 @@ def threshold_delete_view(request: TenantRequest, threshold_pk: int) -> HttpResp
     alerts.threshold_delete(tenant=request.tenant, threshold=threshold, actor=request.user)
     messages.success(request, _("Threshold deleted."))
     return redirect("refunds:threshold-list")
-
-
-# Dashboard -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RateSummary:
-    open_alerts: int
-    top: list[rates.SkuRate]
-    window_days: int
-    min_units: int
-
-
-def rate_dashboard_summary(*, tenant: Tenant, limit: int = 3) -> RateSummary:
-    """Open alerts and the SKUs with the highest 30-day refund rate that sold at least the default's minimum
-    (one count and one refund_rates query)."""
-    min_units = alerts.threshold_default(tenant=tenant).min_units_sold
-    eligible = [
-        row
-        for row in rates.refund_rates(tenant=tenant, window_days=30)
-        if row.units_sold >= min_units and row.units_refunded
-    ]
-    eligible.sort(key=lambda row: (-(row.rate_percent or 0), -row.units_sold, row.sku))
-    open_alerts = alerts.alert_list(tenant=tenant, status=AlertStatus.OPEN).count()
-    return RateSummary(open_alerts=open_alerts, top=eligible[:limit], window_days=30, min_units=min_units)

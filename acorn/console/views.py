@@ -15,8 +15,7 @@ from acorn.tenancy.mixins import TenantMemberMixin, TenantRequest
 from acorn.tenancy.permissions import has_permission
 from acorn.tenancy.selectors import invitation_list_pending, membership_list
 from inventory.mapping import unmapped_summary
-from refunds.dashboard import refund_dashboard_summary
-from refunds.views_alerts import rate_dashboard_summary
+from refunds.dashboard import rate_dashboard_summary, refund_dashboard_summary
 
 
 def home_view(request: HttpRequest) -> HttpResponse:

@@ -40,7 +40,7 @@ def test_an_fba_return_without_tracking_needs_review_not_processing(tenant: Tena
     assert _section(tenant, "returns") == {"RET-00001"}
     # when: a person marks it reviewed
     with tenant_scope(tenant):
-        review.return_mark_reviewed(tenant=tenant, record=flagged, reason="no_tracking", actor=owner.user, note="ok")
+        review.mark_reviewed(tenant=tenant, record=flagged, reason="no_tracking", actor=owner.user, note="ok")
         event = AuditEvent.objects.get(action="refunds.return.reviewed")
     # then: it leaves the queue, the reason stays on record, and who / when / note are audited
     assert _section(tenant, "returns") == set()
@@ -118,8 +118,8 @@ def test_flagged_refunds_and_reviewing_them(tenant: Tenant, owner: Membership) -
     assert _section(tenant, "refunds") == {"R-00001"}
     with tenant_scope(tenant):
         with pytest.raises(ValidationError):
-            review.refund_mark_reviewed(tenant=tenant, refund=flagged, reason="no_tracking", actor=owner.user)
-        review.refund_mark_reviewed(tenant=tenant, refund=flagged, reason="exceeds_order", actor=owner.user)
+            review.mark_reviewed(tenant=tenant, record=flagged, reason="no_tracking", actor=owner.user)
+        review.mark_reviewed(tenant=tenant, record=flagged, reason="exceeds_order", actor=owner.user)
     assert _section(tenant, "refunds") == set()
 
 
