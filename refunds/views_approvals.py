@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -23,7 +23,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from acorn.forms import form_add_errors
 from acorn.money import Money
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
-from acorn.tenancy.models import Tenant
 from acorn.tenancy.permissions import has_permission
 from orders.selectors import order_get_or_404
 from refunds import approvals
@@ -31,28 +30,10 @@ from refunds.execution import refund_execution_retry
 from refunds.forms_approvals import ApprovalPolicyForm, RefundRejectForm, RefundRequestForm, RestockForm
 from refunds.models import Refund, Return
 from refunds.restock import restock_warehouses, return_restock, return_restock_refusal, return_shipped_from
+from refunds.selectors import refund_get_or_404, return_get_or_404
 from refunds.views import section_tabs
 
 PAGE_SIZE = 25
-
-
-def refund_get_or_404(*, tenant: Tenant, pk: int) -> Refund:
-    refund = Refund.objects.filter(tenant=tenant, pk=pk).select_related("tenant", "store", "order").first()
-    if refund is None:
-        raise Http404
-    return refund
-
-
-def return_get_or_404(*, tenant: Tenant, pk: int) -> Return:
-    record = Return.objects.filter(tenant=tenant, pk=pk).select_related("tenant", "store", "order").first()
-    if record is None:
-        raise Http404
-    return record
-
-
-def _section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
-    """The refunds section's tabs (refunds.views builds them for every page of the section)."""
-    return section_tabs(request, active)
 
 
 def _back(request: TenantRequest, refund: Refund) -> HttpResponse:
@@ -143,7 +124,7 @@ def approval_queue_view(request: TenantRequest) -> HttpResponse:
             "rows": rows,
             "policy": policy,
             "can_edit_policy": has_permission(request.membership, "refunds.rules"),
-            "tabs": _section_tabs(request, "approvals"),
+            "tabs": section_tabs(request, "approvals"),
         },
     )
 
