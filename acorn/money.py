@@ -14,15 +14,25 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
+from typing import Any
 
 from babel.numbers import get_currency_precision, list_currencies
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 AMOUNT_MAX_DIGITS = 20
 AMOUNT_DECIMAL_PLACES = 4
 RATE_MAX_DIGITS = 20
 RATE_DECIMAL_PLACES = 10
+
+
+def amount_field(verbose_name: Any, **extra: Any) -> models.DecimalField:
+    """A model field for an amount (its currency is another field of the row); 0 unless said otherwise."""
+    extra.setdefault("default", 0)
+    return models.DecimalField(
+        verbose_name, max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, **extra
+    )
 
 
 class CurrencyMismatchError(ValueError):

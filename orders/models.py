@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -11,19 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from acorn.crypto import EncryptedJSONField
-from acorn.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Money, validate_currency_code
+from acorn.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, Money, amount_field, validate_currency_code
 from acorn.tenancy.models import TenantScopedModel
 from channels.adapters.base import AdjustmentKind as Kind
 from channels.adapters.base import FulfillmentChannel as Channel
 from channels.adapters.base import OrderStatus as Status
 from channels.models import Store
 from inventory.models import AllocationState
-
-
-def _amount(verbose_name: Any) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name, max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=0
-    )
 
 
 class OrderStatus(models.TextChoices):
@@ -77,15 +70,15 @@ class Order(TenantScopedModel):
     fulfillment_channel = models.CharField(_("fulfilment"), max_length=10, choices=FulfillmentChannel.choices)
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
     # items - discount + shipping + other + (tax unless taxes_included) == total
-    item_amount = _amount(_("items"))
-    shipping_amount = _amount(_("shipping"))  # after shipping discounts
-    tax_amount = _amount(_("tax"))  # every tax: lines, shipping, fees (inside the prices when taxes_included)
-    discount_amount = _amount(_("discount"))  # on items and the order; shipping discounts are in shipping
-    other_amount = _amount(_("other charges"))  # fees, duties, tips, gift wrap, unexplained
-    total_amount = _amount(_("total"))
+    item_amount = amount_field(_("items"))
+    shipping_amount = amount_field(_("shipping"))  # after shipping discounts
+    tax_amount = amount_field(_("tax"))  # every tax: lines, shipping, fees (inside the prices when taxes_included)
+    discount_amount = amount_field(_("discount"))  # on items and the order; shipping discounts are in shipping
+    other_amount = amount_field(_("other charges"))  # fees, duties, tips, gift wrap, unexplained
+    total_amount = amount_field(_("total"))
     taxes_included = models.BooleanField(_("prices include tax"), default=False)
     # The channel's total minus everything it itemised (0 when its numbers add up); also an adjustment.
-    unexplained_amount = _amount(_("unexplained difference"))
+    unexplained_amount = amount_field(_("unexplained difference"))
     buyer_country = models.CharField(_("buyer country"), max_length=2, blank=True)
     # What the buyer saw and paid in, when the channel keeps a shop currency apart from it (Shopify).
     presentment_currency = models.CharField(
@@ -150,15 +143,15 @@ class OrderLine(TenantScopedModel):
     title = models.CharField(_("title"), max_length=500, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"))
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
-    unit_price_amount = _amount(_("unit price"))
-    item_amount = _amount(_("items"))
-    tax_amount = _amount(_("tax"))
-    shipping_amount = _amount(_("shipping"))
-    discount_amount = _amount(_("discount"))
+    unit_price_amount = amount_field(_("unit price"))
+    item_amount = amount_field(_("items"))
+    tax_amount = amount_field(_("tax"))
+    shipping_amount = amount_field(_("shipping"))
+    discount_amount = amount_field(_("discount"))
     # The item and discount amounts include the tax (a shop whose prices include tax).
     tax_included = models.BooleanField(_("tax included"), default=False)
     # What the line adds to the order total: items - discount + shipping + (tax unless included).
-    total_amount = _amount(_("line total"))
+    total_amount = amount_field(_("line total"))
     # Kept by inventory's allocation_changed hook (merchant-fulfilled lines only).
     stock_state = models.CharField(_("stock"), max_length=20, choices=AllocationState.choices, blank=True)
 
@@ -173,7 +166,7 @@ class OrderLine(TenantScopedModel):
         return f"{self.sku} x {self.quantity}"
 
     @property
-    def principal_amount(self) -> Decimal:
+    def principalamount_field(self) -> Decimal:
         """The line's price after discounts without its tax: what a refund calls "principal"."""
         tax = self.tax_amount if self.tax_included else Decimal(0)
         return self.item_amount - self.discount_amount - tax
@@ -195,7 +188,7 @@ class OrderAdjustment(TenantScopedModel):
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
     amount = models.DecimalField(_("amount"), max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES)
     # Tax inside `amount` (a taxes-included shop's shipping): shown, never added again.
-    included_tax_amount = _amount(_("tax included"))
+    included_tax_amount = amount_field(_("tax included"))
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:

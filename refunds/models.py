@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -24,18 +23,13 @@ from acorn.money import (
     RATE_DECIMAL_PLACES,
     RATE_MAX_DIGITS,
     Money,
+    amount_field,
     validate_currency_code,
 )
 from acorn.tenancy.models import TenantScopedModel
 from channels.models import Store
 from inventory.models import Product, Warehouse
 from orders.models import Order, OrderLine
-
-
-def _amount(verbose_name: Any, **extra: Any) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name, max_digits=AMOUNT_MAX_DIGITS, decimal_places=AMOUNT_DECIMAL_PLACES, default=0, **extra
-    )
 
 
 class ReasonTag(models.TextChoices):
@@ -64,16 +58,16 @@ class TagSource(models.TextChoices):
 class RefundComponents(models.Model):
     """The money of a refund or of one refunded line, by component (signed, see the module docstring)."""
 
-    principal_amount = _amount(_("item price"))
-    shipping_amount = _amount(_("shipping"))
-    tax_amount = _amount(_("tax"))
-    tax_withheld_amount = _amount(_("tax withheld by the marketplace"))
-    gift_wrap_amount = _amount(_("gift wrap"))
-    promotion_amount = _amount(_("promotion"))
-    commission_amount = _amount(_("commission refunded"))
-    refund_admin_fee_amount = _amount(_("refund administration fee"))
-    other_fee_amount = _amount(_("other fees"))
-    other_amount = _amount(_("other"))
+    principal_amount = amount_field(_("item price"))
+    shipping_amount = amount_field(_("shipping"))
+    tax_amount = amount_field(_("tax"))
+    tax_withheld_amount = amount_field(_("tax withheld by the marketplace"))
+    gift_wrap_amount = amount_field(_("gift wrap"))
+    promotion_amount = amount_field(_("promotion"))
+    commission_amount = amount_field(_("commission refunded"))
+    refund_admin_fee_amount = amount_field(_("refund administration fee"))
+    other_fee_amount = amount_field(_("other fees"))
+    other_amount = amount_field(_("other"))
 
     # component name (channels.adapters.base.REFUND_COMPONENTS) → field
     COMPONENT_FIELDS = {
@@ -164,8 +158,8 @@ class Refund(TenantScopedModel, RefundComponents, Reviewed):
     origin = models.CharField(_("origin"), max_length=10, choices=RefundOrigin.choices)
     status = models.CharField(_("status"), max_length=20, choices=RefundStatus.choices)
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency_code])
-    amount = _amount(_("refunded to the buyer"))
-    net_amount = _amount(_("effect on the seller"))
+    amount = amount_field(_("refunded to the buyer"))
+    net_amount = amount_field(_("effect on the seller"))
     # The amount in the tenant's reporting currency, with the rate used (empty when no rate was known).
     reporting_currency = models.CharField(_("reporting currency"), max_length=3, blank=True)
     reporting_amount = models.DecimalField(
@@ -285,7 +279,7 @@ class RefundLine(TenantScopedModel, RefundComponents):
         Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("product")
     )
     quantity = models.PositiveIntegerField(_("quantity"), default=0)
-    amount = _amount(_("refunded to the buyer"))
+    amount = amount_field(_("refunded to the buyer"))
 
     class Meta:
         verbose_name = _("refund line")
