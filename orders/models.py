@@ -166,7 +166,7 @@ class OrderLine(TenantScopedModel):
         return f"{self.sku} x {self.quantity}"
 
     @property
-    def principalamount_field(self) -> Decimal:
+    def principal_amount(self) -> Decimal:
         """The line's price after discounts without its tax: what a refund calls "principal"."""
         tax = self.tax_amount if self.tax_included else Decimal(0)
         return self.item_amount - self.discount_amount - tax
