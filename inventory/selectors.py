@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.http import Http404
 
 from acorn.tenancy.models import Tenant
 from channels.models import Store
@@ -55,8 +56,6 @@ def waiting_line_counts(*, tenant: Tenant) -> dict[str, int]:
 
 
 def product_get_or_404(*, tenant: Tenant, pk: int) -> Product:
-    from django.http import Http404
-
     product = Product.objects.filter(tenant=tenant, pk=pk).first()
     if product is None:
         raise Http404

@@ -38,9 +38,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from channels.models import Platform
 from refunds.models import ReasonTag
 
 _DEFECTIVE = ReasonTag.DEFECTIVE.value
@@ -121,21 +123,26 @@ def _code_key(code: str) -> str:
     return re.sub(r"[\s\-]+", "_", unicodedata.normalize("NFKC", code).strip()).upper()
 
 
+def _amazon_tag(key: str) -> str | None:
+    if key.startswith(_MFN_PREFIX):
+        key = key[len(_MFN_PREFIX) :]
+    if key.startswith(_AMAZON_OTHER_PREFIXES):
+        return _OTHER
+    return AMAZON_CODES.get(key)
+
+
+# Each channel's reason codes (WooCommerce has none: free-text reasons only).
+_CODE_READERS: dict[str, Callable[[str], str | None]] = {
+    Platform.AMAZON: _amazon_tag,
+    Platform.SHOPIFY: SHOPIFY_CODES.get,
+}
+
+
 def tag_for_code(platform: str, code: str) -> str | None:
     """The ReasonTag value a channel's reason code means, or None when the code is unknown or says nothing."""
     key = _code_key(code or "")
-    if not key:
-        return None
-    platform = (platform or "").strip().lower()
-    if platform == "amazon":
-        if key.startswith(_MFN_PREFIX):
-            key = key[len(_MFN_PREFIX) :]
-        if key.startswith(_AMAZON_OTHER_PREFIXES):
-            return _OTHER
-        return AMAZON_CODES.get(key)
-    if platform == "shopify":
-        return SHOPIFY_CODES.get(key)
-    return None  # WooCommerce (and anything else): free-text reasons only
+    reader = _CODE_READERS.get((platform or "").strip().lower())
+    return reader(key) if key and reader is not None else None
 
 
 # --- text ------------------------------------------------------------------------------------------------------
