@@ -1,5 +1,16 @@
 """Models of the finance app: Django reads them from here; each sub-domain keeps its own module."""
 
+from finance.ledger.models import (
+    Account,
+    AccountMapping,
+    AccountType,
+    ClosedPeriod,
+    JournalEntry,
+    JournalLine,
+    JournalSource,
+    JournalStatus,
+    LedgerRole,
+)
 from finance.settlements.models import (
     Category,
     CategoryRule,
@@ -13,10 +24,19 @@ from finance.settlements.models import (
 )
 
 __all__ = [
+    "Account",
+    "AccountMapping",
+    "AccountType",
     "Category",
     "CategoryRule",
     "CategorySource",
+    "ClosedPeriod",
     "DeferredTransaction",
+    "JournalEntry",
+    "JournalLine",
+    "JournalSource",
+    "JournalStatus",
+    "LedgerRole",
     "Settlement",
     "SettlementKind",
     "SettlementLine",
