@@ -233,3 +233,23 @@ def test_report_documents_are_decoded_by_their_bytes_not_their_headers() -> None
     assert decode_report_document("1980円 返品".encode("shift_jis"), declared_charset="shift_jis") == "1980円 返品"
     with pytest.raises(ChannelError, match="gzip"):
         decode_report_document(b"\x1f\x8b\x08\x00broken")
+
+
+def test_settlements_read_before_their_orders_are_matched_when_the_orders_arrive(
+    tenant: Tenant, sim: SimulatorServer
+) -> None:
+    # given a new store whose first settlements sync ran before its orders sync (the demo's first minute)
+    store = _connect(tenant, sim, "JP")
+    _sync(store, "settlements")
+    with tenant_scope(tenant):
+        settlements = list(Settlement.objects.filter(store=store))
+        assert settlements and all(settlement.matched_order_count == 0 for settlement in settlements)
+        assert any(settlement_unmatched_order_ids(settlement=settlement) for settlement in settlements)
+    # when the orders arrive
+    _sync(store, "orders")
+    # then every order line is linked and the settlements are reconciled again
+    with tenant_scope(tenant):
+        for settlement in Settlement.objects.filter(store=store):
+            assert settlement_unmatched_order_ids(settlement=settlement) == []
+            assert settlement.matched_order_count == settlement.order_count > 0
+        assert not SettlementLine.objects.filter(settlement__store=store, order=None).exclude(order_external_id="")
