@@ -426,10 +426,13 @@ def settlement_truth(orders: Iterable[Order], seller_id: str, now: datetime) -> 
     ]
 
 
-def deferred_truth(orders: Iterable[Order], now: datetime) -> dict[str, Decimal]:
-    """Per order id, the money Amazon still holds back at `now` (its deferred events not yet released)."""
+def deferred_truth(orders: Iterable[Order], now: datetime, posted_before: datetime | None = None) -> dict[str, Decimal]:
+    """Per order id, the money Amazon still holds back at `now` (its deferred events not yet released),
+    counting the events posted before `posted_before` when given (what a client reading up to then sees)."""
     pending: dict[str, Decimal] = {}
     for event in financial_events(orders, now):
+        if posted_before is not None and event.posted >= posted_before:
+            continue
         if event.status_at(now) == "DEFERRED":
             pending[event.order.order_id] = pending.get(event.order.order_id, Decimal(0)) + event.total
     return pending

@@ -5,7 +5,7 @@ and the per-store / per-order read the console shows."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,12 +13,13 @@ import pytest
 from acorn.money import quantize_amount
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
+from channels.models import SyncCursor
 from finance.settlements.deferred import DEFERRED_MONEY_RESOURCE, deferred_money
 from finance.settlements.models import DeferredTransaction
 from simulator.ledger import deferred_truth
 from simulator.server import SimulatorServer
 from simulator.world import ManualClock, World
-from tests.finance.test_amazon_settlements import NOW, _connect, _sync
+from tests.finance.test_amazon_settlements import _connect, _sync
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def _fast_sync(settings: Any) -> None:
 
 @pytest.fixture
 def sim() -> Iterator[SimulatorServer]:
-    world = World(seed=23, clock=ManualClock(NOW))
+    world = World(seed=23, clock=ManualClock(datetime.now(UTC).replace(microsecond=0)))
     with SimulatorServer(seed=23, world=world) as server:
         yield server
 
@@ -45,10 +46,15 @@ def test_money_amazon_holds_back_is_pending_until_released(
     # given a US store with merchant-fulfilled orders shipped in the last seven days (DD+7)
     store = _connect(tenant, sim, "US")
     _sync(store, "orders")
-    truth = deferred_truth(sim.world.seller_orders(store.seller_id), sim.world.now())
-    assert truth
+    clock = sim.world.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(datetime.now(UTC).replace(microsecond=0))  # Amazon's "now" and ACORN's agree, however long that took
     # when the deferred money is synced
     run = _sync(store, DEFERRED_MONEY_RESOURCE)
+    with tenant_scope(tenant):
+        read_until = SyncCursor.objects.get(store=store, resource=DEFERRED_MONEY_RESOURCE).high_water
+    truth = deferred_truth(sim.world.seller_orders(store.seller_id), sim.world.now(), posted_before=read_until)
+    assert truth
     # then each deferred transaction is kept, and the pending money per order is the simulator's
     with tenant_scope(tenant):
         assert run.created == DeferredTransaction.objects.filter(store=store).count() > 0
@@ -74,8 +80,6 @@ def test_money_amazon_holds_back_is_pending_until_released(
     assert (again.created, again.updated) == (0, 0)
 
     # when Amazon releases them (a week later), the same rows are updated, not duplicated
-    clock = sim.world.clock
-    assert isinstance(clock, ManualClock)
     clock.advance(timedelta(days=8))
     released = _sync(store, DEFERRED_MONEY_RESOURCE)
     with tenant_scope(tenant):

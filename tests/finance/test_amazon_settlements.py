@@ -35,7 +35,6 @@ from simulator.world import ManualClock, World
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime.now(UTC).replace(microsecond=0)
 STORES = {"US": ("NA", ["US"]), "EU": ("EU", ["DE", "FR"]), "JP": ("FE", ["JP"])}
 SELLERS = {"US": ("NA", ["US"]), "EU": ("EU", ["UK", "DE", "FR"]), "JP": ("FE", ["JP"])}
 
@@ -52,7 +51,8 @@ def _fast_sync(settings: Any) -> None:
 
 @pytest.fixture
 def sim() -> Iterator[SimulatorServer]:
-    world = World(seed=21, clock=ManualClock(NOW))
+    # The simulated clock starts now (not at collection time): ACORN's windows end at its own "now".
+    world = World(seed=21, clock=ManualClock(datetime.now(UTC).replace(microsecond=0)))
     with SimulatorServer(seed=21, world=world) as server:
         yield server
 
@@ -99,7 +99,7 @@ def _truth(sim: SimulatorServer, store: Store) -> list[dict[str, Any]]:
     return [
         truth
         for truth in settlement_truth(orders, store.seller_id, sim.world.now())
-        if truth["marketplace_id"] in ids and truth["report_created"] >= NOW - timedelta(days=89)
+        if truth["marketplace_id"] in ids and truth["report_created"] >= sim.world.now() - timedelta(days=89)
     ]
 
 
