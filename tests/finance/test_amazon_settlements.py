@@ -23,12 +23,13 @@ from acorn.tenancy.scoping import tenant_scope
 from channels import services
 from channels.adapters.amazon.reports import decode_report_document
 from channels.adapters.base import ChannelError
-from channels.models import AMAZON_MARKETPLACES, QuarantinedRecord, Store, SyncCursor, SyncRun
+from channels.models import AMAZON_MARKETPLACES, DataPermission, QuarantinedRecord, Store, SyncCursor, SyncRun
 from channels.sync import sync_run_execute
 from finance.settlements.models import Category, Settlement, SettlementLine, SettlementSource
 from finance.settlements.selectors import settlement_category_totals, settlement_list, settlement_unmatched_order_ids
 from finance.settlements.services import category_rule_set
 from simulator.amazon import reports as simulated_reports
+from simulator.demo import DEMO_SELLERS, install_demo_sellers
 from simulator.ledger import UNKNOWN_DESCRIPTION, settlement_truth
 from simulator.server import SimulatorServer
 from simulator.world import ManualClock, World
@@ -253,3 +254,45 @@ def test_settlements_read_before_their_orders_are_matched_when_the_orders_arrive
             assert settlement_unmatched_order_ids(settlement=settlement) == []
             assert settlement.matched_order_count == settlement.order_count > 0
         assert not SettlementLine.objects.filter(settlement__store=store, order=None).exclude(order_external_id="")
+
+
+def test_the_demo_sellers_settlements_import(tenant: Tenant) -> None:
+    # given the demo's simulated sellers (`manage.py demo` / `make run`) and their stores as the demo makes them
+    world = World(seed=1, clock=ManualClock(datetime.now(UTC).replace(microsecond=0)))
+    install_demo_sellers(world)
+    with SimulatorServer(seed=1, world=world) as server:
+        for demo in DEMO_SELLERS:
+            with tenant_scope(tenant):
+                store = services.store_create(
+                    tenant=tenant,
+                    actor=None,
+                    membership=None,
+                    platform="amazon",
+                    name=demo.store_name,
+                    region=demo.region,
+                    marketplaces=list(demo.marketplaces),
+                    permissions=list(DataPermission.values),
+                    endpoint=server.url,
+                )
+                store = services.store_authorize(
+                    store=store,
+                    actor=None,
+                    seller_id=demo.selling_partner_id,
+                    secrets={"refresh_token": demo.refresh_token},
+                    queue_sync=False,
+                )
+            # when the first scheduled syncs run, settlements before orders (the order they happen to run in)
+            _sync(store, "settlements")
+            _sync(store, "orders")
+            # then every settlement Amazon lists is imported, balanced, matched and true to the cent
+            truths = _truth(server, store)
+            with tenant_scope(tenant):
+                imported = {s.external_id: s for s in Settlement.objects.filter(store=store)}
+                assert set(imported) == {truth["settlement_id"] for truth in truths} != set()
+                for truth in truths:
+                    settlement = imported[truth["settlement_id"]]
+                    assert settlement.balanced and settlement_unmatched_order_ids(settlement=settlement) == []
+                    got = settlement_category_totals(settlement=settlement)
+                    assert {c: quantize_amount(a, settlement.currency) for c, a in got.items()} == {
+                        c: quantize_amount(a, settlement.currency) for c, a in truth["categories"].items()
+                    }
