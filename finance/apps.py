@@ -9,9 +9,17 @@ class FinanceConfig(AppConfig):
     def ready(self) -> None:
         from channels.services_lifecycle import register_store_data
         from channels.sync import register_sync_job
+        from finance.settlements.amazon import AMAZON_SETTLEMENTS
+        from finance.settlements.deferred import deferred_money_sync_job
+        from finance.settlements.order_links import settlement_lines_link_orders
         from finance.settlements.store_data import FINANCE_STORE_DATA
-        from finance.settlements.sync import settlements_sync_job
+        from finance.settlements.sync import register_statement_source, settlements_sync_job
+        from orders.hooks import register_orders_upserted_listener
 
         register_store_data(FINANCE_STORE_DATA)
         # Statement sources (one per channel capability) register here, before the job that dispatches to them.
+        register_statement_source(AMAZON_SETTLEMENTS)
         register_sync_job(settlements_sync_job())
+        register_sync_job(deferred_money_sync_job())
+        # A statement read before its orders is linked when they arrive.
+        register_orders_upserted_listener(settlement_lines_link_orders)

@@ -205,6 +205,9 @@ class FinancialTransaction:
     order_id: str = ""
     settlement_id: str = ""
     components: tuple[tuple[str, Decimal], ...] = ()
+    # Deferred money (Finances 2024-06-19 DeferredContext): when Amazon says it releases it, and why it waits.
+    releases_at: datetime | None = None
+    deferral_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

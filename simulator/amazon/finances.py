@@ -91,32 +91,42 @@ def render_transaction(seller: Seller, event: FinancialEvent, now: datetime) -> 
     contexts: list[dict[str, Any]] = []
     if event.deferred_until is not None:
         contexts.append(
-            {"contextType": "DeferredContext", "deferralReason": "DD7", "maturityDate": iso(event.deferred_until)}
+            {
+                "contextType": "DeferredContext",
+                "deferralReason": "DD7",
+                "maturityDate": iso(event.deferred_until),
+                "deferralStatus": "HOLD" if event.status_at(now) == "DEFERRED" else "RELEASE",
+            }
         )
     if event.refund is not None:
         identifier = {"relatedIdentifierName": "REFUND_ID", "relatedIdentifierValue": event.refund.refund_id}
     else:
         reference = event.shipment.reference if event.shipment is not None else ""
         identifier = {"relatedIdentifierName": "SHIPMENT_ID", "relatedIdentifierValue": reference}
+    status = event.status_at(now)
+    related = [
+        {"relatedIdentifierName": "ORDER_ID", "relatedIdentifierValue": order.order_id},
+        identifier,
+    ]
+    if status != "DEFERRED":  # a deferred transaction is in no settlement until it is released
+        related.append(
+            {
+                "relatedIdentifierName": "SETTLEMENT_ID",
+                "relatedIdentifierValue": settlement_id(
+                    seller.selling_partner_id, marketplace.marketplace_id, event.settlement_index
+                ),
+            }
+        )
     transaction: dict[str, Any] = {
         "sellingPartnerMetadata": {
             "sellingPartnerId": seller.selling_partner_id,
             "accountType": "Standard Orders",
             "marketplaceId": marketplace.marketplace_id,
         },
-        "relatedIdentifiers": [
-            {"relatedIdentifierName": "ORDER_ID", "relatedIdentifierValue": order.order_id},
-            identifier,
-            {
-                "relatedIdentifierName": "SETTLEMENT_ID",
-                "relatedIdentifierValue": settlement_id(
-                    seller.selling_partner_id, marketplace.marketplace_id, event.settlement_index
-                ),
-            },
-        ],
+        "relatedIdentifiers": related,
         "transactionType": event.kind,
         "transactionId": event.transaction_id,
-        "transactionStatus": event.status_at(now),
+        "transactionStatus": status,
         "description": "Order Refund" if event.kind == REFUND else "Order Payment",
         "postedDate": iso(event.posted),
         "totalAmount": currency(event.total, code),

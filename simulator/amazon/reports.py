@@ -1,7 +1,9 @@
 """Reports API 2021-06-30: getReports, createReport, getReport, getReportDocument, and the documents.
 
 Settlement reports (``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2``) cannot be requested: Amazon writes
-one per closed fortnightly settlement and marketplace, and they are found with getReports. Requested
+one per closed fortnightly settlement and marketplace, and they are found with getReports, which ignores
+the marketplace filter for them (a seller sees every marketplace's settlements; tell them apart by the
+report's marketplaceIds and the file's marketplace-name). Requested
 reports (``GET_MERCHANT_LISTINGS_ALL_DATA``, and the returns reports ``GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA``
 and ``GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE``, see `returns_reports`) go IN_QUEUE → IN_PROGRESS → DONE
 over 15 seconds of world time. A returns report with no rows ends CANCELLED, as Amazon cancels reports that
@@ -242,7 +244,8 @@ def get_reports(context: AmazonContext, request: Request, params: dict[str, str]
         if record.report_type in query["types"]
         and since <= record.created <= until
         and (not query["statuses"] or report_status(context, record, now)[0] in query["statuses"])
-        and (not query["mk"] or set(record.marketplace_ids) & set(query["mk"]))
+        # Amazon ignores the marketplace filter for settlement reports: a seller gets every marketplace's.
+        and (not query["mk"] or record.settlement is not None or set(record.marketplace_ids) & set(query["mk"]))
     ]
     found.sort(key=lambda record: (record.created, record.report_id), reverse=True)
     page = found[offset : offset + size]
@@ -426,6 +429,21 @@ def settlement_text(settlement: Settlement) -> str:
                         "quantity-purchased": str(item.quantity) if principal and event.refund is None else "",
                     }
                 )
+    for row in settlement.account_rows:  # account-level money: no order, no shipment
+        rows.append(
+            {
+                "settlement-id": settlement.settlement_id,
+                "transaction-type": row.transaction_type,
+                "marketplace-name": marketplace.name,
+                "amount-type": row.amount_type,
+                "amount-description": row.description,
+                "amount": _local_amount(row.amount, currency, comma),
+                "posted-date": row.posted.strftime("%m/%d/%y"),
+                "posted-date-time": row.posted.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "sku": row.sku,
+                "quantity-purchased": str(row.quantity) if row.quantity is not None else "",
+            }
+        )
     return _rows(SETTLEMENT_COLUMNS, rows)
 
 

@@ -143,7 +143,9 @@ def test_console_connect_flow_through_seller_central(
         assert store.status == StoreStatus.ACTIVE and store.seller_id.startswith("A")
         assert store.credential.secrets["refresh_token"].startswith("Atzr|")
     assert [(task.name, kwargs["resource"], kwargs["trigger"]) for task, kwargs in enqueued] == [
-        ("channels.run_store_sync", "orders", "connect")
+        ("channels.run_store_sync", "orders", "connect"),
+        ("channels.run_store_sync", "settlements", "connect"),  # the store granted "finance"
+        ("channels.run_store_sync", "deferred_money", "connect"),
     ]
     # and the code was single-use: replaying the callback fails cleanly
     replay = owner_client.get(callback.removeprefix("http://testserver"))

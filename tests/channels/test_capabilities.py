@@ -176,7 +176,7 @@ def test_require_hands_out_what_the_adapter_implements_and_refuses_the_rest(tena
 @pytest.mark.parametrize(
     ("platform", "resources"),
     [
-        ("amazon", {"orders", "refunds", "returns", "inventory"}),
+        ("amazon", {"orders", "refunds", "returns", "inventory", "settlements", "deferred_money"}),
         ("shopify", {"orders", "refunds", "returns"}),
         ("woocommerce", {"orders", "refunds"}),
     ],

@@ -112,10 +112,12 @@ def test_sync_now_queues_each_resource(
         response = client_for(operator).post(reverse("channels:store-sync", args=[store.pk]))
     assert response.status_code == 302
     assert sorted((task.name, kwargs["resource"], kwargs["store_id"]) for task, kwargs in enqueued) == [
+        ("channels.run_store_sync", "deferred_money", store.pk),  # finance: money Amazon holds back
         ("channels.run_store_sync", "inventory", store.pk),  # FBA stock (an Amazon store)
         ("channels.run_store_sync", "orders", store.pk),
         ("channels.run_store_sync", "refunds", store.pk),  # the store granted "returns" (refunds.sync)
         ("channels.run_store_sync", "returns", store.pk),
+        ("channels.run_store_sync", "settlements", store.pk),  # finance: settlement reports
     ]
 
 

@@ -121,10 +121,14 @@ def test_settlements_carry_refund_rows_and_still_total_their_events(api: Api, wo
         for amounts in by_refund.values():
             assert amounts[("ItemPrice", "Principal")] < 0 < amounts[("ItemFees", "Commission")]
             assert amounts[("ItemFees", "RefundCommission")] < 0
-        # the settlement and listTransactions agree, refunds included
-        params = {"postedAfter": report["dataStartTime"], "postedBefore": report["dataEndTime"]}
+        # the settlement's order and refund rows and listTransactions agree, refunds included
+        params = {"postedAfter": iso(START - timedelta(days=170)), "postedBefore": report["dataEndTime"]}
         params["marketplaceId"] = report["marketplaceIds"][0]
-        transactions = _all(eu, params)
-        assert sum(_amount(t["totalAmount"]) for t in transactions) == _local(summary["total-amount"])
+        tag = {"relatedIdentifierName": "SETTLEMENT_ID", "relatedIdentifierValue": summary["settlement-id"]}
+        transactions = [t for t in _all(eu, params) if tag in t["relatedIdentifiers"]]
+        order_rows = [line for line in lines if line["transaction-type"] in ("Order", "Refund")]
+        assert sum(_amount(t["totalAmount"]) for t in transactions) == sum(
+            _local(line["amount"]) for line in order_rows
+        )
         assert len({t["transactionId"] for t in transactions if t["transactionType"] == "Refund"}) == len(by_refund)
     assert refund_rows > 0

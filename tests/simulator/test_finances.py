@@ -111,7 +111,8 @@ MODEL = SwaggerModel(
                             "paymentDate": DATE,
                         }
                     ),
-                    _def({"deferralReason": STRING, "maturityDate": DATE}),
+                    # deferralStatus (HOLD / RELEASE): DeferredContext as amzn/selling-partner-api-sdk documents it
+                    _def({"deferralReason": STRING, "maturityDate": DATE, "deferralStatus": STRING}),
                     _def({"startTime": DATE, "endTime": DATE}),
                 ]
             },

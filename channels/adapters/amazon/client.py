@@ -220,6 +220,22 @@ class AmazonClient(ChannelAdapter):
         finally:
             client.close()
 
+    def _download(self, url: str) -> tuple[bytes, str]:
+        """The bytes at a report document's pre-signed URL (no access token), and the charset its
+        Content-Type declares (""). Errors classified like an API call's: an expired URL (403) or a 5xx is
+        retryable, since asking for the document again gives a fresh URL."""
+        try:
+            response = httpx.get(url, timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS, follow_redirects=True)
+        except httpx.HTTPError as error:
+            raise classify_error(error) from None
+        if response.status_code in (403, 429) or response.status_code >= 500:
+            raise ChannelRetryableError(
+                f"Amazon's document store answered {response.status_code}", code=f"http_{response.status_code}"
+            )
+        if response.status_code != 200:
+            raise ChannelError(f"Amazon's document store answered {response.status_code}")
+        return response.content, response.charset_encoding or ""
+
     def _merchant_id(self) -> str:
         if not self.store.seller_id:
             raise ChannelError("The store has no seller id yet: authorise it first.")

@@ -344,6 +344,12 @@ def parse_transaction(raw: Mapping[str, Any]) -> FinancialTransaction:
             str(total),
         ]
     )
+    releases_at, deferral_reason = None, ""
+    for context in raw.get("contexts") or []:
+        if isinstance(context, Mapping) and context.get("contextType") == "DeferredContext":
+            maturity = context.get("maturityDate")
+            releases_at = parse_time(maturity, "contexts.maturityDate") if maturity else None
+            deferral_reason = str(context.get("deferralReason") or "")[:30]
     return FinancialTransaction(
         external_id=external_id[:200],
         transaction_type=transaction_type[:60],
@@ -355,6 +361,8 @@ def parse_transaction(raw: Mapping[str, Any]) -> FinancialTransaction:
         order_id=identifiers.get("ORDER_ID", "")[:100],
         settlement_id=identifiers.get("SETTLEMENT_ID", "")[:100],
         components=tuple(_leaf_breakdowns(raw.get("breakdowns"), "breakdowns", currency)),
+        releases_at=releases_at,
+        deferral_reason=deferral_reason,
     )
 
 

@@ -10,8 +10,10 @@ and column; the other rows go on. A document that lacks a documented column is r
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import re
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -329,6 +331,32 @@ def parse_mfn_returns(text: str, *, marketplace: str = "") -> tuple[list[Externa
     return items, bad
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def decode_report_document(content: bytes, *, declared_charset: str = "", name: str = "") -> str:
+    """A report document's bytes → text. Compressed or not is decided by the gzip magic bytes (1f 8b), never
+    by a header; the text is UTF-8 (a byte-order mark dropped) when it is valid UTF-8, else in the charset
+    the download declared, else Windows-1252 (what Amazon's flat files in Latin scripts use)."""
+    if content[:2] == GZIP_MAGIC:
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ChannelError(f"Report document {name}: the gzip data is corrupt ({error})") from None
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for encoding in (declared_charset, "cp1252"):
+        if not encoding or encoding.lower().replace("-", "") == "utf8":
+            continue
+        try:
+            return content.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise ChannelError(f"Report document {name}: the text is neither UTF-8 nor {declared_charset or 'Windows-1252'}")
+
+
 class ReportsApi(AmazonClient):
     """Reports API 2021-06-30."""
 
@@ -375,12 +403,15 @@ class ReportsApi(AmazonClient):
             raise ChannelError(f"Amazon's report {report_id} is unreadable: {error}") from None
 
     def download_report_document(self, *, document_id: str) -> str:
-        """The report's text: fetched from its pre-signed URL and un-gzipped by the client library."""
-        payload = self._call(Reports, "get_report_document", document_id, download=True).payload
-        document = payload.get("document") if isinstance(payload, Mapping) else None
-        if not isinstance(document, str):
-            raise ChannelRetryableError("Amazon's report document could not be downloaded", code="empty_response")
-        return document
+        """The report's text: the document's pre-signed URL from getReportDocument, its bytes fetched and
+        decoded here (`decode_report_document`), not by the client library, which un-gzips by the
+        metadata's compressionAlgorithm and decodes by the Content-Type header, defaulting to Latin-1."""
+        payload = self._call(Reports, "get_report_document", document_id).payload
+        url = payload.get("url") if isinstance(payload, Mapping) else None
+        if not isinstance(url, str) or not url:
+            raise ChannelRetryableError("Amazon's report document has no URL", code="empty_response")
+        content, charset = self._download(url)
+        return decode_report_document(content, declared_charset=charset, name=document_id)
 
     def read_settlement(self, *, document_id: str) -> SettlementDocument:
         """A settlement V2 report's document, parsed (rows that cannot be read are in `bad_records`)."""
