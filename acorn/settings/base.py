@@ -320,7 +320,7 @@ SHOPIFY_SCOPES = env.str(
     "SHOPIFY_SCOPES",
     default="read_orders,write_orders,read_products,read_inventory,write_inventory,read_locations,"
     "read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders,"
-    "write_merchant_managed_fulfillment_orders,read_returns",
+    "write_merchant_managed_fulfillment_orders,read_returns,read_shopify_payments_payouts",
 )
 # Public URL Shopify and WooCommerce deliver webhooks to (ACORN_BASE_URL when blank).
 ACORN_WEBHOOK_BASE_URL = env.str("ACORN_WEBHOOK_BASE_URL", default="")
