@@ -291,6 +291,17 @@ def payout_truth(payout: Payout) -> dict[str, object]:
     categories: dict[str, Decimal] = defaultdict(Decimal)
     for transaction in payout.transactions:
         categories[GROSS_CATEGORY[transaction.type]] += transaction.amount
+        order = transaction.order
+        if transaction.type == "CHARGE" and order is not None and transaction.amount == order.total_price.shop:
+            # A charge that paid its order in full: the order says which part was shipping, and which part tax
+            # charged on top of the prices (tax inside the prices is part of what the goods sold for).
+            parts = [("shipping_income", order.shipping.shop)]
+            if not order.taxes_included:
+                parts.append(("tax_collected", order.total_tax.shop))
+            for name, amount in parts:
+                if amount:
+                    categories[name] += amount
+                    categories["sales"] -= amount
         if transaction.fee:
             categories[FEE_CATEGORY] -= transaction.fee
     orders = sorted({str(transaction.order.legacy_id) for transaction in payout.transactions if transaction.order})
