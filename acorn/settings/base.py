@@ -294,6 +294,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "refunds.dispatch_weekly_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week=1),
     },
+    # WooCommerce has no payouts: last month's and this month's statement of every site, built from its orders
+    # and refunds, daily (a month's statement is rebuilt while it is open, then closed).
+    "build-woocommerce-statements": {
+        "task": "finance.dispatch_woocommerce_statements",
+        "schedule": crontab(minute=40, hour=2),
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
