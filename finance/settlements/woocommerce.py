@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from acorn.audit.services import audit_record
 from acorn.money import quantize_amount
@@ -58,6 +59,14 @@ OPEN = "OPEN"
 CLOSED = "CLOSED"
 CLOSE_AFTER = timedelta(days=3)
 GATEWAY_FEES_NOTE = "Built from orders and refunds; payment gateway fees are unknown and not included."
+# What the statement page says of a built statement (its fees) and of its month (vendor_status).
+GATEWAY_FEES_UNKNOWN = _(
+    "Payment gateway fees are unknown: WooCommerce does not report them, so this statement includes none."
+)
+STATEMENT_STATES = {
+    OPEN: _("Month open: the statement is rebuilt daily"),
+    CLOSED: _("Month closed: the statement no longer changes"),
+}
 UNKNOWN_GATEWAY = "unknown"
 # WooCommerce order statuses of orders never paid (their money never cleared).
 UNPAID_STATUSES = ("pending", "on-hold", "checkout-draft", "cancelled", "failed")
