@@ -178,7 +178,7 @@ def test_require_hands_out_what_the_adapter_implements_and_refuses_the_rest(tena
     ("platform", "resources"),
     [
         ("amazon", {"orders", "refunds", "returns", "inventory"}),
-        ("shopify", {"orders", "refunds", "returns"}),
+        ("shopify", {"orders", "refunds", "returns", "settlements"}),
         ("woocommerce", {"orders", "refunds"}),
     ],
 )
