@@ -8,7 +8,8 @@ it stays true to the world whatever the app did through the API:
 * a REFUND per successful refund transaction (negative amount, no fee: Shopify keeps the charge's fee);
 * an ADJUSTMENT (a small credit) after every sixth refund;
 * a chargeback on one charged order in 23 that was never refunded: a DISPUTE_WITHDRAWAL of the charge
-  (sourceType DISPUTE) and its CHARGEBACK_FEE, twelve days after the charge;
+  (sourceType DISPUTE) twelve days after it, carrying the chargeback fee as its own `fee` (as Shopify's own
+  balance-transaction example shows a dispute: amount -11.50, fee 15.00, net -26.50);
 * a rolling reserve on one charge in 9: RESERVED_FUNDS holds 10 % of it a minute after the charge and
   RESERVED_FUNDS_REVERSAL gives it back seven days later.
 
@@ -231,32 +232,19 @@ def balance_transactions(
                 )
         if charges and not refunds and order.legacy_id % CHARGEBACK_EVERY == 0:
             charge = charges[0]
-            disputed_at = charge.at + timedelta(days=12)
             found.append(
                 _transaction(
                     charge.legacy_id,
                     2,
                     "DISPUTE_WITHDRAWAL",
                     "DISPUTE",
-                    disputed_at,
+                    charge.at + timedelta(days=12),
                     currency,
                     -charge.amount.shop,
                     order=order,
                     source=charge.legacy_id,
                     order_transaction=charge.legacy_id,
-                )
-            )
-            found.append(
-                _transaction(
-                    charge.legacy_id,
-                    3,
-                    "CHARGEBACK_FEE",
-                    "DISPUTE",
-                    disputed_at,
-                    currency,
-                    -CHARGEBACK_FEE.get(currency, Decimal(15)),
-                    order=order,
-                    source=charge.legacy_id,
+                    fee=CHARGEBACK_FEE.get(currency, Decimal(15)),
                 )
             )
     visible = [transaction for transaction in found if transaction.at <= now]

@@ -105,7 +105,14 @@ def test_every_paid_payout_is_imported_balanced_matched_and_true_to_the_world(
     paid = {payout_id: payout for payout_id, payout in truth.items() if payout["status"] == "PAID"}
     assert len(paid) >= 25 and any(payout["status"] == "SCHEDULED" for payout in truth.values())
     kinds = {kind for payout in paid.values() for kind in payout["types"]}
-    assert {"CHARGE", "REFUND", "ADJUSTMENT", "DISPUTE_WITHDRAWAL", "CHARGEBACK_FEE", "RESERVED_FUNDS"} <= kinds
+    assert {
+        "CHARGE",
+        "REFUND",
+        "ADJUSTMENT",
+        "DISPUTE_WITHDRAWAL",
+        "RESERVED_FUNDS",
+        "RESERVED_FUNDS_REVERSAL",
+    } <= kinds
 
     # when
     runs = _sync(store, "settlements")
@@ -132,6 +139,12 @@ def test_every_paid_payout_is_imported_balanced_matched_and_true_to_the_world(
         # every order the payouts paid settled what ACORN expected of it
         reconciled = [s for s in settlements.values() if s.status == SettlementStatus.RECONCILED]
         assert len(reconciled) >= len(paid) // 2
+        # a chargeback: the disputed charge given back, and its fee (on the same balance transaction) as a fee
+        chargeback = StoredLine.objects.filter(settlement__store=store, transaction_type="DISPUTE_WITHDRAWAL")
+        assert {(line.amount_type, line.category) for line in chargeback} == {
+            ("amount", Category.REFUNDS),
+            ("fee", Category.SELLER_FEES),
+        }
         # refunds are linked to ACORN's refunds of their orders
         refund_lines = StoredLine.objects.filter(
             settlement__store=store, transaction_type="REFUND", amount_type="amount"
