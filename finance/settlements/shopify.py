@@ -63,7 +63,7 @@ from finance.settlements.models import (
     SettlementLine,
     SettlementSource,
 )
-from finance.settlements.services import settlement_import
+from finance.settlements.services import ImportResult, settlement_import
 from finance.settlements.sync import StatementSource, register_statement_source
 from refunds.models import Refund
 
@@ -287,7 +287,7 @@ def payouts_persist(store: Store, statements: Sequence[Any]) -> PersistCounts:
     return PersistCounts(created=created, skipped=skipped)
 
 
-def payout_import(*, store: Store, payout: Payout, lines: Sequence[PayoutLine]) -> Any:
+def payout_import(*, store: Store, payout: Payout, lines: Sequence[PayoutLine]) -> ImportResult:
     """Import one payout with its balance transactions as a statement; an ImportResult (created=False when the
     store already has it). Writes in one transaction (settlement_import)."""
     return settlement_import(
