@@ -9,6 +9,8 @@ class FinanceConfig(AppConfig):
     def ready(self) -> None:
         from channels.services_lifecycle import register_store_data
         from channels.sync import register_sync_job
+        from finance.settlements import shopify as shopify_statements
+        from finance.settlements import woocommerce as woocommerce_statements
         from finance.settlements.amazon import AMAZON_SETTLEMENTS
         from finance.settlements.deferred import deferred_money_sync_job
         from finance.settlements.order_links import settlement_lines_link_orders
@@ -19,6 +21,8 @@ class FinanceConfig(AppConfig):
         register_store_data(FINANCE_STORE_DATA)
         # Statement sources (one per channel capability) register here, before the job that dispatches to them.
         register_statement_source(AMAZON_SETTLEMENTS)
+        shopify_statements.register()
+        woocommerce_statements.register()
         register_sync_job(settlements_sync_job())
         register_sync_job(deferred_money_sync_job())
         # A statement read before its orders is linked when they arrive.

@@ -28,6 +28,7 @@ from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels import services as channel_services
 from channels.adapters.base import ExternalReturn
 from channels.models import DataPermission, Store, StoreStatus
+from finance.models import Settlement, SettlementKind
 from inventory import allocation
 from inventory import services as stock
 from inventory.models import ChannelListing, Product, PushState, SharingRule, SkuMapping, Warehouse
@@ -78,6 +79,8 @@ class Company:
     request_id: int = 0
     refund_id: int = 0
     fba_return_id: int = 0
+    woo_store_id: int = 0
+    woo_total: Decimal = Decimal(0)
     notice_ids: list[int] = field(default_factory=list)
     stub_store_id: int = 0
 
@@ -131,6 +134,18 @@ def _company(
             status=StoreStatus.PENDING_AUTH,
             created_at=timezone.now() - timedelta(hours=2),
         ).pk
+        # a WooCommerce site (its data only: no permission to sync) with an order paid this morning
+        woo = Store.objects.create(
+            tenant=tenant, platform="woocommerce", name=f"Woo {slug}", status=StoreStatus.ACTIVE, permissions=[]
+        )
+        paid_at = timezone.now() - timedelta(minutes=30)
+        Order.objects.create(
+            tenant=tenant, store=woo, external_id=f"W-{slug}", purchased_at=paid_at, channel_updated_at=paid_at,
+            status="paid_unshipped", raw_status="processing", fulfillment_channel="merchant", currency="EUR",
+            item_amount=Decimal("40.00"), shipping_amount=Decimal("5.00"), total_amount=Decimal("45.00"),
+            tags=["payment_method:stripe", "payment_method_title:Credit card (Stripe)"],
+        )  # fmt: skip
+        company.woo_store_id, company.woo_total = woo.pk, Decimal("45.00")
         # Amazon's yearly re-authorisation comes up in under 30 days
         Store.objects.filter(pk=amazon.pk).update(authorized_at=timezone.now() - timedelta(days=340))
         orders = [
@@ -302,6 +317,15 @@ def _digests(companies: list[Company], result: Any, ran: list[tuple[Task, dict[s
             assert DigestSent.objects.filter(tenant=company.tenant).count() == 1
 
 
+def _statements_built(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert result == len(companies)
+    assert _queued_tenants(ran, "finance.build_store_statements") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            statement = Settlement.objects.get(store_id=company.woo_store_id, kind=SettlementKind.WOOCOMMERCE_STATEMENT)
+            assert statement.total_amount == company.woo_total and statement.balanced
+
+
 CHECKS: dict[str, Check] = {
     "dispatch-due-syncs": _synced,
     "warn-reauthorization": _warned,
@@ -317,6 +341,7 @@ CHECKS: dict[str, Check] = {
     "evaluate-refund-alerts": _per_tenant("refunds.evaluate_refund_alerts"),
     "send-stale-service-notices": _notices_sent,
     "send-weekly-digests": _digests,
+    "build-woocommerce-statements": _statements_built,
 }
 
 

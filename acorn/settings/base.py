@@ -294,6 +294,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "refunds.dispatch_weekly_digests",
         "schedule": crontab(minute=0, hour=7, day_of_week=1),
     },
+    # WooCommerce has no payouts: last month's and this month's statement of every site, built from its orders
+    # and refunds, daily (a month's statement is rebuilt while it is open, then closed).
+    "build-woocommerce-statements": {
+        "task": "finance.dispatch_woocommerce_statements",
+        "schedule": crontab(minute=40, hour=2),
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
@@ -320,7 +326,7 @@ SHOPIFY_SCOPES = env.str(
     "SHOPIFY_SCOPES",
     default="read_orders,write_orders,read_products,read_inventory,write_inventory,read_locations,"
     "read_fulfillments,write_fulfillments,read_merchant_managed_fulfillment_orders,"
-    "write_merchant_managed_fulfillment_orders,read_returns",
+    "write_merchant_managed_fulfillment_orders,read_returns,read_shopify_payments_payouts",
 )
 # Public URL Shopify and WooCommerce deliver webhooks to (ACORN_BASE_URL when blank).
 ACORN_WEBHOOK_BASE_URL = env.str("ACORN_WEBHOOK_BASE_URL", default="")

@@ -1020,8 +1020,8 @@ class SettlementListing(CapabilityInterface):
 
 class PayoutListing(CapabilityInterface):
     """The channel's payment service's payouts and the balance transactions each is made of (Shopify Payments
-    `shopifyPaymentsAccount { payouts, balanceTransactions }`). Declared for Finance; no adapter implements it
-    yet."""
+    `shopifyPaymentsAccount { payouts, balanceTransactions }`). Implemented for Shopify; finance imports each
+    paid payout as a statement (finance.settlements.shopify)."""
 
     provides = Capability.LIST_PAYOUTS
 

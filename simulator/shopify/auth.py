@@ -31,6 +31,7 @@ ALL_SCOPES = (
     "write_inventory",
     "read_locations",
     "read_returns",
+    "read_shopify_payments_payouts",
     "read_merchant_managed_fulfillment_orders",
     "write_merchant_managed_fulfillment_orders",
 )

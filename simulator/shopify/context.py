@@ -50,6 +50,8 @@ from simulator.shopify.model import (
     ShopOrder,
     WebhookSubscription,
 )
+from simulator.shopify.payments import payout_truth
+from simulator.shopify.payments import payouts as payments_payouts
 from simulator.shopify.webhooks import (
     COMPLIANCE_TOPICS,
     TOPICS,
@@ -665,6 +667,13 @@ class ShopifyContext:
                     }
                 )
         return rows
+
+    def payouts(self, domain: str) -> list[dict[str, Any]]:
+        """Every Shopify Payments payout issued up to now, oldest first, with its net, status, the orders it
+        pays for and its money per category as the world generated it (simulator.shopify.payments)."""
+        with self.lock:
+            shop = self._sync(self.shop(domain))
+            return [payout_truth(payout) for payout in payments_payouts(shop, self.states(domain), self.world.now())]
 
     def inventory(self, domain: str) -> list[dict[str, Any]]:
         """Stock per variant and location now: available, on_hand, committed and the other quantities."""

@@ -4,12 +4,14 @@ webhookSubscriptions and a few single-object look-ups."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from simulator.shopify.model import ShopOrder
+from simulator.shopify.payments import BalanceTransaction, Payout, balance_transactions, payouts
 from simulator.shopify.views import (
     Node,
     Views,
@@ -368,3 +370,170 @@ QUERY_RESOLVERS: dict[str, Callable[..., Any]] = {
     "node": resolve_node,
     "nodes": resolve_nodes,
 }
+
+
+# -- Shopify Payments ------------------------------------------------------------------------------------
+
+BALANCE_SEARCH_FIELDS = ("payments_transfer_id", "payout_status", "processed_at", "payout_date", "id")
+
+
+def _payments_world(info: GraphQLResolveInfo) -> list[Payout]:
+    request = request_context(info)
+    states = [(order, request.state(order)) for order in request.shopify.orders(request.shop.domain)]
+    return payouts(request.shop, states, request.now)
+
+
+def _money(amount: Decimal, currency: str) -> Node:
+    return {"amount": amount, "currencyCode": currency}
+
+
+def _payout_node(payout: Payout) -> Node:
+    currency = payout.currency
+    return {
+        "id": gid("ShopifyPaymentsPayout", payout.legacy_id),
+        "legacyResourceId": payout.legacy_id,
+        "issuedAt": payout.issued_at,
+        "net": _money(payout.net, currency),
+        "status": payout.status,
+        "transactionType": payout.transaction_type,
+        "externalTraceId": None,
+        "summary": {name: _money(amount, currency) for name, amount in payout.summary().items()},
+    }
+
+
+def _balance_node(transaction: BalanceTransaction, payout: Payout | None) -> Node:
+    currency = transaction.currency
+    order = transaction.order
+    return {
+        "id": gid("ShopifyPaymentsBalanceTransaction", transaction.legacy_id),
+        "type": transaction.type,
+        "test": False,
+        "sourceType": transaction.source_type,
+        "sourceId": transaction.source_id,
+        "sourceOrderTransactionId": transaction.source_order_transaction_id,
+        "associatedOrder": {"id": gid("Order", order.legacy_id), "name": order.name} if order else None,
+        "associatedPayout": (
+            {"id": gid("ShopifyPaymentsPayout", payout.legacy_id), "status": payout.status}
+            if payout
+            else {"id": None, "status": "PENDING"}
+        ),
+        "adjustmentReason": transaction.adjustment_reason,
+        "amount": _money(transaction.amount, currency),
+        "fee": _money(transaction.fee, currency),
+        "net": _money(transaction.net, currency),
+        "transactionDate": transaction.at,
+    }
+
+
+def _transfer(payout: Payout) -> BalanceTransaction:
+    """The payout itself as its account sees it: a TRANSFER of -net (what `hideTransfers` hides)."""
+    return BalanceTransaction(
+        legacy_id=payout.legacy_id,
+        type="TRANSFER",
+        source_type="TRANSFER",
+        source_id=payout.legacy_id,
+        source_order_transaction_id=None,
+        order=None,
+        at=payout.issued_at,
+        currency=payout.currency,
+        amount=-payout.net,
+    )
+
+
+def _balance_filter(info: GraphQLResolveInfo, query: str | None) -> Callable[[tuple[Any, Payout | None]], bool]:
+    """The balance transactions' search fields the sync uses: payments_transfer_id (the payout's id),
+    payout_status, payout_date, processed_at, id."""
+    terms, _ = parse_search(query)
+    unknown = [term.field for term in terms if term.field not in BALANCE_SEARCH_FIELDS]
+    search_warning(info, query or "", unknown)
+    timezone = request_context(info).shop.profile.timezone
+    known = [term for term in terms if term.field not in unknown]
+
+    def one(term: Any, transaction: BalanceTransaction, payout: Payout | None) -> bool:
+        value, op = term.value, term.op
+        if term.field == "payments_transfer_id":
+            tail = value.rsplit("/", 1)[-1]
+            return payout is not None and tail.isdigit() and payout.legacy_id == int(tail)
+        if term.field == "payout_status":
+            return (payout.status if payout else "PENDING") == value.upper()
+        if term.field == "id":
+            return compare(transaction.legacy_id, op, int(value.rsplit("/", 1)[-1]))
+        moment = parse_search_time(value, timezone)
+        if term.field == "processed_at":
+            return compare(transaction.at, op, moment)
+        return payout is not None and compare(payout.issued_at, op, moment)  # payout_date
+
+    def matches(row: tuple[Any, Payout | None]) -> bool:
+        return all(one(term, row[0], row[1]) != term.negated for term in known)
+
+    return matches
+
+
+def _balance_key(sort_key: str) -> Callable[[tuple[Any, Payout | None]], tuple[Any, int]]:
+    def stamp(moment: Any) -> str:
+        return str(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    if sort_key == "ID":
+        return lambda row: by_id(row[0].legacy_id)
+    if sort_key in ("AMOUNT", "NET", "FEE"):
+        attribute = {"AMOUNT": "amount", "NET": "net", "FEE": "fee"}[sort_key]
+        return lambda row: (getattr(row[0], attribute), row[0].legacy_id)
+    if sort_key == "TRANSACTION_TYPE":
+        return lambda row: (row[0].type, row[0].legacy_id)
+    if sort_key == "PAYOUT_DATE":
+        return lambda row: (stamp(row[1].issued_at) if row[1] else "9999", row[0].legacy_id)
+    return lambda row: (stamp(row[0].at), row[0].legacy_id)  # PROCESSED_AT and the rest
+
+
+def resolve_shopify_payments_account(root: Any, info: GraphQLResolveInfo) -> Node | None:
+    require_scope(
+        info,
+        "shopifyPaymentsAccount",
+        "read_shopify_payments",
+        "read_shopify_payments_accounts",
+        "read_shopify_payments_payouts",
+    )
+    request = request_context(info)
+    shop = request.shop
+
+    def resolve_payouts(info: GraphQLResolveInfo, **args: Any) -> Node:
+        require_scope(info, "payouts", "read_shopify_payments_payouts", "read_shopify_payments")
+        wanted = args.get("transactionType")
+        items = [payout for payout in _payments_world(info) if wanted in (None, payout.transaction_type)]
+        return connection(items, _payout_node, lambda payout: by_id(payout.legacy_id), **_paging(args))
+
+    def resolve_balance(info: GraphQLResolveInfo, **args: Any) -> Node:
+        require_scope(info, "balanceTransactions", "read_shopify_payments_payouts", "read_shopify_payments")
+        rows: list[tuple[BalanceTransaction, Payout | None]] = []
+        paid: set[int] = set()
+        for payout in _payments_world(info):
+            rows.extend((transaction, payout) for transaction in payout.transactions)
+            paid.update(transaction.legacy_id for transaction in payout.transactions)
+            if not args.get("hideTransfers"):
+                rows.append((_transfer(payout), payout))
+        states = [(order, request.state(order)) for order in request.shopify.orders(shop.domain)]
+        rows.extend(
+            (transaction, None)
+            for transaction in balance_transactions(shop, states, request.now)
+            if transaction.legacy_id not in paid
+        )
+        wanted = _balance_filter(info, args.get("query"))
+        return connection(
+            [row for row in rows if wanted(row)],
+            lambda row: _balance_node(*row),
+            _balance_key(args.get("sortKey") or "PROCESSED_AT"),
+            **_paging(args),
+        )
+
+    return {
+        "id": gid("ShopifyPaymentsAccount", shop.legacy_id),
+        "activated": True,
+        "country": shop.profile.country,
+        "defaultCurrency": shop.currency,
+        "balance": [_money(Decimal(0), shop.currency)],
+        "payouts": resolve_payouts,
+        "balanceTransactions": resolve_balance,
+    }
+
+
+QUERY_RESOLVERS["shopifyPaymentsAccount"] = resolve_shopify_payments_account

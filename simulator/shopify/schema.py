@@ -313,8 +313,59 @@ type RefundCreatePayload { order: Order refund: Refund userErrors: [UserError!]!
 type WebhookSubscriptionCreatePayload { userErrors: [UserError!]! webhookSubscription: WebhookSubscription }
 type WebhookSubscriptionDeletePayload { deletedWebhookSubscriptionId: ID userErrors: [UserError!]! }
 
+enum ShopifyPaymentsPayoutStatus { CANCELED FAILED IN_TRANSIT PAID SCHEDULED }
+enum ShopifyPaymentsPayoutTransactionType { DEPOSIT WITHDRAWAL }
+enum ShopifyPaymentsBalanceTransactionPayoutStatus {
+  ACTION_REQUIRED CANCELED FAILED IN_TRANSIT PAID PENDING SCHEDULED
+}
+enum ShopifyPaymentsSourceType { ADJUSTMENT ADJUSTMENT_REVERSAL CHARGE DISPUTE REFUND SYSTEM_ADJUSTMENT TRANSFER }
+enum ShopifyPaymentsTransactionType {
+  ADJUSTMENT CHARGE CHARGE_ADJUSTMENT CHARGEBACK_FEE CHARGEBACK_FEE_REFUND CHARGEBACK_HOLD CHARGEBACK_HOLD_RELEASE
+  DISPUTE_REVERSAL DISPUTE_WITHDRAWAL REFUND REFUND_ADJUSTMENT REFUND_FAILURE RESERVED_FUNDS RESERVED_FUNDS_REVERSAL
+  RESERVED_FUNDS_WITHDRAWAL RISK_REVERSAL RISK_WITHDRAWAL STRIPE_FEE TRANSFER TRANSFER_CANCEL TRANSFER_FAILURE
+  TRANSFER_REFUND
+}
+enum BalanceTransactionSortKeys {
+  AMOUNT FEE ID NET ORDER_NAME PAYMENT_METHOD_NAME PAYOUT_DATE PAYOUT_STATUS PROCESSED_AT TRANSACTION_TYPE
+}
+type ShopifyPaymentsPayoutSummary {
+  adjustmentsFee: MoneyV2! adjustmentsGross: MoneyV2! chargesFee: MoneyV2! chargesGross: MoneyV2!
+  refundsFee: MoneyV2! refundsFeeGross: MoneyV2! reservedFundsFee: MoneyV2! reservedFundsGross: MoneyV2!
+  retriedPayoutsFee: MoneyV2! retriedPayoutsGross: MoneyV2!
+}
+type ShopifyPaymentsPayout implements Node & LegacyInteroperability {
+  id: ID! legacyResourceId: UnsignedInt64! issuedAt: DateTime! net: MoneyV2! status: ShopifyPaymentsPayoutStatus!
+  summary: ShopifyPaymentsPayoutSummary! transactionType: ShopifyPaymentsPayoutTransactionType!
+  externalTraceId: String
+}
+type ShopifyPaymentsPayoutEdge { cursor: String! node: ShopifyPaymentsPayout! }
+type ShopifyPaymentsPayoutConnection {
+  edges: [ShopifyPaymentsPayoutEdge!]! nodes: [ShopifyPaymentsPayout!]! pageInfo: PageInfo!
+}
+type ShopifyPaymentsAssociatedOrder { id: ID! name: String! }
+type ShopifyPaymentsBalanceTransactionAssociatedPayout {
+  id: ID status: ShopifyPaymentsBalanceTransactionPayoutStatus
+}
+type ShopifyPaymentsBalanceTransaction implements Node {
+  id: ID! adjustmentReason: String amount: MoneyV2! associatedOrder: ShopifyPaymentsAssociatedOrder
+  associatedPayout: ShopifyPaymentsBalanceTransactionAssociatedPayout! fee: MoneyV2! net: MoneyV2!
+  sourceId: UnsignedInt64 sourceOrderTransactionId: UnsignedInt64 sourceType: ShopifyPaymentsSourceType
+  test: Boolean! transactionDate: DateTime! type: ShopifyPaymentsTransactionType!
+}
+type ShopifyPaymentsBalanceTransactionEdge { cursor: String! node: ShopifyPaymentsBalanceTransaction! }
+type ShopifyPaymentsBalanceTransactionConnection {
+  edges: [ShopifyPaymentsBalanceTransactionEdge!]! nodes: [ShopifyPaymentsBalanceTransaction!]! pageInfo: PageInfo!
+}
+type ShopifyPaymentsAccount implements Node {
+  id: ID! activated: Boolean! country: String! defaultCurrency: CurrencyCode! balance: [MoneyV2!]!
+  balanceTransactions(%(paging)s, hideTransfers: Boolean = false, sortKey: BalanceTransactionSortKeys = PROCESSED_AT,
+    query: String): ShopifyPaymentsBalanceTransactionConnection!
+  payouts(%(paging)s, transactionType: ShopifyPaymentsPayoutTransactionType): ShopifyPaymentsPayoutConnection!
+}
+
 type QueryRoot {
   shop: Shop!
+  shopifyPaymentsAccount: ShopifyPaymentsAccount
   node(id: ID!): Node
   nodes(ids: [ID!]!): [Node]!
   order(id: ID!): Order

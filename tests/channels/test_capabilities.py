@@ -92,6 +92,7 @@ EVERY_PLATFORM = {
         Capability.CONFIRM_SHIPMENTS,
         Capability.PUSH_STOCK,
         Capability.RECEIVE_WEBHOOKS,
+        Capability.LIST_PAYOUTS,
     },
     "woocommerce": {
         Capability.FETCH_ORDERS,
@@ -116,8 +117,8 @@ def test_each_adapter_class_says_what_its_platform_can_do_without_credentials(pl
         assert platform_supports(platform, capability) is (capability in EVERY_PLATFORM[platform])
 
 
-def test_no_adapter_implements_payouts_yet_and_an_unknown_platform_supports_nothing() -> None:
-    assert platforms_supporting(Capability.LIST_PAYOUTS) == frozenset()
+def test_only_shopify_lists_payouts_and_an_unknown_platform_supports_nothing() -> None:
+    assert platforms_supporting(Capability.LIST_PAYOUTS) == {"shopify"}
     assert platforms_supporting(Capability.RECEIVE_WEBHOOKS) == {"shopify", "woocommerce"}
     assert not platform_supports("etsy", Capability.FETCH_ORDERS)
     assert {adapter.key for adapter in adapter_classes()} == set(EVERY_PLATFORM)
@@ -177,7 +178,7 @@ def test_require_hands_out_what_the_adapter_implements_and_refuses_the_rest(tena
     ("platform", "resources"),
     [
         ("amazon", {"orders", "refunds", "returns", "inventory", "settlements", "deferred_money"}),
-        ("shopify", {"orders", "refunds", "returns"}),
+        ("shopify", {"orders", "refunds", "returns", "settlements"}),
         ("woocommerce", {"orders", "refunds"}),
     ],
 )

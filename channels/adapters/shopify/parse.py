@@ -20,6 +20,8 @@ from channels.adapters.base import (
     ExternalReturn,
     FulfillmentChannel,
     OrderStatus,
+    Payout,
+    PayoutLine,
     RefundLine,
 )
 
@@ -491,3 +493,102 @@ def rest_order_to_node(raw: Mapping[str, Any]) -> dict[str, Any]:
 def parse_rest_order(raw: Mapping[str, Any]) -> ExternalOrder:
     """A REST order (webhook body) → ExternalOrder, or RecordError naming the field."""
     return parse_order(rest_order_to_node(raw))
+
+
+# --- Shopify Payments ----------------------------------------------------------------------------------
+
+# ShopifyPaymentsPayoutSummary's fields, in the order Shopify documents them.
+PAYOUT_SUMMARY_FIELDS = (
+    "chargesGross",
+    "chargesFee",
+    "refundsFeeGross",
+    "refundsFee",
+    "adjustmentsGross",
+    "adjustmentsFee",
+    "reservedFundsGross",
+    "reservedFundsFee",
+    "retriedPayoutsGross",
+    "retriedPayoutsFee",
+)
+# The payout itself as a balance transaction (sourceType TRANSFER, amount -net): not one of its lines.
+TRANSFER = "TRANSFER"
+
+
+def parse_money_v2(value: Any, field: str, currency: str | None = None) -> tuple[Decimal, str]:
+    """A MoneyV2 `{amount, currencyCode}`; a missing currency is the record's own (`currency`)."""
+    if not isinstance(value, Mapping):
+        raise RecordError(f"{field}: missing")
+    code = str(value.get("currencyCode") or currency or "")
+    try:
+        validate_currency_code(code)
+    except Exception:
+        raise RecordError(f"{field}.currencyCode: {code!r} is not an ISO 4217 code") from None
+    if currency is not None and code != currency:
+        raise RecordError(f"{field}.currencyCode: {code} differs from the transaction currency {currency}")
+    raw = value.get("amount")
+    if not isinstance(raw, str):
+        raise RecordError(f"{field}.amount: {raw!r} is not a decimal string")
+    try:
+        return to_decimal(raw), code
+    except (ValueError, InvalidOperation):
+        raise RecordError(f"{field}.amount: {raw!r} is not a decimal amount") from None
+
+
+def parse_payout(raw: Mapping[str, Any]) -> Payout:
+    """A ShopifyPaymentsPayout node → Payout (numeric id; summary amounts signed as Shopify sends them)."""
+    net, currency = parse_money_v2(raw.get("net"), "net")
+    external_id = legacy_id(raw.get("legacyResourceId") or raw.get("id"))
+    if not external_id.isdigit():
+        raise RecordError(f"legacyResourceId: {raw.get('legacyResourceId')!r} is not a payout id")
+    status = raw.get("status")
+    if not isinstance(status, str) or not status:
+        raise RecordError("status: missing")
+    summary_raw = raw.get("summary") or {}
+    summary = []
+    for name in PAYOUT_SUMMARY_FIELDS:
+        if isinstance(summary_raw, Mapping) and summary_raw.get(name) is not None:
+            amount, _ = parse_money_v2(summary_raw[name], f"summary.{name}", currency)
+            summary.append((name, amount))
+    return Payout(
+        external_id=external_id,
+        status=status,
+        issued_at=parse_time(raw.get("issuedAt"), "issuedAt"),
+        currency=currency,
+        net_amount=net,
+        transaction_type=str(raw.get("transactionType") or ""),
+        summary=tuple(summary),
+        trace_id=str(raw.get("externalTraceId") or "")[:200],
+    )
+
+
+def parse_balance_transaction(raw: Mapping[str, Any], *, payout_id: str) -> PayoutLine | None:
+    """A ShopifyPaymentsBalanceTransaction node → PayoutLine, or None for the payout's own TRANSFER (and for
+    test-mode transactions, which no payout pays). `fee` is positive as Shopify sends it (net = amount - fee)."""
+    kind = raw.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise RecordError("type: missing")
+    if kind == TRANSFER or raw.get("test") is True:
+        return None
+    amount, currency = parse_money_v2(raw.get("amount"), "amount")
+    fee = parse_money_v2(raw.get("fee"), "fee", currency)[0] if raw.get("fee") is not None else Decimal(0)
+    net = parse_money_v2(raw.get("net"), "net", currency)[0] if raw.get("net") is not None else amount - fee
+    if net != amount - fee:
+        raise RecordError(f"net: {net} is not amount {amount} minus fee {fee}")
+    order = raw.get("associatedOrder")
+    payout = raw.get("associatedPayout")
+    if isinstance(payout, Mapping) and payout.get("id") and legacy_id(payout.get("id")) != payout_id:
+        raise RecordError(f"associatedPayout.id: {payout.get('id')!r} is not payout {payout_id}")
+    return PayoutLine(
+        external_id=legacy_id(raw.get("id"))[:100],
+        payout_id=payout_id,
+        transaction_type=kind,
+        source_type=str(raw.get("sourceType") or ""),
+        posted_at=parse_time(raw.get("transactionDate"), "transactionDate"),
+        currency=currency,
+        amount=amount,
+        fee=fee,
+        net=net,
+        order_id=legacy_id(order.get("id"))[:100] if isinstance(order, Mapping) and order.get("id") else "",
+        adjustment_id=str(raw.get("sourceOrderTransactionId") or raw.get("sourceId") or "")[:100],
+        adjustment_reason=str(raw.get("adjustmentReason") or "")[:100],
+    )

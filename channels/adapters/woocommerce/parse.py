@@ -156,8 +156,26 @@ def parse_order(raw: Mapping[str, Any]) -> ExternalOrder:
         lines=lines,
         merchant_order_id=number[:100],
         source_name=str(raw.get("created_via") or "")[:60],
+        tags=payment_tags(raw),
         adjustments=tuple(adjustments),
     )
+
+
+PAYMENT_METHOD_TAG = "payment_method:"
+PAYMENT_METHOD_TITLE_TAG = "payment_method_title:"
+
+
+def payment_tags(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """WooCommerce orders have no tags; ACORN keeps the order's payment gateway there ("payment_method:stripe",
+    "payment_method_title:Credit card (Stripe)"), which the monthly statement totals money by."""
+    method = str(raw.get("payment_method") or "").strip()
+    title = str(raw.get("payment_method_title") or "").strip()
+    tags = []
+    if method:
+        tags.append(f"{PAYMENT_METHOD_TAG}{method}"[:100])
+    if title:
+        tags.append(f"{PAYMENT_METHOD_TITLE_TAG}{title}"[:100])
+    return tuple(tags)
 
 
 def _parse_line(item: Any, index: int, currency: str) -> ExternalOrderLine:
