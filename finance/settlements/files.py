@@ -25,6 +25,8 @@ import hashlib
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from channels.adapters.amazon.reports import ReportFormatError, read_settlement_stream
 from channels.adapters.base import SettlementLine as LineRecord
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, marketplace_by_domain
@@ -104,8 +106,13 @@ def _not_decodable(
     error: UnicodeDecodeError, line: int, offset: int, encoding: str, legacy_encoding: str
 ) -> SettlementImportError:
     return SettlementImportError(
-        f"Line {line}: byte offset {offset + error.start} is not valid {_encoding_name(encoding)} "
-        f"(the file must be UTF-8 or {_encoding_name(legacy_encoding)}).",
+        _("Line %(line)d: byte offset %(offset)d is not valid %(encoding)s (the file must be UTF-8 or %(legacy)s).")
+        % {
+            "line": line,
+            "offset": offset + error.start,
+            "encoding": _encoding_name(encoding),
+            "legacy": _encoding_name(legacy_encoding),
+        },
         line=line,
         field_name="encoding",
     )
@@ -128,8 +135,17 @@ def _checked_marketplaces(lines: Iterator[LineRecord], *, store: Store, filename
                 code = seen[name] = found.code if found is not None else ""
             if code and code not in allowed:
                 raise SettlementImportError(
-                    f"{filename}: line {record.line_number}, column marketplace-name: {name} is not a marketplace "
-                    f"of the store {store.name} ({', '.join(sorted(allowed))}); is this another store's file?",
+                    _(
+                        "%(file)s: line %(line)d, column marketplace-name: %(name)s is not a marketplace of the "
+                        "store %(store)s (%(codes)s); is this another store's file?"
+                    )
+                    % {
+                        "file": filename,
+                        "line": record.line_number,
+                        "name": name,
+                        "store": store.name,
+                        "codes": ", ".join(sorted(allowed)),
+                    },
                     line=record.line_number,
                     field_name="marketplace-name",
                 )
@@ -149,7 +165,9 @@ def settlement_file_import(*, store: Store, file: IO[bytes], filename: str, acto
     to another store (a marketplace or currency the store does not have).
     """
     if store.platform != Platform.AMAZON:
-        raise SettlementImportError(f"{store.name} is not an Amazon store: settlement files are Amazon's.")
+        raise SettlementImportError(
+            _("%(store)s is not an Amazon store: settlement files are Amazon's.") % {"store": store.name}
+        )
     document_sha256 = _sha256(file)
     same_file = Settlement.objects.filter(store=store, document_sha256=document_sha256).first()
     if same_file is not None:
@@ -162,15 +180,23 @@ def settlement_file_import(*, store: Store, file: IO[bytes], filename: str, acto
     try:
         stream = read_settlement_stream(decoded_lines(file, legacy_encoding=legacy_encoding_for(store)))
     except (OSError, EOFError) as error:  # a truncated or corrupt gzip stream
-        raise SettlementImportError(f"{filename}: the compressed file is damaged ({error}).") from None
+        raise _damaged(filename, error) from None
     except ReportFormatError as error:
         raise _import_error(error, filename) from None
     currencies = _store_currencies(store)
     if currencies and stream.header.currency not in currencies:
         raise SettlementImportError(
-            f"{filename}: line {stream.summary_line}, column currency: the settlement is in "
-            f"{stream.header.currency} but the store {store.name} sells in {', '.join(sorted(currencies))}; "
-            "is this another store's file?",
+            _(
+                "%(file)s: line %(line)d, column currency: the settlement is in %(currency)s but the store "
+                "%(store)s sells in %(currencies)s; is this another store's file?"
+            )
+            % {
+                "file": filename,
+                "line": stream.summary_line,
+                "currency": stream.header.currency,
+                "store": store.name,
+                "currencies": ", ".join(sorted(currencies)),
+            },
             line=stream.summary_line,
             field_name="currency",
         )
@@ -188,8 +214,14 @@ def settlement_file_import(*, store: Store, file: IO[bytes], filename: str, acto
     except ReportFormatError as error:
         raise _import_error(error, filename) from None
     except (OSError, EOFError) as error:
-        raise SettlementImportError(f"{filename}: the compressed file is damaged ({error}).") from None
+        raise _damaged(filename, error) from None
 
 
 def _import_error(error: ReportFormatError, filename: str) -> SettlementImportError:
     return SettlementImportError(f"{filename}: {error}", line=error.line, field_name=error.column)
+
+
+def _damaged(filename: str, error: Exception) -> SettlementImportError:
+    return SettlementImportError(
+        _("%(file)s: the compressed file is damaged (%(error)s).") % {"file": filename, "error": error}
+    )
