@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sp_api.api import Reports
@@ -137,11 +138,14 @@ _DATE_FORMATS = (
 )
 
 
+@lru_cache(maxsize=4096)  # a settlement repeats each posted time on every row of an order
 def parse_report_time(value: str, column: str) -> datetime:
     """Any time format Amazon's flat files use → aware UTC (a date without a zone is taken as UTC)."""
     text = value.strip()
     if not text:
         raise ReportRowError(f"{column}: empty")
+    if text.endswith(" UTC"):  # settlement V2: "2026-11-03 14:22:05 UTC", read without strptime's cost
+        text = text[:-4]
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
