@@ -109,8 +109,9 @@ def _rows(count: int) -> Iterator[tuple[dict[str, str], Decimal]]:
             parts += [
                 ("ServiceFee", "Cost of Advertising", "TransactionTotalAmount", Decimal("-25.00")),
                 ("other-transaction", "other-transaction", "Storage Fee", Decimal("-7.31")),
-                ("other-transaction", "other-transaction", "Low Inventory Level Fee", Decimal("-0.44")),
             ]
+        if order_number % 100 == 0:
+            parts.append(("other-transaction", "other-transaction", "Low Inventory Level Fee", Decimal("-0.44")))
         for transaction_type, amount_type, description, amount in parts:
             if made == count:
                 return
