@@ -201,3 +201,9 @@ def test_another_tenants_store_cannot_be_imported_into_from_this_tenants_scope(
         theirs = StoreFactory(tenant=other_tenant)
     with tenant_scope(tenant):
         assert not Store.objects.filter(pk=theirs.pk).exists()  # a view or command never finds it in this scope
+
+
+def test_a_file_without_line_ends_is_refused_in_bounded_memory() -> None:
+    with pytest.raises(SettlementImportError, match="Line 2 is longer than 1024 KB") as refused:
+        list(decoded_lines(io.BytesIO(b"header\n" + b"x" * (3 << 20)), legacy_encoding="cp1252"))
+    assert refused.value.line == 2
