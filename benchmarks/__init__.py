@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "order_list": "benchmarks.order_list",
     "refund_rate": "benchmarks.refund_rate",
     "reserve": "benchmarks.reserve",
+    "settlement_import": "benchmarks.settlement_import",
 }
 
 

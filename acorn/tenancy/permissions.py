@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "finance.view": frozenset({OWNER, ADMIN, FINANCE}),
     "finance.export": frozenset({OWNER, ADMIN, FINANCE}),
     "finance.manage": frozenset({OWNER, FINANCE}),
+    # Upload settlement files from Seller Central (and import them from the command line).
+    "finance.import": frozenset({OWNER, ADMIN, FINANCE}),
     # Django admin access for tenant staff
     "admin.access": frozenset({OWNER, ADMIN, FINANCE}),
 }

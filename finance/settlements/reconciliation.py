@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from acorn.money import quantize_amount
 from finance.settlements.models import Category, Settlement, SettlementLine, SettlementStatus
 from finance.settlements.selectors import settlement_order_reconciliation
 
@@ -27,7 +28,9 @@ def settlement_reconcile(*, settlement: Settlement) -> Settlement:
     """Recompute the statement's sums, order matches, differences and status; saves them."""
     lines = SettlementLine.objects.filter(settlement=settlement)
     totals = lines.aggregate(total=Sum("amount"), count=Count("pk"))
-    settlement.lines_amount = totals["total"] or ZERO
+    # Lines are stored in the currency's minor unit; SQLite sums decimals as floats (1e-10 off over many lines),
+    # so the sum is brought back to that unit before it is compared with the total.
+    settlement.lines_amount = quantize_amount(totals["total"] or ZERO, settlement.currency)
     settlement.line_count = totals["count"] or 0
     settlement.unclassified_count = lines.filter(category=Category.UNCLASSIFIED).count()
     order_ids = list(

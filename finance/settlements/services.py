@@ -2,7 +2,7 @@
 
 `settlement_import` takes a header and a stream of lines (an adapter's DTOs), and in ONE transaction writes
 the settlement and its lines in chunks (constant memory whatever the statement's size), links every line
-to ACORN's order by the channel's order id in one set-based statement, and reconciles. A statement already
+to ACORN's order by the channel's order id (one look-up per chunk), and reconciles. A statement already
 imported for the store (same statement id) is not written again: the result says `created=False`. A line
 that cannot be read aborts the whole import (`SettlementImportError` names its line and field), so nothing
 of a bad file is kept.
@@ -16,8 +16,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connection, transaction
 
 from acorn.audit.services import audit_record
 from acorn.money import quantize_amount, validate_currency_code
@@ -99,8 +98,19 @@ def _chunks(items: Iterable[LineRecord], size: int) -> Iterator[list[LineRecord]
         yield chunk
 
 
+# SettlementLine's columns in the order _LineWriter builds its rows (every concrete field but the id).
+_LINE_FIELDS = (
+    "tenant_id", "settlement_id", "line_number", "transaction_type", "amount_type", "amount_description",
+    "category", "category_source", "rule_id", "amount", "posted_at", "order_external_id", "order_id",
+    "refund_id", "adjustment_id", "shipment_id", "merchant_order_id", "order_item_code", "sku", "quantity",
+    "marketplace", "marketplace_name", "fulfillment_id",
+)  # fmt: skip
+
+
 class _LineWriter:
-    """Categorises and writes lines chunk by chunk, keeping only the running totals in memory."""
+    """Categorises, links to ACORN's orders and writes lines chunk by chunk, keeping only the running totals in
+    memory. PostgreSQL: one COPY per chunk (a million-line file imports in constant memory at several times
+    the speed of bulk_create); other databases: bulk_create. Orders are looked up per chunk, one query."""
 
     def __init__(self, settlement: Settlement, categoriser: Categoriser) -> None:
         self.settlement = settlement
@@ -109,36 +119,56 @@ class _LineWriter:
         self.total = Decimal(0)
         self.unclassified = 0
         self.by_category: dict[str, Decimal] = {}
+        self.marketplaces: dict[str, str] = {}
+        self.copy = connection.vendor == "postgresql"
+
+    def _orders(self, records: list[LineRecord]) -> dict[str, int]:
+        """Channel order id → ACORN order pk, for the orders of the store the chunk names."""
+        ids = {record.order_id[:100] for record in records if record.order_id}
+        if not ids:
+            return {}
+        found = Order.objects.filter(store_id=self.settlement.store_id, external_id__in=ids)
+        return dict(found.values_list("external_id", "pk"))
+
+    def _marketplace(self, name: str) -> str:
+        code = self.marketplaces.get(name)
+        if code is None:
+            code = self.marketplaces[name] = _marketplace(name)
+        return code
 
     def write(self, records: list[LineRecord]) -> None:
         settlement, currency = self.settlement, self.settlement.currency
-        rows = []
+        orders = self._orders(records)
+        rows: list[tuple[Any, ...]] = []
         for record in records:
             decision = self.categoriser.decide(record.transaction_type, record.amount_type, record.amount_description)
             amount = quantize_amount(record.amount, currency)
+            order_external_id = record.order_id[:100]
             rows.append(
-                SettlementLine(
-                    tenant_id=settlement.tenant_id,
-                    settlement=settlement,
-                    line_number=record.line_number,
-                    transaction_type=record.transaction_type[:60],
-                    amount_type=record.amount_type[:60],
-                    amount_description=record.amount_description[:100],
-                    category=decision.category,
-                    category_source=CategorySource.RULE if decision.rule_id else CategorySource.DEFAULT,
-                    rule_id=decision.rule_id,
-                    amount=amount,
-                    posted_at=record.posted_at,
-                    order_external_id=record.order_id[:100],
-                    adjustment_id=record.adjustment_id[:100],
-                    shipment_id=record.shipment_id[:100],
-                    merchant_order_id=record.merchant_order_id[:100],
-                    order_item_code=record.order_item_code[:100],
-                    sku=record.sku[:200],
-                    quantity=record.quantity,
-                    marketplace=_marketplace(record.marketplace_name),
-                    marketplace_name=record.marketplace_name[:60],
-                    fulfillment_id=record.fulfillment_id[:10],
+                (
+                    settlement.tenant_id,
+                    settlement.pk,
+                    record.line_number,
+                    record.transaction_type[:60],
+                    record.amount_type[:60],
+                    record.amount_description[:100],
+                    decision.category,
+                    CategorySource.RULE if decision.rule_id else CategorySource.DEFAULT,
+                    decision.rule_id,
+                    amount,
+                    record.posted_at,
+                    order_external_id,
+                    orders.get(order_external_id) if order_external_id else None,
+                    None,
+                    record.adjustment_id[:100],
+                    record.shipment_id[:100],
+                    record.merchant_order_id[:100],
+                    record.order_item_code[:100],
+                    record.sku[:200],
+                    record.quantity,
+                    self._marketplace(record.marketplace_name),
+                    record.marketplace_name[:60],
+                    record.fulfillment_id[:10],
                 )
             )
             self.count += 1
@@ -146,7 +176,23 @@ class _LineWriter:
             self.by_category[decision.category] = self.by_category.get(decision.category, Decimal(0)) + amount
             if decision.category == Category.UNCLASSIFIED:
                 self.unclassified += 1
-        SettlementLine.objects.bulk_create(rows, batch_size=1000)
+        if self.copy:
+            _copy_lines(rows)
+        else:
+            SettlementLine.objects.bulk_create(
+                [SettlementLine(**dict(zip(_LINE_FIELDS, row, strict=True))) for row in rows], batch_size=1000
+            )
+
+
+def _copy_lines(rows: list[tuple[Any, ...]]) -> None:
+    """COPY rows (in _LINE_FIELDS order) into the settlement line table (PostgreSQL, psycopg 3)."""
+    quote = connection.ops.quote_name
+    meta = SettlementLine._meta
+    column_of = {field.attname: str(field.column) for field in meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in _LINE_FIELDS)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def settlement_import(
@@ -205,7 +251,6 @@ def settlement_import(
         settlement.lines_amount = writer.total
         settlement.unclassified_count = writer.unclassified
         settlement.save(update_fields=["line_count", "lines_amount", "unclassified_count"])
-        _link_orders(settlement)
         if after_lines is not None:
             after_lines(settlement)
         settlement_reconcile(settlement=settlement)
@@ -224,16 +269,6 @@ def settlement_import(
             },
         )
     return ImportResult(settlement=settlement, created=True, **_summary(settlement))
-
-
-def _link_orders(settlement: Settlement) -> int:
-    """Every line naming an order links to ACORN's copy of it (same store, same channel order id)."""
-    matching = Order.objects.filter(store_id=settlement.store_id, external_id=OuterRef("order_external_id"))
-    return (
-        SettlementLine.objects.filter(settlement=settlement)
-        .exclude(order_external_id="")
-        .update(order=Subquery(matching.values("pk")[:1]))
-    )
 
 
 def _summary(settlement: Settlement) -> dict[str, Any]:

@@ -14,9 +14,11 @@ import gzip
 import hashlib
 import re
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sp_api.api import Reports
@@ -33,6 +35,7 @@ from channels.adapters.base import (
     Page,
     ReportInfo,
     SettlementDocument,
+    SettlementHeader,
     SettlementLine,
 )
 
@@ -65,32 +68,57 @@ MFN_RETURNS_REQUIRED = (
 
 
 class ReportRowError(ValueError):
-    """One cell that cannot be read; the message names the column."""
+    """One cell that cannot be read; the message names the column (also in `column`)."""
+
+    def __init__(self, message: str, *, column: str = "") -> None:
+        super().__init__(message)
+        self.column = column or message.split(":", 1)[0]
 
 
-def _rows(text: str, required: Sequence[str], report: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row by column name) for every non-empty data row; refuses a document missing a column."""
-    lines = text.lstrip("\ufeff").splitlines()
+class ReportFormatError(ChannelError):
+    """A document that cannot be read as a whole: names the line and, where it is one cell, the column
+    (by name and 1-based position)."""
+
+    code = "malformed_document"
+
+    def __init__(self, message: str, *, line: int | None = None, column: str = "", position: int | None = None):
+        super().__init__(message)
+        self.line, self.column, self.position = line, column, position
+
+
+def _rows(
+    lines: str | Iterable[str], required: Sequence[str], report: str
+) -> Iterator[tuple[int, dict[str, str], dict[str, int]]]:
+    """(line number, row by column name, column name → 1-based position) for every non-empty data row, read
+    lazily; refuses a document missing a documented column."""
+    if isinstance(lines, str):
+        lines = lines.lstrip("\ufeff").splitlines()
     reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
     header = next(reader, None)
     if header is None:
-        raise ChannelError(f"{report}: the document is empty (no header row)")
-    header = [name.strip() for name in header]
+        raise ReportFormatError(f"{report}: the document is empty (no header row)", line=1)
+    header = [name.strip().lstrip("\ufeff") for name in header]
     missing = [name for name in required if name not in header]
     if missing:
-        raise ChannelError(f"{report}: the header lacks the column(s) {', '.join(missing)}")
+        raise ReportFormatError(f"{report} line 1: the header lacks the column(s) {', '.join(missing)}", line=1)
+    positions = {name: index + 1 for index, name in enumerate(header)}
+    width = len(header)
     for number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
-        yield number, {name: (cells[index].strip() if index < len(cells) else "") for index, name in enumerate(header)}
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        yield number, {name: cells[index].strip() for index, name in enumerate(header)}, positions
 
 
 def _each(
-    rows: Iterator[tuple[int, dict[str, str]]], parse: Callable[[int, dict[str, str]], T], id_column: str
+    rows: Iterator[tuple[int, dict[str, str], dict[str, int]]],
+    parse: Callable[[int, dict[str, str]], T],
+    id_column: str,
 ) -> tuple[list[T], list[BadRecord]]:
     items: list[T] = []
     bad: list[BadRecord] = []
-    for number, row in rows:
+    for number, row, _ in rows:
         try:
             items.append(parse(number, row))
         except ReportRowError as error:
@@ -112,11 +140,14 @@ _DATE_FORMATS = (
 )
 
 
+@lru_cache(maxsize=4096)  # a settlement repeats each posted time on every row of an order
 def parse_report_time(value: str, column: str) -> datetime:
     """Any time format Amazon's flat files use → aware UTC (a date without a zone is taken as UTC)."""
     text = value.strip()
     if not text:
         raise ReportRowError(f"{column}: empty")
+    if text.endswith(" UTC"):  # settlement V2: "2026-11-03 14:22:05 UTC", read without strptime's cost
+        text = text[:-4]
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -148,9 +179,9 @@ def parse_report_amount(value: str, column: str, *, decimal_comma: bool) -> Deci
         raise ReportRowError(f"{column}: {value!r} is not an amount") from None
 
 
-def _uses_decimal_comma(rows: Sequence[tuple[int, dict[str, str]]], columns: Sequence[str]) -> bool:
+def _uses_decimal_comma(rows: Sequence[tuple[int, dict[str, str], dict[str, int]]], columns: Sequence[str]) -> bool:
     """Whether the document writes decimals with a comma: a value ending in ``,d`` / ``,dd``, or day-first dates."""
-    for _, row in rows:
+    for _, row, _ in rows:
         for column in columns:
             value = row.get(column, "")
             if re.search(r",\d{1,2}$", value):
@@ -175,19 +206,61 @@ def _int(value: str, column: str, *, required: bool = True) -> int | None:
     return number
 
 
-def parse_settlement(text: str) -> SettlementDocument:
-    """A GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 document: the summary row, then one row per amount."""
-    rows = list(_rows(text, SETTLEMENT_COLUMNS, "Settlement report"))
-    if not rows:
-        raise ChannelError("Settlement report: no summary row")
-    comma = _uses_decimal_comma(rows, ("total-amount", "amount", "settlement-start-date"))
-    summary_line, summary = rows[0]
+@dataclass(frozen=True)
+class SettlementStream:
+    """A settlement document being read: the header (from the summary row) and its lines, read on demand.
+
+    `lines` is a generator over the rest of the document; read it once. `decimal_comma` says how the document
+    writes amounts (EU files: ``1.017,50``), decided from the summary row.
+    """
+
+    header: SettlementHeader
+    lines: Iterator[SettlementLine]
+    decimal_comma: bool
+    summary_line: int
+
+
+def _summary_uses_decimal_comma(summary: Mapping[str, str]) -> bool:
+    """EU files write ``-12,34`` and ``01.11.2026``: decided from the summary row's total and dates."""
+    if re.search(r",\d{1,2}$", summary.get("total-amount", "").strip()):
+        return True
+    return any(
+        re.match(r"^\d{2}\.\d{2}\.\d{4}", summary.get(column, "").strip())
+        for column in ("settlement-start-date", "settlement-end-date", "deposit-date")
+    )
+
+
+def read_settlement_stream(
+    lines: Iterable[str], *, on_bad_row: Callable[[BadRecord], None] | None = None
+) -> SettlementStream:
+    """Read a GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 document from an iterable of text lines, in constant memory.
+
+    The header comes from the first data row (the summary row). The lines are parsed as the caller iterates.
+    A row that cannot be read is handed to `on_bad_row` as a BadRecord naming its line and column and the
+    others go on; without `on_bad_row` it raises ReportFormatError (a file import is all or nothing).
+    A row whose settlement-id differs from the summary's is such a bad row.
+    """
+    rows = _rows(lines, SETTLEMENT_COLUMNS, "Settlement report")
+    first = next(rows, None)
+    if first is None:
+        raise ReportFormatError("Settlement report: no summary row", line=2)
+    summary_line, summary, positions = first
+    comma = _summary_uses_decimal_comma(summary)
+
+    def refuse(error: ReportRowError, number: int) -> ReportFormatError:
+        position = positions.get(error.column)
+        where = f"line {number}" + (f", column {position} ({error.column})" if position else "")
+        return ReportFormatError(
+            f"Settlement report {where}: {error}", line=number, column=error.column, position=position
+        )
+
+    currency = summary["currency"].strip().upper()
     try:
-        currency = summary["currency"].upper()
         validate_currency_code(currency)
     except Exception:
-        message = f"Settlement report line {summary_line}: currency {summary['currency']!r} is not ISO 4217"
-        raise ChannelError(message) from None
+        raise refuse(
+            ReportRowError(f"currency: {summary['currency']!r} is not ISO 4217", column="currency"), summary_line
+        ) from None
     try:
         start = parse_report_time(summary["settlement-start-date"], "settlement-start-date")
         end = parse_report_time(summary["settlement-end-date"], "settlement-end-date")
@@ -195,15 +268,26 @@ def parse_settlement(text: str) -> SettlementDocument:
         deposit_date = parse_report_time(deposit, "deposit-date") if deposit else None
         total = parse_report_amount(summary["total-amount"], "total-amount", decimal_comma=comma)
     except ReportRowError as error:
-        raise ChannelError(f"Settlement report line {summary_line}: {error}") from None
+        raise refuse(error, summary_line) from None
     settlement_id = summary["settlement-id"]
     if not settlement_id:
-        raise ChannelError(f"Settlement report line {summary_line}: settlement-id is empty")
+        raise refuse(ReportRowError("settlement-id: empty", column="settlement-id"), summary_line)
+    header = SettlementHeader(
+        settlement_id=settlement_id,
+        start=start,
+        end=end,
+        deposit_date=deposit_date,
+        currency=currency,
+        total_amount=total,
+    )
 
     def line(number: int, row: dict[str, str]) -> SettlementLine:
         if row["settlement-id"] != settlement_id:
-            raise ReportRowError(f"settlement-id: {row['settlement-id']!r} differs from {settlement_id}")
-        posted_text = row.get("posted-date-time") or row.get("posted-date") or ""
+            raise ReportRowError(
+                f"settlement-id: {row['settlement-id']!r} differs from {settlement_id}", column="settlement-id"
+            )
+        posted_column = "posted-date-time" if row.get("posted-date-time") else "posted-date"
+        posted_text = row.get(posted_column, "")
         return SettlementLine(
             line_number=number,
             transaction_type=row["transaction-type"][:60],
@@ -216,7 +300,7 @@ def parse_settlement(text: str) -> SettlementDocument:
             shipment_id=row["shipment-id"][:100],
             marketplace_name=row["marketplace-name"][:60],
             fulfillment_id=row["fulfillment-id"][:10],
-            posted_at=parse_report_time(posted_text, "posted-date-time") if posted_text else None,
+            posted_at=parse_report_time(posted_text, posted_column) if posted_text else None,
             order_item_code=row["order-item-code"][:100],
             merchant_order_item_id=row["merchant-order-item-id"][:100],
             merchant_adjustment_item_id=row["merchant-adjustment-item-id"][:100],
@@ -224,15 +308,37 @@ def parse_settlement(text: str) -> SettlementDocument:
             quantity=_int(row["quantity-purchased"], "quantity-purchased", required=False),
         )
 
-    lines, bad = _each(iter(rows[1:]), line, "order-id")
+    def parsed() -> Iterator[SettlementLine]:
+        for number, row, _ in rows:
+            try:
+                yield line(number, row)
+            except ReportRowError as error:
+                if on_bad_row is None:
+                    raise refuse(error, number) from None
+                raw = {"line": number, **row}
+                on_bad_row(BadRecord(reason=f"line {number}: {error}", raw=raw, external_id=row.get("order-id", "")))
+
+    return SettlementStream(header=header, lines=parsed(), decimal_comma=comma, summary_line=summary_line)
+
+
+def parse_settlement(text: str) -> SettlementDocument:
+    """A GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2 document: the summary row, then one row per amount.
+
+    Rows that cannot be read are kept in `bad_records` (the API sync quarantines them); the same reader as
+    a file import (`read_settlement_stream`), over the whole text.
+    """
+    bad: list[BadRecord] = []
+    stream = read_settlement_stream(text.lstrip("\ufeff").splitlines(), on_bad_row=bad.append)
+    lines = tuple(stream.lines)
+    header = stream.header
     return SettlementDocument(
-        settlement_id=settlement_id,
-        start=start,
-        end=end,
-        deposit_date=deposit_date,
-        currency=currency,
-        total_amount=total,
-        lines=tuple(lines),
+        settlement_id=header.settlement_id,
+        start=header.start,
+        end=header.end,
+        deposit_date=header.deposit_date,
+        currency=header.currency,
+        total_amount=header.total_amount,
+        lines=lines,
         bad_records=tuple(bad),
     )
 
