@@ -24,6 +24,7 @@ urlpatterns = [
     path("app/orders/", include("orders.urls")),
     path("app/inventory/", include("inventory.urls")),
     path("app/refunds/", include("refunds.urls")),
+    path("app/finance/", include("finance.urls")),
     path("app/notifications/", include("acorn.notifications.urls")),
     path("", include(tenancy_patterns)),
     path("admin/", admin.site.urls),

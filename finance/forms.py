@@ -1,0 +1,88 @@
+"""Forms of the finance console: list filters and "map this type". Forms only validate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from channels.models import Platform
+from finance.settlements.models import Category, CategoryRule, SettlementKind, SettlementStatus
+
+_DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class SettlementFilterForm(forms.Form):
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *SettlementStatus.choices])
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All")), *SettlementKind.choices])
+    deposited_from = forms.DateField(label=_("Deposited from"), required=False, widget=_DATE)
+    deposited_until = forms.DateField(label=_("Deposited until"), required=False, widget=_DATE)
+
+    def __init__(self, *args: Any, stores: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All stores")), *stores]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("deposited_from"), data.get("deposited_until")
+        if start and end and start > end:
+            self.add_error("deposited_until", _("The end date is before the start date."))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """The selector's keyword arguments (none when the form is unbound or invalid)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "store_id": data.get("store"),
+            "status": data.get("status") or "",
+            "kind": data.get("kind") or "",
+            "deposited_from": data.get("deposited_from"),
+            "deposited_until": data.get("deposited_until"),
+        }
+
+
+class StoreFilterForm(forms.Form):
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, stores: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All stores")), *stores]  # type: ignore[attr-defined]
+
+    def store_id(self) -> int | None:
+        return self.cleaned_data.get("store") if self.is_bound and self.is_valid() else None
+
+
+def _mappable_categories() -> list[tuple[str, Any]]:
+    return [("", _("Choose a category…")), *[c for c in Category.choices if c[0] != Category.UNCLASSIFIED]]
+
+
+def _length(name: str) -> int:
+    return int(getattr(CategoryRule._meta.get_field(name), "max_length", 0) or 0)
+
+
+class CategoryMapForm(forms.Form):
+    """ "Map this type": the vendor type (as the statement printed it) and the category it belongs to."""
+
+    platform = forms.ChoiceField(choices=Platform.choices, widget=forms.HiddenInput)
+    transaction_type = forms.CharField(
+        required=False, strip=False, max_length=_length("transaction_type"), widget=forms.HiddenInput
+    )
+    amount_type = forms.CharField(
+        required=False, strip=False, max_length=_length("amount_type"), widget=forms.HiddenInput
+    )
+    amount_description = forms.CharField(
+        required=False, strip=False, max_length=_length("amount_description"), widget=forms.HiddenInput
+    )
+    category = forms.ChoiceField(label=_("Category"), choices=_mappable_categories)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        names = ("transaction_type", "amount_type", "amount_description")
+        parts = [str(data.get(name) or "").strip() for name in names]
+        if not any(parts) and not self.errors:
+            raise forms.ValidationError(_("The type to map has no name: nothing to map."))
+        return data
