@@ -28,7 +28,7 @@ from finance.settlements.selectors import expected_settlement_amount
 from orders.models import Order
 
 CHUNK = 2000  # lines per query of an export
-XLSX_MAX_LINES = 200_000  # beyond this, the CSV (streamed, no limit) is the export to use
+XLSX_MAX_LINES = 100_000  # beyond this, the CSV (streamed, no limit) is the export to use
 
 Column = tuple[str, Callable[[SettlementLine], Any]]
 

@@ -42,7 +42,7 @@ from finance.settlements.selectors import (
     settlement_sku_groups,
     settlement_type_groups,
     settlement_unclassified_types,
-    settlement_unmatched_order_ids,
+    settlement_unmatched_order_ids_first,
     unclassified_type_rows,
 )
 from finance.settlements.services import category_rule_set
@@ -165,7 +165,7 @@ def _group_context(request: TenantRequest, settlement: Settlement, group: str) -
 
 
 def _settlement_context(request: TenantRequest, settlement: Settlement, group: str) -> dict[str, Any]:
-    unmatched = settlement_unmatched_order_ids(settlement=settlement)
+    unmatched = settlement_unmatched_order_ids_first(settlement=settlement, limit=UNMATCHED_SHOWN)
     can_manage = has_permission(request.membership, "finance.manage")
     unclassified = [
         {
@@ -187,8 +187,8 @@ def _settlement_context(request: TenantRequest, settlement: Settlement, group: s
         "unbalanced": settlement.status == SettlementStatus.UNBALANCED,
         "imbalance": Money(settlement.lines_amount - settlement.total_amount, settlement.currency).quantized(),
         "category_totals": _category_totals(settlement),
-        "unmatched": unmatched[:UNMATCHED_SHOWN],
-        "unmatched_more": max(len(unmatched) - UNMATCHED_SHOWN, 0),
+        "unmatched": unmatched,
+        "unmatched_more": max(settlement.unmatched_order_count - len(unmatched), 0),
         "unclassified": unclassified,
         "split": _month_split(settlement),
         "group": group,

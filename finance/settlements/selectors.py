@@ -82,6 +82,18 @@ def settlement_unmatched_order_ids(*, settlement: Settlement) -> list[str]:
     )
 
 
+def settlement_unmatched_order_ids_first(*, settlement: Settlement, limit: int) -> list[str]:
+    """The first `limit` channel order ids (sorted) that the statement names and ACORN never imported; the
+    statement's `unmatched_order_count` says how many there are in all."""
+    return list(
+        SettlementLine.objects.filter(settlement=settlement, order__isnull=True)
+        .exclude(order_external_id="")
+        .values_list("order_external_id", flat=True)
+        .distinct()
+        .order_by("order_external_id")[:limit]
+    )
+
+
 def settlement_lines(
     *, settlement: Settlement, category: str = "", order_external_id: str = ""
 ) -> QuerySet[SettlementLine]:

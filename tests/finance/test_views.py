@@ -492,3 +492,26 @@ def test_another_tenant_gets_404_for_every_settlement_url(
     assert "111-2" not in client.get(reverse("finance:unclassified-list")).content.decode()
     assert UNKNOWN_FEE not in client.get(reverse("finance:unclassified-list")).content.decode()
     assert "12948507001" not in client.get(reverse("console:dashboard")).content.decode()
+
+
+def test_a_long_list_of_unknown_orders_shows_the_first_and_counts_the_rest(
+    owner_client: Client, tenant: Tenant, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "UNMATCHED_SHOWN", 1)
+    with tenant_scope(tenant):
+        settlement = import_statement(store)  # 111-1 and 111-2, neither imported
+    body = _page(owner_client, reverse("finance:settlement-detail", args=[settlement.pk]))
+    assert "<code>111-1</code>" in body and "<code>111-2</code>" not in body and "and 1 more" in body
+
+
+def test_not_yet_settled_pages_by_keyset(
+    owner_client: Client, unpaid_order: str, tenant: Tenant, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "PER_PAGE", 1)
+    with tenant_scope(tenant):
+        make_order(store, "444-OLDER", "5.00", days_ago=60)
+    url = reverse("finance:not-yet-settled")
+    first = owner_client.get(url).context["page"]
+    second = owner_client.get(url, {"cursor": first.next_cursor}).context["page"]
+    assert [o.external_id for o in first.object_list + second.object_list] == ["444-OLDER", unpaid_order]
+    assert not second.has_next
