@@ -17,7 +17,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from finance.settlements.models import Category, Settlement, SettlementLine, SettlementStatus
-from finance.settlements.selectors import settlement_order_reconciliation
+from finance.settlements.selectors import exact_sum, settlement_order_reconciliation
 
 ZERO = Decimal(0)
 CHUNK = 2000
@@ -27,7 +27,7 @@ def settlement_reconcile(*, settlement: Settlement) -> Settlement:
     """Recompute the statement's sums, order matches, differences and status; saves them."""
     lines = SettlementLine.objects.filter(settlement=settlement)
     totals = lines.aggregate(total=Sum("amount"), count=Count("pk"))
-    settlement.lines_amount = totals["total"] or ZERO
+    settlement.lines_amount = exact_sum(totals["total"])  # SQLite sums decimals as floats
     settlement.line_count = totals["count"] or 0
     settlement.unclassified_count = lines.filter(category=Category.UNCLASSIFIED).count()
     order_ids = list(

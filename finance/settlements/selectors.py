@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
-from acorn.money import Money
+from acorn.money import AMOUNT_DECIMAL_PLACES, Money
 from acorn.tenancy.models import Tenant
 from channels.adapters.base import OrderStatus
 from finance.settlements.models import Category, Settlement, SettlementLine, SettlementStatus
@@ -23,6 +23,13 @@ from orders.models import Order
 ORDER_CATEGORIES = (Category.SALES, Category.SHIPPING_INCOME, Category.PROMOTIONS)
 NOT_YET_SETTLED_AFTER = timedelta(days=30)
 ZERO = Decimal(0)
+STORED_PRECISION = Decimal(1).scaleb(-AMOUNT_DECIMAL_PLACES)
+
+
+def exact_sum(value: Decimal | None) -> Decimal:
+    """A database SUM of amounts at the stored precision: SQLite adds decimals as floats (468 - 130 x 1.80 comes
+    back as 233.999999999999); the lines themselves are exact to 4 places, so their sum is too."""
+    return (value or ZERO).quantize(STORED_PRECISION)
 
 
 def settlement_list(
@@ -68,7 +75,7 @@ def settlement_category_totals(*, settlement: Settlement) -> dict[str, Decimal]:
         .annotate(total=Sum("amount"))
         .order_by("category")
     )
-    return {row["category"]: row["total"] or ZERO for row in rows}
+    return {row["category"]: exact_sum(row["total"]) for row in rows}
 
 
 def settlement_unmatched_order_ids(*, settlement: Settlement) -> list[str]:
@@ -163,8 +170,8 @@ def settlement_order_reconciliation(
                 order_external_id=row["order_external_id"],
                 order_id=order.pk if order else None,
                 expected=expected_settlement_amount(order) if order else None,
-                settled=(settled_all.get(order.pk) if order else None) or row["total"] or ZERO,
-                in_statement=row["total"] or ZERO,
+                settled=exact_sum((settled_all.get(order.pk) if order else None) or row["total"]),
+                in_statement=exact_sum(row["total"]),
             )
         )
     return result
@@ -199,7 +206,7 @@ def orders_not_yet_settled(*, tenant: Tenant, store_id: int | None = None) -> Qu
 
 
 def settlement_lines_total(*, settlement: Settlement) -> Decimal:
-    return SettlementLine.objects.filter(settlement=settlement).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    return exact_sum(SettlementLine.objects.filter(settlement=settlement).aggregate(total=Sum("amount"))["total"])
 
 
 def _day_start(day: date) -> datetime:
@@ -245,7 +252,7 @@ def settlement_order_group_rows(*, settlement: Settlement, groups: list[dict[str
             order_external_id=group["order_external_id"],
             order_id=group["order_pk"],
             lines=group["lines"],
-            total=group["total"] or ZERO,
+            total=exact_sum(group["total"]),
             reconciliation=reconciled.get(group["order_external_id"]) if group["order_external_id"] else None,
         )
         for group in groups
@@ -313,7 +320,7 @@ def settlement_month_split(*, settlement: Settlement) -> list[MonthPart]:
     for row in rows:
         month = row["month"].astimezone(UTC).date().replace(day=1) if row["month"] is not None else closing
         categories = months.setdefault(month, {})
-        categories[row["category"]] = categories.get(row["category"], ZERO) + (row["total"] or ZERO)
+        categories[row["category"]] = categories.get(row["category"], ZERO) + exact_sum(row["total"])
         counts[month] = counts.get(month, 0) + row["lines"]
     return [
         MonthPart(
@@ -354,7 +361,7 @@ def unclassified_type_rows(*, tenant: Tenant, limit: int = 500) -> list[Unclassi
         entry = merged.setdefault(key, {"lines": 0, "settlements": 0, "amounts": []})
         entry["lines"] += row["lines"]
         entry["settlements"] += row["settlements"]
-        entry["amounts"].append(Money(row["total"] or ZERO, row["settlement__currency"]).quantized())
+        entry["amounts"].append(Money(exact_sum(row["total"]), row["settlement__currency"]).quantized())
     result = [
         UnclassifiedType(
             kind=kind,
