@@ -1,4 +1,5 @@
-"""Forms of the finance console: they only validate; views call the services."""
+"""Forms of the finance console: list filters, "map this type" and the settlement file upload. Forms only
+validate; views call the services."""
 
 from __future__ import annotations
 
@@ -6,10 +7,89 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from channels.models import Store
+from channels.models import Platform, Store
+from finance.settlements.models import Category, CategoryRule, SettlementKind, SettlementStatus
+
+_DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class SettlementFilterForm(forms.Form):
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *SettlementStatus.choices])
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All")), *SettlementKind.choices])
+    deposited_from = forms.DateField(label=_("Deposited from"), required=False, widget=_DATE)
+    deposited_until = forms.DateField(label=_("Deposited until"), required=False, widget=_DATE)
+
+    def __init__(self, *args: Any, stores: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All stores")), *stores]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("deposited_from"), data.get("deposited_until")
+        if start and end and start > end:
+            self.add_error("deposited_until", _("The end date is before the start date."))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """The selector's keyword arguments (none when the form is unbound or invalid)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "store_id": data.get("store"),
+            "status": data.get("status") or "",
+            "kind": data.get("kind") or "",
+            "deposited_from": data.get("deposited_from"),
+            "deposited_until": data.get("deposited_until"),
+        }
+
+
+class StoreFilterForm(forms.Form):
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, stores: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All stores")), *stores]  # type: ignore[attr-defined]
+
+    def store_id(self) -> int | None:
+        return self.cleaned_data.get("store") if self.is_bound and self.is_valid() else None
+
+
+def _mappable_categories() -> list[tuple[str, Any]]:
+    return [("", _("Choose a category…")), *[c for c in Category.choices if c[0] != Category.UNCLASSIFIED]]
+
+
+def _length(name: str) -> int:
+    return int(getattr(CategoryRule._meta.get_field(name), "max_length", 0) or 0)
+
+
+class CategoryMapForm(forms.Form):
+    """ "Map this type": the vendor type (as the statement printed it) and the category it belongs to."""
+
+    platform = forms.ChoiceField(choices=Platform.choices, widget=forms.HiddenInput)
+    transaction_type = forms.CharField(
+        required=False, strip=False, max_length=_length("transaction_type"), widget=forms.HiddenInput
+    )
+    amount_type = forms.CharField(
+        required=False, strip=False, max_length=_length("amount_type"), widget=forms.HiddenInput
+    )
+    amount_description = forms.CharField(
+        required=False, strip=False, max_length=_length("amount_description"), widget=forms.HiddenInput
+    )
+    category = forms.ChoiceField(label=_("Category"), choices=_mappable_categories)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        names = ("transaction_type", "amount_type", "amount_description")
+        parts = [str(data.get(name) or "").strip() for name in names]
+        if not any(parts) and not self.errors:
+            raise forms.ValidationError(_("The type to map has no name: nothing to map."))
+        return data
+
 
 # A settlement V2 file of a busy store runs to hundreds of thousands of lines; gzip it above this.
 SETTLEMENT_FILE_MAX_BYTES = 200 * 1024 * 1024
@@ -18,10 +98,10 @@ SETTLEMENT_FILE_MAX_BYTES = 200 * 1024 * 1024
 class SettlementUploadForm(forms.Form):
     """A settlement V2 flat file downloaded from Seller Central, for one of the company's Amazon stores."""
 
-    store = forms.ModelChoiceField(label=gettext_lazy("Store"), queryset=Store.objects.none())
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
     file = forms.FileField(
-        label=gettext_lazy("Settlement file"),
-        help_text=gettext_lazy(
+        label=_("Settlement file"),
+        help_text=_(
             "The flat file (V2) from Seller Central, Reports → Payments → All statements: tab-separated, "
             "plain or gzip, any marketplace's number and date format."
         ),
@@ -35,7 +115,7 @@ class SettlementUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > SETTLEMENT_FILE_MAX_BYTES:
             raise forms.ValidationError(
-                _("The file is larger than %(mb)d MB; compress it with gzip.")
+                gettext("The file is larger than %(mb)d MB; compress it with gzip.")
                 % {"mb": SETTLEMENT_FILE_MAX_BYTES // 2**20}
             )
         return upload

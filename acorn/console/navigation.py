@@ -25,7 +25,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("orders", _("Orders"), "orders:order-list", "orders.view", "☰"),
     NavItem("inventory", _("Inventory"), "inventory:product-list", "inventory.view", "▤"),
     NavItem("refunds", _("Refunds"), "refunds:refund-list", "refunds.view", "↺"),
-    NavItem("finance", _("Finance"), "console:finance", "finance.view", "¤"),
+    NavItem("finance", _("Finance"), "finance:settlement-list", "finance.view", "¤"),
     NavItem(
         "alerts",
         _("Alerts"),

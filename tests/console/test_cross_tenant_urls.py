@@ -21,9 +21,11 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
+from finance.settlements.models import Settlement
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
 from tests.factories import InvitationFactory, StoreFactory, SyncRunFactory
+from tests.finance.console_data import import_statement
 
 # URL keywords that are not object ids of a tenant, with a harmless value.
 NON_OBJECT_KWARGS = {
@@ -35,6 +37,7 @@ NON_OBJECT_KWARGS = {
     "object_id": "1",
     "url": "x",
     "type": "totp",
+    "fmt": "csv",
 }
 # Patterns outside the tenant console (allauth, admin, i18n) are covered by their own tests or the admin walk.
 SKIP_NAMESPACES = {"admin"}
@@ -113,6 +116,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
             tenant=tenant, product=product, threshold=threshold, window_days=30, threshold_percent=5,
             rate_percent=12, latest_rate_percent=12, units_sold=50, units_refunded=6,
         )  # fmt: skip
+        settlement = import_statement(store)  # a statement with lines, an unknown order and an unclassified type
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -135,6 +139,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "rule_pk": rule.pk,
         "threshold_pk": threshold.pk,
         "alert_pk": alert.pk,
+        "settlement_pk": settlement.pk,
     }
 
 
@@ -201,6 +206,8 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         from orders.models import Shipment
 
         assert Shipment.objects.get(pk=tenant_a_objects["shipment_pk"]).confirmation == "failed"  # not retried by B
+        settlement = Settlement.objects.get(pk=tenant_a_objects["settlement_pk"])
+        assert (settlement.line_count, settlement.unclassified_count) == (9, 1)  # nothing of it mapped or removed
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:

@@ -129,16 +129,16 @@ def test_non_admins_cannot_manage_members_or_plans(
 
 def test_support_cannot_see_finance_or_plan_pages(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
     client = client_for(make_member(tenant, Role.SUPPORT))
-    assert client.get(reverse("console:finance")).status_code == 403
+    assert client.get(reverse("finance:settlement-list")).status_code == 403
     assert client.get(reverse("tenancy:plan")).status_code == 403
     assert client.get(reverse("audit:auditevent-list")).status_code == 403
     nav = client.get(reverse("console:dashboard")).content.decode()
-    assert reverse("console:finance") not in nav
+    assert reverse("finance:settlement-list") not in nav
 
 
 def test_finance_sees_finance_but_not_audit(tenant: Tenant, make_member: Callable, client_for: ClientFor) -> None:
     client = client_for(make_member(tenant, Role.FINANCE))
-    assert client.get(reverse("console:finance")).status_code == 200
+    assert client.get(reverse("finance:settlement-list")).status_code == 200
     assert client.get(reverse("audit:auditevent-list")).status_code == 403
 
 
