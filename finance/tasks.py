@@ -1,4 +1,5 @@
-"""Celery tasks of finance: the daily WooCommerce statements (a fan-out, then one task per site)."""
+"""Celery tasks of finance: the daily WooCommerce statements (a fan-out, then one task per site), and the
+journals of statements whose figures changed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from acorn.tenancy.scoping import dangerously_unscoped
 from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
+from finance.ledger.services import settlement_journals
+from finance.settlements.models import Settlement
 from finance.settlements.woocommerce import woocommerce_store_statements_build
 
 logger = logging.getLogger(__name__)
@@ -43,3 +46,15 @@ def build_store_statements_task(self: TenantTask, *, tenant_id: int, store_id: i
         logger.info("store_missing", extra={"tenant_id": tenant_id, "store_id": store_id})
         return 0
     return woocommerce_store_statements_build(store=store)
+
+
+@shared_task(name="finance.build_statement_journals", base=TenantTask, bind=True, acks_late=True)
+def build_statement_journals_task(self: TenantTask, *, tenant_id: int, settlement_ids: list[int]) -> int:
+    """Build the journals of these statements (drafts; an adjustment for what was already exported or
+    posted). Safe to run twice: a second run finds nothing changed. Returns the journals written."""
+    written = 0
+    for settlement in Settlement.objects.filter(tenant_id=tenant_id, pk__in=settlement_ids).select_related(
+        "store", "tenant"
+    ):
+        written += len(settlement_journals(settlement=settlement))
+    return written

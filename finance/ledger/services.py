@@ -14,7 +14,8 @@ monthly statement are one journal each. Lines are summed per (role, store, marke
 goes to suspense. A statement whose lines do not add up to its total puts the difference on suspense, said so
 in the line's description. Building again replaces the statement's drafts; once any of its journals is
 locked (exported or posted), the change becomes one adjustment journal, dated today in the first open month,
-that moves exactly the difference per account.
+that moves exactly the difference per account. A part whose month is already closed is dated on the first
+day of the first open month.
 """
 
 from __future__ import annotations
@@ -311,32 +312,41 @@ def _final_day(settlement: Settlement, part: _Part) -> date:
 
 @transaction.atomic
 def settlement_journals(*, settlement: Settlement, actor: User | None = None) -> list[JournalEntry]:
-    """Build (or rebuild) the statement's journals. A part already exported or posted is never touched: what
-    changed in it goes into one adjustment journal. Returns the journals written now (none when nothing
-    changed)."""
+    """Build (or rebuild) the statement's journals. A draft that would come out the same is kept as it is; a
+    part already exported or posted is never touched: what changed in it goes into one adjustment journal.
+    Returns the journals written now (none when nothing changed)."""
     tenant = settlement.tenant
     built = _drafts(settlement, mapping_table(tenant=tenant))
+    count = len(built)
     existing = list(JournalEntry.objects.select_for_update().filter(tenant=tenant, settlement=settlement))
     parts = {entry.part: entry for entry in existing if entry.source != JournalSource.ADJUSTMENT}
     locked_parts = {number for number, entry in parts.items() if entry.locked}
-    if locked_parts and len(parts) != len(built):
-        # The months themselves moved (lines re-dated): everything the locked journals said is corrected at once.
-        locked_parts = set(parts)
-    JournalEntry.objects.filter(
-        tenant=tenant, settlement=settlement, status=JournalStatus.DRAFT, locked_at__isnull=True
-    ).exclude(
-        part__in=locked_parts, source__in=[s for s in JournalSource.values if s != JournalSource.ADJUSTMENT]
-    ).delete()
+    if locked_parts and len(parts) != count:
+        # The months themselves moved (lines re-dated): everything is corrected at once by the adjustment.
+        locked_parts = set(range(1, count + 1))
+    drafts_kept = {number: entry for number, entry in parts.items() if not entry.locked and entry.parts == count}
+    # Drafts of another shape (the number of parts changed) and an adjustment not sent yet are rebuilt.
+    kept = {entry.pk for entry in drafts_kept.values()}
+    stale = [entry.pk for entry in existing if not entry.locked and entry.pk not in kept]
+    JournalEntry.objects.filter(tenant=tenant, pk__in=stale, locked_at__isnull=True).delete()
     written = []
-    count = len(built)
     for index, (part, drafts) in enumerate(built, start=1):
         if index in locked_parts:
             continue
         day = part.last_day if index < count else _final_day(settlement, part)
+        if period_is_closed(tenant=tenant, month=day):
+            # The month was closed before the statement arrived: its journal goes to the first open month.
+            day = first_open_period(tenant=tenant, on=day)
+        number = journal_number(settlement, index, count)
+        current = drafts_kept.get(index)
+        if current is not None:
+            if _same(current, number, day, drafts):
+                continue
+            JournalEntry.objects.filter(tenant=tenant, pk=current.pk).delete()
         written.append(
             journal_write(
                 tenant=tenant,
-                number=journal_number(settlement, index, count),
+                number=number,
                 day=day,
                 source=_SOURCE[SettlementKind(settlement.kind)],
                 currency=settlement.currency,
@@ -357,6 +367,22 @@ def settlement_journals(*, settlement: Settlement, actor: User | None = None) ->
         if adjustment is not None:
             written.append(adjustment)
     return written
+
+
+def _same(entry: JournalEntry, number: str, day: date, drafts: Sequence[LineDraft]) -> bool:
+    """Whether the draft entry already says exactly this (same number, date and lines)."""
+    if entry.number != number or entry.date != day:
+        return False
+    wanted = [
+        (draft.account.pk, draft.role, amount, draft.description[:255], draft.store_id, draft.marketplace)
+        for draft in drafts
+        if (amount := quantize_amount(draft.amount, entry.currency)) != 0
+    ]
+    have = [
+        (line.account_id, line.role, line.amount, line.description, line.store_id, line.marketplace)
+        for line in JournalLine.objects.filter(tenant_id=entry.tenant_id, entry=entry).order_by("line_number")
+    ]
+    return have == wanted
 
 
 def _key(account_id: int, role: str, store_id: int | None, marketplace: str) -> tuple[int, str, int | None, str]:

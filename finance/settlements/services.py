@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from acorn.audit.services import audit_record
 from acorn.money import quantize_amount, validate_currency_code
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Tenant
 from channels.adapters.base import SettlementHeader
 from channels.adapters.base import SettlementLine as LineRecord
@@ -254,6 +255,7 @@ def settlement_import(
         if after_lines is not None:
             after_lines(settlement)
         settlement_reconcile(settlement=settlement)
+        statement_journals_due(tenant_id=store.tenant_id, settlement_ids=[settlement.pk])
         audit_record(
             tenant=store.tenant,
             actor=actor if actor is not None and actor.is_authenticated else None,
@@ -327,6 +329,14 @@ def category_rule_set(
     return rule, changed
 
 
+def statement_journals_due(*, tenant_id: int, settlement_ids: Iterable[int]) -> None:
+    """The statements' figures changed (imported, re-categorised, rebuilt): build their journals once the
+    transaction commits (finance.ledger makes drafts, or an adjustment for what was already sent)."""
+    ids = sorted(set(settlement_ids))
+    if ids:
+        enqueue_on_commit("finance.build_statement_journals", robust=True, tenant_id=tenant_id, settlement_ids=ids)
+
+
 def settlement_lines_recategorise(*, tenant: Tenant, platform: str, settlement: Settlement | None = None) -> int:
     """Decide again every line of the platform's statements whose category came from a rule or the default
     mapping (not split from an order), one UPDATE per distinct vendor type; reconcile what changed."""
@@ -359,6 +369,7 @@ def settlement_lines_recategorise(*, tenant: Tenant, platform: str, settlement: 
         touched_settlement.unclassified_count = touched_settlement.lines.filter(category=Category.UNCLASSIFIED).count()
         touched_settlement.save(update_fields=["unclassified_count"])
         settlement_reconcile(settlement=touched_settlement)
+    statement_journals_due(tenant_id=tenant.pk, settlement_ids=touched)
     return changed
 
 

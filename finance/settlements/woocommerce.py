@@ -52,6 +52,7 @@ from finance.settlements.models import (
     SettlementSource,
 )
 from finance.settlements.reconciliation import settlement_reconcile
+from finance.settlements.services import statement_journals_due
 from orders.models import Order
 from refunds.models import Refund, RefundStatus
 
@@ -277,6 +278,7 @@ def woocommerce_statement_build(
             settlement.total_amount = sum((line.amount for line in lines), Decimal(0))
             settlement.save(update_fields=["total_amount"])
             settlement_reconcile(settlement=settlement)
+            statement_journals_due(tenant_id=store.tenant_id, settlement_ids=[settlement.pk])
             audit_record(
                 tenant=store.tenant,
                 actor=None,

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -40,6 +41,8 @@ from finance.models import (
     SettlementSource,
 )
 from finance.settlements.services import category_rule_set, settlement_import, settlement_lines_recategorise
+from finance.tasks import build_statement_journals_task
+from tests.conftest import EnqueuedTasks
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,10 +150,11 @@ def test_a_settlement_crossing_a_month_end_becomes_two_journals_through_the_carr
                 ("amazon_clearing", "bank", Decimal("116.25")),
             ]
         )
-        # building again replaces the drafts, nothing doubles
-        again = settlement_journals(settlement=settlement)
-        assert [entry.number for entry in again] == [october.number, november.number]
-        assert JournalEntry.objects.filter(tenant=tenant).count() == 2
+        # building again changes nothing: the same drafts stay
+        assert settlement_journals(settlement=settlement) == []
+        assert sorted(JournalEntry.objects.filter(tenant=tenant).values_list("pk", flat=True)) == sorted(
+            [october.pk, november.pk]
+        )
 
 
 def test_a_negative_settlement_credits_the_bank_and_an_unbalanced_one_shows_its_difference_on_suspense(
@@ -369,3 +373,28 @@ def test_only_the_ledger_service_writes_journal_lines() -> None:
         )
     ]
     assert writers == ["finance/ledger/services.py"]
+
+
+def test_an_imported_or_recategorised_statement_gets_its_journals_from_a_task_after_commit(
+    tenant: Tenant, enqueued: EnqueuedTasks, django_capture_on_commit_callbacks: Any
+) -> None:
+    store = StoreFactory(tenant=tenant, platform=Platform.AMAZON)
+    with tenant_scope(tenant):
+        with django_capture_on_commit_callbacks(execute=True):
+            settlement = _settlement(store, _crossing_lines(), total="116.25")
+        assert [(task.name, kwargs) for task, kwargs in enqueued] == [
+            ("finance.build_statement_journals", {"tenant_id": tenant.pk, "settlement_ids": [settlement.pk]})
+        ]
+        assert enqueued.run_all() == [2]
+        assert JournalEntry.objects.filter(tenant=tenant, settlement=settlement).count() == 2
+        assert build_statement_journals_task(tenant_id=tenant.pk, settlement_ids=[settlement.pk]) == 0
+
+
+def test_a_statement_arriving_after_its_month_was_closed_is_dated_in_the_first_open_month(tenant: Tenant) -> None:
+    store = StoreFactory(tenant=tenant, platform=Platform.AMAZON)
+    with tenant_scope(tenant):
+        period_close(tenant=tenant, month=date(2026, 10, 1), actor=None)
+        settlement = _settlement(store, _crossing_lines(), total="116.25")
+        october, november = settlement_journals(settlement=settlement)
+        assert (october.date, october.period) == (date(2026, 11, 1), date(2026, 11, 1))
+        assert november.period == date(2026, 11, 1)
