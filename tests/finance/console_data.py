@@ -1,5 +1,5 @@
 """Statements for the finance console tests, imported the way the product imports them (settlement_import with
-the adapter's DTOs). Row values follow the settlement V2 flat file taxonomy (../shared/notes, §1.1), as in
+the adapter's DTOs). Row values follow the settlement V2 flat file taxonomy (the team's finance notes, §1.1), as in
 tests/finance/test_import.py."""
 
 from __future__ import annotations
