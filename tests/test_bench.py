@@ -165,7 +165,8 @@ def test_bench_refund_rate_measures_the_rollup_against_raw_aggregates_with_the_s
 @pytest.mark.django_db
 def test_bench_lists_its_benchmarks_and_refuses_unknown_ones() -> None:
     listing = _json("bench", "--list", "--json")
-    assert [entry["name"] for entry in listing["benchmarks"]] == ["ingest", "order_list", "refund_rate", "reserve"]
+    names = [entry["name"] for entry in listing["benchmarks"]]
+    assert names == ["ingest", "order_list", "refund_rate", "reserve", "settlement_import"]
     with pytest.raises(CommandError, match="No benchmark"):
         call_command("bench", "nothing", "--json", stdout=StringIO())
     with pytest.raises(CommandError, match="at least 1"):

@@ -14,6 +14,7 @@ from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
 from finance.models import Category, Settlement, SettlementSource
 from finance.models import SettlementLine as StoredLine
+from finance.settlements import services
 from finance.settlements.files import decoded_lines, settlement_file_import
 from finance.settlements.services import SettlementImportError
 from tests.factories import StoreFactory
@@ -207,3 +208,14 @@ def test_a_file_without_line_ends_is_refused_in_bounded_memory() -> None:
     with pytest.raises(SettlementImportError, match="Line 2 is longer than 1024 KB") as refused:
         list(decoded_lines(io.BytesIO(b"header\n" + b"x" * (3 << 20)), legacy_encoding="cp1252"))
     assert refused.value.line == 2
+
+
+def test_an_error_after_chunks_were_written_still_leaves_nothing(
+    tenant: Tenant, us_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: chunks of 2 lines, so lines 3 to 6 are written before line 7's bad amount is read
+    monkeypatch.setattr(services, "CHUNK", 2)
+    with tenant_scope(tenant), pytest.raises(SettlementImportError, match="line 7"):
+        settlement_file_import(store=us_store, file=_file("us_settlement_corrupted.tsv"), filename="bad.tsv")
+    with tenant_scope(tenant):
+        assert not Settlement.objects.exists() and not StoredLine.objects.exists()
