@@ -18,7 +18,7 @@ from finance.models import Settlement, SettlementSource
 from finance.models import SettlementLine as StoredLine
 from tests.factories import StoreFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.finance.urls_with_settlement_page")]
+pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "settlements"
 URL = "/app/finance/settlements/upload/"
