@@ -35,6 +35,7 @@ cannot be read is not imported (the record is quarantined; the next sync tries a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -142,34 +143,74 @@ def _payout_lines(listing: PayoutListing, payout_id: str) -> tuple[list[PayoutLi
         token = page.next_token
 
 
+def _payout_json(payout: Payout) -> dict[str, str]:
+    return {
+        "id": payout.external_id,
+        "status": payout.status,
+        "issued_at": payout.issued_at.isoformat(),
+        "currency": payout.currency,
+        "net": str(payout.net_amount),
+        "type": payout.transaction_type,
+    }
+
+
+def _payout_from_json(data: dict[str, str]) -> Payout:
+    return Payout(
+        external_id=data["id"],
+        status=data["status"],
+        issued_at=datetime.fromisoformat(data["issued_at"]),
+        currency=data["currency"],
+        net_amount=Decimal(data["net"]),
+        transaction_type=data.get("type", ""),
+    )
+
+
+def _token(after: str | None, more: bool, pending: list[dict[str, str]]) -> str | None:
+    if not more and not pending:
+        return None
+    return json.dumps({"after": after, "more": more, "pending": pending}, separators=(",", ":"))
+
+
 def payouts_fetch(
     adapter: ChannelAdapter, window_start: datetime, window_end: datetime | None, page_token: str | None
 ) -> Page[PayoutStatement]:
-    """A page of payouts issued since the window opened (looking back PAYOUT_LOOKBACK); the lines of each PAID
-    payout not yet imported are read whole."""
+    """One step of reading the payouts issued since the window opened (looking back PAYOUT_LOOKBACK).
+
+    A step makes one listing call, or reads the balance transactions of one payout (one call, more only for a
+    payout of over BALANCE_PAGE_SIZE transactions): the engine retries a step whole, so a step must stay small
+    for a retried call not to repeat others. The page token carries the listing's cursor and the PAID payouts
+    of the last listed page still to read (as JSON)."""
     listing = adapter.require(PayoutListing)
-    page = listing.list_payouts(issued_after=window_start - PAYOUT_LOOKBACK, page_token=page_token)
+    state = json.loads(page_token) if page_token else {"after": None, "more": True, "pending": []}
+    pending: list[dict[str, str]] = list(state["pending"])
+    if pending:
+        payout = _payout_from_json(pending.pop(0))
+        lines, unreadable = _payout_lines(listing, payout.external_id)
+        statement = PayoutStatement(
+            payout=payout, lines=tuple(lines), read=not unreadable, bad_records=tuple(unreadable)
+        )
+        return Page(
+            items=(statement,),
+            bad_records=tuple(unreadable),
+            next_token=_token(state["after"], state["more"], pending),
+        )
+    page = listing.list_payouts(issued_after=window_start - PAYOUT_LOOKBACK, page_token=state["after"])
     ids = [payout.external_id for payout in page.items if payout.status == PAID]
     imported = set(
         Settlement.objects.filter(
             store=adapter.store, kind=SettlementKind.SHOPIFY_PAYOUT, external_id__in=ids
         ).values_list("external_id", flat=True)
     )
-    statements: list[PayoutStatement] = []
-    bad: list[BadRecord] = list(page.bad_records)
+    listed: list[PayoutStatement] = []
     for payout in page.items:
-        if payout.status != PAID or payout.external_id in imported:
-            statements.append(PayoutStatement(payout=payout))
-            continue
-        lines, unreadable = _payout_lines(listing, payout.external_id)
-        bad.extend(unreadable)
-        statements.append(
-            PayoutStatement(payout=payout, lines=tuple(lines), read=not unreadable, bad_records=tuple(unreadable))
-        )
+        if payout.status == PAID and payout.external_id not in imported:
+            pending.append(_payout_json(payout))
+        else:
+            listed.append(PayoutStatement(payout=payout))  # not final, or already imported: nothing to read
     return Page(
-        items=tuple(statements),
-        bad_records=tuple(bad),
-        next_token=page.next_token,
+        items=tuple(listed),
+        bad_records=page.bad_records,
+        next_token=_token(page.next_token, bool(page.next_token), pending),
         rate_limit=page.rate_limit,
     )
 

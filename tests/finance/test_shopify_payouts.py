@@ -24,6 +24,7 @@ from finance.settlements import selectors
 from finance.settlements.categories import default_category
 from finance.settlements.shopify import payout_import
 from refunds.models import Refund
+from simulator.faults import FaultProfile
 from simulator.server import SimulatorServer
 from simulator.world import ManualClock, World
 from tests.factories import StoreFactory
@@ -300,3 +301,27 @@ def test_another_tenant_sees_none_of_the_payouts(tenant: Tenant, other_tenant: T
         assert not selectors.settlement_list(tenant=other_tenant).exists()
         assert selectors.settlement_get(tenant=other_tenant, pk=mine[0].pk) is None
         assert not Settlement.objects.filter(pk=mine[0].pk).exists()
+
+
+def test_throttling_outages_and_dropped_connections_still_import_each_payout_exactly_once(tenant: Tenant) -> None:
+    # given: a shop behind the flaky profile (throttled, 5xx, connections reset), its orders in ACORN
+    profile = FaultProfile.named("flaky", slow_rate=0.0, timeout_rate=0.0)
+    with SimulatorServer(seed=9, faults=profile, world=World(seed=9, clock=ManualClock(NOW))) as sim:
+        sim.shopify.add_shop(SHOP, currency="USD", orders_per_day=9, history_days=30)
+        store = _connect(tenant, sim)
+        _sync(store, "orders")
+
+        # when: synced twice, every call retried as it must be
+        runs = _sync(store, "settlements") + _sync(store, "settlements")
+
+        # then: each paid payout once, balanced, true to the world
+        paid = {p["legacy_id"]: p for p in sim.shopify.payouts(SHOP) if p["status"] == "PAID"}
+        assert sum(run.retries for run in runs) > 0, "the flaky profile should have made some calls fail"
+        with tenant_scope(tenant):
+            settlements = {s.external_id: s for s in Settlement.objects.filter(store=store)}
+            assert set(settlements) == set(paid)
+            for payout_id, payout in paid.items():
+                assert settlements[payout_id].balanced
+                assert _category_totals(settlements[payout_id]) == {
+                    k: v for k, v in payout["categories"].items() if Decimal(v)
+                }
