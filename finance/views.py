@@ -28,6 +28,7 @@ from channels.models import Platform
 from channels.selectors import store_list
 from finance.forms import CategoryMapForm, SettlementFilterForm, SettlementUploadForm, StoreFilterForm
 from finance.settlements import exports
+from finance.settlements.deferred import deferred_money
 from finance.settlements.files import settlement_file_import
 from finance.settlements.models import Category, Settlement, SettlementStatus
 from finance.settlements.selectors import (
@@ -108,6 +109,14 @@ def settlement_list_view(request: TenantRequest) -> HttpResponse:
             "page": page,
             "has_stores": bool(stores),
             "filtered": any(value not in (None, "") for value in filters.values()) or bool(form.errors),
+            "pending": [
+                {
+                    "pending": pending,
+                    "money": Money(pending.total, pending.currency).quantized(),
+                    "releases": min((o.releases_at for o in pending.orders if o.releases_at), default=None),
+                }
+                for pending in deferred_money(tenant=request.tenant, store_id=filters.get("store_id"))
+            ],
         },
     )
 

@@ -4,19 +4,27 @@ dashboard card; both languages, permissions and another tenant."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import SettlementLine as SettlementLineRecord
 from channels.models import Store
 from finance import views
-from finance.settlements.models import Category, CategoryRule, Settlement, SettlementLine, SettlementStatus
+from finance.settlements.models import (
+    Category,
+    CategoryRule,
+    DeferredTransaction,
+    Settlement,
+    SettlementLine,
+    SettlementStatus,
+)
 from finance.settlements.selectors import settlement_month_split
 from tests.factories import StoreFactory
 from tests.finance.console_data import UNKNOWN_FEE, import_statement, line, make_order
@@ -515,3 +523,27 @@ def test_not_yet_settled_pages_by_keyset(
     second = owner_client.get(url, {"cursor": first.next_cursor}).context["page"]
     assert [o.external_id for o in first.object_list + second.object_list] == ["444-OLDER", unpaid_order]
     assert not second.has_next
+
+
+def test_the_list_shows_money_pending_with_amazon_per_store_and_only_the_companys(
+    tenant: Tenant, other_tenant: Tenant, store: Store, owner_client: Client
+) -> None:
+    other_store = StoreFactory(tenant=other_tenant, name="Beta Amazon")
+    now = timezone.now()
+    for owner_store, amount in ((store, "41.50"), (other_store, "999.00")):
+        DeferredTransaction.objects.create(
+            tenant=owner_store.tenant,
+            store=owner_store,
+            transaction_id=f"T-{owner_store.pk}",
+            status=DeferredTransaction.Status.DEFERRED,
+            order_external_id="111-9",
+            posted_at=now,
+            releases_at=now + timedelta(days=5),
+            currency="USD",
+            amount=Decimal(amount),
+        )
+    body = _page(owner_client, reverse("finance:settlement-list"))
+    card = body[body.index('id="pending-with-amazon"') :]
+    assert "Pending with Amazon" in card and "41.50 USD" in card and "Amazon NA" in card
+    assert "999.00" not in body and "Beta Amazon" not in body
+    assert "亚马逊暂扣款项" in _page(owner_client, reverse("finance:settlement-list"), "zh-hans")
