@@ -30,7 +30,7 @@ from finance.forms import CategoryMapForm, SettlementFilterForm, SettlementUploa
 from finance.settlements import exports
 from finance.settlements.deferred import deferred_money
 from finance.settlements.files import settlement_file_import
-from finance.settlements.models import Category, Settlement, SettlementStatus
+from finance.settlements.models import Category, Settlement, SettlementKind, SettlementStatus
 from finance.settlements.selectors import (
     NOT_YET_SETTLED_AFTER,
     expected_settlement_amount,
@@ -49,6 +49,11 @@ from finance.settlements.selectors import (
     unclassified_type_rows,
 )
 from finance.settlements.services import SettlementImportError, category_rule_set
+from finance.settlements.woocommerce import (
+    GATEWAY_FEES_UNKNOWN,
+    STATEMENT_STATES,
+    woocommerce_statement_gateways,
+)
 
 PER_PAGE = 50
 GROUP_PER_PAGE = 100
@@ -175,6 +180,17 @@ def _group_context(request: TenantRequest, settlement: Settlement, group: str) -
     return {"group_page": group_page, "group_rows": rows}
 
 
+def _statement_extras(settlement: Settlement) -> dict[str, Any]:
+    """A WooCommerce statement's money per payment gateway, its unknown fees and whether its month is open."""
+    if settlement.kind != SettlementKind.WOOCOMMERCE_STATEMENT:
+        return {"gateways": None}
+    return {
+        "gateways": woocommerce_statement_gateways(settlement=settlement),
+        "fees_unknown": GATEWAY_FEES_UNKNOWN,
+        "month_state": STATEMENT_STATES.get(settlement.vendor_status, ""),
+    }
+
+
 def _settlement_context(request: TenantRequest, settlement: Settlement, group: str) -> dict[str, Any]:
     unmatched = settlement_unmatched_order_ids_first(settlement=settlement, limit=UNMATCHED_SHOWN)
     can_manage = has_permission(request.membership, "finance.manage")
@@ -212,6 +228,7 @@ def _settlement_context(request: TenantRequest, settlement: Settlement, group: s
         "can_export": has_permission(request.membership, "finance.export"),
         "can_manage": can_manage,
         "xlsx_max": exports.XLSX_MAX_LINES,
+        **_statement_extras(settlement),
         **_group_context(request, settlement, group),
     }
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
@@ -274,3 +276,15 @@ def test_the_woocommerce_adapter_keeps_the_orders_payment_gateway() -> None:
     )
     order = parse_order(raw)
     assert order.tags == ("payment_method:bacs", "payment_method_title:Direct Bank Transfer")
+
+
+def test_the_statement_page_shows_each_gateway_with_its_fees_unknown(tenant: Tenant, owner_client: Client) -> None:
+    with tenant_scope(tenant):
+        store = _store(tenant)
+        _month_with_money(store)
+        [result] = woocommerce_statement_build(store=store, month="2026-03", now=datetime(2026, 5, 1, tzinfo=UTC))
+    assert result.settlement is not None
+    page = owner_client.get(reverse("finance:settlement-detail", args=[result.settlement.pk])).content.decode()
+    block = page[page.index('id="gateways"') :]
+    assert "ppcp-gateway: PayPal" in block and "64.40" in block and "90.90" in block
+    assert "Payment gateway fees are unknown" in block and "Month closed" in block
