@@ -21,6 +21,7 @@ from finance.settlements.models import (
     SettlementLine,
     SettlementSource,
     SettlementStatus,
+    SettlementUpload,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "SettlementLine",
     "SettlementSource",
     "SettlementStatus",
+    "SettlementUpload",
 ]

@@ -12,7 +12,8 @@ from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
 from finance.ledger.services import settlement_journals
-from finance.settlements.models import Settlement
+from finance.settlements.files import settlement_upload_run
+from finance.settlements.models import Settlement, SettlementUpload
 from finance.settlements.woocommerce import woocommerce_store_statements_build
 
 logger = logging.getLogger(__name__)
@@ -58,3 +59,12 @@ def build_statement_journals_task(self: TenantTask, *, tenant_id: int, settlemen
     ):
         written += len(settlement_journals(settlement=settlement))
     return written
+
+
+@shared_task(name="finance.import_settlement_upload", base=TenantTask, bind=True, acks_late=True)
+def import_settlement_upload_task(self: TenantTask, *, tenant_id: int, upload_id: int) -> str:
+    """Import a large uploaded settlement file. Safe to run twice (a finished upload is left as it is)."""
+    upload = SettlementUpload.objects.filter(tenant_id=tenant_id, pk=upload_id).select_related("store").first()
+    if upload is None:
+        return "missing"
+    return settlement_upload_run(upload=upload).status

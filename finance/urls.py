@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.finance_home_view, name="home"),
     path("settlements/", views.settlement_list_view, name="settlement-list"),
     path("settlements/upload/", views.settlement_upload_view, name="settlement-upload"),
+    path("settlements/uploads/<int:upload_pk>/", views.settlement_upload_status_view, name="settlement-upload-status"),
     path("settlements/<int:settlement_pk>/", views.settlement_detail_view, name="settlement-detail"),
     path(
         "settlements/<int:settlement_pk>/export/<str:fmt>/",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -29,7 +30,7 @@ from channels.selectors import store_list
 from finance.forms import CategoryMapForm, SettlementFilterForm, SettlementUploadForm, StoreFilterForm
 from finance.settlements import exports
 from finance.settlements.deferred import deferred_money
-from finance.settlements.files import settlement_file_import
+from finance.settlements.files import settlement_file_import, settlement_upload_queue
 from finance.settlements.models import Category, Settlement, SettlementKind, SettlementStatus
 from finance.settlements.selectors import (
     NOT_YET_SETTLED_AFTER,
@@ -46,6 +47,7 @@ from finance.settlements.selectors import (
     settlement_type_groups,
     settlement_unclassified_types,
     settlement_unmatched_order_ids_first,
+    settlement_upload_get_or_404,
     unclassified_type_rows,
 )
 from finance.settlements.services import SettlementImportError, category_rule_set
@@ -386,12 +388,17 @@ def not_yet_settled_export_view(request: TenantRequest) -> HttpResponseBase:
 @tenant_member_required("finance.import")
 def settlement_upload_view(request: TenantRequest) -> HttpResponse:
     """Upload a settlement V2 flat file into one of the company's Amazon stores: all of it, or nothing and the
-    line and column of the problem."""
+    line and column of the problem. A large file is imported by a worker; its page shows how it goes."""
     stores = store_list(tenant=request.tenant).filter(platform=Platform.AMAZON)
     form = SettlementUploadForm(request.POST or None, request.FILES or None, stores=stores)
     problem: SettlementImportError | None = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        if upload.size > settings.ACORN_SETTLEMENT_INLINE_BYTES:
+            queued = settlement_upload_queue(
+                store=form.cleaned_data["store"], file=upload, filename=upload.name, actor=request.user
+            )
+            return redirect("finance:settlement-upload-status", upload_pk=queued.pk)
         try:
             result = settlement_file_import(
                 store=form.cleaned_data["store"], file=upload, filename=upload.name, actor=request.user
@@ -412,3 +419,13 @@ def settlement_upload_view(request: TenantRequest) -> HttpResponse:
     failed = bool(form.errors) or problem is not None
     context = {"form": form, "problem": problem, "has_stores": stores.exists()}
     return render(request, "finance/settlement_upload.html", context, status=400 if failed else 200)
+
+
+@tenant_member_required("finance.view")
+def settlement_upload_status_view(request: TenantRequest, upload_pk: int) -> HttpResponse:
+    """A large upload while a worker imports it (the page polls itself until it is done), then its outcome."""
+    upload = settlement_upload_get_or_404(tenant=request.tenant, pk=upload_pk)
+    template = "finance/settlement_upload_status.html"
+    if request.headers.get("HX-Request"):
+        template = "finance/settlement_upload_progress.html"
+    return render(request, template, {"upload": upload})

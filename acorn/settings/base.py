@@ -182,6 +182,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Files people upload and workers read (large settlement files): a volume web and workers share in production.
+MEDIA_ROOT = Path(env.str("ACORN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"  # never served: uploads are read by the workers, not downloaded
+# A settlement file up to this size is imported while the person waits; a larger one by a worker, with a
+# progress page.
+ACORN_SETTLEMENT_INLINE_BYTES = env.int("ACORN_SETTLEMENT_INLINE_BYTES", default=2 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

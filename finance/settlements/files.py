@@ -22,21 +22,27 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
+from django.core.files import File
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.tasks import enqueue_on_commit
 from channels.adapters.amazon.reports import ReportFormatError, read_settlement_stream
 from channels.adapters.base import SettlementLine as LineRecord
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, marketplace_by_domain
 from channels.models import Platform, Store
-from finance.settlements.models import Settlement, SettlementKind, SettlementSource
+from finance.settlements.models import Settlement, SettlementKind, SettlementSource, SettlementUpload
 from finance.settlements.selectors import settlement_category_totals, settlement_unmatched_order_ids
 from finance.settlements.services import ImportResult, SettlementImportError, settlement_import
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -247,3 +253,63 @@ def _damaged(filename: str, error: Exception) -> SettlementImportError:
     return SettlementImportError(
         _("%(file)s: the compressed file is damaged (%(error)s).") % {"file": filename, "error": error}
     )
+
+
+# --- large uploads, imported by a worker ------------------------------------------------------------------------
+
+
+def settlement_upload_queue(*, store: Store, file: IO[bytes], filename: str, actor: User | None) -> SettlementUpload:
+    """Keep an uploaded settlement file on the shared storage and import it in a worker once this transaction
+    commits (finance.import_settlement_upload); the upload's page follows it."""
+    if store.platform != Platform.AMAZON:
+        raise SettlementImportError(
+            _("%(store)s is not an Amazon store: settlement files are Amazon's.") % {"store": store.name}
+        )
+    upload = SettlementUpload(
+        tenant_id=store.tenant_id,
+        store=store,
+        filename=filename[:255],
+        size=getattr(file, "size", 0) or 0,
+        uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    upload.document.save(_storage_name(filename), File(file), save=False)
+    upload.save()
+    enqueue_on_commit("finance.import_settlement_upload", tenant_id=store.tenant_id, upload_id=upload.pk)
+    return upload
+
+
+def _storage_name(filename: str) -> str:
+    safe = "".join(char if char.isalnum() or char in "._-" else "-" for char in filename)[-100:]
+    return safe or "settlement.txt"
+
+
+def settlement_upload_run(*, upload: SettlementUpload) -> SettlementUpload:
+    """Import a queued upload (from the worker). Safe to run twice: a finished upload is left as it is. The
+    stored file is removed once the outcome is recorded; the settlement keeps the file's sha256."""
+    if upload.finished:
+        return upload
+    SettlementUpload.objects.filter(tenant_id=upload.tenant_id, pk=upload.pk).update(
+        status=SettlementUpload.Status.RUNNING, started_at=timezone.now()
+    )
+    try:
+        with upload.document.open("rb") as document:
+            result = settlement_file_import(
+                store=upload.store, file=document, filename=upload.filename, actor=upload.uploaded_by
+            )
+    except SettlementImportError as error:
+        upload.status, upload.error = SettlementUpload.Status.FAILED, str(error)
+        upload.error_line, upload.error_column = error.line, error.field_name[:60]
+    except FileNotFoundError:
+        upload.status = SettlementUpload.Status.FAILED
+        upload.error = _("The uploaded file is no longer on the server; upload it again.")
+    else:
+        upload.status, upload.settlement, upload.created = (
+            SettlementUpload.Status.DONE,
+            result.settlement,
+            result.created,
+        )
+    upload.finished_at = timezone.now()
+    upload.save(update_fields=["status", "error", "error_line", "error_column", "settlement", "created", "finished_at"])
+    if upload.document:
+        upload.document.delete(save=True)
+    return upload

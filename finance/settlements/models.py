@@ -309,3 +309,50 @@ class DeferredTransaction(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.transaction_id} {self.status} {self.amount} {self.currency}"
+
+
+class SettlementUpload(TenantScopedModel):
+    """A settlement file a person uploaded that is too large to import while they wait: kept on the shared
+    storage until a worker has imported it (or said line and column of what is wrong), then removed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Refused")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    document = models.FileField(_("file"), upload_to="settlement-uploads/%Y/%m/", blank=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(_("error"), blank=True)
+    error_line = models.PositiveIntegerField(_("line"), null=True, blank=True)
+    error_column = models.CharField(_("column"), max_length=60, blank=True)
+    settlement = models.ForeignKey(
+        Settlement, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("settlement")
+    )
+    created = models.BooleanField(_("new settlement"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("settlement upload")
+        verbose_name_plural = _("settlement uploads")
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

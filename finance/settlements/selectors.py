@@ -15,7 +15,7 @@ from django.utils import timezone
 from acorn.money import AMOUNT_DECIMAL_PLACES, Money
 from acorn.tenancy.models import Tenant
 from channels.adapters.base import OrderStatus
-from finance.settlements.models import Category, Settlement, SettlementLine, SettlementStatus
+from finance.settlements.models import Category, Settlement, SettlementLine, SettlementStatus, SettlementUpload
 from orders.models import Order
 
 # The categories that carry what an order's buyer paid for goods and shipping (net of promotions): what
@@ -405,3 +405,10 @@ def settlement_dashboard_summary(*, tenant: Tenant, latest: int = 5) -> FinanceS
         unclassified_lines=counts["unclassified_lines"],
         latest=list(settlement_list(tenant=tenant)[:latest]),
     )
+
+
+def settlement_upload_get_or_404(*, tenant: Tenant, pk: int) -> SettlementUpload:
+    upload = SettlementUpload.objects.filter(tenant=tenant, pk=pk).select_related("store", "settlement").first()
+    if upload is None:
+        raise Http404
+    return upload

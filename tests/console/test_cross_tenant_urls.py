@@ -21,7 +21,7 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
-from finance.settlements.models import Settlement
+from finance.settlements.models import Settlement, SettlementUpload
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
 from tests.factories import InvitationFactory, StoreFactory, SyncRunFactory
@@ -117,6 +117,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
             rate_percent=12, latest_rate_percent=12, units_sold=50, units_refunded=6,
         )  # fmt: skip
         settlement = import_statement(store)  # a statement with lines, an unknown order and an unclassified type
+        upload = SettlementUpload.objects.create(tenant=tenant, store=store, filename="a.tsv")
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -140,6 +141,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "threshold_pk": threshold.pk,
         "alert_pk": alert.pk,
         "settlement_pk": settlement.pk,
+        "upload_pk": upload.pk,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,8 +15,10 @@ from django.urls import reverse
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
-from finance.models import Settlement, SettlementSource
+from finance.models import Settlement, SettlementSource, SettlementUpload
 from finance.models import SettlementLine as StoredLine
+from finance.tasks import import_settlement_upload_task
+from tests.conftest import EnqueuedTasks
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +105,63 @@ def test_who_may_upload(
     assert client.get(URL).status_code == status
     response = client.post(URL, {"store": store.pk, "file": _upload("us_settlement.tsv")})
     assert response.status_code == (302 if status == 200 else 403)
+
+
+# --- a large file: a worker imports it, its page follows ---------------------------------------------------
+
+
+def test_a_large_file_is_imported_by_a_worker_and_its_page_follows_it(
+    tenant: Tenant,
+    other_tenant: Tenant,
+    store: Store,
+    owner_client: Client,
+    other_owner: Membership,
+    client_for: Callable[[Membership], Client],
+    settings: Any,
+    enqueued: EnqueuedTasks,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given a limit below the file's size
+    settings.ACORN_SETTLEMENT_INLINE_BYTES = 100
+    # when the file is uploaded
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(URL, {"store": store.pk, "file": _upload("us_settlement.tsv")})
+    # then nothing is imported yet; the page says it waits and polls
+    with tenant_scope(tenant):
+        upload = SettlementUpload.objects.get()
+        assert not Settlement.objects.exists() and upload.status == SettlementUpload.Status.QUEUED
+    status_url = reverse("finance:settlement-upload-status", kwargs={"upload_pk": upload.pk})
+    assert response.status_code == 302 and response["Location"] == status_url
+    page = owner_client.get(status_url).content.decode()
+    assert "Waiting for a worker" in page and 'hx-trigger="every 2s"' in page
+    assert client_for(other_owner).get(status_url).status_code == 404
+    assert [(task.name, kwargs) for task, kwargs in enqueued] == [
+        ("finance.import_settlement_upload", {"tenant_id": tenant.pk, "upload_id": upload.pk})
+    ]
+    # when the worker runs it (twice: the second finds it done)
+    assert enqueued.run_all() == ["done"]
+    assert import_settlement_upload_task(tenant_id=tenant.pk, upload_id=upload.pk) == "done"
+    # then the settlement is there, the stored file is gone, and the page links to it and stops polling
+    with tenant_scope(tenant):
+        settlement = Settlement.objects.get()
+        upload.refresh_from_db()
+        assert settlement.line_count == 19 and upload.settlement == settlement and upload.created
+        assert not upload.document
+    partial = owner_client.get(status_url, headers={"HX-Request": "true"}).content.decode()
+    assert reverse("finance:settlement-detail", kwargs={"settlement_pk": settlement.pk}) in partial
+    assert "hx-trigger" not in partial and "19 lines" in partial
+
+
+def test_a_large_corrupted_file_is_refused_by_the_worker_with_line_and_column(
+    tenant: Tenant, store: Store, owner_client: Client, settings: Any, enqueued: EnqueuedTasks
+) -> None:
+    settings.ACORN_SETTLEMENT_INLINE_BYTES = 100
+    owner_client.post(URL, {"store": store.pk, "file": _upload("us_settlement_corrupted.tsv")})
+    with tenant_scope(tenant):
+        upload = SettlementUpload.objects.get()
+    assert import_settlement_upload_task(tenant_id=tenant.pk, upload_id=upload.pk) == "failed"
+    page = owner_client.get(reverse("finance:settlement-upload-status", kwargs={"upload_pk": upload.pk})).content
+    text = page.decode()
+    assert "Nothing was saved" in text and "<code>amount</code>" in text and ">7<" in text
+    with tenant_scope(tenant):
+        assert not Settlement.objects.exists()
