@@ -47,7 +47,7 @@ def settlement_reconcile(*, settlement: Settlement) -> Settlement:
     for start in range(0, len(order_ids), CHUNK):
         chunk = order_ids[start : start + CHUNK]
         for row in settlement_order_reconciliation(settlement=settlement, order_external_ids=chunk):
-            if row.difference:
+            if row.differs and row.difference is not None:
                 differing += 1
                 difference += row.difference
     settlement.order_count = len(order_ids)

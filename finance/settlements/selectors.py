@@ -16,7 +16,7 @@ from acorn.money import AMOUNT_DECIMAL_PLACES, Money
 from acorn.tenancy.models import Tenant
 from channels.adapters.base import OrderStatus
 from finance.settlements.models import Category, Settlement, SettlementLine, SettlementStatus, SettlementUpload
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 # The categories that carry what an order's buyer paid for goods and shipping (net of promotions): what
 # reconciliation compares with what ACORN expected from the order.
@@ -122,10 +122,18 @@ class OrderReconciliation:
     expected: Decimal | None  # None: ACORN does not know the order
     settled: Decimal
     in_statement: Decimal
+    # Some of the order's items have not appeared in any statement yet (Amazon settles each shipment when it
+    # posts, so a later one may pay the rest): what is missing is not a difference yet.
+    partly_settled: bool = False
 
     @property
     def difference(self) -> Decimal | None:
         return None if self.expected is None else self.settled - self.expected
+
+    @property
+    def differs(self) -> bool:
+        """A difference that counts: the order is known, settled in full, and not what ACORN expected."""
+        return bool(self.difference) and not self.partly_settled
 
 
 def expected_settlement_amount(order: Order) -> Decimal:
@@ -162,6 +170,7 @@ def settlement_order_reconciliation(
         .order_by()
     )
     orders = {order.pk: order for order in Order.objects.filter(pk__in=order_ids)}
+    unsettled = _orders_with_unsettled_items(settlement, order_ids)
     result = []
     for row in rows:
         order = orders.get(row["order_id"]) if row["order_id"] else None
@@ -172,9 +181,40 @@ def settlement_order_reconciliation(
                 expected=expected_settlement_amount(order) if order else None,
                 settled=exact_sum((settled_all.get(order.pk) if order else None) or row["total"]),
                 in_statement=exact_sum(row["total"]),
+                partly_settled=bool(order and order.pk in unsettled),
             )
         )
     return result
+
+
+def _orders_with_unsettled_items(settlement: Settlement, order_ids: list[int]) -> set[int]:
+    """The orders among `order_ids` some of whose items no statement of the store has paid yet, where the
+    channel settles per item (its lines carry the order item's id); two queries."""
+    settled_items: dict[int, set[str]] = {}
+    for order_id, item in (
+        SettlementLine.objects.filter(
+            tenant_id=settlement.tenant_id,
+            settlement__store_id=settlement.store_id,
+            order_id__in=order_ids,
+            category__in=ORDER_CATEGORIES,
+        )
+        .exclude(order_item_code="")
+        .values_list("order_id", "order_item_code")
+        .distinct()
+        .order_by()
+    ):
+        settled_items.setdefault(order_id, set()).add(item)
+    if not settled_items:
+        return set()
+    unsettled: set[int] = set()
+    for order_id, item in (
+        OrderLine.objects.filter(tenant_id=settlement.tenant_id, order_id__in=list(settled_items))
+        .values_list("order_id", "external_id")
+        .order_by()
+    ):
+        if item not in settled_items[order_id]:
+            unsettled.add(order_id)
+    return unsettled
 
 
 def unclassified_types(*, tenant: Tenant) -> QuerySet[SettlementLine]:

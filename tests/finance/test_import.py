@@ -272,3 +272,37 @@ def test_another_tenant_sees_no_statement_and_its_rules_do_not_apply(
     with tenant_scope(other_tenant):
         assert selectors.settlement_get(tenant=other_tenant, pk=pk) is None
         assert not selectors.settlement_list(tenant=other_tenant).exists()
+
+
+def test_an_order_whose_other_items_settle_later_is_partly_settled_not_a_difference(
+    tenant: Tenant, store: Store
+) -> None:
+    # given an order of two items, each shipped (and so settled) on its own
+    with tenant_scope(tenant):
+        order = _order(store, "111-7", "40.00")
+        for item, amount in (("ITEM-A", "25.00"), ("ITEM-B", "15.00")):
+            order.lines.create(
+                tenant=tenant, external_id=item, sku=item, quantity=1, currency="USD", item_amount=Decimal(amount)
+            )
+        # when the first item's settlement arrives
+        first = settlement_import(
+            store=store,
+            kind=SettlementKind.AMAZON_SETTLEMENT,
+            source=SettlementSource.UPLOAD,
+            header=_header("700001", "25.00"),
+            lines=[_line(2, "Order", "ItemPrice", "Principal", "25.00", "111-7", order_item_code="ITEM-A")],
+        ).settlement
+        # then the missing item is not a difference yet
+        [row] = selectors.settlement_order_reconciliation(settlement=first)
+        assert row.partly_settled and row.difference == Decimal("-15.00") and not row.differs
+        assert first.status == SettlementStatus.RECONCILED and first.differing_order_count == 0
+        # when the next settlement pays the second item
+        second = settlement_import(
+            store=store,
+            kind=SettlementKind.AMAZON_SETTLEMENT,
+            source=SettlementSource.UPLOAD,
+            header=_header("700002", "15.00"),
+            lines=[_line(2, "Order", "ItemPrice", "Principal", "15.00", "111-7", order_item_code="ITEM-B")],
+        ).settlement
+        [row] = selectors.settlement_order_reconciliation(settlement=second)
+        assert not row.partly_settled and row.difference == 0 and second.status == SettlementStatus.RECONCILED
