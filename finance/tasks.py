@@ -1,4 +1,4 @@
-"""Celery tasks of finance: the daily WooCommerce statements (a fan-out, then one task per site), and the
+"""Celery tasks of finance: the hourly WooCommerce statements (a fan-out, then one task per site), and the
 journals of statements whose figures changed."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="finance.dispatch_woocommerce_statements", acks_late=True)
 def dispatch_woocommerce_statements_task() -> int:
-    """Daily: queue the statement build of every WooCommerce site of every active company. Returns the count.
+    """Hourly: queue the statement build of every WooCommerce site of every active company. Returns the count.
 
     Statements are built from the orders and refunds ACORN already holds, so a site whose authorisation
     lapsed still gets them; sites still being connected (no data yet) are left out."""

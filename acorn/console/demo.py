@@ -109,7 +109,7 @@ def _demo_shops(tenant: Tenant, owner: Any) -> list[dict[str, Any]]:
                 membership=None,
                 platform=platform,
                 name=name,
-                permissions=[DataPermission.ORDERS, DataPermission.INVENTORY, DataPermission.RETURNS],
+                permissions=DataPermission.values,
                 endpoint=endpoint,
                 seller_id=account,
             )

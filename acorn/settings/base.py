@@ -302,9 +302,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # WooCommerce has no payouts: last month's and this month's statement of every site, built from its orders
     # and refunds, daily (a month's statement is rebuilt while it is open, then closed).
+    # Hourly, so this month's statement follows the orders (a build that changes nothing writes nothing new).
     "build-woocommerce-statements": {
         "task": "finance.dispatch_woocommerce_statements",
-        "schedule": crontab(minute=40, hour=2),
+        "schedule": crontab(minute=40),
     },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)

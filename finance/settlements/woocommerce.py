@@ -30,6 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -65,7 +66,7 @@ GATEWAY_FEES_UNKNOWN = _(
     "Payment gateway fees are unknown: WooCommerce does not report them, so this statement includes none."
 )
 STATEMENT_STATES = {
-    OPEN: _("Month open: the statement is rebuilt daily"),
+    OPEN: _("Month open: the statement is rebuilt every hour"),
     CLOSED: _("Month closed: the statement no longer changes"),
 }
 UNKNOWN_GATEWAY = "unknown"
@@ -261,6 +262,10 @@ def woocommerce_statement_build(
                     source=SettlementSource.BUILT,
                     currency=currency,
                 )
+            elif _unchanged(settlement, currency_orders, currency_refunds, categoriser, closing=closing):
+                # The hourly build found nothing new: no rewrite, no audit entry, no journal rebuild.
+                results.append(BuildResult(settlement=settlement, created=False, rebuilt=False))
+                continue
             else:
                 settlement.lines.all().delete()
             settlement.external_id = external_id
@@ -309,6 +314,38 @@ class GatewayTotal:
     fees: Decimal | None = None
 
 
+def _line_key(line: SettlementLine) -> tuple[Any, ...]:
+    return (
+        line.transaction_type,
+        line.amount_type,
+        line.amount_description,
+        line.category,
+        quantize_amount(line.amount, line.settlement.currency),
+        line.posted_at,
+        line.order_external_id,
+        line.order_id,
+        line.refund_id,
+        line.sku,
+        line.quantity,
+    )
+
+
+def _unchanged(
+    settlement: Settlement,
+    orders: list[Order],
+    refunds: list[Refund],
+    categoriser: Categoriser,
+    *,
+    closing: bool,
+) -> bool:
+    """Whether building the open statement again would write exactly the lines it has."""
+    if (settlement.vendor_status == CLOSED) != closing:
+        return False
+    wanted = sorted((_line_key(line) for line in _lines(settlement, orders, refunds, categoriser)), key=repr)
+    have = sorted((_line_key(line) for line in settlement.lines.select_related("settlement")), key=repr)
+    return wanted == have
+
+
 def woocommerce_statement_gateways(*, settlement: Settlement) -> list[GatewayTotal]:
     """The statement's money per payment gateway: paid in by orders, given back by refunds, net."""
     totals: dict[str, list[Decimal | int]] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
@@ -333,7 +370,7 @@ def woocommerce_statement_gateways(*, settlement: Settlement) -> list[GatewayTot
 
 
 def statement_months_due(*, now: datetime | None = None, time_zone: str | None = None) -> tuple[date, date]:
-    """The months the daily build covers: last month (closed by the first build past CLOSE_AFTER) and this one."""
+    """The months the hourly build covers: last month (closed by the first build past CLOSE_AFTER) and this one."""
     zone = _zone(time_zone)
     current = month_of(now or timezone.now(), zone)
     previous = month_of(month_bounds(current, zone)[0] - timedelta(days=1), zone)

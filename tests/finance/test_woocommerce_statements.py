@@ -165,6 +165,12 @@ def test_an_open_month_is_rebuilt_in_place_and_a_closed_one_is_built_once(tenant
         assert first.created and first.settlement is not None and first.settlement.vendor_status == OPEN
         assert first.settlement.total_amount == Decimal("155.30")
 
+        # when: built again with nothing new, then nothing is rewritten
+        lines_before = sorted(first.settlement.lines.values_list("pk", flat=True))
+        [same] = woocommerce_statement_build(store=store, month=MONTH, now=during + timedelta(hours=1))
+        assert not same.rebuilt and not same.created
+        assert sorted(first.settlement.lines.values_list("pk", flat=True)) == lines_before
+
         # when: a late order arrives and the month is built again while open
         _order(store, "105", datetime(2026, 3, 31, 20, tzinfo=UTC), items="20.00", tags=PAYPAL)
         [again] = woocommerce_statement_build(store=store, month=MONTH, now=during + timedelta(days=1))
@@ -245,7 +251,8 @@ def test_the_command_builds_this_month_and_is_idempotent(tenant: Tenant) -> None
         True,
     )
     [row_again] = json.loads(again.getvalue())["statements"]
-    assert row_again["settlement_id"] == row["settlement_id"] and row_again["rebuilt"] and not row_again["created"]
+    # nothing new since: the statement is left as it is
+    assert row_again["settlement_id"] == row["settlement_id"] and not row_again["rebuilt"] and not row_again["created"]
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("build_statements", "--month", "2026-13")
     with pytest.raises(CommandError, match="not a WooCommerce"):
