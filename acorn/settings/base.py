@@ -346,9 +346,10 @@ ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=
 ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="")
 # The simulator's HTTPS listener (its WooCommerce sites), beside ACORN_SIMULATOR_URL.
 ACORN_SIMULATOR_TLS_URL = env.str("ACORN_SIMULATOR_TLS_URL", default="")
-# How far back the first sync of a new store reaches, and the overlap re-read at each window start so
-# that records updated while the previous window closed are not missed.
-ACORN_SYNC_INITIAL_DAYS = env.int("ACORN_SYNC_INITIAL_DAYS", default=30)
+# How far back the first sync of a new store reaches (90 days: as far as Amazon keeps settlement reports, so
+# every order a listed settlement pays is known, and the refund rates' longest window has its sales), and the
+# overlap re-read at each window start so that records updated while the previous window closed are not missed.
+ACORN_SYNC_INITIAL_DAYS = env.int("ACORN_SYNC_INITIAL_DAYS", default=90)
 ACORN_SYNC_OVERLAP_SECONDS = env.int("ACORN_SYNC_OVERLAP_SECONDS", default=300)
 # Wall-clock budget of one sync run; the next run resumes from the cursor. Below the task soft limit.
 ACORN_SYNC_TIME_BUDGET_SECONDS = env.int("ACORN_SYNC_TIME_BUDGET_SECONDS", default=150)
