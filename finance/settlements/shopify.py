@@ -15,13 +15,14 @@ not know (Shopify has over a hundred: Capital, Shop Cash, Collective…) stays `
 company rule, never dropped.
 
 Tax: a charge is what the buyer paid, tax and shipping inside; a payout does not itemise them, so by default
-the gross stays whole in `sales` (as the bank saw it). Where the charge paid a linked ACORN order in full, the
+the gross stays whole in `sales` (as the bank saw it). Where a charge paid a linked ACORN order, the
 order says how much of it was shipping and tax (as A2X splits a payout's sales by its orders): shipping is
 split off into a `shipping_income` line and tax charged on top of the prices into a `tax_collected` line
 (category source "derived"); the rest stays `sales` and the payout's total is unchanged. Tax inside the
 prices (a taxes-included shop) stays inside `sales`, as those orders price it and as the reconciliation
-expects it (like Amazon's EU settlements). A partial charge (a deposit, part of an authorisation) is not
-split: no order says which part of it was tax.
+expects it (like Amazon's EU settlements). An order paid by several charges (split payments, a later
+capture) gives each charge its share of the shipping and tax by what was paid before it, so the parts add
+up to the order's exactly (`split_share`).
 
 Which payouts, and idempotency: only PAID payouts are imported. A SCHEDULED one may still fail (its money
 then goes back to the balance and is paid again in a later payout as a retried payout), and a FAILED or
@@ -36,12 +37,14 @@ cannot be read is not imported (the record is quarantined; the next sync tries a
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from acorn.money import quantize_amount
 from channels.adapters.base import (
     BadRecord,
     Capability,
@@ -251,22 +254,62 @@ def payout_line_records(lines: Sequence[PayoutLine]) -> Iterator[LineRecord]:
             )
 
 
+def split_share(whole: Decimal, total: Decimal, before: Decimal, charge: Decimal, currency: str) -> Decimal:
+    """The part of `whole` (an order's shipping or tax) a charge carries: the rounded share of everything paid
+    up to and including this charge, less the rounded share of what was paid before it. The shares of an
+    order's charges, in the order they were made, add up to `whole` exactly once they add up to `total`."""
+    if total <= 0:
+        return Decimal(0)
+    upto = quantize_amount(whole * min(before + charge, total) / total, currency)
+    earlier = quantize_amount(whole * min(before, total) / total, currency)
+    return upto - earlier
+
+
 def _split_charges(settlement: Settlement) -> None:
-    """A charge that paid its linked order in full: its shipping, and its tax when charged on top of the prices,
-    split off into derived lines (the charge's own line keeps the rest: its total is unchanged)."""
-    charges = SettlementLine.objects.filter(
-        settlement=settlement, transaction_type=CHARGE, amount_type=AMOUNT, order__isnull=False
-    ).select_related("order")
+    """The shipping of a charge's linked order, and its tax when charged on top of the prices, split off into
+    derived lines (the charge's own line keeps the rest: its total is unchanged). An order paid by one charge
+    gives it all; an order paid by several gives each its share (split_share) by the charges made before it
+    that the store's statements hold."""
+    charges = list(
+        SettlementLine.objects.filter(
+            settlement=settlement, transaction_type=CHARGE, amount_type=AMOUNT, order__isnull=False
+        )
+        .select_related("order")
+        .order_by("posted_at", "adjustment_id", "line_number")
+    )
     number = settlement.lines.order_by("-line_number").values_list("line_number", flat=True).first() or 0
+    # What each of the order's charges paid (a derived line and what is left of its charge add up to the
+    # charge), keyed by its balance transaction, with when it was made.
+    made: dict[int, dict[str, tuple[Any, Decimal]]] = defaultdict(dict)
+    for order_id, key, posted_at, amount in SettlementLine.objects.filter(
+        tenant_id=settlement.tenant_id,
+        settlement__store_id=settlement.store_id,
+        order_id__in={line.order_id for line in charges},
+        transaction_type=CHARGE,
+        amount_type=AMOUNT,
+    ).values_list("order_id", "adjustment_id", "posted_at", "amount"):
+        when, so_far = made[order_id].get(key, (posted_at, Decimal(0)))
+        made[order_id][key] = (when, so_far + amount)
     derived: list[SettlementLine] = []
-    for line in charges.order_by("line_number"):
+    for line in charges:
         order = line.order
-        if order is None or order.currency != settlement.currency or line.amount != order.total_amount:
+        if order is None or order.currency != settlement.currency or order.total_amount <= 0:
             continue
+        mine = (line.posted_at, line.adjustment_id)
+        before = sum(
+            (
+                amount
+                for key, (when, amount) in made[order.pk].items()
+                if key != line.adjustment_id and (when, key) < mine
+            ),
+            Decimal(0),
+        )
         parts = [(Category.SHIPPING_INCOME, "shipping", order.shipping_amount)]
         if not order.taxes_included:  # tax inside the prices stays inside sales, as the order priced it
             parts.append((Category.TAX_COLLECTED, "tax", order.tax_amount))
-        for category, description, amount in parts:
+        charge = line.amount
+        for category, description, whole in parts:
+            amount = split_share(whole, order.total_amount, before, charge, settlement.currency)
             if not amount:
                 continue
             number += 1
@@ -313,10 +356,17 @@ def _after_lines(settlement: Settlement) -> None:
     _link_refunds(settlement)
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
 def payouts_persist(store: Store, statements: Sequence[Any]) -> PersistCounts:
-    """Import each PAID payout read whole (idempotent on the payout id); the others are skipped."""
+    """Import each PAID payout read whole (idempotent on the payout id), oldest first so that an order paid by
+    several charges finds the earlier ones; the others are skipped."""
     created = skipped = 0
-    for statement in statements:
+    ordered = sorted(
+        statements, key=lambda item: item.payout.issued_at if isinstance(item, PayoutStatement) else _EARLIEST
+    )
+    for statement in ordered:
         if not isinstance(statement, PayoutStatement) or not statement.importable:
             skipped += 1
             continue

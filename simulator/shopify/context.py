@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from simulator.faults import FaultInjector
@@ -673,7 +674,11 @@ class ShopifyContext:
         pays for and its money per category as the world generated it (simulator.shopify.payments)."""
         with self.lock:
             shop = self._sync(self.shop(domain))
-            return [payout_truth(payout) for payout in payments_payouts(shop, self.states(domain), self.world.now())]
+            earlier: dict[int, Decimal] = {}  # what each order's charges paid so far, payouts oldest first
+            return [
+                payout_truth(payout, earlier)
+                for payout in payments_payouts(shop, self.states(domain), self.world.now())
+            ]
 
     def inventory(self, domain: str) -> list[dict[str, Any]]:
         """Stock per variant and location now: available, on_hand, committed and the other quantities."""

@@ -274,22 +274,39 @@ def payouts(shop: Shop, states: list[tuple[ShopOrder, OrderState]], now: datetim
     return result
 
 
-def payout_truth(payout: Payout) -> dict[str, object]:
-    """What a full import of the payout must show: its net, and its money per category from the world."""
+def _share(whole: Decimal, total: Decimal, before: Decimal, charge: Decimal, currency: str) -> Decimal:
+    """A charge's part of an order's shipping or tax: the rounded share of all paid up to it, less that of
+    what was paid before it (the shares of an order's charges add up to the whole once they pay the order)."""
+    if total <= 0:
+        return Decimal(0)
+    return quantize(whole * min(before + charge, total) / total, currency) - quantize(
+        whole * min(before, total) / total, currency
+    )
+
+
+def payout_truth(payout: Payout, earlier: dict[int, Decimal] | None = None) -> dict[str, object]:
+    """What a full import of the payout must show: its net, and its money per category from the world.
+
+    A charge carries its order's shipping and (when charged on top of the prices) tax in proportion to the
+    order's total, by what the order's charges before it paid (`earlier`, per order id, kept up to date here
+    when the caller passes the payouts oldest first)."""
+    paid = earlier if earlier is not None else {}
     categories: dict[str, Decimal] = defaultdict(Decimal)
-    for transaction in payout.transactions:
+    for transaction in sorted(payout.transactions, key=lambda item: (item.at, item.legacy_id)):
         categories[GROSS_CATEGORY[transaction.type]] += transaction.amount
         order = transaction.order
-        if transaction.type == "CHARGE" and order is not None and transaction.amount == order.total_price.shop:
-            # A charge that paid its order in full: the order says which part was shipping, and which part tax
-            # charged on top of the prices (tax inside the prices is part of what the goods sold for).
+        if transaction.type == "CHARGE" and order is not None:
+            before = paid.get(order.legacy_id, Decimal(0))
+            total = order.total_price.shop
             parts = [("shipping_income", order.shipping.shop)]
-            if not order.taxes_included:
+            if not order.taxes_included:  # tax inside the prices is part of what the goods sold for
                 parts.append(("tax_collected", order.total_tax.shop))
-            for name, amount in parts:
+            for name, whole in parts:
+                amount = _share(whole, total, before, transaction.amount, payout.currency)
                 if amount:
                     categories[name] += amount
                     categories["sales"] -= amount
+            paid[order.legacy_id] = before + transaction.amount
         if transaction.fee:
             categories[FEE_CATEGORY] -= transaction.fee
     orders = sorted({str(transaction.order.legacy_id) for transaction in payout.transactions if transaction.order})
