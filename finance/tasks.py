@@ -1,4 +1,5 @@
-"""Celery tasks of finance: the daily WooCommerce statements (a fan-out, then one task per site)."""
+"""Celery tasks of finance: the daily WooCommerce statements (a fan-out, then one task per site), and the
+rebuild of a channel's journals after its account mapping changed."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import logging
 
 from celery import shared_task
 
+from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
 from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
+from finance.ledger.services import channel_journals_rebuild
 from finance.settlements.woocommerce import woocommerce_store_statements_build
 
 logger = logging.getLogger(__name__)
@@ -43,3 +46,25 @@ def build_store_statements_task(self: TenantTask, *, tenant_id: int, store_id: i
         logger.info("store_missing", extra={"tenant_id": tenant_id, "store_id": store_id})
         return 0
     return woocommerce_store_statements_build(store=store)
+
+
+@shared_task(name="finance.rebuild_channel_journals", base=TenantTask, bind=True, acks_late=True)
+def rebuild_channel_journals_task(
+    self: TenantTask, *, tenant_id: int, platform: str, store_id: int | None = None
+) -> dict[str, object]:
+    """Rebuild the journals of a channel's statements (one store's, when given) after a mapping change: drafts
+    follow the mapping, locked journals get adjustments. Safe to run twice."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return {}
+    result = channel_journals_rebuild(tenant=tenant, platform=platform, store_id=store_id)
+    if result.failed:
+        logger.warning(
+            "journals_rebuild_refused", extra={"tenant_id": tenant_id, "platform": platform, "failed": result.failed}
+        )
+    return {
+        "statements": result.statements,
+        "journals": result.journals,
+        "adjustments": result.adjustments,
+        "failed": result.failed,
+    }
