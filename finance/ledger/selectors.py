@@ -14,7 +14,7 @@ from acorn.tenancy.models import Tenant
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE
 from channels.models import Platform
 from finance.ledger.chart import chart_ensure
-from finance.ledger.models import Account, AccountMapping, ClosedPeriod, JournalEntry, JournalLine
+from finance.ledger.models import Account, AccountMapping, ClosedPeriod, JournalEntry, JournalLine, JournalStatus
 from finance.settlements.models import Settlement
 from finance.settlements.selectors import exact_sum
 
@@ -174,14 +174,14 @@ def period_rows(*, tenant: Tenant, today: date) -> list[PeriodRow]:
 
     counts = (
         JournalEntry.objects.filter(tenant=tenant)
-        .values("period", "currency", "status", "locked_at__isnull")
+        .values("period", "currency", "status")
         .annotate(journals=Count("pk"), debits=Sum("debit_amount"))
         .order_by()
     )
     for item in counts:
         current = row(item["period"])
         current.journals += item["journals"]
-        if item["locked_at__isnull"]:
+        if item["status"] == JournalStatus.DRAFT:
             current.drafts += item["journals"]
         else:
             current.locked += item["journals"]
