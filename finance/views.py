@@ -715,7 +715,7 @@ def journal_detail_view(request: TenantRequest, journal_pk: int) -> HttpResponse
     credits = sum((-line.amount for line in lines if line.amount < 0), Decimal(0))
     siblings = (
         list(settlement_journal_list(settlement=entry.settlement).exclude(pk=entry.pk))
-        if entry.settlement_id is not None
+        if entry.settlement is not None
         else []
     )
     return render(

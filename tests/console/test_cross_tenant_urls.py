@@ -21,6 +21,8 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
+from finance.ledger.models import Account, AccountMapping, JournalEntry
+from finance.ledger.services import settlement_journals
 from finance.settlements.models import Settlement
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
@@ -117,6 +119,11 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
             rate_percent=12, latest_rate_percent=12, units_sold=50, units_refunded=6,
         )  # fmt: skip
         settlement = import_statement(store)  # a statement with lines, an unknown order and an unclassified type
+        journal = settlement_journals(settlement=settlement)[0]  # also makes the default chart
+        account = Account.objects.get(tenant=tenant, key="amazon_sales")
+        account_mapping = AccountMapping.objects.create(
+            tenant=tenant, role="sales", platform="amazon", store=store, marketplace="US", account=account
+        )
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -140,6 +147,9 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "threshold_pk": threshold.pk,
         "alert_pk": alert.pk,
         "settlement_pk": settlement.pk,
+        "account_pk": account.pk,
+        "account_mapping_pk": account_mapping.pk,
+        "journal_pk": journal.pk,
     }
 
 
@@ -208,6 +218,9 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert Shipment.objects.get(pk=tenant_a_objects["shipment_pk"]).confirmation == "failed"  # not retried by B
         settlement = Settlement.objects.get(pk=tenant_a_objects["settlement_pk"])
         assert (settlement.line_count, settlement.unclassified_count) == (9, 1)  # nothing of it mapped or removed
+        assert Account.objects.get(pk=tenant_a_objects["account_pk"]).name == "Amazon Sales"  # not renamed
+        assert AccountMapping.objects.filter(pk=tenant_a_objects["account_mapping_pk"]).exists()  # not removed
+        assert JournalEntry.objects.filter(pk=tenant_a_objects["journal_pk"]).exists()  # not rebuilt by B
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:
