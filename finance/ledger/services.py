@@ -479,7 +479,6 @@ def period_reopen(*, tenant: Tenant, month: date, actor: User | None) -> None:
 # Xero's Accounts API: "Customer defined alpha numeric account code e.g 200 or SALES (max length = 10)"
 # (xero-python, accounting Account.code). QuickBooks matches on the name; a sub-account is "Parent:Sub".
 XERO_CODE_MAX = 10
-REBUILD_TASK = "finance.rebuild_channel_journals"
 _ACCOUNT_FIELDS = ["name", "code", "account_type", "tax_rate", "platform", "active"]
 
 
@@ -519,7 +518,7 @@ def _account_errors(*, tenant: Tenant, account: Account) -> dict[str, list[str]]
 
 def _enqueue_rebuild(*, tenant: Tenant, platform: str, store_id: int | None = None) -> None:
     """Rebuild the channel's journals after the commit: a tenant may have many statements."""
-    enqueue_on_commit(REBUILD_TASK, tenant_id=tenant.pk, platform=platform, store_id=store_id)
+    enqueue_on_commit("finance.rebuild_channel_journals", tenant_id=tenant.pk, platform=platform, store_id=store_id)
 
 
 @transaction.atomic
