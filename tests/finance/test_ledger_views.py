@@ -633,3 +633,36 @@ def test_dates_in_the_period_list_follow_the_clock(owner_client: Client) -> None
     next_month = (timezone.now().date().replace(day=28) + timedelta(days=5)).strftime("%Y-%m")
     body = _page(owner_client, reverse("finance:period-list"))
     assert timezone.now().strftime("%Y-%m") in body and next_month not in body
+
+
+def test_building_into_a_closed_month_is_refused_with_the_month_named(
+    finance_client: Client, tenant: Tenant, settlement: Settlement
+) -> None:
+    finance_client.post(reverse("finance:period-close"), {"month": "2026-11"})
+    response = finance_client.post(reverse("finance:settlement-journals", args=[settlement.pk]), follow=True)
+    assert "2026-11 is closed: no new journals can be dated in it." in _messages(response)
+    with tenant_scope(tenant):
+        assert not JournalEntry.objects.filter(tenant=tenant).exists()  # all or nothing: October was not kept
+
+
+def test_a_shop_of_ones_own_is_overridden_per_store(
+    finance_client: Client, tenant: Tenant, committed: Callable[[], Any], enqueued: EnqueuedTasks
+) -> None:
+    with tenant_scope(tenant):
+        shop = StoreFactory(tenant=tenant, name="Outfitters", platform=Platform.SHOPIFY)
+        amazon = StoreFactory(tenant=tenant, name="Amazon JP", platform=Platform.AMAZON)
+    body = finance_client.get(reverse("finance:account-mapping"), {"channel": "shopify"}).content.decode()
+    assert "Outfitters" in body and "Amazon JP" not in body.split('id="override-form"')[1]
+    assert '<option value="DE">' not in body  # no marketplaces on a shop of one's own
+    shipping = _account(tenant, "shopify_shipping")
+    url = reverse("finance:account-mapping-override")
+    wrong = finance_client.post(
+        url, {"channel": "shopify", "role": "sales", "store": amazon.pk, "account": shipping.pk}
+    )
+    assert wrong.status_code == 400  # an Amazon store is no Shopify store
+    with committed():
+        finance_client.post(url, {"channel": "shopify", "role": "sales", "store": shop.pk, "account": shipping.pk})
+    with tenant_scope(tenant):
+        override = AccountMapping.objects.get(tenant=tenant, store=shop)
+        assert (override.platform, override.role, override.marketplace) == ("shopify", "sales", "")
+    assert [kwargs["platform"] for _task, kwargs in enqueued] == ["shopify"]
