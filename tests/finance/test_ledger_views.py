@@ -431,6 +431,8 @@ def test_journals_come_in_keyset_pages(
     assert [entry.number for entry in page.object_list] == [november.number] and page.has_next
     second = owner_client.get(reverse("finance:journal-list"), {"cursor": page.next_cursor})
     assert [entry.number for entry in second.context["page"].object_list] == [october.number]
+    back = owner_client.get(reverse("finance:journal-list"), {"cursor": second.context["page"].previous_cursor})
+    assert [entry.number for entry in back.context["page"].object_list] == [november.number]  # dates round-trip
 
 
 def test_the_journal_page_proves_the_balance_and_shows_the_rate_or_its_absence(
