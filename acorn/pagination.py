@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
@@ -39,9 +39,23 @@ class KeysetPage(Generic[T]):
 
 
 def _encode(direction: str, values: list[Any]) -> str:
-    plain = [{"t": value.isoformat()} if isinstance(value, datetime) else value for value in values]
+    plain = [
+        {"t": value.isoformat()}
+        if isinstance(value, datetime)
+        else {"day": value.isoformat()}
+        if isinstance(value, date)
+        else value
+        for value in values
+    ]
     raw = json.dumps({"d": direction, "v": plain}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _parse(value: Any) -> Any:
+    """A cursor value back: a datetime, a date (ordering by a DateField), or the plain JSON value."""
+    if isinstance(value, dict):
+        return datetime.fromisoformat(value["t"]) if "t" in value else date.fromisoformat(value["day"])
+    return value
 
 
 def _decode(cursor: str) -> tuple[str, list[Any]] | None:
@@ -51,7 +65,7 @@ def _decode(cursor: str) -> tuple[str, list[Any]] | None:
         direction, values = data["d"], data["v"]
         if direction not in ("n", "p") or not isinstance(values, list) or len(values) != 2:
             return None
-        parsed = [datetime.fromisoformat(value["t"]) if isinstance(value, dict) else value for value in values]
+        parsed = [_parse(value) for value in values]
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
     return direction, parsed

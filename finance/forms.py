@@ -3,6 +3,9 @@ validate; views call the services."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -11,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import Platform, Store
+from finance.ledger.models import Account, AccountType, JournalSource, JournalStatus, LedgerRole
 from finance.settlements.models import Category, CategoryRule, SettlementKind, SettlementStatus
 
 _DATE = forms.DateInput(attrs={"type": "date"})
@@ -119,3 +123,138 @@ class SettlementUploadForm(forms.Form):
                 % {"mb": SETTLEMENT_FILE_MAX_BYTES // 2**20}
             )
         return upload
+
+
+# --- the ledger: accounts, mapping, journals, periods ------------------------------------------------------------
+
+
+class MonthField(forms.CharField):
+    """A calendar month typed as YYYY-MM (what <input type="month"> sends); cleans to its first day."""
+
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+    default_error_messages = {"invalid": _("Enter a month as YYYY-MM, e.g. 2026-11.")}
+
+    def to_python(self, value: Any) -> date | None:  # type: ignore[override]
+        text = str(value or "").strip()
+        if not text:
+            return None
+        match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+        if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+class AccountForm(forms.Form):
+    """An account of the chart. Names and codes are checked against the company's other accounts by the service."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("As QuickBooks knows it; a sub-account is written “Parent:Sub”."),
+    )
+    code = forms.CharField(
+        label=_("Code"), max_length=20, required=False, help_text=_("As Xero knows it: at most 10 characters.")
+    )
+    account_type = forms.ChoiceField(label=_("Type"), choices=AccountType.choices)
+    tax_rate = forms.CharField(
+        label=_("Tax rate"),
+        max_length=60,
+        initial="Tax Exempt",
+        help_text=_("Xero's tax rate name for its lines, e.g. “Tax Exempt” or “20% (VAT on Income)”."),
+    )
+    platform = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("All channels")), *Platform.choices]
+    )
+    active = forms.BooleanField(
+        label=_("Active"),
+        required=False,
+        initial=True,
+        help_text=_("An inactive account takes no new lines: what is mapped to it goes to suspense."),
+    )
+
+
+def _account_choices(accounts: Iterable[Account]) -> list[tuple[str, str]]:
+    return [(str(account.pk), str(account)) for account in accounts]
+
+
+class ChannelMappingForm(forms.Form):
+    """One select per ledger role: the account the channel's lines of that role go to."""
+
+    def __init__(self, *args: Any, accounts: list[Account], current: dict[str, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", gettext("Suspense (not mapped)")), *_account_choices(accounts)]
+        for role, label in LedgerRole.choices:
+            if role == LedgerRole.SUSPENSE:
+                continue
+            self.fields[role] = forms.TypedChoiceField(
+                label=label, required=False, choices=choices, coerce=int, empty_value=None
+            )
+            self.initial[role] = current.get(role, "")
+
+
+class MappingOverrideForm(forms.Form):
+    """An override of the channel's mapping for one store and / or marketplace."""
+
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[(value, label) for value, label in LedgerRole.choices if value != "suspense"]
+    )
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+    marketplace = forms.ChoiceField(label=_("Marketplace"), required=False)
+    account = forms.TypedChoiceField(label=_("Account"), coerce=int)
+
+    def __init__(
+        self,
+        *args: Any,
+        accounts: list[Account],
+        stores: list[tuple[int, str]],
+        marketplaces: list[str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("Any store")), *stores]  # type: ignore[attr-defined]
+        self.fields["marketplace"].choices = [("", _("Any marketplace")), *[(code, code) for code in marketplaces]]  # type: ignore[attr-defined]
+        self.fields["account"].choices = [("", _("Choose an account…")), *_account_choices(accounts)]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and data.get("store") is None and not data.get("marketplace"):
+            raise forms.ValidationError(
+                _("Choose a store or a marketplace: the channel's own mapping is in the table above.")
+            )
+        return data
+
+
+class JournalFilterForm(forms.Form):
+    period = MonthField(label=_("Period"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *JournalStatus.choices])
+    store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
+    source = forms.ChoiceField(label=_("Source"), required=False, choices=[("", _("All")), *JournalSource.choices])
+
+    def __init__(self, *args: Any, stores: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].choices = [("", _("All stores")), *stores]  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, Any]:
+        """The selector's keyword arguments (none when the form is unbound or invalid)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "period": data.get("period"),
+            "status": data.get("status") or "",
+            "store_id": data.get("store"),
+            "source": data.get("source") or "",
+        }
+
+
+class PeriodForm(forms.Form):
+    """Close a month (or, with `confirm`, reopen one)."""
+
+    month = MonthField(label=_("Month"))
+
+
+class PeriodReopenForm(PeriodForm):
+    confirm = forms.BooleanField(
+        label=_("I understand that journals can be dated in this month again."),
+        error_messages={"required": _("Tick the box to confirm reopening the month.")},
+    )

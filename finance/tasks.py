@@ -1,5 +1,6 @@
-"""Celery tasks of finance: the hourly WooCommerce statements (a fan-out, then one task per site), and the
-journals of statements whose figures changed."""
+"""Celery tasks of finance: the hourly WooCommerce statements (a fan-out, then one task per site), the
+journals of statements whose figures changed, the rebuild of a channel's journals after its account mapping
+changed, and large settlement files uploaded in the console."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import logging
 
 from celery import shared_task
 
+from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
 from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
-from finance.ledger.services import settlement_journals
+from finance.ledger.services import channel_journals_rebuild, settlement_journals
 from finance.settlements.files import settlement_upload_run
 from finance.settlements.models import Settlement, SettlementUpload
 from finance.settlements.woocommerce import woocommerce_store_statements_build
@@ -68,3 +70,25 @@ def import_settlement_upload_task(self: TenantTask, *, tenant_id: int, upload_id
     if upload is None:
         return "missing"
     return settlement_upload_run(upload=upload).status
+
+
+@shared_task(name="finance.rebuild_channel_journals", base=TenantTask, bind=True, acks_late=True)
+def rebuild_channel_journals_task(
+    self: TenantTask, *, tenant_id: int, platform: str, store_id: int | None = None
+) -> dict[str, object]:
+    """Rebuild the journals of a channel's statements (one store's, when given) after a mapping change: drafts
+    follow the mapping, locked journals get adjustments. Safe to run twice."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return {}
+    result = channel_journals_rebuild(tenant=tenant, platform=platform, store_id=store_id)
+    if result.failed:
+        logger.warning(
+            "journals_rebuild_refused", extra={"tenant_id": tenant_id, "platform": platform, "failed": result.failed}
+        )
+    return {
+        "statements": result.statements,
+        "journals": result.journals,
+        "adjustments": result.adjustments,
+        "failed": result.failed,
+    }

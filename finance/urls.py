@@ -21,4 +21,22 @@ urlpatterns = [
     path("unclassified/map/", views.category_map_view, name="category-map"),
     path("not-yet-settled/", views.not_yet_settled_view, name="not-yet-settled"),
     path("not-yet-settled/export/", views.not_yet_settled_export_view, name="not-yet-settled-export"),
+    # Ledger
+    path("accounts/", views.account_list_view, name="account-list"),
+    path("accounts/new/", views.account_create_view, name="account-create"),
+    path("accounts/<int:account_pk>/", views.account_edit_view, name="account-edit"),
+    path("accounts/<int:account_pk>/delete/", views.account_delete_view, name="account-delete"),
+    path("mapping/", views.account_mapping_view, name="account-mapping"),
+    path("mapping/overrides/", views.account_mapping_override_view, name="account-mapping-override"),
+    path(
+        "mapping/overrides/<int:account_mapping_pk>/delete/",
+        views.account_mapping_delete_view,
+        name="account-mapping-delete",
+    ),
+    path("journals/", views.journal_list_view, name="journal-list"),
+    path("journals/<int:journal_pk>/", views.journal_detail_view, name="journal-detail"),
+    path("settlements/<int:settlement_pk>/journals/", views.settlement_journals_view, name="settlement-journals"),
+    path("periods/", views.period_list_view, name="period-list"),
+    path("periods/close/", views.period_close_view, name="period-close"),
+    path("periods/reopen/", views.period_reopen_view, name="period-reopen"),
 ]

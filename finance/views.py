@@ -5,10 +5,13 @@ service, and render."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
@@ -24,10 +27,51 @@ from django.views.decorators.http import require_http_methods, require_POST
 from acorn.money import Money
 from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
+from acorn.tenancy.models import Role
 from acorn.tenancy.permissions import has_permission
 from channels.models import Platform
 from channels.selectors import store_list
-from finance.forms import CategoryMapForm, SettlementFilterForm, SettlementUploadForm, StoreFilterForm
+from finance.forms import (
+    AccountForm,
+    CategoryMapForm,
+    ChannelMappingForm,
+    JournalFilterForm,
+    MappingOverrideForm,
+    PeriodForm,
+    PeriodReopenForm,
+    SettlementFilterForm,
+    SettlementUploadForm,
+    StoreFilterForm,
+)
+from finance.ledger.models import JournalSource, LedgerRole
+from finance.ledger.selectors import (
+    account_get_or_404,
+    account_ids_mapped,
+    account_in_locked_journals,
+    account_list,
+    account_mapping_get_or_404,
+    account_mapping_list,
+    journal_get_or_404,
+    journal_lines,
+    journal_list,
+    mapping_marketplaces,
+    period_closed_get,
+    period_rows,
+    settlement_journal_list,
+)
+from finance.ledger.services import (
+    AccountInUseError,
+    ClosedPeriodError,
+    account_create,
+    account_delete,
+    account_mapping_delete,
+    account_mapping_set,
+    account_update,
+    channel_mapping_update,
+    period_close,
+    period_reopen,
+    settlement_journals_build,
+)
 from finance.settlements import exports
 from finance.settlements.deferred import deferred_money
 from finance.settlements.files import settlement_file_import, settlement_upload_queue
@@ -70,6 +114,10 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
         ("settlements", _("Settlements"), "finance:settlement-list", "finance.view"),
         ("unclassified", _("Unclassified types"), "finance:unclassified-list", "finance.view"),
         ("not-yet-settled", _("Not yet settled"), "finance:not-yet-settled", "finance.view"),
+        ("journals", _("Journals"), "finance:journal-list", "finance.view"),
+        ("accounts", _("Accounts"), "finance:account-list", "finance.view"),
+        ("mapping", _("Account mapping"), "finance:account-mapping", "finance.view"),
+        ("periods", _("Periods"), "finance:period-list", "finance.view"),
     ]
     tabs = []
     for key, label, url_name, permission in candidates:
@@ -231,6 +279,7 @@ def _settlement_context(request: TenantRequest, settlement: Settlement, group: s
         "can_manage": can_manage,
         "xlsx_max": exports.XLSX_MAX_LINES,
         **_statement_extras(settlement),
+        "journals": list(settlement_journal_list(settlement=settlement)),
         **_group_context(request, settlement, group),
     }
 
@@ -429,3 +478,391 @@ def settlement_upload_status_view(request: TenantRequest, upload_pk: int) -> Htt
     if request.headers.get("HX-Request"):
         template = "finance/settlement_upload_progress.html"
     return render(request, template, {"upload": upload})
+
+
+# Ledger
+# --- the chart of accounts, the category → account mapping, journals and periods ---------------------------------
+
+JOURNAL_PER_PAGE = 50
+
+
+def _form_errors_from(form: forms.Form, error: ValidationError) -> None:
+    """A service's ValidationError shown on the form: on its field where the form has one, else on top."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@tenant_member_required("finance.view")
+def account_list_view(request: TenantRequest) -> HttpResponse:
+    accounts = list(account_list(tenant=request.tenant))
+    mapped = account_ids_mapped(tenant=request.tenant)
+    return render(
+        request,
+        "finance/account_list.html",
+        {
+            "tabs": section_tabs(request, "accounts"),
+            "rows": [{"account": account, "mapped": account.pk in mapped} for account in accounts],
+            "can_manage": has_permission(request.membership, "finance.manage"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("finance.manage")
+def account_create_view(request: TenantRequest) -> HttpResponse:
+    form = AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account = account_create(
+                tenant=request.tenant,
+                name=data["name"],
+                code=data["code"],
+                account_type=data["account_type"],
+                tax_rate=data["tax_rate"],
+                platform=data["platform"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, _("Account “%(name)s” added.") % {"name": account.name})
+            return redirect("finance:account-list")
+    del form.fields["active"]
+    return render(
+        request,
+        "finance/account_form.html",
+        {"tabs": section_tabs(request, "accounts"), "form": form, "account": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("finance.view")
+def account_edit_view(request: TenantRequest, account_pk: int) -> HttpResponse:
+    account = account_get_or_404(tenant=request.tenant, pk=account_pk)
+    can_manage = has_permission(request.membership, "finance.manage")
+    if request.method == "POST" and not can_manage:
+        raise PermissionDenied
+    initial = {name: getattr(account, name) for name in ("name", "code", "account_type", "tax_rate", "platform")}
+    form = AccountForm(request.POST or None, initial={**initial, "active": account.active})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account_update(
+                tenant=request.tenant,
+                account=account,
+                name=data["name"],
+                code=data["code"],
+                account_type=data["account_type"],
+                tax_rate=data["tax_rate"],
+                platform=data["platform"],
+                active=data["active"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, _("Account “%(name)s” saved.") % {"name": account.name})
+            return redirect("finance:account-list")
+    if not can_manage:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(
+        request,
+        "finance/account_form.html",
+        {
+            "tabs": section_tabs(request, "accounts"),
+            "form": form,
+            "account": account,
+            "can_manage": can_manage,
+            "in_locked_journals": account_in_locked_journals(tenant=request.tenant, account=account),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def account_delete_view(request: TenantRequest, account_pk: int) -> HttpResponse:
+    account = account_get_or_404(tenant=request.tenant, pk=account_pk)
+    try:
+        account_delete(tenant=request.tenant, account=account, actor=request.user)
+    except AccountInUseError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("finance:account-edit", account_pk=account.pk)
+    messages.success(request, _("Account “%(name)s” deleted.") % {"name": account.name})
+    return redirect("finance:account-list")
+
+
+def _mapping_platform(request: TenantRequest) -> str:
+    platform = request.POST.get("channel") or request.GET.get("channel") or Platform.AMAZON
+    return platform if platform in Platform.values else Platform.AMAZON
+
+
+def _mapping_context(
+    request: TenantRequest,
+    platform: str,
+    form: ChannelMappingForm | None = None,
+    override_form: MappingOverrideForm | None = None,
+) -> dict[str, Any]:
+    tenant = request.tenant
+    mappings = list(account_mapping_list(tenant=tenant, platform=platform))
+    accounts = list(account_list(tenant=tenant).filter(active=True))
+    channel_wide = {m.role: m for m in mappings if m.store_id is None and not m.marketplace}
+    current = {role: mapping.account_id for role, mapping in channel_wide.items()}
+    if form is None:
+        form = ChannelMappingForm(accounts=accounts, current=current)
+    stores = [(store.pk, store.name) for store in store_list(tenant=tenant).filter(platform=platform)]
+    if override_form is None:
+        override_form = MappingOverrideForm(
+            accounts=accounts, stores=stores, marketplaces=mapping_marketplaces(tenant=tenant, platform=platform)
+        )
+    rows = []
+    for role, label in LedgerRole.choices:
+        if role == LedgerRole.SUSPENSE:
+            continue
+        mapping = channel_wide.get(role)
+        mapped = mapping is not None and mapping.account.active
+        rows.append({"role": role, "label": label, "field": form[role], "mapping": mapping, "mapped": mapped})
+    return {
+        "tabs": section_tabs(request, "mapping"),
+        "platform": platform,
+        "platform_label": Platform(platform).label,
+        "channels": [{"key": value, "label": label, "active": value == platform} for value, label in Platform.choices],
+        "form": form,
+        "rows": rows,
+        "unmapped": sum(1 for row in rows if not row["mapped"]),
+        "overrides": [m for m in mappings if m.store_id is not None or m.marketplace],
+        "override_form": override_form,
+        "has_stores": bool(stores),
+        "can_manage": has_permission(request.membership, "finance.manage"),
+    }
+
+
+def _rebuild_note(request: TenantRequest) -> None:
+    messages.info(
+        request,
+        _(
+            "The journals of this channel's statements are being built again with the new mapping; journals "
+            "already exported or posted stay as they are and get an adjustment journal."
+        ),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("finance.view")
+def account_mapping_view(request: TenantRequest) -> HttpResponse:
+    """Per channel, which account each role goes to; a POST (finance.manage) saves the channel-wide table."""
+    platform = _mapping_platform(request)
+    if request.method != "POST":
+        return render(request, "finance/account_mapping.html", _mapping_context(request, platform))
+    if not has_permission(request.membership, "finance.manage"):
+        raise PermissionDenied
+    accounts = list(account_list(tenant=request.tenant).filter(active=True))
+    by_pk = {account.pk: account for account in accounts}
+    form = ChannelMappingForm(request.POST, accounts=accounts, current={})
+    if not form.is_valid():
+        context = _mapping_context(request, platform, form=form)
+        return render(request, "finance/account_mapping.html", context, status=400)
+    changed = channel_mapping_update(
+        tenant=request.tenant,
+        platform=platform,
+        accounts={role: by_pk.get(pk) if pk is not None else None for role, pk in form.cleaned_data.items()},
+        actor=request.user,
+    )
+    if changed:
+        messages.success(
+            request,
+            ngettext("%(count)d role mapped anew.", "%(count)d roles mapped anew.", changed) % {"count": changed},
+        )
+        _rebuild_note(request)
+    else:
+        messages.info(request, _("Nothing changed."))
+    return redirect(f"{reverse('finance:account-mapping')}?channel={platform}")
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def account_mapping_override_view(request: TenantRequest) -> HttpResponse:
+    """Add (or replace) an override for one store and / or marketplace."""
+    platform = _mapping_platform(request)
+    tenant = request.tenant
+    accounts = list(account_list(tenant=tenant).filter(active=True))
+    stores = {store.pk: store for store in store_list(tenant=tenant).filter(platform=platform)}
+    form = MappingOverrideForm(
+        request.POST,
+        accounts=accounts,
+        stores=[(pk, store.name) for pk, store in stores.items()],
+        marketplaces=mapping_marketplaces(tenant=tenant, platform=platform),
+    )
+    if not form.is_valid():
+        context = _mapping_context(request, platform, override_form=form)
+        return render(request, "finance/account_mapping.html", context, status=400)
+    data = form.cleaned_data
+    account = next(account for account in accounts if account.pk == data["account"])
+    store = stores.get(data["store"]) if data["store"] is not None else None
+    account_mapping_set(
+        tenant=tenant,
+        role=data["role"],
+        platform=platform,
+        account=account,
+        store=store,
+        marketplace=data["marketplace"],
+        actor=request.user,
+    )
+    messages.success(request, _("Override saved."))
+    _rebuild_note(request)
+    return redirect(f"{reverse('finance:account-mapping')}?channel={platform}")
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def account_mapping_delete_view(request: TenantRequest, account_mapping_pk: int) -> HttpResponse:
+    mapping = account_mapping_get_or_404(tenant=request.tenant, pk=account_mapping_pk)
+    platform = mapping.platform
+    account_mapping_delete(tenant=request.tenant, mapping=mapping, actor=request.user)
+    messages.success(request, _("Override removed."))
+    _rebuild_note(request)
+    return redirect(f"{reverse('finance:account-mapping')}?channel={platform}")
+
+
+@tenant_member_required("finance.view")
+def journal_list_view(request: TenantRequest) -> HttpResponse:
+    stores = _stores(request)
+    form = JournalFilterForm(request.GET or None, stores=stores)
+    filters = form.filters()
+    journals = journal_list(tenant=request.tenant, **filters)
+    page = keyset_paginate(journals, ordering="-date", cursor=request.GET.get("cursor"), per_page=JOURNAL_PER_PAGE)
+    return render(
+        request,
+        "finance/journal_list.html",
+        {
+            "tabs": section_tabs(request, "journals"),
+            "form": form,
+            "page": page,
+            "filtered": any(value not in (None, "") for value in filters.values()) or bool(form.errors),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@tenant_member_required("finance.view")
+def journal_detail_view(request: TenantRequest, journal_pk: int) -> HttpResponse:
+    entry = journal_get_or_404(tenant=request.tenant, pk=journal_pk)
+    lines = list(journal_lines(entry=entry))
+    debits = sum((line.amount for line in lines if line.amount > 0), Decimal(0))
+    credits = sum((-line.amount for line in lines if line.amount < 0), Decimal(0))
+    siblings = (
+        list(settlement_journal_list(settlement=entry.settlement).exclude(pk=entry.pk))
+        if entry.settlement is not None
+        else []
+    )
+    return render(
+        request,
+        "finance/journal_detail.html",
+        {
+            "tabs": section_tabs(request, "journals"),
+            "entry": entry,
+            "lines": lines,
+            "debits": debits,
+            "credits": credits,
+            "balance": debits - credits,
+            "suspense_lines": sum(1 for line in lines if line.role in ("suspense", "unclassified")),
+            "siblings": siblings,
+            "period_closed": period_closed_get(tenant=request.tenant, month=entry.period) is not None,
+        },
+    )
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def settlement_journals_view(request: TenantRequest, settlement_pk: int) -> HttpResponse:
+    """ "Build journals" on the statement's page: build (or rebuild) them and say what was written."""
+    settlement = settlement_get_or_404(tenant=request.tenant, pk=settlement_pk)
+    target = reverse("finance:settlement-detail", args=[settlement.pk]) + "#journals"
+    try:
+        written = settlement_journals_build(settlement=settlement, actor=request.user)
+    except ClosedPeriodError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(target)
+    adjustments = [entry.number for entry in written if entry.source == JournalSource.ADJUSTMENT]
+    journals = [entry.number for entry in written if entry.source != JournalSource.ADJUSTMENT]
+    if journals:
+        messages.success(request, _("Journals written: %(numbers)s.") % {"numbers": ", ".join(journals)})
+    if adjustments:
+        messages.warning(
+            request,
+            _(
+                "Journals already exported or posted were not changed; what changed in them went into the "
+                "adjustment journal %(numbers)s."
+            )
+            % {"numbers": ", ".join(adjustments)},
+        )
+    if not written:
+        messages.info(request, _("Nothing changed: the journals already say what the statement says."))
+    return redirect(target)
+
+
+@tenant_member_required("finance.view")
+def period_list_view(request: TenantRequest) -> HttpResponse:
+    rows = period_rows(tenant=request.tenant, today=timezone.now().date())
+    return render(
+        request,
+        "finance/period_list.html",
+        {
+            "tabs": section_tabs(request, "periods"),
+            "rows": rows,
+            "can_manage": has_permission(request.membership, "finance.manage"),
+            "can_reopen": request.membership.role == Role.OWNER,
+        },
+    )
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def period_close_view(request: TenantRequest) -> HttpResponse:
+    form = PeriodForm(request.POST)
+    if not form.is_valid():
+        problems = [str(error) for errors in form.errors.values() for error in errors]
+        messages.error(request, _("The month was not closed: %(problems)s") % {"problems": " ".join(problems)})
+        return redirect("finance:period-list")
+    month = form.cleaned_data["month"]
+    period_close(tenant=request.tenant, month=month, actor=request.user)
+    messages.success(
+        request,
+        _("%(month)s is closed: no journal can be dated in it; later changes go to the first open month.")
+        % {"month": month.strftime("%Y-%m")},
+    )
+    return redirect("finance:period-list")
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("finance.manage")
+def period_reopen_view(request: TenantRequest) -> HttpResponse:
+    """Reopen a closed month: the owner only, after a confirmation."""
+    if request.membership.role != Role.OWNER:
+        raise PermissionDenied
+    form = PeriodReopenForm(request.POST or None, initial={"month": request.GET.get("month", "")})
+    if request.method == "POST" and form.is_valid():
+        month = form.cleaned_data["month"]
+        period_reopen(tenant=request.tenant, month=month, actor=request.user)
+        messages.success(request, _("%(month)s is open again.") % {"month": month.strftime("%Y-%m")})
+        return redirect("finance:period-list")
+    month_text = request.POST.get("month") or request.GET.get("month", "")
+    closed = None
+    month_field = PeriodForm({"month": month_text})
+    if month_field.is_valid():
+        closed = period_closed_get(tenant=request.tenant, month=month_field.cleaned_data["month"])
+    if closed is None and request.method == "GET":
+        messages.info(request, _("That month is not closed."))
+        return redirect("finance:period-list")
+    return render(
+        request,
+        "finance/period_reopen.html",
+        {"tabs": section_tabs(request, "periods"), "form": form, "closed": closed, "month": month_text},
+        status=400 if form.errors else 200,
+    )

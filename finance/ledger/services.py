@@ -21,8 +21,8 @@ day of the first open month.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -33,20 +33,30 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acorn.audit.services import audit_record
+from acorn.audit.services import audit_record, snapshot
 from acorn.fx.services import rate_on
 from acorn.money import quantize_amount
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Tenant
 from channels.models import Store
-from finance.ledger.chart import MappingTable, mapping_table
+from finance.ledger.chart import SUSPENSE, MappingTable, chart_ensure, mapping_table
 from finance.ledger.models import (
     Account,
+    AccountMapping,
     ClosedPeriod,
     JournalEntry,
     JournalLine,
     JournalSource,
     JournalStatus,
     LedgerRole,
+)
+from finance.ledger.selectors import (
+    account_code_taken,
+    account_in_journals,
+    account_in_locked_journals,
+    account_mapping_platforms,
+    account_name_taken,
+    settlements_with_journals,
 )
 from finance.settlements.models import Settlement, SettlementKind, SettlementLine
 
@@ -488,3 +498,291 @@ def period_reopen(*, tenant: Tenant, month: date, actor: User | None) -> None:
         tenant=tenant, actor=actor, action="finance.period_reopened", target=closed, before={"month": str(closed)}
     )
     closed.delete()
+
+
+# --- the chart and the mapping, as finance edits them in the console --------------------------------------------
+
+# Xero's Accounts API: "Customer defined alpha numeric account code e.g 200 or SALES (max length = 10)"
+# (xero-python, accounting Account.code). QuickBooks matches on the name; a sub-account is "Parent:Sub".
+XERO_CODE_MAX = 10
+_ACCOUNT_FIELDS = ["name", "code", "account_type", "tax_rate", "platform", "active"]
+
+
+class AccountInUseError(ValidationError):
+    """The account cannot be deleted (it is in a locked journal, mapped, or one of the default chart's)."""
+
+
+def _account_errors(*, tenant: Tenant, account: Account) -> dict[str, list[str]]:
+    """What is wrong with the account's name and code, per field (empty when nothing)."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    name = account.name
+    if not name:
+        errors["name"].append(_("Enter a name."))
+    elif any(not segment.strip() or segment != segment.strip() for segment in name.split(":")):
+        errors["name"].append(
+            _("Each part of a “Parent:Sub” name needs text, without spaces around the colon: “%(name)s”.")
+            % {"name": name}
+        )
+    elif any(char in name for char in "\t\r\n"):
+        errors["name"].append(_("The name cannot contain tabs or line breaks."))
+    elif account_name_taken(tenant=tenant, name=name, exclude_pk=account.pk):
+        errors["name"].append(_("Another account is already called “%(name)s”.") % {"name": name})
+    code = account.code
+    if len(code) > XERO_CODE_MAX:
+        errors["code"].append(
+            _("Xero takes account codes of at most %(max)d characters; “%(code)s” has %(length)d.")
+            % {"max": XERO_CODE_MAX, "code": code, "length": len(code)}
+        )
+    elif any(char.isspace() for char in code):
+        errors["code"].append(_("An account code cannot contain spaces."))
+    elif account_code_taken(tenant=tenant, code=code, exclude_pk=account.pk):
+        errors["code"].append(_("Another account already has the code “%(code)s”.") % {"code": code})
+    if not account.tax_rate.strip():
+        errors["tax_rate"].append(_("Xero needs a tax rate on every line: enter one, e.g. “Tax Exempt”."))
+    return dict(errors)
+
+
+def _enqueue_rebuild(*, tenant: Tenant, platform: str, store_id: int | None = None) -> None:
+    """Rebuild the channel's journals after the commit: a tenant may have many statements."""
+    enqueue_on_commit("finance.rebuild_channel_journals", tenant_id=tenant.pk, platform=platform, store_id=store_id)
+
+
+@transaction.atomic
+def account_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    code: str,
+    account_type: str,
+    tax_rate: str,
+    platform: str,
+    actor: User | None,
+) -> Account:
+    """Add an account to the chart (audited). Raises ValidationError per field."""
+    account = Account(
+        tenant=tenant,
+        name=name.strip(),
+        code=code.strip(),
+        account_type=account_type,
+        tax_rate=tax_rate.strip(),
+        platform=platform,
+    )
+    errors = _account_errors(tenant=tenant, account=account)
+    if errors:
+        raise ValidationError(errors)
+    account.full_clean()
+    account.save()
+    audit_record(
+        tenant=tenant, actor=actor, action="finance.account_created", target=account,
+        after=snapshot(account, _ACCOUNT_FIELDS),
+    )  # fmt: skip
+    return account
+
+
+@transaction.atomic
+def account_update(
+    *,
+    tenant: Tenant,
+    account: Account,
+    name: str,
+    code: str,
+    account_type: str,
+    tax_rate: str,
+    platform: str,
+    active: bool,
+    actor: User | None,
+) -> Account:
+    """Change an account (audited). Journals keep pointing at it, so a rename shows in every export from now on;
+    deactivating it sends its roles to suspense, so the channels mapped to it rebuild their journals."""
+    if account.tenant_id != tenant.pk:
+        raise ValueError("the account belongs to another tenant")
+    if account.key == SUSPENSE.key and not active:
+        raise ValidationError({"active": [_("The suspense account catches what nobody mapped: it stays active.")]})
+    before = snapshot(account, _ACCOUNT_FIELDS)
+    was_active = account.active
+    account.name, account.code, account.tax_rate = name.strip(), code.strip(), tax_rate.strip()
+    account.account_type, account.platform, account.active = account_type, platform, active
+    errors = _account_errors(tenant=tenant, account=account)
+    if errors:
+        account.refresh_from_db()
+        raise ValidationError(errors)
+    account.full_clean()
+    account.save(update_fields=_ACCOUNT_FIELDS)
+    audit_record(
+        tenant=tenant, actor=actor, action="finance.account_changed", target=account, before=before,
+        after=snapshot(account, _ACCOUNT_FIELDS),
+    )  # fmt: skip
+    if was_active != active:
+        for mapped_platform in account_mapping_platforms(tenant=tenant, account=account):
+            _enqueue_rebuild(tenant=tenant, platform=mapped_platform)
+    return account
+
+
+@transaction.atomic
+def account_delete(*, tenant: Tenant, account: Account, actor: User | None) -> None:
+    """Delete an account a person added and nothing uses (audited). Raises AccountInUseError otherwise: an
+    account in an exported or posted journal stays for good (deactivate it instead)."""
+    if account.tenant_id != tenant.pk:
+        raise ValueError("the account belongs to another tenant")
+    if account.key:
+        raise AccountInUseError(
+            _("“%(name)s” is one of the default accounts ACORN keeps: deactivate it instead.") % {"name": account.name}
+        )
+    if account_in_locked_journals(tenant=tenant, account=account):
+        raise AccountInUseError(
+            _("“%(name)s” is in journals that were exported or posted: deactivate it instead.") % {"name": account.name}
+        )
+    if AccountMapping.objects.filter(tenant=tenant, account=account).exists():
+        raise AccountInUseError(
+            _("“%(name)s” is still mapped: map its roles to another account first.") % {"name": account.name}
+        )
+    if account_in_journals(tenant=tenant, account=account):
+        raise AccountInUseError(
+            _("“%(name)s” is in draft journals: build their statements' journals again first, or deactivate it.")
+            % {"name": account.name}
+        )
+    audit_record(
+        tenant=tenant, actor=actor, action="finance.account_deleted", target=account,
+        before=snapshot(account, _ACCOUNT_FIELDS),
+    )  # fmt: skip
+    account.delete()
+
+
+def _check_account(tenant: Tenant, account: Account | None) -> None:
+    if account is not None and account.tenant_id != tenant.pk:
+        raise ValueError("the account belongs to another tenant")
+
+
+@transaction.atomic
+def channel_mapping_update(
+    *, tenant: Tenant, platform: str, accounts: Mapping[str, Account | None], actor: User | None
+) -> int:
+    """Set the channel-wide account of each role given (None: not mapped, so suspense). Audited; when anything
+    changed, the channel's journals are rebuilt after the commit. Returns how many roles changed."""
+    chart_ensure(tenant=tenant)
+    current = {
+        mapping.role: mapping
+        for mapping in AccountMapping.objects.select_for_update().filter(
+            tenant=tenant, platform=platform, store__isnull=True, marketplace=""
+        )
+    }
+    before: dict[str, int | None] = {}
+    after: dict[str, int | None] = {}
+    for role, account in accounts.items():
+        if role not in LedgerRole.values:
+            raise ValueError(f"unknown ledger role {role!r}")
+        _check_account(tenant, account)
+        mapping = current.get(role)
+        old = mapping.account_id if mapping is not None else None
+        new = account.pk if account is not None else None
+        if old == new:
+            continue
+        before[role], after[role] = old, new
+        if account is None and mapping is not None:
+            mapping.delete()
+        elif mapping is None and account is not None:
+            AccountMapping.objects.create(tenant=tenant, role=role, platform=platform, account=account)
+        elif mapping is not None and account is not None:
+            mapping.account = account
+            mapping.save(update_fields=["account"])
+    if after:
+        audit_record(
+            tenant=tenant, actor=actor, action="finance.account_mapping_changed", target=None,
+            before={"platform": platform, "roles": before}, after={"platform": platform, "roles": after},
+        )  # fmt: skip
+        _enqueue_rebuild(tenant=tenant, platform=platform)
+    return len(after)
+
+
+@transaction.atomic
+def account_mapping_set(
+    *,
+    tenant: Tenant,
+    role: str,
+    platform: str,
+    account: Account,
+    store: Store | None,
+    marketplace: str,
+    actor: User | None,
+) -> AccountMapping:
+    """Map a role to an account for one store and / or marketplace of a channel (an override of the channel's;
+    audited); the journals concerned are rebuilt after the commit."""
+    _check_account(tenant, account)
+    if store is not None and (store.tenant_id != tenant.pk or store.platform != platform):
+        raise ValueError("the store is not one of this tenant's stores on this channel")
+    if store is None and not marketplace:
+        raise ValidationError(_("An override needs a store or a marketplace; the channel's own mapping is above."))
+    mapping, created = AccountMapping.objects.update_or_create(
+        tenant=tenant,
+        role=role,
+        platform=platform,
+        store=store,
+        marketplace=marketplace,
+        defaults={"account": account},
+    )
+    audit_record(
+        tenant=tenant, actor=actor, action="finance.account_mapping_set", target=mapping,
+        after={"role": role, "platform": platform, "store": store.pk if store else None,
+               "marketplace": marketplace, "account": account.pk, "created": created},
+    )  # fmt: skip
+    _enqueue_rebuild(tenant=tenant, platform=platform, store_id=store.pk if store else None)
+    return mapping
+
+
+@transaction.atomic
+def account_mapping_delete(*, tenant: Tenant, mapping: AccountMapping, actor: User | None) -> None:
+    """Remove a mapping (audited): its role falls back to the next most general mapping, else suspense; the
+    journals concerned are rebuilt after the commit."""
+    if mapping.tenant_id != tenant.pk:
+        raise ValueError("the mapping belongs to another tenant")
+    audit_record(
+        tenant=tenant, actor=actor, action="finance.account_mapping_removed", target=mapping,
+        before={"role": mapping.role, "platform": mapping.platform, "store": mapping.store_id,
+                "marketplace": mapping.marketplace, "account": mapping.account_id},
+    )  # fmt: skip
+    platform, store_id = mapping.platform, mapping.store_id
+    mapping.delete()
+    _enqueue_rebuild(tenant=tenant, platform=platform, store_id=store_id)
+
+
+@dataclass
+class RebuildResult:
+    statements: int = 0
+    journals: list[str] = field(default_factory=list)
+    adjustments: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def channel_journals_rebuild(*, tenant: Tenant, platform: str, store_id: int | None = None) -> RebuildResult:
+    """Build again the journals of every statement of the channel (one store's, when given) that has journals,
+    one statement per transaction: drafts follow the mapping, a locked journal's change becomes an adjustment.
+    A statement whose journal falls in a closed month is left as it was and reported. Safe to run twice."""
+    result = RebuildResult()
+    for settlement in settlements_with_journals(tenant=tenant, platform=platform, store_id=store_id).iterator():
+        try:
+            written = settlement_journals(settlement=settlement)
+        except ClosedPeriodError as error:
+            result.failed[str(settlement)] = " ".join(error.messages)
+            continue
+        result.statements += 1
+        for entry in written:
+            target = result.adjustments if entry.source == JournalSource.ADJUSTMENT else result.journals
+            target.append(entry.number)
+    if result.adjustments or result.failed:
+        audit_record(
+            tenant=tenant, actor=None, action="finance.journals_rebuilt", target=None,
+            after={"platform": platform, "store": store_id, "statements": result.statements,
+                   "adjustments": result.adjustments, "failed": result.failed},
+        )  # fmt: skip
+    return result
+
+
+@transaction.atomic
+def settlement_journals_build(*, settlement: Settlement, actor: User | None) -> list[JournalEntry]:
+    """ "Build journals" from the console: settlement_journals, audited with what it wrote."""
+    written = settlement_journals(settlement=settlement, actor=actor)
+    audit_record(
+        tenant=settlement.tenant, actor=actor, action="finance.journals_built", target=settlement,
+        after={"journals": [entry.number for entry in written]},
+    )  # fmt: skip
+    return written

@@ -21,6 +21,8 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
+from finance.ledger.models import Account, AccountMapping, JournalEntry
+from finance.ledger.services import settlement_journals
 from finance.settlements.models import Settlement, SettlementUpload
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
@@ -118,6 +120,11 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         )  # fmt: skip
         settlement = import_statement(store)  # a statement with lines, an unknown order and an unclassified type
         upload = SettlementUpload.objects.create(tenant=tenant, store=store, filename="a.tsv")
+        journal = settlement_journals(settlement=settlement)[0]  # also makes the default chart
+        account = Account.objects.get(tenant=tenant, key="amazon_sales")
+        account_mapping = AccountMapping.objects.create(
+            tenant=tenant, role="sales", platform="amazon", store=store, marketplace="US", account=account
+        )
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -142,6 +149,9 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "alert_pk": alert.pk,
         "settlement_pk": settlement.pk,
         "upload_pk": upload.pk,
+        "account_pk": account.pk,
+        "account_mapping_pk": account_mapping.pk,
+        "journal_pk": journal.pk,
     }
 
 
@@ -210,6 +220,9 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert Shipment.objects.get(pk=tenant_a_objects["shipment_pk"]).confirmation == "failed"  # not retried by B
         settlement = Settlement.objects.get(pk=tenant_a_objects["settlement_pk"])
         assert (settlement.line_count, settlement.unclassified_count) == (9, 1)  # nothing of it mapped or removed
+        assert Account.objects.get(pk=tenant_a_objects["account_pk"]).name == "Amazon Sales"  # not renamed
+        assert AccountMapping.objects.filter(pk=tenant_a_objects["account_mapping_pk"]).exists()  # not removed
+        assert JournalEntry.objects.filter(pk=tenant_a_objects["journal_pk"]).exists()  # not rebuilt by B
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:
