@@ -21,3 +21,14 @@ urlpatterns = [
     path("not-yet-settled/", views.not_yet_settled_view, name="not-yet-settled"),
     path("not-yet-settled/export/", views.not_yet_settled_export_view, name="not-yet-settled-export"),
 ]
+
+# Journal exports
+urlpatterns += [
+    path("journal-exports/", views.journal_export_list_view, name="journal-export-list"),
+    path("journal-exports/new/", views.journal_export_view, name="journal-export"),
+    path(
+        "journal-exports/<int:export_pk>/download/",
+        views.journal_export_download_view,
+        name="journal-export-download",
+    ),
+]

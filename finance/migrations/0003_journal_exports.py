@@ -7,62 +7,131 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0002_ledger'),
-        ('sales_channels', '0004_store_lifecycle_participations_catch_up'),
-        ('tenancy', '0001_initial'),
+        ("finance", "0002_ledger"),
+        ("sales_channels", "0004_store_lifecycle_participations_catch_up"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JournalExport',
+            name="JournalExport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('format', models.CharField(choices=[('qbo', 'QuickBooks Online (CSV)'), ('iif', 'QuickBooks Desktop (IIF)'), ('xero', 'Xero manual journals (CSV)')], max_length=10, verbose_name='format')),
-                ('month', models.DateField(blank=True, null=True, verbose_name='month')),
-                ('options', models.JSONField(blank=True, default=dict, verbose_name='options')),
-                ('journal_count', models.PositiveIntegerField(default=0, verbose_name='journals')),
-                ('line_count', models.PositiveIntegerField(default=0, verbose_name='lines')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('journals', models.ManyToManyField(related_name='exports', to='finance.journalentry', verbose_name='journals')),
-                ('settlement', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='finance.settlement', verbose_name='statement')),
-                ('store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sales_channels.store', verbose_name='store')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.tenant', verbose_name='tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("qbo", "QuickBooks Online (CSV)"),
+                            ("iif", "QuickBooks Desktop (IIF)"),
+                            ("xero", "Xero manual journals (CSV)"),
+                        ],
+                        max_length=10,
+                        verbose_name="format",
+                    ),
+                ),
+                ("month", models.DateField(blank=True, null=True, verbose_name="month")),
+                ("options", models.JSONField(blank=True, default=dict, verbose_name="options")),
+                ("journal_count", models.PositiveIntegerField(default=0, verbose_name="journals")),
+                ("line_count", models.PositiveIntegerField(default=0, verbose_name="lines")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "journals",
+                    models.ManyToManyField(related_name="exports", to="finance.journalentry", verbose_name="journals"),
+                ),
+                (
+                    "settlement",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="finance.settlement",
+                        verbose_name="statement",
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sales_channels.store",
+                        verbose_name="store",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenancy.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'journal export',
-                'verbose_name_plural': 'journal exports',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "journal export",
+                "verbose_name_plural": "journal exports",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='JournalExportFile',
+            name="JournalExportFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='file')),
-                ('name', models.CharField(max_length=200, verbose_name='file name')),
-                ('content_type', models.CharField(max_length=100, verbose_name='content type')),
-                ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
-                ('size', models.PositiveIntegerField(verbose_name='size')),
-                ('content', models.BinaryField(verbose_name='content')),
-                ('export', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='finance.journalexport', verbose_name='export')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.tenant', verbose_name='tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(verbose_name="file")),
+                ("name", models.CharField(max_length=200, verbose_name="file name")),
+                ("content_type", models.CharField(max_length=100, verbose_name="content type")),
+                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
+                ("size", models.PositiveIntegerField(verbose_name="size")),
+                ("content", models.BinaryField(verbose_name="content")),
+                (
+                    "export",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="finance.journalexport",
+                        verbose_name="export",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenancy.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'journal export file',
-                'verbose_name_plural': 'journal export files',
-                'ordering': ['export', 'position'],
+                "verbose_name": "journal export file",
+                "verbose_name_plural": "journal export files",
+                "ordering": ["export", "position"],
             },
         ),
         migrations.AddIndex(
-            model_name='journalexport',
-            index=models.Index(fields=['tenant', '-created_at', '-id'], name='journal_export_list'),
+            model_name="journalexport",
+            index=models.Index(fields=["tenant", "-created_at", "-id"], name="journal_export_list"),
         ),
         migrations.AddConstraint(
-            model_name='journalexportfile',
-            constraint=models.UniqueConstraint(fields=('export', 'position'), name='journal_export_file_unique_position'),
+            model_name="journalexportfile",
+            constraint=models.UniqueConstraint(
+                fields=("export", "position"), name="journal_export_file_unique_position"
+            ),
         ),
     ]

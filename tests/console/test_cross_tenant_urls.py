@@ -21,6 +21,8 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
+from finance.exports.models import JournalExport
+from finance.exports.services import journals_export
 from finance.settlements.models import Settlement
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
@@ -117,6 +119,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
             rate_percent=12, latest_rate_percent=12, units_sold=50, units_refunded=6,
         )  # fmt: skip
         settlement = import_statement(store)  # a statement with lines, an unknown order and an unclassified type
+        journal_export = journals_export(tenant=tenant, format="qbo", settlement=settlement, actor=owner.user)
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -140,6 +143,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "threshold_pk": threshold.pk,
         "alert_pk": alert.pk,
         "settlement_pk": settlement.pk,
+        "export_pk": journal_export.pk,
     }
 
 
@@ -208,6 +212,7 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert Shipment.objects.get(pk=tenant_a_objects["shipment_pk"]).confirmation == "failed"  # not retried by B
         settlement = Settlement.objects.get(pk=tenant_a_objects["settlement_pk"])
         assert (settlement.line_count, settlement.unclassified_count) == (9, 1)  # nothing of it mapped or removed
+        assert JournalExport.objects.filter(tenant=tenant).count() == 1  # B exported nothing of A's
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:

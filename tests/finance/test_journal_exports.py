@@ -10,7 +10,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -52,7 +52,7 @@ from finance.models import (
     Settlement,
 )
 from tests.factories import StoreFactory
-from tests.finance.console_data import END, NOVEMBER, OCTOBER, import_statement, line
+from tests.finance.console_data import END, OCTOBER, import_statement, line
 
 pytestmark = pytest.mark.django_db
 
@@ -623,4 +623,93 @@ def test_the_ledger_is_unchanged_by_an_export_of_built_journals(tenant: Tenant, 
     assert after == before
 
 
-_ = (UTC, NOVEMBER, Role, ClientFor, MakeMember, reverse)
+# --- console ---------------------------------------------------------------------------------------------------
+
+
+def _post_export(client: Client, **data: Any) -> Any:
+    return client.post(reverse("finance:journal-export"), {"format": "qbo", "tracking": "on", **data})
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", ["Export journals", "QuickBooks Desktop (IIF)", "Date format"]), ("zh-hans", ["导出分录", "日期格式"])],
+)
+def test_the_export_page_offers_format_scope_and_date_format_in_both_languages(
+    owner_client: Client, crossing: Settlement, language: str, words: list[str]
+) -> None:
+    owner_client.cookies["django_language"] = language
+    response = owner_client.get(reverse("finance:journal-export") + f"?settlement={crossing.pk}")
+    body = response.content.decode()
+    assert response.status_code == 200 and f'lang="{language}"' in body
+    assert f'<option value="{crossing.pk}" selected>12948507001' in body
+    for word in words:
+        assert word in body
+
+
+def test_exporting_from_the_console_locks_lists_and_downloads_the_same_bytes_every_time(
+    owner_client: Client, owner: Membership, tenant: Tenant, crossing: Settlement
+) -> None:
+    # when
+    response = _post_export(owner_client, format="iif", settlement=crossing.pk, date_format="")
+    # then
+    with tenant_scope(tenant):
+        export = JournalExport.objects.get(tenant=tenant)
+        file = export.files.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"?new={export.pk}")
+    assert export.created_by == owner.user and export.format == "iif" and export.settlement == crossing
+    history = owner_client.get(response["Location"]).content.decode()
+    assert file.name in history and file.sha256 in history and owner.user.email in history
+    url = reverse("finance:journal-export-download", args=[export.pk]) + "?file=1"
+    first, second = owner_client.get(url), owner_client.get(url)
+    assert first.status_code == 200 and first.content == second.content == bytes(file.content)
+    assert first["Content-Disposition"] == f'attachment; filename="{file.name}"'
+    assert len(read_iif(first.content)) == 2
+    assert {entry.status for entry in _journals(tenant, crossing)} == {JournalStatus.EXPORTED}
+    assert owner_client.get(reverse("finance:journal-export-download", args=[export.pk]) + "?file=2").status_code == 404
+
+
+def test_the_console_shows_why_an_export_was_refused_and_keeps_nothing(
+    owner_client: Client, tenant: Tenant, crossing: Settlement
+) -> None:
+    with tenant_scope(tenant):
+        chart_ensure(tenant=tenant)
+        Account.objects.filter(tenant=tenant, key="amazon_fees").update(code="")
+    no_scope = _post_export(owner_client, format="qbo")
+    assert no_scope.status_code == 400 and "Choose a statement, a month or a store" in no_scope.content.decode()
+    bad_month = _post_export(owner_client, format="qbo", month="2026-13")
+    assert bad_month.status_code == 400 and "Enter a month such as 2026-11." in bad_month.content.decode()
+    refused = _post_export(owner_client, format="xero", month="2026-10")
+    assert refused.status_code == 400 and "has no code" in refused.content.decode()
+    with tenant_scope(tenant):  # all or nothing: not even the journals built for the refused export are kept
+        assert not JournalExport.objects.filter(tenant=tenant).exists()
+        assert not JournalEntry.objects.filter(tenant=tenant).exists()
+
+
+@pytest.mark.parametrize("role", [Role.SUPPORT, Role.OPERATOR])
+def test_support_and_operators_cannot_export(
+    role: str, tenant: Tenant, crossing: Settlement, make_member: MakeMember, client_for: ClientFor
+) -> None:
+    export = _export(tenant, "qbo", settlement=crossing)
+    client = client_for(make_member(tenant, role))
+    for url in (
+        reverse("finance:journal-export"),
+        reverse("finance:journal-export-list"),
+        reverse("finance:journal-export-download", args=[export.pk]),
+    ):
+        assert client.get(url).status_code == 403, url
+    assert _post_export(client, settlement=crossing.pk).status_code == 403
+
+
+def test_another_tenants_export_is_not_listed_and_answers_404(
+    tenant: Tenant, crossing: Settlement, other_owner: Membership, client_for: ClientFor
+) -> None:
+    export = _export(tenant, "qbo", settlement=crossing)
+    client = client_for(other_owner)
+    assert client.get(reverse("finance:journal-export-download", args=[export.pk])).status_code == 404
+    history = client.get(reverse("finance:journal-export-list")).content.decode()
+    assert "12948507001" not in history and "No journal exports yet." in history
+    # B cannot export A's statement by posting its id: the form only knows B's statements
+    refused = _post_export(client, settlement=crossing.pk)
+    assert refused.status_code == 400
+    with tenant_scope(tenant):
+        assert JournalExport.objects.filter(tenant=tenant).count() == 1
