@@ -10,7 +10,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -21,13 +21,16 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from sp_api.auth import access_token_client
 
 from acorn.audit.models import AuditEvent
 from acorn.fx.models import ExchangeRate
 from acorn.spreadsheets import BYTE_ORDER_MARK, csv_text_restore
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
+from channels import services
 from channels.models import Platform, Store
+from channels.sync import sync_run_execute
 from finance.exports.formats import (
     IIF_END_HEADER,
     IIF_SPL_HEADER,
@@ -51,6 +54,8 @@ from finance.models import (
     LedgerRole,
     Settlement,
 )
+from simulator.server import SimulatorServer
+from simulator.world import ManualClock, World
 from tests.factories import StoreFactory
 from tests.finance.console_data import END, OCTOBER, import_statement, line
 
@@ -621,6 +626,79 @@ def test_the_ledger_is_unchanged_by_an_export_of_built_journals(tenant: Tenant, 
     _export(tenant, "xero", settlement=crossing)
     after = [(entry.number, entry.debit_amount, entry.line_count) for entry in _journals(tenant, crossing)]
     assert after == before
+
+
+# --- a month of the simulator's statements --------------------------------------------------------------------
+
+SHOP = "books-e2e.myshopify.com"
+
+
+def _simulated_store(tenant: Tenant, sim: SimulatorServer, platform: str) -> Store:
+    with tenant_scope(tenant):
+        if platform == "amazon":
+            seller_id = sim.world.add_seller("NA", ["US"], orders_per_day=6).selling_partner_id
+            store = services.store_create(tenant=tenant, actor=None, membership=None, platform="amazon",
+                                          name="Amazon US", region="NA", marketplaces=["US"],
+                                          permissions=["orders", "finance"], endpoint=sim.url)  # fmt: skip
+            secrets = {"refresh_token": sim.world.issue_refresh_token(seller_id)}
+        else:
+            seller_id = SHOP
+            store = services.store_create(tenant=tenant, actor=None, membership=None, platform="shopify",
+                                          name="Shopify EU", permissions=["orders", "finance"],
+                                          endpoint=f"{sim.url}/shopify/{SHOP}", seller_id=SHOP)  # fmt: skip
+            secrets = {"access_token": sim.shopify.issue_access_token(SHOP)}
+        store = services.store_authorize(store=store, actor=None, seller_id=seller_id, secrets=secrets,
+                                         queue_sync=False)  # fmt: skip
+        for _ in range(30):
+            run = sync_run_execute(store=store, resource="settlements", trigger="command", sleep=lambda seconds: None)
+            if run.status == "succeeded":
+                return store
+            assert run.status == "partial", f"{run.status} {run.error_code}: {run.message}"
+    raise AssertionError("settlements not synced")
+
+
+def test_a_month_of_the_simulators_settlements_and_payouts_exports_to_all_three_formats(
+    tenant: Tenant, settings: Any
+) -> None:
+    # given: an Amazon US seller and a Shopify shop in euros, their statements synced over real HTTP
+    settings.ACORN_RATE_LIMIT_SCALE = 100_000
+    settings.ACORN_SYNC_INITIAL_DAYS = 60
+    settings.ACORN_SYNC_TIME_BUDGET_SECONDS = 120
+    access_token_client.cache.clear()
+    world = World(seed=11, clock=ManualClock(datetime.now(UTC).replace(microsecond=0)))
+    with SimulatorServer(seed=11, faults="none", world=world) as sim:
+        sim.shopify.add_shop(SHOP, currency="EUR", orders_per_day=6, history_days=50)
+        stores = [_simulated_store(tenant, sim, "amazon"), _simulated_store(tenant, sim, "shopify")]
+    with tenant_scope(tenant):
+        statements = list(Settlement.objects.filter(tenant=tenant))
+        assert {statement.store_id for statement in statements} == {store.pk for store in stores}
+        for statement in statements:
+            settlement_journals(settlement=statement)
+        periods = list(JournalEntry.objects.filter(tenant=tenant).values_list("period", "store_id"))
+    # the month with journals of both stores and the most journals
+    both = {period for period, _store in periods if {s for p, s in periods if p == period} == {s.pk for s in stores}}
+    month = max(both, key=lambda period: sum(1 for p, _store in periods if p == period))
+    with tenant_scope(tenant):
+        expected = {entry.number: entry for entry in JournalEntry.objects.filter(tenant=tenant, period=month)}
+        lines = sum(entry.line_count for entry in expected.values())
+        assert {entry.currency for entry in expected.values()} == {"USD", "EUR"}
+    # when / then: every journal of the month in each format, by that importer's rules
+    (qbo,) = _files(_export(tenant, "qbo", month=month))
+    rows = read_qbo(qbo)
+    assert set(rows) == set(expected) and sum(len(found) for found in rows.values()) == lines
+    (iif,) = _files(_export(tenant, "iif", month=month))
+    blocks = read_iif(iif)
+    assert {block[0]["DOCNUM"] for block in blocks} == set(expected)
+    xero = [read_xero(content) for content in _files(_export(tenant, "xero", month=month))]
+    narrations = {narration.split(" ", 1)[0] for found in xero for narration, _day in found}
+    assert narrations == set(expected)
+    # the euro payouts are in dollars in IIF and Xero, each journal's deposit converted at its stored rate
+    for block in blocks:
+        entry = expected[block[0]["DOCNUM"]]
+        if entry.currency == "EUR":
+            assert entry.exchange_rate is not None and all(" EUR at " in split["MEMO"] for split in block)
+    with tenant_scope(tenant):
+        assert not JournalEntry.objects.filter(tenant=tenant, period=month, status=JournalStatus.DRAFT).exists()
 
 
 # --- console ---------------------------------------------------------------------------------------------------
