@@ -54,6 +54,8 @@ from finance.models import (
     LedgerRole,
     Settlement,
 )
+from finance.settlements.woocommerce import woocommerce_statement_build
+from orders.models import Order
 from simulator.server import SimulatorServer
 from simulator.world import ManualClock, World
 from tests.factories import StoreFactory
@@ -699,6 +701,36 @@ def test_a_month_of_the_simulators_settlements_and_payouts_exports_to_all_three_
             assert entry.exchange_rate is not None and all(" EUR at " in split["MEMO"] for split in block)
     with tenant_scope(tenant):
         assert not JournalEntry.objects.filter(tenant=tenant, period=month, status=JournalStatus.DRAFT).exists()
+
+
+def test_a_woocommerce_monthly_statement_exports_as_one_journal_with_its_tax_on_the_liability_account(
+    tenant: Tenant,
+) -> None:
+    # given: a March of a WooCommerce shop (EUR, tax on top, a refund), its statement built after the month
+    march = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    with tenant_scope(tenant):
+        shop = StoreFactory(tenant=tenant, platform="woocommerce", name="Woo EU", region="", marketplaces=[])
+        for number, (items, tax) in enumerate([("100.00", "19.00"), ("50.00", "9.50")], start=1):
+            Order.objects.create(
+                tenant=tenant, store=shop, external_id=str(100 + number), merchant_order_id=str(100 + number),
+                purchased_at=march + timedelta(days=number), channel_updated_at=march, status="shipped",
+                raw_status="completed", fulfillment_channel="merchant", currency="EUR", item_amount=Decimal(items),
+                tax_amount=Decimal(tax), total_amount=Decimal(items) + Decimal(tax),
+                tags=["payment_method:stripe", "payment_method_title:Credit card (Stripe)"],
+            )  # fmt: skip
+        [built] = woocommerce_statement_build(store=shop, month="2026-03", now=datetime(2026, 5, 1, tzinfo=UTC))
+        statement = built.settlement
+        assert statement is not None
+    # when
+    qbo = read_qbo(_files(_export(tenant, "qbo", store=shop, month=date(2026, 3, 1)))[0])
+    (blocks,) = [read_iif(content) for content in _files(_export(tenant, "iif", store=shop))]
+    xero = read_xero(_files(_export(tenant, "xero", settlement=statement))[0])
+    # then: one journal, the same in every file; tax credited to the WooCommerce tax liability
+    ((number, rows),) = qbo.items()
+    assert len(blocks) == 1 and blocks[0][0]["DOCNUM"] == number and len(xero) == 1
+    tax = {row["Account Name"]: row["Credits"] for row in rows if row["Credits"]}
+    assert tax["WooCommerce Sales Tax Collected"] == "28.50" and tax["WooCommerce Sales"] == "150.00"
+    assert {row["Journal Date"] for row in rows} == {"03/31/2026"}
 
 
 # --- console ---------------------------------------------------------------------------------------------------
