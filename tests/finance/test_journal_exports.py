@@ -726,11 +726,11 @@ def test_a_woocommerce_monthly_statement_exports_as_one_journal_with_its_tax_on_
     (blocks,) = [read_iif(content) for content in _files(_export(tenant, "iif", store=shop))]
     xero = read_xero(_files(_export(tenant, "xero", settlement=statement))[0])
     # then: one journal, the same in every file; tax credited to the WooCommerce tax liability
-    ((number, rows),) = qbo.items()
-    assert len(blocks) == 1 and blocks[0][0]["DOCNUM"] == number and len(xero) == 1
-    tax = {row["Account Name"]: row["Credits"] for row in rows if row["Credits"]}
-    assert tax["WooCommerce Sales Tax Collected"] == "28.50" and tax["WooCommerce Sales"] == "150.00"
-    assert {row["Journal Date"] for row in rows} == {"03/31/2026"}
+    ((journal_number, journal_rows),) = qbo.items()
+    assert len(blocks) == 1 and blocks[0][0]["DOCNUM"] == journal_number and len(xero) == 1
+    credits = {row["Account Name"]: row["Credits"] for row in journal_rows if row["Credits"]}
+    assert credits["WooCommerce Sales Tax Collected"] == "28.50" and credits["WooCommerce Sales"] == "150.00"
+    assert {row["Journal Date"] for row in journal_rows} == {"03/31/2026"}
 
 
 # --- console ---------------------------------------------------------------------------------------------------
