@@ -14,8 +14,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import Platform, Store
+from finance.exports.models import DateFormat, ExportFormat
 from finance.ledger.models import Account, AccountType, JournalSource, JournalStatus, LedgerRole
-from finance.settlements.models import Category, CategoryRule, SettlementKind, SettlementStatus
+from finance.settlements.models import Category, CategoryRule, Settlement, SettlementKind, SettlementStatus
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -258,3 +259,66 @@ class PeriodReopenForm(PeriodForm):
         label=_("I understand that journals can be dated in this month again."),
         error_messages={"required": _("Tick the box to confirm reopening the month.")},
     )
+
+
+# --- Journal exports ---------------------------------------------------------------------------------------------
+
+JOURNAL_EXPORT_STATEMENTS_SHOWN = 300
+
+
+class JournalExportForm(forms.Form):
+    """An export of journals: the format, the scope (a statement, a month, a store; together they narrow it) and how
+    dates and tracking are written."""
+
+    format = forms.ChoiceField(label=_("Format"), choices=ExportFormat.choices)
+    settlement = forms.ModelChoiceField(
+        label=_("Statement"), queryset=Settlement.objects.none(), required=False, empty_label=_("Any statement")
+    )
+    month = forms.CharField(
+        label=_("Month"),
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"}),
+        help_text=_("The journals dated in this month."),
+    )
+    store = forms.ModelChoiceField(
+        label=_("Store"), queryset=Store.objects.none(), required=False, empty_label=_("All stores")
+    )
+    date_format = forms.ChoiceField(
+        label=_("Date format"),
+        choices=DateFormat.choices,
+        required=False,
+        help_text=_(
+            "QuickBooks Online: MM/DD/YYYY for US companies, DD/MM/YYYY elsewhere. Xero: DD/MM/YYYY. "
+            "QuickBooks Desktop always takes MM/DD/YYYY."
+        ),
+    )
+    tracking = forms.BooleanField(
+        label=_("Store and marketplace as class / location (QuickBooks) or tracking (Xero)"),
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args: Any, stores: QuerySet[Store], settlements: QuerySet[Settlement], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores  # type: ignore[attr-defined]
+        self.fields["settlement"].queryset = settlements  # type: ignore[attr-defined]
+        self.fields["settlement"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda statement: f"{statement.external_id} · {statement.store.name} · {statement.get_kind_display()}"
+        )
+
+    def clean_month(self) -> date | None:
+        value = (self.cleaned_data.get("month") or "").strip()
+        if not value:
+            return None
+        try:
+            year, month = (int(part) for part in value.split("-"))
+            return date(year, month, 1)
+        except ValueError:
+            raise forms.ValidationError(_("Enter a month such as 2026-11.")) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not any(data.get(name) for name in ("settlement", "month", "store")):
+            raise forms.ValidationError(_("Choose a statement, a month or a store to export."))
+        return data

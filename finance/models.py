@@ -1,5 +1,6 @@
 """Models of the finance app: Django reads them from here; each sub-domain keeps its own module."""
 
+from finance.exports.models import DateFormat, ExportFormat, JournalExport, JournalExportFile
 from finance.ledger.models import (
     Account,
     AccountMapping,
@@ -32,8 +33,12 @@ __all__ = [
     "CategoryRule",
     "CategorySource",
     "ClosedPeriod",
+    "DateFormat",
     "DeferredTransaction",
+    "ExportFormat",
     "JournalEntry",
+    "JournalExport",
+    "JournalExportFile",
     "JournalLine",
     "JournalSource",
     "JournalStatus",

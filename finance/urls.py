@@ -40,3 +40,14 @@ urlpatterns = [
     path("periods/close/", views.period_close_view, name="period-close"),
     path("periods/reopen/", views.period_reopen_view, name="period-reopen"),
 ]
+
+# Journal exports
+urlpatterns += [
+    path("journal-exports/", views.journal_export_list_view, name="journal-export-list"),
+    path("journal-exports/new/", views.journal_export_view, name="journal-export"),
+    path(
+        "journal-exports/<int:export_pk>/download/",
+        views.journal_export_download_view,
+        name="journal-export-download",
+    ),
+]

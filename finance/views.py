@@ -31,10 +31,20 @@ from acorn.tenancy.models import Role
 from acorn.tenancy.permissions import has_permission
 from channels.models import Platform
 from channels.selectors import store_list
+from finance.exports.formats import XERO_MAX_LINES, JournalExportError
+from finance.exports.models import ExportFormat
+from finance.exports.selectors import (
+    journal_export_file_get_or_404,
+    journal_export_get_or_404,
+    journal_export_list,
+)
+from finance.exports.services import JournalExportOptions, journals_export
 from finance.forms import (
+    JOURNAL_EXPORT_STATEMENTS_SHOWN,
     AccountForm,
     CategoryMapForm,
     ChannelMappingForm,
+    JournalExportForm,
     JournalFilterForm,
     MappingOverrideForm,
     PeriodForm,
@@ -118,6 +128,7 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
         ("accounts", _("Accounts"), "finance:account-list", "finance.view"),
         ("mapping", _("Account mapping"), "finance:account-mapping", "finance.view"),
         ("periods", _("Periods"), "finance:period-list", "finance.view"),
+        ("journal-exports", _("Journal exports"), "finance:journal-export-list", "finance.export"),
     ]
     tabs = []
     for key, label, url_name, permission in candidates:
@@ -866,3 +877,87 @@ def period_reopen_view(request: TenantRequest) -> HttpResponse:
         {"tabs": section_tabs(request, "periods"), "form": form, "closed": closed, "month": month_text},
         status=400 if form.errors else 200,
     )
+
+
+# Journal exports -------------------------------------------------------------------------------------------------
+
+EXPORTS_PER_PAGE = 25
+
+
+def _journal_export_form(request: TenantRequest) -> JournalExportForm:
+    stores = store_list(tenant=request.tenant)
+    statements = settlement_list(tenant=request.tenant).select_related("store").order_by("-period_end", "-pk")
+    recent = statements.values_list("pk", flat=True)[:JOURNAL_EXPORT_STATEMENTS_SHOWN]
+    settlements = statements.filter(pk__in=list(recent))
+    initial = {"tracking": True, "format": ExportFormat.QBO}
+    chosen = request.GET.get("settlement", "")
+    if chosen.isdigit():
+        initial["settlement"] = int(chosen)
+    data = request.POST if request.method == "POST" else None
+    return JournalExportForm(data, stores=stores, settlements=settlements, initial=initial)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("finance.export")
+def journal_export_view(request: TenantRequest) -> HttpResponse:
+    """Export journals: choose a format and a scope; the journals are built when missing, written, locked and kept
+    in the history for download."""
+    form = _journal_export_form(request)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            export = journals_export(
+                tenant=request.tenant,
+                format=data["format"],
+                settlement=data["settlement"],
+                month=data["month"],
+                store=data["store"],
+                actor=request.user,
+                options=JournalExportOptions(date_format=data["date_format"] or "", tracking=data["tracking"]),
+            )
+        except JournalExportError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)d journal exported and locked: download the file below.",
+                    "%(count)d journals exported and locked: download the files below.",
+                    export.journal_count,
+                )
+                % {"count": export.journal_count},
+            )
+            return redirect(f"{reverse('finance:journal-export-list')}?new={export.pk}")
+    context = {"tabs": section_tabs(request, "journal-exports"), "form": form, "xero_max": XERO_MAX_LINES}
+    return render(request, "finance/journal_export_form.html", context, status=400 if form.errors else 200)
+
+
+@tenant_member_required("finance.export")
+def journal_export_list_view(request: TenantRequest) -> HttpResponse:
+    """The export history: who, when, format, scope, journals, files with their checksum, download."""
+    exports = journal_export_list(tenant=request.tenant)
+    page = keyset_paginate(exports, ordering="-created_at", cursor=request.GET.get("cursor"), per_page=EXPORTS_PER_PAGE)
+    new = request.GET.get("new", "")
+    return render(
+        request,
+        "finance/journal_export_list.html",
+        {
+            "tabs": section_tabs(request, "journal-exports"),
+            "page": page,
+            "new": int(new) if new.isdigit() else None,
+        },
+    )
+
+
+@tenant_member_required("finance.export")
+def journal_export_download_view(request: TenantRequest, export_pk: int) -> HttpResponse:
+    """One file of an export, exactly the bytes written then (`?file=2` for Xero's second file)."""
+    export = journal_export_get_or_404(tenant=request.tenant, pk=export_pk)
+    position = request.GET.get("file", "1")
+    if not position.isdigit():
+        raise Http404
+    file = journal_export_file_get_or_404(export=export, position=int(position))
+    response = HttpResponse(bytes(file.content), content_type=file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file.name}"'
+    response["X-Content-SHA256"] = file.sha256
+    return response

@@ -21,6 +21,8 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.permissions import role_has_permission
 from acorn.tenancy.scoping import tenant_scope
+from finance.exports.models import JournalExport
+from finance.exports.services import journals_export
 from finance.ledger.models import Account, AccountMapping, JournalEntry
 from finance.ledger.services import settlement_journals
 from finance.settlements.models import Settlement, SettlementUpload
@@ -125,6 +127,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         account_mapping = AccountMapping.objects.create(
             tenant=tenant, role="sales", platform="amazon", store=store, marketplace="US", account=account
         )
+        journal_export = journals_export(tenant=tenant, format="qbo", settlement=settlement, actor=owner.user)
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -152,6 +155,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "account_pk": account.pk,
         "account_mapping_pk": account_mapping.pk,
         "journal_pk": journal.pk,
+        "export_pk": journal_export.pk,
     }
 
 
@@ -223,6 +227,7 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert Account.objects.get(pk=tenant_a_objects["account_pk"]).name == "Amazon Sales"  # not renamed
         assert AccountMapping.objects.filter(pk=tenant_a_objects["account_mapping_pk"]).exists()  # not removed
         assert JournalEntry.objects.filter(pk=tenant_a_objects["journal_pk"]).exists()  # not rebuilt by B
+        assert JournalExport.objects.filter(tenant=tenant).count() == 1  # B exported nothing of A's
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:
