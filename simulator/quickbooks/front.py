@@ -25,7 +25,7 @@ Everything is under ``/quickbooks`` (the prefix stands for Intuit's hosts):
   ``{"error": "invalid_grant"}``.
 * ``POST /oauth2/v1/tokens/revoke`` (JSON ``{"token"}``): the refresh token and its access tokens stop working.
 * ``/v3/company/{realmId}/…`` with ``Authorization: Bearer <access token>`` (and ``minorversion``, which must
-  be at least 75 since Intuit retired 1–74): ``GET companyinfo/{realmId}``; ``GET query?query=…`` or ``POST
+  be at least 75 since Intuit retired 1-74): ``GET companyinfo/{realmId}``; ``GET query?query=…`` or ``POST
   query`` with the query as an ``application/text`` body (python-quickbooks posts it), see
   simulator.quickbooks.query; ``POST journalentry`` creates a JournalEntry; ``GET journalentry/{id}``.
   An expired, revoked or unknown token, or one for another company, answers 401 with the body Intuit's
@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import secrets
 import threading
 import time
