@@ -11,6 +11,7 @@ from finance.ledger.models import (
     JournalStatus,
     LedgerRole,
 )
+from finance.quickbooks.models import QuickBooksConnection, QuickBooksStatus
 from finance.settlements.models import (
     Category,
     CategoryRule,
@@ -37,6 +38,8 @@ __all__ = [
     "JournalSource",
     "JournalStatus",
     "LedgerRole",
+    "QuickBooksConnection",
+    "QuickBooksStatus",
     "Settlement",
     "SettlementKind",
     "SettlementLine",

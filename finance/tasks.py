@@ -1,4 +1,5 @@
-"""Celery tasks of finance: the daily WooCommerce statements (a fan-out, then one task per site)."""
+"""Celery tasks of finance: the daily WooCommerce statements (a fan-out, then one task per site) and the hourly
+posting of due journals to QuickBooks Online (a fan-out, then one task per connected company)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import logging
 
 from celery import shared_task
 
+from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
 from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
+from finance.quickbooks.client import QuickBooksError
+from finance.quickbooks.selectors import quickbooks_connections_active
+from finance.quickbooks.services import journals_post
 from finance.settlements.woocommerce import woocommerce_store_statements_build
 
 logger = logging.getLogger(__name__)
@@ -43,3 +48,24 @@ def build_store_statements_task(self: TenantTask, *, tenant_id: int, store_id: i
         logger.info("store_missing", extra={"tenant_id": tenant_id, "store_id": store_id})
         return 0
     return woocommerce_store_statements_build(store=store)
+
+
+@shared_task(name="finance.dispatch_quickbooks_posting", acks_late=True)
+def dispatch_quickbooks_posting_task() -> int:
+    """Hourly: queue the posting of every company connected to QuickBooks Online. Returns the count."""
+    with dangerously_unscoped():
+        tenant_ids = list(quickbooks_connections_active().values_list("tenant_id", flat=True))
+    for tenant_id in tenant_ids:
+        post_journals_task.delay(tenant_id=tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(name="finance.post_journals", base=TenantTask, bind=True, acks_late=True)
+def post_journals_task(self: TenantTask, *, tenant_id: int) -> dict[str, int]:
+    """Post the tenant's due journals to QuickBooks Online, each exactly once. Safe to run twice."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    try:
+        return journals_post(tenant=tenant)
+    except QuickBooksError as error:  # not connected / authorisation lost / Intuit unreachable: said on the page
+        logger.info("quickbooks_post_skipped", extra={"tenant_id": tenant_id, "reason": str(error)})
+        return {"posted": 0, "already_posted": 0, "failed": 0}

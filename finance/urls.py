@@ -20,4 +20,10 @@ urlpatterns = [
     path("unclassified/map/", views.category_map_view, name="category-map"),
     path("not-yet-settled/", views.not_yet_settled_view, name="not-yet-settled"),
     path("not-yet-settled/export/", views.not_yet_settled_export_view, name="not-yet-settled-export"),
+    path("quickbooks/", views.quickbooks_view, name="quickbooks"),
+    path("quickbooks/connect/", views.quickbooks_connect_view, name="quickbooks-connect"),
+    path("quickbooks/callback/", views.quickbooks_callback_view, name="quickbooks-callback"),
+    path("quickbooks/disconnect/", views.quickbooks_disconnect_view, name="quickbooks-disconnect"),
+    path("quickbooks/accounts/", views.quickbooks_accounts_match_view, name="quickbooks-accounts"),
+    path("quickbooks/post/", views.quickbooks_post_view, name="quickbooks-post"),
 ]
