@@ -238,6 +238,7 @@ def quickbooks_connect(
             after={"realm_id": realm_id, "company": connection.company_name, "api_base": base},
         )
     quickbooks_accounts_match(tenant=tenant, actor=actor, api=api)
+    connection.refresh_from_db()
     return connection
 
 
