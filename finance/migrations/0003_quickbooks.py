@@ -9,39 +9,73 @@ import acorn.crypto
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('finance', '0002_ledger'),
-        ('tenancy', '0001_initial'),
+        ("finance", "0002_ledger"),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QuickBooksConnection',
+            name="QuickBooksConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('realm_id', models.CharField(max_length=32, verbose_name='company id (realm)')),
-                ('company_name', models.CharField(blank=True, max_length=255, verbose_name='company')),
-                ('home_currency', models.CharField(blank=True, max_length=3, verbose_name='home currency')),
-                ('multicurrency', models.BooleanField(default=False, verbose_name='multicurrency')),
-                ('api_base', models.CharField(max_length=255, verbose_name='API address')),
-                ('status', models.CharField(choices=[('connected', 'Connected'), ('needs_reauth', 'Needs to be connected again'), ('disconnected', 'Disconnected')], default='connected', max_length=20, verbose_name='status')),
-                ('secrets', acorn.crypto.EncryptedJSONField(default=dict, editable=False)),
-                ('access_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='access token expires')),
-                ('refresh_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='refresh token expires')),
-                ('connected_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='connected')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('last_posted_at', models.DateTimeField(blank=True, null=True, verbose_name='last posting')),
-                ('accounts_matched_at', models.DateTimeField(blank=True, null=True, verbose_name='accounts read')),
-                ('unmatched_accounts', models.JSONField(blank=True, default=list, verbose_name='unmatched accounts')),
-                ('connected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='connected by')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.tenant', verbose_name='tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("realm_id", models.CharField(max_length=32, verbose_name="company id (realm)")),
+                ("company_name", models.CharField(blank=True, max_length=255, verbose_name="company")),
+                ("home_currency", models.CharField(blank=True, max_length=3, verbose_name="home currency")),
+                ("multicurrency", models.BooleanField(default=False, verbose_name="multicurrency")),
+                ("api_base", models.CharField(max_length=255, verbose_name="API address")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("connected", "Connected"),
+                            ("needs_reauth", "Needs to be connected again"),
+                            ("disconnected", "Disconnected"),
+                        ],
+                        default="connected",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("secrets", acorn.crypto.EncryptedJSONField(default=dict, editable=False)),
+                ("access_expires_at", models.DateTimeField(blank=True, null=True, verbose_name="access token expires")),
+                (
+                    "refresh_expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="refresh token expires"),
+                ),
+                ("connected_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="connected")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("last_posted_at", models.DateTimeField(blank=True, null=True, verbose_name="last posting")),
+                ("accounts_matched_at", models.DateTimeField(blank=True, null=True, verbose_name="accounts read")),
+                ("unmatched_accounts", models.JSONField(blank=True, default=list, verbose_name="unmatched accounts")),
+                (
+                    "connected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="connected by",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="tenancy.tenant",
+                        verbose_name="tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'QuickBooks connection',
-                'verbose_name_plural': 'QuickBooks connections',
-                'constraints': [models.UniqueConstraint(fields=('tenant',), name='quickbooks_connection_one_per_tenant')],
+                "verbose_name": "QuickBooks connection",
+                "verbose_name_plural": "QuickBooks connections",
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant",), name="quickbooks_connection_one_per_tenant")
+                ],
             },
         ),
     ]
