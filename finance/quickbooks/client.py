@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -100,13 +101,13 @@ def environment_for(api_base: str) -> str:
     return INTUIT_ENVIRONMENTS.get(base, f"{base}/.well-known/openid_configuration")
 
 
-class _AuthClient(AuthClient):  # type: ignore[misc]
+class _AuthClient(AuthClient):
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", _timeout())
-        return super().request(method, url, *args, **kwargs)  # type: ignore[no-any-return]
+        return super().request(method, url, *args, **kwargs)
 
 
-class _QuickBooks(QuickBooks):  # type: ignore[misc]
+class _QuickBooks(QuickBooks):
     last_response: requests.Response | None = None
     http: requests.Session
 
@@ -289,8 +290,8 @@ class QuickBooksApi:
         found: list[RemoteAccount] = []
         start = 1
         while True:
-            page = self._call(
-                lambda start=start: QBAccount.where(start_position=start, max_results=PAGE_SIZE, qb=self._qb)
+            page: list[Any] = self._call(
+                partial(QBAccount.where, start_position=start, max_results=PAGE_SIZE, qb=self._qb)
             )
             found += [
                 RemoteAccount(

@@ -8,6 +8,8 @@ refresh returns. `api_base` is where the company's API lives (ACORN_QUICKBOOKS_A
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -64,3 +66,10 @@ class QuickBooksConnection(TenantScopedModel):
 
     def __repr__(self) -> str:
         return f"<QuickBooksConnection tenant={self.tenant_id} realm={self.realm_id}>"
+
+    def secret_values(self) -> dict[str, Any]:
+        """The decrypted secrets as a dict (a copy)."""
+        return dict(self.secrets or {})  # type: ignore[arg-type]  # EncryptedJSONField holds a dict
+
+    def set_secrets(self, values: dict[str, Any]) -> None:
+        self.secrets = dict(values)  # type: ignore[assignment]  # EncryptedJSONField holds a dict

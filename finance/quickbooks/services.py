@@ -120,11 +120,9 @@ def _expiry(seconds: int | None) -> datetime | None:
 
 
 def _token_values(connection: QuickBooksConnection, tokens: Tokens) -> None:
-    connection.secrets = {
-        **(connection.secrets or {}),
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-    }
+    connection.set_secrets(
+        {**connection.secret_values(), "access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
+    )
     connection.access_expires_at = _expiry(tokens.expires_in)
     connection.refresh_expires_at = _expiry(tokens.refresh_expires_in) or connection.refresh_expires_at
 
@@ -136,7 +134,7 @@ def _tokens_save(connection: QuickBooksConnection, tokens: Tokens) -> None:
 
 
 def _app_of(connection: QuickBooksConnection) -> AppCredentials:
-    stored = connection.secrets or {}
+    stored = connection.secret_values()
     if stored.get("client_id"):
         return AppCredentials(str(stored["client_id"]), str(stored.get("client_secret", "")))
     return acorn_app()
@@ -150,7 +148,7 @@ def _access_still_good(connection: QuickBooksConnection) -> bool:
 
 def quickbooks_api(*, connection: QuickBooksConnection) -> QuickBooksApi:
     """A client for the connection's company; new tokens are saved as they arrive."""
-    stored = connection.secrets or {}
+    stored = connection.secret_values()
     refresh = str(stored.get("refresh_token") or "")
     if connection.status == QuickBooksStatus.DISCONNECTED or not refresh:
         raise QuickBooksNotConnected("QuickBooks is not connected.")
@@ -213,7 +211,7 @@ def quickbooks_connect(
     before = {"realm_id": connection.realm_id, "status": connection.status} if connection.pk else None
     connection.realm_id = realm_id
     connection.api_base = base
-    connection.secrets = (
+    connection.set_secrets(
         {"client_id": used_app.client_id, "client_secret": used_app.client_secret} if app is not None else {}
     )
     _token_values(connection, tokens)
@@ -249,7 +247,7 @@ def quickbooks_disconnect(*, tenant: Tenant, actor: User | None) -> None:
     if connection is None or connection.status == QuickBooksStatus.DISCONNECTED:
         return
     connection.status = QuickBooksStatus.DISCONNECTED
-    connection.secrets = {}
+    connection.set_secrets({})
     connection.access_expires_at = connection.refresh_expires_at = None
     connection.save(update_fields=["status", "secrets", "access_expires_at", "refresh_expires_at"])
     audit_record(

@@ -166,7 +166,7 @@ def _fault(errors: list[tuple[str, str, str, str]], fault_type: str, status: int
 
 def _gateway_fault(message: str, detail: str, code: str, fault_type: str, status: int, moment: float) -> Response:
     """What Intuit's gateway answers before the request reaches QuickBooks (401, 429)."""
-    body = {
+    body: dict[str, Any] = {
         "warnings": None,
         "intuitObject": None,
         "fault": {

@@ -58,7 +58,7 @@ def sim() -> Iterator[SimulatorServer]:
 
 
 def _company(sim: SimulatorServer, name: str = "Acme Trading LLC", **options: object) -> tuple[str, str]:
-    realm = sim.quickbooks.add_company(name, **options)  # type: ignore[arg-type]
+    realm = sim.quickbooks.add_company(name, **options)
     for account_name, account_type in REMOTE_ACCOUNTS:
         sim.quickbooks.add_account(realm, account_name, account_type)
     return realm, sim.quickbooks.issue_refresh_token(CLIENT_ID, realm)
@@ -103,7 +103,7 @@ def _journal(
 
 def _post(tenant: Tenant, waits: list[float] | None = None, **options: object) -> dict[str, int]:
     with tenant_scope(tenant):
-        return journals_post(tenant=tenant, sleep=(waits if waits is not None else []).append, **options)  # type: ignore[arg-type]
+        return journals_post(tenant=tenant, sleep=(waits if waits is not None else []).append, **options)
 
 
 def _creates(sim: SimulatorServer) -> int:
@@ -122,7 +122,7 @@ def test_connect_stores_tokens_encrypted_reads_the_company_and_matches_accounts_
         assert connection.status == QuickBooksStatus.CONNECTED
         assert connection.company_name == "Acme Trading LLC"
         assert connection.home_currency == "USD"
-        refresh = connection.secrets["refresh_token"]
+        refresh = connection.secret_values()["refresh_token"]
         assert refresh.startswith("RT1-")
         assert connection.access_expires_at is not None and connection.access_expires_at > timezone.now()
         with db_connection.cursor() as cursor:
@@ -247,17 +247,18 @@ def test_the_same_request_id_returns_quickbooks_first_answer_instead_of_a_second
 def test_an_expired_access_token_is_refreshed_on_401_and_the_new_tokens_are_kept(
     tenant: Tenant, sim: SimulatorServer
 ) -> None:
-    connection = _connect(tenant, sim)
+    _connect(tenant, sim)
     _journal(tenant, "AMZ-500000000001", "20.00")
     with tenant_scope(tenant):
-        old_refresh = quickbooks_connection_get(tenant=tenant).secrets["refresh_token"]
+        old_refresh = quickbooks_connection_get(tenant=tenant).secret_values()["refresh_token"]
     sim.quickbooks.expire_access_tokens()  # ACORN still believes its access token is good for an hour
     assert _post(tenant)["posted"] == 1
     statuses = [r.status for r in sim.requests if "/v3/company/" in r.path]
     assert 401 in statuses
     with tenant_scope(tenant):
-        connection = quickbooks_connection_get(tenant=tenant)
-        assert connection.secrets["refresh_token"] != old_refresh  # Intuit rotated it; the old one is dead now
+        refreshed = quickbooks_connection_get(tenant=tenant)
+        assert refreshed is not None
+        assert refreshed.secret_values()["refresh_token"] != old_refresh  # Intuit rotated it; the old one is dead now
     _journal(tenant, "AMZ-500000000002", "21.00")
     assert _post(tenant)["posted"] == 1
 
@@ -276,7 +277,7 @@ def test_an_access_token_about_to_expire_is_refreshed_before_the_call(tenant: Te
 def test_throttling_429_is_retried_with_exponential_backoff(
     tenant: Tenant, sim: SimulatorServer, settings: object
 ) -> None:
-    settings.ACORN_QUICKBOOKS_BACKOFF_SECONDS = 2.0  # type: ignore[attr-defined]
+    settings.ACORN_QUICKBOOKS_BACKOFF_SECONDS = 2.0
     _connect(tenant, sim)
     _journal(tenant, "AMZ-600000000001", "30.00")
     sim.quickbooks.fail_next("query", 429)
@@ -290,7 +291,7 @@ def test_throttling_429_is_retried_with_exponential_backoff(
 def test_a_journal_that_keeps_failing_keeps_quickbooks_error_and_is_posted_by_a_later_run(
     tenant: Tenant, sim: SimulatorServer, settings: object
 ) -> None:
-    settings.ACORN_QUICKBOOKS_RETRIES = 2  # type: ignore[attr-defined]
+    settings.ACORN_QUICKBOOKS_RETRIES = 2
     connection = _connect(tenant, sim)
     entry = _journal(tenant, "AMZ-700000000001", "40.00")
     sim.quickbooks.fail_next("journalentry", 500)
@@ -371,7 +372,7 @@ def test_a_refused_refresh_token_stops_posting_and_asks_to_connect_again(tenant:
     _journal(tenant, "AMZ-120000000001", "5.00")
     with tenant_scope(tenant):
         connection = quickbooks_connection_get(tenant=tenant)
-        connection.secrets = {**connection.secrets, "access_token": "", "refresh_token": "RT1-revoked"}
+        connection.set_secrets({**connection.secret_values(), "access_token": "", "refresh_token": "RT1-revoked"})
         connection.save(update_fields=["secrets"])
         with pytest.raises(QuickBooksAuthError):
             journals_post(tenant=tenant, sleep=lambda seconds: None)

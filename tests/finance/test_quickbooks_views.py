@@ -36,9 +36,9 @@ def sim(settings: object) -> Iterator[SimulatorServer]:
         realm = server.quickbooks.add_company("Console Trading Inc")
         for name, account_type in REMOTE_ACCOUNTS:
             server.quickbooks.add_account(realm, name, account_type)
-        settings.ACORN_QUICKBOOKS_API_BASE = server.quickbooks.endpoint  # type: ignore[attr-defined]
-        settings.ACORN_QUICKBOOKS_CLIENT_ID = CLIENT_ID  # type: ignore[attr-defined]
-        settings.ACORN_QUICKBOOKS_CLIENT_SECRET = CLIENT_SECRET  # type: ignore[attr-defined]
+        settings.ACORN_QUICKBOOKS_API_BASE = server.quickbooks.endpoint
+        settings.ACORN_QUICKBOOKS_CLIENT_ID = CLIENT_ID
+        settings.ACORN_QUICKBOOKS_CLIENT_SECRET = CLIENT_SECRET
         yield server
 
 
@@ -138,7 +138,7 @@ def test_disconnect_forgets_the_tokens(tenant: Tenant, owner_client: Client, sim
     owner_client.post(reverse("finance:quickbooks-disconnect"))
     with tenant_scope(tenant):
         connection = QuickBooksConnection.objects.get(tenant=tenant)
-        assert connection.status == QuickBooksStatus.DISCONNECTED and connection.secrets == {}
+        assert connection.status == QuickBooksStatus.DISCONNECTED and connection.secret_values() == {}
     assert "Connect again" in owner_client.get(reverse("finance:quickbooks")).content.decode()
 
 
