@@ -300,6 +300,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.dispatch_woocommerce_statements",
         "schedule": crontab(minute=40, hour=2),
     },
+    # Due journals of every company connected to QuickBooks Online, posted exactly once, hourly.
+    "post-quickbooks-journals": {
+        "task": "finance.dispatch_quickbooks_posting",
+        "schedule": crontab(minute=25),
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
