@@ -18,9 +18,10 @@ from django.utils import timezone
 from acorn.audit.models import AuditEvent
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
-from finance.ledger.chart import chart_ensure
-from finance.ledger.services import LineDraft, journal_write, journals_lock
-from finance.models import Account, JournalEntry, JournalSource, JournalStatus, LedgerRole
+from channels.models import Platform
+from finance.ledger.chart import DEFAULT_CHART, chart_ensure
+from finance.ledger.services import LineDraft, journal_write, journals_lock, settlement_journals
+from finance.models import Account, AccountType, JournalEntry, JournalSource, JournalStatus, LedgerRole
 from finance.quickbooks.client import QuickBooksAuthError
 from finance.quickbooks.models import QuickBooksConnection, QuickBooksStatus
 from finance.quickbooks.selectors import quickbooks_connection_get
@@ -35,6 +36,8 @@ from finance.quickbooks.services import (
     request_id_for,
 )
 from simulator.server import SimulatorServer
+from tests.factories import StoreFactory
+from tests.finance import test_ledger as ledger_tests
 
 pytestmark = pytest.mark.django_db
 
@@ -435,3 +438,57 @@ def test_connect_quickbooks_and_post_journals_commands(tenant: Tenant, sim: Simu
         call_command("connect_quickbooks", "--tenant", tenant.slug, "--credentials", json.dumps({"client_id": "x"}))
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("post_journals", "--tenant", tenant.slug, "--month", "2026/11")
+
+
+_QBO_TYPES = {
+    AccountType.REVENUE: "Income",
+    AccountType.OTHER_INCOME: "Other Income",
+    AccountType.EXPENSE: "Expense",
+    AccountType.CURRENT_ASSET: "Other Current Asset",
+    AccountType.BANK: "Bank",
+    AccountType.CURRENT_LIABILITY: "Other Current Liability",
+}
+
+
+def test_a_settlement_crossing_a_month_end_posts_as_its_two_journals_each_once(
+    tenant: Tenant, sim: SimulatorServer
+) -> None:
+    # given a QuickBooks company set up with ACORN's whole default chart, and an Amazon settlement across a month end
+    realm = sim.quickbooks.add_company("Full Chart Co")
+    for default in DEFAULT_CHART:
+        sim.quickbooks.add_account(realm, default.name, _QBO_TYPES[AccountType(default.account_type)])
+    store = StoreFactory(tenant=tenant, platform=Platform.AMAZON)
+    with tenant_scope(tenant):
+        quickbooks_connect(
+            tenant=tenant,
+            actor=None,
+            realm_id=realm,
+            api_base=sim.quickbooks.endpoint,
+            refresh_token=sim.quickbooks.issue_refresh_token(CLIENT_ID, realm),
+            app=AppCredentials(CLIENT_ID, CLIENT_SECRET),
+        )
+        assert quickbooks_connection_get(tenant=tenant).unmatched_accounts == []
+        october, november = settlement_journals(
+            settlement=ledger_tests._settlement(store, ledger_tests._crossing_lines(), total="116.25")
+        )
+    # when posting runs (twice)
+    assert _post(tenant) == {"posted": 2, "already_posted": 0, "failed": 0}
+    assert _post(tenant) == {"posted": 0, "already_posted": 0, "failed": 0}
+    # then QuickBooks has both parts, dated in their months, and each says what ACORN's journal says
+    journals = {j["DocNumber"]: j for j in sim.quickbooks.journals(realm)}
+    assert set(journals) == {"AMZ-12948507001-1", "AMZ-12948507001-2"}
+    with tenant_scope(tenant):
+        for entry in (october, november):
+            entry.refresh_from_db()
+            posted = journals[entry.number]
+            assert posted["TxnDate"] == entry.date.isoformat() and posted["Id"] == entry.external_id
+            sent = sorted(
+                (line["JournalEntryLineDetail"]["AccountRef"]["value"], line["JournalEntryLineDetail"]["PostingType"],
+                 Decimal(str(line["Amount"])))
+                for line in posted["Line"]
+            )  # fmt: skip
+            ours = sorted(
+                (line.account.quickbooks_id, "Debit" if line.amount > 0 else "Credit", abs(line.amount))
+                for line in entry.lines.select_related("account")
+            )
+            assert sent == ours
