@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
@@ -155,9 +156,13 @@ def oauth_client(
             realm_id=realm_id,
         )
     except (requests.RequestException, ValueError) as error:
-        raise QuickBooksRetryableError(f"Intuit's sign-in service could not be reached: {error}") from None
+        raise QuickBooksRetryableError(
+            _("Intuit's sign-in service could not be reached: %(error)s") % {"error": error}
+        ) from None
     except AuthClientError as error:
-        raise QuickBooksRetryableError(f"Intuit's sign-in service answered HTTP {error.status_code}") from None
+        raise QuickBooksRetryableError(
+            _("Intuit's sign-in service answered HTTP %(status)s.") % {"status": error.status_code}
+        ) from None
 
 
 def authorization_url(auth: AuthClient, *, state: str) -> str:
@@ -182,11 +187,16 @@ def _token_call(call: Callable[[], None], auth: AuthClient) -> Tokens:
     except AuthClientError as error:
         if error.status_code in (400, 401):
             raise QuickBooksAuthError(
-                f"Intuit refused the authorisation ({_auth_error_text(error)}): connect QuickBooks again."
+                _("Intuit refused the authorisation (%(reason)s): connect QuickBooks again.")
+                % {"reason": _auth_error_text(error)}
             ) from None
-        raise QuickBooksRetryableError(f"Intuit's token service answered HTTP {error.status_code}") from None
+        raise QuickBooksRetryableError(
+            _("Intuit's token service answered HTTP %(status)s.") % {"status": error.status_code}
+        ) from None
     except requests.RequestException as error:
-        raise QuickBooksRetryableError(f"Intuit's token service could not be reached: {error}") from None
+        raise QuickBooksRetryableError(
+            _("Intuit's token service could not be reached: %(error)s") % {"error": error}
+        ) from None
     return _tokens(auth)
 
 
@@ -245,18 +255,25 @@ class QuickBooksApi:
         response = self._qb.last_response
         status = response.status_code if response is not None else None
         if isinstance(error, requests.Timeout):
-            return QuickBooksRetryableError("QuickBooks did not answer in time.")
+            return QuickBooksRetryableError(_("QuickBooks did not answer in time."))
         if isinstance(error, requests.RequestException):
-            return QuickBooksRetryableError(f"QuickBooks could not be reached: {error}")
+            return QuickBooksRetryableError(_("QuickBooks could not be reached: %(error)s") % {"error": error})
         if status == 429 or (status is not None and status >= 500):
             retry_after = None
             if response is not None:
                 value = response.headers.get("Retry-After")
                 retry_after = int(value) if value and value.isdigit() else None
-            return QuickBooksRetryableError(f"QuickBooks answered HTTP {status}.", retry_after=retry_after)
+            return QuickBooksRetryableError(
+                _("QuickBooks answered HTTP %(status)s.") % {"status": status}, retry_after=retry_after
+            )
         if isinstance(error, QuickbooksException):
             detail = f" {error.detail}" if error.detail and status != 401 else ""
-            return QuickBooksRejectedError(f"QuickBooks error {error.error_code}: {error.message}.{detail}".strip())
+            return QuickBooksRejectedError(
+                (
+                    _("QuickBooks error %(code)s: %(message)s.") % {"code": error.error_code, "message": error.message}
+                    + detail
+                ).strip()
+            )
         return QuickBooksRejectedError(str(error))
 
     def _call(self, action: Callable[[], T]) -> T:
@@ -270,7 +287,7 @@ class QuickBooksApi:
                     if attempt == 1:
                         self._refresh()
                         continue
-                    raise QuickBooksAuthError("QuickBooks refused a fresh access token: connect it again.") from None
+                    raise QuickBooksAuthError(_("QuickBooks refused a fresh access token: connect it again.")) from None
                 raise self._sorted(error) from None
             except (QuickbooksException, requests.RequestException) as error:
                 raise self._sorted(error) from None

@@ -41,6 +41,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from quickbooks.objects.base import Ref
 from quickbooks.objects.journalentry import JournalEntry as QBJournalEntry
@@ -151,7 +152,7 @@ def quickbooks_api(*, connection: QuickBooksConnection) -> QuickBooksApi:
     stored = connection.secret_values()
     refresh = str(stored.get("refresh_token") or "")
     if connection.status == QuickBooksStatus.DISCONNECTED or not refresh:
-        raise QuickBooksNotConnected("QuickBooks is not connected.")
+        raise QuickBooksNotConnected(_("QuickBooks is not connected."))
     app = _app_of(connection)
     access = str(stored.get("access_token") or "") if _access_still_good(connection) else ""
     return QuickBooksApi(
@@ -193,7 +194,7 @@ def quickbooks_connect(
     line, with the company's own `app`), read the company and match its accounts. Audited. Raises
     QuickBooksError (nothing is stored then)."""
     if not realm_id or not realm_id.isdigit():
-        raise QuickBooksRejectedError("The QuickBooks company id (realmId) must be digits.")
+        raise QuickBooksRejectedError(_("The QuickBooks company id (realmId) must be digits."))
     if (code is None) == (refresh_token is None):
         raise ValueError("give exactly one of code and refresh_token")
     base = (api_base or settings.ACORN_QUICKBOOKS_API_BASE).rstrip("/")
@@ -282,7 +283,7 @@ def quickbooks_accounts_match(
     kept on the connection). Audited."""
     connection = quickbooks_connection_get(tenant=tenant)
     if connection is None:
-        raise QuickBooksNotConnected("QuickBooks is not connected.")
+        raise QuickBooksNotConnected(_("QuickBooks is not connected."))
     try:
         client = api or quickbooks_api(connection=connection)
         remote = client.accounts()
@@ -411,7 +412,7 @@ def _post_one(
 ) -> str:
     """Post one journal (see the module docstring); returns "posted", "already_posted" or "failed"."""
     if not _balanced(entry):  # journal_write guarantees it; a journal that is not must never reach QuickBooks
-        _failed(entry, QuickBooksRejectedError("The journal does not balance; it was not sent."), actor)
+        _failed(entry, QuickBooksRejectedError(_("The journal does not balance; it was not sent.")), actor)
         return "failed"
     retries = max(1, int(settings.ACORN_QUICKBOOKS_RETRIES))
     created = False
@@ -464,7 +465,7 @@ def journals_post(
     marking the connection "needs_reauth"."""
     connection = quickbooks_connection_get(tenant=tenant)
     if connection is None or connection.status != QuickBooksStatus.CONNECTED:
-        raise QuickBooksNotConnected("QuickBooks is not connected.")
+        raise QuickBooksNotConnected(_("QuickBooks is not connected."))
     counts = {"posted": 0, "already_posted": 0, "failed": 0}
     due = list(journals_due_for_posting(tenant=tenant, month=month))
     if not due:
