@@ -12,6 +12,7 @@ from finance.ledger.models import (
     JournalStatus,
     LedgerRole,
 )
+from finance.quickbooks.models import QuickBooksConnection, QuickBooksStatus
 from finance.settlements.models import (
     Category,
     CategoryRule,
@@ -43,6 +44,8 @@ __all__ = [
     "JournalSource",
     "JournalStatus",
     "LedgerRole",
+    "QuickBooksConnection",
+    "QuickBooksStatus",
     "Settlement",
     "SettlementKind",
     "SettlementLine",

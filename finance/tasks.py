@@ -1,6 +1,7 @@
 """Celery tasks of finance: the hourly WooCommerce statements (a fan-out, then one task per site), the
 journals of statements whose figures changed, the rebuild of a channel's journals after its account mapping
-changed, and large settlement files uploaded in the console."""
+changed, large settlement files uploaded in the console, and the hourly posting of due journals to QuickBooks
+Online (a fan-out, then one task per connected company)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
 from finance.ledger.services import channel_journals_rebuild, settlement_journals
+from finance.quickbooks.client import QuickBooksError
+from finance.quickbooks.selectors import quickbooks_connections_active
+from finance.quickbooks.services import journals_post
 from finance.settlements.files import settlement_upload_run
 from finance.settlements.models import Settlement, SettlementUpload
 from finance.settlements.woocommerce import woocommerce_store_statements_build
@@ -92,3 +96,24 @@ def rebuild_channel_journals_task(
         "adjustments": result.adjustments,
         "failed": result.failed,
     }
+
+
+@shared_task(name="finance.dispatch_quickbooks_posting", acks_late=True)
+def dispatch_quickbooks_posting_task() -> int:
+    """Hourly: queue the posting of every company connected to QuickBooks Online. Returns the count."""
+    with dangerously_unscoped():
+        tenant_ids = list(quickbooks_connections_active().values_list("tenant_id", flat=True))
+    for tenant_id in tenant_ids:
+        post_journals_task.delay(tenant_id=tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(name="finance.post_journals", base=TenantTask, bind=True, acks_late=True)
+def post_journals_task(self: TenantTask, *, tenant_id: int) -> dict[str, int]:
+    """Post the tenant's due journals to QuickBooks Online, each exactly once. Safe to run twice."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    try:
+        return journals_post(tenant=tenant)
+    except QuickBooksError as error:  # not connected / authorisation lost / Intuit unreachable: said on the page
+        logger.info("quickbooks_post_skipped", extra={"tenant_id": tenant_id, "reason": str(error)})
+        return {"posted": 0, "already_posted": 0, "failed": 0}

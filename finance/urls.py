@@ -50,4 +50,10 @@ urlpatterns += [
         views.journal_export_download_view,
         name="journal-export-download",
     ),
+    path("quickbooks/", views.quickbooks_view, name="quickbooks"),
+    path("quickbooks/connect/", views.quickbooks_connect_view, name="quickbooks-connect"),
+    path("quickbooks/callback/", views.quickbooks_callback_view, name="quickbooks-callback"),
+    path("quickbooks/disconnect/", views.quickbooks_disconnect_view, name="quickbooks-disconnect"),
+    path("quickbooks/accounts/", views.quickbooks_accounts_match_view, name="quickbooks-accounts"),
+    path("quickbooks/post/", views.quickbooks_post_view, name="quickbooks-post"),
 ]

@@ -5,6 +5,7 @@ service, and render."""
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from acorn.money import Money
 from acorn.pagination import keyset_paginate
+from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Role
 from acorn.tenancy.permissions import has_permission
@@ -82,6 +84,22 @@ from finance.ledger.services import (
     period_reopen,
     settlement_journals_build,
 )
+from finance.quickbooks.client import QuickBooksError
+from finance.quickbooks.models import QuickBooksStatus
+from finance.quickbooks.selectors import (
+    accounts_unmatched,
+    journals_due_for_posting,
+    journals_failed,
+    journals_unmatched,
+    quickbooks_connection_get,
+)
+from finance.quickbooks.services import (
+    quickbooks_accounts_match,
+    quickbooks_authorization_start,
+    quickbooks_connect,
+    quickbooks_disconnect,
+    quickbooks_redirect_uri,
+)
 from finance.settlements import exports
 from finance.settlements.deferred import deferred_money
 from finance.settlements.files import settlement_file_import, settlement_upload_queue
@@ -129,6 +147,7 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
         ("mapping", _("Account mapping"), "finance:account-mapping", "finance.view"),
         ("periods", _("Periods"), "finance:period-list", "finance.view"),
         ("journal-exports", _("Journal exports"), "finance:journal-export-list", "finance.export"),
+        ("quickbooks", _("QuickBooks"), "finance:quickbooks", "finance.view"),
     ]
     tabs = []
     for key, label, url_name, permission in candidates:
@@ -961,3 +980,118 @@ def journal_export_download_view(request: TenantRequest, export_pk: int) -> Http
     response["Content-Disposition"] = f'attachment; filename="{file.name}"'
     response["X-Content-SHA256"] = file.sha256
     return response
+
+
+# QuickBooks
+# --- the QuickBooks Online connection: connect (Intuit's OAuth), disconnect, status, unmatched accounts, post now
+
+
+_QUICKBOOKS_OAUTH_SESSION_KEY = "finance_quickbooks_oauth"
+
+
+@tenant_member_required("finance.view")
+def quickbooks_view(request: TenantRequest) -> HttpResponse:
+    """The connection's status and last error, the accounts nothing matched, the journals that failed."""
+    connection = quickbooks_connection_get(tenant=request.tenant)
+    can_manage = has_permission(request.membership, "finance.manage")
+    return render(
+        request,
+        "finance/quickbooks_connection.html",
+        {
+            "tabs": section_tabs(request, "quickbooks"),
+            "connection": connection,
+            "connected": connection is not None and connection.status == QuickBooksStatus.CONNECTED,
+            "can_manage": can_manage,
+            "app_configured": bool(settings.ACORN_QUICKBOOKS_CLIENT_ID),
+            "unmatched_accounts": accounts_unmatched(tenant=request.tenant)[:200] if connection else [],
+            "failed_journals": journals_failed(tenant=request.tenant)[:100],
+            "due_count": journals_due_for_posting(tenant=request.tenant).count(),
+            "blocked_count": journals_unmatched(tenant=request.tenant).count(),
+        },
+    )
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def quickbooks_connect_view(request: TenantRequest) -> HttpResponseBase:
+    """Send the person to Intuit's consent page; the state is bound to this session and this company."""
+    try:
+        url, state = quickbooks_authorization_start()
+    except QuickBooksError as error:
+        messages.error(request, _("QuickBooks could not be reached: %(error)s") % {"error": error})
+        return redirect("finance:quickbooks")
+    request.session[_QUICKBOOKS_OAUTH_SESSION_KEY] = {"state": state, "tenant_id": request.tenant.pk}
+    return redirect(url)
+
+
+@tenant_member_required("finance.manage")
+def quickbooks_callback_view(request: TenantRequest) -> HttpResponseBase:
+    """Intuit's redirect back: the state must be the one this session started for this company (used once)."""
+    started = request.session.pop(_QUICKBOOKS_OAUTH_SESSION_KEY, None) or {}
+    state = request.GET.get("state", "")
+    if (
+        not state
+        or not isinstance(started, dict)
+        or not secrets.compare_digest(str(started.get("state", "")), state)
+        or started.get("tenant_id") != request.tenant.pk
+    ):
+        messages.error(request, _("That QuickBooks authorisation was not started here. Connect again."))
+        return redirect("finance:quickbooks")
+    if request.GET.get("error"):
+        messages.warning(request, _("QuickBooks was not connected: the authorisation was declined."))
+        return redirect("finance:quickbooks")
+    try:
+        connection = quickbooks_connect(
+            tenant=request.tenant,
+            actor=request.user,
+            realm_id=request.GET.get("realmId", ""),
+            code=request.GET.get("code", ""),
+            redirect_uri=quickbooks_redirect_uri(),
+        )
+    except QuickBooksError as error:
+        messages.error(request, _("QuickBooks was not connected: %(error)s") % {"error": error})
+        return redirect("finance:quickbooks")
+    messages.success(request, _("Connected to %(company)s.") % {"company": connection.company_name})
+    return redirect("finance:quickbooks")
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def quickbooks_disconnect_view(request: TenantRequest) -> HttpResponse:
+    quickbooks_disconnect(tenant=request.tenant, actor=request.user)
+    messages.info(request, _("QuickBooks is disconnected. Journals already posted stay in QuickBooks."))
+    return redirect("finance:quickbooks")
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def quickbooks_accounts_match_view(request: TenantRequest) -> HttpResponse:
+    """Read QuickBooks' chart again and match the accounts by name."""
+    try:
+        unmatched = quickbooks_accounts_match(tenant=request.tenant, actor=request.user)
+    except QuickBooksError as error:
+        messages.error(request, _("QuickBooks' accounts could not be read: %(error)s") % {"error": error})
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Accounts matched; %(count)d account has no QuickBooks account of the same name.",
+                "Accounts matched; %(count)d accounts have no QuickBooks account of the same name.",
+                len(unmatched),
+            )
+            % {"count": len(unmatched)},
+        )
+    return redirect("finance:quickbooks")
+
+
+@require_POST
+@tenant_member_required("finance.manage")
+def quickbooks_post_view(request: TenantRequest) -> HttpResponse:
+    """Post now: the due journals are posted in the background, each exactly once."""
+    connection = quickbooks_connection_get(tenant=request.tenant)
+    if connection is None or connection.status != QuickBooksStatus.CONNECTED:
+        messages.error(request, _("Connect QuickBooks first."))
+        return redirect("finance:quickbooks")
+    enqueue_on_commit("finance.post_journals", tenant_id=request.tenant.pk)
+    messages.info(request, _("Posting started. Refresh this page in a minute to see the result."))
+    return redirect("finance:quickbooks")

@@ -30,6 +30,8 @@ from simulator.amazon import front as amazon_front
 from simulator.amazon.common import AmazonContext
 from simulator.faults import FaultInjector, FaultProfile
 from simulator.http import Request, Response, Router
+from simulator.quickbooks import front as quickbooks_front
+from simulator.quickbooks.front import QuickBooksContext
 from simulator.shopify import front as shopify_front
 from simulator.shopify.context import ShopifyContext
 from simulator.warehouse import WarehouseContext
@@ -159,6 +161,8 @@ class SimulatorServer:
         )
         self.warehouse = WarehouseContext(self.faults, base_url=lambda: self.url)
         self.router.add(warehouse_routes(self.warehouse))
+        self.quickbooks = QuickBooksContext(base_url=lambda: self.url)
+        self.router.add(quickbooks_front.routes(self.quickbooks))
 
     @property
     def url(self) -> str:

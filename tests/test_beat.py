@@ -28,7 +28,9 @@ from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels import services as channel_services
 from channels.adapters.base import ExternalReturn
 from channels.models import DataPermission, Store, StoreStatus
-from finance.models import Settlement, SettlementKind
+from finance.ledger.services import LineDraft, journal_write
+from finance.models import Account, JournalEntry, JournalSource, JournalStatus, LedgerRole, Settlement, SettlementKind
+from finance.quickbooks.services import AppCredentials, quickbooks_connect
 from inventory import allocation
 from inventory import services as stock
 from inventory.models import ChannelListing, Product, PushState, SharingRule, SkuMapping, Warehouse
@@ -83,6 +85,8 @@ class Company:
     woo_total: Decimal = Decimal(0)
     notice_ids: list[int] = field(default_factory=list)
     stub_store_id: int = 0
+    journal_id: int = 0
+    quickbooks_realm: str = ""
 
 
 def _shop(tenant: Tenant, sim: SimulatorServer, domain: str) -> Store:
@@ -105,6 +109,38 @@ def _shop(tenant: Tenant, sim: SimulatorServer, domain: str) -> Store:
             secrets={"access_token": sim.shopify.issue_access_token(domain)},
             queue_sync=False,
         )
+
+
+def _quickbooks(tenant: Tenant, sim: SimulatorServer, slug: str) -> tuple[int, str]:
+    """Connect a QuickBooks company whose chart has the accounts of one journal; returns (journal id, realm)."""
+    sim.quickbooks.add_app("beat-qbo-client", "beat-qbo-secret")
+    realm = sim.quickbooks.add_company(f"{slug} Books")
+    for name, account_type in (("Amazon Clearing", "Bank"), ("Amazon Sales", "Income")):
+        sim.quickbooks.add_account(realm, name, account_type)
+    with tenant_scope(tenant):
+        quickbooks_connect(
+            tenant=tenant,
+            actor=None,
+            realm_id=realm,
+            api_base=sim.quickbooks.endpoint,
+            refresh_token=sim.quickbooks.issue_refresh_token("beat-qbo-client", realm),
+            app=AppCredentials("beat-qbo-client", "beat-qbo-secret"),
+        )
+        bank = Account.objects.get(tenant=tenant, key="amazon_clearing")
+        sales = Account.objects.get(tenant=tenant, key="amazon_sales")
+        entry = journal_write(
+            tenant=tenant,
+            number=f"ADJ-{slug}",
+            day=timezone.now().date(),
+            source=JournalSource.ADJUSTMENT,
+            currency="USD",
+            narration=f"Beat journal {slug}",
+            lines=[
+                LineDraft(bank, LedgerRole.BANK, Decimal("12.34")),
+                LineDraft(sales, LedgerRole.SALES, Decimal("-12.34")),
+            ],
+        )
+    return entry.pk, realm
 
 
 def _company(
@@ -220,6 +256,8 @@ def _company(
         company.notice_ids = list(waiting.values_list("pk", flat=True))
         assert company.notice_ids
         company.fba_return_id = Return.objects.get(external_id=f"FBA-{slug}").pk
+    # a QuickBooks Online company connected, and a journal due for posting
+    company.journal_id, company.quickbooks_realm = _quickbooks(tenant, sim, slug)
     return company
 
 
@@ -326,6 +364,15 @@ def _statements_built(companies: list[Company], result: Any, ran: list[tuple[Tas
             assert statement.total_amount == company.woo_total and statement.balanced
 
 
+def _journals_posted(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert result == len(companies)
+    assert _queued_tenants(ran, "finance.post_journals") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            entry = JournalEntry.objects.get(pk=company.journal_id)
+            assert entry.status == JournalStatus.POSTED and entry.external_id
+
+
 CHECKS: dict[str, Check] = {
     "dispatch-due-syncs": _synced,
     "warn-reauthorization": _warned,
@@ -342,6 +389,7 @@ CHECKS: dict[str, Check] = {
     "send-stale-service-notices": _notices_sent,
     "send-weekly-digests": _digests,
     "build-woocommerce-statements": _statements_built,
+    "post-quickbooks-journals": _journals_posted,
 }
 
 

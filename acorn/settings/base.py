@@ -307,6 +307,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.dispatch_woocommerce_statements",
         "schedule": crontab(minute=40),
     },
+    # Due journals of every company connected to QuickBooks Online, posted exactly once, hourly.
+    "post-quickbooks-journals": {
+        "task": "finance.dispatch_quickbooks_posting",
+        "schedule": crontab(minute=25),
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
@@ -374,6 +379,19 @@ ACORN_STOCK_PUSH_MAX_ATTEMPTS = env.int("ACORN_STOCK_PUSH_MAX_ATTEMPTS", default
 ACORN_FULFILMENT_RETRY_SECONDS = env.int("ACORN_FULFILMENT_RETRY_SECONDS", default=60)
 ACORN_FULFILMENT_MAX_ATTEMPTS = env.int("ACORN_FULFILMENT_MAX_ATTEMPTS", default=8)
 ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP = env.bool("ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP", default=False)
+
+# QuickBooks Online (finance.quickbooks): the API base (Intuit's production host; the sandbox host or a test
+# double such as the simulator's {url}/quickbooks instead), ACORN's Intuit app for connecting from the console,
+# the API minor version (Intuit retired 1-74 in 2025), and posting retries: a call that timed out, was throttled
+# or failed on Intuit's side is tried RETRIES times in one run, waiting BACKOFF x 2^(n-1) seconds (at most 60);
+# a journal stops being tried by the scheduled posting after MAX_ATTEMPTS failed runs (a person sees it).
+ACORN_QUICKBOOKS_API_BASE = env.str("ACORN_QUICKBOOKS_API_BASE", default="https://quickbooks.api.intuit.com")
+ACORN_QUICKBOOKS_CLIENT_ID = env.str("ACORN_QUICKBOOKS_CLIENT_ID", default="")
+ACORN_QUICKBOOKS_CLIENT_SECRET = env.str("ACORN_QUICKBOOKS_CLIENT_SECRET", default="")
+ACORN_QUICKBOOKS_MINOR_VERSION = env.int("ACORN_QUICKBOOKS_MINOR_VERSION", default=75)
+ACORN_QUICKBOOKS_RETRIES = env.int("ACORN_QUICKBOOKS_RETRIES", default=3)
+ACORN_QUICKBOOKS_BACKOFF_SECONDS = env.float("ACORN_QUICKBOOKS_BACKOFF_SECONDS", default=2.0)
+ACORN_QUICKBOOKS_MAX_ATTEMPTS = env.int("ACORN_QUICKBOOKS_MAX_ATTEMPTS", default=10)
 
 # --- ACORN ----------------------------------------------------------------------------------------
 ACORN_INVITATION_DAYS = env.int("ACORN_INVITATION_DAYS", default=7)

@@ -9,6 +9,7 @@ exits 1 saying how to install it (`acorn.devtools.simulator_required`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,12 @@ class Command(BaseCommand):
         with simulator_required(_SIMULATOR_PURPOSE):
             from simulator import SimulatorServer
             from simulator.demo import DEMO_WAREHOUSE_SLUG, install_demo_sellers, install_demo_warehouse
+            from simulator.quickbooks.demo import (
+                DEMO_QUICKBOOKS_CLIENT_ID,
+                DEMO_QUICKBOOKS_CLIENT_SECRET,
+                DEMO_QUICKBOOKS_REFRESH_TOKEN,
+                install_demo_quickbooks,
+            )
             from simulator.shopify.demo import DEMO_SHOP_DOMAIN, install_demo_shops
             from simulator.woocommerce.demo import DEMO_CONSUMER_KEY, DEMO_SITE_SLUG, install_demo_woo_site
         simulator = SimulatorServer(
@@ -68,6 +75,7 @@ class Command(BaseCommand):
             simulator.woo.start_delivery_thread()
             install_demo_warehouse(simulator.warehouse)
             simulator.warehouse.start_delivery_thread()  # ships accepted orders and calls ACORN back
+            quickbooks_realm = install_demo_quickbooks(simulator.quickbooks)
         simulator.bind()
         self.stdout.write(
             f"Channel simulator listening on {simulator.url} and {simulator.tls_url} "
@@ -80,6 +88,16 @@ class Command(BaseCommand):
         if not options["no_demo_sellers"]:
             self.stdout.write(f"Warehouse API:     {simulator.warehouse.url(DEMO_WAREHOUSE_SLUG)}")
             self.stdout.write(f"WooCommerce site:  {simulator.woo.site_url(DEMO_SITE_SLUG)} (key {DEMO_CONSUMER_KEY})")
+            quickbooks = {
+                "client_id": DEMO_QUICKBOOKS_CLIENT_ID,
+                "client_secret": DEMO_QUICKBOOKS_CLIENT_SECRET,
+                "realm_id": quickbooks_realm,
+                "refresh_token": DEMO_QUICKBOOKS_REFRESH_TOKEN,
+            }
+            self.stdout.write(
+                f"QuickBooks Online: {simulator.quickbooks.endpoint} (connect_quickbooks --credentials "
+                f"'{json.dumps(quickbooks)}')"
+            )
         self.stdout.write(f"CA certificate:    {simulator.tls_cert_path}")
         self.stdout.write("Press Ctrl-C to stop.")
         try:
