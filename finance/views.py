@@ -9,7 +9,6 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,15 +17,17 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.forms import form_add_errors
 from acorn.money import Money
 from acorn.pagination import keyset_paginate
+from acorn.tabs import section_tabs_for
 from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Role
@@ -149,16 +150,7 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
         ("journal-exports", _("Journal exports"), "finance:journal-export-list", "finance.export"),
         ("quickbooks", _("QuickBooks"), "finance:quickbooks", "finance.view"),
     ]
-    tabs = []
-    for key, label, url_name, permission in candidates:
-        if not has_permission(request.membership, permission):
-            continue
-        try:
-            url = reverse(url_name)
-        except NoReverseMatch:
-            continue
-        tabs.append({"key": key, "label": label, "url": url, "active": key == active})
-    return tabs
+    return section_tabs_for(request, candidates, active)
 
 
 def _stores(request: TenantRequest) -> list[tuple[int, str]]:
@@ -516,15 +508,6 @@ def settlement_upload_status_view(request: TenantRequest, upload_pk: int) -> Htt
 JOURNAL_PER_PAGE = 50
 
 
-def _form_errors_from(form: forms.Form, error: ValidationError) -> None:
-    """A service's ValidationError shown on the form: on its field where the form has one, else on top."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 @tenant_member_required("finance.view")
 def account_list_view(request: TenantRequest) -> HttpResponse:
     accounts = list(account_list(tenant=request.tenant))
@@ -557,7 +540,7 @@ def account_create_view(request: TenantRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            _form_errors_from(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Account “%(name)s” added.") % {"name": account.name})
             return redirect("finance:account-list")
@@ -594,7 +577,7 @@ def account_edit_view(request: TenantRequest, account_pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as error:
-            _form_errors_from(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Account “%(name)s” saved.") % {"name": account.name})
             return redirect("finance:account-list")

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from acorn.audit.selectors import audit_events_for
 from acorn.money import Money
 from acorn.pagination import keyset_paginate
+from acorn.tabs import section_tabs_for
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
@@ -48,7 +49,7 @@ _SOURCE_LABELS = dict(RefundSource.choices)
 def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
     """The refunds section's pages this member may open, for templates/refunds/refund_nav.html (context `tabs`).
 
-    Approvals and rules appear once their URLs exist; other refunds pages may include the same partial."""
+    Other refunds pages may include the same partial."""
     candidates = [
         ("refunds", _("Refunds"), "refunds:refund-list", "refunds.view"),
         ("returns", _("Returns"), "refunds:return-list", "refunds.view"),
@@ -59,16 +60,7 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
         ("rates", _("Refund rates"), "refunds:rate-list", "refunds.view"),
         ("thresholds", _("Thresholds"), "refunds:threshold-list", "refunds.view"),
     ]
-    tabs = []
-    for key, label, url_name, permission in candidates:
-        if not has_permission(request.membership, permission):
-            continue
-        try:
-            url = reverse(url_name)
-        except NoReverseMatch:
-            continue
-        tabs.append({"key": key, "label": label, "url": url, "active": key == active})
-    return tabs
+    return section_tabs_for(request, candidates, active)
 
 
 def _stores(request: TenantRequest) -> list[tuple[int, str]]:

@@ -14,8 +14,9 @@ monthly statement are one journal each. Lines are summed per (role, store, marke
 goes to suspense. A statement whose lines do not add up to its total puts the difference on suspense, said so
 in the line's description. Building again replaces the statement's drafts; once any of its journals is
 locked (exported or posted), the change becomes one adjustment journal, dated today in the first open month,
-that moves exactly the difference per account. A part whose month is already closed is dated on the first
-day of the first open month.
+that moves exactly the difference per account. A new journal whose month is already closed is dated on the
+first day of the first open month (its narration says so); a draft in a month closed since is not rewritten
+(ClosedPeriodError: reopen the month first).
 """
 
 from __future__ import annotations
@@ -344,14 +345,27 @@ def settlement_journals(*, settlement: Settlement, actor: User | None = None) ->
         if index in locked_parts:
             continue
         day = part.last_day if index < count else _final_day(settlement, part)
+        narration = _narration(settlement, index, count)
         if period_is_closed(tenant=tenant, month=day):
-            # The month was closed before the statement arrived: its journal goes to the first open month.
-            day = first_open_period(tenant=tenant, on=day)
+            # The month was closed before the statement's journal was made: it goes to the first open month.
+            moved = first_open_period(tenant=tenant, on=day)
+            narration = _("%(narration)s (dated in %(open)s: %(closed)s is closed)") % {
+                "narration": narration,
+                "open": moved.strftime("%Y-%m"),
+                "closed": day.strftime("%Y-%m"),
+            }
+            day = moved
         number = journal_number(settlement, index, count)
         current = drafts_kept.get(index)
         if current is not None:
             if _same(current, number, day, drafts):
                 continue
+            if period_is_closed(tenant=tenant, month=current.period):
+                # A draft already in a month that has since closed is not rewritten: reopen the month first.
+                raise ClosedPeriodError(
+                    _("%(month)s is closed: no new journals can be dated in it.")
+                    % {"month": current.period.strftime("%Y-%m")}
+                )
             JournalEntry.objects.filter(tenant=tenant, pk=current.pk).delete()
         written.append(
             journal_write(
@@ -360,7 +374,7 @@ def settlement_journals(*, settlement: Settlement, actor: User | None = None) ->
                 day=day,
                 source=_SOURCE[SettlementKind(settlement.kind)],
                 currency=settlement.currency,
-                narration=_narration(settlement, index, count),
+                narration=narration,
                 lines=drafts,
                 settlement=settlement,
                 store=settlement.store,
@@ -380,8 +394,22 @@ def settlement_journals(*, settlement: Settlement, actor: User | None = None) ->
 
 
 def _same(entry: JournalEntry, number: str, day: date, drafts: Sequence[LineDraft]) -> bool:
-    """Whether the draft entry already says exactly this (same number, date and lines)."""
+    """Whether the draft entry already says exactly this: the same number, date, rate to the reporting currency
+    (a rate loaded since, or a new reporting currency, refreshes a draft) and lines."""
     if entry.number != number or entry.date != day:
+        return False
+    tenant = entry.tenant
+    found = rate_on(entry.currency, tenant.reporting_currency, day)
+    rate = (found[0], found[1], found[2]) if found else (None, None, "")
+    if (
+        entry.reporting_currency != tenant.reporting_currency
+        or (
+            entry.exchange_rate,
+            entry.rate_date,
+            entry.rate_source,
+        )
+        != rate
+    ):
         return False
     wanted = [
         (draft.account.pk, draft.role, amount, draft.description[:255], draft.store_id, draft.marketplace)

@@ -637,14 +637,17 @@ def test_dates_in_the_period_list_follow_the_clock(owner_client: Client) -> None
     assert timezone.now().strftime("%Y-%m") in body and next_month not in body
 
 
-def test_building_into_a_closed_month_is_refused_with_the_month_named(
+def test_building_into_a_closed_month_dates_that_part_in_the_first_open_month_and_says_so(
     finance_client: Client, tenant: Tenant, settlement: Settlement
 ) -> None:
     finance_client.post(reverse("finance:period-close"), {"month": "2026-11"})
     response = finance_client.post(reverse("finance:settlement-journals", args=[settlement.pk]), follow=True)
-    assert "2026-11 is closed: no new journals can be dated in it." in _messages(response)
+    assert "Journals written: AMZ-12948507001-1, AMZ-12948507001-2." in _messages(response)
     with tenant_scope(tenant):
-        assert not JournalEntry.objects.filter(tenant=tenant).exists()  # all or nothing: October was not kept
+        october, november = JournalEntry.objects.filter(tenant=tenant).order_by("part")
+        assert october.period == date(2026, 10, 1)
+        assert november.date == november.period == date(2026, 12, 1)
+        assert "(dated in 2026-12: 2026-11 is closed)" in november.narration
 
 
 def test_a_shop_of_ones_own_is_overridden_per_store(
