@@ -690,9 +690,10 @@ def channel_mapping_update(
     chart_ensure(tenant=tenant)
     current = {
         mapping.role: mapping
-        for mapping in AccountMapping.objects.select_for_update().filter(
-            tenant=tenant, platform=platform, store__isnull=True, marketplace=""
-        )
+        # Ordered by pk: the model's ordering joins the (nullable) store, which PostgreSQL cannot lock.
+        for mapping in AccountMapping.objects.select_for_update()
+        .filter(tenant=tenant, platform=platform, store__isnull=True, marketplace="")
+        .order_by("pk")
     }
     before: dict[str, int | None] = {}
     after: dict[str, int | None] = {}
