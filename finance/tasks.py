@@ -6,6 +6,7 @@ Online (a fan-out, then one task per connected company)."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 
@@ -15,6 +16,7 @@ from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
 from finance.ledger.services import channel_journals_rebuild, settlement_journals
+from finance.profit.rollup import profit_refresh
 from finance.quickbooks.client import QuickBooksError
 from finance.quickbooks.selectors import quickbooks_connections_active
 from finance.quickbooks.services import journals_post
@@ -117,3 +119,27 @@ def post_journals_task(self: TenantTask, *, tenant_id: int) -> dict[str, int]:
     except QuickBooksError as error:  # not connected / authorisation lost / Intuit unreachable: said on the page
         logger.info("quickbooks_post_skipped", extra={"tenant_id": tenant_id, "reason": str(error)})
         return {"posted": 0, "already_posted": 0, "failed": 0}
+
+
+@shared_task(name="finance.refresh_profit", base=TenantTask, bind=True, acks_late=True)
+def refresh_profit_task(
+    self: TenantTask,
+    *,
+    tenant_id: int,
+    order_ids: list[int] | None = None,
+    refund_ids: list[int] | None = None,
+    other_cost_ids: list[int] | None = None,
+    product_ids: list[int] | None = None,
+    since: str | None = None,
+) -> int:
+    """Recompute the P&L of what changed: orders, refunds, costs of no order, or every sale of products since
+    a moment (ISO 8601) after their cost changed. Safe to run twice."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    return profit_refresh(
+        tenant=tenant,
+        order_ids=order_ids or (),
+        refund_ids=refund_ids or (),
+        other_cost_ids=other_cost_ids or (),
+        product_ids=product_ids or (),
+        since=datetime.fromisoformat(since) if since else None,
+    )
