@@ -356,6 +356,9 @@ class ProfitFact(TenantScopedModel, ProfitFigures):
             models.Index(fields=["order"], name="profitfact_order"),
         ]
 
+    def __str__(self) -> str:
+        return self.key
+
 
 class ProfitDaily(TenantScopedModel, ProfitFigures):
     """The rollup: the facts of one UTC day summed per store, marketplace, buyer country and product (or the
@@ -389,3 +392,6 @@ class ProfitDaily(TenantScopedModel, ProfitFigures):
             models.Index(fields=["tenant", "store", "day"], name="profitdaily_store_day"),
             models.Index(fields=["tenant", "product", "day"], name="profitdaily_product_day"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.product_id or self.sku} {self.net} {self.currency}"
