@@ -187,6 +187,7 @@ class OtherCostKind(models.TextChoices):
     SUBSCRIPTION = "subscription", _("Subscription")
     REMOVAL = "removal", _("Removal and disposal fees")
     INBOUND = "inbound", _("Inbound shipping and placement")
+    REIMBURSEMENT = "reimbursement", _("Reimbursements (lost or damaged stock)")
     OTHER = "other", _("Other costs")
 
 
