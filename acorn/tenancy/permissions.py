@@ -55,6 +55,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "finance.manage": frozenset({OWNER, FINANCE}),
     # Upload settlement files from Seller Central (and import them from the command line).
     "finance.import": frozenset({OWNER, ADMIN, FINANCE}),
+    # Profit per SKU, store and country (support sees none of it); costs of goods and costs of no order.
+    "profit.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
+    "profit.export": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
+    "profit.manage": frozenset({OWNER, ADMIN, FINANCE}),
     # Django admin access for tenant staff
     "admin.access": frozenset({OWNER, ADMIN, FINANCE}),
 }
