@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 UNIT_COST_QUANTUM = Decimal(1).scaleb(-AMOUNT_DECIMAL_PLACES)  # 0.0001: averages and landed costs
-REFRESH_TASK = "finance.refresh_profit"
 _CHUNK = 500  # ids per IN (...) list
 DELETABLE_SOURCES = (CostSource.MANUAL, CostSource.IMPORT)
 
@@ -354,7 +353,7 @@ def _refresh(*, tenant: Tenant, product: Product, since: datetime) -> None:
 
 def profit_refresh_queue(*, tenant: Tenant, product_ids: list[int], since: datetime) -> None:
     """Queue, after the commit, the P&L refresh of these products' sales since a moment (their cost changed)."""
-    enqueue_on_commit(REFRESH_TASK, tenant_id=tenant.pk, product_ids=product_ids, since=since.isoformat())
+    enqueue_on_commit("finance.refresh_profit", tenant_id=tenant.pk, product_ids=product_ids, since=since.isoformat())
 
 
 # --- services ---------------------------------------------------------------------------------------------
