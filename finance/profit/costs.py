@@ -344,7 +344,18 @@ def _chain_rebuild(*, tenant: Tenant, product: Product, warehouse: Warehouse | N
 
 def _lock_product(product: Product) -> None:
     """One writer at a time per product's chain (a no-op on SQLite, which writes one at a time anyway)."""
-    Product.objects.select_for_update().filter(pk=product.pk).values_list("pk", flat=True).first()
+    products_lock(tenant_id=product.tenant_id, product_ids=[product.pk])
+
+
+def products_lock(*, tenant_id: int, product_ids: Iterable[int]) -> None:
+    """Lock these products' rows in pk order (the order inventory's stock lock takes them too), so writers of
+    their costs wait for each other and never deadlock. Call it inside a transaction."""
+    list(
+        Product.objects.select_for_update(of=("self",))
+        .filter(tenant_id=tenant_id, pk__in=sorted(set(product_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _refresh(*, tenant: Tenant, product: Product, since: datetime) -> None:

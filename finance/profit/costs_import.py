@@ -30,7 +30,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from acorn.csv_import import MAX_IMPORT_ROWS, CsvImportFormat, CsvRow, ImportResult, csv_import_rows
 from acorn.money import validate_currency_code
 from acorn.tenancy.models import Tenant
-from finance.profit.costs import UNIT_COST_QUANTUM, cost_receipt_write, profit_refresh_queue
+from finance.profit.costs import UNIT_COST_QUANTUM, cost_receipt_write, products_lock, profit_refresh_queue
 from finance.profit.models import CostReceipt, CostSource
 from inventory.models import Product, Warehouse
 
@@ -243,6 +243,7 @@ def _write(*, tenant: Tenant, rows: list[_Row], actor: User | None, result: Cost
     since: dict[int, datetime] = {}
     try:
         with transaction.atomic():
+            products_lock(tenant_id=tenant.pk, product_ids=[row.product.pk for row in rows])
             for row in sorted(rows, key=lambda r: (r.received_at, r.line)):
                 try:
                     with transaction.atomic():  # a savepoint: later rows are still checked

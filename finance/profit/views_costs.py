@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -64,7 +65,9 @@ def cost_list_view(request: TenantRequest) -> HttpResponse:
         cursor=request.GET.get("cursor"),
         per_page=PER_PAGE,
     )
-    averages = cost_current_averages(tenant=request.tenant, product_ids=[p.pk for p in page.object_list])
+    averages = cost_current_averages(
+        tenant=request.tenant, product_ids=[p.pk for p in page.object_list], at=timezone.now()
+    )
     return render(
         request,
         "finance/profit/cost_list.html",
@@ -74,7 +77,6 @@ def cost_list_view(request: TenantRequest) -> HttpResponse:
             "page": page,
             "rows": [{"product": p, "averages": averages.get(p.pk, [])} for p in page.object_list],
             "query": query,
-            "has_products": bool(query) or cost_product_list(tenant=request.tenant).exists(),
             "can_manage": _can_manage(request),
         },
     )
@@ -102,7 +104,9 @@ def cost_history_view(request: TenantRequest, product_pk: int) -> HttpResponse:
                 {"receipt": receipt, "average": next(iter(receipt.averages.all()), None)}
                 for receipt in page.object_list
             ],
-            "averages": cost_current_averages(tenant=request.tenant, product_ids=[product.pk])[product.pk],
+            "averages": cost_current_averages(tenant=request.tenant, product_ids=[product.pk], at=timezone.now())[
+                product.pk
+            ],
             "can_manage": _can_manage(request),
         },
     )
