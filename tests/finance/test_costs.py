@@ -4,21 +4,26 @@ import, and another tenant."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 
 from acorn.fx.models import ExchangeRate
+from acorn.tasks import task_named
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from finance.profit.costs import (
     UnitCost,
+    _chain_rebuild,
     cost_receipt_delete,
     cost_receipt_record,
     unit_cost_at,
@@ -496,3 +501,54 @@ def test_another_tenants_products_and_costs_are_out_of_reach(
             tenant=tenant, product=product, warehouse=theirs, quantity=1, currency="USD", unit_cost="1", received_at=t0
         )
     assert CostReceipt.objects.count() == 1
+
+
+# --- concurrent writers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs PostgreSQL (DATABASE_URL)"
+)
+def test_concurrent_receipts_of_one_product_leave_the_chain_a_rebuild_would_write(tenant: Tenant) -> None:
+    # given: a product with stock moving in the ledger
+    t0 = (timezone.now() - timedelta(days=40)).replace(microsecond=0)
+    with tenant_scope(tenant):
+        product = Product.objects.create(tenant=tenant, sku="MUG-1", name="Mug")
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        for day in range(0, 40, 3):
+            _move(product, warehouse, -2, t0 + timedelta(days=day, hours=12), MovementKind.SHIPMENT)
+    task_named("finance.refresh_profit")  # registered before the threads (autodiscovery is not thread-safe)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def worker(index: int) -> None:
+        try:
+            start.wait()
+            with tenant_scope(tenant):
+                for step in range(3):  # in and out of order: every writer backdates some
+                    day = (index * 5 + step * 13) % 40
+                    _receive(
+                        tenant, product, warehouse, t0 + timedelta(days=day, minutes=index), 10, f"{index + 1}.{step}0"
+                    )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when: 8 writers record 24 receipts at once
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    # then: one average per receipt, and computing the chain again from the start changes nothing
+    assert not errors, errors[:3]
+    with tenant_scope(tenant):
+        written = _averages(product, warehouse)
+        assert len(written) == CostReceipt.objects.count() == 24
+        with transaction.atomic():
+            _chain_rebuild(tenant=tenant, product=product, warehouse=warehouse, since=t0 - timedelta(days=1))
+        assert _averages(product, warehouse) == written
