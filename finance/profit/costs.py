@@ -286,8 +286,10 @@ def _on_hand_before(receipt: CostReceipt) -> int:
     return max(int(total), 0)
 
 
-def _chain_rebuild(*, tenant: Tenant, product: Product, warehouse: Warehouse | None, since: datetime) -> int:
-    """Rewrite the averages of (product, warehouse) from `since` on, from its receipts. Returns rows written."""
+def cost_averages_rebuild(*, tenant: Tenant, product: Product, warehouse: Warehouse | None, since: datetime) -> int:
+    """Rewrite the averages of (product, warehouse) from `since` on, from its receipts and the stock ledger.
+    Returns rows written. Call it in a transaction holding `products_lock` (the services do); it queues no
+    P&L refresh (`profit_refresh_queue`)."""
     warehouse_id = warehouse.pk if warehouse is not None else None
     chain = CostAverage.objects.filter(tenant=tenant, product=product, warehouse_id=warehouse_id)
     chain.filter(effective_at__gte=since).delete()
@@ -489,7 +491,7 @@ def cost_receipt_write(
         validate_constraints=False,
     )
     receipt.save()
-    _chain_rebuild(tenant=tenant, product=product, warehouse=warehouse, since=received_at)
+    cost_averages_rebuild(tenant=tenant, product=product, warehouse=warehouse, since=received_at)
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -531,5 +533,5 @@ def cost_receipt_delete(*, tenant: Tenant, receipt: CostReceipt, actor: User | N
     }
     audit_record(tenant=tenant, actor=actor, action="profit.cost_receipt_deleted", target=receipt, before=before)
     receipt.delete()  # its averages go with it (CASCADE)
-    _chain_rebuild(tenant=tenant, product=product, warehouse=warehouse, since=since)
+    cost_averages_rebuild(tenant=tenant, product=product, warehouse=warehouse, since=since)
     _refresh(tenant=tenant, product=product, since=since)

@@ -23,7 +23,7 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from finance.profit.costs import (
     UnitCost,
-    _chain_rebuild,
+    cost_averages_rebuild,
     cost_receipt_delete,
     cost_receipt_record,
     unit_cost_at,
@@ -550,5 +550,5 @@ def test_concurrent_receipts_of_one_product_leave_the_chain_a_rebuild_would_writ
         written = _averages(product, warehouse)
         assert len(written) == CostReceipt.objects.count() == 24
         with transaction.atomic():
-            _chain_rebuild(tenant=tenant, product=product, warehouse=warehouse, since=t0 - timedelta(days=1))
+            cost_averages_rebuild(tenant=tenant, product=product, warehouse=warehouse, since=t0 - timedelta(days=1))
         assert _averages(product, warehouse) == written
