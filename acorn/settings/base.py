@@ -312,6 +312,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.dispatch_quickbooks_posting",
         "schedule": crontab(minute=25),
     },
+    # The P&L of the last 120 days recomputed nightly (rates loaded late, mappings and costs changed).
+    "rebuild-profit": {
+        "task": "finance.rebuild_profit_nightly",
+        "schedule": crontab(minute=10, hour=3),
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
