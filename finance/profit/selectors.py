@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
 
 from acorn.tenancy.models import Tenant
 from finance.profit.models import COMPONENTS, FactKind, ProfitDaily, ProfitFact
@@ -67,10 +66,8 @@ def _filtered(model: Any, *, tenant: Tenant, period: Period) -> QuerySet[Any]:
     return rows
 
 
-def _sums(prefix: str = "") -> dict[str, Any]:
-    return {
-        f"{prefix}{name}": Coalesce(Sum(name), 0, output_field=ProfitDaily._meta.get_field(name)) for name in SUMMED
-    }
+def _sums() -> dict[str, Any]:
+    return {name: Sum(name) for name in SUMMED}
 
 
 @dataclass(frozen=True)

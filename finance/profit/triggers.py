@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import partial
+from typing import Any
 
 from acorn.tasks import enqueue_now, task_named
 from acorn.transactions import on_commit_gathered
@@ -16,7 +17,8 @@ TASK = "finance.refresh_profit"
 
 
 def _send(tenant_id: int, argument: str, ids: list[int]) -> None:
-    enqueue_now(TASK, tenant_id=tenant_id, **{argument: ids})
+    arguments: dict[str, Any] = {"tenant_id": tenant_id, argument: ids}
+    enqueue_now(TASK, **arguments)
 
 
 def profit_due(
