@@ -10,6 +10,7 @@ class FinanceConfig(AppConfig):
         from channels.services_lifecycle import register_store_data
         from channels.sync import register_sync_job
         from finance.profit import triggers as profit_triggers
+        from finance.profit.views import order_profit_section
         from finance.settlements import shopify as shopify_statements
         from finance.settlements import woocommerce as woocommerce_statements
         from finance.settlements.amazon import AMAZON_SETTLEMENTS
@@ -17,7 +18,7 @@ class FinanceConfig(AppConfig):
         from finance.settlements.order_links import settlement_lines_link_orders
         from finance.settlements.store_data import FINANCE_STORE_DATA
         from finance.settlements.sync import register_statement_source, settlements_sync_job
-        from orders.hooks import register_orders_upserted_listener
+        from orders.hooks import register_order_detail_section, register_orders_upserted_listener
         from refunds.listeners import register_refunds_money_changed_listener
 
         register_store_data(FINANCE_STORE_DATA)
@@ -32,3 +33,4 @@ class FinanceConfig(AppConfig):
         # The P&L follows orders, refunds and returns (statements and costs call it from finance itself).
         register_orders_upserted_listener(profit_triggers.on_orders_upserted)
         register_refunds_money_changed_listener(profit_triggers.on_refunds_money_changed)
+        register_order_detail_section(order_profit_section)

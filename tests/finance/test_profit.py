@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
 PLACED = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=20)
 REFUNDED = PLACED + timedelta(days=10)
 ORDER_ID = "111-0000001-0000001"
+FBA_FEE = "FBAPerUnitFulfillmentFee"
 
 
 @pytest.fixture
@@ -181,11 +182,9 @@ def _settle(store: Store) -> None:
         line(6, "Order", "ItemPrice", "Tax", "6.00", ORDER_ID, posted, sku="EAR-PRO", order_item_code="A1"),
         line(7, "Order", "ItemWithheldTax", "MarketplaceFacilitatorTax-Principal", "-6.00", ORDER_ID, posted),
         line(8, "Order", "ItemFees", "Commission", "-8.25", ORDER_ID, posted, sku="EAR-PRO", order_item_code="A1"),
-        line(9, "Order", "ItemFees", "FBAPerUnitFulfillmentFee", "-6.44", ORDER_ID, posted, sku="EAR-PRO",
-             order_item_code="A1"),  # fmt: skip
+        line(9, "Order", "ItemFees", FBA_FEE, "-6.44", ORDER_ID, posted, sku="EAR-PRO", order_item_code="A1"),
         line(10, "Order", "ItemFees", "Commission", "-2.25", ORDER_ID, posted, sku="CASE", order_item_code="B1"),
-        line(11, "Order", "ItemFees", "FBAPerUnitFulfillmentFee", "-3.22", ORDER_ID, posted, sku="CASE",
-             order_item_code="B1"),  # fmt: skip
+        line(11, "Order", "ItemFees", FBA_FEE, "-3.22", ORDER_ID, posted, sku="CASE", order_item_code="B1"),
     ]
     settlement_import(
         store=store, kind=SettlementKind.AMAZON_SETTLEMENT, source=SettlementSource.UPLOAD, header=header, lines=rows
