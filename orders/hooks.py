@@ -4,7 +4,7 @@ apps fill in their AppConfig.ready() (DESIGN.md; never Django signals for domain
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ def orders_upserted(*, store: Store, external_ids: Sequence[str], updated_extern
         listener(store=store, external_ids=external_ids, updated_external_ids=updated_external_ids)
 
 
-class OrderDetailSection(Protocol):
-    def __call__(self, request: HttpRequest, order: Order) -> tuple[str, dict[str, Any]] | None: ...
+# (request, order) -> (template, context) or None; the request is the console's (a TenantRequest).
+OrderDetailSection = Callable[[Any, "Order"], "tuple[str, dict[str, Any]] | None"]
 
 
 _ORDER_DETAIL_SECTIONS: list[OrderDetailSection] = []

@@ -30,6 +30,7 @@ from channels.adapters.base import ExternalReturn
 from channels.models import DataPermission, Store, StoreStatus
 from finance.ledger.services import LineDraft, journal_write
 from finance.models import Account, JournalEntry, JournalSource, JournalStatus, LedgerRole, Settlement, SettlementKind
+from finance.profit.models import ProfitDaily, ProfitFact
 from finance.quickbooks.services import AppCredentials, quickbooks_connect
 from inventory import allocation
 from inventory import services as stock
@@ -364,6 +365,13 @@ def _statements_built(companies: list[Company], result: Any, ran: list[tuple[Tas
             assert statement.total_amount == company.woo_total and statement.balanced
 
 
+def _profit_rebuilt(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert _queued_tenants(ran, "finance.rebuild_profit") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert ProfitFact.objects.filter(kind="sale").exists() and ProfitDaily.objects.exists()
+
+
 def _journals_posted(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
     assert result == len(companies)
     assert _queued_tenants(ran, "finance.post_journals") == {c.tenant.pk for c in companies}
@@ -390,6 +398,7 @@ CHECKS: dict[str, Check] = {
     "send-weekly-digests": _digests,
     "build-woocommerce-statements": _statements_built,
     "post-quickbooks-journals": _journals_posted,
+    "rebuild-profit": _profit_rebuilt,
 }
 
 

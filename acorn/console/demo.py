@@ -170,7 +170,8 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
                     actor=owner,
                     sku=sku,
                     name=title,
-                    unit_cost_amount=quantize_amount(price_usd * Decimal("7.1") * Decimal("0.3"), "CNY"),
+                    # 30 % of the price of one unit (a 2-pack listing's price is for two).
+                    unit_cost_amount=quantize_amount(price_usd / multiplier * Decimal("7.1") * Decimal("0.3"), "CNY"),
                     unit_cost_currency="CNY",
                     low_stock_threshold=15,
                 )

@@ -43,7 +43,7 @@ from finance.profit.costs import UnitCost, unit_costs_at
 from finance.profit.models import COMPONENTS, FactKind, FulfilmentRate, OrderFeeEstimate, ProfitFact
 from finance.settlements.models import Category, SettlementLine
 from inventory.allocation import line_ref
-from inventory.models import LineAllocation, SkuMapping
+from inventory.models import LineAllocation, Product, SkuMapping
 from orders.models import AdjustmentKind, FulfillmentChannel, Order, OrderAdjustment, OrderLine, OrderStatus
 from refunds.models import Refund, RefundLine, RefundStatus, RestockState, Return
 from refunds.restock import SELLABLE_DISPOSITIONS
@@ -239,8 +239,6 @@ def _grouped(rows: Iterable[Any], key: str) -> dict[Any, list[Any]]:
 
 
 def _load(orders: Sequence[Order]) -> _Batch:
-    from inventory.models import Product
-
     ids = [order.pk for order in orders]
     lines = list(OrderLine.objects.filter(order_id__in=ids).order_by("pk"))
     refunds = list(Refund.objects.filter(order_id__in=ids, status=RefundStatus.SUCCEEDED).order_by("refunded_at", "pk"))

@@ -18,7 +18,7 @@ TASK = "finance.refresh_profit"
 
 def _send(tenant_id: int, argument: str, ids: list[int]) -> None:
     arguments: dict[str, Any] = {"tenant_id": tenant_id, argument: ids}
-    enqueue_now(TASK, **arguments)
+    enqueue_now("finance.refresh_profit", **arguments)
 
 
 def profit_due(
@@ -29,7 +29,7 @@ def profit_due(
     settlement_ids: Iterable[int] = (),
 ) -> None:
     """These orders, refunds or statements changed: refresh their P&L once the transaction commits."""
-    task_named(TASK)  # an unknown name fails here, in the caller's transaction
+    task_named("finance.refresh_profit")  # an unknown name fails here, in the caller's transaction
     for argument, ids in (("order_ids", order_ids), ("refund_ids", refund_ids), ("settlement_ids", settlement_ids)):
         wanted = {pk for pk in ids if pk}
         if wanted:
