@@ -11,6 +11,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -27,14 +28,14 @@ from simulator.world import ManualClock, World
 pytestmark = pytest.mark.django_db
 
 
-def _noon_after_publication() -> datetime:
+def _after_publication() -> datetime:
     """Today 16:00 UTC: the ECB has published today's rates if today is a working day."""
     return timezone.now().replace(hour=16, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(_noon_after_publication())
+    return ManualClock(_after_publication())
 
 
 @pytest.fixture
@@ -94,14 +95,14 @@ def test_an_older_file_loses_nothing_and_a_corrected_rate_replaces_the_stored_on
     count = _ecb_rows()
     ExchangeRate.objects.filter(source="ecb", quote="USD", rate_date=latest).update(rate=Decimal("9.9"))
     # when: a file from a week ago is served (a stale mirror, a cache)
-    clock.set(_noon_after_publication() - timedelta(days=7))
+    clock.set(_after_publication() - timedelta(days=7))
     older = exchange_rates_fetch()
     # then: nothing is lost, nothing is added; the newest day is still the latest known
     assert older.latest_day is not None and older.latest_day < latest
     assert (older.created, older.updated) == (0, 0) and _ecb_rows() == count
     assert rate_on("EUR", "USD", latest + timedelta(days=1)) == (Decimal("9.9"), latest, "ecb")
     # when: today's file comes back
-    clock.set(_noon_after_publication())
+    clock.set(_after_publication())
     again = exchange_rates_fetch()
     # then: the ECB's figure replaces the wrong one
     assert (again.created, again.updated) == (0, 1)
@@ -252,3 +253,23 @@ def test_the_beat_fetches_after_the_ecb_publishes_and_again_later(settings: Any)
     entry = settings.CELERY_BEAT_SCHEDULE["fetch-exchange-rates"]
     assert entry["task"] == "fx.fetch_exchange_rates" and task_named(entry["task"]).name == entry["task"]
     assert entry["schedule"].hour == {15, 21} and entry["schedule"].minute == {30}
+
+
+def test_the_demo_stores_the_rates_the_simulator_serves_and_the_first_fetch_finds_them_equal(
+    settings: Any,
+) -> None:
+    from acorn.console.demo import _demo_exchange_rates
+    from acorn.fx.selectors import rates_status
+
+    # given: `manage.py demo` ran before the simulator started (seed 1, as `make run` starts it); at noon UTC,
+    # hours away from the ECB's publication, so both read the same latest day
+    with time_machine.travel(timezone.now().replace(hour=12, minute=0), tick=True):
+        assert _demo_exchange_rates() > 0
+        assert _demo_exchange_rates() == 0  # the demo runs again: nothing new
+        # when: the beat's fetch reads the running simulator
+        with SimulatorServer(seed=1, tls_port=None) as server:
+            result = exchange_rates_fetch(url=server.ecb.daily_url)
+            latest = server.ecb.latest_day()
+    # then: the same rates, nothing new, and the console has the latest day
+    assert (result.created, result.updated, result.history_read) == (0, 0, False)
+    assert rates_status().latest_date == latest
