@@ -118,6 +118,18 @@ def test_two_receipts_at_different_costs_make_the_hand_computed_average(
     assert _cost(tenant, product, warehouse, timezone.now()) == UnitCost(D("5.7778"), "USD", "average")
 
 
+def test_the_profit_examples_cost_of_55_7778_cny_comes_from_two_receipts(
+    tenant: Tenant, product: Product, warehouse: Warehouse, t0: datetime
+) -> None:
+    # given: 100 units at 50.00 CNY with 500.00 freight (55.00 landed); 60 sold; 50 more at 56.40 with 40 on hand
+    _receive(tenant, product, warehouse, t0, 100, "50.00", currency="CNY", freight="500.00")
+    _move(product, warehouse, -60, t0 + timedelta(days=3), MovementKind.SHIPMENT)
+    _receive(tenant, product, warehouse, t0 + timedelta(days=6), 50, "56.40", currency="CNY")
+
+    # then: (40 x 55.00 + 50 x 56.40) / 90 = 5020 / 90, the unit cost tests/finance/test_profit.py works with
+    assert _cost(tenant, product, warehouse, t0 + timedelta(days=7)) == UnitCost(D("55.7778"), "CNY", "average")
+
+
 def test_landed_costs_are_spread_over_the_units(
     tenant: Tenant, product: Product, warehouse: Warehouse, t0: datetime
 ) -> None:
