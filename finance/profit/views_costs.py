@@ -31,7 +31,7 @@ from finance.profit.selectors_costs import (
     cost_receipt_list,
     cost_warehouse_list,
 )
-from finance.views import section_tabs
+from finance.profit.views import section_tabs
 from inventory.models import Product
 
 PER_PAGE = 50
@@ -169,7 +169,7 @@ def cost_receipt_create_view(request: TenantRequest) -> HttpResponse:
                     "currency": receipt.currency,
                 },
             )
-            return redirect("finance:cost-history", product_pk=receipt.product_id)
+            return redirect("finance:profit-cost-history", product_pk=receipt.product_id)
     return render(
         request,
         "finance/profit/cost_receipt_form.html",
@@ -191,7 +191,7 @@ def cost_receipt_delete_view(request: TenantRequest, product_pk: int) -> HttpRes
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Receipt deleted; the average cost was computed again from that day."))
-    return redirect("finance:cost-history", product_pk=product.pk)
+    return redirect("finance:profit-cost-history", product_pk=product.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -212,7 +212,7 @@ def cost_import_view(request: TenantRequest) -> HttpResponse:
                 )
                 % {"count": result.created, "products": result.products},
             )
-            return redirect(reverse("finance:cost-list"))
+            return redirect(reverse("finance:profit-cost-list"))
     failed = bool(form.errors) or (result is not None and not result.imported)
     return render(
         request,

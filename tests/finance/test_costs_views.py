@@ -20,7 +20,7 @@ from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 from finance.profit.costs import cost_receipt_record
 from finance.profit.models import CostAverage, CostReceipt
-from finance.views import section_tabs
+from finance.profit.views import section_tabs
 from inventory.models import Product, Warehouse
 
 pytestmark = pytest.mark.django_db
@@ -94,20 +94,20 @@ def _form(product: str = "MUG-1", **changes: str) -> dict[str, str]:
 def test_the_costs_pages_show_their_data_in_both_languages(
     owner_client: Client, product: Product, receipt: CostReceipt, language: str, words: dict[str, str]
 ) -> None:
-    body = _page(owner_client, reverse("finance:cost-list"), language)
+    body = _page(owner_client, reverse("finance:profit-cost-list"), language)
     assert words["list"] in body and "MUG-1" in body and "5.5000 USD" in body and "Shenzhen" in body
-    assert reverse("finance:cost-history", args=[product.pk]) in body
-    body = _page(owner_client, reverse("finance:cost-history", args=[product.pk]), language)
+    assert reverse("finance:profit-cost-history", args=[product.pk]) in body
+    body = _page(owner_client, reverse("finance:profit-cost-history", args=[product.pk]), language)
     assert words["history"] in body and "PO-77" in body and "50.00" in body and "5.5000 USD" in body
-    body = _page(owner_client, reverse("finance:cost-receipt-create") + "?product=MUG-1", language)
+    body = _page(owner_client, reverse("finance:profit-cost-receipt-create") + "?product=MUG-1", language)
     assert words["form"] in body and 'value="MUG-1"' in body
-    body = _page(owner_client, reverse("finance:cost-import"), language)
+    body = _page(owner_client, reverse("finance:profit-cost-import"), language)
     assert words["import"] in body and "unit_cost" in body
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_the_empty_costs_page_says_so(owner_client: Client, language: str) -> None:
-    body = _page(owner_client, reverse("finance:cost-list"), language)
+    body = _page(owner_client, reverse("finance:profit-cost-list"), language)
     assert 'id="cost-table"' not in body
     assert ("No products yet." if language == "en" else "还没有产品。") in body
 
@@ -117,21 +117,27 @@ def test_the_list_searches_by_sku_and_pages(owner_client: Client, tenant: Tenant
         for n in range(55):
             Product.objects.create(tenant=tenant, sku=f"CUP-{n:03}", name=f"Cup {n}")
         Product.objects.create(tenant=tenant, sku="PLATE-1", name="Plate")
-    body = _page(owner_client, reverse("finance:cost-list") + "?q=plate")
+    body = _page(owner_client, reverse("finance:profit-cost-list") + "?q=plate")
     assert "PLATE-1" in body and "CUP-000" not in body
-    body = _page(owner_client, reverse("finance:cost-list") + "?q=nothing-like-this")
+    body = _page(owner_client, reverse("finance:profit-cost-list") + "?q=nothing-like-this")
     assert "No product matches this search." in body
-    first = owner_client.get(reverse("finance:cost-list"))
+    first = owner_client.get(reverse("finance:profit-cost-list"))
     assert "CUP-000" in first.content.decode() and "PLATE-1" not in first.content.decode()
     cursor = first.context["page"].next_cursor
     assert cursor
-    second = _page(owner_client, reverse("finance:cost-list") + f"?cursor={cursor}")
+    second = _page(owner_client, reverse("finance:profit-cost-list") + f"?cursor={cursor}")
     assert "PLATE-1" in second and "CUP-000" not in second
 
 
-def test_finance_sees_the_costs_tab(finance_client: Client) -> None:
-    body = _page(finance_client, reverse("finance:settlement-list"))
-    assert f'href="{reverse("finance:cost-list")}"' in body
+def test_the_profit_section_has_the_costs_tab_and_the_costs_pages_are_in_it(
+    tenant: Tenant, make_member: MakeMember, client_for: ClientFor
+) -> None:
+    client = client_for(make_member(tenant, Role.OPERATOR))  # no finance section, but profit
+    body = _page(client, reverse("finance:profit"))
+    assert f'href="{reverse("finance:profit-cost-list")}"' in body
+    response = client.get(reverse("finance:profit-cost-list"))
+    active = [item["key"] for item in response.context["nav_items"] if item["active"]]
+    assert active == ["profit"]
 
 
 # --- recording and deleting ----------------------------------------------------------------------------------
@@ -141,10 +147,10 @@ def test_finance_records_a_receipt_and_the_average_moves(
     finance_client: Client, tenant: Tenant, product: Product, receipt: CostReceipt
 ) -> None:
     # when: 50 units at 6.00 for all warehouses, freight 10 (landed 6.20)
-    response = finance_client.post(reverse("finance:cost-receipt-create"), _form(freight="10"), follow=True)
+    response = finance_client.post(reverse("finance:profit-cost-receipt-create"), _form(freight="10"), follow=True)
 
     # then
-    assert response.redirect_chain[-1][0] == reverse("finance:cost-history", args=[product.pk])
+    assert response.redirect_chain[-1][0] == reverse("finance:profit-cost-history", args=[product.pk])
     assert _messages(response) == ["Cost recorded: 50 units of MUG-1 at 6.2000 USD each, landed."]
     with tenant_scope(tenant):
         created = CostReceipt.objects.get(reference="PO-78")
@@ -169,7 +175,7 @@ def test_a_bad_receipt_names_the_field_and_writes_nothing(
     finance_client: Client, tenant: Tenant, product: Product, receipt: CostReceipt, changes: dict[str, str],
     field: str, message: str,
 ) -> None:  # fmt: skip
-    response = finance_client.post(reverse("finance:cost-receipt-create"), _form(**changes))
+    response = finance_client.post(reverse("finance:profit-cost-receipt-create"), _form(**changes))
     assert response.status_code == 400
     errors = " ".join(response.context["form"].errors[field])
     assert message in errors
@@ -180,9 +186,9 @@ def test_a_bad_receipt_names_the_field_and_writes_nothing(
 def test_a_receipt_is_deleted_and_the_average_recomputed(
     finance_client: Client, tenant: Tenant, product: Product, warehouse: Warehouse, receipt: CostReceipt
 ) -> None:
-    url = reverse("finance:cost-receipt-delete", args=[product.pk])
+    url = reverse("finance:profit-cost-receipt-delete", args=[product.pk])
     response = finance_client.post(url, {"receipt": receipt.pk}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("finance:cost-history", args=[product.pk])
+    assert response.redirect_chain[-1][0] == reverse("finance:profit-cost-history", args=[product.pk])
     assert _messages(response) == ["Receipt deleted; the average cost was computed again from that day."]
     with tenant_scope(tenant):
         assert not CostReceipt.objects.exists() and not CostAverage.objects.exists()
@@ -193,7 +199,7 @@ def test_a_receipt_is_deleted_and_the_average_recomputed(
 
 
 def _upload(client: Client, text: str, name: str = "costs.csv") -> Any:
-    return client.post(reverse("finance:cost-import"), {"file": SimpleUploadedFile(name, text.encode())})
+    return client.post(reverse("finance:profit-cost-import"), {"file": SimpleUploadedFile(name, text.encode())})
 
 
 def test_an_imported_file_records_every_row(
@@ -205,7 +211,7 @@ def test_an_imported_file_records_every_row(
         f"MUG-1,Shenzhen,{day},10,USD,4.00,5,,,PO-1\n"
     )
     response = _upload(finance_client, text)
-    assert response.status_code == 302 and response["Location"] == reverse("finance:cost-list")
+    assert response.status_code == 302 and response["Location"] == reverse("finance:profit-cost-list")
     with tenant_scope(tenant):
         assert CostReceipt.objects.get().landed_unit_cost_amount == D("4.5000")
 
@@ -236,14 +242,14 @@ def test_an_operator_sees_costs_but_cannot_change_them(
     tenant: Tenant, make_member: MakeMember, client_for: ClientFor, product: Product, receipt: CostReceipt
 ) -> None:
     client = client_for(make_member(tenant, Role.OPERATOR))
-    body = _page(client, reverse("finance:cost-list"))
-    assert "MUG-1" in body and reverse("finance:cost-receipt-create") not in body
-    body = _page(client, reverse("finance:cost-history", args=[product.pk]))
-    assert reverse("finance:cost-receipt-delete", args=[product.pk]) not in body
-    assert client.get(reverse("finance:cost-receipt-create")).status_code == 403
-    assert client.post(reverse("finance:cost-receipt-create"), _form()).status_code == 403
-    assert client.post(reverse("finance:cost-import")).status_code == 403
-    url = reverse("finance:cost-receipt-delete", args=[product.pk])
+    body = _page(client, reverse("finance:profit-cost-list"))
+    assert "MUG-1" in body and reverse("finance:profit-cost-receipt-create") not in body
+    body = _page(client, reverse("finance:profit-cost-history", args=[product.pk]))
+    assert reverse("finance:profit-cost-receipt-delete", args=[product.pk]) not in body
+    assert client.get(reverse("finance:profit-cost-receipt-create")).status_code == 403
+    assert client.post(reverse("finance:profit-cost-receipt-create"), _form()).status_code == 403
+    assert client.post(reverse("finance:profit-cost-import")).status_code == 403
+    url = reverse("finance:profit-cost-receipt-delete", args=[product.pk])
     assert client.post(url, {"receipt": receipt.pk}).status_code == 403
     with tenant_scope(tenant):
         assert CostReceipt.objects.count() == 1
@@ -254,14 +260,16 @@ def test_support_sees_no_costs(
 ) -> None:
     client = client_for(make_member(tenant, Role.SUPPORT))
     for url in (
-        reverse("finance:cost-list"),
-        reverse("finance:cost-history", args=[product.pk]),
-        reverse("finance:cost-receipt-create"),
-        reverse("finance:cost-import"),
+        reverse("finance:profit-cost-list"),
+        reverse("finance:profit-cost-history", args=[product.pk]),
+        reverse("finance:profit-cost-receipt-create"),
+        reverse("finance:profit-cost-import"),
     ):
         assert client.get(url).status_code == 403, url
     assert (
-        client.post(reverse("finance:cost-receipt-delete", args=[product.pk]), {"receipt": receipt.pk}).status_code
+        client.post(
+            reverse("finance:profit-cost-receipt-delete", args=[product.pk]), {"receipt": receipt.pk}
+        ).status_code
         == 403
     )
 
@@ -283,13 +291,13 @@ def test_another_tenant_cannot_see_or_change_the_costs(
     other_owner: Membership, client_for: ClientFor, tenant: Tenant, product: Product, receipt: CostReceipt
 ) -> None:
     client = client_for(other_owner)
-    assert client.get(reverse("finance:cost-history", args=[product.pk])).status_code == 404
-    url = reverse("finance:cost-receipt-delete", args=[product.pk])
+    assert client.get(reverse("finance:profit-cost-history", args=[product.pk])).status_code == 404
+    url = reverse("finance:profit-cost-receipt-delete", args=[product.pk])
     assert client.post(url, {"receipt": receipt.pk}).status_code == 404
-    body = _page(client, reverse("finance:cost-list") + "?q=MUG")
+    body = _page(client, reverse("finance:profit-cost-list") + "?q=MUG")
     assert "MUG-1" not in body
     # the SKU of another company is not a product here
-    response = client.post(reverse("finance:cost-receipt-create"), _form())
+    response = client.post(reverse("finance:profit-cost-receipt-create"), _form())
     assert response.status_code == 400 and "product" in response.context["form"].errors
     with tenant_scope(tenant):
         assert CostReceipt.objects.count() == 1
@@ -300,7 +308,7 @@ def test_a_receipt_of_another_product_is_not_deleted_through_this_one(
 ) -> None:
     with tenant_scope(tenant):
         other = Product.objects.create(tenant=tenant, sku="LID-1", name="Lid")
-    url = reverse("finance:cost-receipt-delete", args=[other.pk])
+    url = reverse("finance:profit-cost-receipt-delete", args=[other.pk])
     assert owner_client.post(url, {"receipt": receipt.pk}).status_code == 404
     with tenant_scope(tenant):
         assert CostReceipt.objects.filter(pk=receipt.pk).exists()
