@@ -1,5 +1,5 @@
 """Reads of the P&L, all from the daily rollup (ProfitDaily) but the drill-down to orders (ProfitFact): one
-indexed aggregate query each, in the tenant's reporting currency.
+indexed aggregate query each (by SKU: then the products' labels), in the tenant's reporting currency.
 
 A `Period` is a span of UTC days with optional filters (store, marketplace, buyer country, product);
 `previous()` is the span of the same length just before it. Margin is net profit over revenue (sales and
@@ -17,6 +17,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 
 from acorn.tenancy.models import Tenant
 from finance.profit.models import COMPONENTS, FactKind, ProfitDaily, ProfitFact
+from inventory.models import Product
 
 SUMMED = (*COMPONENTS, "tax", "net", "units", "units_refunded", "orders", "facts", "estimated", "cost_missing")
 BREAKDOWNS = ("sku", "store", "country")
@@ -122,17 +123,28 @@ def profit_breakdown(*, tenant: Tenant, period: Period, by: str, sort: str = "-n
         raise ValueError(f"Unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}.")
     rows = _filtered(ProfitDaily, tenant=tenant, period=period)
     if by == "sku":
-        grouped = rows.values("product_id", "sku", product_sku=F("product__sku"), product_name=F("product__name"))
+        # Summed per (product, SKU) first and labelled after: joining the products before grouping hashes or
+        # sorts every rollup row by the product's SKU and name too (a million order lines: 5x slower).
+        grouped = rows.values("product_id", "sku")
     elif by == "store":
         grouped = rows.values("store_id", store_name=F("store__name"))
     else:
         grouped = rows.values("country")
+    groups = list(grouped.annotate(**_sums()).order_by())
+    labels: dict[int, tuple[str, str]] = {}
+    if by == "sku":
+        wanted = {group["product_id"] for group in groups if group["product_id"] is not None}
+        labels = {
+            pk: (sku, name)
+            for pk, sku, name in Product.objects.filter(tenant=tenant, pk__in=wanted).values_list("pk", "sku", "name")
+        }
     found = []
-    for group in grouped.annotate(**_sums()).order_by():
+    for group in groups:
         totals = _totals(group, tenant.reporting_currency)
         if by == "sku":
             if group["product_id"] is not None:
-                key, label, detail = group["product_id"], group["product_sku"], group["product_name"]
+                key = group["product_id"]
+                label, detail = labels.get(key, ("", ""))
             elif group["sku"]:
                 key, label, detail = f"sku:{group['sku']}", group["sku"], "unmapped"
             else:
