@@ -235,7 +235,7 @@ def _export_header(by: str) -> list[str]:
 
 def _export_rows(period: Period, by: str, rows: list[BreakdownRow], currency: str) -> Iterator[list[Any]]:
     for row in rows:
-        label = [row.label] if by != "sku" else [row.label or _("Costs of no product"), _detail(row)]
+        label = [row.label] if by != "sku" else [row.label or _("Not assigned to a SKU"), _detail(row)]
         totals = row.totals
         yield [
             period.start.isoformat(),

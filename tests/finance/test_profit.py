@@ -372,3 +372,28 @@ def test_another_tenant_sees_none_of_it(store: Store, enqueued: EnqueuedTasks) -
         assert not ProfitFact.objects.exists() and not ProfitDaily.objects.exists()
     with tenant_scope(store.tenant):
         assert ProfitFact.objects.count() == 2
+
+
+def test_a_refund_of_the_whole_order_is_shared_over_its_lines(store: Store, enqueued: EnqueuedTasks) -> None:
+    with tenant_scope(store.tenant):
+        earbuds, case = _products(store.tenant)
+        order, _a, _b = _order(store)
+        Refund.objects.create(
+            tenant=store.tenant,
+            store=store,
+            order=order,
+            order_external_id=ORDER_ID,
+            external_id="GOODWILL-1",
+            dedupe_key="GOODWILL-1",
+            origin="channel",
+            status="succeeded",
+            currency="USD",
+            amount=Decimal("10.00"),
+            net_amount=Decimal("-10.00"),
+            principal_amount=Decimal("-10.00"),
+            refunded_at=REFUNDED,
+        )
+        pnl = order_pnl(order=order, reporting_currency="USD")
+    refunds = {row.draft.product_id: row.own.values["refunds"] for row in pnl.rows if row.draft.kind == "refund"}
+    # principal 55.00 and 15.00: 10.00 shared 7.86 / 2.14, adding up to the refund exactly
+    assert refunds == {earbuds.pk: Decimal("-7.86"), case.pk: Decimal("-2.14")}
