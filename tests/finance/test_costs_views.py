@@ -95,10 +95,10 @@ def test_the_costs_pages_show_their_data_in_both_languages(
     owner_client: Client, product: Product, receipt: CostReceipt, language: str, words: dict[str, str]
 ) -> None:
     body = _page(owner_client, reverse("finance:profit-cost-list"), language)
-    assert words["list"] in body and "MUG-1" in body and "5.5000 USD" in body and "Shenzhen" in body
+    assert words["list"] in body and "MUG-1" in body and "5.50 USD" in body and "Shenzhen" in body
     assert reverse("finance:profit-cost-history", args=[product.pk]) in body
     body = _page(owner_client, reverse("finance:profit-cost-history", args=[product.pk]), language)
-    assert words["history"] in body and "PO-77" in body and "50.00" in body and "5.5000 USD" in body
+    assert words["history"] in body and "PO-77" in body and "50.00" in body and "5.50 USD" in body
     body = _page(owner_client, reverse("finance:profit-cost-receipt-create") + "?product=MUG-1", language)
     assert words["form"] in body and 'value="MUG-1"' in body
     body = _page(owner_client, reverse("finance:profit-cost-import"), language)
