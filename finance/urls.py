@@ -1,6 +1,6 @@
 """The finance console under /app/finance/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from finance import views
 
@@ -39,6 +39,7 @@ urlpatterns = [
     path("periods/", views.period_list_view, name="period-list"),
     path("periods/close/", views.period_close_view, name="period-close"),
     path("periods/reopen/", views.period_reopen_view, name="period-reopen"),
+    path("profit/costs-of-no-order/", include("finance.profit.urls_other")),
 ]
 
 # Journal exports

@@ -103,3 +103,8 @@ def products_for_channel_skus(
         for product in Product.objects.filter(tenant_id=store.tenant_id, sku__in=unmapped, active=True):
             by_sku[product.sku] = product
     return by_sku, by_asin
+
+
+def product_choices(*, tenant: Tenant) -> QuerySet[Product]:
+    """The products a cost entered by hand may name: the tenant's active products by SKU."""
+    return Product.objects.filter(tenant=tenant, active=True).order_by("sku")
