@@ -253,11 +253,11 @@ def _read_xlsx(data: bytes, result: AdImportResult) -> _Table | None:
         sheet = book.worksheets[0]
         iterator: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
         first: list[list[Any]] = []
-        for cells in iterator:
-            first.append(list(cells))
+        for top in iterator:
+            first.append(list(top))
             if len(first) >= HEADER_SEARCH_LINES:
                 break
-        index = _header_index([[str(c) if c is not None else "" for c in cells] for cells in first])
+        index = _header_index([[str(c) if c is not None else "" for c in top] for top in first])
         if index is None:
             _unknown_header([str(c) if c is not None else "" for c in first[0]] if first else [], result)
             return None
@@ -266,10 +266,10 @@ def _read_xlsx(data: bytes, result: AdImportResult) -> _Table | None:
         table = _Table(header={key: name for key, name in zip(keys, raw_header, strict=False) if key}, rows=[])
 
         def _rows() -> Iterator[tuple[int, list[Any]]]:
-            for offset, cells in enumerate(first[index + 1 :], start=index + 2):
-                yield offset, cells
-            for offset, cells in enumerate(iterator, start=len(first) + 1):
-                yield offset, list(cells)
+            for offset, head in enumerate(first[index + 1 :], start=index + 2):
+                yield offset, head
+            for offset, more in enumerate(iterator, start=len(first) + 1):
+                yield offset, list(more)
 
         for line, cells in _rows():
             if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
@@ -348,10 +348,9 @@ def parse_spend(value: Any) -> Decimal | None:
     negative = text.startswith("(") and text.endswith(")")
     text = _MONEY_JUNK.sub("", text).strip("()")
     if "," in text and "." in text:
-        if text.rfind(",") > text.rfind("."):
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
+        # whichever comes last is the decimal separator
+        last_comma = text.rfind(",") > text.rfind(".")
+        text = text.replace(".", "").replace(",", ".") if last_comma else text.replace(",", "")
     elif "," in text:
         text = text.replace(",", ".") if re.search(r",\d{1,2}$", text) else text.replace(",", "")
     try:
@@ -388,9 +387,7 @@ def _check_header(table: _Table, report_format: AdReportFormat, currency: str, r
     if not present & set(report_format.spend):
         result.problem(1, "Spend", _("Missing column: the report needs the spend of each row."))
     if not present & set(report_format.currency) and not currency:
-        result.problem(
-            1, "Currency", _("The report has no currency column: choose the report's currency on the form.")
-        )
+        result.problem(1, "Currency", _("The report has no currency column: choose the report's currency on the form."))
     return result.problem_count == before
 
 
@@ -403,9 +400,11 @@ def _check_rows(table: _Table, report_format: AdReportFormat, currency: str, res
         spend_column, raw_spend = _first(values, report_format.spend)
         spend = parse_spend(raw_spend)
         if spend is None:
-            result.problem(line, table.header.get(spend_column, "Spend"), _("Not an amount: %(value)s") % {
-                "value": _text(raw_spend) or _("(empty)")
-            })
+            result.problem(
+                line,
+                table.header.get(spend_column, "Spend"),
+                _("Not an amount: %(value)s") % {"value": _text(raw_spend) or _("(empty)")},
+            )
         elif spend < 0:
             result.problem(line, table.header.get(spend_column, "Spend"), _("Spend cannot be negative."))
         currency_column, raw_currency = _first(values, report_format.currency)

@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
-from uuid import uuid4
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -49,7 +49,6 @@ from inventory.models import Product, Warehouse
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-REFRESH_TASK = "finance.refresh_profit"
 # How far back a settings change rebuilds the P&L: the console's longest period (a year) and its previous
 # period's start for the comparison, with margin.
 REBUILD_DAYS = 400
@@ -111,13 +110,13 @@ def other_costs_refresh_due(*, tenant_id: int, other_cost_ids: Iterable[int]) ->
     """The P&L of these costs of no order must be recomputed once the transaction commits."""
     ids = sorted(set(other_cost_ids))
     if ids:
-        enqueue_on_commit(REFRESH_TASK, robust=True, tenant_id=tenant_id, other_cost_ids=ids)
+        enqueue_on_commit("finance.refresh_profit", robust=True, tenant_id=tenant_id, other_cost_ids=ids)
 
 
 def profit_rebuild_due(*, tenant_id: int) -> None:
     """Every figure may have changed (a setting): rebuild the P&L since REBUILD_DAYS ago after the commit."""
     since = (timezone.now() - timedelta(days=REBUILD_DAYS)).isoformat()
-    enqueue_on_commit(REFRESH_TASK, robust=True, tenant_id=tenant_id, since=since)
+    enqueue_on_commit("finance.refresh_profit", robust=True, tenant_id=tenant_id, since=since)
 
 
 # --- from statements --------------------------------------------------------------------------------------
@@ -370,7 +369,12 @@ def profit_settings_update(
         changed = True
     if changed:
         audit_record(
-            tenant=tenant, actor=actor, action="profit.settings_changed", target=settings_row, before=before, after=after
+            tenant=tenant,
+            actor=actor,
+            action="profit.settings_changed",
+            target=settings_row,
+            before=before,
+            after=after,
         )
         profit_rebuild_due(tenant_id=tenant.pk)
     return changed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
@@ -40,14 +41,15 @@ def other_cost_list(
     return costs.order_by("-day", "-pk")
 
 
-def other_cost_totals(*, costs: QuerySet[OtherCost]) -> list[dict[str, object]]:
+def other_cost_totals(*, costs: QuerySet[OtherCost]) -> list[dict[str, Any]]:
     """What the filtered costs add up to per kind and currency (never one sum across currencies)."""
-    return list(
+    rows = (
         costs.order_by()
         .values("kind", "currency")
         .annotate(total=Sum("amount"), count=Count("pk"))
         .order_by("kind", "currency")
     )
+    return [dict(row) for row in rows]
 
 
 def other_cost_manual_get_or_404(*, tenant: Tenant, pk: int) -> OtherCost:
@@ -61,8 +63,10 @@ def other_cost_manual_get_or_404(*, tenant: Tenant, pk: int) -> OtherCost:
 
 def ad_spend_upload_list(*, tenant: Tenant) -> QuerySet[AdSpendUpload]:
     """The advertising reports imported, newest first."""
-    return AdSpendUpload.objects.filter(tenant=tenant).select_related("store", "uploaded_by").order_by(
-        "-uploaded_at", "-pk"
+    return (
+        AdSpendUpload.objects.filter(tenant=tenant)
+        .select_related("store", "uploaded_by")
+        .order_by("-uploaded_at", "-pk")
     )
 
 
@@ -75,7 +79,10 @@ def profit_settings_get(*, tenant: Tenant) -> ProfitSettings:
 def fulfilment_rate_rows(*, tenant: Tenant) -> list[tuple[Warehouse, FulfilmentRate | None]]:
     """Every warehouse of the tenant with its fulfilment rate (None: not set)."""
     rates = {rate.warehouse_id: rate for rate in FulfilmentRate.objects.filter(tenant=tenant)}
-    return [(warehouse, rates.get(warehouse.pk)) for warehouse in Warehouse.objects.filter(tenant=tenant).order_by("name", "pk")]
+    return [
+        (warehouse, rates.get(warehouse.pk))
+        for warehouse in Warehouse.objects.filter(tenant=tenant).order_by("name", "pk")
+    ]
 
 
 def products_for_channel_skus(

@@ -64,7 +64,9 @@ def other_cost_list_view(request: TenantRequest) -> HttpResponse:
     filters = form.filters()
     costs = other_cost_list(tenant=request.tenant, **filters)
     page = keyset_paginate(costs, ordering="-day", cursor=request.GET.get("cursor"), per_page=PER_PAGE)
-    totals = [{**row, "label": _KIND_LABELS.get(str(row["kind"]), row["kind"])} for row in other_cost_totals(costs=costs)]
+    totals = [
+        {**row, "label": _KIND_LABELS.get(str(row["kind"]), row["kind"])} for row in other_cost_totals(costs=costs)
+    ]
     return render(
         request,
         "finance/profit/other_cost_list.html",
@@ -195,7 +197,9 @@ def profit_settings_view(request: TenantRequest) -> HttpResponse:
             form_add_errors(form, error)
         else:
             if changed:
-                messages.success(request, _("Settings saved. Profit is being recalculated; this can take a few minutes."))
+                messages.success(
+                    request, _("Settings saved. Profit is being recalculated; this can take a few minutes.")
+                )
             else:
                 messages.info(request, _("Nothing changed."))
             return redirect("finance:profit-settings")

@@ -233,7 +233,8 @@ def _console_csv(rows: list[str]) -> bytes:
 
 def _console_row(day: date, campaign: str, group: str, sku: str, asin: str, spend: str) -> str:
     shown = day.strftime('"%b %d, %Y"')  # the US console writes "Sep 01, 2026"
-    return f"{shown},Not grouped,USD,{campaign},{group},{sku},{asin},1204,31,2.57%,$0.52,{spend},$10.00,1%,1,1,1,1%,1,0,$10.00,$0.00"
+    metrics = "1%,1,1,1,1%,1,0,$10.00,$0.00"
+    return f"{shown},Not grouped,USD,{campaign},{group},{sku},{asin},1204,31,2.57%,$0.52,{spend},$10.00,{metrics}"
 
 
 def _ad_costs(tenant: Tenant) -> dict[str, Decimal]:
@@ -528,7 +529,11 @@ def _spread(amount: str, currency: str, units: dict[int, int]) -> dict[int, Deci
 
 
 def test_spread_by_units_sold() -> None:
-    assert _spread("-10.00", "USD", {1: 1, 2: 1, 3: 1}) == {1: Decimal("-3.34"), 2: Decimal("-3.33"), 3: Decimal("-3.33")}
+    assert _spread("-10.00", "USD", {1: 1, 2: 1, 3: 1}) == {
+        1: Decimal("-3.34"),
+        2: Decimal("-3.33"),
+        3: Decimal("-3.33"),
+    }
     assert _spread("100", "JPY", {7: 2, 9: 1}) == {7: Decimal("67"), 9: Decimal("33")}
     assert _spread("-5.00", "USD", {1: 0, 2: -1}) == {}  # nothing sold: stays unassigned
     assert _spread("-5.00", "USD", {}) == {}
@@ -538,7 +543,7 @@ def test_spread_by_units_sold() -> None:
 def test_spread_shares_add_up_exactly(seed: int) -> None:
     generator = random.Random(seed)
     currency = generator.choice(["USD", "JPY", "EUR", "KWD", "CNY"])
-    cents = generator.randint(-10**7, 10**7)
+    cents = generator.randint(-(10**7), 10**7)
     amount = str(Decimal(cents).scaleb(-generator.randint(0, 4)))
     units = {generator.randint(1, 10**6): generator.randint(0, 50) for _ in range(generator.randint(1, 40))}
 
@@ -555,4 +560,3 @@ def test_spread_shares_add_up_exactly(seed: int) -> None:
         exact = quantize_amount(Decimal(amount), currency) * units[product] / total_units
         assert abs(share - exact) < quantum  # no share is off by a whole minor unit or more
         assert share == share.quantize(quantum)
-

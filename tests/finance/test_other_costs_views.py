@@ -96,7 +96,12 @@ def test_add_a_cost_by_hand(tenant: Tenant, store: Store, owner_client: Client) 
     assert response.status_code == 302
     with tenant_scope(tenant):
         cost = OtherCost.objects.get(tenant=tenant)
-    assert (cost.kind, cost.amount, cost.store_id, cost.source) == ("subscription", Decimal("-39.99"), store.pk, "manual")
+    assert (cost.kind, cost.amount, cost.store_id, cost.source) == (
+        "subscription",
+        Decimal("-39.99"),
+        store.pk,
+        "manual",
+    )
 
 
 def test_add_form_says_what_is_wrong(owner_client: Client) -> None:
