@@ -366,14 +366,15 @@ def test_a_bad_line_writes_nothing_and_names_line_and_column(tenant: Tenant, sto
 
 
 @pytest.mark.parametrize(
-    ("data", "line", "column"),
+    ("text", "line", "column"),
     [
-        (b"when,what,how much\n2026-01-01,x,1\n", 1, ""),  # no format ACORN knows
-        (b"date,sku,spend\n2026-01-01,x,1\n", 1, "Currency"),  # no currency, none chosen
-        (b"date,sku,spend,currency\n2026-01-01,x,1,ZZZ\n", 2, "currency"),
+        ("when,what,how much\n{day},x,1\n", 1, ""),  # no format ACORN knows
+        ("date,sku,spend\n{day},x,1\n", 1, "Currency"),  # no currency, none chosen
+        ("date,sku,spend,currency\n{day},x,1,ZZZ\n", 2, "currency"),
     ],
 )
-def test_file_level_problems(tenant: Tenant, store: Store, data: bytes, line: int, column: str) -> None:
+def test_file_level_problems(tenant: Tenant, store: Store, text: str, line: int, column: str) -> None:
+    data = text.format(day=_days_ago(3).isoformat()).encode()
     with tenant_scope(tenant):
         result = ad_report_import(tenant=tenant, store=store, data=data, filename="f.csv")
         assert [(p.line, p.column) for p in result.problems] == [(line, column)]

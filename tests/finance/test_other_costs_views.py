@@ -189,6 +189,7 @@ def test_a_refused_report_lists_its_problems(tenant: Tenant, store: Store, owner
     body = response.content.decode()
     assert response.status_code == 400
     assert "Nothing was saved" in body and "Not a date: not a day" in body
+    assert "<code>ads.csv</code>" in body  # the file, line, column and what is wrong
     with tenant_scope(tenant):
         assert not AdSpendUpload.objects.filter(tenant=tenant).exists()
 
