@@ -55,7 +55,7 @@ CLOCK_AHEAD_DAYS ?= 366 31
 CLOCK_TESTS ?= tests/refunds tests/orders/test_shipments.py tests/orders/test_shipments_e2e.py \
 	tests/channels/test_sync_engine.py tests/channels/test_views.py tests/tenancy/test_services.py \
 	tests/test_fx.py tests/test_money.py tests/test_beat.py tests/test_embedded_install.py tests/test_clock.py \
-	tests/finance
+	tests/finance tests/fx
 test-clock: setup
 	$(PY) manage.py compile_translations
 	for days in $(CLOCK_AHEAD_DAYS); do \

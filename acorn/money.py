@@ -10,6 +10,7 @@ request at a time always add up to the whole.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -85,6 +86,28 @@ def unit_share(total: Decimal, *, currency: str, units: int, done: int, taking: 
         return quantize_amount(left, currency)
     share = quantize_amount(total * (done + taking) / units, currency) - quantize_amount(total * done / units, currency)
     return quantize_amount(min(max(share, Decimal(0)), left), currency)
+
+
+def allocate(total: Decimal, weights: Sequence[Decimal | int], currency: str) -> list[Decimal]:
+    """`total` split over parts in proportion to `weights`, each share quantised, the shares adding up to the
+    quantised total exactly: share i is q(total x weights up to i / all) - q(total x weights before i / all),
+    so rounding never drifts. Equal parts when every weight is zero; [] for no parts."""
+    if not weights:
+        return []
+    whole = quantize_amount(total, currency)
+    values = [to_decimal(weight) for weight in weights]
+    if any(value < 0 for value in values):
+        raise ValueError("Weights to allocate by cannot be negative.")
+    if not any(values):
+        values = [Decimal(1)] * len(values)
+    all_weight = sum(values, Decimal(0))
+    shares, before, running = [], Decimal(0), Decimal(0)
+    for value in values:
+        running += value
+        upto = quantize_amount(whole * running / all_weight, currency)
+        shares.append(upto - before)
+        before = upto
+    return shares
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:

@@ -6,9 +6,10 @@ Online (a fan-out, then one task per connected company)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped
@@ -16,7 +17,7 @@ from acorn.tenancy.tasks import TenantTask
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
 from finance.ledger.services import channel_journals_rebuild, settlement_journals
-from finance.profit.rollup import profit_refresh
+from finance.profit.rollup import NIGHTLY_REBUILD_DAYS, profit_rebuild, profit_refresh
 from finance.quickbooks.client import QuickBooksError
 from finance.quickbooks.selectors import quickbooks_connections_active
 from finance.quickbooks.services import journals_post
@@ -128,18 +129,39 @@ def refresh_profit_task(
     tenant_id: int,
     order_ids: list[int] | None = None,
     refund_ids: list[int] | None = None,
+    settlement_ids: list[int] | None = None,
     other_cost_ids: list[int] | None = None,
     product_ids: list[int] | None = None,
     since: str | None = None,
 ) -> int:
-    """Recompute the P&L of what changed: orders, refunds, costs of no order, or every sale of products since
-    a moment (ISO 8601) after their cost changed. Safe to run twice."""
+    """Recompute the P&L of what changed: orders, refunds, statements, costs of no order, or every sale of
+    products since a moment (ISO 8601) after their cost changed. Safe to run twice."""
     tenant = Tenant.objects.get(pk=tenant_id)
     return profit_refresh(
         tenant=tenant,
         order_ids=order_ids or (),
         refund_ids=refund_ids or (),
+        settlement_ids=settlement_ids or (),
         other_cost_ids=other_cost_ids or (),
         product_ids=product_ids or (),
         since=datetime.fromisoformat(since) if since else None,
     )
+
+
+@shared_task(name="finance.rebuild_profit_nightly", acks_late=True)
+def rebuild_profit_nightly_task() -> int:
+    """Nightly: queue the P&L rebuild of the last NIGHTLY_REBUILD_DAYS days of every active company (rates
+    loaded late, mappings and costs changed, anything a refresh missed). Returns the companies queued."""
+    with dangerously_unscoped():
+        tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        rebuild_profit_task.delay(tenant_id=tenant_id, days=NIGHTLY_REBUILD_DAYS)
+    return len(tenant_ids)
+
+
+@shared_task(name="finance.rebuild_profit", base=TenantTask, bind=True, acks_late=True)
+def rebuild_profit_task(self: TenantTask, *, tenant_id: int, days: int | None = None) -> int:
+    """Rebuild one company's P&L for the last `days` days (all history when None). Safe to run twice."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    since = timezone.now().date() - timedelta(days=days) if days is not None else None
+    return profit_rebuild(tenant=tenant, since=since)

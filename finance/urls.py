@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from finance import views
+from finance.profit import views as profit_views
 
 app_name = "finance"
 
@@ -57,4 +58,12 @@ urlpatterns += [
     path("quickbooks/disconnect/", views.quickbooks_disconnect_view, name="quickbooks-disconnect"),
     path("quickbooks/accounts/", views.quickbooks_accounts_match_view, name="quickbooks-accounts"),
     path("quickbooks/post/", views.quickbooks_post_view, name="quickbooks-post"),
+]
+
+# Profit
+urlpatterns += [
+    path("profit/", profit_views.profit_view, name="profit"),
+    path("profit/products/<int:product_pk>/", profit_views.profit_product_view, name="profit-product"),
+    path("profit/unmapped/", profit_views.profit_sku_view, name="profit-sku"),
+    path("profit/export/<str:fmt>/", profit_views.profit_export_view, name="profit-export"),
 ]

@@ -149,7 +149,6 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
         ("periods", _("Periods"), "finance:period-list", "finance.view"),
         ("journal-exports", _("Journal exports"), "finance:journal-export-list", "finance.export"),
         ("quickbooks", _("QuickBooks"), "finance:quickbooks", "finance.view"),
-        ("other-costs", _("Costs of no order"), "finance:other-cost-list", "profit.view"),
     ]
     return section_tabs_for(request, candidates, active)
 

@@ -15,6 +15,7 @@ from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
 from orders import exports
 from orders.forms import OrderFilterForm
+from orders.hooks import order_detail_sections
 from orders.selectors import (
     ORDER_SORTS,
     OrderFilters,
@@ -105,5 +106,6 @@ def order_detail_view(request: TenantRequest, order_pk: int) -> HttpResponse:
             "shipments": shipments,
             "fulfillment": fulfillment,
             "events": audit_events_for(tenant=request.tenant, objects=audited)[:50],
+            "sections": order_detail_sections(request, order),  # the apps above (finance: the order's P&L)
         },
     )

@@ -65,6 +65,7 @@ from channels.adapters.registry import adapter_class_for, adapter_for, platform_
 from channels.models import Store, StoreStatus
 from channels.store_state import store_mark_auth_interrupted
 from refunds.alerts import refund_product_ids, refunds_changed
+from refunds.listeners import refunds_money_changed
 from refunds.models import Refund, RefundLine, RefundOrigin, RefundStatus
 from refunds.rates import rollup_refresh_for_refunds
 from refunds.restock import refund_restock_after_success
@@ -196,6 +197,7 @@ def _settle(refund_pk: int, outcome: _Outcome, *, only_feed: str | None = None) 
             )
         if row.status == RefundStatus.SUCCEEDED:
             rollup_refresh_for_refunds(store=row.store, refunds=[row])  # refund rates count it now
+            refunds_money_changed(tenant_id=row.tenant_id, refund_ids=[row.pk])  # profit
             refunds_changed(tenant_id=row.tenant_id, product_ids=refund_product_ids([row.pk]))  # alerts, on commit
         if row.status == RefundStatus.SUCCEEDED and row.restock:
             refund_restock_after_success(refund=row)

@@ -56,6 +56,7 @@ from channels.models import Store
 from channels.sync import PersistCounts
 from inventory.selectors import mapping_resolve
 from orders.models import Order, OrderLine
+from refunds.listeners import refunds_money_changed
 from refunds.models import (
     Refund,
     RefundLine,
@@ -376,6 +377,7 @@ def refund_upsert_page(*, store: Store, refunds: Sequence[ExternalRefund]) -> Pe
         if "flagged_for_service" in classify_refund(refund) and refund.flagged_for_service:
             flagged.append(refund.pk)
     rollup_refresh_for_refunds(store=store, refunds=touched.values())  # refund rates: refund and order days
+    refunds_money_changed(tenant_id=store.tenant_id, refund_ids=list(touched))  # profit
     after_refunds_page(store=store, refund_ids=list(touched), flagged_ids=flagged)  # alerts, customer service
     return PersistCounts(created=created, updated=updated, skipped=skipped)
 

@@ -47,6 +47,7 @@ from inventory.ledger import stock_move
 from inventory.models import MovementKind, Product, StockMovement, Warehouse, WarehouseKind
 from inventory.selectors import mapping_resolve
 from orders.models import OrderLine
+from refunds.listeners import refunds_money_changed
 from refunds.models import Refund, RefundLine, RestockState, Return, ReturnSource, ReturnStatus
 
 if TYPE_CHECKING:
@@ -199,6 +200,7 @@ def return_restock(
     _move([_Units(p.product, p.units * damaged) for p in scale], warehouse, damaged=True, reference=reference,
           reason=reason, actor=actor)  # fmt: skip
     record.refresh_from_db()
+    refunds_money_changed(tenant_id=record.tenant_id, refund_ids=[record.refund_id] if record.refund_id else [])
     audit_record(
         tenant=record.tenant,
         actor=actor,
@@ -227,6 +229,7 @@ def return_restock_by_disposition(*, record: Return) -> str:
             restock_state=RestockState.BY_CHANNEL, updated_at=timezone.now()
         )
         record.restock_state = RestockState.BY_CHANNEL
+        refunds_money_changed(tenant_id=record.tenant_id, refund_ids=[record.refund_id] if record.refund_id else [])
         return record.restock_state
     disposition = record.disposition.strip().upper().replace(" ", "_")
     if record.status not in (ReturnStatus.RECEIVED, ReturnStatus.CLOSED) or not disposition:

@@ -4,7 +4,10 @@ the simulator runs and the stores keep working after it restarts (the world itse
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from simulator.ecb import EcbContext
+from simulator.faults import FaultInjector, FaultProfile
 from simulator.warehouse import WarehouseContext
 from simulator.world import World
 
@@ -70,3 +73,15 @@ DEMO_WAREHOUSE_SECRET = "acorn-demo-warehouse-signing-secret"  # the simulator's
 def install_demo_warehouse(warehouses: WarehouseContext) -> str:
     """Open the demo's warehouse on the simulator; returns its order endpoint."""
     return warehouses.add_warehouse(DEMO_WAREHOUSE_SLUG, DEMO_WAREHOUSE_SECRET)
+
+
+def demo_ecb_history_csv(seed: int = 1) -> str:
+    """The ECB history file (eurofxref-hist.csv) a simulator with this seed serves now, built in memory, so
+    `manage.py demo` can store recent rates before the simulator runs (the rates are the same it serves)."""
+    context = EcbContext(
+        seed=seed,
+        clock=lambda: datetime.now(UTC),
+        faults=FaultInjector(FaultProfile(), seed),
+        base_url=lambda: "",
+    )
+    return context.history_csv()

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from simulator.amazon import front as amazon_front
 from simulator.amazon.common import AmazonContext
+from simulator.ecb import EcbContext
 from simulator.faults import FaultInjector, FaultProfile
 from simulator.http import Request, Response, Router
 from simulator.quickbooks import front as quickbooks_front
@@ -163,6 +164,8 @@ class SimulatorServer:
         self.router.add(warehouse_routes(self.warehouse))
         self.quickbooks = QuickBooksContext(base_url=lambda: self.url)
         self.router.add(quickbooks_front.routes(self.quickbooks))
+        self.ecb = EcbContext(seed=seed, clock=self.world.now, faults=self.faults, base_url=lambda: self.url)
+        self.router.add(self.ecb.routes())
 
     @property
     def url(self) -> str:

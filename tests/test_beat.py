@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from acorn.celery import app
+from acorn.fx.selectors import rates_status
+from acorn.fx.services import rate_on
 from acorn.notifications.models import Notification
 from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Role, Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
@@ -30,6 +32,7 @@ from channels.adapters.base import ExternalReturn
 from channels.models import DataPermission, Store, StoreStatus
 from finance.ledger.services import LineDraft, journal_write
 from finance.models import Account, JournalEntry, JournalSource, JournalStatus, LedgerRole, Settlement, SettlementKind
+from finance.profit.models import ProfitDaily, ProfitFact
 from finance.quickbooks.services import AppCredentials, quickbooks_connect
 from inventory import allocation
 from inventory import services as stock
@@ -62,9 +65,10 @@ def _fast_sync(settings: Any) -> None:
 
 
 @pytest.fixture
-def sim() -> Iterator[SimulatorServer]:
+def sim(settings: Any) -> Iterator[SimulatorServer]:
     with SimulatorServer(seed=41, world=World(seed=41, clock=ManualClock(NOW)), tls_port=None) as server:
         server.warehouse.delay_seconds = 0
+        settings.ACORN_ECB_RATES_URL = server.ecb.daily_url  # the ECB's files from the simulator too
         yield server
 
 
@@ -364,6 +368,13 @@ def _statements_built(companies: list[Company], result: Any, ran: list[tuple[Tas
             assert statement.total_amount == company.woo_total and statement.balanced
 
 
+def _profit_rebuilt(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert _queued_tenants(ran, "finance.rebuild_profit") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            assert ProfitFact.objects.filter(kind="sale").exists() and ProfitDaily.objects.exists()
+
+
 def _journals_posted(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
     assert result == len(companies)
     assert _queued_tenants(ran, "finance.post_journals") == {c.tenant.pk for c in companies}
@@ -371,6 +382,15 @@ def _journals_posted(companies: list[Company], result: Any, ran: list[tuple[Task
         with tenant_scope(company.tenant):
             entry = JournalEntry.objects.get(pk=company.journal_id)
             assert entry.status == JournalStatus.POSTED and entry.external_id
+
+
+def _rates_fetched(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    # Rates are global (no tenant): both companies convert at the ECB's latest day, fetched over HTTP.
+    assert result["created"] > 0 and result["history_read"] is True
+    latest = date.fromisoformat(result["latest_day"])
+    found = rate_on("EUR", "USD", latest)
+    assert found is not None and found[1:] == (latest, "ecb")
+    assert rates_status().latest_date == latest
 
 
 CHECKS: dict[str, Check] = {
@@ -390,6 +410,8 @@ CHECKS: dict[str, Check] = {
     "send-weekly-digests": _digests,
     "build-woocommerce-statements": _statements_built,
     "post-quickbooks-journals": _journals_posted,
+    "rebuild-profit": _profit_rebuilt,
+    "fetch-exchange-rates": _rates_fetched,
 }
 
 

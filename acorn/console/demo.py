@@ -7,6 +7,7 @@ is kept and says how to install it (`acorn.devtools.simulator_required`).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -16,6 +17,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from acorn.devtools import simulator_required
+from acorn.fx.fetch import ECB_SOURCE
+from acorn.fx.reference_file import reference_rates_parse
+from acorn.fx.services import reference_rates_upsert
 from acorn.money import quantize_amount
 from acorn.tenancy.models import Membership, Plan, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -170,7 +174,8 @@ def _demo_catalogue(tenant: Tenant, owner: Any) -> dict[str, int]:
                     actor=owner,
                     sku=sku,
                     name=title,
-                    unit_cost_amount=quantize_amount(price_usd * Decimal("7.1") * Decimal("0.3"), "CNY"),
+                    # 30 % of the price of one unit (a 2-pack listing's price is for two).
+                    unit_cost_amount=quantize_amount(price_usd / multiplier * Decimal("7.1") * Decimal("0.3"), "CNY"),
                     unit_cost_currency="CNY",
                     low_stock_threshold=15,
                 )
@@ -302,6 +307,20 @@ def _demo_refund_rules(tenant: Tenant, owner: Any) -> None:
             rule_save(tenant=tenant, rule=ClassificationRule(tenant=tenant, **values), actor=owner)
 
 
+def _demo_exchange_rates() -> int:
+    """The last ACORN_FX_HISTORY_DAYS days of ECB reference rates as the simulator (`make run` starts it with
+    seed 1) serves them at ACORN_ECB_RATES_URL, read through the loader's parser, so the console converts at
+    recent rates before the beat's first fetch (which then finds them equal). Returns the rates created."""
+    with simulator_required(_SIMULATOR_PURPOSE):
+        from simulator.demo import demo_ecb_history_csv
+
+    rates = reference_rates_parse(demo_ecb_history_csv(), name="simulator eurofxref-hist.csv")
+    if not rates:
+        return 0
+    since = max(rate.day for rate in rates) - timedelta(days=settings.ACORN_FX_HISTORY_DAYS)
+    return reference_rates_upsert(rates=[rate for rate in rates if rate.day >= since], source=ECB_SOURCE).created
+
+
 @transaction.atomic
 def demo_seed() -> dict[str, Any]:
     """Create (or complete) the demo tenant with one member per role. Running it twice changes nothing."""
@@ -327,7 +346,9 @@ def demo_seed() -> dict[str, Any]:
         _demo_fulfilment(tenant, owner)
         _demo_sharing(tenant, owner)
         _demo_refund_rules(tenant, owner)
+    exchange_rates = _demo_exchange_rates()
     return {
+        "exchange_rates_created": exchange_rates,
         "stores": stores,
         "catalogue": catalogue,
         "tenant": tenant.slug,

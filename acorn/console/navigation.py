@@ -25,6 +25,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("orders", _("Orders"), "orders:order-list", "orders.view", "☰"),
     NavItem("inventory", _("Inventory"), "inventory:product-list", "inventory.view", "▤"),
     NavItem("refunds", _("Refunds"), "refunds:refund-list", "refunds.view", "↺"),
+    NavItem("profit", _("Profit"), "finance:profit", "profit.view", "↗", claims=("finance:profit",)),
     NavItem("finance", _("Finance"), "finance:settlement-list", "finance.view", "¤"),
     NavItem(
         "alerts",

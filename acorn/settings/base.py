@@ -312,6 +312,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.dispatch_quickbooks_posting",
         "schedule": crontab(minute=25),
     },
+    # The P&L of the last 120 days recomputed nightly (rates loaded late, mappings and costs changed).
+    "rebuild-profit": {
+        "task": "finance.rebuild_profit_nightly",
+        "schedule": crontab(minute=10, hour=3),
+    },
+    # The ECB's reference rates, published around 16:00 CET (14:00 or 15:00 UTC) on TARGET working days:
+    # fetched at 15:30 UTC, and again at 21:30 UTC to catch up when the first run found the ECB late or away.
+    "fetch-exchange-rates": {
+        "task": "fx.fetch_exchange_rates",
+        "schedule": crontab(minute=30, hour="15,21"),
+    },
 }
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
@@ -392,6 +403,15 @@ ACORN_QUICKBOOKS_MINOR_VERSION = env.int("ACORN_QUICKBOOKS_MINOR_VERSION", defau
 ACORN_QUICKBOOKS_RETRIES = env.int("ACORN_QUICKBOOKS_RETRIES", default=3)
 ACORN_QUICKBOOKS_BACKOFF_SECONDS = env.float("ACORN_QUICKBOOKS_BACKOFF_SECONDS", default=2.0)
 ACORN_QUICKBOOKS_MAX_ATTEMPTS = env.int("ACORN_QUICKBOOKS_MAX_ATTEMPTS", default=10)
+
+# Exchange rates (acorn/fx/fetch.py): the ECB's daily reference-rate file (its history file, eurofxref-hist.zip,
+# is read from the same folder when days are missing, at most HISTORY_DAYS back); a download is tried ATTEMPTS
+# times, waiting BACKOFF x 2^(n-1) seconds; pages warn when the newest rate is older than STALE_DAYS days.
+ACORN_ECB_RATES_URL = env.str("ACORN_ECB_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref.zip")
+ACORN_ECB_ATTEMPTS = env.int("ACORN_ECB_ATTEMPTS", default=4)
+ACORN_ECB_BACKOFF_SECONDS = env.float("ACORN_ECB_BACKOFF_SECONDS", default=5.0)
+ACORN_FX_HISTORY_DAYS = env.int("ACORN_FX_HISTORY_DAYS", default=90)
+ACORN_FX_STALE_DAYS = env.int("ACORN_FX_STALE_DAYS", default=3)
 
 # --- ACORN ----------------------------------------------------------------------------------------
 ACORN_INVITATION_DAYS = env.int("ACORN_INVITATION_DAYS", default=7)

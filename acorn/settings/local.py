@@ -14,6 +14,8 @@ ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=
 ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP = env.bool("ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP", default=True)
 ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="http://127.0.0.1:8765")
 ACORN_SIMULATOR_TLS_URL = env.str("ACORN_SIMULATOR_TLS_URL", default="https://127.0.0.1:8766")
+# The ECB's reference-rate files, from the simulator (nothing leaves the machine).
+ACORN_ECB_RATES_URL = env.str("ACORN_ECB_RATES_URL", default=f"{ACORN_SIMULATOR_URL}/ecb/stats/eurofxref/eurofxref.zip")
 # `make run` starts the simulator with its CA in var/simulator-tls; its WooCommerce site is verified with it.
 ACORN_WOOCOMMERCE_CA_BUNDLE = env.str(
     "ACORN_WOOCOMMERCE_CA_BUNDLE",

@@ -36,5 +36,8 @@ ACORN_ALLOW_CUSTOM_ENDPOINTS = env.bool("ACORN_ALLOW_CUSTOM_ENDPOINTS", default=
 ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP = env.bool("ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP", default=True)
 ACORN_SIMULATOR_URL = env.str("ACORN_SIMULATOR_URL", default="http://127.0.0.1:8765")
 ACORN_SIMULATOR_TLS_URL = env.str("ACORN_SIMULATOR_TLS_URL", default="https://127.0.0.1:8766")
+# The ECB's reference-rate files, from the simulator (nothing leaves the machine).
+ACORN_ECB_RATES_URL = env.str("ACORN_ECB_RATES_URL", default=f"{ACORN_SIMULATOR_URL}/ecb/stats/eurofxref/eurofxref.zip")
+ACORN_ECB_BACKOFF_SECONDS = 0.01
 # Below the simulator's hang (2 s) so that its timeout fault is seen as one; above its slow answers (0.3 s).
 ACORN_VENDOR_TIMEOUT_SECONDS = 1.0

@@ -331,7 +331,9 @@ class ProfitFact(TenantScopedModel, ProfitFigures):
     order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     refund_line = models.ForeignKey(RefundLine, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    other_cost = models.ForeignKey(OtherCost, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # Kept when the cost is deleted (its key says which it was) until the refresh removes the fact and re-sums
+    # its day.
+    other_cost = models.ForeignKey(OtherCost, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     units = models.IntegerField(_("units sold"), default=0)
     units_refunded = models.IntegerField(_("units refunded"), default=0)
     settled = models.BooleanField(_("settled"), default=False)

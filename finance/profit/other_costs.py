@@ -17,15 +17,15 @@ lines that no longer qualify (re-categorised, or the statement rebuilt).
 
 Refresh. Every write enqueues `finance.refresh_profit` with the ids of the costs it created, changed or
 deleted (a deleted id tells the P&L to drop that cost's figures). A change of the settings (spreading costs
-over SKUs, fulfilment rates) changes figures everywhere: it enqueues a rebuild of the P&L since
-REBUILD_DAYS ago (`since`, no ids).
+over SKUs, fulfilment rates) changes figures everywhere: it enqueues `finance.rebuild_profit` for the last
+REBUILD_DAYS days.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -114,9 +114,9 @@ def other_costs_refresh_due(*, tenant_id: int, other_cost_ids: Iterable[int]) ->
 
 
 def profit_rebuild_due(*, tenant_id: int) -> None:
-    """Every figure may have changed (a setting): rebuild the P&L since REBUILD_DAYS ago after the commit."""
-    since = (timezone.now() - timedelta(days=REBUILD_DAYS)).isoformat()
-    enqueue_on_commit("finance.refresh_profit", robust=True, tenant_id=tenant_id, since=since)
+    """Every figure may have changed (a setting): rebuild the P&L of the last REBUILD_DAYS days after the
+    commit (finance.rebuild_profit, the task of `manage.py rebuild_profit` and the nightly rebuild)."""
+    enqueue_on_commit("finance.rebuild_profit", robust=True, tenant_id=tenant_id, days=REBUILD_DAYS)
 
 
 # --- from statements --------------------------------------------------------------------------------------

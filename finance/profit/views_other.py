@@ -50,6 +50,7 @@ _KIND_LABELS = dict(OtherCostKind.choices)
 
 def _tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
     candidates = [
+        ("profit", _("Profit"), "finance:profit", "profit.view"),
         ("other-costs", _("Costs of no order"), "finance:other-cost-list", "profit.view"),
         ("ad-reports", _("Advertising reports"), "finance:ad-report-upload", "profit.view"),
         ("profit-settings", _("Profit settings"), "finance:profit-settings", "profit.manage"),

@@ -34,6 +34,7 @@ from channels.adapters.base import (
 )
 from channels.models import DataPermission, Store
 from channels.sync import PersistCounts, SyncJob
+from finance.profit.estimates import order_fee_estimates_record
 from finance.settlements.models import DeferredTransaction
 from orders.models import Order
 
@@ -94,6 +95,7 @@ def deferred_transactions_persist(store: Store, items: Sequence[FetchedTransacti
     when its status (release) changes; transactions never deferred are skipped."""
     created = updated = skipped = 0
     now = timezone.now()
+    order_fee_estimates_record(store=store, transactions=[item.transaction for item in items])  # the P&L's fees
     for item in items:
         transaction = item.transaction
         existing = DeferredTransaction.objects.filter(store=store, transaction_id=transaction.external_id).first()

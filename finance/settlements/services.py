@@ -27,6 +27,7 @@ from channels.adapters.base import SettlementLine as LineRecord
 from channels.marketplaces import marketplace_by_domain, marketplace_code
 from channels.models import Store
 from finance.profit.other_costs import other_costs_from_settlements
+from finance.profit.triggers import profit_due
 from finance.settlements.categories import Categoriser
 from finance.settlements.models import (
     Category,
@@ -333,10 +334,12 @@ def category_rule_set(
 
 def statement_journals_due(*, tenant_id: int, settlement_ids: Iterable[int]) -> None:
     """The statements' figures changed (imported, re-categorised, rebuilt): build their journals once the
-    transaction commits (finance.ledger makes drafts, or an adjustment for what was already sent)."""
+    transaction commits (finance.ledger makes drafts, or an adjustment for what was already sent), and
+    refresh the P&L of their orders."""
     ids = sorted(set(settlement_ids))
     if ids:
         enqueue_on_commit("finance.build_statement_journals", robust=True, tenant_id=tenant_id, settlement_ids=ids)
+        profit_due(tenant_id=tenant_id, settlement_ids=ids)  # the orders' fees and refunds are settled now
 
 
 def settlement_lines_recategorise(*, tenant: Tenant, platform: str, settlement: Settlement | None = None) -> int:

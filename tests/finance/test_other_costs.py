@@ -29,6 +29,7 @@ from finance.profit.models import (
     OtherCost,
     OtherCostKind,
     OtherCostSource,
+    ProfitFact,
     ProfitSettings,
 )
 from finance.profit.other_costs import (
@@ -203,7 +204,7 @@ def test_statement_costs_enqueue_the_profit_refresh(
         _import(store, STATEMENT[5:9])
     with tenant_scope(tenant):
         ids = sorted(OtherCost.objects.filter(tenant=tenant).values_list("pk", flat=True))
-    refreshes = [kwargs for task, kwargs in enqueued if task.name == "finance.refresh_profit"]
+    refreshes = [kwargs for task, kwargs in enqueued if "other_cost_ids" in kwargs]
     assert refreshes == [{"tenant_id": tenant.pk, "other_cost_ids": ids}]
     assert len(ids) == 4  # storage, subscription, advertising, inbound
 
@@ -506,10 +507,9 @@ def test_settings_change_enqueues_a_rebuild(
         assert ProfitSettings.objects.get(tenant=tenant).spread_unassigned_costs
         rate = FulfilmentRate.objects.get(warehouse=warehouse)
         assert (rate.currency, rate.per_order_amount, rate.per_unit_amount) == ("CNY", Decimal("3.5"), Decimal("0.8"))
-        ((task, kwargs),) = enqueued
-        assert task.name == "finance.refresh_profit" and set(kwargs) == {"tenant_id", "since"}
-        since = datetime.fromisoformat(kwargs["since"])
-        assert timedelta(days=399) < timezone.now() - since < timedelta(days=401)
+        assert [(task.name, kwargs) for task, kwargs in enqueued] == [
+            ("finance.rebuild_profit", {"tenant_id": tenant.pk, "days": 400})
+        ]
 
         # the same again changes nothing and rebuilds nothing
         with django_capture_on_commit_callbacks(execute=True):
@@ -561,3 +561,31 @@ def test_spread_shares_add_up_exactly(seed: int) -> None:
         exact = quantize_amount(Decimal(amount), currency) * units[product] / total_units
         assert abs(share - exact) < quantum  # no share is off by a whole minor unit or more
         assert share == share.quantize(quantum)
+
+
+def test_a_cost_reaches_the_pnl_and_leaves_it_when_deleted(
+    tenant: Tenant, store: Store, owner: Any, enqueued: EnqueuedTasks, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: a storage cost entered by hand, and the refresh it enqueued run
+    day = _days_ago(2)
+    with tenant_scope(tenant), django_capture_on_commit_callbacks(execute=True):
+        cost = other_cost_create(
+            tenant=tenant, actor=owner.user,
+            entry=ManualCost(kind="storage", day=day, amount=Decimal("7.00"), currency="USD", store=store),
+        )  # fmt: skip
+    pk = cost.pk
+    enqueued.run_all()
+    with tenant_scope(tenant):
+        fact = ProfitFact.objects.get(tenant=tenant, key=f"cost:{pk}")
+        # in its own currency (the figures are in the reporting currency, at the day's rate)
+        assert (fact.day, fact.net_amount, fact.currency, fact.store_id) == (day, Decimal("-7.00"), "USD", store.pk)
+        assert fact.storage < 0 and fact.other_costs == 0
+
+    # when: it is deleted and the refresh runs
+    with tenant_scope(tenant), django_capture_on_commit_callbacks(execute=True):
+        other_cost_delete(tenant=tenant, cost=cost, actor=owner.user)
+    enqueued.run_all()
+
+    # then: its figure is gone from the P&L
+    with tenant_scope(tenant):
+        assert not ProfitFact.objects.filter(tenant=tenant, key=f"cost:{pk}").exists()

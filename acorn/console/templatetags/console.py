@@ -6,8 +6,11 @@ from __future__ import annotations
 from decimal import InvalidOperation
 from typing import Any
 
+from babel import UnknownLocaleError
+from babel.numbers import format_decimal
 from django import forms, template
 from django.http import QueryDict
+from django.utils.translation import get_language, to_locale
 
 from acorn.money import quantize_amount
 
@@ -75,3 +78,24 @@ def money(amount: Any, currency: str) -> str:
         return str(quantize_amount(amount, currency))
     except (TypeError, ValueError, InvalidOperation):
         return str(amount)
+
+
+@register.filter
+def amount(value: Any, currency: str) -> str:
+    """An amount for a person: quantised to its currency's minor unit and written the way the reader's language
+    writes numbers, digits grouped ("22,412.88" in English and Chinese, "22.412,88" in German); "—" for none.
+    The currency code is not added (tables show it once)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        exact = quantize_amount(value, currency)
+    except (TypeError, ValueError, InvalidOperation):
+        return str(value)
+    exponent = exact.as_tuple().exponent
+    digits = -exponent if isinstance(exponent, int) else 0
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    locale = to_locale(get_language() or "en")
+    try:
+        return format_decimal(exact, format=pattern, locale=locale)
+    except (UnknownLocaleError, ValueError):
+        return format_decimal(exact, format=pattern, locale="en")

@@ -98,6 +98,7 @@ class Command(BaseCommand):
                 f"QuickBooks Online: {simulator.quickbooks.endpoint} (connect_quickbooks --credentials "
                 f"'{json.dumps(quickbooks)}')"
             )
+        self.stdout.write(f"ECB rates:         {simulator.ecb.daily_url} (ACORN_ECB_RATES_URL)")
         self.stdout.write(f"CA certificate:    {simulator.tls_cert_path}")
         self.stdout.write("Press Ctrl-C to stop.")
         try:
