@@ -80,7 +80,8 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
     """The Profit section's pages this member may open (templates/finance/finance_nav.html, context `tabs`)."""
     candidates = [
         ("profit", _("Profit"), "finance:profit", "profit.view"),
-        ("other-costs", _("Costs of no order"), "finance:other-cost-list", "profit.view"),
+        ("costs", _("Costs"), "finance:profit-cost-list", "profit.view"),
+        ("other-costs", _("Costs of no order"), "finance:profit-other-cost-list", "profit.view"),
     ]
     return section_tabs_for(request, candidates, active)
 

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from acorn.forms import form_add_errors
 from acorn.pagination import keyset_paginate
-from acorn.tabs import section_tabs_for
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
@@ -42,20 +41,17 @@ from finance.profit.selectors_other import (
     product_choices,
     profit_settings_get,
 )
+from finance.profit.views import section_tabs
 
 PER_PAGE = 50
 UPLOADS_PER_PAGE = 20
 _KIND_LABELS = dict(OtherCostKind.choices)
 
 
-def _tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
-    candidates = [
-        ("profit", _("Profit"), "finance:profit", "profit.view"),
-        ("other-costs", _("Costs of no order"), "finance:other-cost-list", "profit.view"),
-        ("ad-reports", _("Advertising reports"), "finance:ad-report-upload", "profit.view"),
-        ("profit-settings", _("Profit settings"), "finance:profit-settings", "profit.manage"),
-    ]
-    return section_tabs_for(request, candidates, active)
+def _tabs(request: TenantRequest) -> list[dict[str, Any]]:
+    """The Profit section's tabs, "Costs of no order" active (its upload and settings pages are reached from
+    the list's buttons)."""
+    return section_tabs(request, "other-costs")
 
 
 @tenant_member_required("profit.view")
@@ -72,7 +68,7 @@ def other_cost_list_view(request: TenantRequest) -> HttpResponse:
         request,
         "finance/profit/other_cost_list.html",
         {
-            "tabs": _tabs(request, "other-costs"),
+            "tabs": _tabs(request),
             "form": form,
             "page": page,
             "totals": totals,
@@ -100,11 +96,11 @@ def other_cost_create_view(request: TenantRequest) -> HttpResponse:
                 request,
                 _("%(kind)s of %(day)s recorded.") % {"kind": cost.get_kind_display(), "day": cost.day.isoformat()},
             )
-            return redirect("finance:other-cost-list")
+            return redirect("finance:profit-other-cost-list")
     return render(
         request,
         "finance/profit/other_cost_form.html",
-        {"tabs": _tabs(request, "other-costs"), "form": form},
+        {"tabs": _tabs(request), "form": form},
         status=400 if form.errors else 200,
     )
 
@@ -116,7 +112,7 @@ def other_cost_delete_view(request: TenantRequest, other_cost_pk: int) -> HttpRe
     cost = other_cost_manual_get_or_404(tenant=request.tenant, pk=other_cost_pk)
     other_cost_delete(tenant=request.tenant, cost=cost, actor=request.user)
     messages.success(request, _("The cost was deleted."))
-    return redirect("finance:other-cost-list")
+    return redirect("finance:profit-other-cost-list")
 
 
 @require_http_methods(["GET", "POST"])
@@ -151,14 +147,14 @@ def ad_report_upload_view(request: TenantRequest) -> HttpResponse:
                     "%(count)d row without spend skipped.", "%(count)d rows without spend skipped.", result.skipped
                 ) % {"count": result.skipped}
             messages.success(request, text)
-            return redirect("finance:ad-report-upload")
+            return redirect("finance:profit-ad-report-upload")
     history = Paginator(ad_spend_upload_list(tenant=request.tenant), UPLOADS_PER_PAGE).get_page(request.GET.get("page"))
     failed = bool(form.errors) or (result is not None and not result.imported)
     return render(
         request,
         "finance/profit/other_ad_report_upload.html",
         {
-            "tabs": _tabs(request, "ad-reports"),
+            "tabs": _tabs(request),
             "form": form,
             "result": result,
             "history": history,
@@ -208,6 +204,6 @@ def profit_settings_view(request: TenantRequest) -> HttpResponse:
     return render(
         request,
         "finance/profit/other_settings.html",
-        {"tabs": _tabs(request, "profit-settings"), "form": form, "rate_forms": rows},
+        {"tabs": _tabs(request), "form": form, "rate_forms": rows},
         status=400 if failed else 200,
     )

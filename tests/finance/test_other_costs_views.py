@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 ClientFor = Callable[[Membership], Client]
 MakeMember = Callable[..., Membership]
-LIST = "finance:other-cost-list"
+LIST = "finance:profit-other-cost-list"
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_empty_list_in_both_languages(owner_client: Client) -> None:
 def test_add_a_cost_by_hand(tenant: Tenant, store: Store, owner_client: Client) -> None:
     day = (timezone.now() - timedelta(days=1)).date()
     response = owner_client.post(
-        reverse("finance:other-cost-create"),
+        reverse("finance:profit-other-cost-create"),
         {"kind": "subscription", "day": day.isoformat(), "amount": "39.99", "currency": "USD", "store": store.pk,
          "description": "Helium 10"},
     )  # fmt: skip
@@ -107,7 +107,7 @@ def test_add_a_cost_by_hand(tenant: Tenant, store: Store, owner_client: Client) 
 def test_add_form_says_what_is_wrong(owner_client: Client) -> None:
     future = (timezone.now() + timedelta(days=10)).date()
     response = owner_client.post(
-        reverse("finance:other-cost-create"),
+        reverse("finance:profit-other-cost-create"),
         {"kind": "storage", "day": future.isoformat(), "amount": "-3", "currency": "USD"},
     )
     body = response.content.decode()
@@ -121,7 +121,7 @@ def test_another_tenants_store_cannot_be_chosen(other_tenant: Tenant, owner_clie
         theirs = StoreFactory(tenant=other_tenant)
     day = (timezone.now() - timedelta(days=1)).date()
     response = owner_client.post(
-        reverse("finance:other-cost-create"),
+        reverse("finance:profit-other-cost-create"),
         {"kind": "storage", "day": day.isoformat(), "amount": "3", "currency": "USD", "store": theirs.pk},
     )
     assert response.status_code == 400
@@ -129,7 +129,7 @@ def test_another_tenants_store_cannot_be_chosen(other_tenant: Tenant, owner_clie
 
 def test_delete_a_cost_entered_by_hand(tenant: Tenant, owner_client: Client) -> None:
     cost = _cost(tenant, "typo")
-    response = owner_client.post(reverse("finance:other-cost-delete", args=[cost.pk]))
+    response = owner_client.post(reverse("finance:profit-other-cost-delete", args=[cost.pk]))
     assert response.status_code == 302
     with tenant_scope(tenant):
         assert not OtherCost.objects.filter(pk=cost.pk).exists()
@@ -137,7 +137,7 @@ def test_delete_a_cost_entered_by_hand(tenant: Tenant, owner_client: Client) -> 
 
 def test_another_tenants_cost_is_404_and_untouched(other_tenant: Tenant, owner_client: Client) -> None:
     theirs = _cost(other_tenant, "theirs")
-    assert owner_client.post(reverse("finance:other-cost-delete", args=[theirs.pk])).status_code == 404
+    assert owner_client.post(reverse("finance:profit-other-cost-delete", args=[theirs.pk])).status_code == 404
     with tenant_scope(other_tenant):
         assert OtherCost.objects.filter(pk=theirs.pk).exists()
 
@@ -145,7 +145,12 @@ def test_another_tenants_cost_is_404_and_untouched(other_tenant: Tenant, owner_c
 @pytest.mark.parametrize("role", [Role.SUPPORT])
 def test_support_sees_none_of_it(role: str, tenant: Tenant, make_member: MakeMember, client_for: ClientFor) -> None:
     client = _client(role, tenant, make_member, client_for)
-    for name in (LIST, "finance:other-cost-create", "finance:ad-report-upload", "finance:profit-settings"):
+    for name in (
+        LIST,
+        "finance:profit-other-cost-create",
+        "finance:profit-ad-report-upload",
+        "finance:profit-settings",
+    ):
         assert client.get(reverse(name)).status_code == 403, name
 
 
@@ -154,10 +159,10 @@ def test_operator_sees_but_does_not_enter(tenant: Tenant, make_member: MakeMembe
     client = _client(Role.OPERATOR, tenant, make_member, client_for)
     body = client.get(reverse(LIST)).content.decode()
     assert "visible to operators" in body and "Add a cost" not in body
-    assert client.get(reverse("finance:ad-report-upload")).status_code == 200
-    assert client.post(reverse("finance:ad-report-upload")).status_code == 403
-    assert client.get(reverse("finance:other-cost-create")).status_code == 403
-    assert client.post(reverse("finance:other-cost-delete", args=[cost.pk])).status_code == 403
+    assert client.get(reverse("finance:profit-ad-report-upload")).status_code == 200
+    assert client.post(reverse("finance:profit-ad-report-upload")).status_code == 403
+    assert client.get(reverse("finance:profit-other-cost-create")).status_code == 403
+    assert client.post(reverse("finance:profit-other-cost-delete", args=[cost.pk])).status_code == 403
     assert client.get(reverse("finance:profit-settings")).status_code == 403
 
 
@@ -171,19 +176,19 @@ def test_upload_an_advertising_report(
     client = _client(Role.FINANCE, tenant, make_member, client_for)
     day = (timezone.now() - timedelta(days=2)).date().isoformat()
     response = client.post(
-        reverse("finance:ad-report-upload"),
+        reverse("finance:profit-ad-report-upload"),
         {"store": store.pk, "file": SimpleUploadedFile("ads.csv", _report(day, "4.20"), content_type="text/csv")},
     )
     assert response.status_code == 302
     with tenant_scope(tenant):
         assert OtherCost.objects.get(tenant=tenant).amount == Decimal("-4.20")
-    body = client.get(reverse("finance:ad-report-upload")).content.decode()
+    body = client.get(reverse("finance:profit-ad-report-upload")).content.decode()
     assert "ads.csv" in body and "-4.20 USD" in body  # the history
 
 
 def test_a_refused_report_lists_its_problems(tenant: Tenant, store: Store, owner_client: Client) -> None:
     response = owner_client.post(
-        reverse("finance:ad-report-upload"),
+        reverse("finance:profit-ad-report-upload"),
         {"store": store.pk, "file": SimpleUploadedFile("ads.csv", _report("not a day", "1"), content_type="text/csv")},
     )
     body = response.content.decode()
@@ -199,7 +204,7 @@ def test_upload_refuses_another_tenants_store(other_tenant: Tenant, owner_client
         theirs = StoreFactory(tenant=other_tenant)
     day = (timezone.now() - timedelta(days=2)).date().isoformat()
     response = owner_client.post(
-        reverse("finance:ad-report-upload"),
+        reverse("finance:profit-ad-report-upload"),
         {"store": theirs.pk, "file": SimpleUploadedFile("ads.csv", _report(day, "1"), content_type="text/csv")},
     )
     assert response.status_code == 400
