@@ -41,6 +41,7 @@ urlpatterns = [
     path("periods/close/", views.period_close_view, name="period-close"),
     path("periods/reopen/", views.period_reopen_view, name="period-reopen"),
     path("profit/costs/", include("finance.profit.urls_costs")),
+    path("profit/costs-of-no-order/", include("finance.profit.urls_other")),
 ]
 
 # Journal exports

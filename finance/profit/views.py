@@ -81,6 +81,7 @@ def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
     candidates = [
         ("profit", _("Profit"), "finance:profit", "profit.view"),
         ("costs", _("Costs"), "finance:profit-cost-list", "profit.view"),
+        ("other-costs", _("Costs of no order"), "finance:profit-other-cost-list", "profit.view"),
     ]
     return section_tabs_for(request, candidates, active)
 
