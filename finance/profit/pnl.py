@@ -469,8 +469,7 @@ def _to_lines(order: Order, batch: _Batch, drafts: list[Draft]) -> list[Draft]:
             kept.append(draft)
             continue
         shares = [
-            replace(draft, key=f"{draft.key}:{line.pk}", parts=defaultdict(list), units_refunded=0)
-            for line in lines
+            replace(draft, key=f"{draft.key}:{line.pk}", parts=defaultdict(list), units_refunded=0) for line in lines
         ]
         for share, line in zip(shares, lines, strict=True):
             share.product_id, _multiplier, _warehouse = _resolve(batch, order, line)
