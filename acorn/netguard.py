@@ -106,7 +106,7 @@ def _ipv4_number(part: str) -> int | None:
     """One part of an inet_aton address: decimal, 0x hexadecimal or 0 octal."""
     try:
         if part[:2].lower() == "0x":
-            return int(part[2:] or "0", 16)
+            return int(part[2:], 16)  # "0x" alone is no number to inet_aton
         if len(part) > 1 and part.startswith("0"):
             return int(part[1:], 8)
         return int(part, 10) if part.isdigit() else None
