@@ -113,7 +113,9 @@ class InsideServer:
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="inside-server")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="inside-server"
+        )
 
     def url(self, host: str, scheme: str = "https", path: str = "/") -> str:
         return f"{scheme}://{host}:{self.port}{path}"
