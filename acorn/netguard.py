@@ -103,15 +103,16 @@ def address_is_public(address: IPAddress) -> bool:
 
 
 def _ipv4_number(part: str) -> int | None:
-    """One part of an inet_aton address: decimal, 0x hexadecimal or 0 octal."""
-    try:
-        if part[:2].lower() == "0x":
-            return int(part[2:], 16)  # "0x" alone is no number to inet_aton
-        if len(part) > 1 and part.startswith("0"):
-            return int(part[1:], 8)
-        return int(part, 10) if part.isdigit() else None
-    except ValueError:
-        return None
+    """One part of an inet_aton address: decimal, 0x hexadecimal or 0 octal (digits only: no sign, no "_")."""
+    if part[:2].lower() == "0x":
+        digits, base, allowed = part[2:], 16, "0123456789abcdefABCDEF"
+    elif len(part) > 1 and part.startswith("0"):
+        digits, base, allowed = part[1:], 8, "01234567"
+    else:
+        digits, base, allowed = part, 10, "0123456789"
+    if not digits or any(character not in allowed for character in digits):
+        return None  # "0x" alone is no number to inet_aton either
+    return int(digits, base)
 
 
 def _ipv4_inet_aton(host: str) -> ipaddress.IPv4Address | None:

@@ -151,6 +151,11 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
         ("08.1.1.1", None),
         ("1..1", None),
         ("0xg", None),
+        ("0x-1", None),
+        ("1_0.0.0.1", None),
+        ("+1.2.3.4", None),
+        ("0_7.0.0.1", None),
+        ("١٢٧.0.0.1", None),  # Arabic-Indic digits: int() reads them, inet_aton does not
         ("shop.example.com", None),
         ("1e5", None),
     ],
