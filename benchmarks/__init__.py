@@ -21,6 +21,7 @@ from acorn.devtools import SIMULATOR_INSTALL_HINT, SimulatorNotInstalled
 REGISTRY: dict[str, str] = {
     "ingest": "benchmarks.ingest",
     "order_list": "benchmarks.order_list",
+    "profit": "benchmarks.profit",
     "refund_rate": "benchmarks.refund_rate",
     "reserve": "benchmarks.reserve",
     "settlement_import": "benchmarks.settlement_import",

@@ -1,6 +1,6 @@
 """The finance console under /app/finance/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from finance import views
 from finance.profit import views as profit_views
@@ -40,6 +40,8 @@ urlpatterns = [
     path("periods/", views.period_list_view, name="period-list"),
     path("periods/close/", views.period_close_view, name="period-close"),
     path("periods/reopen/", views.period_reopen_view, name="period-reopen"),
+    path("profit/costs/", include("finance.profit.urls_costs")),
+    path("profit/costs-of-no-order/", include("finance.profit.urls_other")),
 ]
 
 # Journal exports

@@ -6,6 +6,7 @@ on the machine."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
@@ -14,9 +15,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
 
 from acorn.tenancy.models import Tenant
+from acorn.tenancy.scoping import tenant_scope
+from benchmarks import profit as profit_benchmark
 from benchmarks.support import tenant_owned_row_counts
+from finance.profit.models import ProfitDaily
+from finance.profit.rollup import rollup_refresh
 
 
 def _json(*args: str) -> dict[str, Any]:
@@ -162,11 +168,56 @@ def test_bench_refund_rate_measures_the_rollup_against_raw_aggregates_with_the_s
     _assert_cleaned_up(before)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_bench_profit_measures_the_selectors_against_raw_aggregates_with_equal_figures() -> None:
+    before = _rows()
+    result = _json("bench", "profit", "--scale", "600", "--json")
+
+    assert result["benchmark"] == "profit" and result["scale"] == result["facts"]["sales"] == 600
+    assert result["facts"]["refunds"] > 0 and result["facts"]["costs_of_no_order"] > 0
+    assert result["facts"]["estimated"] > 0 and result["stores"] == 5
+    assert result["rollup"]["rows"] > 0 and result["rollup_seconds"] >= 0
+    expected = {f"by_{by}_{days}d" for by in ("sku", "store", "country") for days in (30, 90)}
+    expected |= {f"{what}_{days}d" for what in ("totals", "trend") for days in (30, 90)}
+    assert expected | {f"{name}_raw" for name in expected} == set(result["cases"])
+    for name in expected:
+        case = result["cases"][name]
+        # one aggregate over the rollup (by SKU: products and unmapped SKUs apart; then one for the labels)
+        assert case["queries"] == {"by_sku": 3, "by_store": 2}.get(name[:-4], 1), name
+        assert set(case) >= {"p50_ms", "p95_ms", "max_ms", "rows", "ratio"}
+        assert case["rows"] == result["cases"][f"{name}_raw"]["rows"]
+    assert result["cases"]["by_store_90d"]["rows"] == 6  # five stores and the company-wide costs
+    assert result["cases"]["trend_90d"]["rows"] == 90
+    assert result["figures_equal"] is True
+    assert isinstance(result["ratio"], float) and result["ratio"] > 0
+    assert result["slowest_case"] in expected and result["explain"][result["slowest_case"]]["plan"]
+    _assert_cleaned_up(before)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_profit_fails_loudly_when_the_rollup_differs_from_the_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _rows()
+
+    def skewed_rollup(*, tenant: Tenant, store_days: Any) -> int:
+        written = rollup_refresh(tenant=tenant, store_days=store_days)
+        with tenant_scope(tenant):
+            newest = ProfitDaily.objects.filter(tenant=tenant).order_by("-day", "-pk").first()
+            assert newest is not None
+            ProfitDaily.objects.filter(pk=newest.pk).update(net=F("net") + Decimal("0.01"))
+        return written
+
+    monkeypatch.setattr(profit_benchmark, "rollup_refresh", skewed_rollup)
+
+    with pytest.raises(profit_benchmark.FiguresDiffer, match="totals_30d"):
+        _json("bench", "profit", "--scale", "200", "--json")
+    _assert_cleaned_up(before)
+
+
 @pytest.mark.django_db
 def test_bench_lists_its_benchmarks_and_refuses_unknown_ones() -> None:
     listing = _json("bench", "--list", "--json")
     names = [entry["name"] for entry in listing["benchmarks"]]
-    assert names == ["ingest", "order_list", "refund_rate", "reserve", "settlement_import"]
+    assert names == ["ingest", "order_list", "profit", "refund_rate", "reserve", "settlement_import"]
     with pytest.raises(CommandError, match="No benchmark"):
         call_command("bench", "nothing", "--json", stdout=StringIO())
     with pytest.raises(CommandError, match="at least 1"):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -455,7 +455,33 @@ def _refund_drafts(order: Order, batch: _Batch) -> list[Draft]:
         draft.units_refunded = max((row.quantity or 0 for row in rows), default=0)
         _apply_settled(draft, rows)
         drafts.append(draft)
-    return drafts
+    return _to_lines(order, batch, drafts)
+
+
+def _to_lines(order: Order, batch: _Batch, drafts: list[Draft]) -> list[Draft]:
+    """A refund of the order as a whole (no item named: goodwill, shipping, a partial amount) is shared over the
+    order's lines by principal, so each SKU carries its part rather than an unassigned line."""
+    lines = batch.lines.get(order.pk, [])
+    weights = [max(line.principal_amount, Decimal(0)) for line in lines]
+    kept: list[Draft] = []
+    for draft in drafts:
+        if draft.product_id is not None or draft.sku or not lines:
+            kept.append(draft)
+            continue
+        shares = [
+            replace(draft, key=f"{draft.key}:{line.pk}", parts=defaultdict(list), units_refunded=0)
+            for line in lines
+        ]
+        for share, line in zip(shares, lines, strict=True):
+            share.product_id, _multiplier, _warehouse = _resolve(batch, order, line)
+            share.sku = line.sku
+        shares[0].units_refunded = draft.units_refunded
+        for name, parts in draft.parts.items():
+            for part in parts:
+                for share, amount in zip(shares, allocate(part.amount, weights, part.currency), strict=True):
+                    share.add(name, amount, part.currency)
+        kept.extend(shares)
+    return kept
 
 
 def _base_refund_draft(order: Order, key: str, moment: datetime) -> Draft:

@@ -10,8 +10,10 @@ re-summed for the store-days they touch — the pattern of the refund-rate rollu
   the rollup month by month: `manage.py rebuild_profit` and the nightly beat (last 120 days).
 
 The rollup is summed in the database (one grouped aggregate per store and set of days) and written by
-delete-and-insert in the same transaction. With "spread costs of no order" on, a store-day's costs with no
-product are shared over the products sold that day by units (acorn.money.allocate: the shares add up).
+delete-and-insert in the same transaction: one INSERT … SELECT over that aggregate, so no row passes through
+Python (a full rollup of a million facts takes seconds, not minutes). With "spread costs of no order" on, a
+store-day's costs with no product are shared over the products sold that day by units (acorn.money.allocate:
+the shares add up), so the aggregate's rows are read, shared out and bulk-inserted instead.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, Q, Sum, Value, When
 from django.utils import timezone
 
@@ -158,7 +160,12 @@ def profit_refresh(
 
 
 def _aggregate(facts: Any) -> list[dict[str, Any]]:
-    return list(
+    return list(_grouped_facts(facts))
+
+
+def _grouped_facts(facts: Any) -> Any:
+    """The facts summed per rollup row (day, store, marketplace, country, product or SKU, currency)."""
+    return (
         facts.values("day", "store_id", "marketplace", "country", "product_id", "reporting_currency")
         .annotate(
             sku_key=Case(When(product_id__isnull=True, then=F("sku")), default=Value(""), output_field=CharField()),
@@ -175,6 +182,40 @@ def _aggregate(facts: Any) -> list[dict[str, Any]]:
         )
         .order_by()
     )
+
+
+# ProfitDaily's columns ← the expression over `_grouped_facts`' columns (alias g) that fills each, as `_row` does.
+_INSERTED = {
+    "day": "g.day",
+    "store_id": "g.store_id",
+    "marketplace": "g.marketplace",
+    "country": "g.country",
+    "product_id": "g.product_id",
+    "sku": "COALESCE(g.sku_key, '')",
+    "currency": "g.reporting_currency",
+    "units": "COALESCE(g.sum_units, 0)",
+    "units_refunded": "COALESCE(g.sum_units_refunded, 0)",
+    "orders": "g.n_orders",
+    "facts": "g.n_facts",
+    "estimated": "g.n_estimated",
+    "cost_missing": "g.n_cost_missing",
+    **{name: f"COALESCE(g.sum_{name}, 0)" for name in _SUMMED},
+}
+
+
+def _insert_summed(*, tenant: Tenant, facts: Any) -> int:
+    """Write the rollup rows of these facts with one INSERT … SELECT: summed in the database, as `_row` would
+    make them, without a row passing through Python. Returns the rows written."""
+    sql, params = _grouped_facts(facts).query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in ("tenant_id", *_INSERTED))
+    insert = (
+        f"INSERT INTO {quote(ProfitDaily._meta.db_table)} ({columns}) "  # noqa: S608 - model names, fixed SQL
+        f"SELECT %s, {', '.join(_INSERTED.values())} FROM ({sql}) g"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [tenant.pk, *params])
+        return max(cursor.rowcount, 0)
 
 
 def _row(tenant: Tenant, group: dict[str, Any]) -> ProfitDaily:
@@ -235,9 +276,11 @@ def rollup_refresh(*, tenant: Tenant, store_days: Iterable[StoreDay]) -> int:
             where = Q(store_id=store_id) if store_id is not None else Q(store__isnull=True)
             for chunk in _chunks(sorted(days), 200):
                 ProfitDaily.objects.filter(where, day__in=chunk).delete()
-                rows = [_row(tenant, group) for group in _aggregate(ProfitFact.objects.filter(where, day__in=chunk))]
-                if spread:
-                    rows = _spread(rows)
+                facts = ProfitFact.objects.filter(where, day__in=chunk)
+                if not spread:
+                    written += _insert_summed(tenant=tenant, facts=facts)
+                    continue
+                rows = _spread([_row(tenant, group) for group in _aggregate(facts)])
                 ProfitDaily.objects.bulk_create(rows, batch_size=1000)
                 written += len(rows)
     return written

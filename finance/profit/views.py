@@ -78,7 +78,11 @@ COMPONENT_LABELS = {
 
 def section_tabs(request: TenantRequest, active: str) -> list[dict[str, Any]]:
     """The Profit section's pages this member may open (templates/finance/finance_nav.html, context `tabs`)."""
-    candidates = [("profit", _("Profit"), "finance:profit", "profit.view")]
+    candidates = [
+        ("profit", _("Profit"), "finance:profit", "profit.view"),
+        ("costs", _("Costs"), "finance:profit-cost-list", "profit.view"),
+        ("other-costs", _("Costs of no order"), "finance:profit-other-cost-list", "profit.view"),
+    ]
     return section_tabs_for(request, candidates, active)
 
 
@@ -232,7 +236,7 @@ def _export_header(by: str) -> list[str]:
 
 def _export_rows(period: Period, by: str, rows: list[BreakdownRow], currency: str) -> Iterator[list[Any]]:
     for row in rows:
-        label = [row.label] if by != "sku" else [row.label or _("Costs of no product"), _detail(row)]
+        label = [row.label] if by != "sku" else [row.label or _("Not assigned to a SKU"), _detail(row)]
         totals = row.totals
         yield [
             period.start.isoformat(),

@@ -26,6 +26,7 @@ from channels.adapters.base import SettlementHeader
 from channels.adapters.base import SettlementLine as LineRecord
 from channels.marketplaces import marketplace_by_domain, marketplace_code
 from channels.models import Store
+from finance.profit.other_costs import other_costs_from_settlements
 from finance.profit.triggers import profit_due
 from finance.settlements.categories import Categoriser
 from finance.settlements.models import (
@@ -257,6 +258,7 @@ def settlement_import(
             after_lines(settlement)
         settlement_reconcile(settlement=settlement)
         statement_journals_due(tenant_id=store.tenant_id, settlement_ids=[settlement.pk])
+        other_costs_from_settlements(tenant=store.tenant, settlement_ids=[settlement.pk])
         audit_record(
             tenant=store.tenant,
             actor=actor if actor is not None and actor.is_authenticated else None,
@@ -373,6 +375,7 @@ def settlement_lines_recategorise(*, tenant: Tenant, platform: str, settlement: 
         touched_settlement.save(update_fields=["unclassified_count"])
         settlement_reconcile(settlement=touched_settlement)
     statement_journals_due(tenant_id=tenant.pk, settlement_ids=touched)
+    other_costs_from_settlements(tenant=tenant, settlement_ids=touched)
     return changed
 
 

@@ -42,6 +42,7 @@ from acorn.audit.services import audit_record
 from acorn.money import quantize_amount
 from channels.adapters.woocommerce.parse import PAYMENT_METHOD_TAG, PAYMENT_METHOD_TITLE_TAG
 from channels.models import Platform, Store
+from finance.profit.other_costs import other_costs_from_settlements
 from finance.settlements.categories import ANY, Categoriser, Key, register_default_mapping
 from finance.settlements.models import (
     Category,
@@ -284,6 +285,7 @@ def woocommerce_statement_build(
             settlement.save(update_fields=["total_amount"])
             settlement_reconcile(settlement=settlement)
             statement_journals_due(tenant_id=store.tenant_id, settlement_ids=[settlement.pk])
+            other_costs_from_settlements(tenant=store.tenant, settlement_ids=[settlement.pk])
             audit_record(
                 tenant=store.tenant,
                 actor=None,

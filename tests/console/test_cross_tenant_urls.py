@@ -7,6 +7,7 @@ its URL cannot be added without this test covering it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,6 +26,8 @@ from finance.exports.models import JournalExport
 from finance.exports.services import journals_export
 from finance.ledger.models import Account, AccountMapping, JournalEntry
 from finance.ledger.services import settlement_journals
+from finance.profit.models import OtherCost
+from finance.profit.other_costs import ManualCost, other_cost_create
 from finance.settlements.models import Settlement, SettlementUpload
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
@@ -128,6 +131,10 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
             tenant=tenant, role="sales", platform="amazon", store=store, marketplace="US", account=account
         )
         journal_export = journals_export(tenant=tenant, format="qbo", settlement=settlement, actor=owner.user)
+        other_cost = other_cost_create(
+            tenant=tenant, actor=owner.user,
+            entry=ManualCost(kind="storage", day=order.purchased_at.date(), amount=Decimal(5), currency="USD"),
+        )  # fmt: skip
     return {
         "membership_pk": operator.pk,
         "invitation_pk": invitation.pk,
@@ -156,6 +163,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "account_mapping_pk": account_mapping.pk,
         "journal_pk": journal.pk,
         "export_pk": journal_export.pk,
+        "other_cost_pk": other_cost.pk,
     }
 
 
@@ -228,6 +236,7 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert AccountMapping.objects.filter(pk=tenant_a_objects["account_mapping_pk"]).exists()  # not removed
         assert JournalEntry.objects.filter(pk=tenant_a_objects["journal_pk"]).exists()  # not rebuilt by B
         assert JournalExport.objects.filter(tenant=tenant).count() == 1  # B exported nothing of A's
+        assert OtherCost.objects.filter(pk=tenant_a_objects["other_cost_pk"]).exists()  # not deleted by B
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:

@@ -382,6 +382,8 @@ def test_an_imported_or_recategorised_statement_gets_its_journals_from_a_task_af
     with tenant_scope(tenant):
         with django_capture_on_commit_callbacks(execute=True):
             settlement = _settlement(store, _crossing_lines(), total="116.25")
+        # the statement's costs of no order refresh the P&L too (finance.profit.other_costs); journals only here
+        enqueued[:] = [(task, kwargs) for task, kwargs in enqueued if task.name != "finance.refresh_profit"]
         assert [(task.name, kwargs) for task, kwargs in enqueued] == [
             ("finance.build_statement_journals", {"tenant_id": tenant.pk, "settlement_ids": [settlement.pk]})
         ]

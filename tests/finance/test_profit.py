@@ -16,12 +16,13 @@ from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import FinancialTransaction, SettlementHeader
 from channels.models import Store
 from finance.models import SettlementKind, SettlementSource
+from finance.profit.costs import cost_receipt_record
 from finance.profit.estimates import order_fee_estimates_record
 from finance.profit.models import OtherCost, OtherCostKind, OtherCostSource, ProfitDaily, ProfitFact
 from finance.profit.pnl import order_pnl
 from finance.profit.rollup import profit_rebuild, profit_refresh
 from finance.settlements.services import settlement_import
-from inventory.models import Product
+from inventory.models import MovementKind, Product, StockMovement, Warehouse
 from orders.models import Order, OrderLine
 from refunds.models import Refund, RefundLine, RestockState, Return
 from tests.conftest import EnqueuedTasks
@@ -54,12 +55,29 @@ def store(cny_tenant: Tenant) -> Store:
 
 
 def _products(tenant: Tenant) -> tuple[Product, Product]:
-    earbuds = Product.objects.create(
-        tenant=tenant, sku="EAR-PRO", name="Earbuds Pro", unit_cost_amount=Decimal("55.7778"), unit_cost_currency="CNY"
-    )
+    """EAR-PRO costs what two receipts made of it: 100 units at 50.00 CNY with 500.00 freight (55.00 landed), 60
+    shipped, then 50 at 56.40 with 40 on hand: (40 x 55.00 + 50 x 56.40) / 90 = 55.7778 when the order is
+    placed. CASE has only its standard cost, 10.00 CNY."""
+    earbuds = Product.objects.create(tenant=tenant, sku="EAR-PRO", name="Earbuds Pro", unit_cost_currency="CNY")
     case = Product.objects.create(
         tenant=tenant, sku="CASE", name="Case", unit_cost_amount=Decimal("10.00"), unit_cost_currency="CNY"
     )
+    warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen", country="CN")
+    first, second = PLACED - timedelta(days=30), PLACED - timedelta(days=10)
+    for at, units, unit_cost, freight in ((first, 100, "50.00", "500.00"), (second, 50, "56.40", "0")):
+        movement = StockMovement.objects.create(
+            tenant=tenant, product=earbuds, warehouse=warehouse, kind=MovementKind.RECEIPT, on_hand_delta=units,
+            created_at=at,
+        )  # fmt: skip
+        cost_receipt_record(
+            tenant=tenant, product=earbuds, warehouse=warehouse, quantity=units, currency="CNY", unit_cost=unit_cost,
+            freight=freight, received_at=at, movement=movement,
+        )  # fmt: skip
+        if units == 100:
+            StockMovement.objects.create(
+                tenant=tenant, product=earbuds, warehouse=warehouse, kind=MovementKind.SHIPMENT, on_hand_delta=-60,
+                created_at=first + timedelta(days=5),
+            )  # fmt: skip
     return earbuds, case
 
 
@@ -354,3 +372,28 @@ def test_another_tenant_sees_none_of_it(store: Store, enqueued: EnqueuedTasks) -
         assert not ProfitFact.objects.exists() and not ProfitDaily.objects.exists()
     with tenant_scope(store.tenant):
         assert ProfitFact.objects.count() == 2
+
+
+def test_a_refund_of_the_whole_order_is_shared_over_its_lines(store: Store, enqueued: EnqueuedTasks) -> None:
+    with tenant_scope(store.tenant):
+        earbuds, case = _products(store.tenant)
+        order, _a, _b = _order(store)
+        Refund.objects.create(
+            tenant=store.tenant,
+            store=store,
+            order=order,
+            order_external_id=ORDER_ID,
+            external_id="GOODWILL-1",
+            dedupe_key="GOODWILL-1",
+            origin="channel",
+            status="succeeded",
+            currency="USD",
+            amount=Decimal("10.00"),
+            net_amount=Decimal("-10.00"),
+            principal_amount=Decimal("-10.00"),
+            refunded_at=REFUNDED,
+        )
+        pnl = order_pnl(order=order, reporting_currency="USD")
+    refunds = {row.draft.product_id: row.own.values["refunds"] for row in pnl.rows if row.draft.kind == "refund"}
+    # principal 55.00 and 15.00: 10.00 shared 7.86 / 2.14, adding up to the refund exactly
+    assert refunds == {earbuds.pk: Decimal("-7.86"), case.pk: Decimal("-2.14")}

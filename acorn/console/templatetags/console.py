@@ -3,7 +3,7 @@ shown to its currency's minor unit."""
 
 from __future__ import annotations
 
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel import UnknownLocaleError
@@ -12,7 +12,7 @@ from django import forms, template
 from django.http import QueryDict
 from django.utils.translation import get_language, to_locale
 
-from acorn.money import quantize_amount
+from acorn.money import minor_unit_exponent, quantize_amount, to_decimal
 
 register = template.Library()
 
@@ -97,5 +97,24 @@ def amount(value: Any, currency: str) -> str:
     locale = to_locale(get_language() or "en")
     try:
         return format_decimal(exact, format=pattern, locale=locale)
+    except (UnknownLocaleError, ValueError):
+        return format_decimal(exact, format=pattern, locale="en")
+
+
+@register.filter
+def unit_amount(value: Any, currency: str) -> str:
+    """A unit cost or price for a person: like `amount`, but keeping up to four decimals where the figure has
+    them (an average cost of 55.7778), never fewer than the currency's minor unit ("95.85", not "95.8500")."""
+    if value is None or value == "":
+        return "—"
+    try:
+        exact = to_decimal(value).quantize(Decimal("0.0001"))
+        minor = -minor_unit_exponent(currency).as_tuple().exponent  # type: ignore[operator]
+    except (TypeError, ValueError, InvalidOperation):
+        return str(value)
+    digits = max(minor, -exact.normalize().as_tuple().exponent if exact.normalize().as_tuple().exponent < 0 else 0)  # type: ignore[operator]
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    try:
+        return format_decimal(exact, format=pattern, locale=to_locale(get_language() or "en"))
     except (UnknownLocaleError, ValueError):
         return format_decimal(exact, format=pattern, locale="en")
