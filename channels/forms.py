@@ -143,12 +143,11 @@ def _endpoint_field() -> forms.URLField:
 
 
 def _refuse_private_address(url: str) -> None:
-    """Outside development a store may not point ACORN's servers at loopback or private addresses."""
-    if settings.ACORN_ALLOW_CUSTOM_ENDPOINTS:
-        return
+    """A store may not point ACORN's servers at private addresses, in any spelling (loopback only where custom
+    endpoints are allowed: the simulator in development). The calls check again on their connections."""
     host = url_host(url)
     try:
-        host_ensure_public(host)
+        host_ensure_public(host, allow_loopback=settings.ACORN_ALLOW_CUSTOM_ENDPOINTS)
     except HostNotFound:
         raise forms.ValidationError(_("The address %(host)s could not be found.") % {"host": host}) from None
     except HostNotPublic:

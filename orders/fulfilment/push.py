@@ -7,7 +7,9 @@ One send is three short steps, so that no row lock is held across the HTTP call 
    same for a cancel); push `next_attempt_at` forward by a lease so that a second run finds it not due;
    build the body;
 2. POST it, signed (`orders.fulfilment.services.sign`) with `Idempotency-Key: <request key>` (`<key>-cancel` for the
-   cancel), so a repeat after a lost answer is recognised by the warehouse;
+   cancel), so a repeat after a lost answer is recognised by the warehouse; through `acorn.netguard.guarded_session`,
+   which checks the address on the connection it makes (DNS as it answers now, every spelling) and sends nothing
+   to a host that is not public: FAILED, not retried, "not a public address" in `last_error`;
 3. record the answer under the lock: 2xx → SENT (its `warehouse_reference`); 4xx other than 408/429 → FAILED
    with no automatic retry; 5xx, 408, 429, timeouts, connection errors → FAILED, retried by the beat task
    after ACORN_FULFILMENT_RETRY_SECONDS x 2^(attempts-1) (at most an hour), and left FAILED — visible in the
@@ -28,15 +30,24 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from acorn.netguard import AddressRefused, guarded_session
 from acorn.retry import backoff_seconds, retry_after_seconds
 from acorn.tenancy.scoping import dangerously_unscoped
 from orders.fulfilment.selectors import OPEN_STATUSES, request_lines
-from orders.fulfilment.services import callback_url, enqueue_send, follow_closed_order, save_request, sign
+from orders.fulfilment.services import (
+    callback_url,
+    endpoint_shape_check,
+    enqueue_send,
+    follow_closed_order,
+    save_request,
+    sign,
+)
 from orders.locks import fulfillment_request_qs_select_for_update
 from orders.models import FulfillmentRequest, FulfillmentState, FulfillmentTarget, FulfillmentTargetKind
 
@@ -178,8 +189,23 @@ def _post(target: FulfillmentTarget, body: bytes, idempotency_key: str) -> _Answ
     }
     timeout = settings.ACORN_VENDOR_TIMEOUT_SECONDS
     try:
-        response = requests.post(
-            target.endpoint_url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        endpoint_shape_check(target.endpoint_url)  # a target saved before the rule existed is not called
+    except ValidationError as error:
+        return _Answer(REFUSED, None, " ".join(error.messages))
+    # The address is checked on the connection itself (every spelling, DNS answered now, not at save time).
+    session = guarded_session(allow_loopback=settings.ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP)
+    try:
+        response = session.post(target.endpoint_url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+    except AddressRefused as refused:
+        # Nothing was sent; never retried by itself (the tenant must correct the address).
+        return _Answer(
+            REFUSED,
+            None,
+            _(
+                "The warehouse address %(host)s is not a public address (%(address)s): ACORN does not call "
+                "private networks."
+            )
+            % {"host": refused.host, "address": refused.address},
         )
     except requests.exceptions.Timeout:
         return _Answer(RETRY, None, _("The warehouse did not answer within %(seconds)s s.") % {"seconds": timeout})
@@ -189,6 +215,8 @@ def _post(target: FulfillmentTarget, body: bytes, idempotency_key: str) -> _Answ
         return _Answer(RETRY, None, _("The warehouse's HTTPS certificate could not be verified."))
     except requests.exceptions.RequestException as error:
         return _Answer(RETRY, None, _("Could not reach the warehouse (%(error)s).") % {"error": type(error).__name__})
+    finally:
+        session.close()
     status = response.status_code
     if 200 <= status < 300:
         reference = ""

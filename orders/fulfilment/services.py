@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
-from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public
+from acorn.netguard import HostNotFound, HostNotPublic, host_ensure_public, url_host
 from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -125,9 +125,10 @@ def callback_url(target: FulfillmentTarget) -> str:
 # --- targets ----------------------------------------------------------------------------------------------
 
 
-def endpoint_check(url: str) -> None:
-    """An order endpoint must be https:// on a public host. Plain http:// to this machine is allowed only when
-    ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP is on (local and test settings: the simulator's warehouse)."""
+def endpoint_shape_check(url: str) -> None:
+    """The address's form only, no DNS: https://, no user name or password; plain http:// only to this machine and
+    only when ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP is on (local and test settings: the simulator's warehouse).
+    Checked again at send time, for targets saved before a rule existed."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     refused = ValidationError(
@@ -135,17 +136,21 @@ def endpoint_check(url: str) -> None:
     )
     if not host or parts.username or parts.password:
         raise refused
-    loopback_allowed = settings.ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP
     if parts.scheme == "http":
-        if loopback_allowed and host in _LOOPBACK_HOSTS:
+        if settings.ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP and host in _LOOPBACK_HOSTS:
             return
         raise refused
     if parts.scheme != "https":
         raise refused
-    if loopback_allowed:
-        return
+
+
+def endpoint_check(url: str) -> None:
+    """An order endpoint must be https:// (`endpoint_shape_check`) on a public host in every spelling
+    (`acorn.netguard`; loopback too when ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP is on). The send checks the
+    address again, on the connection it makes (`orders.fulfilment.push`)."""
+    endpoint_shape_check(url)
     try:
-        host_ensure_public(host)
+        host_ensure_public(url_host(url), allow_loopback=settings.ACORN_FULFILMENT_ALLOW_LOOPBACK_HTTP)
     except HostNotPublic:
         # ACORN's servers make the call: a tenant must not point them at the internal network.
         raise ValidationError(

@@ -9,17 +9,20 @@ listing is being read (it moves to the end).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
+from requests.auth import HTTPBasicAuth
 from woocommerce import API
 
+from acorn.netguard import AddressRefused, guarded_session
 from acorn.retry import retry_after_seconds
 from channels.adapters.base import (
     ChannelAdapter,
@@ -33,6 +36,13 @@ from channels.models import Store
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+
+
+class AddressNotPublic(ChannelError):
+    """The site's address is, or now resolves to, an address that is not public: nothing was sent. Not retried;
+    the seller must correct the address."""
+
+    code = "address_not_public"
 
 
 class ConnectionProblem(ChannelError):
@@ -56,8 +66,56 @@ def _verify() -> bool | str:
     return settings.ACORN_WOOCOMMERCE_CA_BUNDLE or True
 
 
-def client_for(site_url: str, consumer_key: str, consumer_secret: str) -> API:
-    return API(
+def site_session() -> requests.Session:
+    """The session every call to a seller's site goes through: connections only to checked public addresses,
+    redirects included (`acorn.netguard`); loopback too where custom endpoints are allowed (the simulator)."""
+    return guarded_session(allow_loopback=settings.ACORN_ALLOW_CUSTOM_ENDPOINTS)
+
+
+class GuardedAPI(API):
+    """The `woocommerce` library's client, its HTTP call sent through `site_session`.
+
+    woocommerce 3.0 sends every call with the module-level `requests.request` from its private ``__request``
+    (a fresh session each time, which cannot be given a transport adapter). This override keeps the library's
+    URL, authentication and body encoding (the same steps, from woocommerce/api.py 3.0.0) and replaces only
+    that call. Were the library to rename the method, the override would stop applying: the SSRF tests in
+    tests/channels/test_woocommerce_netguard.py then fail."""
+
+    def __init__(self, *args: Any, session: requests.Session, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session = session
+
+    def _API__request(  # the name `API.__request` is mangled to
+        self, method: str, endpoint: str, data: Any, params: dict[str, Any] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        params = {} if params is None else params
+        url = self._API__get_url(endpoint)
+        auth = None
+        headers = {"user-agent": f"{self.user_agent}", "accept": "application/json"}
+        if self.is_ssl and not self.query_string_auth:
+            auth = HTTPBasicAuth(self.consumer_key, self.consumer_secret)
+        elif self.is_ssl:
+            params.update({"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret})
+        else:  # plain http:// (the simulator in development): OAuth 1.0a in the query string
+            url = self._API__get_oauth_url(f"{url}?{urlencode(params)}", method, **kwargs)
+        if data is not None:
+            data = json.dumps(data, ensure_ascii=False).encode("utf-8")
+            headers["content-type"] = "application/json;charset=utf-8"
+        return self.session.request(
+            method=method,
+            url=url,
+            verify=self.verify_ssl,
+            auth=auth,
+            params=params,
+            data=data,
+            timeout=self.timeout,
+            headers=headers,
+            **kwargs,
+        )
+
+
+def client_for(site_url: str, consumer_key: str, consumer_secret: str) -> GuardedAPI:
+    return GuardedAPI(
         url=site_url,
         consumer_key=consumer_key,
         consumer_secret=consumer_secret,
@@ -65,6 +123,7 @@ def client_for(site_url: str, consumer_key: str, consumer_secret: str) -> API:
         timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS,
         verify_ssl=_verify(),
         user_agent="ACORN/1.0",
+        session=site_session(),
     )
 
 
@@ -97,6 +156,11 @@ def classify_response(response: requests.Response) -> ChannelError | None:
 
 
 def classify_exception(error: Exception) -> ChannelError:
+    if isinstance(error, AddressRefused):
+        return AddressNotPublic(
+            _("The site address %(host)s is not a public address (%(address)s): ACORN does not call private networks.")
+            % {"host": error.host, "address": error.address}
+        )
     if isinstance(error, requests.exceptions.SSLError):
         return ChannelError("The site's HTTPS certificate could not be verified")
     if isinstance(error, requests.exceptions.Timeout):
@@ -135,7 +199,7 @@ class WooCommerceClient(ChannelAdapter):
             raise ChannelAuthError("The site has no API keys: connect it in the console.")
         if not store.endpoint:
             raise ChannelError("The store has no site address.")
-        self.client = client_for(store.endpoint, str(key), str(secret))
+        self.client: GuardedAPI = client_for(store.endpoint, str(key), str(secret))
 
     def request(self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None, data: Any = None) -> Any:
         """One REST call: the decoded JSON body and the response (for page headers), errors classified."""
@@ -163,11 +227,13 @@ class WooCommerceClient(ChannelAdapter):
     def check_connection(self) -> dict[str, Any]:
         """Prove the keys work and stock is managed; ConnectionProblem says what is wrong, in plain words."""
         try:
-            index = requests.get(
+            index = self.client.session.get(
                 f"{self.store.endpoint.rstrip('/')}/wp-json/",
                 timeout=settings.ACORN_VENDOR_TIMEOUT_SECONDS,
                 verify=_verify(),
             )
+        except AddressRefused as refused:
+            raise ConnectionProblem(str(classify_exception(refused))) from None
         except requests.exceptions.SSLError:
             raise ConnectionProblem(_("The site's HTTPS certificate could not be verified.")) from None
         except requests.exceptions.RequestException:
