@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
-from acorn.crypto import rotate_text
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy import plans
@@ -243,25 +242,6 @@ def stores_warn_reauthorization() -> int:
                 link=reverse("channels:store-detail", args=[store.pk]),
             )
     return len(due)
-
-
-def credentials_rotate_all() -> int:
-    """Re-encrypt every stored credential with the first configured key. Returns the number rewritten.
-
-    Works on the raw column (the field would decrypt on read): each value is decrypted with any
-    configured key and encrypted again with the first; one that no key decrypts raises DecryptionError.
-    """
-    from django.db import connection
-
-    table = connection.ops.quote_name(StoreCredential._meta.db_table)
-    with dangerously_unscoped():
-        pks = list(StoreCredential.objects.order_by("pk").values_list("pk", flat=True))
-    for pk in pks:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SELECT secrets FROM {table} WHERE id = %s", [pk])  # noqa: S608 - our own table
-            (token,) = cursor.fetchone()
-            cursor.execute(f"UPDATE {table} SET secrets = %s WHERE id = %s", [rotate_text(str(token)), pk])  # noqa: S608
-    return len(pks)
 
 
 def webhook_url(store: Store) -> str:
