@@ -1,7 +1,8 @@
 """The store-state writes every other channels service stands on (and the domain apps call when a vendor
 call tells them something about the store): a refreshed token pair kept, an authorisation that is gone, a
-resource that keeps failing, and authorisations never completed. Nothing here calls a vendor or queues a task,
-so the sync engine, the adapter registry, the connect flows and the lifecycle can all import it.
+resource that keeps failing, and authorisations never completed. Nothing here calls a vendor (save the
+renewal an adapter hands to `store_renew_secrets`) or queues a task, so the sync engine, the adapter
+registry, the connect flows and the lifecycle can all import it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from acorn.audit.services import audit_record, snapshot
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
+from channels.adapters.base import ChannelAuthError, SecretsRenewer
 from channels.models import AUTHORIZATION_EXPIRY, Store, StoreCredential, StoreStatus, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,28 @@ def store_update_secrets(*, store: Store, secrets: Mapping[str, Any]) -> None:
         credential = StoreCredential.objects.select_for_update().get(store=store)
         credential.secrets = {**(credential.secrets or {}), **dict(secrets)}
         credential.save(update_fields=["secrets", "updated_at"])
+
+
+def store_renew_secrets(*, store: Store, renew: SecretsRenewer) -> dict[str, Any]:
+    """Renew the store's secrets under a row lock on its credential, committed at once; returns the secrets
+    stored afterwards.
+
+    `renew` sees the secrets stored now — a worker that waited for the lock finds the pair another worker
+    just refreshed — and returns what to store, or None to keep them. The lock is held across the
+    vendor's token call (with its timeout), unlike any other vendor call: Shopify replaces the refresh
+    token on every refresh, so refreshes of one store must run one at a time, and only that store's
+    credential row waits."""
+    with transaction.atomic():
+        credential = StoreCredential.objects.select_for_update(of=("self",)).filter(store=store).first()
+        if credential is None:
+            raise ChannelAuthError("The store has no stored credential: connect it again.")
+        stored: dict[str, Any] = dict(credential.secrets or {})
+        fresh = renew(stored)
+        if fresh is None:
+            return stored
+        credential.secrets = {**stored, **dict(fresh)}
+        credential.save(update_fields=["secrets", "updated_at"])
+        return dict(credential.secrets)
 
 
 @transaction.atomic

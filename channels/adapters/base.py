@@ -743,13 +743,22 @@ class CapabilityInterface(ABC):
 InterfaceT = TypeVar("InterfaceT", bound=CapabilityInterface)
 
 
+# Given the secrets stored now, the renewed ones to store, or None when the stored ones need no renewal
+# (another worker renewed them first).
+SecretsRenewer = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
+# Runs a renewer on the store's stored secrets under a lock on them, stores what it returns, and returns the
+# secrets stored afterwards. The caller supplies it (the adapter registry); adapters write nothing.
+SecretsKeeper = Callable[[SecretsRenewer], dict[str, Any]]
+
+
 class ChannelAdapter(ABC):
     """One vendor, bound to one store and its decrypted secrets. No database writes.
 
     Every channel lists orders; everything else is a capability interface an adapter inherits when its
     platform offers it (`capabilities()`, `supports()`, `require()`). Facts about the vendor that domain
     code needs without credentials (how it is authorised, its rate-limit bucket names) are class attributes.
-    `on_secrets_changed` receives secrets the adapter renewed (a refreshed token pair) for the caller to keep.
+    `renew_secrets` lets an adapter renew secrets that expire (Shopify's token pairs) against the stored ones,
+    under the caller's lock, so that concurrent workers renew once (see `SecretsKeeper`).
     """
 
     key: ClassVar[str]
@@ -764,11 +773,11 @@ class ChannelAdapter(ABC):
         *,
         store: Store,
         secrets: Mapping[str, Any],
-        on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
+        renew_secrets: SecretsKeeper | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
-        self._on_secrets_changed = on_secrets_changed
+        self._renew_secrets = renew_secrets
 
     @classmethod
     def capabilities(cls) -> frozenset[Capability]:

@@ -13,7 +13,7 @@ from channels.adapters.amazon import AmazonAdapter
 from channels.adapters.base import Authorization, Capability, ChannelAdapter, UnknownChannel
 from channels.adapters.shopify import ShopifyAdapter
 from channels.adapters.woocommerce import WooCommerceAdapter
-from channels.store_state import store_update_secrets
+from channels.store_state import store_renew_secrets
 
 if TYPE_CHECKING:
     from channels.models import Store
@@ -67,9 +67,10 @@ def platforms_supporting(capability: Capability) -> frozenset[str]:
 
 def adapter_for(store: Store, *, secrets: Mapping[str, Any]) -> ChannelAdapter:
     """The adapter for the store's platform, bound to the store and its decrypted secrets. Secrets the
-    adapter renews (Shopify's expiring token pairs) are saved at once: the adapter itself writes nothing."""
+    adapter renews (Shopify's expiring token pairs) are renewed under a row lock on the store's credential and
+    saved at once: the adapter itself writes nothing."""
     return adapter_class_for(store.platform)(
         store=store,
         secrets=secrets,
-        on_secrets_changed=lambda fresh: store_update_secrets(store=store, secrets=fresh),
+        renew_secrets=lambda renew: store_renew_secrets(store=store, renew=renew),
     )

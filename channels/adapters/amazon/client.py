@@ -11,7 +11,7 @@ included; the rate Amazon announces in x-amzn-RateLimit-Limit rides back on each
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +39,7 @@ from channels.adapters.base import (
     ChannelError,
     ChannelRateLimited,
     ChannelRetryableError,
+    SecretsKeeper,
 )
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES
 from channels.models import Region, Store
@@ -190,9 +191,9 @@ class AmazonClient(ChannelAdapter):
         store: Store,
         secrets: Mapping[str, Any],
         app: AmazonApp | None = None,
-        on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
+        renew_secrets: SecretsKeeper | None = None,
     ) -> None:
-        super().__init__(store=store, secrets=secrets, on_secrets_changed=on_secrets_changed)
+        super().__init__(store=store, secrets=secrets, renew_secrets=renew_secrets)
         self.app = app or AmazonApp.from_settings()
         refresh_token = secrets.get("refresh_token")
         if not refresh_token:

@@ -7,8 +7,11 @@ and prints error bodies. Throttling is cost-based: every answer carries `extensi
 a THROTTLED answer arrives as HTTP 200 with an error — it becomes ChannelRateLimited with the time the bucket
 needs to refill.
 
-Offline access tokens expire (60 min) and come with a refresh token: the client refreshes before expiry
-and hands the new pair to `on_secrets_changed`, which the caller persists (adapters never write the DB).
+Offline access tokens expire (60 min) and come with a refresh token that is replaced by each refresh: the
+client refreshes before expiry through `renew_secrets`, which runs the refresh under a row lock on the stored
+credential (the caller's; adapters never write the DB). The refresh first looks at the pair stored now, and
+when another worker already refreshed it, uses that pair instead of asking Shopify again — two workers
+refreshing with one refresh token would leave one of them holding a pair Shopify retires.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import math
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +42,7 @@ from channels.adapters.base import (
     ChannelError,
     ChannelRateLimited,
     ChannelRetryableError,
+    SecretsKeeper,
 )
 from channels.models import Store
 
@@ -141,6 +145,12 @@ def refresh_access_token(store: Store, *, refresh_token: str) -> dict[str, Any]:
     return _token_request(store, {"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
+def token_refresh_due(secrets: Mapping[str, Any]) -> bool:
+    """Whether the access token of `secrets` expires within TOKEN_REFRESH_MARGIN (False when it never does)."""
+    expires = secrets.get("expires_at")
+    return bool(expires) and datetime.fromisoformat(str(expires)) - TOKEN_REFRESH_MARGIN <= datetime.now(UTC)
+
+
 # --- HTTP ----------------------------------------------------------------------------------------------
 
 
@@ -197,9 +207,9 @@ class ShopifyClient(ChannelAdapter):
         *,
         store: Store,
         secrets: Mapping[str, Any],
-        on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
+        renew_secrets: SecretsKeeper | None = None,
     ) -> None:
-        super().__init__(store=store, secrets=secrets, on_secrets_changed=on_secrets_changed)
+        super().__init__(store=store, secrets=secrets, renew_secrets=renew_secrets)
         if not secrets.get("access_token"):
             raise ChannelAuthError("The shop has no access token: connect it in the console.")
         self._secrets = dict(secrets)
@@ -207,16 +217,22 @@ class ShopifyClient(ChannelAdapter):
 
     # --- tokens ---
     def _access_token(self) -> str:
-        expires = self._secrets.get("expires_at")
-        if expires and datetime.fromisoformat(str(expires)) - TOKEN_REFRESH_MARGIN <= datetime.now(UTC):
-            refresh = self._secrets.get("refresh_token")
-            if not refresh:
-                raise ChannelAuthError("The shop's access token expired and there is no refresh token")
-            fresh = refresh_access_token(self.store, refresh_token=str(refresh))
-            self._secrets = {**self._secrets, **fresh}
-            if self._on_secrets_changed is not None:
-                self._on_secrets_changed(dict(self._secrets))
+        if token_refresh_due(self._secrets):
+            if self._renew_secrets is None:  # not bound to a stored credential (a probe of a pasted token)
+                self._secrets = {**self._secrets, **(self._refreshed_pair(self._secrets) or {})}
+            else:
+                self._secrets = dict(self._renew_secrets(self._refreshed_pair))
         return str(self._secrets["access_token"])
+
+    def _refreshed_pair(self, stored: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A new token pair for the `stored` secrets, or None when they are not due (another worker
+        refreshed them while this one waited for the credential's lock: its pair is used as it is)."""
+        if not token_refresh_due(stored):
+            return None
+        refresh = stored.get("refresh_token")
+        if not refresh:
+            raise ChannelAuthError("The shop's access token expired and there is no refresh token")
+        return refresh_access_token(self.store, refresh_token=str(refresh))
 
     # --- GraphQL ---
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:

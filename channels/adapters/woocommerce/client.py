@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -30,6 +30,7 @@ from channels.adapters.base import (
     ChannelError,
     ChannelRateLimited,
     ChannelRetryableError,
+    SecretsKeeper,
 )
 from channels.models import Store
 
@@ -191,9 +192,9 @@ class WooCommerceClient(ChannelAdapter):
         *,
         store: Store,
         secrets: Mapping[str, Any],
-        on_secrets_changed: Callable[[dict[str, Any]], None] | None = None,
+        renew_secrets: SecretsKeeper | None = None,
     ) -> None:
-        super().__init__(store=store, secrets=secrets, on_secrets_changed=on_secrets_changed)
+        super().__init__(store=store, secrets=secrets, renew_secrets=renew_secrets)
         key, secret = secrets.get("consumer_key"), secrets.get("consumer_secret")
         if not key or not secret:
             raise ChannelAuthError("The site has no API keys: connect it in the console.")
