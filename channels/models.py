@@ -345,6 +345,8 @@ class QuarantinedRecord(TenantScopedModel):
 
 class WebhookStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
+    PROCESSING = "processing", _("Processing")
+    RETRYING = "retrying", _("Waiting to retry")
     PROCESSED = "processed", _("Processed")
     IGNORED = "ignored", _("Ignored")
     FAILED = "failed", _("Failed")
@@ -352,7 +354,11 @@ class WebhookStatus(models.TextChoices):
 
 class WebhookEvent(TenantScopedModel):
     """A verified webhook delivery, stored before it is acted on. (store, event id) is unique, so a
-    delivery the vendor sends again is recognised and acted on once."""
+    delivery the vendor sends again is recognised and acted on once.
+
+    A worker acts on it only after claiming it (received / retrying → processing, one conditional UPDATE);
+    `next_attempt_at` is when it may be claimed again: the end of a claim while processing (a worker that
+    died lets it go then), the retry time after a failure. After the last attempt it stays failed."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="webhook_events")
     topic = models.CharField(_("topic"), max_length=60)
@@ -363,6 +369,8 @@ class WebhookEvent(TenantScopedModel):
     deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
 
     class Meta:
@@ -370,7 +378,10 @@ class WebhookEvent(TenantScopedModel):
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["store", "event_id"], name="webhook_event_unique")]
-        indexes = [models.Index(fields=["store", "-received_at"], name="webhook_store_received")]
+        indexes = [
+            models.Index(fields=["store", "-received_at"], name="webhook_store_received"),
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_status_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic} {self.event_id}"

@@ -21,7 +21,7 @@ from channels.services import store_register_webhooks, stores_warn_reauthorizati
 from channels.services_lifecycle import store_delete, store_refresh_participations
 from channels.store_state import stores_expire_pending
 from channels.sync import SyncAlreadyRunning, sync_cursor_get_or_create, sync_jobs_for, sync_run_execute
-from channels.webhooks import webhook_event_process
+from channels.webhooks import webhook_event_process, webhook_events_dispatch_due
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +44,19 @@ def run_store_sync_task(
 
 @shared_task(name="channels.process_webhook_event", base=TenantTask, bind=True, acks_late=True)
 def process_webhook_event_task(self: TenantTask, *, tenant_id: int, event_id: int) -> str:
-    """Act on one stored webhook delivery (once: a second run finds it processed)."""
+    """Claim one stored webhook delivery and act on it (once: a second run finds it claimed or done); a
+    failure is retried later by `dispatch_due_webhooks`."""
     event = WebhookEvent.objects.filter(pk=event_id).select_related("store").first()
     if event is None:
         return "missing"
     return webhook_event_process(event=event)
+
+
+@shared_task(name="channels.dispatch_due_webhooks", acks_late=True)
+def dispatch_due_webhooks_task() -> int:
+    """Every minute: queue the webhook events whose retry is due, whose worker died, or whose task was lost.
+    Returns the count."""
+    return webhook_events_dispatch_due()
 
 
 @shared_task(

@@ -11,6 +11,17 @@ A verified delivery becomes a WebhookEvent — (store, event id) unique, so a du
 delivery — and a task acts on it after the commit. The answer goes back at once (Shopify gives up after
 5 s). Domain apps register what a topic does (`register_webhook_handler`); the scheduled poll stays the
 backstop, so a webhook that never arrives only delays a change until the next sync.
+
+Acting on an event starts with claiming it: one conditional UPDATE moves it from received (or a retry that
+is due) to processing, so of two workers handed the same event only one runs its handlers. A handler that
+fails leaves the event waiting to retry with exponential backoff (WEBHOOK_MAX_ATTEMPTS in all) — Shopify's
+compliance topics have no poll to fall back on — and then failed, shown on the store page. The beat's
+`dispatch_due_webhooks` queues the retries that are due, claims whose worker died, and events whose task was
+lost. Handlers must be safe to run again (upserts), as a retry runs all of them again.
+
+The body is read here up to WEBHOOK_MAX_BODY_BYTES, not through `request.body`, whose site-wide limit
+(DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default) would answer 400 before the signature check; a larger body
+is refused whole (413) and never cut short, since a truncated body can only fail the signature.
 """
 
 from __future__ import annotations
@@ -22,11 +33,12 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -34,14 +46,29 @@ from django.views.decorators.http import require_POST
 
 from acorn.audit.services import audit_record
 from acorn.notifications.services import notify
-from acorn.tasks import enqueue_on_commit
+from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.models import Platform, Store, StoreStatus, WebhookEvent, WebhookStatus
 from channels.services import store_uninstalled
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 5 * 1024 * 1024
+# Shopify sends webhook bodies inline up to 1,000,000 bytes and a bare {"id": …} above that (shopify.dev
+# changelog, 2026-11-17, "Amazon EventBridge webhook payload size limit increased to 1 MB": "Payloads over
+# 1,000,000 bytes keep the existing fallback behavior: classic webhooks send {"id": ...}"; Shopify staff on
+# community.shopify.com, "Webhook requests exceed max size": bodies "can be upwards of a megabyte"). Five
+# times that leaves room for WooCommerce orders with many lines, and is checked before anything is read.
+WEBHOOK_MAX_BODY_BYTES = 5 * 1024 * 1024
+# How long a worker's claim on an event lasts: beyond the task time limit (CELERY_TASK_TIME_LIMIT, 300 s), so a
+# claim only lapses when its worker is gone.
+WEBHOOK_CLAIM_SECONDS = 600
+# Retries after a failed attempt: 1, 2, 4 … minutes, at most six hours apart; failed after the tenth attempt
+# (about 14 hours after the first).
+WEBHOOK_MAX_ATTEMPTS = 10
+WEBHOOK_RETRY_BASE_SECONDS = 60
+WEBHOOK_RETRY_MAX_SECONDS = 6 * 3600
+# An event still unclaimed this long after it arrived lost its queued task (a broker restart): queue it again.
+WEBHOOK_LOST_AFTER = timedelta(minutes=5)
 REDACTED_PAYLOAD = '{"redacted": "acted on; buyer details are not kept"}'
 SHOPIFY_COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 
@@ -108,13 +135,44 @@ def webhook_event_record(*, store: Store, topic: str, event_id: str, payload: by
     return event, True
 
 
-def webhook_event_process(*, event: WebhookEvent) -> str:
-    """Run the registered handlers of the event's topic once; the event records the outcome."""
-    claimed = WebhookEvent.objects.filter(pk=event.pk, status=WebhookStatus.RECEIVED).update(
-        processed_at=timezone.now()
+def webhook_retry_delay(attempt: int) -> timedelta:
+    """How long to wait after failed attempt number `attempt` (1-based): doubling from a minute, capped."""
+    return timedelta(seconds=min(WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1), WEBHOOK_RETRY_MAX_SECONDS))
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=WebhookStatus.RECEIVED) | Q(
+        status__in=[WebhookStatus.RETRYING, WebhookStatus.PROCESSING], next_attempt_at__lte=now
+    )
+
+
+def webhook_event_claim(*, event: WebhookEvent) -> int | None:
+    """Claim the event for this worker (received, or a retry or lapsed claim that is due → processing) in one
+    conditional UPDATE; the attempt number, or None when another worker has it or it is done."""
+    now = timezone.now()
+    claimed = (
+        WebhookEvent.objects.filter(pk=event.pk)
+        .filter(_claimable(now))
+        .update(
+            status=WebhookStatus.PROCESSING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + timedelta(seconds=WEBHOOK_CLAIM_SECONDS),
+        )
     )
     if not claimed:
-        return "already_processed"
+        return None
+    event.refresh_from_db(fields=["status", "attempts", "next_attempt_at", "payload"])
+    return event.attempts
+
+
+def webhook_event_process(*, event: WebhookEvent) -> str:
+    """Claim the event, run the registered handlers of its topic, and record the outcome: processed or
+    ignored; after a failure, waiting to retry (or failed after the last attempt). Returns the status, or
+    "already_claimed" when another worker has the event or it is done."""
+    attempt = webhook_event_claim(event=event)
+    if attempt is None:
+        return "already_claimed"
+    mine = WebhookEvent.objects.filter(pk=event.pk, status=WebhookStatus.PROCESSING, attempts=attempt)
     store = event.store
     handlers = _handlers_for(store.platform, event.topic)
     try:
@@ -123,16 +181,62 @@ def webhook_event_process(*, event: WebhookEvent) -> str:
         payload = None
     try:
         acted = any([handler(store, event, payload) for handler in handlers])
-    except Exception as error:  # recorded on the event; the poll still catches the change
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            status=WebhookStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
-        )
-        raise
+    except Exception as error:  # any handler failure is retried; the event records it
+        return _webhook_event_failed(event=event, mine=mine, attempt=attempt, error=error)
     status = WebhookStatus.PROCESSED if acted else WebhookStatus.IGNORED
     # The body carried buyer details ACORN does not keep (emails, addresses): once acted on, only the
     # topic, the ids and the outcome stay.
-    WebhookEvent.objects.filter(pk=event.pk).update(status=status, payload=REDACTED_PAYLOAD)
+    mine.update(status=status, payload=REDACTED_PAYLOAD, processed_at=timezone.now(), next_attempt_at=None, error="")
     return status
+
+
+def _webhook_event_failed(*, event: WebhookEvent, mine: Any, attempt: int, error: Exception) -> str:
+    message = f"{type(error).__name__}: {error}"[:2000]
+    context = {"tenant_id": event.tenant_id, "store_id": event.store_id, "event": event.pk, "topic": event.topic}
+    if attempt >= WEBHOOK_MAX_ATTEMPTS:
+        mine.update(status=WebhookStatus.FAILED, next_attempt_at=None, error=message)
+        logger.error("webhook_failed", extra={**context, "attempts": attempt})
+        return WebhookStatus.FAILED
+    retry_at = timezone.now() + webhook_retry_delay(attempt)
+    mine.update(status=WebhookStatus.RETRYING, next_attempt_at=retry_at, error=message)
+    logger.warning("webhook_retry", extra={**context, "attempt": attempt, "retry_at": retry_at.isoformat()})
+    return WebhookStatus.RETRYING
+
+
+def webhook_events_dispatch_due(*, limit: int = 1000) -> int:
+    """Queue a task for each event that is due: a retry whose time has come, a claim whose worker is gone,
+    or one received over WEBHOOK_LOST_AFTER ago and never claimed (its task was lost). Returns the count.
+    An event queued twice runs once: the task claims it first."""
+    now = timezone.now()
+    with dangerously_unscoped():  # the beat spans every tenant; each task re-enters its tenant's scope
+        due = list(
+            WebhookEvent.objects.filter(
+                Q(status=WebhookStatus.RECEIVED, received_at__lte=now - WEBHOOK_LOST_AFTER)
+                | Q(status__in=[WebhookStatus.RETRYING, WebhookStatus.PROCESSING], next_attempt_at__lte=now)
+            )
+            .order_by("pk")
+            .values_list("tenant_id", "pk")[:limit]
+        )
+    for tenant_id, event_id in due:
+        enqueue_now("channels.process_webhook_event", tenant_id=tenant_id, event_id=event_id)
+    return len(due)
+
+
+def _webhook_body(request: HttpRequest) -> bytes | None:
+    """The raw body, whole, up to WEBHOOK_MAX_BODY_BYTES; None when it is larger."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > WEBHOOK_MAX_BODY_BYTES:
+        return None
+    body = request.read(WEBHOOK_MAX_BODY_BYTES + 1)
+    return body if len(body) <= WEBHOOK_MAX_BODY_BYTES else None
+
+
+def _too_large(platform: str) -> HttpResponse:
+    logger.warning("webhook_too_large", extra={"platform": platform, "limit": WEBHOOK_MAX_BODY_BYTES})
+    return HttpResponse(status=413)
 
 
 def _stores(platform: str, **lookup: Any) -> list[Store]:
@@ -155,7 +259,9 @@ def _store_secret(store: Store, name: str) -> str:
 @csrf_exempt
 @require_POST
 def shopify_webhook_view(request: HttpRequest) -> HttpResponse:
-    body = request.body[:MAX_BODY_BYTES]
+    body = _webhook_body(request)
+    if body is None:
+        return _too_large("shopify")
     given = request.headers.get("X-Shopify-Hmac-Sha256") or request.headers.get("Shopify-Hmac-Sha256") or ""
     shop = (request.headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
     topic = (request.headers.get("X-Shopify-Topic") or "").strip()
@@ -184,7 +290,9 @@ def shopify_webhook_view(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def woocommerce_webhook_view(request: HttpRequest, webhook_key: str) -> HttpResponse:
-    body = request.body[:MAX_BODY_BYTES]
+    body = _webhook_body(request)
+    if body is None:
+        return _too_large("woocommerce")
     given = request.headers.get("X-WC-Webhook-Signature") or ""
     if not given and body.startswith(b"webhook_id="):
         return HttpResponse(status=200)  # the ping Woo sends, unsigned, when a webhook is created

@@ -29,7 +29,7 @@ from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Role,
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels import services as channel_services
 from channels.adapters.base import ExternalReturn
-from channels.models import DataPermission, Store, StoreStatus
+from channels.models import DataPermission, Store, StoreStatus, WebhookEvent, WebhookStatus
 from finance.ledger.services import LineDraft, journal_write
 from finance.models import Account, JournalEntry, JournalSource, JournalStatus, LedgerRole, Settlement, SettlementKind
 from finance.profit.models import ProfitDaily, ProfitFact
@@ -91,6 +91,7 @@ class Company:
     stub_store_id: int = 0
     journal_id: int = 0
     quickbooks_realm: str = ""
+    webhook_event_id: int = 0
 
 
 def _shop(tenant: Tenant, sim: SimulatorServer, domain: str) -> Store:
@@ -260,6 +261,12 @@ def _company(
         company.notice_ids = list(waiting.values_list("pk", flat=True))
         assert company.notice_ids
         company.fba_return_id = Return.objects.get(external_id=f"FBA-{slug}").pk
+        # a compliance webhook (a buyer's data request) whose first attempt failed, its retry now due
+        company.webhook_event_id = WebhookEvent.objects.create(
+            tenant=tenant, store=shop, topic="customers/data_request", event_id=f"privacy-{slug}",
+            payload='{"orders_requested": [1001]}', status=WebhookStatus.RETRYING, attempts=1,
+            next_attempt_at=timezone.now() - timedelta(seconds=1), error="OperationalError: database is locked",
+        ).pk  # fmt: skip
     # a QuickBooks Online company connected, and a journal due for posting
     company.journal_id, company.quickbooks_realm = _quickbooks(tenant, sim, slug)
     return company
@@ -337,6 +344,16 @@ def _restocked(companies: list[Company], result: Any, ran: list[tuple[Task, dict
             assert Return.objects.get(pk=company.fba_return_id).restock_state == RestockState.BY_CHANNEL
 
 
+def _webhooks_retried(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert result == len(companies)
+    assert _queued_tenants(ran, "channels.process_webhook_event") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            event = WebhookEvent.objects.get(pk=company.webhook_event_id)
+            assert (event.status, event.attempts) == (WebhookStatus.PROCESSED, 2)
+            assert Notification.objects.filter(tenant=company.tenant, kind="privacy_request").exists()
+
+
 def _per_tenant(name: str) -> Check:
     def check(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
         assert _queued_tenants(ran, name) == {c.tenant.pk for c in companies}
@@ -395,6 +412,7 @@ def _rates_fetched(companies: list[Company], result: Any, ran: list[tuple[Task, 
 
 CHECKS: dict[str, Check] = {
     "dispatch-due-syncs": _synced,
+    "dispatch-due-webhooks": _webhooks_retried,
     "warn-reauthorization": _warned,
     "expire-invitations": _expired,
     "expire-pending-stores": _stubs_removed,

@@ -236,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.dispatch_due_syncs",
         "schedule": 60.0,
     },
+    # Webhook events whose retry is due (a handler failed), whose worker died, or whose queued task was lost.
+    "dispatch-due-webhooks": {
+        "task": "channels.dispatch_due_webhooks",
+        "schedule": 60.0,
+    },
     "warn-reauthorization": {
         "task": "channels.warn_reauthorization",
         "schedule": crontab(minute=5, hour=1),

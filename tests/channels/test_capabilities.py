@@ -334,7 +334,7 @@ def test_a_deleted_order_webhook_cancels_that_stores_order_only_and_twice_change
             outcomes.append(webhook_event_process(event=event))
         # then: mine is cancelled, once
         assert Order.objects.get(store=mine, external_id="77").status == OrderStatus.CANCELLED
-    assert outcomes == ["processed", "already_processed"]
+    assert outcomes == ["processed", "already_claimed"]
     # and the other company's order 77 is untouched
     with tenant_scope(other):
         assert Order.objects.get(store=theirs, external_id="77").status != OrderStatus.CANCELLED
