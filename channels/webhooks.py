@@ -195,11 +195,13 @@ def _webhook_event_failed(*, event: WebhookEvent, mine: Any, attempt: int, error
     context = {"tenant_id": event.tenant_id, "store_id": event.store_id, "event": event.pk, "topic": event.topic}
     if attempt >= WEBHOOK_MAX_ATTEMPTS:
         mine.update(status=WebhookStatus.FAILED, next_attempt_at=None, error=message)
-        logger.error("webhook_failed", extra={**context, "attempts": attempt})
+        logger.error("webhook_failed", extra={**context, "attempts": attempt}, exc_info=error)
         return WebhookStatus.FAILED
     retry_at = timezone.now() + webhook_retry_delay(attempt)
     mine.update(status=WebhookStatus.RETRYING, next_attempt_at=retry_at, error=message)
-    logger.warning("webhook_retry", extra={**context, "attempt": attempt, "retry_at": retry_at.isoformat()})
+    logger.warning(
+        "webhook_retry", extra={**context, "attempt": attempt, "retry_at": retry_at.isoformat()}, exc_info=error
+    )
     return WebhookStatus.RETRYING
 
 

@@ -111,7 +111,12 @@ def test_concurrent_tasks_for_one_event_run_its_handlers_once_on_postgresql(tena
     # given one event and six tasks for it released at once
     event = _event(_shop(tenant))
     ran: list[int] = []
-    handler[0] = lambda store, current, payload: ran.append(current.pk) or True
+
+    def counting(store: Store, current: WebhookEvent, payload: Any) -> bool:
+        ran.append(current.pk)
+        return True
+
+    handler[0] = counting
     start = threading.Barrier(6)
     outcomes: list[str] = []
 
