@@ -333,8 +333,9 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 
 # --- Secrets at rest --------------------------------------------------------------------------------
-# Fernet keys for store credentials: the first encrypts, all decrypt (rotation: prepend a new key, then
-# `manage.py rotate_credentials`). production.py requires them; local and test use a fixed dev key.
+# Fernet keys for every secret at rest (every EncryptedJSONField): the first encrypts, all decrypt (rotation:
+# prepend a new key, run `manage.py rotate_credentials`, then drop the old key). production.py requires them;
+# local and test use a fixed dev key.
 FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # --- Channels -------------------------------------------------------------------------------------
