@@ -56,10 +56,13 @@ CLOCK_TESTS ?= tests/refunds tests/orders/test_shipments.py tests/orders/test_sh
 	tests/channels/test_sync_engine.py tests/channels/test_views.py tests/tenancy/test_services.py \
 	tests/test_fx.py tests/test_money.py tests/test_beat.py tests/test_embedded_install.py tests/test_clock.py \
 	tests/finance tests/fx
+# The demo's profit against its statements reads the simulator's own real-time clock: nothing to move ahead.
+CLOCK_SKIP ?= --deselect tests/finance/test_profit_demo.py::test_demo_profit_fees_and_refunds_equal_the_settlement_lines
 test-clock: setup
 	$(PY) manage.py compile_translations
 	for days in $(CLOCK_AHEAD_DAYS); do \
-		DJANGO_SETTINGS_MODULE=acorn.settings.test $(BIN)/pytest --clock-ahead=$$days $(PYTEST_ARGS) $(CLOCK_TESTS) || exit 1; \
+		DJANGO_SETTINGS_MODULE=acorn.settings.test $(BIN)/pytest --clock-ahead=$$days $(PYTEST_ARGS) $(CLOCK_TESTS) \
+			$(CLOCK_SKIP) || exit 1; \
 	done
 
 lint: setup
