@@ -132,7 +132,9 @@ def _days(around: date) -> list[date]:
 
 @pytest.fixture
 def stores(tenant: Tenant) -> list[Store]:
-    return [StoreFactory(tenant=tenant), StoreFactory(tenant=tenant, platform="shopify", region="")]
+    made = [StoreFactory(tenant=tenant), StoreFactory(tenant=tenant, platform="shopify", region="")]
+    with tenant_scope(tenant):
+        return list(Store.objects.filter(tenant=tenant, pk__in=[store.pk for store in made]).order_by("pk"))
 
 
 def _refresh_all(tenant: Tenant, stores: list[Store], days: list[date]) -> None:
@@ -285,7 +287,9 @@ def test_reads_give_the_same_figures_from_the_coarse_and_the_fine_rollups(tenant
 def test_another_tenant_is_never_read_nor_touched(tenant: Tenant, other_tenant: Tenant, stores: list[Store]) -> None:
     boundary = _month_boundary()
     days = _days(boundary)
-    other_stores = [StoreFactory(tenant=other_tenant)]
+    other_store = StoreFactory(tenant=other_tenant)
+    with tenant_scope(other_tenant):
+        other_stores = list(Store.objects.filter(tenant=other_tenant, pk=other_store.pk))
     with tenant_scope(other_tenant):
         _world(other_tenant, other_stores, days)
     _refresh_all(other_tenant, other_stores, days)
