@@ -20,7 +20,8 @@ by PostgreSQL COPY (executemany INSERT on SQLite) and reference **no real orders
 the measured reads do not depend on it. Then `VACUUM (ANALYZE)` of the facts, products and stores (ANALYZE
 on SQLite: what autovacuum would have done meanwhile) and the rollup built by
 the product's own code: `finance.profit.rollup.rollup_refresh` over every (store, day) of the history,
-timed (`rollup_seconds`), then analysed.
+timed (`rollup_seconds`: the daily rollup and the coarser ones summed from it — per store-day, product-day
+and product-week, `rollup.coarse_rows`), then analysed.
 
 Measure, 3 warm-ups then 30 timed runs each: `profit_breakdown` by SKU, store and country, `profit_totals`
 and `profit_trend`, for the last 30 and the last 90 days — what the Profit page reads. Baseline, in the same
@@ -63,7 +64,15 @@ from benchmarks.support import (
     percentile,
 )
 from channels.models import Platform, Region, Store, StoreStatus
-from finance.profit.models import COMPONENTS, FactKind, ProfitDaily, ProfitFact
+from finance.profit.models import (
+    COMPONENTS,
+    FactKind,
+    ProfitDaily,
+    ProfitDailyProduct,
+    ProfitDailyStore,
+    ProfitFact,
+    ProfitWeeklyProduct,
+)
 from finance.profit.rollup import rollup_refresh
 from finance.profit.selectors import BreakdownRow, Period, Totals, profit_breakdown, profit_totals, profit_trend
 from inventory.models import Product
@@ -136,6 +145,7 @@ USD_PER_UNIT = {
 }
 VAT_PERCENT = {"GB": 20, "DE": 19, "FR": 20, "IT": 22, "ES": 21, "AT": 20, "NL": 21}
 RATE_QUANTUM = Decimal("0.0000000001")
+ROLLUPS = (ProfitDaily, ProfitDailyStore, ProfitDailyProduct, ProfitWeeklyProduct)
 
 
 @dataclass
@@ -180,15 +190,20 @@ def run(options: BenchOptions) -> dict[str, Any]:
         begin = time.perf_counter()
         rollup_rows = rollup_refresh(tenant=tenant, store_days=store_days)
         rollup_seconds = time.perf_counter() - begin
-        _analyze([ProfitDaily])
+        _analyze(list(ROLLUPS))
         with tenant_scope(tenant):
+            coarse_rows = {
+                model.__name__: model.objects.filter(tenant=tenant).count()
+                for model in ROLLUPS
+                if model is not ProfitDaily
+            }
             cases = _cases(tenant, today)
             selectors = {name: case for name, case in cases.items() if not case.baseline}
             slowest = max(selectors, key=lambda name: percentile(selectors[name].times, 0.95))
             explain = {slowest: selectors[slowest].explain()}
     finally:
         dangerously_delete_bench_tenant(tenant)
-        _analyze([ProfitFact, ProfitDaily])
+        _analyze([ProfitFact, *ROLLUPS])
     differ = {name: case.difference(cases[f"{name}_raw"]) for name, case in selectors.items()}
     differ = {name: found for name, found in differ.items() if found}
     if differ:
@@ -225,6 +240,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
             "rows": rollup_rows,
             "store_days": len(store_days),
             "facts_per_row": round((fill.sales + fill.refunds + fill.costs) / max(rollup_rows, 1), 2),
+            "coarse_rows": coarse_rows,
             "how": "finance.profit.rollup.rollup_refresh over every (store, day) of the history",
         },
         "runs_per_case": RUNS,

@@ -20,8 +20,11 @@ from finance.profit.models import (
     OrderFeeEstimate,
     OtherCost,
     ProfitDaily,
+    ProfitDailyProduct,
+    ProfitDailyStore,
     ProfitFact,
     ProfitSettings,
+    ProfitWeeklyProduct,
 )
 from finance.quickbooks.models import QuickBooksConnection, QuickBooksStatus
 from finance.settlements.models import (
@@ -62,8 +65,11 @@ __all__ = [
     "OrderFeeEstimate",
     "OtherCost",
     "ProfitDaily",
+    "ProfitDailyProduct",
+    "ProfitDailyStore",
     "ProfitFact",
     "ProfitSettings",
+    "ProfitWeeklyProduct",
     "QuickBooksConnection",
     "QuickBooksStatus",
     "Settlement",

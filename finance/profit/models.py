@@ -15,6 +15,12 @@
   currency at the rate of that day, kept with the rate, its date and source. `ProfitDaily` is the rollup
   the console reads: per UTC day, store, marketplace, buyer country and product (or channel SKU when the
   line maps to no product). finance.profit.rollup keeps both current and rebuilds them.
+* Coarser rollups summed from `ProfitDaily` in the same transaction, for reads that need no finer grain
+  (finance.profit.selectors picks the coarsest that holds the columns a read filters or groups on):
+  `ProfitDailyStore` per day, store, marketplace and country (no product: totals, trend, by store, by
+  country); `ProfitDailyProduct` per day and product or SKU (every store together) and `ProfitWeeklyProduct`
+  the same per week from Monday (by SKU: whole weeks from the weekly table, the days at the edges from the
+  daily one). A million order lines make 766,000 daily rows but 8,000 store-day and 20,000 product-week rows.
 
 Signs follow the settlement file: what the seller earns is positive, what it pays is negative. Tax is never
 revenue nor cost: it is kept apart (`tax`) and left out of `net`.
@@ -398,3 +404,85 @@ class ProfitDaily(TenantScopedModel, ProfitFigures):
 
     def __str__(self) -> str:
         return f"{self.day} {self.product_id or self.sku} {self.net} {self.currency}"
+
+
+class ProfitRollupCounts(models.Model):
+    """The counters of a coarser rollup row: the sums of its `ProfitDaily` rows' (so `orders` counts an order
+    once per day and product, as summing the daily rows does)."""
+
+    currency = models.CharField(_("reporting currency"), max_length=3, validators=[validate_currency_code])
+    units = models.IntegerField(_("units sold"), default=0)
+    units_refunded = models.IntegerField(_("units refunded"), default=0)
+    orders = models.IntegerField(_("orders"), default=0)
+    facts = models.IntegerField(_("figures"), default=0)
+    estimated = models.IntegerField(_("estimated figures"), default=0)
+    cost_missing = models.IntegerField(_("figures without cost"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ProfitDailyStore(TenantScopedModel, ProfitFigures, ProfitRollupCounts):
+    """`ProfitDaily` summed over products: per UTC day, store (none: company-wide costs), marketplace and
+    buyer country."""
+
+    day = models.DateField(_("day"))
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("store")
+    )
+    marketplace = models.CharField(_("marketplace"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+
+    class Meta:
+        verbose_name = _("daily profit per store")
+        verbose_name_plural = _("daily profit per store")
+        ordering = ["day", "pk"]
+        indexes = [models.Index(fields=["tenant", "day"], name="profitdailystore_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.store_id} {self.marketplace} {self.country} {self.net} {self.currency}"
+
+
+class ProfitDailyProduct(TenantScopedModel, ProfitFigures, ProfitRollupCounts):
+    """`ProfitDaily` summed over stores, marketplaces and countries: per UTC day and product (or channel SKU
+    when no product; both empty for costs of no product)."""
+
+    day = models.DateField(_("day"))
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("product")
+    )
+    sku = models.CharField(_("SKU"), max_length=200, blank=True)  # only when no product
+
+    class Meta:
+        verbose_name = _("daily profit per product")
+        verbose_name_plural = _("daily profit per product")
+        ordering = ["day", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "day"], name="profitdailyproduct_tenant_day"),
+            models.Index(fields=["tenant", "product", "day"], name="profitdailyproduct_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.product_id or self.sku} {self.net} {self.currency}"
+
+
+class ProfitWeeklyProduct(TenantScopedModel, ProfitFigures, ProfitRollupCounts):
+    """`ProfitDailyProduct` summed per week: the seven UTC days from Monday `week_start`."""
+
+    week_start = models.DateField(_("week from (Monday)"))
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("product")
+    )
+    sku = models.CharField(_("SKU"), max_length=200, blank=True)  # only when no product
+
+    class Meta:
+        verbose_name = _("weekly profit per product")
+        verbose_name_plural = _("weekly profit per product")
+        ordering = ["week_start", "pk"]
+        indexes = [
+            models.Index(fields=["tenant", "week_start"], name="profitweeklyproduct_week"),
+            models.Index(fields=["tenant", "product", "week_start"], name="profitweeklyproduct_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week_start} {self.product_id or self.sku} {self.net} {self.currency}"

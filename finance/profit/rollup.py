@@ -14,6 +14,12 @@ delete-and-insert in the same transaction: one INSERT … SELECT over that aggre
 Python (a full rollup of a million facts takes seconds, not minutes). With "spread costs of no order" on, a
 store-day's costs with no product are shared over the products sold that day by units (acorn.money.allocate:
 the shares add up), so the aggregate's rows are read, shared out and bulk-inserted instead.
+
+The coarser rollups the console reads when it needs no product, or no store (finance.profit.models:
+`ProfitDailyStore`, `ProfitDailyProduct`, `ProfitWeeklyProduct`) are summed from `ProfitDaily`, never from
+the facts, right after it in the same transaction — the store-days re-summed, every store's rows of their
+days, the weeks of those days — each by DELETE and one INSERT … SELECT. So they follow whatever `ProfitDaily`
+holds, costs spread over SKUs included, and the three always add up to it.
 """
 
 from __future__ import annotations
@@ -37,8 +43,11 @@ from finance.profit.models import (
     OtherCost,
     OtherCostKind,
     ProfitDaily,
+    ProfitDailyProduct,
+    ProfitDailyStore,
     ProfitFact,
     ProfitSettings,
+    ProfitWeeklyProduct,
 )
 from finance.profit.pnl import FIGURES, Draft, RateBook, fact_from, order_drafts
 from finance.settlements.models import SettlementLine
@@ -283,7 +292,90 @@ def rollup_refresh(*, tenant: Tenant, store_days: Iterable[StoreDay]) -> int:
                 rows = _spread([_row(tenant, group) for group in _aggregate(facts)])
                 ProfitDaily.objects.bulk_create(rows, batch_size=1000)
                 written += len(rows)
+        _coarse_refresh(tenant=tenant, days_by_store=days_by_store)
     return written
+
+
+# --- the coarser rollups, summed from ProfitDaily -----------------------------------------------------------
+
+_COUNTED = ("units", "units_refunded", "orders", "facts", "estimated", "cost_missing")
+_ROLLED = (*_SUMMED, *_COUNTED)
+_STORE_KEYS = ("day", "store_id", "marketplace", "country", "currency")
+_PRODUCT_KEYS = ("product_id", "sku", "currency")
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _insert_rolled(*, model: type[Any], rows: Any, keys: Sequence[str], constants: dict[str, Any]) -> int:
+    """Write `model`'s rows as `rows` (a queryset of a finer rollup) summed per `keys`, with one INSERT …
+    SELECT: `constants` are the same on every row (the tenant, a week). Returns the rows written."""
+    grouped = rows.values(*keys).annotate(**{f"sum_{name}": Sum(name) for name in _ROLLED}).order_by()
+    sql, params = grouped.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in (*constants, *keys, *_ROLLED))
+    values = [
+        *("%s" for _constant in constants),
+        *(f"g.{quote(key)}" for key in keys),
+        *(f"COALESCE(g.{quote(f'sum_{name}')}, 0)" for name in _ROLLED),
+    ]
+    insert = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 - model names, fixed SQL
+        f"SELECT {', '.join(values)} FROM ({sql}) g"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [*constants.values(), *params])
+        return max(cursor.rowcount, 0)
+
+
+def _coarse_refresh(*, tenant: Tenant, days_by_store: dict[int | None, set[date]]) -> None:
+    """Re-sum the coarser rollups from ProfitDaily (delete and insert): ProfitDailyStore for these store-days,
+    ProfitDailyProduct for their days (every store's rows: a product's row spans stores), ProfitWeeklyProduct
+    for the weeks of those days (from ProfitDailyProduct). Inside the caller's transaction and scope."""
+    own = {"tenant_id": tenant.pk}
+    days: set[date] = set()
+    for store_id, store_days in days_by_store.items():
+        where = Q(tenant=tenant) & (Q(store_id=store_id) if store_id is not None else Q(store__isnull=True))
+        days |= store_days
+        for chunk in _chunks(sorted(store_days), 200):
+            ProfitDailyStore.objects.filter(where, day__in=chunk).delete()
+            _insert_rolled(
+                model=ProfitDailyStore,
+                rows=ProfitDaily.objects.filter(where, day__in=chunk),
+                keys=_STORE_KEYS,
+                constants=own,
+            )
+    for chunk in _chunks(sorted(days), 200):
+        ProfitDailyProduct.objects.filter(tenant=tenant, day__in=chunk).delete()
+        _insert_rolled(
+            model=ProfitDailyProduct,
+            rows=ProfitDaily.objects.filter(tenant=tenant, day__in=chunk),
+            keys=("day", *_PRODUCT_KEYS),
+            constants=own,
+        )
+    _weeks_refresh(tenant=tenant, weeks={_monday(day) for day in days})
+
+
+def _weeks_refresh(*, tenant: Tenant, weeks: Iterable[date]) -> None:
+    """Re-sum ProfitWeeklyProduct for these weeks (Mondays) from ProfitDailyProduct."""
+    for week in sorted(weeks):
+        ProfitWeeklyProduct.objects.filter(tenant=tenant, week_start=week).delete()
+        _insert_rolled(
+            model=ProfitWeeklyProduct,
+            rows=ProfitDailyProduct.objects.filter(tenant=tenant, day__gte=week, day__lte=week + timedelta(days=6)),
+            keys=_PRODUCT_KEYS,
+            constants={"tenant_id": tenant.pk, "week_start": week},
+        )
+
+
+def _rollups_clear(*, tenant: Tenant, since: date | None) -> None:
+    """Delete every rollup row from `since` (all when None); the week of `since` goes too (re-summed after)."""
+    daily = Q(tenant=tenant) if since is None else Q(tenant=tenant, day__gte=since)
+    for model in (ProfitDaily, ProfitDailyStore, ProfitDailyProduct):
+        model.objects.filter(daily).delete()
+    weekly = Q(tenant=tenant) if since is None else Q(tenant=tenant, week_start__gte=_monday(since))
+    ProfitWeeklyProduct.objects.filter(weekly).delete()
 
 
 def _midnight(day: date) -> datetime:
@@ -319,8 +411,11 @@ def profit_rebuild(*, tenant: Tenant, since: date | None = None) -> int:
         facts.filter(Q(kind=FactKind.COST, other_cost__isnull=True)).delete()
         written = facts.count()
         first = facts.order_by("day").values_list("day", flat=True).first()
-        stale = ProfitDaily.objects.all() if since is None else ProfitDaily.objects.filter(day__gte=since)
-        stale.delete()
+        with transaction.atomic():
+            _rollups_clear(tenant=tenant, since=since)
+            if since is not None:
+                # Its days before `since` stay: the week of `since` is summed again from them (and the new ones).
+                _weeks_refresh(tenant=tenant, weeks=[_monday(since)])
         if first is None:
             if since is not None:
                 rollup_refresh(tenant=tenant, store_days=[(store, one) for store, one in touched if one < since])

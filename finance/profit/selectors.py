@@ -1,6 +1,13 @@
-"""Reads of the P&L, all from the daily rollup (ProfitDaily) but the drill-down to orders (ProfitFact): one
-indexed aggregate query each (by SKU: products and unmapped SKUs apart; by SKU or store, then one for the
-labels), in the tenant's reporting currency.
+"""Reads of the P&L, all from the rollups but the drill-down to orders (ProfitFact): one indexed aggregate
+query each (by SKU: whole weeks and edge days; by SKU or store, then one for the labels), in the tenant's
+reporting currency.
+
+Each read takes the coarsest rollup that holds the columns it filters and groups on (finance.profit.models):
+`ProfitDailyStore` for totals, trend, by store and by country (any store, marketplace or country filter);
+`ProfitDailyProduct` for totals and trend of a product or channel SKU, and for by SKU with the whole weeks
+of the period from `ProfitWeeklyProduct` (no store, marketplace or country filter); `ProfitDaily` when a read
+needs both a product and a store column. The three are summed from `ProfitDaily`, so every source gives the
+same figures (`coarse=False` in the internals reads `ProfitDaily` alone, for the tests).
 
 A `Period` is a span of UTC days with optional filters (store, marketplace, buyer country, product);
 `previous()` is the span of the same length just before it. Margin is net profit over revenue (sales and
@@ -11,17 +18,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, Model, Q, QuerySet, Sum
 
+from acorn.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from acorn.tenancy.models import Tenant
 from channels.models import Store
-from finance.profit.models import COMPONENTS, FactKind, ProfitDaily, ProfitFact
+from finance.profit.models import (
+    COMPONENTS,
+    FactKind,
+    ProfitDaily,
+    ProfitDailyProduct,
+    ProfitDailyStore,
+    ProfitFact,
+    ProfitWeeklyProduct,
+)
 from inventory.models import Product
 
-SUMMED = (*COMPONENTS, "tax", "net", "units", "units_refunded", "orders", "facts", "estimated", "cost_missing")
+MONEY = (*COMPONENTS, "tax", "net")
+_CONTEXT = Context(prec=AMOUNT_MAX_DIGITS)
+_PLACES = Decimal(1).scaleb(-AMOUNT_DECIMAL_PLACES)
+SUMMED = (*MONEY, "units", "units_refunded", "orders", "facts", "estimated", "cost_missing")
 BREAKDOWNS = ("sku", "store", "country")
 GROUP_KEYS = {"store": "store_id", "country": "country"}  # by SKU: product_id, or sku when no product
 SORTS = ("net", "sales", "units", "margin", "refunds", "cogs", "advertising", "label")
@@ -53,10 +73,38 @@ class Period:
     def last(cls, days: int, *, today: date, **filters: Any) -> Period:
         return cls(start=today - timedelta(days=days - 1), end=today, **filters)
 
+    @property
+    def by_product(self) -> bool:
+        """A product or channel SKU filter: only rollups with a product column can serve it."""
+        return self.product_id is not None or bool(self.sku)
 
-def _filtered(model: Any, *, tenant: Tenant, period: Period) -> QuerySet[Any]:
-    rows = model.objects.filter(tenant=tenant, day__gte=period.start, day__lte=period.end)
-    rows = rows.filter(**{"currency" if model is ProfitDaily else "reporting_currency": tenant.reporting_currency})
+    @property
+    def by_store(self) -> bool:
+        """A store, marketplace or country filter: only rollups with those columns can serve it."""
+        return self.store_id is not None or bool(self.marketplace) or bool(self.country)
+
+
+def _source(period: Period, *, coarse: bool, needs_store: bool = False, needs_product: bool = False) -> type[Model]:
+    """The coarsest daily rollup with the columns the period's filters and the grouping need."""
+    if not coarse:
+        return ProfitDaily
+    store_columns = needs_store or period.by_store
+    product_columns = needs_product or period.by_product
+    if store_columns and product_columns:
+        return ProfitDaily
+    return ProfitDailyProduct if product_columns else ProfitDailyStore
+
+
+def _filtered(model: Any, *, tenant: Tenant, period: Period, days: Q | None = None) -> QuerySet[Any]:
+    """The model's rows of the tenant, its reporting currency and the period (or `days`, over the model's day
+    column), with the period's filters; a filter the model has no column for is refused."""
+    if days is None:
+        days = Q(day__gte=period.start, day__lte=period.end)
+    rows = model.objects.filter(days, tenant=tenant)
+    rows = rows.filter(**{"reporting_currency" if model is ProfitFact else "currency": tenant.reporting_currency})
+    names = {field.name for field in model._meta.get_fields()}
+    if (period.by_store and "store" not in names) or (period.by_product and "product" not in names):
+        raise ValueError(f"{model.__name__} cannot serve the filters of {period}.")
     if period.store_id is not None:
         rows = rows.filter(store_id=period.store_id)
     if period.marketplace:
@@ -108,7 +156,12 @@ def _totals(values: dict[str, Any], currency: str) -> Totals:
 
 def profit_totals(*, tenant: Tenant, period: Period) -> Totals:
     """The period's figures summed (one aggregate)."""
-    return _totals(_filtered(ProfitDaily, tenant=tenant, period=period).aggregate(**_sums()), tenant.reporting_currency)
+    return _totals(_totals_sums(tenant=tenant, period=period, coarse=True), tenant.reporting_currency)
+
+
+def _totals_sums(*, tenant: Tenant, period: Period, coarse: bool) -> dict[str, Any]:
+    rows = _filtered(_source(period, coarse=coarse), tenant=tenant, period=period)
+    return dict(rows.aggregate(**_sums()))
 
 
 @dataclass(frozen=True)
@@ -124,23 +177,7 @@ def profit_breakdown(*, tenant: Tenant, period: Period, by: str, sort: str = "-n
     per store, or per buyer country, sorted by a figure (`-net` descending) or by label."""
     if by not in BREAKDOWNS:
         raise ValueError(f"Unknown breakdown {by!r}; one of {', '.join(BREAKDOWNS)}.")
-    rows = _filtered(ProfitDaily, tenant=tenant, period=period)
-    # Summed per key first and labelled after: joining products or stores before grouping hashes or sorts
-    # every rollup row by their names too (a million order lines, 90 days: 200,000 rows). By SKU, rows of a
-    # product and rows of an unmapped channel SKU are summed apart: grouped by (product, SKU) together, the
-    # planner takes the two for independent, expects 40 times the groups there are and sorts every row
-    # instead of hashing them (PostgreSQL: 2x slower); the unmapped few are found through the product index.
-    if by == "sku":
-        groups = [
-            {**group, "sku": ""}
-            for group in rows.filter(product_id__isnull=False).values("product_id").annotate(**_sums()).order_by()
-        ]
-        groups += [
-            {**group, "product_id": None}
-            for group in rows.filter(product_id__isnull=True).values("sku").annotate(**_sums()).order_by()
-        ]
-    else:
-        groups = list(rows.values(GROUP_KEYS[by]).annotate(**_sums()).order_by())
+    groups = _breakdown_groups(tenant=tenant, period=period, by=by, coarse=True)
     labels = _labels(tenant=tenant, by=by, groups=groups)
     found = []
     for group in groups:
@@ -162,8 +199,105 @@ def profit_breakdown(*, tenant: Tenant, period: Period, by: str, sort: str = "-n
     return _sorted(found, sort)
 
 
+def _breakdown_groups(*, tenant: Tenant, period: Period, by: str, coarse: bool) -> list[dict[str, Any]]:
+    """The period's figures summed per SKU (`product_id` and `sku`), store (`store_id`) or country."""
+    # Summed per key first and labelled after: joining products or stores before grouping hashes or sorts
+    # every rollup row by their names too.
+    if by != "sku":
+        model = _source(period, coarse=coarse, needs_store=True)
+        return list(
+            _filtered(model, tenant=tenant, period=period).values(GROUP_KEYS[by]).annotate(**_sums()).order_by()
+        )
+    if not coarse or period.by_store:
+        return _sku_sums(_filtered(ProfitDaily, tenant=tenant, period=period))
+    weeks = _whole_weeks(period)
+    if weeks is None:
+        return _sku_sums(_filtered(ProfitDailyProduct, tenant=tenant, period=period))
+    # Whole weeks from the weekly rollup, the days before the first and after the last from the daily one:
+    # a 90-day period reads 12 weeks and at most 12 days of rows, not 90 days'. One aggregate over both
+    # (UNION ALL): two aggregates merged in Python fetched and converted twice the rows (PostgreSQL, a million
+    # order lines: 90 days 70 ms against 90, 30 days 26 ms against 65).
+    first, last = weeks
+    after = last + timedelta(days=7)
+    parts = [
+        _filtered(
+            ProfitWeeklyProduct, tenant=tenant, period=period, days=Q(week_start__gte=first, week_start__lte=last)
+        )
+    ]
+    if period.start < first or after <= period.end:
+        edges = Q(day__gte=period.start, day__lt=first) | Q(day__gte=after, day__lte=period.end)
+        parts.append(_filtered(ProfitDailyProduct, tenant=tenant, period=period, days=edges))
+    return _sku_sums_of_union(tenant=tenant, parts=parts)
+
+
+def _sku_sums_of_union(*, tenant: Tenant, parts: list[QuerySet[Any]]) -> list[dict[str, Any]]:
+    """The rows of these querysets (each of a product rollup, its own filters) summed per product or channel
+    SKU in one statement, with the products' SKU and name: SELECT … FROM (part UNION ALL part) GROUP BY. Read
+    with a plain cursor: PostgreSQL sums into numeric, which the driver returns as Decimal (integers as int)."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for part in parts:
+        sql, part_params = part.values("product_id", "sku", *SUMMED).order_by().query.sql_with_params()
+        selects.append(sql)  # no ORDER BY nor LIMIT: SQLite takes no parentheses here
+        params.extend(part_params)
+    quote = connection.ops.quote_name
+    sums = ", ".join(f"SUM(u.{quote(name)}) AS {quote(name)}" for name in SUMMED)
+    product = quote(Product._meta.db_table)
+    # The products' labels joined after grouping (a thousand ids in an IN list cost more to build than to read).
+    statement = (
+        f"SELECT g.*, p.sku AS product_sku, p.name AS product_name FROM ("  # noqa: S608 - model SQL
+        f"SELECT u.product_id, u.sku, {sums} FROM ({' UNION ALL '.join(selects)}) u GROUP BY u.product_id, u.sku"
+        f") g LEFT JOIN {product} p ON p.id = g.product_id AND p.tenant_id = %s"
+    )
+    params.append(tenant.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    if connection.vendor != "postgresql":
+        for row in rows:
+            for name in MONEY:
+                row[name] = _decimal(row[name])
+    return rows
+
+
+def _decimal(value: Any) -> Decimal:
+    """A sum as Django's DecimalField reads it: SQLite sums decimals as floating point; 20 digits, 4 places."""
+    if value is None or isinstance(value, Decimal):
+        return value or Decimal(0)
+    return _CONTEXT.create_decimal_from_float(float(value)).quantize(_PLACES, context=_CONTEXT)
+
+
+def _whole_weeks(period: Period) -> tuple[date, date] | None:
+    """The first and the last Monday of the weeks (Monday to Sunday) wholly inside the period; None if none is."""
+    first = period.start + timedelta(days=-period.start.weekday() % 7)
+    last = period.end - timedelta(days=(period.end.weekday() + 1) % 7 + 6)
+    return (first, last) if first <= last else None
+
+
+def _sku_sums(rows: QuerySet[Any]) -> list[dict[str, Any]]:
+    """Rows summed per product, or per channel SKU when there is none (`sku` is empty on a product's rows)."""
+    if rows.model is not ProfitDaily:
+        return list(rows.values("product_id", "sku").annotate(**_sums()).order_by())
+    # On the finest rollup (a store filter: every product row of the store's days), a product's rows and an
+    # unmapped channel SKU's are summed apart: grouped by (product, SKU) together, the planner takes the two for
+    # independent, expects 40 times the groups there are and sorts every row instead of hashing them
+    # (PostgreSQL: 2x slower); the unmapped few are found through the product index.
+    groups = [
+        {**group, "sku": ""}
+        for group in rows.filter(product_id__isnull=False).values("product_id").annotate(**_sums()).order_by()
+    ]
+    groups += [
+        {**group, "product_id": None}
+        for group in rows.filter(product_id__isnull=True).values("sku").annotate(**_sums()).order_by()
+    ]
+    return groups
+
+
 def _labels(*, tenant: Tenant, by: str, groups: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
     """Label and detail of the products (by SKU) or stores (by store) the groups name; one query."""
+    if by == "sku" and groups and "product_name" in groups[0]:
+        return {group["product_id"]: (group["product_sku"], group["product_name"]) for group in groups}
     if by == "sku":
         wanted = {group["product_id"] for group in groups if group["product_id"] is not None}
         products = Product.objects.filter(tenant=tenant, pk__in=wanted).values_list("pk", "sku", "name")
@@ -193,13 +327,7 @@ def _sorted(rows: list[BreakdownRow], sort: str) -> list[BreakdownRow]:
 
 def profit_trend(*, tenant: Tenant, period: Period) -> list[dict[str, Any]]:
     """Revenue and net profit per day of the period (days without figures are zero)."""
-    found = {
-        row["day"]: row
-        for row in _filtered(ProfitDaily, tenant=tenant, period=period)
-        .values("day")
-        .annotate(sales=Sum("sales"), shipping=Sum("shipping"), net=Sum("net"))
-        .order_by()
-    }
+    found = _trend_days(tenant=tenant, period=period, coarse=True)
     days = []
     for offset in range(period.days):
         day = period.start + timedelta(days=offset)
@@ -207,6 +335,12 @@ def profit_trend(*, tenant: Tenant, period: Period) -> list[dict[str, Any]]:
         revenue = (row.get("sales") or Decimal(0)) + (row.get("shipping") or Decimal(0))
         days.append({"day": day, "revenue": revenue, "net": row.get("net") or Decimal(0)})
     return days
+
+
+def _trend_days(*, tenant: Tenant, period: Period, coarse: bool) -> dict[date, dict[str, Any]]:
+    rows = _filtered(_source(period, coarse=coarse), tenant=tenant, period=period)
+    summed = rows.values("day").annotate(sales=Sum("sales"), shipping=Sum("shipping"), net=Sum("net")).order_by()
+    return {row["day"]: row for row in summed}
 
 
 def profit_orders(*, tenant: Tenant, period: Period) -> QuerySet[Any]:
@@ -240,7 +374,7 @@ def profit_orders(*, tenant: Tenant, period: Period) -> QuerySet[Any]:
 
 def profit_filter_choices(*, tenant: Tenant) -> dict[str, list[str]]:
     """The marketplaces and buyer countries the tenant's P&L has, for the filters."""
-    rows = ProfitDaily.objects.filter(tenant=tenant)
+    rows = ProfitDailyStore.objects.filter(tenant=tenant)
     return {
         "marketplaces": sorted(m for m in rows.values_list("marketplace", flat=True).distinct() if m),
         "countries": sorted(c for c in rows.values_list("country", flat=True).distinct() if c),
