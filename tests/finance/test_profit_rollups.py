@@ -337,7 +337,7 @@ def test_concurrent_refreshes_of_different_stores_on_one_day_count_once(tenant: 
     def worker(store: Store) -> None:
         try:
             start.wait()
-            for _round in range(3):
+            for _round in range(10):  # without the lock, 10 rounds of 4 writers count rows 3 times
                 rollup_refresh(tenant=tenant, store_days=[(store.pk, day) for day in days])
         except BaseException as error:
             errors.append(error)
