@@ -281,6 +281,7 @@ def rollup_refresh(*, tenant: Tenant, store_days: Iterable[StoreDay]) -> int:
     spread = profit_settings_get(tenant=tenant).spread_unassigned_costs
     written = 0
     with tenant_scope(tenant), transaction.atomic():
+        _rollups_lock(tenant=tenant)
         for store_id, days in days_by_store.items():
             where = Q(store_id=store_id) if store_id is not None else Q(store__isnull=True)
             for chunk in _chunks(sorted(days), 200):
@@ -302,6 +303,14 @@ _COUNTED = ("units", "units_refunded", "orders", "facts", "estimated", "cost_mis
 _ROLLED = (*_SUMMED, *_COUNTED)
 _STORE_KEYS = ("day", "store_id", "marketplace", "country", "currency")
 _PRODUCT_KEYS = ("product_id", "sku", "currency")
+
+
+def _rollups_lock(*, tenant: Tenant) -> None:
+    """Hold the tenant's profit settings row until the transaction ends: one re-sum of the rollups at a time
+    per tenant. A product's day and week rows span stores, so two refreshes of different stores on the same
+    day would each delete only the rows committed before it (READ COMMITTED) and both insert: counted twice."""
+    profit_settings_get(tenant=tenant)  # made on first use: there is a row to lock
+    list(ProfitSettings.objects.select_for_update().filter(tenant=tenant).values_list("pk", flat=True))
 
 
 def _monday(day: date) -> date:
@@ -412,6 +421,7 @@ def profit_rebuild(*, tenant: Tenant, since: date | None = None) -> int:
         written = facts.count()
         first = facts.order_by("day").values_list("day", flat=True).first()
         with transaction.atomic():
+            _rollups_lock(tenant=tenant)
             _rollups_clear(tenant=tenant, since=since)
             if since is not None:
                 # Its days before `since` stay: the week of `since` is summed again from them (and the new ones).

@@ -1,6 +1,6 @@
 """Reads of the P&L, all from the rollups but the drill-down to orders (ProfitFact): one indexed aggregate
-query each (by SKU: whole weeks and edge days; by SKU or store, then one for the labels), in the tenant's
-reporting currency.
+query each (by store, and by SKU with a store filter, then one for the labels), in the tenant's reporting
+currency.
 
 Each read takes the coarsest rollup that holds the columns it filters and groups on (finance.profit.models):
 `ProfitDailyStore` for totals, trend, by store and by country (any store, marketplace or country filter);
@@ -84,15 +84,14 @@ class Period:
         return self.store_id is not None or bool(self.marketplace) or bool(self.country)
 
 
-def _source(period: Period, *, coarse: bool, needs_store: bool = False, needs_product: bool = False) -> type[Model]:
-    """The coarsest daily rollup with the columns the period's filters and the grouping need."""
+def _source(period: Period, *, coarse: bool, needs_store: bool = False) -> type[Model]:
+    """The coarsest daily rollup with the columns the period's filters and the grouping need (by SKU has its
+    own: `_breakdown_groups`)."""
     if not coarse:
         return ProfitDaily
-    store_columns = needs_store or period.by_store
-    product_columns = needs_product or period.by_product
-    if store_columns and product_columns:
-        return ProfitDaily
-    return ProfitDailyProduct if product_columns else ProfitDailyStore
+    if period.by_product:
+        return ProfitDaily if needs_store or period.by_store else ProfitDailyProduct
+    return ProfitDailyStore
 
 
 def _filtered(model: Any, *, tenant: Tenant, period: Period, days: Q | None = None) -> QuerySet[Any]:
@@ -215,8 +214,9 @@ def _breakdown_groups(*, tenant: Tenant, period: Period, by: str, coarse: bool) 
         return _sku_sums(_filtered(ProfitDailyProduct, tenant=tenant, period=period))
     # Whole weeks from the weekly rollup, the days before the first and after the last from the daily one:
     # a 90-day period reads 12 weeks and at most 12 days of rows, not 90 days'. One aggregate over both
-    # (UNION ALL): two aggregates merged in Python fetched and converted twice the rows (PostgreSQL, a million
-    # order lines: 90 days 70 ms against 90, 30 days 26 ms against 65).
+    # (UNION ALL), labels joined: two aggregates merged in Python fetch and convert twice the rows, and the
+    # labels' IN list of a thousand ids costs more to build than to read (PostgreSQL, a million order lines,
+    # 90 days, a busy machine: 82 ms median in all, against 150 for two aggregates and a labels query).
     first, last = weeks
     after = last + timedelta(days=7)
     parts = [
@@ -243,7 +243,6 @@ def _sku_sums_of_union(*, tenant: Tenant, parts: list[QuerySet[Any]]) -> list[di
     quote = connection.ops.quote_name
     sums = ", ".join(f"SUM(u.{quote(name)}) AS {quote(name)}" for name in SUMMED)
     product = quote(Product._meta.db_table)
-    # The products' labels joined after grouping (a thousand ids in an IN list cost more to build than to read).
     statement = (
         f"SELECT g.*, p.sku AS product_sku, p.name AS product_name FROM ("  # noqa: S608 - model SQL
         f"SELECT u.product_id, u.sku, {sums} FROM ({' UNION ALL '.join(selects)}) u GROUP BY u.product_id, u.sku"

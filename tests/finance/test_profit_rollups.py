@@ -5,6 +5,7 @@ rows are never read nor touched."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,6 +13,8 @@ from itertools import count
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -76,7 +79,7 @@ def _world(tenant: Tenant, stores: list[Store], days: list[date]) -> tuple[Produ
     facts = []
     for index, day in enumerate(days):
         for number, store in enumerate(stores):
-            where = {"store": store, "marketplace": "US" if number == 0 else "", "country": ("US", "DE")[number]}
+            where = {"store": store, "marketplace": "US" if number == 0 else "", "country": ("US", "DE")[number % 2]}
             facts += [
                 _fact(tenant, day, product=case, units=2, sales="19.99", cogs="-4.3333", referral_fees="-3.01",
                       tax="1.21", cost_missing=index % 3 == 0, **where),
@@ -312,3 +315,42 @@ def test_another_tenant_is_never_read_nor_touched(tenant: Tenant, other_tenant: 
         assert other_products and not other_products & {row.key for row in skus}
         stores_read = {row.key for row in profit_breakdown(tenant=tenant, period=period, by="store")}
         assert stores_read == {stores[0].pk, stores[1].pk}  # the rebuild dropped the costs of no OtherCost
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs PostgreSQL (DATABASE_URL)"
+)
+def test_concurrent_refreshes_of_different_stores_on_one_day_count_once(tenant: Tenant) -> None:
+    # given: four stores selling the same products on the same two days, summed once
+    made = [StoreFactory(tenant=tenant, seller_id=f"S{number}") for number in range(4)]
+    with tenant_scope(tenant):
+        stores = list(Store.objects.filter(pk__in=[store.pk for store in made]).order_by("pk"))
+    days = _days(_month_boundary())[:2]
+    with tenant_scope(tenant):
+        _world(tenant, stores, days)
+    _refresh_all(tenant, stores, days)
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(stores))
+
+    def worker(store: Store) -> None:
+        try:
+            start.wait()
+            for _round in range(10):  # without the lock, 10 rounds of 4 writers count rows 3 times
+                rollup_refresh(tenant=tenant, store_days=[(store.pk, day) for day in days])
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when: each store's days are re-summed by its own writer at once (the product rows span the stores)
+    threads = [threading.Thread(target=worker, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    # then: every coarse row still adds up to the daily rollup: none counted twice
+    assert not errors, errors[:3]
+    _assert_coarse_add_up(tenant)
