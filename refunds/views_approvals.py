@@ -54,14 +54,18 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
     order = order_get_or_404(tenant=request.tenant, pk=order_pk)
     refusal = approvals.request_refusal(order=order)
     lines = approvals.refundable_lines(order=order)
-    form = RefundRequestForm(request.POST if request.method == "POST" else None, lines=lines)
+    form = RefundRequestForm(
+        request.POST if request.method == "POST" else None,
+        lines=lines,
+        shipping_refundable=approvals.shipping_refundable(order=order),
+    )
     if request.method == "POST" and not refusal and form.is_valid():
         data = form.cleaned_data
         try:
             refund = approvals.refund_request(
                 order=order,
                 lines=form.chosen_lines(),
-                shipping=data["shipping"],
+                shipping=data.get("shipping", False),
                 note=data["note"],
                 restock=data["restock"],
                 actor=request.user,
