@@ -17,9 +17,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.core import get_global
+from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 AMOUNT_MAX_DIGITS = 20
@@ -51,10 +53,30 @@ def validate_currency_code(value: str) -> None:
         raise ValidationError(_("%(value)s is not an ISO 4217 currency code."), params={"value": value})
 
 
+@cache
+def currencies_in_use(on: date) -> frozenset[str]:
+    """ISO 4217 codes legal tender somewhere on the day `on`, from Babel's (CLDR's) territory currency data with
+    its validity dates: withdrawn codes (ADP, AFA, ALK, DEM ...) and funds or metals (XAU, XDR) are not in it."""
+    in_use: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        in_use.update(get_territory_currencies(territory, on, tender=True, non_tender=False))
+    return frozenset(in_use & _known_currencies())
+
+
+def currency_in_use(code: str) -> bool:
+    """True if `code` is a currency in current use (today, as `currencies_in_use` says)."""
+    return code in currencies_in_use(timezone.now().date())
+
+
+COMMON_CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "CAD", "MXN", "AUD", "HKD", "SGD")
+
+
 def currency_choices() -> list[tuple[str, str]]:
-    """Currencies offered in forms: the ones cross-border sellers deal in first, then the rest."""
-    common = ["CNY", "USD", "EUR", "GBP", "JPY", "CAD", "MXN", "AUD", "HKD", "SGD"]
-    rest = sorted(_known_currencies() - set(common))
+    """Currencies offered in forms, only those in current use: the ones cross-border sellers deal in first, then
+    the rest. Stored rows may keep an older code (validate_currency_code stays permissive); forms do not offer it."""
+    in_use = currencies_in_use(timezone.now().date())
+    common = [code for code in COMMON_CURRENCIES if code in in_use]
+    rest = sorted(in_use - set(common))
     return [(code, code) for code in [*common, *rest]]
 
 
