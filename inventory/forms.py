@@ -58,7 +58,9 @@ class ProductForm(forms.ModelForm):
 
     def clean_unit_cost_currency(self) -> str:
         code = str(self.cleaned_data["unit_cost_currency"]).strip().upper()
-        stored = self.initial.get("unit_cost_currency") or (self.instance.unit_cost_currency if self.instance.pk else "")
+        stored = self.initial.get("unit_cost_currency") or (
+            self.instance.unit_cost_currency if self.instance.pk else ""
+        )
         kept = bool(stored) and code == stored
         if not kept and not currency_in_use(code):
             # A product saved long ago may keep a withdrawn code; a new choice must be a currency in use.

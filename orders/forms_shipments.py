@@ -41,7 +41,9 @@ class ShipmentForm(forms.Form):
         help_text=_("UTC."),
     )
 
-    def __init__(self, *args: Any, lines: list[LineToShip], purchased_at: datetime | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lines: list[LineToShip], purchased_at: datetime | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         now = timezone.now().replace(second=0, microsecond=0)
         self.fields["shipped_at"].initial = now

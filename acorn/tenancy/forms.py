@@ -12,9 +12,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from acorn.money import currency_choices
-from acorn.tenancy.permissions import least_privileged_role
 from acorn.tenancy import services
 from acorn.tenancy.models import Plan, ProductCategory, Role, Tenant
+from acorn.tenancy.permissions import least_privileged_role
 
 
 class CompanyFieldsMixin(forms.Form):

@@ -7,13 +7,11 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from babel import UnknownLocaleError
-from babel.numbers import format_decimal, get_currency_precision
+from babel.numbers import get_currency_precision
 from django import forms, template
 from django.http import QueryDict
-from django.utils.translation import get_language, to_locale
 
-from acorn.money import Money, quantize_amount, to_decimal
+from acorn.money import Money, format_amount, format_number, to_decimal
 
 register = template.Library()
 
@@ -70,18 +68,6 @@ def query_with(context: dict[str, Any], **changes: Any) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
-def _format_number(value: Decimal, *, digits: int, optional_digits: int = 0) -> str:
-    """`value` written the way the reader's language writes numbers, digits grouped, with `digits` decimals always
-    shown and up to `optional_digits` more where the value has them."""
-    pattern = "#,##0"
-    if digits > 0 or optional_digits > 0:
-        pattern += "." + "0" * digits + "#" * optional_digits
-    try:
-        return format_decimal(value, format=pattern, locale=to_locale(get_language() or "en"))
-    except (UnknownLocaleError, ValueError):
-        return format_decimal(value, format=pattern, locale="en")
-
-
 @register.filter
 def money(value: Any, currency: str = "") -> str:
     """An amount for a person: quantised to its currency's minor unit and written the way the reader's language
@@ -89,19 +75,17 @@ def money(value: Any, currency: str = "") -> str:
     "—" for none. Given an amount and a currency the code is not added (tables show it once); given a `Money`
     (`{{ refund.money|money }}`) its code follows the figure ("22,412.88 CNY")."""
     if isinstance(value, Money):
-        return f"{money(value.amount, value.currency)} {value.currency}"
+        return f"{format_amount(value.amount, value.currency)} {value.currency}"
     if value is None or value == "":
         return "—"
     try:
-        exact = quantize_amount(value, currency)
+        return format_amount(value, currency)
     except (TypeError, ValueError, InvalidOperation):
         return str(value)
-    exponent = exact.as_tuple().exponent
-    return _format_number(exact, digits=-exponent if isinstance(exponent, int) and exponent < 0 else 0)
 
 
 # The same filter under the name the profit pages use: one implementation.
-register.filter("amount", money)
+amount = register.filter("amount", money)
 
 
 @register.filter
@@ -115,7 +99,7 @@ def unit_amount(value: Any, currency: str) -> str:
         minor = get_currency_precision(currency)
     except (TypeError, ValueError, InvalidOperation):
         return str(value)
-    return _format_number(exact, digits=minor, optional_digits=max(0, 4 - minor))
+    return format_number(exact, digits=minor, optional_digits=max(0, 4 - minor))
 
 
 RATE_SIGNIFICANT_DIGITS = 6
@@ -132,7 +116,9 @@ def rate(value: Any) -> str:
     except (TypeError, ValueError, InvalidOperation):
         return str(value)
     if exact == 0:
-        return _format_number(Decimal(0), digits=0)
+        return format_number(Decimal(0), digits=0)
     rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - RATE_SIGNIFICANT_DIGITS + 1), rounding=ROUND_HALF_UP)
     exponent = rounded.as_tuple().exponent
-    return _format_number(rounded, digits=0, optional_digits=-exponent if isinstance(exponent, int) and exponent < 0 else 0)
+    return format_number(
+        rounded, digits=0, optional_digits=-exponent if isinstance(exponent, int) and exponent < 0 else 0
+    )
