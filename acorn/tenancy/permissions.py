@@ -73,7 +73,7 @@ ASSIGNABLE_ROLES: dict[str, frozenset[str]] = {
 
 def least_privileged_role(roles: frozenset[str]) -> str:
     """Of `roles`, the one granted the fewest permissions (the later in Role's order on a tie)."""
-    order = list(Role)
+    order: list[str] = [role.value for role in Role]
     return min(
         sorted(roles, key=lambda role: -order.index(role) if role in order else 0),
         key=lambda role: sum(role in granted for granted in PERMISSIONS.values()),
