@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
-from acorn.money import quantize_amount, unit_share
+from acorn.money import format_amount, quantize_amount, unit_share
 from acorn.notifications.models import Notification
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
@@ -452,7 +452,11 @@ def refund_request(
     if refund.amount > left:
         raise ValidationError(
             _("The refund of %(amount)s %(currency)s exceeds the %(left)s %(currency)s left on the order.")
-            % {"amount": refund.amount, "currency": currency, "left": max(left, Decimal(0))}
+            % {
+                "amount": format_amount(refund.amount, currency),
+                "currency": currency,
+                "left": format_amount(max(left, Decimal(0)), currency),
+            }
         )
     policy = policy_get(tenant=tenant)
     required = approvals_for_amount(policy=policy, reporting_amount=refund.reporting_amount)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from acorn.forms import form_add_errors
-from acorn.money import Money
+from acorn.money import Money, format_amount
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from orders.selectors import order_get_or_404
@@ -82,7 +82,12 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
                 text = _("Refund of %(amount)s %(currency)s requested; no approval needed, it is being executed.")
             messages.success(
                 request,
-                text % {"amount": refund.amount, "currency": refund.currency, "count": refund.approvals_required},
+                text
+                % {
+                    "amount": format_amount(refund.amount, refund.currency),
+                    "currency": refund.currency,
+                    "count": refund.approvals_required,
+                },
             )
             return redirect(approvals.refund_link(refund) or "refunds:approval-queue")
     policy = approvals.policy_get(tenant=request.tenant)
