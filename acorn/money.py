@@ -17,9 +17,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel import UnknownLocaleError
+from babel.core import get_global
+from babel.numbers import format_decimal, get_currency_precision, get_territory_currencies, list_currencies
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
 AMOUNT_MAX_DIGITS = 20
@@ -51,10 +55,30 @@ def validate_currency_code(value: str) -> None:
         raise ValidationError(_("%(value)s is not an ISO 4217 currency code."), params={"value": value})
 
 
+@cache
+def currencies_in_use(on: date) -> frozenset[str]:
+    """ISO 4217 codes legal tender somewhere on the day `on`, from Babel's (CLDR's) territory currency data with
+    its validity dates: withdrawn codes (ADP, AFA, ALK, DEM ...) and funds or metals (XAU, XDR) are not in it."""
+    in_use: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        in_use.update(get_territory_currencies(territory, on, tender=True, non_tender=False))
+    return frozenset(in_use & _known_currencies())
+
+
+def currency_in_use(code: str) -> bool:
+    """True if `code` is a currency in current use (today, as `currencies_in_use` says)."""
+    return code in currencies_in_use(timezone.now().date())
+
+
+COMMON_CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "CAD", "MXN", "AUD", "HKD", "SGD")
+
+
 def currency_choices() -> list[tuple[str, str]]:
-    """Currencies offered in forms: the ones cross-border sellers deal in first, then the rest."""
-    common = ["CNY", "USD", "EUR", "GBP", "JPY", "CAD", "MXN", "AUD", "HKD", "SGD"]
-    rest = sorted(_known_currencies() - set(common))
+    """Currencies offered in forms, only those in current use: the ones cross-border sellers deal in first, then
+    the rest. Stored rows may keep an older code (validate_currency_code stays permissive); forms do not offer it."""
+    in_use = currencies_in_use(timezone.now().date())
+    common = [code for code in COMMON_CURRENCIES if code in in_use]
+    rest = sorted(in_use - set(common))
     return [(code, code) for code in [*common, *rest]]
 
 
@@ -66,6 +90,28 @@ def minor_unit_exponent(currency: str) -> Decimal:
 def quantize_amount(amount: Decimal | int | str, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit: the one rounding of money anywhere in ACORN."""
     return to_decimal(amount).quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)
+
+
+def format_number(value: Decimal, *, digits: int, optional_digits: int = 0) -> str:
+    """`value` written the way the reader's language (the active Django language) writes numbers, digits grouped
+    ("22,412.88" in English and Chinese, "22.412,88" in German), with `digits` decimals always shown and up to
+    `optional_digits` more where the value has them. Display only: records and exports keep plain decimals."""
+    pattern = "#,##0"
+    if digits > 0 or optional_digits > 0:
+        pattern += "." + "0" * digits + "#" * optional_digits
+    try:
+        return format_decimal(value, format=pattern, locale=to_locale(get_language() or "en"))
+    except (UnknownLocaleError, ValueError):
+        return format_decimal(value, format=pattern, locale="en")
+
+
+def format_amount(amount: Decimal | int | str, currency: str) -> str:
+    """An amount for a person: quantised to the currency's minor unit and grouped per the reader's language
+    ("22,412.88" for CNY, "1,990" for JPY, "1,234.500" for KWD). The one formatting of money shown to people (the
+    console's `money` filter)."""
+    exact = quantize_amount(amount, currency)
+    exponent = exact.as_tuple().exponent
+    return format_number(exact, digits=-exponent if isinstance(exponent, int) and exponent < 0 else 0)
 
 
 def unit_share(total: Decimal, *, currency: str, units: int, done: int, taking: int, already: Decimal) -> Decimal:
@@ -179,6 +225,7 @@ class Money:
         return Money(quantize_amount(self.amount, self.currency), self.currency)
 
     def __str__(self) -> str:
+        """Plain and exact to the minor unit ("84918.37 CNY"): for logs, code and files."""
         return f"{self.quantized().amount} {self.currency}"
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from acorn.money import currency_in_use
 from inventory.models import MovementKind, Product, Warehouse, WarehouseKind
 
 
@@ -56,7 +57,15 @@ class ProductForm(forms.ModelForm):
         }
 
     def clean_unit_cost_currency(self) -> str:
-        return str(self.cleaned_data["unit_cost_currency"]).strip().upper()
+        code = str(self.cleaned_data["unit_cost_currency"]).strip().upper()
+        stored = self.initial.get("unit_cost_currency") or (
+            self.instance.unit_cost_currency if self.instance.pk else ""
+        )
+        kept = bool(stored) and code == stored
+        if not kept and not currency_in_use(code):
+            # A product saved long ago may keep a withdrawn code; a new choice must be a currency in use.
+            raise forms.ValidationError(_("%(code)s is not a currency in use."), params={"code": code})
+        return code
 
     def clean_unit_cost_amount(self) -> Any:
         amount = self.cleaned_data["unit_cost_amount"]

@@ -6,6 +6,7 @@ left, so recording the whole rest of an order is three fields and a click.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -40,9 +41,18 @@ class ShipmentForm(forms.Form):
         help_text=_("UTC."),
     )
 
-    def __init__(self, *args: Any, lines: list[LineToShip], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lines: list[LineToShip], purchased_at: datetime | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["shipped_at"].initial = timezone.now().replace(second=0, microsecond=0)
+        now = timezone.now().replace(second=0, microsecond=0)
+        self.fields["shipped_at"].initial = now
+        # The browser's picker offers only possible days (the service refuses the rest with a message: a ship
+        # date ahead of now, as 2099, or before the purchase).
+        attrs = self.fields["shipped_at"].widget.attrs
+        attrs["max"] = timezone.localtime(now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        if purchased_at is not None:
+            attrs["min"] = timezone.localtime(purchased_at).strftime("%Y-%m-%dT%H:%M")
         self.line_fields: list[str] = []
         for entry in lines:
             if not entry.remaining:

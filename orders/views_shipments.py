@@ -40,7 +40,9 @@ def shipment_create_view(request: TenantRequest, order_pk: int) -> HttpResponse:
     order = order_get_or_404(tenant=request.tenant, pk=order_pk)
     refusal = shipments.shipment_refusal(order=order)
     lines = shipments.lines_to_ship(order=order)
-    form = ShipmentForm(request.POST if request.method == "POST" else None, lines=lines)
+    form = ShipmentForm(
+        request.POST if request.method == "POST" else None, lines=lines, purchased_at=order.purchased_at
+    )
     if request.method == "POST" and not refusal and form.is_valid():
         data = form.cleaned_data
         try:

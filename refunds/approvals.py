@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
-from acorn.money import quantize_amount, unit_share
+from acorn.money import format_amount, quantize_amount, unit_share
 from acorn.notifications.models import Notification
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
@@ -288,6 +288,27 @@ def order_shipping_refunded(*, order: Order) -> Decimal:
     return -(total or Decimal(0))
 
 
+def _line_shipping_left(order: Order, line: OrderLine) -> Decimal:
+    """A line's own shipping not yet given back or requested (positive), for channels that refund it per item."""
+    already = -(
+        _counted_lines(order, COUNTED_STATUSES)
+        .filter(Q(order_line=line) | Q(order_item_id=line.external_id))
+        .aggregate(total=Sum("shipping_amount"))["total"]
+        or Decimal(0)
+    )
+    return max(line.shipping_amount - already, Decimal(0))
+
+
+def shipping_refundable(*, order: Order) -> bool:
+    """True when some of the shipping the buyer paid is left to refund, so that the request form offers it: an
+    order with free shipping (or its shipping already given back) does not."""
+    channel = _refund_channel(order.store)
+    if channel is not None and channel.refund_shipping == RefundShipping.PER_ITEM:
+        lines = OrderLine.objects.filter(tenant_id=order.tenant_id, order=order, shipping_amount__gt=0)
+        return any(_round(_line_shipping_left(order, line), order.currency) > 0 for line in lines)
+    return _round(order.shipping_amount - order_shipping_refunded(order=order), order.currency) > 0
+
+
 def _round(amount: Decimal, currency: str) -> Decimal:
     return quantize_amount(amount, currency)
 
@@ -391,13 +412,7 @@ def refund_request(
         if channel is not None and channel.refund_shipping == RefundShipping.PER_ITEM:
             # The channel refunds shipping per order item: each chosen line's own shipping, what is left of it.
             for refund_line, (entry, _quantity) in zip(refund_lines, chosen, strict=True):
-                already = -(
-                    _counted_lines(order, COUNTED_STATUSES)
-                    .filter(Q(order_line=entry.line) | Q(order_item_id=entry.line.external_id))
-                    .aggregate(total=Sum("shipping_amount"))["total"]
-                    or Decimal(0)
-                )
-                left = max(entry.line.shipping_amount - already, Decimal(0))
+                left = _line_shipping_left(order, entry.line)
                 refund_line.shipping_amount = -_round(left, currency)
                 shipping_total += left
         else:
@@ -437,7 +452,11 @@ def refund_request(
     if refund.amount > left:
         raise ValidationError(
             _("The refund of %(amount)s %(currency)s exceeds the %(left)s %(currency)s left on the order.")
-            % {"amount": refund.amount, "currency": currency, "left": max(left, Decimal(0))}
+            % {
+                "amount": format_amount(refund.amount, currency),
+                "currency": currency,
+                "left": format_amount(max(left, Decimal(0)), currency),
+            }
         )
     policy = policy_get(tenant=tenant)
     required = approvals_for_amount(policy=policy, reporting_amount=refund.reporting_amount)

@@ -34,8 +34,13 @@ class RefundRequestForm(forms.Form):
         help_text=_("Approvers and the audit trail see this."),
     )
 
-    def __init__(self, *args: Any, lines: list[RefundableLine], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lines: list[RefundableLine], shipping_refundable: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if not shipping_refundable:
+            # No shipping paid (or all of it given back): the option would only ever fail.
+            del self.fields["shipping"]
         self.line_fields: list[str] = []
         self.lines = {entry.line.pk: entry for entry in lines}
         for entry in lines:
@@ -55,7 +60,9 @@ class RefundRequestForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not self.errors and not data.get("shipping") and not any(data.get(name) for name in self.line_fields):
-            raise forms.ValidationError(_("Choose at least one unit to refund, or the shipping."))
+            if "shipping" in self.fields:
+                raise forms.ValidationError(_("Choose at least one unit to refund, or the shipping."))
+            raise forms.ValidationError(_("Choose at least one unit to refund."))
         return data
 
     def chosen_lines(self) -> list[tuple[Any, int]]:

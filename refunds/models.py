@@ -259,10 +259,6 @@ class Refund(TenantScopedModel, RefundComponents, Reviewed):
         return Money(self.reporting_amount, self.reporting_currency)
 
     @property
-    def fx_rate_text(self) -> str:
-        return format(self.fx_rate.normalize(), "f") if self.fx_rate is not None else ""
-
-    @property
     def is_request(self) -> bool:
         return self.origin == RefundOrigin.CONSOLE
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from acorn.forms import form_add_errors
-from acorn.money import Money
+from acorn.money import Money, format_amount
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from orders.selectors import order_get_or_404
@@ -54,14 +54,18 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
     order = order_get_or_404(tenant=request.tenant, pk=order_pk)
     refusal = approvals.request_refusal(order=order)
     lines = approvals.refundable_lines(order=order)
-    form = RefundRequestForm(request.POST if request.method == "POST" else None, lines=lines)
+    form = RefundRequestForm(
+        request.POST if request.method == "POST" else None,
+        lines=lines,
+        shipping_refundable=approvals.shipping_refundable(order=order),
+    )
     if request.method == "POST" and not refusal and form.is_valid():
         data = form.cleaned_data
         try:
             refund = approvals.refund_request(
                 order=order,
                 lines=form.chosen_lines(),
-                shipping=data["shipping"],
+                shipping=data.get("shipping", False),
                 note=data["note"],
                 restock=data["restock"],
                 actor=request.user,
@@ -78,7 +82,12 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
                 text = _("Refund of %(amount)s %(currency)s requested; no approval needed, it is being executed.")
             messages.success(
                 request,
-                text % {"amount": refund.amount, "currency": refund.currency, "count": refund.approvals_required},
+                text
+                % {
+                    "amount": format_amount(refund.amount, refund.currency),
+                    "currency": refund.currency,
+                    "count": refund.approvals_required,
+                },
             )
             return redirect(approvals.refund_link(refund) or "refunds:approval-queue")
     policy = approvals.policy_get(tenant=request.tenant)

@@ -64,3 +64,18 @@ def test_convert_keeps_rate_date_and_source() -> None:
     assert (result.rate, result.rate_date, result.source) == (Decimal("7.1234"), date(2026, 11, 25), "test")
     with pytest.raises(ValueError):
         convert(Money(Decimal(1), "USD"), to_currency="CNY", rate=Decimal(0), rate_date=date.today(), source="x")
+
+
+def test_only_currencies_in_use_are_offered_but_old_codes_stay_valid_in_stored_data() -> None:
+    from acorn.money import currencies_in_use, currency_choices
+
+    # given Babel's territory currency data with its validity dates
+    offered = [code for code, _label in currency_choices()]
+    # then forms offer current tender only, the common ones first, each once
+    assert offered[:3] == ["CNY", "USD", "EUR"] and len(offered) == len(set(offered))
+    assert {"JPY", "GBP", "CHF", "VES", "ZWG"} <= set(offered)
+    assert not {"ADP", "AFA", "ALK", "DEM", "FRF", "XAU", "XDR"} & set(offered)
+    # the data has dates: the French franc was in use in 1990, the euro was not
+    assert "FRF" in currencies_in_use(date(1990, 6, 1)) and "EUR" not in currencies_in_use(date(1990, 6, 1))
+    # and a row stored with an old code still validates
+    validate_currency_code("DEM")

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from acorn.money import currency_choices
 from acorn.tenancy import services
 from acorn.tenancy.models import Plan, ProductCategory, Role, Tenant
+from acorn.tenancy.permissions import least_privileged_role
 
 
 class CompanyFieldsMixin(forms.Form):
@@ -84,6 +85,9 @@ class InvitationForm(forms.Form):
         self.fields["role"].choices = [  # type: ignore[attr-defined]
             (value, label) for value, label in Role.choices if value in assignable_roles
         ]
+        if assignable_roles:
+            # Pre-select the least privileged role, so that a hurried "Invite" never hands out more than meant.
+            self.fields["role"].initial = least_privileged_role(assignable_roles)
 
 
 class RoleChangeForm(forms.Form):

@@ -71,6 +71,15 @@ ASSIGNABLE_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+def least_privileged_role(roles: frozenset[str]) -> str:
+    """Of `roles`, the one granted the fewest permissions (the later in Role's order on a tie)."""
+    order: list[str] = [role.value for role in Role]
+    return min(
+        sorted(roles, key=lambda role: -order.index(role) if role in order else 0),
+        key=lambda role: sum(role in granted for granted in PERMISSIONS.values()),
+    )
+
+
 def role_has_permission(role: str, permission: str) -> bool:
     """True if the role grants the permission. An unknown permission is a programming error."""
     try:

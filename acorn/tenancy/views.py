@@ -276,7 +276,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 messages.error(request, error.message)
                 return render(request, "tenancy/invitation_accept.html", context, status=400)
             request.session[SESSION_TENANT_KEY] = membership.tenant_id
-            messages.success(request, _("Welcome to %(tenant)s.") % {"tenant": invitation.tenant.name})
+            messages.success(request, _("Welcome to %(name)s") % {"name": invitation.tenant.name})
             return redirect("console:dashboard")
         return render(request, "tenancy/invitation_accept.html", context)
 
@@ -297,7 +297,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         else:
             login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_TENANT_KEY] = membership.tenant_id
-            messages.success(request, _("Welcome to %(tenant)s.") % {"tenant": invitation.tenant.name})
+            messages.success(request, _("Welcome to %(name)s") % {"name": invitation.tenant.name})
             next_url = request.GET.get("next", "")
             if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
                 return redirect(next_url)

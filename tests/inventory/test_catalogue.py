@@ -92,6 +92,26 @@ def test_the_editor_says_what_is_wrong(owner_client: Client, tenant: Tenant) -> 
         assert not Product.objects.filter(sku="X").exists()
 
 
+def test_a_withdrawn_currency_is_refused_for_a_new_cost_but_kept_on_an_old_product(
+    owner_client: Client, tenant: Tenant
+) -> None:
+    # given a product saved long ago with a withdrawn currency (stored data stays valid)
+    with tenant_scope(tenant):
+        old = product_save(tenant=tenant, sku="OLD-1", name="Old lamp")
+        Product.objects.filter(pk=old.pk).update(unit_cost_currency="DEM")
+    # when a new product is given a withdrawn currency, it is refused with a message
+    withdrawn = owner_client.post("/app/inventory/new/", _product_post(**{"product-unit_cost_currency": "afa"}))
+    assert withdrawn.status_code == 400 and "AFA is not a currency in use." in withdrawn.content.decode()
+    # then the old product can still be edited without changing its currency, but not moved to another old one
+    keep = _product_post(**{"product-sku": "OLD-1", "product-unit_cost_currency": "DEM"})
+    assert owner_client.post(f"/app/inventory/{old.pk}/edit/", keep).status_code == 302
+    other = _product_post(**{"product-sku": "OLD-1", "product-unit_cost_currency": "ADP"})
+    assert owner_client.post(f"/app/inventory/{old.pk}/edit/", other).status_code == 400
+    with tenant_scope(tenant):
+        assert not Product.objects.filter(sku="LAMP-01").exists()
+        assert Product.objects.get(pk=old.pk).unit_cost_currency == "DEM"
+
+
 def test_bundle_rules(tenant: Tenant, other_tenant: Tenant) -> None:
     with tenant_scope(tenant):
         a = product_save(tenant=tenant, sku="A", name="A")

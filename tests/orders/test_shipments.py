@@ -824,3 +824,28 @@ def test_other_tenants_orders_and_shipments_answer_404(
     assert response.status_code == 400 and "No order of this company" in response.content.decode()
     with tenant_scope(tenant):
         assert Shipment.objects.get().confirmation == "failed"
+
+
+@pytest.mark.parametrize(
+    ("shipped_at", "message"),
+    [
+        ("2099-01-01T10:00", "The ship date is in the future"),
+        ((timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"), "The ship date is in the future"),
+        ("2001-01-01T10:00", "The ship date is before the order was placed"),
+    ],
+)
+def test_the_order_page_refuses_a_ship_date_ahead_of_today_or_before_the_purchase(
+    tenant: Tenant, owner_client: Client, shipped_at: str, message: str
+) -> None:
+    # given an order to ship
+    order = _console_order(tenant)
+    with tenant_scope(tenant):
+        line = OrderLine.objects.get()
+    form = {"carrier": "UPS", "tracking_number": "1Z900", "shipped_at": shipped_at, f"line_{line.pk}": "1"}
+    # when a ship date far ahead (or before the purchase) is posted
+    response = owner_client.post(f"/app/orders/{order.pk}/shipments/new/", form)
+    # then the form says why and nothing is recorded
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with tenant_scope(tenant):
+        assert not Shipment.objects.exists()

@@ -74,6 +74,45 @@ def test_who_may_open_the_request_form(
     assert response.status_code == (200 if allowed else 403)
 
 
+def test_the_shipping_is_offered_only_while_some_is_left_to_refund(
+    tenant: Tenant, order: Order, people: dict[str, Membership], client_for: Callable
+) -> None:
+    # given an order with 10 of shipping: the form offers it
+    client = client_for(people["support"])
+    url = reverse("refunds:refund-request", kwargs={"order_pk": order.pk})
+    assert 'name="shipping"' in client.get(url).content.decode()
+    # when its shipping has all been refunded
+    with tenant_scope(tenant):
+        line_b = order.lines.get(sku="SKU-B")
+        approvals.refund_request(
+            order=order, lines=[(line_b, 1)], shipping=True, note="late", restock=False, actor=people["owner"].user
+        )
+    # then the form no longer offers it
+    assert 'name="shipping"' not in client.get(url).content.decode()
+
+
+def test_a_zero_shipping_order_offers_no_shipping_refund(
+    tenant: Tenant, order: Order, people: dict[str, Membership], client_for: Callable
+) -> None:
+    # given an order with free shipping
+    with tenant_scope(tenant):
+        Order.objects.filter(pk=order.pk).update(shipping_amount=Decimal(0), total_amount=Decimal(275))
+        line_a = order.lines.get(sku="SKU-A")
+    client = client_for(people["support"])
+    url = reverse("refunds:refund-request", kwargs={"order_pk": order.pk})
+    # when the request form opens
+    page = client.get(url).content.decode()
+    # then "Refund the shipping too" is not offered, and nothing chosen asks for units only
+    assert 'name="shipping"' not in page and "Refund the shipping too" not in page
+    empty = client.post(url, {f"line_{line_a.pk}": "0", "note": "x"}).content.decode()
+    assert "Choose at least one unit to refund." in empty and "or the shipping" not in empty
+    # a shipping value posted anyway is ignored: the units are refunded, no shipping
+    response = client.post(url, {f"line_{line_a.pk}": "1", "note": "Lid broken", "shipping": "on"})
+    assert response.status_code == 302
+    with tenant_scope(tenant):
+        assert Refund.objects.get().shipping_amount == 0
+
+
 def test_support_requests_a_refund_and_it_waits_for_approval(
     tenant: Tenant, order: Order, people: dict[str, Membership], client_for: Callable
 ) -> None:

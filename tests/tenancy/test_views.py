@@ -202,3 +202,63 @@ def test_invitation_accept_with_existing_account_asks_to_sign_in(tenant: Tenant,
     response = Client().get(reverse("tenancy:invitation-accept", args=[invitation.token]))
     assert "Sign in" in response.content.decode()
     assert "password1" not in response.content.decode()
+
+
+@pytest.mark.parametrize(("inviter_role", "preselected"), [(Role.OWNER, Role.SUPPORT), (Role.ADMIN, Role.SUPPORT)])
+def test_the_invite_form_preselects_the_least_privileged_role(
+    tenant: Tenant, make_member: Callable, client_for: ClientFor, inviter_role: str, preselected: str
+) -> None:
+    # given an owner or an admin on the team page
+    client = client_for(make_member(tenant, inviter_role))
+    # when the invite form is shown
+    form = client.get(reverse("tenancy:team")).context["invite_form"]
+    # then the role chosen unless they pick another is the one that may do least, never Admin
+    assert form["role"].value() == preselected
+    assert f'<option value="{preselected}" selected>' in str(form["role"])
+
+
+def test_least_privileged_role_counts_permissions() -> None:
+    from acorn.tenancy.permissions import least_privileged_role
+
+    assert least_privileged_role(frozenset({Role.ADMIN, Role.OPERATOR, Role.FINANCE, Role.SUPPORT})) == Role.SUPPORT
+    assert least_privileged_role(frozenset({Role.ADMIN, Role.OPERATOR})) == Role.OPERATOR
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_welcome_message_has_one_full_stop_when_the_name_ends_with_one(
+    tenant: Tenant, owner: Membership, other_owner: Membership, client_for: ClientFor, language: str
+) -> None:
+    # given a company whose name ends with a period, inviting someone
+    tenant.name = "Demo Trading Co."
+    tenant.save(update_fields=["name"])
+    with tenant_scope(tenant):
+        invitation = Invitation.objects.create(
+            tenant=tenant,
+            email=other_owner.user.email,
+            role=Role.OPERATOR,
+            token="tok-welcome-9012345678901234567890",
+            expires_at=owner.created_at.replace(year=2999),
+        )
+    client = client_for(other_owner)
+    client.post(reverse("set_language"), {"language": language, "next": "/"})
+    # when they accept
+    response = client.post(reverse("tenancy:invitation-accept", args=[invitation.token]), follow=True)
+    # then the welcome reads "Welcome to Demo Trading Co." (or 欢迎来到 …), never with two stops
+    shown = [str(message) for message in response.context["messages"]]
+    expected = "欢迎来到 Demo Trading Co." if language == "zh-hans" else "Welcome to Demo Trading Co."
+    assert expected in shown
+    assert not any(".." in text or ".。" in text for text in shown)
+
+
+@pytest.mark.parametrize("code", ["ADP", "AFA", "ALK", "DEM", "XAU"])
+def test_withdrawn_currencies_are_neither_offered_nor_accepted(tenant: Tenant, owner_client: Client, code: str) -> None:
+    # given the company page
+    page = owner_client.get(reverse("tenancy:company")).content.decode()
+    # then a withdrawn code is not offered, current ones are
+    assert f'value="{code}"' not in page and 'value="EUR"' in page and 'value="VES"' in page
+    # and posting one anyway is refused, nothing saved
+    data = {"name": "Alpha", "contact_name": "Chen", "phone": "+86 20 1234 5678", "main_category": "toys"}
+    response = owner_client.post(reverse("tenancy:company"), {**data, "reporting_currency": code})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    tenant.refresh_from_db()
+    assert tenant.reporting_currency == "CNY"

@@ -1,18 +1,17 @@
 """Template helpers for the console: Bootstrap classes on form widgets, page links that keep filters, money
-shown to its currency's minor unit."""
+shown per the reader's language to its currency's minor unit (`money`), unit costs (`unit_amount`) and exchange
+rates to six significant digits (`rate`)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from babel import UnknownLocaleError
-from babel.numbers import format_decimal
+from babel.numbers import get_currency_precision
 from django import forms, template
 from django.http import QueryDict
-from django.utils.translation import get_language, to_locale
 
-from acorn.money import minor_unit_exponent, quantize_amount, to_decimal
+from acorn.money import Money, format_amount, format_number, to_decimal
 
 register = template.Library()
 
@@ -70,51 +69,56 @@ def query_with(context: dict[str, Any], **changes: Any) -> str:
 
 
 @register.filter
-def money(amount: Any, currency: str) -> str:
-    """An amount quantised to its currency's minor unit for display ("19.90", "1990" for JPY); "—" for none."""
-    if amount is None or amount == "":
-        return "—"
-    try:
-        return str(quantize_amount(amount, currency))
-    except (TypeError, ValueError, InvalidOperation):
-        return str(amount)
-
-
-@register.filter
-def amount(value: Any, currency: str) -> str:
+def money(value: Any, currency: str = "") -> str:
     """An amount for a person: quantised to its currency's minor unit and written the way the reader's language
-    writes numbers, digits grouped ("22,412.88" in English and Chinese, "22.412,88" in German); "—" for none.
-    The currency code is not added (tables show it once)."""
+    writes numbers, digits grouped ("22,412.88" in English and Chinese, "22.412,88" in German, "1,990" for JPY);
+    "—" for none. Given an amount and a currency the code is not added (tables show it once); given a `Money`
+    (`{{ refund.money|money }}`) its code follows the figure ("22,412.88 CNY")."""
+    if isinstance(value, Money):
+        return f"{format_amount(value.amount, value.currency)} {value.currency}"
     if value is None or value == "":
         return "—"
     try:
-        exact = quantize_amount(value, currency)
+        return format_amount(value, currency)
     except (TypeError, ValueError, InvalidOperation):
         return str(value)
-    exponent = exact.as_tuple().exponent
-    digits = -exponent if isinstance(exponent, int) else 0
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    locale = to_locale(get_language() or "en")
-    try:
-        return format_decimal(exact, format=pattern, locale=locale)
-    except (UnknownLocaleError, ValueError):
-        return format_decimal(exact, format=pattern, locale="en")
+
+
+# The same filter under the name the profit pages use: one implementation.
+amount = register.filter("amount", money)
 
 
 @register.filter
 def unit_amount(value: Any, currency: str) -> str:
-    """A unit cost or price for a person: like `amount`, but keeping up to four decimals where the figure has
+    """A unit cost or price for a person: like `money`, but keeping up to four decimals where the figure has
     them (an average cost of 55.7778), never fewer than the currency's minor unit ("95.85", not "95.8500")."""
     if value is None or value == "":
         return "—"
     try:
         exact = to_decimal(value).quantize(Decimal("0.0001"))
-        minor = -minor_unit_exponent(currency).as_tuple().exponent  # type: ignore[operator]
+        minor = get_currency_precision(currency)
     except (TypeError, ValueError, InvalidOperation):
         return str(value)
-    digits = max(minor, -exact.normalize().as_tuple().exponent if exact.normalize().as_tuple().exponent < 0 else 0)  # type: ignore[operator]
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_number(exact, digits=minor, optional_digits=max(0, 4 - minor))
+
+
+RATE_SIGNIFICANT_DIGITS = 6
+
+
+@register.filter
+def rate(value: Any) -> str:
+    """An exchange rate for a person: six significant digits, trailing zeros dropped, written the way the
+    reader's language writes numbers ("7.12346", "0.00645161", "1.08", "15,234.6"); "—" for none."""
+    if value is None or value == "":
+        return "—"
     try:
-        return format_decimal(exact, format=pattern, locale=to_locale(get_language() or "en"))
-    except (UnknownLocaleError, ValueError):
-        return format_decimal(exact, format=pattern, locale="en")
+        exact = to_decimal(value)
+    except (TypeError, ValueError, InvalidOperation):
+        return str(value)
+    if exact == 0:
+        return format_number(Decimal(0), digits=0)
+    rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - RATE_SIGNIFICANT_DIGITS + 1), rounding=ROUND_HALF_UP)
+    exponent = rounded.as_tuple().exponent
+    return format_number(
+        rounded, digits=0, optional_digits=-exponent if isinstance(exponent, int) and exponent < 0 else 0
+    )
