@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from acorn import logcontext
 from acorn.crypto import DecryptionError
 from acorn.retry import Jitter, backoff_seconds
 from acorn.tasks import enqueue_now
@@ -212,7 +213,15 @@ def sync_run_execute(
         run = SyncRun.objects.create(
             tenant_id=store.tenant_id, store=store, resource=resource, trigger=trigger, trace_id=trace_id
         )
-        _Runner(job, store, cursor, run, time_budget_seconds, sleep).run()
+        # Every log line of the run (vendor calls included) carries the run's trace id, the one the store page
+        # shows; the id the run was started under (a request's or a task's) is logged once as its parent.
+        parent_trace_id = logcontext.current_trace_id()
+        with logcontext.bound(trace_id=trace_id, tenant_id=store.tenant_id, store_id=store.pk):
+            logger.info(
+                "sync_run_started",
+                extra={"resource": resource, "trigger": trigger, "parent_trace_id": parent_trace_id or None},
+            )
+            _Runner(job, store, cursor, run, time_budget_seconds, sleep).run()
     finally:
         _release_lease(cursor, trace_id)
     if run.status == SyncRunStatus.PARTIAL:

@@ -12,6 +12,8 @@ import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
+from acorn.logging_config import logging_settings, sentry_init
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -423,17 +425,13 @@ ACORN_FX_STALE_DAYS = env.int("ACORN_FX_STALE_DAYS", default=3)
 ACORN_INVITATION_DAYS = env.int("ACORN_INVITATION_DAYS", default=7)
 ACORN_SIGNUP_OPEN = env.bool("ACORN_SIGNUP_OPEN", default=True)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # sp_api logs request headers (access tokens) at DEBUG: never let it through.
-        "sp_api": {"level": "WARNING"},
-        "django.db.backends": {"level": "WARNING"},
-        # httpx logs every request line at INFO; sync runs are summarised in SyncRun instead.
-        "httpx": {"level": "WARNING"},
-    },
-}
+# LOG_FORMAT=json: one JSON object per line with the trace id, tenant, store and task (acorn/logging_config.py);
+# plain: one readable line. Production defaults to json, every other settings module to plain.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_settings(log_format=LOG_FORMAT, level=LOG_LEVEL)
+
+# Optional error reporting: set SENTRY_DSN (and install the `sentry` extra). Secrets are masked before sending.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))

@@ -1,7 +1,9 @@
 """Production: only hardening on top of base. Secrets have no default."""
 
+from acorn.logging_config import logging_settings
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOG_LEVEL, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -32,3 +34,7 @@ STORAGES = {
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
+
+# One JSON object per line for the log collector (acorn/logging_config.py); LOG_FORMAT=plain to read by eye.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_settings(log_format=LOG_FORMAT, level=LOG_LEVEL)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from acorn import logcontext
 from acorn.tenancy.scoping import dangerously_unscoped, request_id_var, tenant_scope
 from acorn.tenancy.selectors import membership_for_request
 
@@ -23,7 +24,8 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
-    """Give each request an id (an upstream X-Request-ID if well-formed) for logs and audit events."""
+    """Give each request an id (an upstream X-Request-ID if well-formed) for logs and audit events: the trace
+    id of acorn.logcontext, on every log line of the request and of the tasks it sends."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -59,11 +61,12 @@ class TenantMiddleware:
                 request.session[SESSION_TENANT_KEY] = membership.tenant_id
             request.tenant = membership.tenant  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            if user.is_superuser and _is_admin_path(request):
-                with dangerously_unscoped():
+            with logcontext.bound(tenant_id=membership.tenant_id):
+                if user.is_superuser and _is_admin_path(request):
+                    with dangerously_unscoped():
+                        return self.get_response(request)
+                with tenant_scope(membership.tenant):
                     return self.get_response(request)
-            with tenant_scope(membership.tenant):
-                return self.get_response(request)
         if user.is_superuser and _is_admin_path(request):
             with dangerously_unscoped():
                 return self.get_response(request)

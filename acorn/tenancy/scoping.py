@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from django_scopes import scope, scopes_disabled
 
+from acorn.logcontext import trace_id_var
+
 if TYPE_CHECKING:
     from acorn.tenancy.models import Tenant
 
-# The request id of the current request or task, read by audit_record() and log lines.
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("acorn_request_id", default="")
+# The request id of the current request or task, read by audit_record(): the trace id of acorn.logcontext,
+# the id on every log line of the same work.
+request_id_var = trace_id_var
 
 
 @contextmanager

@@ -12,8 +12,9 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from acorn import logcontext
 from acorn.tenancy.models import Tenant
-from acorn.tenancy.scoping import request_id_var, tenant_scope
+from acorn.tenancy.scoping import tenant_scope
 from acorn.tenancy.services import invitations_expire_all
 
 logger = logging.getLogger(__name__)
@@ -37,13 +38,9 @@ class TenantTask(Task):
             # Deleted or deactivated since the task was queued: nothing to do, and nothing to retry.
             logger.info("tenant_missing", extra={"tenant_id": tenant_id, "task": self.name})
             return None
-        task_id = getattr(self.request, "id", None) or ""
-        token = request_id_var.set(f"task-{task_id}" if task_id else "")
-        try:
-            with tenant_scope(tenant):
-                return super().__call__(*args, **kwargs)
-        finally:
-            request_id_var.reset(token)
+        # The trace id came with the task's headers (acorn/celery.py); the tenant is known from here on.
+        with logcontext.bound(tenant_id=tenant.pk), tenant_scope(tenant):
+            return super().__call__(*args, **kwargs)
 
 
 @shared_task(name="tenancy.expire_invitations", acks_late=True)
