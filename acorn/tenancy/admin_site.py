@@ -16,6 +16,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from acorn.tenancy.permissions import has_permission
 
@@ -42,7 +43,10 @@ class AcornAdminSite(admin.AdminSite):
         if request.user.is_authenticated:
             # Signed in but not allowed here: say so rather than looping through the login page.
             raise PermissionDenied
-        return redirect(f"{reverse('account_login')}?next={request.GET.get('next', reverse('admin:index'))}")
+        # Encoded: a `next` holding "&" or "#" stays one parameter (allauth checks it is a local URL).
+        return redirect(
+            f"{reverse('account_login')}?{urlencode({'next': request.GET.get('next', reverse('admin:index'))})}"
+        )
 
 
 class TenantScopedAdmin(admin.ModelAdmin):

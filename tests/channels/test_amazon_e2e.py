@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from acorn.console.management.commands.demo import PUBLISH_FLAG
 from acorn.notifications.models import Notification
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -279,7 +280,7 @@ def test_demo_stores_sync_against_the_simulators_demo_sellers(settings: Any) -> 
         install_demo_woo_site(sim.woo)
         settings.ACORN_SIMULATOR_URL, settings.ACORN_SIMULATOR_TLS_URL = sim.url, sim.tls_url
         settings.ACORN_WOOCOMMERCE_CA_BUNDLE = str(sim.tls_cert_path)
-        call_command("demo", "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("demo", "--json", PUBLISH_FLAG, stdout=open("/dev/null", "w"))  # noqa: SIM115
         tenant = Tenant.objects.get(slug="demo-trading-co")
         with tenant_scope(tenant):
             stores = list(Store.objects.order_by("name"))

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from acorn.console.management.commands.demo import PUBLISH_FLAG
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
@@ -52,7 +53,7 @@ def test_demo_profit_fees_and_refunds_equal_the_settlement_lines(settings: Any) 
     with SimulatorServer(seed=11, faults="none", world=World(seed=11)) as sim:
         install_demo_sellers(sim.world)
         settings.ACORN_SIMULATOR_URL, settings.ACORN_SIMULATOR_TLS_URL = sim.url, sim.tls_url
-        call_command("demo", "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("demo", "--json", PUBLISH_FLAG, stdout=open("/dev/null", "w"))  # noqa: SIM115
         tenant = Tenant.objects.get(slug="demo-trading-co")
         with tenant_scope(tenant):
             stores = list(Store.objects.filter(platform="amazon").order_by("name"))

@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from acorn.console.management.commands.demo import PUBLISH_FLAG
 from acorn.notifications.models import Notification
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -65,7 +66,7 @@ def test_the_demo_opens_without_false_alerts_and_routed_orders_reserve_and_ship_
 ) -> None:
     # given: the demo, as `make run` seeds it
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("demo", "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("demo", "--json", PUBLISH_FLAG, stdout=open("/dev/null", "w"))  # noqa: SIM115
     tenant = Tenant.objects.get(slug="demo-trading-co")
     with tenant_scope(tenant):
         # then: no low-stock alert: everything was received above its threshold

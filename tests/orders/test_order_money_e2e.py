@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from acorn.console.management.commands.demo import PUBLISH_FLAG
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import AdjustmentKind
@@ -47,7 +48,7 @@ def test_every_demo_order_of_every_channel_adds_up(settings: Any) -> None:
         install_demo_woo_site(sim.woo)
         settings.ACORN_SIMULATOR_URL, settings.ACORN_SIMULATOR_TLS_URL = sim.url, sim.tls_url
         settings.ACORN_WOOCOMMERCE_CA_BUNDLE = str(sim.tls_cert_path)
-        call_command("demo", "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        call_command("demo", "--json", PUBLISH_FLAG, stdout=open("/dev/null", "w"))  # noqa: SIM115
         tenant = Tenant.objects.get(slug="demo-trading-co")
         with tenant_scope(tenant):
             stores = list(Store.objects.order_by("name"))

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django_scopes import scopes_disabled
 
+from acorn.console.management.commands.demo import PUBLISH_FLAG
 from acorn.devtools import SimulatorNotInstalled
 from acorn.tenancy.models import Tenant
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES, fba_pools
@@ -336,7 +337,7 @@ def simulator_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_demo_says_how_to_install_the_simulator_and_keeps_nothing() -> None:
     # when the demo is seeded where the simulator is not installed
     with pytest.raises(SimulatorNotInstalled) as raised:
-        call_command("demo", "--json", stdout=StringIO())
+        call_command("demo", "--json", PUBLISH_FLAG, stdout=StringIO())
 
     # then it says what is missing and how to install it ...
     message = str(raised.value)

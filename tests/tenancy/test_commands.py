@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 
 from acorn.console.demo import DEMO_MEMBERS
+from acorn.console.management.commands.demo import PUBLISH_FLAG
 from acorn.tenancy.models import Membership, Plan, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
 
@@ -80,8 +81,18 @@ def test_create_tenant_custom_plan_gets_limits() -> None:
     assert tenant.custom_max_users is not None
 
 
-def test_demo_is_idempotent_and_has_one_member_per_role() -> None:
-    first = _run("demo", "--json")
+def test_demo_refuses_with_debug_off_unless_told_it_publishes_a_password() -> None:
+    # given production-like settings (DEBUG off): the demo's owner would sign in with a published password
+    with pytest.raises(CommandError, match="i-know-this-publishes-a-password"):
+        call_command("demo", "--json", stdout=StringIO())
+    # then nothing was seeded
+    assert not Tenant.objects.exists()
+
+
+def test_demo_is_idempotent_and_has_one_member_per_role(settings: Any) -> None:
+    # with the explicit flag, then with DEBUG on (as `make run`'s local settings have it) and no flag
+    first = _run("demo", "--json", PUBLISH_FLAG)
+    settings.DEBUG = True
     second = _run("demo", "--json")
     # the simulator's reference rates are stored by the first run only
     assert first.pop("exchange_rates_created") > 0 and second.pop("exchange_rates_created") == 0
