@@ -11,16 +11,20 @@ text cell is typed as a string, so nothing in it is a live formula, and characte
 (control characters) are dropped instead of failing the export.
 
 CSV is streamed line by line through `csv_writer()` (whose ``writerow`` returns the line instead of writing
-it) with a UTF-8 byte-order mark first, so that Excel reads Chinese text right.
+it) with a UTF-8 byte-order mark first, so that Excel reads Chinese text right. A workbook is written by
+`xlsx_file` in openpyxl's write-only mode (constant memory), every cell, header included, through `xlsx_cell`.
+No other module makes a csv.writer or a Workbook (tests/test_architecture.py checks it).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -85,3 +89,25 @@ def xlsx_cell(sheet: WriteOnlyWorksheet, value: Any, *, number_format: str | Non
     if number_format is not None and isinstance(value, Decimal):
         cell.number_format = number_format
     return cell
+
+
+def xlsx_file(
+    *,
+    sheet_title: str,
+    header: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    number_format: str | Callable[[Sequence[Any]], str | None] | None = None,
+) -> IO[bytes]:
+    """A one-sheet workbook in a temporary file (rewound), written row by row in write-only mode, every cell
+    through `xlsx_cell`. `number_format` is the Decimal cells' format: one for the file, or a function of the
+    row (e.g. by the row's currency)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title)
+    sheet.append([xlsx_cell(sheet, value) for value in header])
+    for row in rows:
+        row_format = number_format(row) if callable(number_format) else number_format
+        sheet.append([xlsx_cell(sheet, value, number_format=row_format) for value in row])
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
+    workbook.save(handle)
+    handle.seek(0)
+    return handle

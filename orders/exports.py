@@ -9,7 +9,6 @@ CSV and as numbers with the currency beside them in XLSX; never floats in betwee
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
@@ -17,10 +16,10 @@ from typing import IO, Any
 from babel.numbers import get_currency_precision
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
+from acorn import spreadsheets
 from acorn.money import quantize_amount
-from acorn.spreadsheets import csv_lines, xlsx_cell
+from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from orders.models import Order, OrderAdjustment, OrderLine
@@ -177,13 +176,9 @@ def csv_stream(orders: QuerySet[Order], *, tenant: Tenant) -> Iterator[str]:
 
 def xlsx_file(orders: QuerySet[Order]) -> IO[bytes]:
     """The workbook in a temporary file (rewound), written row by row."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Orders"))
-    sheet.append(_columns())
-    for row in _rows(orders):
-        number_format = _number_format(str(row[CURRENCY_COLUMN]))
-        sheet.append([xlsx_cell(sheet, value, number_format=number_format) for value in row])
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
+    return spreadsheets.xlsx_file(
+        sheet_title=_("Orders"),
+        header=_columns(),
+        rows=_rows(orders),
+        number_format=lambda row: _number_format(str(row[CURRENCY_COLUMN])),
+    )

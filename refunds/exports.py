@@ -15,7 +15,6 @@ a formula is neutralised: a leading apostrophe in CSV, a plain string cell in XL
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import IO, Any
@@ -23,9 +22,9 @@ from typing import IO, Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
-from acorn.spreadsheets import csv_lines, xlsx_cell
+from acorn import spreadsheets
+from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from refunds.models import Refund, RefundComponents, RefundLine
@@ -185,12 +184,6 @@ def csv_stream(refunds: QuerySet[Refund], *, tenant: Tenant) -> Iterator[str]:
 
 def xlsx_file(refunds: QuerySet[Refund]) -> IO[bytes]:
     """The workbook in a temporary file (rewound), written row by row."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Refunds"))
-    sheet.append(columns())
-    for row in rows(refunds):
-        sheet.append([xlsx_cell(sheet, value, number_format="#,##0.00##") for value in row])
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
+    return spreadsheets.xlsx_file(
+        sheet_title=_("Refunds"), header=columns(), rows=rows(refunds), number_format="#,##0.00##"
+    )

@@ -242,3 +242,75 @@ def test_the_local_import_check_tells_ready_from_other_functions() -> None:
     elsewhere = local_project_imports(imports_in(source, module="refunds.services"), module="refunds.services")
     assert {item.function for item in in_apps} == {"service"}
     assert {item.function for item in elsewhere} == {"ready", "service"}
+
+
+# --- one helper for every spreadsheet -----------------------------------------------------------------------
+
+# CSV and XLSX files are written through acorn/spreadsheets.py only (csv_lines, csv_writer, xlsx_file,
+# xlsx_cell), so that no export can put a live formula in front of the staff who open it. A module that still
+# makes a writer or a workbook itself is named here with its reason.
+SPREADSHEET_WRITERS_ALLOWED: dict[str, str] = {
+    "acorn.spreadsheets": "the helper itself",
+    "finance.profit.costs_import": "the import side: an uploaded workbook's first sheet turned into CSV text for "
+    "the CSV reader; nothing it writes leaves ACORN",
+    "finance.profit.views": "the profit export writes every cell through csv_lines / xlsx_cell; its Workbook is to "
+    "move to xlsx_file with the next change of finance/profit",
+}
+_CSV_WRITERS = ("writer", "DictWriter")
+
+
+def spreadsheet_writers(source: str) -> list[tuple[int, str]]:
+    """Where a module's source makes a CSV writer or a workbook of its own (or imports what makes one)."""
+    uses: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            top = node.module.split(".", 1)[0]
+            for alias in node.names:
+                if (top == "csv" and alias.name in _CSV_WRITERS) or (top == "openpyxl" and alias.name == "Workbook"):
+                    uses.append((node.lineno, f"imports {node.module}.{alias.name}"))
+                elif top == "xlsxwriter":
+                    uses.append((node.lineno, f"imports {node.module}"))
+        elif isinstance(node, ast.Import):
+            uses.extend((node.lineno, f"imports {a.name}") for a in node.names if a.name.startswith("xlsxwriter"))
+        elif isinstance(node, ast.Attribute):
+            owner = node.value.id if isinstance(node.value, ast.Name) else ""
+            if (owner == "csv" and node.attr in _CSV_WRITERS) or (owner == "openpyxl" and node.attr == "Workbook"):
+                uses.append((node.lineno, f"{owner}.{node.attr}"))
+            elif node.attr in ("to_csv", "to_excel"):
+                uses.append((node.lineno, f".{node.attr}()"))
+    return sorted(uses)
+
+
+def test_every_csv_and_workbook_is_written_through_the_spreadsheet_helper() -> None:
+    # given every product module
+    found = [
+        f"{path.relative_to(ROOT)}:{line} {what}"
+        for path in product_modules()
+        if module_name(path) not in SPREADSHEET_WRITERS_ALLOWED
+        for line, what in spreadsheet_writers(path.read_text("utf-8"))
+    ]
+    # then: none writes a CSV or a workbook itself
+    assert not found, "write CSV and XLSX through acorn.spreadsheets (csv_lines, xlsx_file):\n" + "\n".join(found)
+    # and every exception named above is still needed
+    modules = {module_name(path): path for path in product_modules()}
+    stale = [name for name in SPREADSHEET_WRITERS_ALLOWED if not spreadsheet_writers(modules[name].read_text("utf-8"))]
+    assert not stale, f"no longer writes a spreadsheet itself, take it off SPREADSHEET_WRITERS_ALLOWED: {stale}"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import csv\nw = csv.writer(out)\n", [(2, "csv.writer")]),
+        ("import csv\nw = csv.DictWriter(out, fieldnames=[])\n", [(2, "csv.DictWriter")]),
+        ("from csv import writer\n", [(1, "imports csv.writer")]),
+        ("from openpyxl import Workbook\nbook = Workbook(write_only=True)\n", [(1, "imports openpyxl.Workbook")]),
+        ("from openpyxl.workbook import Workbook\n", [(1, "imports openpyxl.workbook.Workbook")]),
+        ("import openpyxl\nbook = openpyxl.Workbook()\n", [(2, "openpyxl.Workbook")]),
+        ("import xlsxwriter\n", [(1, "imports xlsxwriter")]),
+        ("frame.to_excel(path)\n", [(1, ".to_excel()")]),
+        ("import csv\nrows = csv.reader(text)\nfrom openpyxl import load_workbook\n", []),
+        ("from acorn.spreadsheets import csv_lines, xlsx_file\n", []),
+    ],
+)
+def test_the_spreadsheet_check_sees_each_way_of_writing_one(source: str, expected: list[tuple[int, str]]) -> None:
+    assert spreadsheet_writers(source) == expected

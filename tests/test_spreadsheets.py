@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from acorn.spreadsheets import csv_cell, csv_lines, csv_text_restore, csv_text_safe, xlsx_cell
+from acorn.spreadsheets import csv_cell, csv_lines, csv_text_restore, csv_text_safe, xlsx_cell, xlsx_file
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,24 @@ def test_xlsx_text_is_typed_as_a_string_never_a_formula() -> None:
     assert [cell.data_type for cell in cells] == ["s", "s", "n", "n"]
     assert [cell.value for cell in cells] == ["=1+1", "bell inside", Decimal("-1234.5"), 7]
     assert cells[2].number_format == "#,##0.00"
+
+
+def test_a_workbook_file_types_every_text_cell_as_a_string_header_included() -> None:
+    # given a header and rows with formula-looking text, amounts in two currencies and a count
+    header = ["=Title", "Currency", "Amount", "Count"]
+    rows = [["+cmd|' /C calc'!A0", "USD", Decimal("-12.50"), 3], ["@SUM(1)", "JPY", Decimal("1980"), 1]]
+    # when: one number format per row, by its currency
+    handle = xlsx_file(
+        sheet_title="S", header=header, rows=rows, number_format=lambda row: "#,##0" if row[1] == "JPY" else "#,##0.00"
+    )
+    # then
+    sheet = load_workbook(handle).worksheets[0]
+    assert sheet.title == "S"
+    cells = list(sheet.iter_rows())
+    assert [[cell.data_type for cell in row] for row in cells] == [
+        ["s"] * 4,
+        ["s", "s", "n", "n"],
+        ["s", "s", "n", "n"],
+    ]
+    assert [[cell.value for cell in row] for row in cells] == [header, *rows]
+    assert (cells[1][2].number_format, cells[2][2].number_format) == ("#,##0.00", "#,##0")

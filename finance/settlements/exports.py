@@ -10,17 +10,15 @@ in acorn.spreadsheets.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from acorn.money import quantize_amount
-from acorn.spreadsheets import csv_lines, xlsx_cell
+from acorn.spreadsheets import csv_lines, xlsx_file
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from finance.settlements.models import Settlement, SettlementLine
@@ -108,16 +106,12 @@ def _number_format(currency: str) -> str:
 
 def settlement_lines_xlsx(settlement: Settlement) -> IO[bytes]:
     """The workbook in a temporary file (rewound), written row by row in write-only mode."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Lines"))
-    sheet.append(settlement_line_columns(settlement))
-    number_format = _number_format(settlement.currency)
-    for row in settlement_line_rows(settlement):
-        sheet.append([xlsx_cell(sheet, value, number_format=number_format) for value in row])
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the response, which closes it
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
+    return xlsx_file(
+        sheet_title=_("Lines"),
+        header=settlement_line_columns(settlement),
+        rows=settlement_line_rows(settlement),
+        number_format=_number_format(settlement.currency),
+    )
 
 
 def _order_columns() -> list[tuple[str, Callable[[Order], Any]]]:

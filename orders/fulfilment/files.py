@@ -9,9 +9,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -21,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record
-from acorn.spreadsheets import csv_cell
+from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from orders.fulfilment.selectors import csv_batch_requests, request_lines
 from orders.locks import fulfillment_request_qs_select_for_update
@@ -53,38 +51,34 @@ def csv_file_name(target: FulfillmentTarget, sent_at: datetime) -> str:
     return f"fulfilment-{target.pk}-{sent_at.astimezone(UTC):%Y%m%d-%H%M%S}.csv"
 
 
-def fulfilment_csv(requests: Sequence[FulfillmentRequest]) -> str:
-    """One row per order line (the order's columns repeated), in the columns of CSV_COLUMNS."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+def _fulfilment_rows(requests: Sequence[FulfillmentRequest]) -> Iterator[tuple[object, ...]]:
     lines = request_lines(requests)
     for request in requests:
         order = request.order
         for line in lines.get(request.pk, []):
-            writer.writerow(
-                [
-                    csv_cell(value)
-                    for value in (
-                        request.key,
-                        order.external_id,
-                        order.merchant_order_id,
-                        order.store.name,
-                        order.store.platform,
-                        order.marketplace,
-                        order.purchased_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        order.buyer_country,
-                        order.currency,
-                        line.line_id,
-                        line.sku,
-                        line.master_sku,
-                        line.master_quantity,
-                        line.title,
-                        line.quantity,
-                    )
-                ]
+            yield (
+                request.key,
+                order.external_id,
+                order.merchant_order_id,
+                order.store.name,
+                order.store.platform,
+                order.marketplace,
+                order.purchased_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                order.buyer_country,
+                order.currency,
+                line.line_id,
+                line.sku,
+                line.master_sku,
+                line.master_quantity,
+                line.title,
+                line.quantity,
             )
-    return out.getvalue()
+
+
+def fulfilment_csv(requests: Sequence[FulfillmentRequest]) -> str:
+    """One row per order line (the order's columns repeated), in the columns of CSV_COLUMNS: the whole file,
+    byte-order mark first, every cell through the spreadsheet-safe helper."""
+    return "".join(csv_lines(CSV_COLUMNS, _fulfilment_rows(requests)))
 
 
 def _check(tenant: Tenant, target: FulfillmentTarget, kind: str) -> None:
