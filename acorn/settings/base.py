@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 from acorn.logging_config import logging_settings, sentry_init
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "csp",
     # ACORN core
     "acorn.tenancy",
     "acorn.audit",
@@ -54,9 +56,28 @@ INSTALLED_APPS = [
     "finance",
 ]
 
+# Content-Security-Policy (django-csp 4 format: https://django-csp.readthedocs.io/en/latest/configuration.html).
+# Scripts only from ACORN's own static files (the vendored Bootstrap, htmx and Chart.js, static/js/*): no
+# inline <script> and no inline event handler in any template (tests/test_csp.py checks them). Styles also
+# allow inline: templates use style attributes and htmx adds its indicator style; a style cannot run code.
+# Images allow data: for Bootstrap's inline SVG icons in its CSS. Framing is refused by X-Frame-Options.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+    },
+}
+
 MIDDLEWARE = [
     "acorn.tenancy.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
