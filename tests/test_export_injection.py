@@ -18,8 +18,12 @@ from openpyxl.cell.cell import Cell
 
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
+from inventory import services as inventory_services
 from orders.services import order_upsert_page
 from tests.factories import StoreFactory
+from tests.finance.console_data import import_statement, make_order, statement_lines
+from tests.inventory.test_mappings import EXPORT_URL as MAPPING_EXPORT_URL
+from tests.inventory.test_mappings import _catalogue
 from tests.orders import test_fulfilment as fulfilment_data
 from tests.orders.test_order_money import _order as money_order
 from tests.refunds.test_console import make_refund
@@ -110,3 +114,31 @@ def test_the_fulfilment_csv(owner_client: Client, tenant: Tenant, text: str) -> 
     [row] = _csv_rows(response.content)
     assert row["store"] == "'" + text and row["title"] == "'" + text
     assert (row["sku"], row["quantity"]) == ("SKU-1", "1")
+
+
+@pytest.mark.parametrize("text", MALICIOUS)
+def test_the_settlement_line_exports(owner_client: Client, tenant: Tenant, text: str) -> None:
+    # given a statement whose unknown fee the vendor's file names like a formula
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant, name="Amazon NA")
+        make_order(store, "111-1", "25.00", shipping="4.99")
+        settlement = import_statement(store, lines=statement_lines(unknown_description=text))
+    # when / then
+    csv_url = reverse("finance:settlement-export", args=[settlement.pk, "csv"])
+    rows = _csv_rows(_streamed(owner_client.get(csv_url)))
+    assert rows[-1]["Description"] == "'" + text and rows[-1]["Amount"] == "-0.30"
+    xlsx_url = reverse("finance:settlement-export", args=[settlement.pk, "xlsx"])
+    cells = _xlsx_cells(_streamed(owner_client.get(xlsx_url)))[-1]
+    _assert_text_cell(cells["Description"], text)
+    assert cells["Amount"].data_type == "n"
+
+
+@pytest.mark.parametrize("text", MALICIOUS)
+def test_the_mapping_export(owner_client: Client, tenant: Tenant, text: str) -> None:
+    # given a mapping whose channel SKU looks like a formula
+    store, _mug, lid = _catalogue(tenant)
+    with tenant_scope(tenant):
+        inventory_services.mapping_create(store=store, product=lid, channel_sku=text)
+    # when / then
+    [row] = _csv_rows(_streamed(owner_client.get(MAPPING_EXPORT_URL)))
+    assert row["channel_sku"] == "'" + text and row["master_sku"] == "LID-1"

@@ -161,3 +161,25 @@ def test_chinese(order: Order, owner_client: Client) -> None:
         reverse("finance:profit"), {"period": "90"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
     ).content.decode()
     assert "利润" in body
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1)"])
+def test_the_export_neutralises_a_store_name_that_looks_like_a_formula(
+    order: Order, store: Store, owner_client: Client, text: str
+) -> None:
+    # given the store renamed by its seller to something a spreadsheet would run
+    with tenant_scope(store.tenant):
+        Store.objects.filter(pk=store.pk).update(name=text)
+    params = {"period": "90", "by": "store"}
+    # when / then: an apostrophe in the CSV
+    response = owner_client.get(reverse("finance:profit-export", args=["csv"]), params)
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().removeprefix("\ufeff"))))
+    assert [row[2] for row in rows[1:]] == ["'" + text]
+    # and a string cell in the workbook, the net profit a number
+    response = owner_client.get(reverse("finance:profit-export", args=["xlsx"]), params)
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    cells = list(sheet.iter_rows())
+    header = [cell.value for cell in cells[0]]
+    label = cells[1][2]
+    assert label.data_type == "s" and label.value == text
+    assert cells[1][header.index("Net profit")].data_type == "n"
