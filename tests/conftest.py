@@ -62,8 +62,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
-    """Rate-limit buckets and cached values must not leak from one test into the next."""
+    """Rate-limit buckets and cached values must not leak from one test into the next: Django's cache, and
+    python-amazon-sp-api's module-level access-token caches (a token one simulator issued is unknown to the
+    next test's simulator, which answers 403)."""
+    from sp_api.auth import access_token_client
+
     cache.clear()
+    access_token_client.cache.clear()
+    access_token_client.grantless_cache.clear()
     yield
 
 
