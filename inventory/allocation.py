@@ -33,20 +33,21 @@ does): a backorder never waits while the stock it needs sits free in its warehou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.notifications.services import notify
 from channels.adapters.base import FulfillmentChannel, OrderStatus
 from channels.models import Store
-from inventory.hooks import allocation_changed
+from inventory.events import stock_changed
+from inventory.hooks import allocations_changed
 from inventory.ledger import InsufficientStock, stock_move, stock_reserve
 from inventory.models import (
     AllocationState,
@@ -56,10 +57,11 @@ from inventory.models import (
     Product,
     Reservation,
     StockLevel,
+    StockMovement,
     Warehouse,
     WarehouseKind,
 )
-from inventory.selectors import Resolved, mapping_resolve
+from inventory.selectors import Resolved, mapping_resolve, mappings_resolve
 
 
 class OrderLike(Protocol):
@@ -109,17 +111,26 @@ def _components(product: Product, units: int) -> list[tuple[Product, int]]:
 @dataclass
 class _Freed:
     """One call's bookkeeping: the products whose units a release freed (their backorders are served before it
-    returns), and the channel SKUs it has resolved."""
+    returns), the channel SKUs it has resolved, and the allocations whose state changed (told to the apps
+    above in one batch when the call ends: `_finish`)."""
 
     tenant_id: int
     product_ids: set[int]
     resolved: dict[tuple[int, str, str], Resolved | None] = field(default_factory=dict)
+    changes: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, store: Store, sku: str, channel_product_id: str) -> Resolved | None:
         key = (store.pk, sku, channel_product_id)
         if key not in self.resolved:
             self.resolved[key] = mapping_resolve(store=store, sku=sku, channel_product_id=channel_product_id)
         return self.resolved[key]
+
+    def prime(self, store: Store, pairs: Iterable[tuple[str, str]]) -> None:
+        """Resolve these (channel SKU, channel product id) pairs of the store at once (two queries)."""
+        missing = {pair for pair in pairs if (store.pk, *pair) not in self.resolved}
+        if missing:
+            for (sku, product_id), resolved in mappings_resolve(store=store, pairs=missing).items():
+                self.resolved[(store.pk, sku, product_id)] = resolved
 
 
 def stock_lock(*, tenant_id: int, product_ids: Iterable[int]) -> None:
@@ -166,7 +177,9 @@ def stock_lock_for(
             tenant_id=store.tenant_id, line_ref__in=refs
         ).values_list("product_id", "reservations__product_id"):
             products.update(pk for pk in (product_id, held_id) if pk is not None)
-    for sku, channel_product_id in set(skus):
+    pairs = set(skus)
+    freed.prime(store, pairs)
+    for sku, channel_product_id in pairs:
         resolved = freed.resolve(store, sku, channel_product_id)
         if resolved is not None:
             products.add(resolved.product.pk)
@@ -398,10 +411,10 @@ def _advance(allocation: LineAllocation, *, status: str, freed: _Freed) -> None:
         allocation.updated_at = timezone.now()
         allocation.save()
         if allocation.state != before:
-            allocation_changed(tenant_id=allocation.tenant_id, line_ref=allocation.line_ref, state=allocation.state)
+            freed.changes[allocation.line_ref] = allocation.state
 
 
-def _alert_backorder(allocation: LineAllocation) -> None:
+def _alert_backorder(allocation: LineAllocation, *, checked: bool = False) -> None:
     """One alert when a product starts having orders it cannot serve (not one per order), naming the
     warehouse that is short when a route decided it."""
     from django.urls import reverse
@@ -412,7 +425,7 @@ def _alert_backorder(allocation: LineAllocation) -> None:
     waiting = LineAllocation.objects.filter(product=product, state=AllocationState.BACKORDERED).exclude(
         pk=allocation.pk
     )
-    if waiting.exists():
+    if not checked and waiting.exists():
         return
     if allocation.warehouse is not None:
         body = _(
@@ -433,23 +446,35 @@ def _alert_backorder(allocation: LineAllocation) -> None:
     )
 
 
+def _alert_backorders(backordered: list[tuple[LineAllocation, str]]) -> None:
+    """`_alert_backorder` for a batch: one alert per product that starts having orders it cannot serve (the
+    first of its lines in the batch names it), none when the product already had backorders."""
+    fresh = [allocation for allocation, before in backordered if before != AllocationState.BACKORDERED]
+    if not fresh:
+        return
+    products = {allocation.product_id for allocation in fresh}
+    waiting = set(
+        LineAllocation.objects.filter(
+            tenant_id=fresh[0].tenant_id, state=AllocationState.BACKORDERED, product_id__in=products
+        )
+        .exclude(pk__in=[allocation.pk for allocation, _before in backordered])
+        .values_list("product_id", flat=True)
+    )
+    for allocation in fresh:
+        if allocation.product_id not in waiting:
+            waiting.add(allocation.product_id)
+            _alert_backorder(allocation, checked=True)
+
+
 # --- what orders call -----------------------------------------------------------------------------------------
 
 
-def _allocate(
-    store: Store, order: OrderLike, line: OrderLineLike, *, warehouse: Warehouse | Any | None, freed: _Freed
-) -> LineAllocation | None:
-    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
-        return None
-    ref = line_ref(line)
-    allocation = (
-        LineAllocation.objects.select_for_update(of=("self",))
-        .select_related("product", "warehouse")
-        .filter(tenant_id=store.tenant_id, line_ref=ref)
-        .first()
-    )
+def _prepare(
+    store: Store, order: OrderLike, line: OrderLineLike, allocation: LineAllocation | None, warehouse: Any
+) -> LineAllocation:
+    """The line's allocation (new, or the locked row) with what the order says of the line now; not saved."""
     if allocation is None:
-        allocation = LineAllocation(tenant_id=store.tenant_id, line_ref=ref, store=store)
+        allocation = LineAllocation(tenant_id=store.tenant_id, line_ref=line_ref(line), store=store)
     allocation.store = store
     if (allocation.channel_sku, allocation.channel_product_id) != (line.sku, line.channel_product_id):
         allocation.product = None  # another product (or pack size) now: resolved again, what it held is released
@@ -459,6 +484,29 @@ def _allocate(
     allocation.waiting_since = order.purchased_at
     if warehouse is not KEEP and allocation.state not in FINAL_STATES:
         allocation.warehouse = warehouse
+    return allocation
+
+
+def _locked_allocations(tenant_id: int, refs: list[str]) -> dict[str, LineAllocation]:
+    """The allocations of these lines, locked (one statement)."""
+    if not refs:
+        return {}
+    return {
+        allocation.line_ref: allocation
+        for allocation in LineAllocation.objects.select_for_update(of=("self",))
+        .select_related("product", "warehouse")
+        .filter(tenant_id=tenant_id, line_ref__in=refs)
+        .order_by("pk")
+    }
+
+
+def _allocate(
+    store: Store, order: OrderLike, line: OrderLineLike, *, warehouse: Warehouse | Any | None, freed: _Freed
+) -> LineAllocation | None:
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+        return None
+    known = _locked_allocations(store.tenant_id, [line_ref(line)])
+    allocation = _prepare(store, order, line, known.get(line_ref(line)), warehouse)
     _advance(allocation, status=order.status, freed=freed)
     return allocation
 
@@ -473,28 +521,245 @@ def allocate_line(
     freed = _Freed(store.tenant_id, set())
     _lock_for_lines(store, [line], freed)
     allocation = _allocate(store, order, line, warehouse=warehouse, freed=freed)
-    _serve_freed(freed)
+    _finish(freed)
     return allocation
 
 
 def allocate_orders(
-    *, store: Store, orders: Iterable[OrderLike], warehouses: Mapping[Any, Warehouse | None] | None = None
+    *,
+    store: Store,
+    orders: Iterable[OrderLike],
+    warehouses: Mapping[Any, Warehouse | None] | None = None,
+    lines: Mapping[Any, Sequence[OrderLineLike]] | None = None,
 ) -> None:
     """Called by the orders ingest inside its transaction: every merchant line of these orders, each served
-    from `warehouses[order.pk]` when given (orders' decision), else from where it was."""
+    from `warehouses[order.pk]` when given (orders' decision), else from where it was. `lines`: the orders'
+    lines by order pk when the caller has them (else they are read per order).
+
+    A page costs a bounded number of statements, whatever its size (`_advance_batch`): lines that hold
+    nothing yet (new, waiting for payment or a mapping) are decided together — one read of the levels they
+    may take from, one conditional UPDATE of those levels, the allocations, reservations and movements
+    written in bulk. Lines that already hold stock (edits, cancellations, shipments of reserved lines) go
+    through `_advance` one by one, as before."""
     freed = _Freed(store.tenant_id, set())
-    work = [
-        (order, list(order.lines.all().order_by("pk")))
-        for order in orders
-        if order.fulfillment_channel == FulfillmentChannel.MERCHANT
-    ]
-    _lock_for_lines(store, [line for _order, lines in work for line in lines], freed)
-    for order, lines in work:
+    merchant = [order for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
+    if lines is None:
+        work = [(order, list(order.lines.all().order_by("pk"))) for order in merchant]
+    else:
+        work = [
+            (order, sorted(lines.get(getattr(order, "pk", None), []), key=lambda line: line.pk)) for order in merchant
+        ]
+    every_line = [line for _order, order_lines in work for line in order_lines]
+    _lock_for_lines(store, every_line, freed)
+    known = _locked_allocations(store.tenant_id, [line_ref(line) for line in every_line])
+    batch: list[tuple[LineAllocation, str]] = []
+    for order, order_lines in work:
         pk = getattr(order, "pk", None)
         warehouse = warehouses[pk] if warehouses is not None and pk in warehouses else KEEP
-        for line in lines:
-            _allocate(store, order, line, warehouse=warehouse, freed=freed)
-    _serve_freed(freed)
+        for line in order_lines:
+            allocation = _prepare(store, order, line, known.get(line_ref(line)), warehouse)
+            if _holds_nothing(allocation):
+                batch.append((allocation, order.status))
+            else:
+                _advance(allocation, status=order.status, freed=freed)
+    _advance_batch(batch, freed)
+    _finish(freed)
+
+
+def _pk(line: OrderLineLike) -> Any:
+    return line.pk
+
+
+def _holds_nothing(allocation: LineAllocation) -> bool:
+    """New, or in a state that holds no stock (the module docstring): nothing to release or move."""
+    return allocation.pk is None or allocation.state in (
+        "",
+        AllocationState.WAITING_PAYMENT,
+        AllocationState.UNMAPPED,
+        *FINAL_STATES,
+    )
+
+
+class _Stale(Exception):
+    """A level no longer holds what the plan read (it cannot while the levels are locked): decide line by line."""
+
+
+def _advance_batch(batch: list[tuple[LineAllocation, str]], freed: _Freed) -> None:
+    """`_advance` for allocations that hold nothing, all at once (same states, same reservations, same
+    movements as one by one, in the same order): the lines that need stock are planned against one read of
+    the levels (locked by `stock_lock_for`), and the levels move by one conditional UPDATE that the database
+    refuses if any level could not take its share — then the whole batch is decided line by line instead."""
+    if not batch:
+        return
+    befores = [allocation.state for allocation, _status in batch]
+    wanting: list[LineAllocation] = []
+    for allocation, status in batch:
+        before = allocation.state
+        if status == OrderStatus.CANCELLED:
+            if before != AllocationState.SHIPPED:
+                allocation.state = AllocationState.SHIPPED if allocation.shipped_quantity else AllocationState.RELEASED
+        elif before in FINAL_STATES:
+            pass
+        elif status == OrderStatus.SHIPPED:
+            _resolve(allocation, freed)  # shipped before ACORN held stock for it: nothing of ours moves
+            allocation.shipped_quantity = max(allocation.shipped_quantity, allocation.quantity)
+            allocation.state = AllocationState.SHIPPED
+        elif status == OrderStatus.PENDING_PAYMENT and before in ("", AllocationState.WAITING_PAYMENT):
+            allocation.state = AllocationState.WAITING_PAYMENT
+        elif status == OrderStatus.PENDING_PAYMENT and before == AllocationState.UNMAPPED:
+            pass
+        elif not _resolve(allocation, freed):
+            allocation.state = AllocationState.UNMAPPED
+        elif _remaining(allocation) == 0:
+            allocation.state = AllocationState.SHIPPED
+        else:
+            wanting.append(allocation)
+    planned, levels = _plan(wanting, freed.tenant_id)
+    try:
+        with transaction.atomic():
+            _take_levels(planned, levels)
+    except _Stale:
+        planned = {}
+    stale = {id(allocation) for allocation in wanting} - set(planned)
+    decided = [(allocation, before) for (allocation, _status), before in zip(batch, befores, strict=True)]
+    decided = [(allocation, before) for allocation, before in decided if id(allocation) not in stale]
+    reservations: list[Reservation] = []
+    backordered: list[tuple[LineAllocation, str]] = []
+    for allocation, before in decided:
+        if id(allocation) not in planned:
+            continue
+        where, parts = planned[id(allocation)]
+        if where is None:
+            allocation.state = AllocationState.BACKORDERED
+            backordered.append((allocation, before))
+            continue
+        allocation.state = AllocationState.RESERVED
+        reservations.extend(
+            Reservation(
+                tenant_id=allocation.tenant_id, allocation=allocation, product=product, warehouse=where, quantity=units
+            )
+            for product, units in parts
+        )
+    now = timezone.now()
+    for allocation, _before in decided:
+        if allocation.product is not None:
+            allocation.units = allocation.quantity * allocation.multiplier
+        allocation.updated_at = now
+    new = [allocation for allocation, _before in decided if allocation.pk is None]
+    known = [allocation for allocation, _before in decided if allocation.pk is not None]
+    LineAllocation.objects.bulk_create(new)
+    LineAllocation.objects.bulk_update(known, _ALLOCATION_FIELDS)
+    _alert_backorders(backordered)
+    Reservation.objects.bulk_create(reservations)  # takes each allocation's pk, known since its bulk_create
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            tenant_id=reservation.tenant_id,
+            product=reservation.product,
+            warehouse=reservation.warehouse,
+            kind=MovementKind.RESERVATION,
+            reserved_delta=reservation.quantity,
+            reference=reservation.allocation.reference[:200],
+        )
+        for reservation in reservations
+    )
+    stock_changed(tenant_id=freed.tenant_id, product_ids={reservation.product_id for reservation in reservations})
+    for allocation, before in decided:
+        if allocation.state != before:
+            freed.changes[allocation.line_ref] = allocation.state
+    for allocation, status in batch:  # the plan went stale: one by one
+        if id(allocation) in stale:
+            _advance(allocation, status=status, freed=freed)
+
+
+_ALLOCATION_FIELDS = [
+    "store",
+    "reference",
+    "channel_sku",
+    "channel_product_id",
+    "quantity",
+    "waiting_since",
+    "state",
+    "product",
+    "units",
+    "multiplier",
+    "shipped_quantity",
+    "warehouse",
+    "updated_at",
+]
+
+
+_Plan = dict[int, tuple[Warehouse | None, list[tuple[Product, int]]]]
+
+
+def _plan(wanting: list[LineAllocation], tenant_id: int) -> tuple[_Plan, dict[tuple[int, int], int]]:
+    """Where each line that needs stock takes it, in order, against one read of the levels: its decided
+    warehouse, or (undecided) the first candidate that holds the whole line; (None, parts) when none can —
+    it waits, holding nothing (a bundle is served all or nothing). Also returns the levels read ((product,
+    warehouse) → level pk)."""
+    if not wanting:
+        return {}, {}
+    bundles = {allocation.product.pk for allocation in wanting if allocation.product and allocation.product.is_bundle}
+    parts_of: dict[int, list[tuple[Product, int]]] = {}
+    for part in BundleComponent.objects.filter(tenant_id=tenant_id, bundle_id__in=bundles).select_related("component"):
+        parts_of.setdefault(part.bundle_id, []).append((part.component, part.quantity))
+    candidates = candidate_warehouses(tenant_id=tenant_id) if any(a.warehouse is None for a in wanting) else []
+    needs: dict[int, list[tuple[Product, int]]] = {}
+    for allocation in wanting:
+        product = allocation.product
+        assert product is not None  # resolved before it is planned
+        units = _remaining(allocation) * allocation.multiplier
+        merged: dict[int, tuple[Product, int]] = {}
+        for component, quantity in parts_of.get(product.pk, []) if product.is_bundle else [(product, 1)]:
+            merged[component.pk] = (component, quantity * units)  # as _needs: one row per component
+        needs[id(allocation)] = [pair for pair in merged.values() if pair[1] > 0]
+    product_ids = {product.pk for parts in needs.values() for product, _units in parts}
+    warehouse_ids = {w.pk for w in candidates} | {a.warehouse_id for a in wanting if a.warehouse_id is not None}
+    free: dict[tuple[int, int], int] = {}
+    levels: dict[tuple[int, int], int] = {}
+    for pk, product_id, warehouse_id, on_hand, reserved in StockLevel.objects.filter(
+        tenant_id=tenant_id, product_id__in=product_ids, warehouse_id__in=warehouse_ids
+    ).values_list("pk", "product_id", "warehouse_id", "on_hand", "reserved"):
+        free[(product_id, warehouse_id)] = on_hand - reserved
+        levels[(product_id, warehouse_id)] = pk
+    planned: _Plan = {}
+    for allocation in wanting:
+        parts = needs[id(allocation)]
+        options = [allocation.warehouse] if allocation.warehouse is not None else candidates
+        chosen = None
+        for warehouse in options:
+            if not warehouse.active or warehouse.read_only:
+                continue
+            if all(free.get((product.pk, warehouse.pk), 0) >= units for product, units in parts):
+                chosen = warehouse
+                break
+        if chosen is not None:
+            for product, units in parts:
+                free[(product.pk, chosen.pk)] -= units
+        planned[id(allocation)] = (chosen, parts)
+    return planned, levels
+
+
+def _take_levels(planned: _Plan, levels: dict[tuple[int, int], int]) -> None:
+    """Move the levels by what the plan reserves: one conditional UPDATE (a level that cannot take its share
+    is not updated, and the CHECK constraints refuse overselling); raises _Stale unless every level took it."""
+    deltas: dict[int, int] = {}
+    for where, parts in planned.values():
+        if where is None:
+            continue
+        for product, units in parts:
+            pk = levels[(product.pk, where.pk)]
+            deltas[pk] = deltas.get(pk, 0) + units
+    if not deltas:
+        return
+    delta = Case(*(When(pk=pk, then=Value(units)) for pk, units in deltas.items()), output_field=IntegerField())
+    try:
+        moved = StockLevel.objects.filter(pk__in=list(deltas), on_hand__gte=F("reserved") + delta).update(
+            reserved=F("reserved") + delta, updated_at=timezone.now()
+        )
+    except IntegrityError:
+        raise _Stale from None
+    if moved != len(deltas):
+        raise _Stale
 
 
 def allocations_drop(*, tenant_id: int, line_refs: Iterable[str]) -> int:
@@ -519,7 +784,7 @@ def allocations_drop(*, tenant_id: int, line_refs: Iterable[str]) -> int:
         _release_all(allocation, freed)
         allocation.delete()
         dropped += 1
-    _serve_freed(freed)
+    _finish(freed)
     return dropped
 
 
@@ -552,8 +817,8 @@ def allocation_ship(*, tenant_id: int, line_ref: str, quantity: int) -> LineAllo
     allocation.updated_at = timezone.now()
     allocation.save()
     if allocation.state != before:
-        allocation_changed(tenant_id=tenant_id, line_ref=allocation.line_ref, state=allocation.state)
-    _serve_freed(freed)
+        freed.changes[allocation.line_ref] = allocation.state
+    _finish(freed)
     return allocation
 
 
@@ -594,6 +859,15 @@ def _serve_freed(freed: _Freed) -> int:
     return reserved
 
 
+def _finish(freed: _Freed) -> int:
+    """End of a call: serve what it freed, then tell the apps above which allocations changed state (one
+    batch). Returns how many waiting lines were reserved."""
+    reserved = _serve_freed(freed)
+    changes, freed.changes = freed.changes, {}
+    allocations_changed(tenant_id=freed.tenant_id, changes=changes)
+    return reserved
+
+
 def _backordered_for(tenant_id: int, product_ids: set[int]) -> QuerySet[LineAllocation]:
     bundles = BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=product_ids).values("bundle_id")
     return LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.BACKORDERED).filter(
@@ -610,14 +884,14 @@ def mapping_reresolve(*, store: Store) -> int:
     )
     _lock_for_waiting(store, waiting, freed)
     reserved = _retry(waiting, freed)
-    return reserved + _serve_freed(freed)
+    return reserved + _finish(freed)
 
 
 def stock_reresolve(*, product: Product) -> int:
     """Stock of `product` arrived: its backordered lines (and those of bundles using it) are tried again."""
     stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])
     freed = _Freed(product.tenant_id, {product.pk})
-    return _serve_freed(freed)
+    return _finish(freed)
 
 
 def sku_reresolve(*, tenant_id: int, sku: str) -> int:
@@ -627,7 +901,7 @@ def sku_reresolve(*, tenant_id: int, sku: str) -> int:
     for store in Store.objects.filter(pk__in=waiting.values("store_id")):
         _lock_for_waiting(store, waiting.filter(store=store), freed)
     reserved = _retry(waiting, freed)
-    return reserved + _serve_freed(freed)
+    return reserved + _finish(freed)
 
 
 # --- reads ------------------------------------------------------------------------------------------------------

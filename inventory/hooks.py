@@ -6,25 +6,30 @@ signals for domain logic). Inventory does not know orders: an allocation carries
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 
 class AllocationListener(Protocol):
-    def __call__(self, *, tenant_id: int, line_ref: str, state: str) -> None: ...
+    def __call__(self, *, tenant_id: int, changes: Mapping[str, str]) -> None: ...
 
 
 _ALLOCATION_LISTENERS: list[AllocationListener] = []
 
 
 def register_allocation_listener(listener: AllocationListener) -> None:
-    """Call `listener` whenever an allocation changes state. Registering the same listener again changes
+    """Call `listener` whenever allocations change state. Registering the same listener again changes
     nothing (AppConfig.ready() may run more than once in tests)."""
     if listener not in _ALLOCATION_LISTENERS:
         _ALLOCATION_LISTENERS.append(listener)
 
 
-def allocation_changed(*, tenant_id: int, line_ref: str, state: str) -> None:
-    """An allocation changed state (an AllocationState value): every listener runs now, inside the caller's
-    transaction, in the order they registered; an exception propagates and rolls the change back."""
+def allocations_changed(*, tenant_id: int, changes: Mapping[str, str]) -> None:
+    """Allocations changed state: `changes` maps each one's line reference to its new AllocationState value,
+    for a whole page or operation at once (a listener keeps its rows in a few statements, not a few per line).
+    Every listener runs now, inside the caller's transaction, in the order they registered; an exception
+    propagates and rolls the change back."""
+    if not changes:
+        return
     for listener in _ALLOCATION_LISTENERS:
-        listener(tenant_id=tenant_id, line_ref=line_ref, state=state)
+        listener(tenant_id=tenant_id, changes=changes)

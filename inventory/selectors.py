@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -123,3 +124,38 @@ def mapping_resolve(*, store: Store, sku: str, channel_product_id: str = "") -> 
         return Resolved(found.product, found.quantity_multiplier)
     product = Product.objects.filter(tenant_id=store.tenant_id, sku=sku, active=True).first() if sku else None
     return Resolved(product, 1) if product is not None else None
+
+
+def mappings_resolve(*, store: Store, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Resolved | None]:
+    """`mapping_resolve` for many (channel SKU, channel product id) pairs of one store in two queries (the
+    mappings, then the master SKUs left), with the same precedence: the channel's product id, then its SKU,
+    then a master SKU equal to the channel SKU."""
+    pairs = set(pairs)
+    product_ids = {product_id for _sku, product_id in pairs if product_id}
+    skus = {sku for sku, _product_id in pairs if sku}
+    by_product_id: dict[str, SkuMapping] = {}
+    by_sku: dict[str, SkuMapping] = {}
+    if product_ids or skus:
+        for mapping in (
+            SkuMapping.objects.filter(store=store)
+            .filter(Q(channel_product_id__in=product_ids) | Q(channel_sku__in=skus))
+            .select_related("product")
+        ):
+            if mapping.channel_product_id in product_ids:
+                by_product_id[mapping.channel_product_id] = mapping
+            if mapping.channel_sku in skus:
+                by_sku[mapping.channel_sku] = mapping
+    found: dict[tuple[str, str], Resolved | None] = {}
+    for sku, product_id in pairs:
+        mapping = (by_product_id.get(product_id) if product_id else None) or (by_sku.get(sku) if sku else None)
+        found[(sku, product_id)] = Resolved(mapping.product, mapping.quantity_multiplier) if mapping else None
+    masters = {sku for (sku, _product_id), resolved in found.items() if resolved is None and sku}
+    if masters:
+        products = {
+            product.sku: product
+            for product in Product.objects.filter(tenant_id=store.tenant_id, sku__in=masters, active=True)
+        }
+        for (sku, product_id), resolved in found.items():
+            if resolved is None and sku in products:
+                found[(sku, product_id)] = Resolved(products[sku], 1)
+    return found

@@ -17,9 +17,9 @@ class OrdersConfig(AppConfig):
         register_order_webhook_handlers()
 
         from inventory.hooks import register_allocation_listener
-        from orders.fulfilment.services import on_allocation_changed
+        from orders.fulfilment.services import on_allocations_changed
 
-        register_allocation_listener(on_allocation_changed)
+        register_allocation_listener(on_allocations_changed)
 
         from channels.services_lifecycle import register_store_data
         from orders.store_data import ORDERS_STORE_DATA

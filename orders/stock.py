@@ -14,7 +14,7 @@ backordered — and the order flagged — when the new one is short.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -94,7 +94,13 @@ def order_page_stock_lock(*, store: Store, incoming: Iterable[ExternalOrder]) ->
 def orders_allocate(*, store: Store, orders: Sequence[Order]) -> None:
     """The ingest's stock step: every merchant line of these orders in step with its order, served from the
     warehouse the decision names (inside the ingest's transaction)."""
-    allocate_orders(store=store, orders=orders, warehouses=order_warehouses(orders=orders))
+    merchant = [order.pk for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
+    if not merchant:
+        return
+    lines: dict[int, list[OrderLine]] = {}
+    for line in OrderLine.objects.filter(order_id__in=merchant).order_by("pk"):
+        lines.setdefault(line.order_id, []).append(line)
+    allocate_orders(store=store, orders=orders, warehouses=order_warehouses(orders=orders), lines=lines)
 
 
 def order_stock_follow(*, order: Order, warehouse: Warehouse | None) -> bool:
@@ -113,6 +119,32 @@ def order_stock_follow(*, order: Order, warehouse: Warehouse | None) -> bool:
     allocate_orders(store=order.store, orders=[order], warehouses={order.pk: warehouse})
     states = set(OrderLine.objects.filter(order=order).values_list("stock_state", flat=True))
     return states == {AllocationState.RESERVED}
+
+
+def orders_stock_follow(*, pairs: Sequence[tuple[Order, Warehouse | None]]) -> list[bool]:
+    """`order_stock_follow` for many orders at once: orders whose lines already hold their stock in the wanted
+    warehouse (the usual case: the ingest reserved them where the same rules point) are told so from two
+    reads; the others move one by one."""
+    if not pairs:
+        return []
+    refs: dict[int, list[str]] = {}
+    for pk, order_id in OrderLine.objects.filter(order_id__in=[order.pk for order, _w in pairs]).values_list(
+        "pk", "order_id"
+    ):
+        refs.setdefault(order_id, []).append(f"{LINE_REF_PREFIX}{pk}")
+    where = dict(
+        LineAllocation.objects.filter(
+            tenant_id=pairs[0][0].tenant_id, line_ref__in=[ref for order_refs in refs.values() for ref in order_refs]
+        ).values_list("line_ref", "warehouse_id")
+    )
+    followed: list[bool] = []
+    for order, warehouse in pairs:
+        wanted = warehouse.pk if warehouse is not None else None
+        if all(where.get(ref) == wanted for ref in refs.get(order.pk, [])):
+            followed.append(True)
+        else:
+            followed.append(order_stock_follow(order=order, warehouse=warehouse))
+    return followed
 
 
 def orders_follow_routes(*, tenant_id: int) -> int:
@@ -152,8 +184,7 @@ def orders_follow_routes(*, tenant_id: int) -> int:
     return moved
 
 
-def _order_stock_problem(order_id: int) -> str:
-    states = set(OrderLine.objects.filter(order_id=order_id).values_list("stock_state", flat=True))
+def _stock_problem(states: set[str]) -> str:
     if AllocationState.UNMAPPED in states:
         return StockProblem.UNMAPPED
     if AllocationState.BACKORDERED in states:
@@ -161,26 +192,48 @@ def _order_stock_problem(order_id: int) -> str:
     return ""
 
 
-def line_stock_state_follow(*, tenant_id: int, line_ref: str, state: str) -> int | None:
-    """An allocation changed state: its order line keeps the state and its order the stock problem it makes.
-    Returns the order's pk when the order just became whole (no line unmapped or backordered any more)."""
-    if not line_ref.startswith(LINE_REF_PREFIX):
-        return None
-    line_id = int(line_ref.removeprefix(LINE_REF_PREFIX))
-    found = (
-        OrderLine.objects.filter(tenant_id=tenant_id, pk=line_id)
-        .values_list("order_id", "order__stock_problem")
-        .first()
+def _orders_stock_problem_follow(order_ids: Iterable[int]) -> set[int]:
+    """Recompute the stock problem of these orders from their lines' states: one read, and one UPDATE per
+    problem that changed. Returns the orders that just became whole (no line unmapped or backordered)."""
+    ids = set(order_ids)
+    if not ids:
+        return set()
+    states: dict[int, set[str]] = {pk: set() for pk in ids}
+    before: dict[int, str] = {}
+    for order_id, state, problem in OrderLine.objects.filter(order_id__in=ids).values_list(
+        "order_id", "stock_state", "order__stock_problem"
+    ):
+        states[order_id].add(state)
+        before[order_id] = problem
+    moved: dict[str, list[int]] = {}
+    for order_id, order_states in states.items():
+        problem = _stock_problem(order_states)
+        if order_id in before and problem != before[order_id]:
+            moved.setdefault(problem, []).append(order_id)
+        elif order_id not in before:  # no lines left: no problem either
+            moved.setdefault("", []).append(order_id)
+    for problem, pks in moved.items():
+        Order.objects.filter(pk__in=pks).exclude(stock_problem=problem).update(stock_problem=problem)
+    return {pk for pk in moved.get("", []) if pk in before}
+
+
+def lines_stock_state_follow(*, tenant_id: int, changes: Mapping[str, str]) -> set[int]:
+    """Allocations changed state: their order lines keep the state (one UPDATE per state) and their orders the
+    stock problem it makes. Returns the orders that just became whole (no line unmapped or backordered any
+    more)."""
+    by_state: dict[str, list[int]] = {}
+    for ref, state in changes.items():
+        if ref.startswith(LINE_REF_PREFIX):
+            by_state.setdefault(state, []).append(int(ref.removeprefix(LINE_REF_PREFIX)))
+    if not by_state:
+        return set()
+    line_ids = [pk for pks in by_state.values() for pk in pks]
+    order_ids = set(
+        OrderLine.objects.filter(tenant_id=tenant_id, pk__in=line_ids).values_list("order_id", flat=True).distinct()
     )
-    if found is None:
-        return None
-    order_id, before = found
-    OrderLine.objects.filter(pk=line_id).update(stock_state=state)
-    problem = _order_stock_problem(order_id)
-    if problem == before:
-        return None
-    Order.objects.filter(pk=order_id).update(stock_problem=problem)
-    return order_id if problem == "" else None
+    for state, pks in by_state.items():
+        OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).exclude(stock_state=state).update(stock_state=state)
+    return _orders_stock_problem_follow(order_ids)
 
 
 def order_lines_remove(*, tenant_id: int, line_pks: Iterable[int]) -> int:
@@ -193,7 +246,5 @@ def order_lines_remove(*, tenant_id: int, line_pks: Iterable[int]) -> int:
     order_ids = set(OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).values_list("order_id", flat=True))
     allocations_drop(tenant_id=tenant_id, line_refs=[f"{LINE_REF_PREFIX}{pk}" for pk in pks])
     _total, by_model = OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).delete()
-    for order_id in sorted(order_ids):
-        problem = _order_stock_problem(order_id)
-        Order.objects.filter(pk=order_id).exclude(stock_problem=problem).update(stock_problem=problem)
+    _orders_stock_problem_follow(order_ids)
     return by_model.get(OrderLine._meta.label, 0)

@@ -448,12 +448,14 @@ def _adopt_return_words(refund: Refund) -> bool:
     return True
 
 
-def _mark_exceeding(store: Store, order_ids: set[str]) -> None:
+def _mark_exceeding(store: Store, order_ids: set[str], orders: dict[str, Order] | None = None) -> None:
     """Flag (or clear) `exceeds_order` on the channel refunds of each known order, by whether together they
-    give back more than the order's total."""
+    give back more than the order's total (a few statements for any number of orders). `orders`: these
+    orders by external id when the caller has read them."""
     if not order_ids:
         return
-    orders = _orders_by_id(store, order_ids)
+    if orders is None:
+        orders = _orders_by_id(store, order_ids)
     # Every refund the channel made: its own, and requests of ours it executed (the same money, counted once).
     channel_refunds = Refund.objects.filter(
         store=store, status=RefundStatus.SUCCEEDED, order_external_id__in=list(orders)
@@ -462,14 +464,17 @@ def _mark_exceeding(store: Store, order_ids: set[str]) -> None:
         (row["order_external_id"], row["currency"]): row["total"]
         for row in channel_refunds.values("order_external_id", "currency").annotate(total=Sum("amount")).order_by()
     }
-    for external_id, order in orders.items():
-        refunded = sums.get((external_id, order.currency))
-        exceeded = refunded is not None and refunded > order.total_amount
-        mine = channel_refunds.filter(order_external_id=external_id)
-        if exceeded:
-            mine.filter(review_reason="").update(review_reason=EXCEEDS_ORDER)
-        else:
-            mine.filter(review_reason=EXCEEDS_ORDER).update(review_reason="")
+    refunded = {external_id for external_id, _currency in sums}
+    exceeded = [
+        external_id
+        for external_id, order in orders.items()
+        if (total := sums.get((external_id, order.currency))) is not None and total > order.total_amount
+    ]
+    if exceeded:
+        channel_refunds.filter(order_external_id__in=exceeded, review_reason="").update(review_reason=EXCEEDS_ORDER)
+    within = [external_id for external_id in orders if external_id in refunded and external_id not in exceeded]
+    if within:
+        channel_refunds.filter(order_external_id__in=within, review_reason=EXCEEDS_ORDER).update(review_reason="")
 
 
 # --- returns ---------------------------------------------------------------------------------------------
@@ -675,13 +680,14 @@ def _link_refund_to_return(record: Return) -> None:
 
 
 @transaction.atomic
-def link_waiting_for_orders(*, store: Store, external_ids: Sequence[str]) -> int:
-    """Link the store's refunds and returns that waited for these orders (now imported). Returns how many."""
+def link_waiting_for_orders(*, store: Store, external_ids: Sequence[str]) -> set[str]:
+    """Link the store's refunds and returns that waited for these orders (now imported). Returns the orders
+    (external ids) that something was linked to."""
     orders = _orders_by_id(store, external_ids)
     if not orders:
-        return 0
+        return set()
     products = _Products(store)
-    linked = 0
+    linked: set[str] = set()
     waiting = Refund.objects.filter(store=store, order__isnull=True, order_external_id__in=list(orders))
     for refund in waiting.order_by("pk").select_for_update():
         order = orders[refund.order_external_id]
@@ -694,13 +700,13 @@ def link_waiting_for_orders(*, store: Store, external_ids: Sequence[str]) -> int
             line.order_line = _order_line_for(order_lines, line.order_item_id, line.sku)
             line.product = line.product or products.get(line.sku)
             line.save(update_fields=["order_line", "product"])
-        linked += 1
+        linked.add(refund.order_external_id)
     for record in Return.objects.filter(store=store, order__isnull=True, order_external_id__in=list(orders)):
         order = orders[record.order_external_id]
         record.order, record.updated_at = order, timezone.now()
         if not record.marketplace:
             record.marketplace = order.marketplace
         record.save(update_fields=["order", "marketplace", "updated_at"])
-        linked += 1
-    _mark_exceeding(store, set(orders))
+        linked.add(record.order_external_id)
+    _mark_exceeding(store, set(orders), orders)
     return linked

@@ -29,13 +29,13 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,7 +59,12 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
-from orders.stock import line_stock_state_follow, order_stock_follow, orders_follow_routes, target_warehouse
+from orders.stock import (
+    lines_stock_state_follow,
+    orders_follow_routes,
+    orders_stock_follow,
+    target_warehouse,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -454,21 +459,26 @@ def follow_closed_order(request: FulfillmentRequest, order: Order) -> None:
         save_request(request, "state", "next_attempt_at", "last_error")
 
 
-def _create_request(order: Order, target: FulfillmentTarget) -> FulfillmentRequest:
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent run may have queued the order first
-            request = FulfillmentRequest.objects.create(
-                tenant_id=order.tenant_id,
-                order=order,
-                target=target,
-                key=uuid.uuid4().hex,
-                state=FulfillmentState.PENDING,
-            )
-    except IntegrityError:
-        return FulfillmentRequest.objects.select_related("target").get(order_id=order.pk)
-    if target.kind == FulfillmentTargetKind.HTTPS:
-        enqueue_send(request)
-    return request
+def _create_requests(pairs: Sequence[tuple[Order, FulfillmentTarget]]) -> dict[int, FulfillmentRequest]:
+    """Queue these orders to these targets: one request each (unique per order, its key a new uuid4), written
+    together; an order a concurrent run queued first keeps that run's request. Returns order pk → request."""
+    if not pairs:
+        return {}
+    made = {
+        order.pk: FulfillmentRequest(
+            tenant_id=order.tenant_id, order=order, target=target, key=uuid.uuid4().hex, state=FulfillmentState.PENDING
+        )
+        for order, target in pairs
+    }
+    FulfillmentRequest.objects.bulk_create(list(made.values()), ignore_conflicts=True)
+    stored = {
+        request.order_id: request
+        for request in FulfillmentRequest.objects.filter(order_id__in=list(made)).select_related("target")
+    }
+    for order_id, request in stored.items():
+        if request.key == made[order_id].key and request.target.kind == FulfillmentTargetKind.HTTPS:
+            enqueue_send(request)
+    return stored
 
 
 @transaction.atomic
@@ -494,6 +504,7 @@ def fulfilment_queue_orders(*, orders: Iterable[Order]) -> dict[int, Fulfillment
         skus.setdefault(order_id, set()).add(sku)
     routes: dict[int, list[FulfillmentRoute]] = {}
     result: dict[int, FulfillmentRequest] = {}
+    ready: list[tuple[Order, FulfillmentTarget]] = []
     for pk in pks:
         order = fresh.get(pk)
         if order is None:
@@ -511,10 +522,11 @@ def fulfilment_queue_orders(*, orders: Iterable[Order]) -> dict[int, Fulfillment
         route = route_for(order, routes=routes[order.tenant_id], skus=skus.get(pk, set()))
         if route is None:
             continue
-        # The target's warehouse ships it: its lines must hold their stock there. When the rules changed since
-        # they reserved, the stock moves; a warehouse that is short backorders the order instead of taking it.
-        if order_stock_follow(order=order, warehouse=target_warehouse(route.target)):
-            result[pk] = _create_request(order, route.target)
+        ready.append((order, route.target))
+    # The target's warehouse ships it: its lines must hold their stock there. When the rules changed since
+    # they reserved, the stock moves; a warehouse that is short backorders the order instead of taking it.
+    followed = orders_stock_follow(pairs=[(order, target_warehouse(target)) for order, target in ready])
+    result.update(_create_requests([pair for pair, ok in zip(ready, followed, strict=True) if ok]))
     return result
 
 
@@ -529,13 +541,12 @@ def fulfilment_queue_order_id(*, tenant_id: int, order_id: int) -> FulfillmentRe
     return fulfilment_queue(order=order) if order is not None else None
 
 
-def on_allocation_changed(*, tenant_id: int, line_ref: str, state: str) -> None:
-    """Inventory changed an allocation's state (registered in OrdersConfig.ready()): the order line keeps it, the
-    order its stock problem (`orders.stock`); a waiting order that became whole — a mapping or stock arrived —
+def on_allocations_changed(*, tenant_id: int, changes: Mapping[str, str]) -> None:
+    """Inventory changed allocations' states (registered in OrdersConfig.ready()): the order lines keep them, the
+    orders their stock problem (`orders.stock`); a waiting order that became whole — a mapping or stock arrived —
     may go to its warehouse now. Orders stored whole are queued by the ingest itself."""
-    whole = line_stock_state_follow(tenant_id=tenant_id, line_ref=line_ref, state=state)
-    if whole is not None:
-        fulfilment_queue_order_id(tenant_id=tenant_id, order_id=whole)
+    for order_id in sorted(lines_stock_state_follow(tenant_id=tenant_id, changes=changes)):
+        fulfilment_queue_order_id(tenant_id=tenant_id, order_id=order_id)
 
 
 @transaction.atomic

@@ -33,6 +33,7 @@ from refunds.rates import (
     refund_rate_trend,
     refund_rates,
     refund_rates_by_channel,
+    rollup_rebuild,
     rollup_rebuild_tenant,
     rollup_refresh,
 )
@@ -373,3 +374,32 @@ def test_the_nightly_task_rebuilds_the_last_120_days_of_every_active_tenant(
     assert tasks.rebuild_refund_rates_task(tenant_id=tenant.pk) == 1
 
     assert _rows(store) == [(TODAY - timedelta(days=3), "MUG", 3, 0, 0)]
+
+
+def test_new_orders_add_to_their_days_exactly_what_a_rebuild_counts(tenant: Tenant, store: Store, mug: Product) -> None:
+    # given: pages of new orders over the same days (a backfill adds, it does not recount whole days), some of
+    # them 2-packs, one cancelled, one unmapped, one that a refund was waiting for
+    refund_upsert_page(store=store, refunds=[_refund("B-3", days_ago=1)])
+    order_upsert_page(store=store, orders=[_order("B-1", days_ago=3), _order("B-2", sku="CH-MUG-2PK", days_ago=3)])
+    order_upsert_page(
+        store=store,
+        orders=[
+            _order("B-3", quantity=2, days_ago=3),
+            _order("B-4", days_ago=3, status="cancelled"),
+            _order("B-5", sku="NOBODY", days_ago=3),
+            _order("B-6", sku="CH-MUG-2PK", quantity=3, days_ago=4),
+        ],
+    )
+    added = _rows(store)
+
+    # then: the rows are those a rebuild from scratch writes
+    rollup_rebuild(store=store, today=TODAY)
+    assert (
+        added
+        == _rows(store)
+        == [
+            (TODAY - timedelta(days=4), "MUG", 6, 0, 0),
+            (TODAY - timedelta(days=3), "MUG", 5, 0, 1),
+            (TODAY - timedelta(days=1), "MUG", 0, 1, 0),
+        ]
+    )
