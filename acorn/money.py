@@ -82,6 +82,7 @@ def currency_choices() -> list[tuple[str, str]]:
     return [(code, code) for code in [*common, *rest]]
 
 
+@cache  # a handful of currencies, read for every amount stored
 def minor_unit_exponent(currency: str) -> Decimal:
     """The quantum of a currency's minor unit: Decimal('0.01') for USD, Decimal('1') for JPY."""
     return Decimal(1).scaleb(-get_currency_precision(currency))

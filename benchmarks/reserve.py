@@ -6,7 +6,7 @@ Before timing, `--scale` pending-payment merchant orders with one line of one un
 Service path, timed: each attempt is what ingest does for one line when the payment arrives — in one
 transaction, `inventory.allocation.allocate_line(store=…, order=<the order, now paid_unshipped>, line=…)`:
 the allocation row locked, the mapping resolved, the conditional reserve, the RESERVATION movement and the
-Reservation, the allocation saved, orders told of the line's stock state (the `allocation_changed` hook), and what
+Reservation, the allocation saved, orders told of the line's stock state (the `allocations_changed` hook), and what
 runs when it commits (channel quantities, low-stock check). The order row itself is not rewritten: that is
 the ingest's part, measured by `bench ingest`.
 

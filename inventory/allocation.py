@@ -109,10 +109,11 @@ def _components(product: Product, units: int) -> list[tuple[Product, int]]:
 
 
 @dataclass
-class _Freed:
-    """One call's bookkeeping: the products whose units a release freed (their backorders are served before it
-    returns), the channel SKUs it has resolved, and the allocations whose state changed (told to the apps
-    above in one batch when the call ends: `_finish`)."""
+class AllocationContext:
+    """One call's bookkeeping (the orders ingest keeps one for a page, from its stock lock to its allocation):
+    the products whose units a release freed (their backorders are served before it returns), the channel
+    SKUs it has resolved, and the allocations whose state changed (told to the apps above in one batch when
+    the call ends: `_finish`)."""
 
     tenant_id: int
     product_ids: set[int]
@@ -162,14 +163,19 @@ def stock_lock(*, tenant_id: int, product_ids: Iterable[int]) -> None:
 
 
 def stock_lock_for(
-    *, store: Store, line_refs: Iterable[str] = (), skus: Iterable[tuple[str, str]] = (), freed: _Freed | None = None
-) -> None:
+    *,
+    store: Store,
+    line_refs: Iterable[str] = (),
+    skus: Iterable[tuple[str, str]] = (),
+    freed: AllocationContext | None = None,
+) -> AllocationContext:
     """`stock_lock` for what these lines hold now and what these (channel SKU, channel product id) pairs
     resolve to. Callers that lock orders, lines or requests take this first: stock levels are always locked
-    before the rows of the orders above them."""
+    before the rows of the orders above them. Returns the context that holds the SKUs it resolved (pass it
+    on to `allocate_orders`)."""
+    freed = freed or AllocationContext(store.tenant_id, set())
     if not connection.features.has_select_for_update:
-        return  # SQLite: one writer at a time already, nothing to order
-    freed = freed or _Freed(store.tenant_id, set())
+        return freed  # SQLite: one writer at a time already, nothing to order
     products: set[int] = set()
     refs = list(line_refs)
     if refs:
@@ -184,9 +190,10 @@ def stock_lock_for(
         if resolved is not None:
             products.add(resolved.product.pk)
     stock_lock(tenant_id=store.tenant_id, product_ids=products)
+    return freed
 
 
-def _lock_for_lines(store: Store, lines: Iterable[OrderLineLike], freed: _Freed) -> None:
+def _lock_for_lines(store: Store, lines: Iterable[OrderLineLike], freed: AllocationContext) -> None:
     lines = list(lines)
     stock_lock_for(
         store=store,
@@ -215,7 +222,7 @@ def _held(allocation: LineAllocation) -> list[Reservation]:
     return list(allocation.reservations.select_related("product", "warehouse").order_by("product_id", "warehouse_id"))
 
 
-def _give_back(reservation: Reservation, quantity: int, reference: str, freed: _Freed) -> None:
+def _give_back(reservation: Reservation, quantity: int, reference: str, freed: AllocationContext) -> None:
     """Release `quantity` of what a reservation holds (RELEASE movement; the row shrinks or goes)."""
     if quantity <= 0:
         return
@@ -238,7 +245,7 @@ def _shrink(reservation: Reservation, quantity: int) -> None:
         reservation.quantity -= quantity
 
 
-def _release_all(allocation: LineAllocation, freed: _Freed) -> None:
+def _release_all(allocation: LineAllocation, freed: AllocationContext) -> None:
     for reservation in _held(allocation):
         _give_back(reservation, reservation.quantity, allocation.reference, freed)
 
@@ -280,7 +287,7 @@ def _reserve_all(
     return True
 
 
-def _reconcile(allocation: LineAllocation, freed: _Freed) -> bool:
+def _reconcile(allocation: LineAllocation, freed: AllocationContext) -> bool:
     """Make what the line holds equal what it needs, in the warehouse that serves it: release any excess or
     anything held elsewhere, reserve the shortfall (all or nothing). True when it now holds all it needs;
     False (backordered) when the warehouse is short — it keeps what it holds there, so it is served first
@@ -358,7 +365,7 @@ def _take(allocation: LineAllocation, channel_units: int) -> int:
     return units
 
 
-def _resolve(allocation: LineAllocation, freed: _Freed) -> bool:
+def _resolve(allocation: LineAllocation, freed: AllocationContext) -> bool:
     """Find the line's master product and multiplier if it has none yet. False: the SKU is unmapped."""
     if allocation.product is not None:
         return True
@@ -369,7 +376,7 @@ def _resolve(allocation: LineAllocation, freed: _Freed) -> bool:
     return True
 
 
-def _advance(allocation: LineAllocation, *, status: str, freed: _Freed) -> None:
+def _advance(allocation: LineAllocation, *, status: str, freed: AllocationContext) -> None:
     """The state machine of one allocation, given its order's normalised status; saves and tells orders."""
     before = allocation.state
     if status == OrderStatus.CANCELLED:
@@ -501,7 +508,7 @@ def _locked_allocations(tenant_id: int, refs: list[str]) -> dict[str, LineAlloca
 
 
 def _allocate(
-    store: Store, order: OrderLike, line: OrderLineLike, *, warehouse: Warehouse | Any | None, freed: _Freed
+    store: Store, order: OrderLike, line: OrderLineLike, *, warehouse: Warehouse | Any | None, freed: AllocationContext
 ) -> LineAllocation | None:
     if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
         return None
@@ -518,7 +525,7 @@ def allocate_line(
     reserved (or backordered), cancelled → released, shipped → shipped; an edited quantity moves only the
     difference. `warehouse` is where orders decided it is served from (None: undecided; KEEP: as before).
     Idempotent; FBA lines hold nothing of ours."""
-    freed = _Freed(store.tenant_id, set())
+    freed = AllocationContext(store.tenant_id, set())
     _lock_for_lines(store, [line], freed)
     allocation = _allocate(store, order, line, warehouse=warehouse, freed=freed)
     _finish(freed)
@@ -531,17 +538,19 @@ def allocate_orders(
     orders: Iterable[OrderLike],
     warehouses: Mapping[Any, Warehouse | None] | None = None,
     lines: Mapping[Any, Sequence[OrderLineLike]] | None = None,
+    locked: AllocationContext | None = None,
 ) -> None:
     """Called by the orders ingest inside its transaction: every merchant line of these orders, each served
     from `warehouses[order.pk]` when given (orders' decision), else from where it was. `lines`: the orders'
-    lines by order pk when the caller has them (else they are read per order).
+    lines by order pk when the caller has them (else they are read per order). `locked`: the context of a
+    `stock_lock_for` the caller already took for these lines (the ingest locks a page before its orders).
 
     A page costs a bounded number of statements, whatever its size (`_advance_batch`): lines that hold
     nothing yet (new, waiting for payment or a mapping) are decided together — one read of the levels they
     may take from, one conditional UPDATE of those levels, the allocations, reservations and movements
     written in bulk. Lines that already hold stock (edits, cancellations, shipments of reserved lines) go
     through `_advance` one by one, as before."""
-    freed = _Freed(store.tenant_id, set())
+    freed = locked or AllocationContext(store.tenant_id, set())
     merchant = [order for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
     if lines is None:
         work = [(order, list(order.lines.all().order_by("pk"))) for order in merchant]
@@ -550,7 +559,9 @@ def allocate_orders(
             (order, sorted(lines.get(getattr(order, "pk", None), []), key=lambda line: line.pk)) for order in merchant
         ]
     every_line = [line for _order, order_lines in work for line in order_lines]
-    _lock_for_lines(store, every_line, freed)
+    if locked is None:
+        _lock_for_lines(store, every_line, freed)
+    freed.prime(store, [(line.sku, line.channel_product_id) for line in every_line])
     known = _locked_allocations(store.tenant_id, [line_ref(line) for line in every_line])
     batch: list[tuple[LineAllocation, str]] = []
     for order, order_lines in work:
@@ -584,7 +595,7 @@ class _Stale(Exception):
     """A level no longer holds what the plan read (it cannot while the levels are locked): decide line by line."""
 
 
-def _advance_batch(batch: list[tuple[LineAllocation, str]], freed: _Freed) -> None:
+def _advance_batch(batch: list[tuple[LineAllocation, str]], freed: AllocationContext) -> None:
     """`_advance` for allocations that hold nothing, all at once (same states, same reservations, same
     movements as one by one, in the same order): the lines that need stock are planned against one read of
     the levels (locked by `stock_lock_for`), and the levels move by one conditional UPDATE that the database
@@ -768,7 +779,7 @@ def allocations_drop(*, tenant_id: int, line_refs: Iterable[str]) -> int:
     refs = list(line_refs)
     if not refs:
         return 0
-    freed = _Freed(tenant_id, set())
+    freed = AllocationContext(tenant_id, set())
     stock_lock(
         tenant_id=tenant_id,
         product_ids=Reservation.objects.filter(tenant_id=tenant_id, allocation__line_ref__in=refs).values_list(
@@ -806,7 +817,7 @@ def allocation_ship(*, tenant_id: int, line_ref: str, quantity: int) -> LineAllo
     )
     if allocation is None or allocation.state in FINAL_STATES:
         return allocation
-    freed = _Freed(tenant_id, set())
+    freed = AllocationContext(tenant_id, set())
     before = allocation.state
     _take(allocation, quantity)
     if _remaining(allocation) == 0:
@@ -825,7 +836,7 @@ def allocation_ship(*, tenant_id: int, line_ref: str, quantity: int) -> LineAllo
 # --- serving lines that wait ------------------------------------------------------------------------------------
 
 
-def _retry(waiting: QuerySet[LineAllocation], freed: _Freed) -> int:
+def _retry(waiting: QuerySet[LineAllocation], freed: AllocationContext) -> int:
     reserved = 0
     for allocation in (
         waiting.select_for_update(of=("self",))
@@ -838,7 +849,7 @@ def _retry(waiting: QuerySet[LineAllocation], freed: _Freed) -> int:
     return reserved
 
 
-def _lock_for_waiting(store: Store, waiting: QuerySet[LineAllocation], freed: _Freed) -> None:
+def _lock_for_waiting(store: Store, waiting: QuerySet[LineAllocation], freed: AllocationContext) -> None:
     rows = list(waiting.values_list("line_ref", "channel_sku", "channel_product_id"))
     stock_lock_for(
         store=store,
@@ -848,7 +859,7 @@ def _lock_for_waiting(store: Store, waiting: QuerySet[LineAllocation], freed: _F
     )
 
 
-def _serve_freed(freed: _Freed) -> int:
+def _serve_freed(freed: AllocationContext) -> int:
     """Released units serve the oldest backordered lines of those products (and of bundles using them).
     Ends: a round frees units only when a line moved whole to another warehouse, and that line is served."""
     reserved = 0
@@ -859,7 +870,7 @@ def _serve_freed(freed: _Freed) -> int:
     return reserved
 
 
-def _finish(freed: _Freed) -> int:
+def _finish(freed: AllocationContext) -> int:
     """End of a call: serve what it freed, then tell the apps above which allocations changed state (one
     batch). Returns how many waiting lines were reserved."""
     reserved = _serve_freed(freed)
@@ -878,7 +889,7 @@ def _backordered_for(tenant_id: int, product_ids: set[int]) -> QuerySet[LineAllo
 def mapping_reresolve(*, store: Store) -> int:
     """Lines of the store waiting for a mapping (or for stock) are tried again, oldest order first.
     Returns how many now hold stock."""
-    freed = _Freed(store.tenant_id, set())
+    freed = AllocationContext(store.tenant_id, set())
     waiting = LineAllocation.objects.filter(
         store=store, state__in=[AllocationState.UNMAPPED, AllocationState.BACKORDERED]
     )
@@ -890,13 +901,13 @@ def mapping_reresolve(*, store: Store) -> int:
 def stock_reresolve(*, product: Product) -> int:
     """Stock of `product` arrived: its backordered lines (and those of bundles using it) are tried again."""
     stock_lock(tenant_id=product.tenant_id, product_ids=[product.pk])
-    freed = _Freed(product.tenant_id, {product.pk})
+    freed = AllocationContext(product.tenant_id, {product.pk})
     return _finish(freed)
 
 
 def sku_reresolve(*, tenant_id: int, sku: str) -> int:
     """A master product now has this SKU: unmapped lines whose channel SKU is exactly it resolve to it."""
-    freed = _Freed(tenant_id, set())
+    freed = AllocationContext(tenant_id, set())
     waiting = LineAllocation.objects.filter(tenant_id=tenant_id, state=AllocationState.UNMAPPED, channel_sku=sku)
     for store in Store.objects.filter(pk__in=waiting.values("store_id")):
         _lock_for_waiting(store, waiting.filter(store=store), freed)

@@ -208,7 +208,7 @@ class LineAllocation(TenantScopedModel):
     ("order-line:<pk>") and the allocation keeps what it needs to resolve the line again on its own — the
     channel SKU or product id, the quantity, what has shipped and the warehouse orders decided serves it —
     so a new mapping, a receipt or a release can serve waiting lines without reading orders. Orders learn
-    of each change through `inventory.hooks.allocation_changed`.
+    of each change through `inventory.hooks.allocations_changed` (one batch per page or operation).
 
     What it holds is exact: (quantity - shipped_quantity) x multiplier units of the product (of each
     component, for a bundle) in its warehouse when RESERVED; less (possibly nothing) when BACKORDERED;

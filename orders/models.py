@@ -152,7 +152,7 @@ class OrderLine(TenantScopedModel):
     tax_included = models.BooleanField(_("tax included"), default=False)
     # What the line adds to the order total: items - discount + shipping + (tax unless included).
     total_amount = amount_field(_("line total"))
-    # Kept by inventory's allocation_changed hook (merchant-fulfilled lines only).
+    # Kept by inventory's allocations_changed hook (merchant-fulfilled lines only).
     stock_state = models.CharField(_("stock"), max_length=20, choices=AllocationState.choices, blank=True)
 
     class Meta:

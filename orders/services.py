@@ -190,7 +190,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
         known = latest.get(incoming.external_id)
         if known is None or incoming.updated_at > known.updated_at:
             latest[incoming.external_id] = incoming
-    order_page_stock_lock(store=store, incoming=latest.values())  # stock levels before orders (lock order)
+    locked = order_page_stock_lock(store=store, incoming=latest.values())  # stock levels before orders (lock order)
     existing = {
         order.external_id: order
         for order in Order.objects.filter(store=store, external_id__in=list(latest)).select_for_update()
@@ -242,7 +242,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     )
     # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them, in the
     # warehouse that will ship them; an edited line moves only the difference (orders.stock).
-    orders_allocate(store=store, orders=[order for order, _ in created + changed])
+    orders_allocate(store=store, orders=[order for order, _ in created + changed], locked=locked)
     # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
     if created or changed:

@@ -21,7 +21,14 @@ from django.db.models import Exists, OuterRef
 
 from channels.adapters.base import ExternalOrder
 from channels.models import Store
-from inventory.allocation import LINE_REF_PREFIX, allocate_orders, allocations_drop, line_ref, stock_lock_for
+from inventory.allocation import (
+    LINE_REF_PREFIX,
+    AllocationContext,
+    allocate_orders,
+    allocations_drop,
+    line_ref,
+    stock_lock_for,
+)
 from inventory.models import AllocationState, LineAllocation, Warehouse
 from orders.fulfilment.selectors import OPEN_STATUSES, active_routes, route_for
 from orders.models import (
@@ -74,33 +81,35 @@ def order_warehouses(
     return decided
 
 
-def order_page_stock_lock(*, store: Store, incoming: Iterable[ExternalOrder]) -> None:
+def order_page_stock_lock(*, store: Store, incoming: Iterable[ExternalOrder]) -> AllocationContext | None:
     """Before the ingest locks a page's orders: lock the stock levels its lines may touch (what the known lines
     hold, what the incoming SKUs resolve to), in pk order, so that a concurrent release serving one of these
-    orders' backorders never waits on the order while holding the stock this page needs."""
+    orders' backorders never waits on the order while holding the stock this page needs. Returns the context
+    for `orders_allocate` (the SKUs resolved; nothing to lock again), or None where nothing was locked."""
     incoming = list(incoming)
     if not incoming or not connection.features.has_select_for_update:
-        return  # nothing to lock, or SQLite (one writer at a time)
+        return None  # nothing to lock, or SQLite (one writer at a time)
     known = OrderLine.objects.filter(
         tenant_id=store.tenant_id, order__store=store, order__external_id__in=[order.external_id for order in incoming]
     ).values_list("pk", flat=True)
-    stock_lock_for(
+    return stock_lock_for(
         store=store,
         line_refs=[f"{LINE_REF_PREFIX}{pk}" for pk in known],
         skus=[(line.sku, line.channel_product_id[:60]) for order in incoming for line in order.lines],
     )
 
 
-def orders_allocate(*, store: Store, orders: Sequence[Order]) -> None:
+def orders_allocate(*, store: Store, orders: Sequence[Order], locked: AllocationContext | None = None) -> None:
     """The ingest's stock step: every merchant line of these orders in step with its order, served from the
-    warehouse the decision names (inside the ingest's transaction)."""
+    warehouse the decision names (inside the ingest's transaction). `locked`: what `order_page_stock_lock`
+    returned for the page."""
     merchant = [order.pk for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
     if not merchant:
         return
     lines: dict[int, list[OrderLine]] = {}
     for line in OrderLine.objects.filter(order_id__in=merchant).order_by("pk"):
         lines.setdefault(line.order_id, []).append(line)
-    allocate_orders(store=store, orders=orders, warehouses=order_warehouses(orders=orders), lines=lines)
+    allocate_orders(store=store, orders=orders, warehouses=order_warehouses(orders=orders), lines=lines, locked=locked)
 
 
 def order_stock_follow(*, order: Order, warehouse: Warehouse | None) -> bool:

@@ -682,8 +682,19 @@ def _link_refund_to_return(record: Return) -> None:
 @transaction.atomic
 def link_waiting_for_orders(*, store: Store, external_ids: Sequence[str]) -> set[str]:
     """Link the store's refunds and returns that waited for these orders (now imported). Returns the orders
-    (external ids) that something was linked to."""
-    orders = _orders_by_id(store, external_ids)
+    (external ids) that something was linked to. Most orders have nothing waiting: two narrow reads say so
+    before any order is loaded."""
+    ids = sorted({external_id for external_id in external_ids if external_id})
+    waited_for = set(
+        Refund.objects.filter(store=store, order__isnull=True, order_external_id__in=ids).values_list(
+            "order_external_id", flat=True
+        )
+    ) | set(
+        Return.objects.filter(store=store, order__isnull=True, order_external_id__in=ids).values_list(
+            "order_external_id", flat=True
+        )
+    )
+    orders = _orders_by_id(store, waited_for)
     if not orders:
         return set()
     products = _Products(store)
