@@ -20,8 +20,8 @@ writes nothing. Every real run writes one audit event per tenant ("retention.app
 
 Account closure: a closed tenant (`closed_at`, inactive at once) keeps its data for
 `ACORN_CLOSURE_GRACE_DAYS`; after that the same nightly job deletes every row the tenant owns
-(`tenant_data_delete`), keeps the tenant row as a tombstone without its contact details, audits it and
-emails the owner.
+(`tenant_data_delete`) except its append-only audit trail, keeps the tenant row as a tombstone without its
+contact details, audits it and emails the owner.
 """
 
 from __future__ import annotations
@@ -209,12 +209,21 @@ def tenants_due_for_deletion(*, now: datetime | None = None) -> QuerySet[Tenant]
     ).order_by("pk")
 
 
+# Kept when a closed account's data is deleted: the audit trail is append-only (a PostgreSQL trigger refuses
+# DELETE), and it is the record of what happened to the account, its deletion included.
+KEPT_ON_CLOSURE = frozenset({"audit.AuditEvent"})
+
+
 def _tenant_models() -> list[type[models.Model]]:
-    """Every concrete tenant-owned model, each before the models it points at (so PROTECT never refuses)."""
+    """Every concrete tenant-owned model but the audit trail, each before the models it points at (so PROTECT
+    never refuses)."""
     owned = [
         model
         for model in apps.get_models()
-        if issubclass(model, TenantScopedModel) and not model._meta.abstract and not model._meta.proxy
+        if issubclass(model, TenantScopedModel)
+        and not model._meta.abstract
+        and not model._meta.proxy
+        and model._meta.label not in KEPT_ON_CLOSURE
     ]
     ordered: list[type[models.Model]] = []
     remaining = set(owned)

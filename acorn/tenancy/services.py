@@ -505,8 +505,8 @@ def tenant_reopen(*, tenant_pk: int, actor: User) -> Tenant:
 
 
 def tenant_closure_complete(*, tenant: Tenant) -> dict[str, int]:
-    """After the grace period: delete every row the tenant owns, keep the tenant row as a tombstone without
-    its contact details, audit it (the one event left) and email the owners. Idempotent."""
+    """After the grace period: delete every row the tenant owns but the append-only audit trail, keep the
+    tenant row as a tombstone without its contact details, audit it and email the owners. Idempotent."""
     tenant = Tenant.objects.get(pk=tenant.pk)
     if tenant.is_active or tenant.closed_at is None or tenant.data_deleted_at is not None:
         return {}
