@@ -17,6 +17,8 @@ They live in finance, the app that sees orders, refunds and the books together. 
   records it (so that the next run does not count them again).
 * **Refunds and returns with no order in ACORN** (never linked): deleted when dated before the cut-off and
   final, unless a statement names the refund (then anonymised like the above).
+* **Settlement uploads** (the log of statement files people uploaded) finished before the cut-off are
+  deleted, with any file still on the storage; the settlement they imported stays.
 * **Journal export files**: the stored bytes of exports made before the cut-off are deleted; the export's
   history row (which journals went out, when, by whom) stays with the journals, which are never deleted
   here. Settlements, journals, accounts and the daily profit rollups are accounting records and hold no
@@ -36,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.retention import ANONYMISE, DELETE, RetentionRule, register_retention_rule
 from finance.exports.models import JournalExportFile
-from finance.settlements.models import DeferredTransaction, SettlementLine
+from finance.settlements.models import DeferredTransaction, SettlementLine, SettlementUpload
 from inventory.models import AllocationState, LineAllocation
 from orders.models import ConfirmationState, Order, OrderLine, OrderStatus, OrderStatusChange
 from refunds.models import Refund, RefundStatus, RestockState, Return, ReturnStatus
@@ -155,6 +157,19 @@ def returns_to_delete(tenant: Tenant, cutoff: datetime) -> QuerySet[Return]:
     return Return.objects.filter(tenant=tenant, order__isnull=True, returned_at__lt=cutoff).exclude(_open_return())
 
 
+def uploads_to_delete(tenant: Tenant, cutoff: datetime) -> QuerySet[SettlementUpload]:
+    finished = (SettlementUpload.Status.DONE, SettlementUpload.Status.FAILED)
+    return SettlementUpload.objects.filter(tenant=tenant, uploaded_at__lt=cutoff, status__in=finished)
+
+
+def _uploads_delete(tenant: Tenant, pks: list[int]) -> int:
+    uploads = SettlementUpload.objects.filter(tenant=tenant, pk__in=pks)
+    for upload in uploads.exclude(document=""):
+        upload.document.delete(save=False)
+    uploads.delete()
+    return len(pks)
+
+
 def export_files_to_delete(tenant: Tenant, cutoff: datetime) -> QuerySet[JournalExportFile]:
     return JournalExportFile.objects.filter(tenant=tenant, export__created_at__lt=cutoff)
 
@@ -185,6 +200,15 @@ def register() -> None:
             _refunds_anonymise,
         ),
         RetentionRule("returns", _("Returns without an order"), DELETE, 22, returns_to_delete, "returned_at"),
+        RetentionRule(
+            "settlement_uploads",
+            _("Uploaded statement files"),
+            DELETE,
+            50,
+            uploads_to_delete,
+            "uploaded_at",
+            _uploads_delete,
+        ),
         RetentionRule(
             "journal_export_files",
             _("Journal export files"),

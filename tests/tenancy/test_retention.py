@@ -25,7 +25,7 @@ from acorn.tenancy.retention import months_before, retention_apply, retention_cu
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.models import QuarantinedRecord, Store, SyncRun, WebhookEvent
 from finance.ledger.models import JournalEntry, JournalSource, JournalStatus
-from finance.settlements.models import Settlement, SettlementKind, SettlementLine
+from finance.settlements.models import Settlement, SettlementKind, SettlementLine, SettlementUpload
 from inventory.models import LineAllocation
 from orders.models import Order, OrderLine, OrderStatusChange, Shipment
 from refunds.models import Refund, Return
@@ -136,6 +136,10 @@ def _seed(tenant: Tenant, prefix: str) -> Seeded:
         _refund(store, books, f"{prefix}-R-BOOKS", at=OLD + timedelta(days=1))
         books_line = _in_locked_books(store, books)
         orphan = _refund(store, None, f"{prefix}-R-ORPHAN", at=OLD)
+        for at in (OLD, JUST_INSIDE):
+            SettlementUpload.objects.create(
+                tenant=tenant, store=store, filename="settlement.txt", status="done", uploaded_at=at
+            )
         old_run = SyncRunFactory(store=store, started_at=OLD, finished_at=OLD)
         recent_run = SyncRunFactory(store=store, started_at=JUST_INSIDE, finished_at=JUST_INSIDE)
         SyncRunFactory(store=store, started_at=OLD, status="running")
@@ -162,7 +166,7 @@ def _counts(tenant: Tenant) -> dict[str, int]:
             model.__name__: model.objects.filter(tenant=tenant).count()
             for model in (
                 Order, OrderLine, OrderStatusChange, Shipment, Refund, Return, LineAllocation, SyncRun,
-                QuarantinedRecord, WebhookEvent, SettlementLine,
+                QuarantinedRecord, WebhookEvent, SettlementLine, SettlementUpload,
             )
         }  # fmt: skip
 
@@ -191,6 +195,7 @@ def test_the_dry_run_lists_what_will_go_and_changes_nothing(tenant: Tenant) -> N
     assert rows["sync_runs"] == (1, "delete")
     assert rows["webhook_events"] == (1, "delete")
     assert rows["quarantined_records"] == (1, "delete")
+    assert rows["settlement_uploads"] == (1, "delete")
     order_item = report.item("orders")
     assert order_item is not None and order_item.oldest == OLD
     # and nothing changed, nothing audited
@@ -232,6 +237,7 @@ def test_the_job_removes_exactly_what_is_older_than_the_plan(tenant: Tenant) -> 
         assert SyncRun.objects.filter(pk=seeded.recent_run.pk).exists()
         assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [seeded.retrying_webhook.pk]
         assert not QuarantinedRecord.objects.exists()
+        assert list(SettlementUpload.objects.values_list("uploaded_at", flat=True)) == [JUST_INSIDE]
         # and one audit event says what went
         event = AuditEvent.objects.get(action="retention.applied")
         assert event.after["items"]["orders"] == {"action": "delete", "rows": 1}
