@@ -19,3 +19,7 @@ class ChannelsConfig(AppConfig):
         from channels.webhooks import register_channel_webhook_handlers
 
         register_channel_webhook_handlers()
+
+        from channels import retention
+
+        retention.register()

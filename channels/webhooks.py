@@ -48,7 +48,7 @@ from acorn.audit.services import audit_record
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
-from channels.models import Platform, Store, StoreStatus, WebhookEvent, WebhookStatus
+from channels.models import Platform, QuarantinedRecord, Store, StoreStatus, WebhookEvent, WebhookStatus
 from channels.services import store_uninstalled
 
 logger = logging.getLogger(__name__)
@@ -324,12 +324,15 @@ def _on_app_uninstalled(store: Store, event: WebhookEvent, payload: Any) -> bool
 
 def _on_shop_redact(store: Store, event: WebhookEvent, payload: Any) -> bool:
     """48 hours after an uninstall Shopify asks for the shop's data to go: tokens and stored webhook bodies
-    are deleted; orders stay, as the seller's own accounting records (they hold no buyer identity)."""
+    are deleted, stored webhook bodies redacted and quarantined raw records deleted; orders stay, as the seller's
+    own accounting records (they hold no buyer identity). Refunds registers its own handler that removes the
+    buyer data of the store's refunds and returns (refunds/privacy.py)."""
     from django.utils.translation import gettext as _
 
     if store.status != StoreStatus.DISABLED:
         store_uninstalled(store=store, reason=_("Shopify asked ACORN to erase the shop's data (shop/redact)."))
     WebhookEvent.objects.filter(store=store).exclude(pk=event.pk).update(payload=REDACTED_PAYLOAD)
+    QuarantinedRecord.objects.filter(store=store).delete()
     _audit_privacy(store, "privacy.shop_redacted", {"shop": store.seller_id})
     return True
 
@@ -360,12 +363,14 @@ def _on_customer_data_request(store: Store, event: WebhookEvent, payload: Any) -
 
 
 def _on_customer_redact(store: Store, event: WebhookEvent, payload: Any) -> bool:
-    """Erase a buyer: ACORN holds nothing that identifies them beyond the delivery country, so the stored
-    webhook bodies of the named orders are redacted and the erasure is recorded."""
+    """Erase a buyer: orders hold nothing that identifies them beyond the delivery country, so the stored
+    webhook bodies and quarantined raw records of the named orders go and the erasure is recorded. Refunds
+    registers its own handler for the buyer's words on refunds and returns (refunds/privacy.py)."""
     orders = _requested_orders(payload, "orders_to_redact")
     WebhookEvent.objects.filter(store=store, resource_id__in=orders).exclude(pk=event.pk).update(
         payload=REDACTED_PAYLOAD
     )
+    QuarantinedRecord.objects.filter(store=store, external_id__in=orders).delete()
     _audit_privacy(store, "privacy.customer_redacted", {"orders": orders})
     return True
 

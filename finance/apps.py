@@ -34,3 +34,7 @@ class FinanceConfig(AppConfig):
         register_orders_upserted_listener(profit_triggers.on_orders_upserted)
         register_refunds_money_changed_listener(profit_triggers.on_refunds_money_changed)
         register_order_detail_section(order_profit_section)
+
+        from finance import retention
+
+        retention.register()

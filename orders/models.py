@@ -94,6 +94,8 @@ class Order(TenantScopedModel):
     synced_at = models.DateTimeField(_("last synced"), default=timezone.now)
     # The worst stock state of its lines: an order waiting for a SKU mapping or for stock is flagged.
     stock_problem = models.CharField(_("stock problem"), max_length=20, choices=StockProblem.choices, blank=True)
+    # Past the tenant's retention but kept for the books (a statement names it): buyer data was removed then.
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")

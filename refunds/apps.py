@@ -22,3 +22,7 @@ class RefundsConfig(AppConfig):
         from refunds.store_data import REFUNDS_STORE_DATA
 
         register_store_data(REFUNDS_STORE_DATA)
+
+        from refunds.privacy import register_privacy_handlers
+
+        register_privacy_handlers()

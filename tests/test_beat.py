@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from acorn.audit.models import AuditEvent
 from acorn.celery import app
 from acorn.fx.selectors import rates_status
 from acorn.fx.services import rate_on
@@ -410,6 +411,17 @@ def _rates_fetched(companies: list[Company], result: Any, ran: list[tuple[Task, 
     assert rates_status().latest_date == latest
 
 
+def _retention_applied(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    # Nothing is older than a plan's retention here: the job runs per company, audits, and removes nothing.
+    assert result == {"tenants": len(companies), "closed": 0}
+    assert _queued_tenants(ran, "tenancy.apply_retention") == {c.tenant.pk for c in companies}
+    for company in companies:
+        with tenant_scope(company.tenant):
+            event = AuditEvent.objects.get(action="retention.applied")
+            assert all(item["rows"] == 0 for item in event.after["items"].values())
+            assert Order.objects.filter(store=company.shop).exists()
+
+
 CHECKS: dict[str, Check] = {
     "dispatch-due-syncs": _synced,
     "dispatch-due-webhooks": _webhooks_retried,
@@ -430,6 +442,7 @@ CHECKS: dict[str, Check] = {
     "post-quickbooks-journals": _journals_posted,
     "rebuild-profit": _profit_rebuilt,
     "fetch-exchange-rates": _rates_fetched,
+    "apply-retention": _retention_applied,
 }
 
 

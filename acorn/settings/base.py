@@ -351,7 +351,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fx.fetch_exchange_rates",
         "schedule": crontab(minute=30, hour="15,21"),
     },
+    # Data past each tenant's plan retention deleted or anonymised, and closed accounts past their grace
+    # period deleted (acorn.tenancy.retention), nightly at 02:20 UTC.
+    "apply-retention": {
+        "task": "tenancy.dispatch_retention",
+        "schedule": crontab(minute=20, hour=2),
+    },
 }
+# A closed account's data is deleted this many days after the owner closed it (they may reopen it meanwhile).
+ACORN_CLOSURE_GRACE_DAYS = env.int("ACORN_CLOSURE_GRACE_DAYS", default=30)
 (VAR_DIR / "celery").mkdir(exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 

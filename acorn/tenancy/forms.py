@@ -127,3 +127,27 @@ class AcceptInvitationForm(forms.Form):
 
 class NotificationPreferenceForm(forms.Form):
     email_notifications = forms.BooleanField(label=_("Email me my notifications"), required=False)
+
+
+class TenantCloseForm(forms.Form):
+    """Closing the account: the owner types the company name to confirm."""
+
+    confirm_name = forms.CharField(
+        label=_("Type the company name to confirm"),
+        max_length=200,
+        error_messages={"required": _("Type the company name to confirm.")},
+    )
+
+    def __init__(self, *args: Any, company_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.company_name = company_name
+
+    def clean_confirm_name(self) -> str:
+        value: str = self.cleaned_data["confirm_name"].strip()
+        if value != self.company_name:
+            raise forms.ValidationError(_("Type the company name exactly as shown to close the account."))
+        return value
+
+
+class TenantReopenForm(forms.Form):
+    tenant_id = forms.IntegerField(widget=forms.HiddenInput)

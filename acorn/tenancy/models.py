@@ -70,6 +70,10 @@ class Tenant(models.Model):
     custom_retention_months = models.PositiveIntegerField(_("custom data retention (months)"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Account closure (acorn.tenancy.retention): closed by the owner, inactive from then on; its data is
+    # deleted by the nightly retention job once the grace period has passed, unless the owner reopens it.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    data_deleted_at = models.DateTimeField(_("data deleted"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("tenant")

@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "members.manage": frozenset({OWNER, ADMIN}),
     "plan.view": frozenset({OWNER, ADMIN, FINANCE}),
     "plan.change": frozenset({OWNER}),
+    # Close the account (its data is deleted after the grace period) and reopen it within that period.
+    "tenant.close": frozenset({OWNER}),
     "audit.view": frozenset({OWNER, ADMIN}),
     # Stores and sync
     "stores.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),

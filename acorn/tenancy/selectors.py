@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Tenant
+from acorn.tenancy.retention import RetentionReport, retention_apply
 from acorn.tenancy.scoping import dangerously_unscoped
 
 if TYPE_CHECKING:
@@ -72,3 +73,8 @@ def invitation_get_by_token(*, token: str) -> Invitation | None:
 def seats_in_use(*, tenant: Tenant) -> int:
     """Members plus pending, unexpired invitations: both hold a seat under the plan's user limit."""
     return membership_list(tenant=tenant).count() + invitation_list_pending(tenant=tenant).count()
+
+
+def retention_preview(*, tenant: Tenant) -> RetentionReport:
+    """What the next nightly retention run would delete or anonymise (a dry run: writes nothing)."""
+    return retention_apply(tenant=tenant, dry_run=True)

@@ -23,6 +23,7 @@ from acorn.tenancy import plans
 from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Plan, Role, Tenant
 from acorn.tenancy.permissions import ASSIGNABLE_ROLES, ensure_permission
+from acorn.tenancy.retention import closure_deletes_at, tenant_data_delete
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.selectors import seats_in_use
 
@@ -408,3 +409,127 @@ def invitations_expire_all() -> int:
         return Invitation.objects.filter(status=InvitationStatus.PENDING, expires_at__lte=timezone.now()).update(
             status=InvitationStatus.EXPIRED
         )
+
+
+# --- account closure (acorn.tenancy.retention deletes the data after the grace period) --------------------
+
+
+def _owner_emails(tenant: Tenant) -> list[str]:
+    with tenant_scope(tenant):
+        return sorted(
+            Membership.objects.filter(tenant=tenant, role=Role.OWNER, user__is_active=True).values_list(
+                "user__email", flat=True
+            )
+        )
+
+
+def _send_closure_email(*, recipients: list[str], subject: str, template: str, context: dict[str, object]) -> None:
+    if recipients:
+        send_mail(
+            subject=subject,
+            message=render_to_string(template, context),
+            from_email=None,
+            recipient_list=recipients,
+        )
+
+
+@transaction.atomic
+def tenant_close(*, tenant: Tenant, actor: User, membership: Membership, confirm_name: str) -> Tenant:
+    """The owner closes the account: the tenant is inactive at once (nobody enters its console, syncs and
+    tasks stop) and its data is deleted after the grace period unless the owner reopens it. Audited; the
+    owners are emailed."""
+    ensure_permission(membership, "tenant.close")
+    if membership.tenant_id != tenant.pk:
+        raise PermissionDenied
+    tenant = tenant_lock(tenant)
+    if confirm_name.strip() != tenant.name:
+        raise ValidationError({"confirm_name": _("Type the company name exactly as shown to close the account.")})
+    if tenant.closed_at is not None:
+        raise ValidationError(_("This account is already closed."))
+    tenant.is_active, tenant.closed_at = False, timezone.now()
+    tenant.save(update_fields=["is_active", "closed_at"])
+    deletes_at = closure_deletes_at(tenant)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="tenant.closed",
+        target=tenant,
+        after={"closed_at": tenant.closed_at, "data_deleted_after": deletes_at},
+    )
+    recipients = _owner_emails(tenant)
+    url = settings.ACORN_BASE_URL.rstrip("/") + reverse("console:tenant-reopen")
+    context = {"tenant": tenant, "deletes_at": deletes_at, "url": url}
+    subject = _("[ACORN] %(tenant)s: account closed") % {"tenant": tenant.name}
+    transaction.on_commit(
+        lambda: _send_closure_email(
+            recipients=recipients, subject=subject, template="tenancy/email/closed.txt", context=context
+        )
+    )
+    return tenant
+
+
+def tenant_list_reopenable(*, user: User) -> list[Tenant]:
+    """Closed tenants the user owns whose data is still there (they may reopen them)."""
+    with dangerously_unscoped():
+        tenant_ids = Membership.objects.filter(user=user, role=Role.OWNER).values_list("tenant_id", flat=True)
+        return list(
+            Tenant.objects.filter(
+                pk__in=list(tenant_ids), is_active=False, closed_at__isnull=False, data_deleted_at__isnull=True
+            ).order_by("name")
+        )
+
+
+@transaction.atomic
+def tenant_reopen(*, tenant_pk: int, actor: User) -> Tenant:
+    """The owner reopens a closed account within the grace period: active again, nothing was deleted."""
+    tenant = next((item for item in tenant_list_reopenable(user=actor) if item.pk == tenant_pk), None)
+    if tenant is None:
+        raise PermissionDenied(_("Only the owner can reopen a closed account."))
+    tenant = tenant_lock(tenant)
+    deletes_at = closure_deletes_at(tenant)
+    if tenant.data_deleted_at is not None or (deletes_at is not None and deletes_at <= timezone.now()):
+        raise ValidationError(_("The grace period has ended; this account can no longer be reopened."))
+    before = snapshot(tenant, ["is_active", "closed_at"])
+    tenant.is_active, tenant.closed_at = True, None
+    tenant.save(update_fields=["is_active", "closed_at"])
+    with tenant_scope(tenant):
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="tenant.reopened",
+            target=tenant,
+            before=before,
+            after=snapshot(tenant, ["is_active", "closed_at"]),
+        )
+    return tenant
+
+
+def tenant_closure_complete(*, tenant: Tenant) -> dict[str, int]:
+    """After the grace period: delete every row the tenant owns but the append-only audit trail, keep the
+    tenant row as a tombstone without its contact details, audit it and email the owners. Idempotent."""
+    tenant = Tenant.objects.get(pk=tenant.pk)
+    if tenant.is_active or tenant.closed_at is None or tenant.data_deleted_at is not None:
+        return {}
+    recipients = _owner_emails(tenant)
+    deleted = tenant_data_delete(tenant=tenant)
+    with transaction.atomic():
+        tenant = tenant_lock(tenant)
+        tenant.data_deleted_at = timezone.now()
+        tenant.contact_name, tenant.phone = "", ""
+        tenant.save(update_fields=["data_deleted_at", "contact_name", "phone"])
+        with tenant_scope(tenant):
+            audit_record(
+                tenant=tenant,
+                actor=None,
+                action="tenant.data_deleted",
+                target=tenant,
+                after={"closed_at": tenant.closed_at, "rows": deleted},
+            )
+        context = {"tenant": tenant, "url": settings.ACORN_BASE_URL.rstrip("/")}
+        subject = _("[ACORN] %(tenant)s: account data deleted") % {"tenant": tenant.name}
+        transaction.on_commit(
+            lambda: _send_closure_email(
+                recipients=recipients, subject=subject, template="tenancy/email/data_deleted.txt", context=context
+            )
+        )
+    return deleted

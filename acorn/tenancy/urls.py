@@ -4,6 +4,7 @@ from acorn.tenancy import views
 
 urlpatterns = [
     path("company/", views.company_view, name="company"),
+    path("company/close/", views.tenant_close_view, name="tenant-close"),
     path("team/", views.team_view, name="team"),
     path("team/invite/", views.invitation_create_view, name="invitation-create"),
     path("team/invitations/<int:invitation_pk>/revoke/", views.invitation_revoke_view, name="invitation-revoke"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,12 +22,15 @@ from acorn.tenancy.forms import (
     NotificationPreferenceForm,
     PlanChangeForm,
     RoleChangeForm,
+    TenantCloseForm,
     TenantProfileForm,
+    TenantReopenForm,
 )
 from acorn.tenancy.middleware import SESSION_TENANT_KEY
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Plan
 from acorn.tenancy.permissions import ASSIGNABLE_ROLES, has_permission
+from acorn.tenancy.retention import closure_deletes_at
 from acorn.tenancy.selectors import (
     invitation_get_by_token,
     invitation_get_or_404,
@@ -34,6 +38,7 @@ from acorn.tenancy.selectors import (
     membership_get_or_404,
     membership_list,
     membership_list_for_user,
+    retention_preview,
     seats_in_use,
 )
 
@@ -61,7 +66,11 @@ def company_view(request: TenantRequest) -> HttpResponse:
     if not can_change:
         for field in form.fields.values():
             field.disabled = True
-    return render(request, "tenancy/tenant_detail.html", {"form": form, "can_change": can_change})
+    return render(
+        request,
+        "tenancy/tenant_detail.html",
+        {"form": form, "can_change": can_change, "can_close": has_permission(request.membership, "tenant.close")},
+    )
 
 
 def _team_context(request: TenantRequest, invite_form: InvitationForm | None = None) -> dict[str, object]:
@@ -194,12 +203,16 @@ def plan_view(request: TenantRequest) -> HttpResponse:
         (_("Connected stores"), usage.get("stores", 0), limits.max_stores),
     ]
     catalogue = [(Plan(key).label, value) for key, value in plans.PLAN_LIMITS.items()]
+    preview = retention_preview(tenant=tenant)
     return render(
         request,
         "tenancy/plan_detail.html",
         {
             "form": form,
             "limits": limits,
+            "retention": preview,
+            "orders_to_delete": preview.item("orders"),
+            "orders_to_anonymise": preview.item("orders_in_books"),
             "usage_rows": rows,
             "catalogue": catalogue,
             "can_change": has_permission(request.membership, "plan.change"),
@@ -207,6 +220,52 @@ def plan_view(request: TenantRequest) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+@tenant_member_required("tenant.close")
+def tenant_close_view(request: TenantRequest) -> HttpResponse:
+    """The owner closes the account after typing the company name; they land on the reopen page."""
+    tenant = request.tenant
+    form = TenantCloseForm(request.POST or None, company_name=tenant.name)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tenant_close(
+                tenant=tenant,
+                actor=request.user,
+                membership=request.membership,
+                confirm_name=form.cleaned_data["confirm_name"],
+            )
+        except ValidationError as error:
+            form_add_errors(form, error)
+        else:
+            messages.success(request, _("The account of %(name)s is closed.") % {"name": tenant.name})
+            return redirect("console:tenant-reopen")
+    return render(
+        request,
+        "tenancy/tenant_close.html",
+        {"form": form, "grace_days": settings.ACORN_CLOSURE_GRACE_DAYS},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def tenant_reopen_view(request: TenantRequest) -> HttpResponse:
+    """Closed accounts the signed-in owner may reopen within the grace period (POST: reopen one)."""
+    form = TenantReopenForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                tenant = services.tenant_reopen(tenant_pk=form.cleaned_data["tenant_id"], actor=request.user)
+            except (PermissionDenied, ValidationError) as error:
+                messages.error(request, " ".join(getattr(error, "messages", None) or [str(error)]))
+            else:
+                request.session[SESSION_TENANT_KEY] = tenant.pk
+                messages.success(request, _("Welcome back: %(name)s is open again.") % {"name": tenant.name})
+                return redirect("console:dashboard")
+        else:
+            messages.error(request, _("Choose an account to reopen."))
+    closed = [(tenant, closure_deletes_at(tenant)) for tenant in services.tenant_list_reopenable(user=request.user)]
+    return render(request, "tenancy/tenant_reopen.html", {"closed": closed})
 
 
 @tenant_member_required()
@@ -244,6 +303,7 @@ def no_tenant_view(request: TenantRequest) -> HttpResponse:
     if getattr(request, "tenant", None) is not None:
         return redirect("console:dashboard")
     form = CompanyCreateForm(request.POST or None)
+    reopenable = services.tenant_list_reopenable(user=request.user)
     if request.method == "POST" and form.is_valid():
         tenant = services.tenant_create(
             name=form.cleaned_data["company_name"],
@@ -255,7 +315,7 @@ def no_tenant_view(request: TenantRequest) -> HttpResponse:
         )
         request.session[SESSION_TENANT_KEY] = tenant.pk
         return redirect("console:dashboard")
-    return render(request, "tenancy/tenant_create.html", {"form": form})
+    return render(request, "tenancy/tenant_create.html", {"form": form, "reopenable": reopenable})
 
 
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
