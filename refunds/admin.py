@@ -16,16 +16,36 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
-from acorn.tenancy.admin_site import TenantScopedAdmin
+from acorn.money import format_amount
+from acorn.tenancy.admin_site import TenantScopedAdmin, TenantScopedInline
 from acorn.tenancy.models import Role
-from refunds.approvals import VIA_ADMIN, approver_roles_possible, policy_update, refund_approve, refund_reject
-from refunds.models import Approval, ApprovalPolicy, ClassificationRule, Refund, RefundLine, RefundStatus, Return
+from refunds.approvals import (
+    VIA_ADMIN,
+    approval_refusal,
+    approvals_given,
+    approver_roles_possible,
+    policy_update,
+    refund_approve,
+    refund_reject,
+)
+from refunds.models import (
+    Approval,
+    ApprovalDecision,
+    ApprovalPolicy,
+    ClassificationRule,
+    Refund,
+    RefundLine,
+    RefundStatus,
+    Return,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -40,32 +60,18 @@ class _ReadOnly(TenantScopedAdmin):
         return [field.name for field in self.model._meta.fields if field.name != "tenant"]
 
 
-class RefundLineInline(admin.TabularInline):
+class RefundLineInline(TenantScopedInline):
     model = RefundLine
-    extra = 0
-    can_delete = False
+    view_permission = "refunds.view"
     fields = ("sku", "order_item_id", "quantity", "principal_amount", "tax_amount", "shipping_amount", "amount")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ApprovalInline(admin.TabularInline):
+class ApprovalInline(TenantScopedInline):
     model = Approval
-    extra = 0
-    can_delete = False
+    view_permission = "refunds.view"
     fields = ("user", "decision", "reason", "via", "created_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PendingApprovalFilter(admin.SimpleListFilter):
@@ -89,19 +95,19 @@ class RejectForm(forms.Form):
 
 @admin.register(Refund)
 class RefundAdmin(_ReadOnly):
-    """Every refund of the tenant, read-only; approve / reject console requests with the actions."""
+    """Every refund of the tenant, read-only. An approver decides on the refund's own page (Approve, or Reject
+    with a reason), or on several from the list with the actions; both call the console's services."""
 
     permissions = {"view": "refunds.view", "approve": "refunds.approve"}
+    change_form_template = "refunds/admin_refund_change_form.html"
     list_display = [
         "order_external_id",
         "store",
-        "origin",
         "status",
-        "amount",
-        "currency",
-        "reporting_amount",
-        "approvals_required",
+        "amount_shown",
+        "approvals_shown",
         "requested_by",
+        "note_shown",
         "refunded_at",
     ]
     list_filter = [PendingApprovalFilter, "status", "origin", "tag"]
@@ -109,30 +115,166 @@ class RefundAdmin(_ReadOnly):
     list_select_related = ["store", "requested_by"]
     inlines = [RefundLineInline, ApprovalInline]
     actions = ["approve_selected", "reject_selected"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("order_external_id", "store", "marketplace"),
+                    ("status", "origin"),
+                    ("amount_shown", "reporting_shown"),
+                    ("reason_text", "tag", "review_reason"),
+                    "customer_comment",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Request"),
+            {"fields": [("requested_by", "approvals_shown"), "request_note", "restock"]},
+        ),
+        (
+            gettext_lazy("Channel"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("external_id", "channel_refund_id", "feed_id"),
+                    ("reason_code", "category", "ledger_account"),
+                    ("refunded_at", "executed_at", "attempts"),
+                    "last_error",
+                    ("fx_rate", "fx_rate_date", "fx_rate_source"),
+                    ("created_at", "updated_at"),
+                ],
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "amount_shown", "reporting_shown", "approvals_shown"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        approved = Count("approvals", filter=Q(approvals__decision=ApprovalDecision.APPROVED))
+        return super().get_queryset(request).annotate(approvals_count=approved)
+
+    @admin.display(description=gettext_lazy("amount"), ordering="amount")
+    def amount_shown(self, refund: Refund) -> str:
+        return f"{format_amount(refund.amount, refund.currency)} {refund.currency}"
+
+    @admin.display(description=gettext_lazy("in the reporting currency"))
+    def reporting_shown(self, refund: Refund) -> str:
+        money = refund.reporting_money
+        return f"{format_amount(money.amount, money.currency)} {money.currency}" if money is not None else "—"
+
+    @admin.display(description=gettext_lazy("approvals"))
+    def approvals_shown(self, refund: Refund) -> str:
+        if not refund.approvals_required:
+            return "—"
+        given = getattr(refund, "approvals_count", None)
+        given = approvals_given(refund) if given is None else given
+        return _("%(given)d of %(needed)d") % {"given": given, "needed": refund.approvals_required}
+
+    @admin.display(description=gettext_lazy("note"))
+    def note_shown(self, refund: Refund) -> str:
+        note = refund.request_note or refund.reason_text
+        return Truncator(note).chars(60)
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, "approve")
 
-    def _decide(self, request: HttpRequest, queryset: QuerySet[Refund], decide: Any) -> None:
-        done, refused = 0, []
+    # --- the refund's own page: Approve / Reject -------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        mine = [
+            path(
+                "<path:object_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="refunds_refund_approve",
+            ),
+            path(
+                "<path:object_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="refunds_refund_reject",
+            ),
+        ]
+        return mine + super().get_urls()
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        refund = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if refund is not None and self.has_approve_permission(request):
+            context["approval_refusal"] = approval_refusal(refund=refund, user=_user(request))
+            context["decision_open"] = refund.status == RefundStatus.PENDING_APPROVAL
+            context["approvals_given"] = approvals_given(refund)
+            context["reject_form"] = RejectForm()
+        return super().change_view(request, object_id, form_url, context)
+
+    def _decided(self, request: HttpRequest, object_id: str) -> Refund:
+        if request.method != "POST":
+            raise PermissionDenied
+        refund = self.get_object(request, object_id)  # the tenant's own refunds only
+        if refund is None:
+            raise Http404
+        if not self.has_approve_permission(request):
+            raise PermissionDenied
+        return refund
+
+    def _back(self, refund: Refund) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse("admin:refunds_refund_change", args=[refund.pk]))
+
+    def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        refund = self._decided(request, object_id)
+        try:
+            refund = refund_approve(refund=refund, actor=_user(request), via=VIA_ADMIN)
+        except (PermissionDenied, ValidationError) as error:
+            self.message_user(request, _refusal_text(error), messages.ERROR)
+        else:
+            self.message_user(request, _approved_text(refund), messages.SUCCESS)
+        return self._back(refund)
+
+    def reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        refund = self._decided(request, object_id)
+        form = RejectForm(request.POST)
+        reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+        if not reason:
+            self.message_user(request, _("Say why the refund is rejected."), messages.ERROR)
+            return self._back(refund)
+        try:
+            refund = refund_reject(refund=refund, actor=_user(request), reason=reason, via=VIA_ADMIN)
+        except (PermissionDenied, ValidationError) as error:
+            self.message_user(request, _refusal_text(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("Refund for order %(order)s rejected; the requester is told why.")
+                % {"order": refund.order_external_id},
+                messages.SUCCESS,
+            )
+        return self._back(refund)
+
+    # --- the list's actions ----------------------------------------------------------------------------------
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Refund], decide: Any, said: Any) -> None:
         for refund in queryset.select_related("tenant").order_by("pk"):
             try:
-                decide(refund)
+                decided = decide(refund)
             except (PermissionDenied, ValidationError) as error:
-                text = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-                refused.append(f"{refund.order_external_id}: {text}")
+                self.message_user(
+                    request,
+                    _("Order %(order)s: %(reason)s")
+                    % {"order": refund.order_external_id, "reason": _refusal_text(error)},
+                    messages.ERROR,
+                )
             else:
-                done += 1
-        if done:
-            text = ngettext("%(count)d refund done.", "%(count)d refunds done.", done) % {"count": done}
-            self.message_user(request, text, messages.SUCCESS)
-        for text in refused:
-            self.message_user(request, text, messages.ERROR)
+                self.message_user(request, said(decided), messages.SUCCESS)
 
     @admin.action(description=gettext_lazy("Approve the selected refunds"), permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
         self._decide(
-            request, queryset, lambda refund: refund_approve(refund=refund, actor=_user(request), via=VIA_ADMIN)
+            request,
+            queryset,
+            lambda refund: refund_approve(refund=refund, actor=_user(request), via=VIA_ADMIN),
+            _approved_text,
         )
 
     @admin.action(description=gettext_lazy("Reject the selected refunds…"), permissions=["approve"])
@@ -145,6 +287,10 @@ class RefundAdmin(_ReadOnly):
                     request,
                     queryset,
                     lambda refund: refund_reject(refund=refund, actor=_user(request), reason=reason, via=VIA_ADMIN),
+                    lambda refund: (
+                        _("Refund for order %(order)s rejected; the requester is told why.")
+                        % {"order": refund.order_external_id}
+                    ),
                 )
                 return None
             form.add_error("reason", _("Say why the refunds are rejected."))
@@ -157,6 +303,22 @@ class RefundAdmin(_ReadOnly):
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "refunds/approval_admin_reject.html", context)
+
+
+def _refusal_text(error: PermissionDenied | ValidationError) -> str:
+    return "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+def _approved_text(refund: Refund) -> str:
+    """What an approval did: the refund approved (and sent to the channel), or one of several approvals."""
+    if refund.status == RefundStatus.PENDING_APPROVAL:
+        given = Approval.objects.filter(refund=refund, decision=ApprovalDecision.APPROVED).count()
+        return _(
+            "Approval recorded for order %(order)s: %(given)d of %(needed)d; another person must approve it too."
+        ) % {"order": refund.order_external_id, "given": given, "needed": refund.approvals_required}
+    return _("Refund for order %(order)s approved; it is sent to the channel now.") % {
+        "order": refund.order_external_id
+    }
 
 
 @admin.register(Return)

@@ -24,6 +24,7 @@ from acorn.money import (
     RATE_MAX_DIGITS,
     Money,
     amount_field,
+    format_amount,
     validate_currency_code,
 )
 from acorn.tenancy.models import TenantScopedModel
@@ -241,7 +242,7 @@ class Refund(TenantScopedModel, RefundComponents, Reviewed):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_external_id} {self.amount} {self.currency}"
+        return f"{self.order_external_id} {format_amount(self.amount, self.currency)} {self.currency}"
 
     @property
     def money(self) -> Money:

@@ -96,3 +96,27 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
         raise Http404
+
+
+class TenantScopedInline(admin.TabularInline):
+    """Read-only rows shown inside a TenantScopedAdmin page (the parent's queryset already limits them to the
+    tenant): visible to the roles whose `view_permission` the role table grants, never added, changed or
+    deleted here."""
+
+    view_permission = ""
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        return bool(self.view_permission) and has_permission(_membership(request), self.view_permission)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

@@ -68,14 +68,15 @@ def test_approve_action_needs_two_different_people_and_never_the_requester(
     assert client_for(people["operator"]).get(reverse(CHANGELIST)).status_code in (302, 403)
     finance = client_for(people["finance"])
     response = _act(finance, "approve_selected", [pending])
-    assert "1 refund done" in response.content.decode()
+    assert "1 of 2; another person must approve it too" in response.content.decode()
     # the same person again: refused with the reason, nothing recorded
     response = _act(finance, "approve_selected", [pending])
     assert "someone else" in response.content.decode()
     with tenant_scope(tenant):
         assert Approval.objects.filter(refund=pending).count() == 1
         assert Refund.objects.get(pk=pending.pk).status == RefundStatus.PENDING_APPROVAL
-    _act(client_for(people["admin"]), "approve_selected", [pending])
+    response = _act(client_for(people["admin"]), "approve_selected", [pending])
+    assert f"Refund for order {pending.order_external_id} approved" in response.content.decode()
     with tenant_scope(tenant):
         refund = Refund.objects.get(pk=pending.pk)
         assert refund.status == RefundStatus.APPROVED
@@ -93,7 +94,8 @@ def test_reject_action_asks_for_a_reason(
     assert "Say why" in empty.content.decode()
     with tenant_scope(tenant):
         assert Refund.objects.get(pk=pending.pk).status == RefundStatus.PENDING_APPROVAL
-    _act(client, "reject_selected", [pending], apply="1", reason="Buyer kept it")
+    done = _act(client, "reject_selected", [pending], apply="1", reason="Buyer kept it")
+    assert f"Refund for order {pending.order_external_id} rejected" in done.content.decode()
     with tenant_scope(tenant):
         assert Refund.objects.get(pk=pending.pk).status == RefundStatus.REJECTED
         assert Approval.objects.get(refund=pending).reason == "Buyer kept it"
@@ -126,6 +128,74 @@ def test_another_tenants_staff_cannot_see_or_act_on_the_refund(
     _act(stranger, "reject_selected", [pending], apply="1", reason="mine now")
     with tenant_scope(tenant):
         assert Refund.objects.get(pk=pending.pk).status == RefundStatus.PENDING_APPROVAL
+        assert not Approval.objects.filter(refund=pending).exists()
+
+
+def _page(refund: Refund) -> str:
+    return reverse("admin:refunds_refund_change", args=[refund.pk])
+
+
+def test_the_refund_page_shows_the_request_and_approves_with_the_console_rules(
+    tenant: Tenant, pending: Refund, people: dict[str, Membership], client_for: Callable[[Membership], Client]
+) -> None:
+    finance, admin_ = client_for(people["finance"]), client_for(people["admin"])
+    # the list says how far the approvals are and what the requester wrote
+    listing = finance.get(reverse(CHANGELIST)).content.decode()
+    assert "0 of 2" in listing and "broken" in listing
+    # the page shows the lines, the history and the buttons
+    page = finance.get(_page(pending)).content.decode()
+    assert "SKU-B" in page and "Approvals: 0 of 2." in page
+    assert reverse("admin:refunds_refund_approve", args=[pending.pk]) in page
+    assert 'name="reason"' in page
+    # a GET decides nothing
+    assert finance.get(reverse("admin:refunds_refund_approve", args=[pending.pk])).status_code == 403
+    # when: finance approves on the page
+    answer = finance.post(reverse("admin:refunds_refund_approve", args=[pending.pk]), follow=True).content.decode()
+    assert "Approval recorded for order" in answer and "1 of 2" in answer
+    # then: the same person is told why they cannot decide again, and no button is offered
+    again = finance.get(_page(pending)).content.decode()
+    assert "someone else" in again and reverse("admin:refunds_refund_approve", args=[pending.pk]) not in again
+    refused = finance.post(reverse("admin:refunds_refund_approve", args=[pending.pk]), follow=True).content.decode()
+    assert "someone else" in refused
+    with tenant_scope(tenant):
+        assert Approval.objects.filter(refund=pending).count() == 1
+    # and a second person completes it
+    done = admin_.post(reverse("admin:refunds_refund_approve", args=[pending.pk]), follow=True).content.decode()
+    assert "approved; it is sent to the channel now" in done
+    with tenant_scope(tenant):
+        refund = Refund.objects.get(pk=pending.pk)
+        assert refund.status == RefundStatus.APPROVED
+        assert list(Approval.objects.filter(refund=refund).values_list("via", flat=True)) == ["admin", "admin"]
+
+
+def test_the_refund_page_rejects_with_a_reason_only(
+    tenant: Tenant, pending: Refund, people: dict[str, Membership], client_for: Callable[[Membership], Client]
+) -> None:
+    owner = client_for(people["owner"])
+    url = reverse("admin:refunds_refund_reject", args=[pending.pk])
+    assert "Say why" in owner.post(url, {"reason": "  "}, follow=True).content.decode()
+    with tenant_scope(tenant):
+        assert Refund.objects.get(pk=pending.pk).status == RefundStatus.PENDING_APPROVAL
+    answer = owner.post(url, {"reason": "Buyer kept it"}, follow=True).content.decode()
+    assert "rejected; the requester is told why" in answer
+    with tenant_scope(tenant):
+        assert Refund.objects.get(pk=pending.pk).status == RefundStatus.REJECTED
+        assert Approval.objects.get(refund=pending).reason == "Buyer kept it"
+    # a decided refund offers no buttons any more
+    assert url not in owner.get(_page(pending)).content.decode()
+
+
+def test_the_refund_page_buttons_refuse_another_tenants_staff(
+    pending: Refund,
+    other_tenant: Tenant,
+    make_member: Callable[..., Membership],
+    client_for: Callable[[Membership], Client],
+    tenant: Tenant,
+) -> None:
+    stranger = client_for(make_member(other_tenant, Role.OWNER, "boss@beta.example"))
+    assert stranger.post(reverse("admin:refunds_refund_approve", args=[pending.pk])).status_code == 404
+    assert stranger.post(reverse("admin:refunds_refund_reject", args=[pending.pk]), {"reason": "x"}).status_code == 404
+    with tenant_scope(tenant):
         assert not Approval.objects.filter(refund=pending).exists()
 
 
