@@ -77,3 +77,13 @@ def quarantined_record_list(*, store: Store) -> QuerySet[QuarantinedRecord]:
 def webhook_event_list(*, store: Store) -> QuerySet[WebhookEvent]:
     """The store's webhook deliveries, newest first."""
     return WebhookEvent.objects.filter(store=store).order_by("-received_at", "-pk")
+
+
+def stores_failing_count(*, tenant: Tenant) -> int:
+    """Stores a person must look at: authorisation interrupted, or a sync failing run after run."""
+    failing = SyncCursor.objects.filter(store__tenant=tenant, consecutive_failures__gt=0).values("store_id")
+    return (
+        Store.objects.filter(tenant=tenant)
+        .filter(Q(status=StoreStatus.AUTH_INTERRUPTED) | Q(status=StoreStatus.ACTIVE, pk__in=failing))
+        .count()
+    )

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -187,3 +187,15 @@ def order_money(*, order: Order, lines: list[OrderLine] | None = None) -> OrderM
         adjustments_total=adjustments_total,
         itemised=lines_total + adjustments_total,
     )
+
+
+def orders_with_stock_problem_counts(*, tenant: Tenant) -> dict[str, int]:
+    """Open orders per stock problem (unmapped, backordered), for the dashboard (one indexed count)."""
+    rows = (
+        Order.objects.filter(tenant=tenant)
+        .exclude(stock_problem="")
+        .values_list("stock_problem")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return dict(rows)

@@ -27,6 +27,7 @@ from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
 from channels.selectors import store_list
 from finance.profit.forms import ProfitFilterForm
+from finance.profit.glance import change_percent, trend_chart
 from finance.profit.models import COMPONENTS
 from finance.profit.pnl import order_pnl
 from finance.profit.selectors import (
@@ -102,13 +103,6 @@ def _form(request: TenantRequest) -> ProfitFilterForm:
     )
 
 
-def _change(current: Decimal, previous: Decimal) -> Decimal | None:
-    """The change in percent against the previous period (1 place), None when there was nothing before."""
-    if not previous:
-        return None
-    return (Decimal(100) * (current - previous) / abs(previous)).quantize(Decimal("0.1"))
-
-
 def _statement(totals: Totals, previous: Totals) -> list[dict[str, Any]]:
     rows = []
     for key, label in STATEMENT:
@@ -118,14 +112,8 @@ def _statement(totals: Totals, previous: Totals) -> list[dict[str, Any]]:
     return rows
 
 
-def _chart(period: Period, trend: list[dict[str, Any]], currency: str) -> dict[str, Any]:
-    return {
-        "labels": [row["day"].isoformat() for row in trend],
-        "revenue": [str(quantize_amount(row["revenue"], currency)) for row in trend],
-        "net": [str(quantize_amount(row["net"], currency)) for row in trend],
-        "revenue_label": _("Revenue"),
-        "net_label": _("Net profit"),
-    }
+def _chart(trend: list[dict[str, Any]], currency: str) -> dict[str, Any]:
+    return {**trend_chart(trend, currency), "revenue_label": _("Revenue"), "net_label": _("Net profit")}
 
 
 @tenant_member_required("profit.view")
@@ -153,9 +141,9 @@ def profit_view(request: TenantRequest) -> HttpResponse:
             "totals": totals,
             "previous": previous,
             "statement": _statement(totals, previous),
-            "net_change": _change(Decimal(totals["net"]), Decimal(previous["net"])),
+            "net_change": change_percent(Decimal(totals["net"]), Decimal(previous["net"])),
             "page": page,
-            "chart": _chart(period, profit_trend(tenant=request.tenant, period=period), currency),
+            "chart": _chart(profit_trend(tenant=request.tenant, period=period), currency),
             "currency": currency,
             "can_export": has_permission(request.membership, "profit.export"),
             "has_any": bool(totals["facts"]) or bool(previous["facts"]),
