@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "plan.view": frozenset({OWNER, ADMIN, FINANCE}),
     "plan.change": frozenset({OWNER}),
     "audit.view": frozenset({OWNER, ADMIN}),
+    # A zip of everything ACORN holds for the company (buyers' personal data included): owners only.
+    "tenant.data_export": frozenset({OWNER}),
     # Stores and sync
     "stores.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
     "stores.manage": frozenset({OWNER, ADMIN}),
