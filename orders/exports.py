@@ -10,8 +10,6 @@ CSV and as numbers with the currency beside them in XLSX; never floats in betwee
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, fields
-from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
@@ -21,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from acorn import spreadsheets
+from acorn.exports.params import filters_from_params
 from acorn.exports.registry import ExportKind, TableExport
 from acorn.money import quantize_amount
 from acorn.spreadsheets import csv_lines
@@ -208,30 +207,9 @@ def xlsx_file(orders: QuerySet[Order]) -> IO[bytes]:
 
 # --- the same export as a job (acorn.exports), for more orders than a person should wait for -------------------
 
-_DATE_FILTERS = ("date_from", "date_to")
-
-
-def order_filters_params(filters: OrderFilters) -> dict[str, Any]:
-    """The filters as JSON for an export job (dates as ISO days)."""
-    params = asdict(filters)
-    for name in _DATE_FILTERS:
-        if params[name] is not None:
-            params[name] = params[name].isoformat()
-    return params
-
-
-def order_filters_from_params(params: Mapping[str, Any]) -> OrderFilters:
-    """The filters an export job was asked with (unknown keys ignored, so an older job still runs)."""
-    known = {field.name for field in fields(OrderFilters)}
-    values = {name: value for name, value in params.items() if name in known}
-    for name in _DATE_FILTERS:
-        if values.get(name):
-            values[name] = date.fromisoformat(values[name])
-    return OrderFilters(**values)
-
 
 def _job_orders(tenant: Tenant, params: Mapping[str, Any]) -> QuerySet[Order]:
-    return order_list(tenant=tenant, filters=order_filters_from_params(params))
+    return order_list(tenant=tenant, filters=filters_from_params(OrderFilters, params))
 
 
 ORDERS_EXPORT = ExportKind(

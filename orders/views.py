@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.selectors import audit_events_for
 from acorn.exports.selectors import export_exceeds_inline_limit
-from acorn.exports.services import export_inline_limit, export_job_request
+from acorn.exports.services import export_inline_limit
+from acorn.exports.views import export_queued_if_large
 from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
@@ -75,16 +76,11 @@ def order_export_view(request: TenantRequest, fmt: str) -> HttpResponseBase:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    if export_exceeds_inline_limit(orders, limit=export_inline_limit()):
-        job = export_job_request(
-            tenant=request.tenant,
-            membership=request.membership,
-            kind=exports.ORDERS_EXPORT.key,
-            file_format=fmt,
-            params=exports.order_filters_params(filters),
-            language=translation.get_language() or "",
-        )
-        return redirect("exports:export-detail", job_pk=job.pk)
+    queued = export_queued_if_large(
+        request, records=orders, kind=exports.ORDERS_EXPORT.key, file_format=fmt, filters=filters
+    )
+    if queued is not None:
+        return queued
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         response = StreamingHttpResponse(

@@ -22,3 +22,8 @@ class RefundsConfig(AppConfig):
         from refunds.store_data import REFUNDS_STORE_DATA
 
         register_store_data(REFUNDS_STORE_DATA)
+
+        from acorn.exports.registry import register_export_kind
+        from refunds.exports import REFUNDS_EXPORT
+
+        register_export_kind(REFUNDS_EXPORT)

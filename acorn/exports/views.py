@@ -3,9 +3,12 @@ and the owner's request for all of the company's data. Views parse, call one ser
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -14,9 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from acorn.exports.forms import TenantDataExportForm
 from acorn.exports.models import ExportJob
+from acorn.exports.params import filters_to_params
 from acorn.exports.registry import export_kind
-from acorn.exports.selectors import export_job_get_or_404, export_job_list
-from acorn.exports.services import CONTENT_TYPES, export_job_request, export_job_retry
+from acorn.exports.selectors import export_exceeds_inline_limit, export_job_get_or_404, export_job_list
+from acorn.exports.services import CONTENT_TYPES, export_inline_limit, export_job_request, export_job_retry
 from acorn.exports.tenant_data import TENANT_DATA_KIND
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
@@ -90,3 +94,21 @@ def tenant_data_request_view(request: TenantRequest) -> HttpResponse:
         )
         return redirect("exports:export-detail", job_pk=job.pk)
     return render(request, "exports/tenant_data_request.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def export_queued_if_large(
+    request: TenantRequest, *, records: QuerySet[Any], kind: str, file_format: str, filters: Any
+) -> HttpResponse | None:
+    """For a list's export view: when more than ACORN_EXPORT_INLINE_ROWS records match, queue the export as a
+    job with these filters (a dataclass) and answer with the way to its page; else None (write it now)."""
+    if not export_exceeds_inline_limit(records, limit=export_inline_limit()):
+        return None
+    job = export_job_request(
+        tenant=request.tenant,
+        membership=request.membership,
+        kind=kind,
+        file_format=file_format,
+        params=filters_to_params(filters),
+        language=translation.get_language() or "",
+    )
+    return redirect("exports:export-detail", job_pk=job.pk)

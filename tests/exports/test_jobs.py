@@ -29,6 +29,7 @@ from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
 from tests.conftest import EnqueuedTasks
 from tests.factories import StoreFactory
+from tests.refunds.test_console import make_refund
 
 pytestmark = pytest.mark.django_db
 
@@ -328,3 +329,27 @@ def test_the_exports_list_pages(owner_client: Client, tenant: Tenant, owner: Mem
     first = owner_client.get(reverse("exports:export-list")).content.decode()
     assert "1 / 2" in first
     assert owner_client.get(reverse("exports:export-list"), {"page": 2}).status_code == 200
+
+
+def test_a_large_refund_export_runs_on_the_same_jobs(
+    owner_client: Client, tenant: Tenant, enqueued: EnqueuedTasks, settings: Any, committed: Callable[..., Any]
+) -> None:
+    # given: three refunds (one with two lines and a buyer's formula), a threshold of two
+    settings.ACORN_EXPORT_INLINE_ROWS = 2
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        make_refund(store, 1, customer_comment=HYPERLINK, lines=[("SKU-1", 1), ("SKU-2", 1)])
+        make_refund(store, 2)
+        make_refund(store, 3)
+
+    # when: filtered by status, the job follows the filters
+    response = committed(owner_client.get, "/app/refunds/export.csv", {"status": "succeeded"})
+    job = _job(tenant)
+    assert response.status_code == 302 and (job.kind, job.params["status"]) == ("refunds", "succeeded")
+    _run(enqueued)
+
+    # then: one row per refund line, the comment neutralised
+    job = _job(tenant)
+    assert (job.status, job.progress_done, job.row_count) == ("done", 3, 4)
+    text = _content(job).decode("utf-8")
+    assert "'" + HYPERLINK.replace('"', '""') in text and '"' + HYPERLINK.replace('"', '""') not in text
