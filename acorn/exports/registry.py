@@ -26,7 +26,7 @@ Progress = Callable[[int], None]  # called with the number of records written si
 class TableExport:
     """A list export: header, records (each a sequence of rows), and the XLSX sheet's title and formats."""
 
-    header: Callable[[], Sequence[Any]]
+    header: Callable[[Tenant, Params], Sequence[Any]]
     records: Callable[[Tenant, Params], Iterator[Sequence[Sequence[Any]]]]
     sheet_title: Callable[[], str]
     number_format: str | Callable[[Sequence[Any]], str | None] | None = None

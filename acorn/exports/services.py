@@ -149,10 +149,13 @@ def _write_table(table: TableExport, job: ExportJob, tenant: Tenant, progress: _
     rows: Iterator[Sequence[Any]] = _table_rows(table, tenant, job.params, progress)
     if job.file_format == ExportJob.Format.XLSX:
         return spreadsheets.xlsx_file(
-            sheet_title=table.sheet_title(), header=table.header(), rows=rows, number_format=table.number_format
+            sheet_title=table.sheet_title(),
+            header=table.header(tenant, job.params),
+            rows=rows,
+            number_format=table.number_format,
         )
     handle = tempfile.TemporaryFile()  # noqa: SIM115 -- returned open, closed by the caller
-    for line in spreadsheets.csv_lines(table.header(), rows):
+    for line in spreadsheets.csv_lines(table.header(tenant, job.params), rows):
         handle.write(line.encode("utf-8"))
     handle.seek(0)
     return handle

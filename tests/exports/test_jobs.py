@@ -25,10 +25,14 @@ from acorn.exports.services import export_job_run, exports_expire
 from acorn.notifications.models import Notification
 from acorn.tenancy.models import Membership, Role, Tenant
 from acorn.tenancy.scoping import tenant_scope
+from inventory import services as inventory_services
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
 from tests.conftest import EnqueuedTasks
 from tests.factories import StoreFactory
+from tests.finance import console_data as finance_data
+from tests.inventory.test_mappings import EXPORT_URL as MAPPING_EXPORT_URL
+from tests.inventory.test_mappings import _catalogue
 from tests.refunds.test_console import make_refund
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +184,7 @@ def test_kind() -> Iterator[dict[str, Any]]:
             formats=("csv",),
             filename_stem="test-rows",
             count=lambda tenant, params: state["records"],
-            table=TableExport(header=lambda: ["n", "text"], records=records, sheet_title=lambda: "Rows"),
+            table=TableExport(header=lambda tenant, params: ["n", "text"], records=records, sheet_title=lambda: "Rows"),
         )
     )
     yield state
@@ -353,3 +357,80 @@ def test_a_large_refund_export_runs_on_the_same_jobs(
     assert (job.status, job.progress_done, job.row_count) == ("done", 3, 4)
     text = _content(job).decode("utf-8")
     assert "'" + HYPERLINK.replace('"', '""') in text and '"' + HYPERLINK.replace('"', '""') not in text
+
+
+def test_a_large_mapping_export_runs_on_the_same_jobs(
+    owner_client: Client, tenant: Tenant, enqueued: EnqueuedTasks, settings: Any, committed: Callable[..., Any]
+) -> None:
+    # given: three mappings in one store and one in another, a threshold of two
+    settings.ACORN_EXPORT_INLINE_ROWS = 2
+    store, mug, lid = _catalogue(tenant)
+    with tenant_scope(tenant):
+        other_store = StoreFactory(tenant=tenant, name="Shopify EU")
+        for sku in (HYPERLINK, "MUG-A", "MUG-B"):
+            inventory_services.mapping_create(store=store, product=mug, channel_sku=sku)
+        inventory_services.mapping_create(store=other_store, product=lid, channel_sku="LID-EU")
+
+    # when: the mappings of the first store are exported
+    response = committed(owner_client.get, MAPPING_EXPORT_URL, {"store": store.pk})
+    job = _job(tenant)
+    assert response.status_code == 302 and job.params == {"query": "", "store_id": store.pk}
+    _run(enqueued)
+
+    # then: that store's mappings, in the file the import reads back
+    rows = list(csv.DictReader(io.StringIO(_content(_job(tenant)).decode("utf-8").removeprefix("\ufeff"))))
+    assert sorted(row["channel_sku"] for row in rows) == sorted(["'" + HYPERLINK, "MUG-A", "MUG-B"])
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_large_statement_line_export_runs_on_the_same_jobs(
+    owner_client: Client,
+    tenant: Tenant,
+    enqueued: EnqueuedTasks,
+    settings: Any,
+    committed: Callable[..., Any],
+    file_format: str,
+) -> None:
+    # given: a statement whose unknown fee is named like a formula, and a threshold below its lines
+    settings.ACORN_EXPORT_INLINE_ROWS = 2
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant, name="Amazon NA")
+        finance_data.make_order(store, "111-1", "25.00", shipping="4.99")
+        settlement = finance_data.import_statement(
+            store, lines=finance_data.statement_lines(unknown_description=HYPERLINK)
+        )
+
+    # when
+    response = committed(owner_client.get, reverse("finance:settlement-export", args=[settlement.pk, file_format]))
+    job = _job(tenant)
+    assert response.status_code == 302 and job.params == {"settlement_id": settlement.pk}
+    _run(enqueued)
+
+    # then: every line, the description neutralised, amounts as numbers
+    job = _job(tenant)
+    assert (job.status, job.row_count, job.progress_total) == ("done", settlement.line_count, settlement.line_count)
+    if file_format == "csv":
+        rows = list(csv.DictReader(io.StringIO(_content(job).decode("utf-8").removeprefix("\ufeff"))))
+        assert rows[-1]["Description"] == "'" + HYPERLINK and rows[-1]["Amount"] == "-0.30"
+    else:
+        sheet = load_workbook(io.BytesIO(_content(job))).worksheets[0]
+        last = list(sheet.iter_rows())[-1]
+        assert any(cell.value == HYPERLINK and cell.data_type == "s" for cell in last)
+        assert last[-1].data_type == "n"
+
+
+def test_a_large_not_yet_settled_export_runs_on_the_same_jobs(
+    owner_client: Client, tenant: Tenant, enqueued: EnqueuedTasks, settings: Any, committed: Callable[..., Any]
+) -> None:
+    settings.ACORN_EXPORT_INLINE_ROWS = 1
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant, name="Amazon NA")
+        for external_id in ("222-OLD", "223-OLD"):
+            finance_data.make_order(store, external_id, "40.00", days_ago=45)
+        finance_data.make_order(store, "333-NEW", "40.00", days_ago=10)  # too recent to expect a settlement
+        finance_data.import_statement(store)  # the store has statements: its old unpaid orders are expected
+    response = committed(owner_client.get, reverse("finance:not-yet-settled-export"), {"store": store.pk})
+    assert response.status_code == 302
+    _run(enqueued)
+    lines = _content(_job(tenant)).decode("utf-8").removeprefix("\ufeff").strip().splitlines()
+    assert lines[0].startswith("Order id,Store") and sorted(line[:7] for line in lines[1:]) == ["222-OLD", "223-OLD"]
