@@ -27,7 +27,7 @@ from acorn.audit.services import audit_record
 from acorn.exports.models import ExportJob
 from acorn.exports.registry import ExportKind, Params, TableExport, export_kind
 from acorn.notifications.services import notify_member
-from acorn.tasks import enqueue_on_commit
+from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy.models import Membership, Tenant
 from acorn.tenancy.permissions import ensure_permission
 from acorn.tenancy.scoping import dangerously_unscoped
@@ -307,3 +307,24 @@ def exports_expire(*, now: Any = None) -> int:
                 job.save(update_fields=["document", "status"])
                 expired += 1
     return expired
+
+
+# A queued job no worker has started after this long lost its message (the embedded broker drops a message
+# whose worker is killed): the hourly housekeeping sends it again.
+LOST_AFTER = timedelta(minutes=15)
+
+
+def exports_requeue_lost(*, now: Any = None) -> int:
+    """Send again the task of every job still queued after LOST_AFTER or running but abandoned (beat, hourly).
+    Returns how many were sent. A job that is running or done meanwhile is left alone by the run itself."""
+    now = now or timezone.now()
+    with dangerously_unscoped():  # housekeeping across tenants: each task names its job's tenant
+        lost = list(
+            ExportJob.objects.filter(
+                Q(status=ExportJob.Status.QUEUED, created_at__lt=now - LOST_AFTER)
+                | Q(status=ExportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+            ).values_list("tenant_id", "pk")[:1000]
+        )
+    for tenant_id, pk in lost:
+        enqueue_now("exports.run_export_job", tenant_id=tenant_id, job_id=pk)
+    return len(lost)

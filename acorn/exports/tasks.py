@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from acorn.exports.models import ExportJob
-from acorn.exports.services import export_job_run, exports_expire
+from acorn.exports.services import export_job_run, exports_expire, exports_requeue_lost
 from acorn.tenancy.tasks import TenantTask
 
 
@@ -28,5 +28,7 @@ def run_export_job_task(self: TenantTask, *, tenant_id: int, job_id: int) -> str
 
 @shared_task(name="exports.expire_exports", acks_late=True)
 def expire_exports_task() -> int:
-    """Remove the files of exports past their expiry. Safe to run twice."""
+    """Remove the files of exports past their expiry, and send again the jobs whose task was lost. Returns how
+    many expired. Safe to run twice."""
+    exports_requeue_lost()
     return exports_expire()

@@ -283,7 +283,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.expire_pending_stores",
         "schedule": 600.0,
     },
-    # Export files past their expiry (ACORN_EXPORT_KEEP_DAYS) removed from the storage, hourly.
+    # Export files past their expiry (ACORN_EXPORT_KEEP_DAYS) removed from the storage, and export jobs whose
+    # task was lost sent again, hourly.
     "expire-exports": {
         "task": "exports.expire_exports",
         "schedule": crontab(minute=35),

@@ -434,3 +434,39 @@ def test_a_large_not_yet_settled_export_runs_on_the_same_jobs(
     _run(enqueued)
     lines = _content(_job(tenant)).decode("utf-8").removeprefix("\ufeff").strip().splitlines()
     assert lines[0].startswith("Order id,Store") and sorted(line[:7] for line in lines[1:]) == ["222-OLD", "223-OLD"]
+
+
+def test_the_export_task_goes_to_the_exports_queue_which_every_worker_consumes() -> None:
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    from acorn.celery import app
+
+    app.loader.import_default_modules()
+    assert app.amqp.router.route({}, "exports.run_export_job")["queue"].name == "exports"
+    for name in ("Procfile", "Procfile.dev", "docker-compose.yml"):
+        text = (Path(django_settings.BASE_DIR) / name).read_text()
+        workers = [line for line in text.splitlines() if "celery -A acorn worker" in line]
+        assert workers and all("exports" in line.split("--queues=")[1].split()[0].split(",") for line in workers)
+
+
+def test_a_job_whose_task_was_lost_is_sent_again(
+    tenant: Tenant, owner: Membership, test_kind: dict[str, Any], enqueued: EnqueuedTasks
+) -> None:
+    # given: a job queued 20 minutes ago whose message never reached a worker, and a fresh one
+    job = _request(tenant, owner)
+    enqueued.clear()
+    with tenant_scope(tenant):
+        ExportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=20))
+
+    # when: the hourly housekeeping runs, with nothing in scope
+    assert export_services.exports_requeue_lost() == 1
+
+    # then: its task is sent again, and runs it
+    assert [(task.name, kwargs) for task, kwargs in enqueued] == [
+        ("exports.run_export_job", {"tenant_id": tenant.pk, "job_id": job.pk})
+    ]
+    enqueued.run_all()
+    assert _job(tenant).status == "done"
+    assert export_services.exports_requeue_lost() == 0
