@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from acorn.exports.registry import UnknownExportKind, export_kind
 from acorn.tenancy.models import TenantScopedModel
 
 
@@ -71,8 +72,6 @@ class ExportJob(TenantScopedModel):
     @property
     def kind_label(self) -> str:
         """The kind's name for people (the key itself if no app registers that kind any more)."""
-        from acorn.exports.registry import UnknownExportKind, export_kind
-
         try:
             return str(export_kind(self.kind).label)
         except UnknownExportKind:
