@@ -470,3 +470,14 @@ def test_a_job_whose_task_was_lost_is_sent_again(
     enqueued.run_all()
     assert _job(tenant).status == "done"
     assert export_services.exports_requeue_lost() == 0
+
+
+def test_the_exports_pages_speak_chinese(owner_client: Client, tenant: Tenant, owner: Membership) -> None:
+    with tenant_scope(tenant):
+        job = ExportJob.objects.create(tenant=tenant, kind="orders", file_format="csv", requested_by=owner.user)
+    owner_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/app/"})
+    listing = owner_client.get(reverse("exports:export-list")).content.decode()
+    assert "最近的导出" in listing and "还没有导出" not in listing
+    detail = owner_client.get(reverse("exports:export-detail", args=[job.pk])).content.decode()
+    assert "正在等待后台任务开始导出" in detail
+    assert "公司数据" in owner_client.get(reverse("tenancy:company")).content.decode()

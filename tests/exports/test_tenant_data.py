@@ -174,3 +174,42 @@ def test_only_owners_may_ask_and_must_confirm(
     assert response["Location"] == reverse("exports:export-detail", args=[job.pk])
     # the admin does not see the owner's copy of everything
     assert admin.get(reverse("exports:export-detail", args=[job.pk])).status_code == 404
+
+
+# Columns of tenant-owned models named like a secret that are not one, each with why.
+KEY_LIKE_BUT_NOT_SECRET = {
+    "sales_channels.SyncCursor.page_token": "the vendor's paging cursor of a sync in progress, useless alone",
+    "inventory.StockPush.key": "an idempotency key of a stock push",
+    "orders.OrderAdjustment.key": "which adjustment of the order this is",
+    "orders.FulfillmentRequest.key": "the idempotency key sent to the warehouse",
+    "refunds.ClassificationRule.keywords": "words a refund rule looks for",
+    "refunds.Refund.dedupe_key": "how two reports of one refund are recognised",
+    "refunds.Refund.idempotency_key": "the idempotency key sent to the channel",
+    "refunds.RefundRateAlert.scope_key": "which scope an alert is for",
+    "finance.Account.key": "the ledger role of a default account",
+    "finance.ProfitFact.key": "which sale, refund or cost a fact comes from",
+    "finance.OtherCost.source_key": "which upload row a cost comes from",
+}
+SECRET_WORDS = ("secret", "token", "password", "key", "credential")
+
+
+def test_every_secret_looking_column_is_left_out_or_known_harmless() -> None:
+    # A new column named like a secret fails here until it is encrypted, redacted, or explained above.
+    undecided = []
+    for model in tenant_data.tenant_owned_models():
+        hidden = tenant_data.secret_columns(model)
+        for field in model._meta.concrete_fields:
+            name = f"{model._meta.label}.{field.name}"
+            if field.is_relation or not any(word in field.name for word in SECRET_WORDS):
+                continue
+            if field.attname not in hidden and name not in KEY_LIKE_BUT_NOT_SECRET:
+                undecided.append(name)
+    assert undecided == []
+    # and every redacted column still exists (a renamed field would otherwise be exported again)
+    for label, columns in tenant_data.REDACTED_COLUMNS.items():
+        model = apps.get_model(label)
+        assert columns <= {field.attname for field in model._meta.concrete_fields}, label
+    assert set(tenant_data.EXCLUDED_MODELS) <= {m._meta.label for m in tenant_data.tenant_owned_models()}
+    for name in KEY_LIKE_BUT_NOT_SECRET:  # no stale entry that would let a new field of the same name through
+        label, field_name = name.rsplit(".", 1)
+        assert any(field.name == field_name for field in apps.get_model(label)._meta.concrete_fields), name
