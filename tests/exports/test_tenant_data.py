@@ -26,9 +26,17 @@ from channels.models import StoreCredential
 from orders.models import FulfillmentTarget
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
+from tests.conftest import EnqueuedTasks
 from tests.factories import InvitationFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_broker(enqueued: EnqueuedTasks) -> EnqueuedTasks:
+    """Tasks queued by the code under test are recorded, never sent to the test broker."""
+    return enqueued
+
 
 SECRET_REFRESH = "Atzr|REFRESH-TOKEN-SECRET-0001"
 SECRET_SIGNING = "warehouse-signing-secret-0002"
