@@ -26,18 +26,24 @@ def test_a_worker_on_the_exports_queue_writes_the_job(tenant: Tenant, owner: Mem
         order_upsert_page(store=StoreFactory(tenant=tenant), orders=[make_order(n) for n in range(1, 4)])
     app.control.purge()
 
-    # when: a worker that consumes only the exports queue is running
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["exports"]):
-        with tenant_scope(tenant), transaction.atomic():
-            job = export_job_request(
-                tenant=tenant, membership=owner, kind="orders", file_format="csv", params={}, language="en"
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with dangerously_unscoped():
-                if ExportJob.objects.get(pk=job.pk).finished:
-                    break
-            time.sleep(0.2)
+    # when: a worker that consumes only the exports queue is running. Selecting its queues changes the app's
+    # queue set for the whole process (Celery's Queues.select); it is put back so later workers consume all.
+    queues = app.amqp.queues
+    consume_from = queues._consume_from
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["exports"]):
+            with tenant_scope(tenant), transaction.atomic():
+                job = export_job_request(
+                    tenant=tenant, membership=owner, kind="orders", file_format="csv", params={}, language="en"
+                )
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with dangerously_unscoped():
+                    if ExportJob.objects.get(pk=job.pk).finished:
+                        break
+                time.sleep(0.2)
+    finally:
+        queues._consume_from = consume_from
 
     # then: the message went through the broker to the exports queue and the file was written
     with tenant_scope(tenant):
