@@ -26,6 +26,7 @@ urlpatterns = [
     path("app/refunds/", include("refunds.urls")),
     path("app/finance/", include("finance.urls")),
     path("app/notifications/", include("acorn.notifications.urls")),
+    path("app/exports/", include("acorn.exports.urls")),
     path("", include(tenancy_patterns)),
     path("admin/", admin.site.urls),
     # Vendor webhooks: no session, no CSRF; every delivery is verified by its signature.

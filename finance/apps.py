@@ -7,10 +7,12 @@ class FinanceConfig(AppConfig):
     verbose_name = _("Finance")
 
     def ready(self) -> None:
+        from acorn.exports.registry import register_export_kind
         from channels.services_lifecycle import register_store_data
         from channels.sync import register_sync_job
         from finance.profit import triggers as profit_triggers
         from finance.profit.views import order_profit_section
+        from finance.settlements import exports as settlement_exports
         from finance.settlements import shopify as shopify_statements
         from finance.settlements import woocommerce as woocommerce_statements
         from finance.settlements.amazon import AMAZON_SETTLEMENTS
@@ -38,3 +40,7 @@ class FinanceConfig(AppConfig):
         from finance import retention
 
         retention.register()
+
+        # Large statement-line and not-yet-settled exports are written by a worker (acorn.exports).
+        register_export_kind(settlement_exports.SETTLEMENT_LINES_EXPORT)
+        register_export_kind(settlement_exports.NOT_YET_SETTLED_EXPORT)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.exports.views import export_queued_if_large
 from acorn.forms import form_add_errors
 from acorn.money import Money
 from acorn.pagination import keyset_paginate
@@ -319,6 +320,24 @@ def settlement_detail_view(request: TenantRequest, settlement_pk: int) -> HttpRe
 def settlement_export_view(request: TenantRequest, settlement_pk: int, fmt: str) -> HttpResponseBase:
     """The statement's lines as they were imported: CSV streamed at any size, XLSX up to a cap."""
     settlement = settlement_get_or_404(tenant=request.tenant, pk=settlement_pk)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    if fmt == "xlsx" and settlement.line_count > exports.XLSX_MAX_LINES:
+        return HttpResponse(
+            _("This statement has more than %(max)d lines: export CSV, which has no limit.")
+            % {"max": exports.XLSX_MAX_LINES},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    queued = export_queued_if_large(
+        request,
+        records=settlement_lines(settlement=settlement),
+        kind=exports.SETTLEMENT_LINES_EXPORT.key,
+        file_format=fmt,
+        filters=exports.SettlementLinesFilters(settlement_id=settlement.pk),
+    )
+    if queued is not None:
+        return queued
     name = f"settlement-{settlement.store_id}-{settlement.external_id}"
     name = "".join(char if char.isalnum() or char in "-_." else "-" for char in name)
     if fmt == "csv":
@@ -327,15 +346,6 @@ def settlement_export_view(request: TenantRequest, settlement_pk: int, fmt: str)
         )
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
-    if fmt != "xlsx":
-        raise Http404
-    if settlement.line_count > exports.XLSX_MAX_LINES:
-        return HttpResponse(
-            _("This statement has more than %(max)d lines: export CSV, which has no limit.")
-            % {"max": exports.XLSX_MAX_LINES},
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
     return FileResponse(
         exports.settlement_lines_xlsx(settlement),
         as_attachment=True,
@@ -443,6 +453,15 @@ def not_yet_settled_export_view(request: TenantRequest) -> HttpResponseBase:
             content_type="text/plain; charset=utf-8",
         )
     orders = orders_not_yet_settled(tenant=request.tenant, store_id=form.store_id())
+    queued = export_queued_if_large(
+        request,
+        records=orders,
+        kind=exports.NOT_YET_SETTLED_EXPORT.key,
+        file_format="csv",
+        filters=exports.NotYetSettledFilters(store_id=form.store_id()),
+    )
+    if queued is not None:
+        return queued
     response = StreamingHttpResponse(
         exports.orders_not_yet_settled_csv(orders, tenant=request.tenant), content_type="text/csv; charset=utf-8"
     )

@@ -16,3 +16,8 @@ class InventoryConfig(AppConfig):
         from inventory.store_data import INVENTORY_STORE_DATA
 
         register_store_data(INVENTORY_STORE_DATA)
+
+        from acorn.exports.registry import register_export_kind
+        from inventory.mapping_csv import MAPPINGS_EXPORT
+
+        register_export_kind(MAPPINGS_EXPORT)

@@ -4,7 +4,7 @@ reads Chinese); the import checks every row first and imports all of them or non
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy
 
 from acorn.audit.services import audit_record
 from acorn.csv_import import CsvImportFormat, CsvRow, ImportResult, csv_import_rows
+from acorn.exports.params import filters_from_params
+from acorn.exports.registry import ExportKind, TableExport
 from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
@@ -60,6 +62,50 @@ def _mapping_export_rows(*, tenant: Tenant, query: str, store: Store | None) -> 
                 mapping.product.sku,
                 str(mapping.quantity_multiplier),
             ]
+
+
+@dataclass(frozen=True)
+class MappingExportFilters:
+    """The mapping list's filters, as an export job keeps them."""
+
+    query: str = ""
+    store_id: int | None = None
+
+
+def _job_store(tenant: Tenant, filters: MappingExportFilters) -> tuple[bool, Store | None]:
+    """(found, store): a store filter whose store was deleted since matches nothing, not everything."""
+    if filters.store_id is None:
+        return True, None
+    store = Store.objects.filter(tenant=tenant, pk=filters.store_id).first()
+    return store is not None, store
+
+
+def _job_count(tenant: Tenant, params: Mapping[str, Any]) -> int:
+    filters = filters_from_params(MappingExportFilters, params)
+    found, store = _job_store(tenant, filters)
+    return mapping_list(tenant=tenant, query=filters.query, store=store).count() if found else 0
+
+
+def _job_records(tenant: Tenant, params: Mapping[str, Any]) -> Iterator[list[list[str]]]:
+    filters = filters_from_params(MappingExportFilters, params)
+    found, store = _job_store(tenant, filters)
+    if found:
+        for row in _mapping_export_rows(tenant=tenant, query=filters.query, store=store):
+            yield [row]
+
+
+MAPPINGS_EXPORT = ExportKind(
+    key="sku_mappings",
+    label=gettext_lazy("SKU mappings"),
+    permission="inventory.view",
+    formats=("csv",),
+    filename_stem="sku-mappings",
+    count=_job_count,
+    table=TableExport(
+        header=lambda tenant, params: CSV_COLUMNS, records=_job_records, sheet_title=lambda: _("SKU mappings")
+    ),
+    source_url_name="inventory:mapping-list",
+)
 
 
 # --- CSV import ------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from acorn.exports.views import export_queued_if_large
 from acorn.forms import form_add_errors
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
@@ -215,6 +216,15 @@ def mapping_delete_view(request: TenantRequest, mapping_pk: int) -> HttpResponse
 def mapping_export_view(request: TenantRequest) -> HttpResponse:
     """The mappings (as filtered on the list) as a CSV file that the import reads back unchanged."""
     _form, query, store = _filters(request)
+    queued = export_queued_if_large(
+        request,
+        records=mappings.mapping_list(tenant=request.tenant, query=query, store=store),
+        kind=mapping_csv.MAPPINGS_EXPORT.key,
+        file_format="csv",
+        filters=mapping_csv.MappingExportFilters(query=query, store_id=store.pk if store else None),
+    )
+    if queued is not None:
+        return queued
     response = StreamingHttpResponse(
         mapping_csv.mapping_export_lines(tenant=request.tenant, query=query, store=store),
         content_type="text/csv; charset=utf-8",

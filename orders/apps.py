@@ -25,3 +25,8 @@ class OrdersConfig(AppConfig):
         from orders.store_data import ORDERS_STORE_DATA
 
         register_store_data(ORDERS_STORE_DATA)
+
+        from acorn.exports.registry import register_export_kind
+        from orders.exports import ORDERS_EXPORT
+
+        register_export_kind(ORDERS_EXPORT)

@@ -9,20 +9,24 @@ CSV and as numbers with the currency beside them in XLSX; never floats in betwee
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import IO, Any
 
 from babel.numbers import get_currency_precision
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from acorn import spreadsheets
+from acorn.exports.params import filters_from_params
+from acorn.exports.registry import ExportKind, TableExport
 from acorn.money import quantize_amount
 from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from orders.models import Order, OrderAdjustment, OrderLine
+from orders.selectors import OrderFilters, order_list
 
 CHUNK = 1000  # orders per query of an export
 XLSX_MAX_ORDERS = 200_000  # beyond this, the CSV (streamed, no limit) is the export to use
@@ -91,35 +95,48 @@ def _orders_in_chunks(orders: QuerySet[Order]) -> Iterator[Order]:
 
 
 def _rows(orders: QuerySet[Order]) -> Iterator[list[Any]]:
+    for record in _records(orders):
+        yield from record
+
+
+def _records(orders: QuerySet[Order]) -> Iterator[list[list[Any]]]:
+    """Per order, the rows it becomes (one per line, then one per adjustment)."""
     for order in _orders_in_chunks(orders):
-        currency = order.currency
+        yield _order_rows(order)
 
-        def amount(value: Decimal, currency: str = currency) -> Decimal:
-            return quantize_amount(value, currency)
 
-        head = [
-            order.external_id,
-            order.merchant_order_id,
-            order.store.name,
-            order.store.get_platform_display(),
-            order.marketplace,
-            order.purchased_at.strftime("%Y-%m-%d %H:%M:%S"),
-            order.get_status_display(),
-            order.raw_status,
-            order.get_fulfillment_channel_display(),
-            order.buyer_country,
-            currency,
-            amount(order.total_amount),
-            amount(order.item_amount),
-            amount(order.discount_amount),
-            amount(order.shipping_amount),
-            amount(order.tax_amount),
-            _("yes") if order.taxes_included else _("no"),
-            amount(order.other_amount),
-            amount(order.unexplained_amount),
-        ]
-        for line in order.lines.all():
-            yield [
+def _order_rows(order: Order) -> list[list[Any]]:
+    """The rows of one order: one per line, then one per adjustment, each with the order's columns."""
+    rows: list[list[Any]] = []
+    currency = order.currency
+
+    def amount(value: Decimal, currency: str = currency) -> Decimal:
+        return quantize_amount(value, currency)
+
+    head = [
+        order.external_id,
+        order.merchant_order_id,
+        order.store.name,
+        order.store.get_platform_display(),
+        order.marketplace,
+        order.purchased_at.strftime("%Y-%m-%d %H:%M:%S"),
+        order.get_status_display(),
+        order.raw_status,
+        order.get_fulfillment_channel_display(),
+        order.buyer_country,
+        currency,
+        amount(order.total_amount),
+        amount(order.item_amount),
+        amount(order.discount_amount),
+        amount(order.shipping_amount),
+        amount(order.tax_amount),
+        _("yes") if order.taxes_included else _("no"),
+        amount(order.other_amount),
+        amount(order.unexplained_amount),
+    ]
+    for line in order.lines.all():
+        rows.append(
+            [
                 *head,
                 _("Line"),
                 line.external_id,
@@ -137,9 +154,11 @@ def _rows(orders: QuerySet[Order]) -> Iterator[list[Any]]:
                 amount(line.total_amount),
                 line.get_stock_state_display() if line.stock_state else "",
             ]
-        for adjustment in order.adjustments.all():
-            owner = adjustment.line
-            yield [
+        )
+    for adjustment in order.adjustments.all():
+        owner = adjustment.line
+        rows.append(
+            [
                 *head,
                 _("Adjustment"),
                 owner.external_id if owner else "",
@@ -157,6 +176,8 @@ def _rows(orders: QuerySet[Order]) -> Iterator[list[Any]]:
                 amount(adjustment.amount),
                 "",
             ]
+        )
+    return rows
 
 
 def _number_format(currency: str) -> str:
@@ -182,3 +203,27 @@ def xlsx_file(orders: QuerySet[Order]) -> IO[bytes]:
         rows=_rows(orders),
         number_format=lambda row: _number_format(str(row[CURRENCY_COLUMN])),
     )
+
+
+# --- the same export as a job (acorn.exports), for more orders than a person should wait for -------------------
+
+
+def _job_orders(tenant: Tenant, params: Mapping[str, Any]) -> QuerySet[Order]:
+    return order_list(tenant=tenant, filters=filters_from_params(OrderFilters, params))
+
+
+ORDERS_EXPORT = ExportKind(
+    key="orders",
+    label=gettext_lazy("Orders"),
+    permission="orders.export",
+    formats=("csv", "xlsx"),
+    filename_stem="orders",
+    count=lambda tenant, params: _job_orders(tenant, params).order_by().count(),
+    table=TableExport(
+        header=lambda tenant, params: _columns(),
+        records=lambda tenant, params: _records(_job_orders(tenant, params)),
+        sheet_title=lambda: _("Orders"),
+        number_format=lambda row: _number_format(str(row[CURRENCY_COLUMN])),
+    ),
+    source_url_name="orders:order-list",
+)

@@ -9,6 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acorn.audit.selectors import audit_events_for
+from acorn.exports.selectors import export_exceeds_inline_limit
+from acorn.exports.services import export_inline_limit
+from acorn.exports.views import export_queued_if_large
 from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
@@ -55,15 +58,29 @@ def order_list_view(request: TenantRequest) -> HttpResponse:
             "filtered": filters != OrderFilters(),
             "can_export": has_permission(request.membership, "orders.export"),
             "xlsx_max": exports.XLSX_MAX_ORDERS,
+            "inline_max": export_inline_limit(),
         },
     )
 
 
 @tenant_member_required("orders.export")
 def order_export_view(request: TenantRequest, fmt: str) -> HttpResponseBase:
-    """The filtered orders, one row per line: CSV streamed at any size, XLSX up to XLSX_MAX_ORDERS orders."""
+    """The filtered orders, one row per line: written while the person waits up to ACORN_EXPORT_INLINE_ROWS
+    orders, else by a worker (the export's page follows it); XLSX up to XLSX_MAX_ORDERS orders."""
     _form, filters, _has_stores = _filtered(request)
     orders = order_list(tenant=request.tenant, filters=filters)
+    if fmt == "xlsx" and export_exceeds_inline_limit(orders, limit=exports.XLSX_MAX_ORDERS):
+        return HttpResponse(
+            _("More than %(max)d orders match: narrow the filters or export CSV, which has no limit.")
+            % {"max": exports.XLSX_MAX_ORDERS},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    queued = export_queued_if_large(
+        request, records=orders, kind=exports.ORDERS_EXPORT.key, file_format=fmt, filters=filters
+    )
+    if queued is not None:
+        return queued
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         response = StreamingHttpResponse(
@@ -71,13 +88,6 @@ def order_export_view(request: TenantRequest, fmt: str) -> HttpResponseBase:
         )
         response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
         return response
-    if orders.order_by().values("pk")[: exports.XLSX_MAX_ORDERS + 1].count() > exports.XLSX_MAX_ORDERS:
-        return HttpResponse(
-            _("More than %(max)d orders match: narrow the filters or export CSV, which has no limit.")
-            % {"max": exports.XLSX_MAX_ORDERS},
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
     return FileResponse(
         exports.xlsx_file(orders),
         as_attachment=True,

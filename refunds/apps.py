@@ -26,3 +26,8 @@ class RefundsConfig(AppConfig):
         from refunds.privacy import register_privacy_handlers
 
         register_privacy_handlers()
+
+        from acorn.exports.registry import register_export_kind
+        from refunds.exports import REFUNDS_EXPORT
+
+        register_export_kind(REFUNDS_EXPORT)

@@ -15,19 +15,23 @@ a formula is neutralised: a leading apostrophe in CSV, a plain string cell in XL
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import IO, Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from acorn import spreadsheets
+from acorn.exports.params import filters_from_params
+from acorn.exports.registry import ExportKind, TableExport
 from acorn.spreadsheets import csv_lines
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from refunds.models import Refund, RefundComponents, RefundLine
+from refunds.selectors import RefundFilters, refund_list
 
 CHUNK = 500  # refunds per query of an export
 XLSX_MAX_REFUNDS = 100_000  # beyond this, the CSV (streamed, no limit) is the export to use
@@ -162,15 +166,21 @@ def _refunds_in_chunks(refunds: QuerySet[Refund]) -> Iterator[Refund]:
 
 def rows(refunds: QuerySet[Refund]) -> Iterator[list[Any]]:
     """One list of values per refund line (per refund, when it has none), in the order of columns()."""
+    for record in records(refunds):
+        yield from record
+
+
+def records(refunds: QuerySet[Refund]) -> Iterator[list[list[Any]]]:
+    """Per refund, its rows: one per refund line (one when it has none)."""
     refund_columns, line_columns = _refund_columns(), _line_columns()
     empty_line = [""] * len(line_columns)
     for refund in _refunds_in_chunks(refunds):
         head = [get(refund) for _label, get in refund_columns]
         lines = list(refund.lines.all())
         if not lines:
-            yield [*head, *empty_line]
-        for line in lines:
-            yield [*head, *[get(line) for _label, get in line_columns]]
+            yield [[*head, *empty_line]]
+        else:
+            yield [[*head, *[get(line) for _label, get in line_columns]] for line in lines]
 
 
 def csv_stream(refunds: QuerySet[Refund], *, tenant: Tenant) -> Iterator[str]:
@@ -187,3 +197,27 @@ def xlsx_file(refunds: QuerySet[Refund]) -> IO[bytes]:
     return spreadsheets.xlsx_file(
         sheet_title=_("Refunds"), header=columns(), rows=rows(refunds), number_format="#,##0.00##"
     )
+
+
+# --- the same export as a job (acorn.exports), for more refunds than a person should wait for ------------------
+
+
+def _job_refunds(tenant: Tenant, params: Mapping[str, Any]) -> QuerySet[Refund]:
+    return refund_list(tenant=tenant, filters=filters_from_params(RefundFilters, params))
+
+
+REFUNDS_EXPORT = ExportKind(
+    key="refunds",
+    label=gettext_lazy("Refunds"),
+    permission="refunds.export",
+    formats=("csv", "xlsx"),
+    filename_stem="refunds",
+    count=lambda tenant, params: _job_refunds(tenant, params).order_by().count(),
+    table=TableExport(
+        header=lambda tenant, params: columns(),
+        records=lambda tenant, params: records(_job_refunds(tenant, params)),
+        sheet_title=lambda: _("Refunds"),
+        number_format="#,##0.00##",
+    ),
+    source_url_name="refunds:refund-list",
+)

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from acorn.audit.selectors import audit_events_for
+from acorn.exports.selectors import export_exceeds_inline_limit
+from acorn.exports.views import export_queued_if_large
 from acorn.money import Money
 from acorn.pagination import keyset_paginate
 from acorn.tabs import section_tabs_for
@@ -118,6 +120,18 @@ def refund_export_view(request: TenantRequest, fmt: str) -> HttpResponseBase:
             content_type="text/plain; charset=utf-8",
         )
     refunds = refund_list(tenant=request.tenant, filters=filters)
+    if fmt == "xlsx" and export_exceeds_inline_limit(refunds, limit=exports.XLSX_MAX_REFUNDS):
+        return HttpResponse(
+            _("More than %(max)d refunds match: narrow the filters or export CSV, which has no limit.")
+            % {"max": exports.XLSX_MAX_REFUNDS},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    queued = export_queued_if_large(
+        request, records=refunds, kind=exports.REFUNDS_EXPORT.key, file_format=fmt, filters=filters
+    )
+    if queued is not None:
+        return queued
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         response = StreamingHttpResponse(
@@ -125,13 +139,6 @@ def refund_export_view(request: TenantRequest, fmt: str) -> HttpResponseBase:
         )
         response["Content-Disposition"] = f'attachment; filename="refunds-{stamp}.csv"'
         return response
-    if refunds.order_by().values("pk")[: exports.XLSX_MAX_REFUNDS + 1].count() > exports.XLSX_MAX_REFUNDS:
-        return HttpResponse(
-            _("More than %(max)d refunds match: narrow the filters or export CSV, which has no limit.")
-            % {"max": exports.XLSX_MAX_REFUNDS},
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
     return FileResponse(
         exports.xlsx_file(refunds),
         as_attachment=True,

@@ -19,10 +19,12 @@ import pytest
 from celery.app.task import Task
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from acorn.audit.models import AuditEvent
 from acorn.celery import app
+from acorn.exports.models import ExportJob
 from acorn.fx.selectors import rates_status
 from acorn.fx.services import rate_on
 from acorn.notifications.models import Notification
@@ -93,6 +95,7 @@ class Company:
     journal_id: int = 0
     quickbooks_realm: str = ""
     webhook_event_id: int = 0
+    export_job_ids: tuple[int, int] = (0, 0)  # (expired, still kept)
 
 
 def _shop(tenant: Tenant, sim: SimulatorServer, domain: str) -> Store:
@@ -168,6 +171,7 @@ def _company(
         # an invitation nobody took up in time
         invitation = InvitationFactory(tenant=tenant, expires_at=timezone.now() - timedelta(days=1))
         company = Company(tenant=tenant, shop=shop, amazon=amazon, invitation=invitation)
+        company.export_job_ids = _export_files(tenant)
         # an Amazon authorisation started two hours ago and never completed
         company.stub_store_id = Store.objects.create(
             tenant=tenant,
@@ -301,6 +305,26 @@ def _expired(companies: list[Company], result: Any, ran: list[tuple[Task, dict[s
             assert Invitation.objects.get(pk=company.invitation.pk).status == InvitationStatus.EXPIRED
 
 
+def _export_files(tenant: Tenant) -> tuple[int, int]:
+    """Two finished exports with files: one past its expiry, one still kept."""
+    jobs = []
+    for expires in (timezone.now() - timedelta(minutes=1), timezone.now() + timedelta(days=1)):
+        job = ExportJob(tenant=tenant, kind="orders", file_format="csv", status="done", expires_at=expires)
+        job.document.save("orders.csv", ContentFile(b"Order id\n"), save=False)
+        job.save()
+        jobs.append(job.pk)
+    return jobs[0], jobs[1]
+
+
+def _exports_expired(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    assert result == len(companies)
+    for company in companies:
+        with tenant_scope(company.tenant):
+            expired, kept = (ExportJob.objects.get(pk=pk) for pk in company.export_job_ids)
+            assert (expired.status, expired.document.name) == ("expired", "")
+            assert kept.status == "done" and kept.document.storage.exists(kept.document.name)
+
+
 def _stubs_removed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
     assert result == len(companies)
     for company in companies:
@@ -427,6 +451,7 @@ CHECKS: dict[str, Check] = {
     "dispatch-due-webhooks": _webhooks_retried,
     "warn-reauthorization": _warned,
     "expire-invitations": _expired,
+    "expire-exports": _exports_expired,
     "expire-pending-stores": _stubs_removed,
     "dispatch-stock-pushes": _pushed,
     "refresh-stock-listings": _refreshed,

@@ -33,7 +33,7 @@ def console(request: HttpRequest) -> dict[str, Any]:
         active = (
             namespace_path == item.url_name
             or any(namespace_path.startswith(prefix) for prefix in item.claims)
-            or (item.key == "settings" and current is not None and current.namespace in {"tenancy", "audit"})
+            or (item.key == "settings" and current is not None and current.namespace in {"tenancy", "audit", "exports"})
             or (
                 item.key not in {"dashboard", "settings"}
                 and not claimed

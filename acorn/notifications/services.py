@@ -44,6 +44,29 @@ def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str =
     return notifications
 
 
+@transaction.atomic
+def notify_member(
+    *, tenant: Tenant, recipient: User, kind: str, title: str, body: str = "", link: str = ""
+) -> Notification | None:
+    """Create one notification for one member (whatever the kind's roles: e.g. the person who asked for an
+    export) and email it if the kind and the member want email. None if the user is not a member any more."""
+    try:
+        spec = KINDS[kind]
+    except KeyError:
+        raise ValueError(f"Unknown notification kind {kind!r}; add it to acorn.notifications.kinds.") from None
+    member = Membership.objects.filter(tenant=tenant, user=recipient, user__is_active=True).first()
+    if member is None:
+        return None
+    notification = Notification.objects.create(
+        tenant=tenant, recipient=recipient, kind=kind, title=title[:200], body=body, link=link
+    )
+    if spec.email and member.email_notifications:
+        enqueue_on_commit(
+            "notifications.send_notification_emails", tenant_id=tenant.pk, notification_ids=[notification.pk]
+        )
+    return notification
+
+
 def notification_send_email(*, notification: Notification) -> bool:
     """Email one notification to its recipient, at most once. Returns True if it was sent now."""
     claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())

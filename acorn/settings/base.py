@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "acorn.tenancy",
     "acorn.audit",
     "acorn.notifications",
+    "acorn.exports",
     "acorn.fx",
     "acorn.console",
     # Domain apps, in dependency order (DESIGN.md).
@@ -211,6 +212,10 @@ MEDIA_URL = "/media/"  # never served: uploads are read by the workers, not down
 # A settlement file up to this size is imported while the person waits; a larger one by a worker, with a
 # progress page.
 ACORN_SETTLEMENT_INLINE_BYTES = env.int("ACORN_SETTLEMENT_INLINE_BYTES", default=2 * 1024 * 1024)
+# An export of up to this many records (orders, refunds, ...) is written while the person waits; a larger one
+# by a worker on the `exports` queue, with a progress page and a notification. Its file is kept this many days.
+ACORN_EXPORT_INLINE_ROWS = env.int("ACORN_EXPORT_INLINE_ROWS", default=5000)
+ACORN_EXPORT_KEEP_DAYS = env.int("ACORN_EXPORT_KEEP_DAYS", default=7)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -253,7 +258,12 @@ else:
     }
     for _folder in ("queue", "control", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-CELERY_TASK_ROUTES = {"channels.run_store_sync": {"queue": "sync"}, "inventory.push_store_stock": {"queue": "sync"}}
+CELERY_TASK_ROUTES = {
+    "channels.run_store_sync": {"queue": "sync"},
+    "inventory.push_store_stock": {"queue": "sync"},
+    # Large exports: minutes of work each, kept off the queue that syncs and webhooks share.
+    "exports.run_export_job": {"queue": "exports"},
+}
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {
         "task": "channels.dispatch_due_syncs",
@@ -272,6 +282,12 @@ CELERY_BEAT_SCHEDULE = {
     "expire-pending-stores": {
         "task": "channels.expire_pending_stores",
         "schedule": 600.0,
+    },
+    # Export files past their expiry (ACORN_EXPORT_KEEP_DAYS) removed from the storage, and export jobs whose
+    # task was lost sent again, hourly.
+    "expire-exports": {
+        "task": "exports.expire_exports",
+        "schedule": crontab(minute=35),
     },
     "expire-invitations": {
         "task": "tenancy.expire_invitations",

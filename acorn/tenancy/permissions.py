@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Close the account (its data is deleted after the grace period) and reopen it within that period.
     "tenant.close": frozenset({OWNER}),
     "audit.view": frozenset({OWNER, ADMIN}),
+    # A zip of everything ACORN holds for the company (buyers' personal data included): owners only.
+    "tenant.data_export": frozenset({OWNER}),
     # Stores and sync
     "stores.view": frozenset({OWNER, ADMIN, OPERATOR, FINANCE}),
     "stores.manage": frozenset({OWNER, ADMIN}),

@@ -10,19 +10,23 @@ in acorn.spreadsheets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from acorn.exports.params import filters_from_params
+from acorn.exports.registry import ExportKind, TableExport
 from acorn.money import quantize_amount
 from acorn.spreadsheets import csv_lines, xlsx_file
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from finance.settlements.models import Settlement, SettlementLine
-from finance.settlements.selectors import expected_settlement_amount
+from finance.settlements.selectors import expected_settlement_amount, orders_not_yet_settled
 from orders.models import Order
 
 CHUNK = 2000  # lines per query of an export
@@ -149,3 +153,86 @@ def orders_not_yet_settled_csv(orders: QuerySet[Order], *, tenant: Tenant) -> It
         columns = _order_columns()
         rows = ([get(order) for _label, get in columns] for order in _orders_in_chunks(orders))
         yield from csv_lines([label for label, _get in columns], rows)
+
+
+# --- the same exports as jobs (acorn.exports), for more rows than a person should wait for ---------------------
+
+
+@dataclass(frozen=True)
+class SettlementLinesFilters:
+    settlement_id: int
+
+
+@dataclass(frozen=True)
+class NotYetSettledFilters:
+    store_id: int | None = None
+
+
+def _job_settlement(tenant: Tenant, params: Mapping[str, Any]) -> Settlement | None:
+    filters = filters_from_params(SettlementLinesFilters, params)
+    return Settlement.objects.filter(tenant=tenant, pk=filters.settlement_id).select_related("store").first()
+
+
+def _settlement_records(tenant: Tenant, params: Mapping[str, Any]) -> Iterator[list[list[Any]]]:
+    settlement = _job_settlement(tenant, params)
+    if settlement is None:  # deleted since: an empty file, not an error
+        return
+    for row in settlement_line_rows(settlement):
+        yield [row]
+
+
+def _settlement_header(tenant: Tenant, params: Mapping[str, Any]) -> list[str]:
+    settlement = _job_settlement(tenant, params)
+    return settlement_line_columns(settlement) if settlement is not None else []
+
+
+def _settlement_number_format(row: Sequence[Any]) -> str:
+    return _number_format(str(row[SETTLEMENT_CURRENCY_COLUMN]))
+
+
+SETTLEMENT_CURRENCY_COLUMN = 20  # "Currency" in _line_columns
+
+
+SETTLEMENT_LINES_EXPORT = ExportKind(
+    key="settlement_lines",
+    label=gettext_lazy("Statement lines"),
+    permission="finance.export",
+    formats=("csv", "xlsx"),
+    filename_stem="settlement-lines",
+    count=lambda tenant, params: SettlementLine.objects.filter(
+        tenant=tenant, settlement_id=filters_from_params(SettlementLinesFilters, params).settlement_id
+    ).count(),
+    table=TableExport(
+        header=_settlement_header,
+        records=_settlement_records,
+        sheet_title=lambda: _("Lines"),
+        number_format=_settlement_number_format,
+    ),
+    source_url_name="finance:settlement-list",
+)
+
+
+def _not_yet_settled(tenant: Tenant, params: Mapping[str, Any]) -> QuerySet[Order]:
+    return orders_not_yet_settled(tenant=tenant, store_id=filters_from_params(NotYetSettledFilters, params).store_id)
+
+
+def _not_yet_settled_records(tenant: Tenant, params: Mapping[str, Any]) -> Iterator[list[list[Any]]]:
+    columns = _order_columns()
+    for order in _orders_in_chunks(_not_yet_settled(tenant, params).select_related("store")):
+        yield [[get(order) for _label, get in columns]]
+
+
+NOT_YET_SETTLED_EXPORT = ExportKind(
+    key="not_yet_settled",
+    label=gettext_lazy("Orders not yet settled"),
+    permission="finance.export",
+    formats=("csv",),
+    filename_stem="not-yet-settled",
+    count=lambda tenant, params: _not_yet_settled(tenant, params).order_by().count(),
+    table=TableExport(
+        header=lambda tenant, params: [label for label, _get in _order_columns()],
+        records=_not_yet_settled_records,
+        sheet_title=lambda: _("Orders not yet settled"),
+    ),
+    source_url_name="finance:not-yet-settled",
+)

@@ -131,6 +131,11 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
             tenant=tenant, role="sales", platform="amazon", store=store, marketplace="US", account=account
         )
         journal_export = journals_export(tenant=tenant, format="qbo", settlement=settlement, actor=owner.user)
+        from acorn.exports.models import ExportJob
+
+        export_job = ExportJob.objects.create(
+            tenant=tenant, kind="tenant_data", file_format="zip", status="failed", requested_by=owner.user
+        )
         other_cost = other_cost_create(
             tenant=tenant, actor=owner.user,
             entry=ManualCost(kind="storage", day=order.purchased_at.date(), amount=Decimal(5), currency="USD"),
@@ -164,6 +169,7 @@ def tenant_a_objects(tenant: Tenant, owner: Membership, make_member: Callable[..
         "journal_pk": journal.pk,
         "export_pk": journal_export.pk,
         "other_cost_pk": other_cost.pk,
+        "job_pk": export_job.pk,
     }
 
 
@@ -237,6 +243,9 @@ def test_other_tenants_objects_are_untouched_by_the_walk(
         assert JournalEntry.objects.filter(pk=tenant_a_objects["journal_pk"]).exists()  # not rebuilt by B
         assert JournalExport.objects.filter(tenant=tenant).count() == 1  # B exported nothing of A's
         assert OtherCost.objects.filter(pk=tenant_a_objects["other_cost_pk"]).exists()  # not deleted by B
+        from acorn.exports.models import ExportJob
+
+        assert ExportJob.objects.get(pk=tenant_a_objects["job_pk"]).status == "failed"  # not retried by B
 
 
 def _admin_objects(tenant: Tenant) -> list[tuple[type[Model], Any]]:
