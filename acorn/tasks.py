@@ -61,7 +61,8 @@ def enqueue_now_many(task_name: str, calls: Iterable[Mapping[str, Any]], /) -> i
             kwargs = dict(call)
             # Celery shows the arguments in logs and monitors as `argsrepr`/`kwargsrepr`; its saferepr of a
             # few ids and names equals repr() and costs a third of the send, so it is given here.
-            task.apply_async(kwargs=kwargs, producer=producer, argsrepr="()", kwargsrepr=repr(kwargs))
+            options: dict[str, Any] = {"producer": producer, "argsrepr": "()", "kwargsrepr": repr(kwargs)}
+            task.apply_async(kwargs=kwargs, **options)
             sent += 1
     return sent
 

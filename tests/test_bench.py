@@ -215,11 +215,28 @@ def test_bench_profit_fails_loudly_when_the_rollup_differs_from_the_facts(monkey
     _assert_cleaned_up(before)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_bench_dispatch_times_one_tick_against_a_raw_claim_and_sends_nothing_to_a_broker() -> None:
+    before = _rows()
+    result = _json("bench", "dispatch", "--scale", "30", "--json")
+
+    assert result["benchmark"] == "dispatch" and result["stores"] == 30 and result["resources_per_store"] == 4
+    assert result["cursors"] == 120
+    # every cursor due: claimed and queued once, in three statements (stores, due cursors, the claim)
+    assert result["dispatched"] == result["published"] == 120 and result["statements"] == 3
+    assert result["idle_tick"]["dispatched"] == 0 and result["idle_tick"]["statements"] == 2
+    assert 0 < result["steady_tick"]["dispatched"] == result["steady_tick"]["due"] < 120
+    assert result["baseline"]["claimed"] == 120 and result["baseline"]["statements"] == 1
+    assert isinstance(result["ratio"], float) and result["ratio"] > 0
+    # Celery built every message (the real apply_async: no test double here) and kombu's publish counted it
+    _assert_cleaned_up(before)
+
+
 @pytest.mark.django_db
 def test_bench_lists_its_benchmarks_and_refuses_unknown_ones() -> None:
     listing = _json("bench", "--list", "--json")
     names = [entry["name"] for entry in listing["benchmarks"]]
-    assert names == ["ingest", "order_list", "profit", "refund_rate", "reserve", "settlement_import"]
+    assert names == ["dispatch", "ingest", "order_list", "profit", "refund_rate", "reserve", "settlement_import"]
     with pytest.raises(CommandError, match="No benchmark"):
         call_command("bench", "nothing", "--json", stdout=StringIO())
     with pytest.raises(CommandError, match="at least 1"):

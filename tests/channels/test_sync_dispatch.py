@@ -30,15 +30,14 @@ Run = tuple[str, int, int, str, str]
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
 
 
 def _store(tenant: Tenant, **fields: Any) -> Store:
     with tenant_scope(tenant):
-        store: Store = StoreFactory(tenant=tenant, **fields)
-    return store
+        return StoreFactory(tenant=tenant, **fields)
 
 
 def _runs(enqueued: EnqueuedTasks) -> list[Run]:
@@ -66,7 +65,7 @@ def _cursors(store: Store) -> dict[str, SyncCursor]:
 
 @pytest.mark.django_db
 def test_a_tick_queues_every_job_of_every_store_once_and_claims_it_for_its_interval(
-    tenant: Tenant, other_tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Coordinates
+    tenant: Tenant, other_tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Traveller
 ) -> None:
     # given: stores of two tenants, never synced (no cursors), one that granted only orders
     everything = _store(tenant)
@@ -101,7 +100,7 @@ def test_a_tick_queues_every_job_of_every_store_once_and_claims_it_for_its_inter
 
 @pytest.mark.django_db
 def test_a_leased_cursor_is_not_claimed_and_an_expired_lease_is(
-    tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Coordinates
+    tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Traveller
 ) -> None:
     # given: a store whose orders run holds its lease, and whose inventory run's lease has expired
     store = _store(tenant)
@@ -129,7 +128,7 @@ def test_a_leased_cursor_is_not_claimed_and_an_expired_lease_is(
 
 @pytest.mark.django_db
 def test_stores_of_an_inactive_tenant_disabled_stores_and_revoked_permissions_are_not_dispatched(
-    tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Coordinates
+    tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Traveller
 ) -> None:
     # given: an active store, a store of an inactive tenant, a disabled store, a store in authorisation,
     # and a store that revoked its inventory permission after its inventory cursor was made
@@ -153,7 +152,7 @@ def test_stores_of_an_inactive_tenant_disabled_stores_and_revoked_permissions_ar
 
 @pytest.mark.django_db
 def test_a_tick_that_lost_the_race_for_its_cursors_queues_none_of_them(
-    tenant: Tenant, enqueued: EnqueuedTasks, monkeypatch: pytest.MonkeyPatch, clock: time_machine.Coordinates
+    tenant: Tenant, enqueued: EnqueuedTasks, monkeypatch: pytest.MonkeyPatch, clock: time_machine.Traveller
 ) -> None:
     # given: two stores, and a tick that another tick overtakes between reading the due cursors and claiming
     stores = [_store(tenant), _store(tenant)]
@@ -186,7 +185,7 @@ def _statements_of_a_tick() -> tuple[int, int]:
 
 @pytest.mark.django_db
 def test_a_ticks_statements_do_not_grow_with_the_number_of_stores(
-    tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Coordinates
+    tenant: Tenant, enqueued: EnqueuedTasks, clock: time_machine.Traveller
 ) -> None:
     # given: five stores whose cursors exist
     stores = [_store(tenant) for _ in range(5)]
