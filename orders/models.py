@@ -108,6 +108,11 @@ class Order(TenantScopedModel):
             models.Index(fields=["tenant", "external_id"], name="order_tenant_external_id"),
             models.Index(fields=["tenant", "merchant_order_id"], name="order_tenant_merchant_id"),
             models.Index(fields=["tenant", "-channel_updated_at"], name="order_tenant_updated"),
+            # The list's other filters, each newest first like the list: a filter matching few orders (or none)
+            # reads only those, instead of walking the tenant's orders until a page is full.
+            models.Index(fields=["tenant", "buyer_country", "-purchased_at"], name="order_tenant_country"),
+            models.Index(fields=["tenant", "marketplace", "-purchased_at"], name="order_tenant_marketplace"),
+            models.Index(fields=["tenant", "fulfillment_channel", "-purchased_at"], name="order_tenant_fulfilment"),
             models.Index(
                 fields=["tenant", "stock_problem", "-purchased_at"],
                 condition=~models.Q(stock_problem=""),

@@ -129,6 +129,15 @@ def test_bench_order_list_measures_every_case_of_the_order_page() -> None:
         "country_de",
         "date_range_30_days",
         "stock_problem_any",
+        "stock_backordered",
+        "platform_woocommerce",
+        "marketplace_mx",
+        "country_ch",
+        "country_none",
+        "fulfillment_merchant",
+        "money_unexplained",
+        "sort_oldest",
+        "sort_updated",
         "search_order_id",
         "search_sku",
         "page_20",
@@ -139,8 +148,14 @@ def test_bench_order_list_measures_every_case_of_the_order_page() -> None:
         case = result["cases"][name]
         assert set(case) >= {"p50_ms", "p95_ms", "queries"}, (name, case)
         assert case["status"] == 200 and case["queries"] > 0
+        # how the database reads the orders for it, planned while they were there
+        assert case["scans"] and isinstance(case["seq_scan"], bool), (name, case)
     assert result["cases"]["first_page"]["rows"] == result["cases"]["page_20"]["rows"] == 50
     assert result["cases"]["search_order_id"]["rows"] == 1
+    # each filter case filtered (an unknown choice would show every order instead)
+    assert result["cases"]["country_none"]["rows"] == result["cases"]["money_unexplained"]["rows"] == 0
+    for name in ("platform_woocommerce", "marketplace_mx", "country_ch", "fulfillment_merchant", "sort_updated"):
+        assert 0 < result["cases"][name]["rows"] <= 50, name
     assert result["cases"]["csv_first_1000_rows"]["rows"] == 1000
     assert result["cases"]["page_200"] == {"skipped": "fewer than 200 pages"}
     assert result["queries_grow_with_page"] is False
