@@ -4,24 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0007_order_adjustments_and_line_totals'),
-        ('sales_channels', '0005_webhook_claim_and_retry'),
-        ('tenancy', '0001_initial'),
+        ("orders", "0007_order_adjustments_and_line_totals"),
+        ("sales_channels", "0005_webhook_claim_and_retry"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['tenant', 'buyer_country', '-purchased_at'], name='order_tenant_country'),
+            model_name="order",
+            index=models.Index(fields=["tenant", "buyer_country", "-purchased_at"], name="order_tenant_country"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['tenant', 'marketplace', '-purchased_at'], name='order_tenant_marketplace'),
+            model_name="order",
+            index=models.Index(fields=["tenant", "marketplace", "-purchased_at"], name="order_tenant_marketplace"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['tenant', 'fulfillment_channel', '-purchased_at'], name='order_tenant_fulfilment'),
+            model_name="order",
+            index=models.Index(
+                fields=["tenant", "fulfillment_channel", "-purchased_at"], name="order_tenant_fulfilment"
+            ),
         ),
     ]
