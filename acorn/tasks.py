@@ -16,6 +16,7 @@ checked when the service calls, inside its transaction: an unknown name raises t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from celery import Task
@@ -47,6 +48,23 @@ def enqueue_now(task_name: str, /, *, countdown: float | None = None, **kwargs: 
         task.apply_async(kwargs=kwargs)
     else:
         task.apply_async(kwargs=kwargs, countdown=countdown)
+
+
+def enqueue_now_many(task_name: str, calls: Iterable[Mapping[str, Any]], /) -> int:
+    """Send the task once per keyword-argument mapping in `calls`, now, through one producer (one broker
+    connection for the whole batch, where `enqueue_now` takes one from the pool per message). For a beat
+    fan-out that queues thousands at a time; only for code that runs after the commit. Returns how many."""
+    task = task_named(task_name)
+    sent = 0
+    with app.producer_or_acquire() as producer:
+        for call in calls:
+            kwargs = dict(call)
+            # Celery shows the arguments in logs and monitors as `argsrepr`/`kwargsrepr`; its saferepr of a
+            # few ids and names equals repr() and costs a third of the send, so it is given here.
+            options: dict[str, Any] = {"producer": producer, "argsrepr": "()", "kwargsrepr": repr(kwargs)}
+            task.apply_async(kwargs=kwargs, **options)
+            sent += 1
+    return sent
 
 
 def enqueue_on_commit(

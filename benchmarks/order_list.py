@@ -19,7 +19,14 @@ requests, then 30 timed; p50 / p95 / max in milliseconds, the SQL statements per
 every page: keyset pagination never counts or offsets), and the slowest statement's time. Cases: the
 first page; filters by status, store, buyer country, purchase date range and stock problem; an exact order
 id and an exact SKU; the 20th and 200th pages reached by following the `cursor` links of the pages before
-them; and the first 1,000 rows of the streamed CSV export.
+them; and the first 1,000 rows of the streamed CSV export. And one case for each other filter and sort the
+list offers: channel (platform), marketplace, a rare buyer country and one no order has (nothing stops a
+scan early there: only an index answers it at once), fulfilment channel, one stock problem, unexplained
+totals, oldest first, recently changed first.
+
+Each case also says how the database reads the orders: `scans` lists the scan lines of the plans (EXPLAIN,
+not run again) of the last request's reads of the orders tables, taken while the orders are there, and
+`seq_scan` says whether any of them reads a whole table.
 
 When a page case's p95 is above 200 ms, the slowest statement of the slowest page case is EXPLAINed (ANALYZE,
 BUFFERS on PostgreSQL; QUERY PLAN on SQLite) into `explain`, so an engineer sees why; so is the export's
@@ -187,6 +194,9 @@ def run(options: BenchOptions) -> dict[str, Any]:
         # EXPLAINed now, while the orders are there: the slowest page case, and the export when it is slow too.
         explained = [name for name in (slowest, *(n for n in slow if cases[n].export)) if name and name in slow]
         explain = {name: cases[name].explain() for name in explained}
+        for case in cases.values():
+            if case.times:
+                case.plans()
     finally:
         Tenant.objects.filter(pk=tenant.pk).update(is_active=False)
         tenant.is_active = False
@@ -402,6 +412,8 @@ class _Case:
     last_slowest: tuple[str, Any] | None = None
     skipped: str = ""
     export: bool = False
+    order_reads: list[tuple[str, Any]] = field(default_factory=list)  # the last request's reads of orders
+    plan_figures: dict[str, Any] = field(default_factory=dict)  # set by plans(), while the orders are there
 
     def figures(self) -> dict[str, Any]:
         if not self.times:
@@ -418,7 +430,26 @@ class _Case:
             "status": self.status,
             "url": self.url,
             **({"rows_per_second": round(self.rows / percentile(self.times, 0.5) * 1000)} if self.export else {}),
+            **self.plan_figures,
         }
+
+    def plans(self) -> dict[str, Any]:
+        """How the database reads the orders for this case: the scan lines of the plan (EXPLAIN, not run) of
+        each read of the orders tables in the last request, and whether any reads a whole table."""
+        scans: list[str] = []
+        for sql, params in self.order_reads:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"EXPLAIN {sql}", params)
+                else:
+                    cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+                for row in cursor.fetchall():
+                    line = str(row[-1]).strip().lstrip("-> ").strip()
+                    found = _SCAN.search(line)
+                    if found and _ORDER_TABLES.search(line) and found.group(0) not in scans:
+                        scans.append(found.group(0))
+        self.plan_figures = {"scans": scans, "seq_scan": any(_FULL_SCAN.match(scan) for scan in scans)}
+        return self.plan_figures
 
     def explain(self) -> dict[str, Any] | None:
         """The plan of the slowest statement of the last request (run again, under EXPLAIN)."""
@@ -442,6 +473,13 @@ class _Case:
 
 
 _LONG_IN = re.compile(r"(?:%s, ){12,}%s")
+_ORDER_TABLES = re.compile(r"\borders_order(?:line)?\b")
+# PostgreSQL: "Index Scan using order_tenant_country on orders_order"; SQLite: "SEARCH orders_order USING INDEX …"
+_SCAN = re.compile(
+    r"(?:(?:Parallel )?(?:Seq|Index|Index Only|Bitmap Heap|Bitmap Index) Scan(?: Backward)?(?: using \w+)? on \w+"
+    r"|(?:SCAN|SEARCH) \w+(?: USING (?:COVERING |INTEGER PRIMARY KEY|INDEX)[^()]*)?)"
+)
+_FULL_SCAN = re.compile(r"(?:(?:Parallel )?Seq Scan on|SCAN) orders_order(?:line)?$")
 _ORDER_LINK = re.compile(r'href="[^"]*/orders/(\d+)/"')
 _CURSOR = re.compile(r"[?&;]cursor=([A-Za-z0-9_\-]+)")
 
@@ -484,9 +522,22 @@ def _request_csv(client: Client, url: str) -> tuple[int, int, bytes]:
     return response.status_code, min(rows - 1, CSV_ROWS), b""
 
 
+class _OrderStatementLog(StatementLog):
+    """A StatementLog that also keeps the request's reads of the orders tables, for their plans."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order_reads: list[tuple[str, Any]] = []
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not many and sql.lstrip().upper().startswith("SELECT") and _ORDER_TABLES.search(sql):
+            self.order_reads.append((sql, params))
+        return super().__call__(execute, sql, params, many, context)
+
+
 def _measure(client: Client, case: _Case, fetch: Callable[[Client, str], tuple[int, int, bytes]]) -> None:
     for attempt in range(WARMUPS + REQUESTS):
-        log = StatementLog()
+        log = _OrderStatementLog()
         begin = time.perf_counter()
         with connection.execute_wrapper(log):
             status, rows, _body = fetch(client, case.url)
@@ -502,6 +553,7 @@ def _measure(client: Client, case: _Case, fetch: Callable[[Client, str], tuple[i
             case.slowest_statement.append(log.slowest_seconds * 1000)
             case.statements_time.append(log.total_seconds * 1000)
             case.last_slowest = log.slowest
+            case.order_reads = log.order_reads
 
 
 def _follow(client: Client, url: str, pages: int) -> str | None:
@@ -528,6 +580,16 @@ def _cases(client: Client, stores: list[Store], fill: _Fill) -> dict[str, _Case]
         "country_de": _Case(f"{base}?country=DE"),
         "date_range_30_days": _Case(f"{base}?date_from={month_start.isoformat()}&date_to={month_end.isoformat()}"),
         "stock_problem_any": _Case(f"{base}?stock=any"),
+        "stock_backordered": _Case(f"{base}?stock={StockProblem.BACKORDERED}"),
+        "platform_woocommerce": _Case(f"{base}?platform={Platform.WOOCOMMERCE}"),
+        "marketplace_mx": _Case(f"{base}?marketplace=MX"),
+        "country_ch": _Case(f"{base}?country=CH"),
+        # A country no order has: nothing stops a scan early, so only an index answers it at once.
+        "country_none": _Case(f"{base}?country=NZ"),
+        "fulfillment_merchant": _Case(f"{base}?fulfillment={FulfillmentChannel.MERCHANT}"),
+        "money_unexplained": _Case(f"{base}?money=unexplained"),
+        "sort_oldest": _Case(f"{base}?sort=oldest"),
+        "sort_updated": _Case(f"{base}?sort=updated"),
         "search_order_id": _Case(f"{base}?q={fill.probe_order_id}"),
         "search_sku": _Case(f"{base}?q={fill.probe_sku}"),
     }

@@ -129,7 +129,14 @@ def sync_jobs() -> list[SyncJob]:
 
 def sync_jobs_for(store: Store) -> list[SyncJob]:
     """The jobs that apply to a store: what its channel can do, and the data permissions it granted."""
-    return [job for job in _JOBS.values() if job.runs_on(store.platform) and store.has_permission(job.permission)]
+    return sync_jobs_applying(platform=store.platform, permissions=store.permissions)
+
+
+def sync_jobs_applying(*, platform: str, permissions: Sequence[str] | None) -> list[SyncJob]:
+    """The jobs that apply to a store of this platform that granted these data permissions (the rule of
+    `sync_jobs_for`, for a caller that read the two columns instead of the store)."""
+    granted = permissions or []
+    return [job for job in _JOBS.values() if job.runs_on(platform) and job.permission in granted]
 
 
 class SyncAlreadyRunning(Exception):

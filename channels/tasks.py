@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Q
-from django.utils import timezone
 
-from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.tasks import TenantTask
 from channels.adapters.base import Capability, ChannelRetryableError
 from channels.adapters.registry import platform_supports
-from channels.models import Store, StoreStatus, SyncCursor, SyncTrigger, WebhookEvent
+from channels.models import StoreStatus, SyncTrigger, WebhookEvent
 from channels.selectors import store_get
 from channels.services import store_register_webhooks, stores_warn_reauthorization
 from channels.services_lifecycle import store_delete, store_refresh_participations
 from channels.store_state import stores_expire_pending
-from channels.sync import SyncAlreadyRunning, sync_cursor_get_or_create, sync_jobs_for, sync_run_execute
+from channels.sync import SyncAlreadyRunning, sync_run_execute
+from channels.sync_dispatch import sync_dispatch_due
 from channels.webhooks import webhook_event_process, webhook_events_dispatch_due
 
 logger = logging.getLogger(__name__)
@@ -131,28 +128,4 @@ def warn_reauthorization_task() -> int:
 @shared_task(name="channels.dispatch_due_syncs", acks_late=True)
 def dispatch_due_syncs_task() -> int:
     """Every minute: queue one run for each (store, resource) that is due and not leased. Returns the count."""
-    now = timezone.now()
-    queued = 0
-    with dangerously_unscoped():
-        stores = list(Store.objects.filter(status=StoreStatus.ACTIVE, tenant__is_active=True).select_related("tenant"))
-    for store in stores:
-        with tenant_scope(store.tenant):
-            for job in sync_jobs_for(store):
-                cursor = sync_cursor_get_or_create(store=store, resource=job.resource)
-                # Claim the slot: push next_run_at forward so the next minute does not queue it again
-                # while this message waits in the queue; the run sets the real next time when it ends.
-                claimed = (
-                    SyncCursor.objects.filter(pk=cursor.pk)
-                    .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
-                    .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                    .update(next_run_at=now + max(job.interval, timedelta(minutes=2)))
-                )
-                if claimed:
-                    run_store_sync_task.delay(
-                        tenant_id=store.tenant_id,
-                        store_id=store.pk,
-                        resource=job.resource,
-                        trigger=SyncTrigger.SCHEDULE,
-                    )
-                    queued += 1
-    return queued
+    return sync_dispatch_due()

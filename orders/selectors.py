@@ -70,7 +70,10 @@ def order_list(*, tenant: Tenant, filters: OrderFilters | None = None) -> QueryS
     if f.store_id:
         orders = orders.filter(store_id=f.store_id)
     if f.platform:
-        orders = orders.filter(store__platform=f.platform)
+        # The tenant's stores of that channel, by id: the planner then knows how many orders each holds and
+        # reads them through the store index (few) or the tenant's newest-first index (many), no join.
+        store_ids = list(Store.objects.filter(tenant=tenant, platform=f.platform).values_list("pk", flat=True))
+        orders = orders.filter(store_id__in=store_ids)
     if f.marketplace:
         orders = orders.filter(marketplace=f.marketplace)
     if f.country:

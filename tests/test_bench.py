@@ -129,6 +129,15 @@ def test_bench_order_list_measures_every_case_of_the_order_page() -> None:
         "country_de",
         "date_range_30_days",
         "stock_problem_any",
+        "stock_backordered",
+        "platform_woocommerce",
+        "marketplace_mx",
+        "country_ch",
+        "country_none",
+        "fulfillment_merchant",
+        "money_unexplained",
+        "sort_oldest",
+        "sort_updated",
         "search_order_id",
         "search_sku",
         "page_20",
@@ -139,8 +148,14 @@ def test_bench_order_list_measures_every_case_of_the_order_page() -> None:
         case = result["cases"][name]
         assert set(case) >= {"p50_ms", "p95_ms", "queries"}, (name, case)
         assert case["status"] == 200 and case["queries"] > 0
+        # how the database reads the orders for it, planned while they were there
+        assert case["scans"] and isinstance(case["seq_scan"], bool), (name, case)
     assert result["cases"]["first_page"]["rows"] == result["cases"]["page_20"]["rows"] == 50
     assert result["cases"]["search_order_id"]["rows"] == 1
+    # each filter case filtered (an unknown choice would show every order instead)
+    assert result["cases"]["country_none"]["rows"] == result["cases"]["money_unexplained"]["rows"] == 0
+    for name in ("platform_woocommerce", "marketplace_mx", "country_ch", "fulfillment_merchant", "sort_updated"):
+        assert 0 < result["cases"][name]["rows"] <= 50, name
     assert result["cases"]["csv_first_1000_rows"]["rows"] == 1000
     assert result["cases"]["page_200"] == {"skipped": "fewer than 200 pages"}
     assert result["queries_grow_with_page"] is False
@@ -215,11 +230,28 @@ def test_bench_profit_fails_loudly_when_the_rollup_differs_from_the_facts(monkey
     _assert_cleaned_up(before)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_bench_dispatch_times_one_tick_against_a_raw_claim_and_sends_nothing_to_a_broker() -> None:
+    before = _rows()
+    result = _json("bench", "dispatch", "--scale", "30", "--json")
+
+    assert result["benchmark"] == "dispatch" and result["stores"] == 30 and result["resources_per_store"] == 4
+    assert result["cursors"] == 120
+    # every cursor due: claimed and queued once, in three statements (stores, due cursors, the claim)
+    assert result["dispatched"] == result["published"] == 120 and result["statements"] == 3
+    assert result["idle_tick"]["dispatched"] == 0 and result["idle_tick"]["statements"] == 2
+    assert 0 < result["steady_tick"]["dispatched"] == result["steady_tick"]["due"] < 120
+    assert result["baseline"]["claimed"] == 120 and result["baseline"]["statements"] == 1
+    assert isinstance(result["ratio"], float) and result["ratio"] > 0
+    # Celery built every message (the real apply_async: no test double here) and kombu's publish counted it
+    _assert_cleaned_up(before)
+
+
 @pytest.mark.django_db
 def test_bench_lists_its_benchmarks_and_refuses_unknown_ones() -> None:
     listing = _json("bench", "--list", "--json")
     names = [entry["name"] for entry in listing["benchmarks"]]
-    assert names == ["ingest", "order_list", "profit", "refund_rate", "reserve", "settlement_import"]
+    assert names == ["dispatch", "ingest", "order_list", "profit", "refund_rate", "reserve", "settlement_import"]
     with pytest.raises(CommandError, match="No benchmark"):
         call_command("bench", "nothing", "--json", stdout=StringIO())
     with pytest.raises(CommandError, match="at least 1"):

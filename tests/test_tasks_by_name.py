@@ -14,7 +14,7 @@ from acorn.tasks import UnknownTask, enqueue_now, enqueue_on_commit, task_named
 from tests.conftest import EnqueuedTasks
 from tests.test_architecture import ROOT, imports_of, module_name, product_modules
 
-ENQUEUE_FUNCTIONS = ("enqueue_on_commit", "enqueue_now")
+ENQUEUE_FUNCTIONS = ("enqueue_on_commit", "enqueue_now", "enqueue_now_many")
 
 
 def _enqueue_calls() -> list[tuple[str, int, ast.Call]]:

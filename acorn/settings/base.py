@@ -240,6 +240,11 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
+# Celery's own defaults, spelled out: Celery reads these three for every message it sends, and a setting
+# Django does not have costs it several failed look-ups each time (a third of sending 40,000 sync runs).
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_SEND_SENT_EVENT = False
+CELERY_BROKER_POOL_ACQUIRE_TIMEOUT = None
 # The visibility timeout must exceed the longest task and the longest countdown / retry delay,
 # otherwise Redis redelivers a message that is still running.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)

@@ -115,6 +115,32 @@ def test_filters_and_search(owner_client: Client, tenant: Tenant) -> None:
     assert "Use the two-letter country code" in owner_client.get(URL, {"country": "D1"}).content.decode()
 
 
+def test_channel_and_marketplace_filters_read_only_this_tenants_stores_of_that_channel(
+    owner_client: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    # given: an Amazon store selling in the US and Germany, a Shopify shop, and another tenant's Shopify shop
+    with tenant_scope(tenant):
+        amazon = StoreFactory(tenant=tenant, name="Amazon", marketplaces=["US", "DE"])
+        order_upsert_page(store=amazon, orders=[make_order(1), replace(make_order(2), marketplace="DE")])
+        shop = StoreFactory(tenant=tenant, name="Shop", platform="shopify", region="", marketplaces=[])
+        order_upsert_page(store=shop, orders=[replace(make_order(3), marketplace="")])
+    with tenant_scope(other_tenant):
+        theirs = StoreFactory(tenant=other_tenant, name="Theirs", platform="shopify", region="", marketplaces=[])
+        order_upsert_page(store=theirs, orders=[replace(make_order(4), marketplace="")])
+
+    def ids(**params: Any) -> set[str]:
+        response = owner_client.get(URL, params)
+        assert response.status_code == 200
+        return set(_ids(response.content.decode()))
+
+    # then
+    assert ids() == {"111-0000001", "111-0000002", "111-0000003"}
+    assert ids(platform="shopify") == {"111-0000003"}
+    assert ids(platform="amazon") == {"111-0000001", "111-0000002"}
+    assert ids(platform="woocommerce") == set()  # no store of that channel: nothing, not everything
+    assert ids(marketplace="DE") == {"111-0000002"}
+
+
 def test_exports_carry_every_line_exactly(owner_client: Client, tenant: Tenant) -> None:
     with tenant_scope(tenant):
         store = StoreFactory(tenant=tenant, name="店铺 一号")
