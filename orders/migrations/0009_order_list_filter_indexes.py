@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0007_order_adjustments_and_line_totals"),
+        ("orders", "0008_order_anonymised_at"),
         ("sales_channels", "0005_webhook_claim_and_retry"),
         ("tenancy", "0001_initial"),
     ]
