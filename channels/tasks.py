@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
@@ -17,7 +18,7 @@ from channels.services import store_register_webhooks, stores_warn_reauthorizati
 from channels.services_lifecycle import store_delete, store_refresh_participations
 from channels.store_state import stores_expire_pending
 from channels.sync import SyncAlreadyRunning, sync_run_execute
-from channels.sync_dispatch import sync_dispatch_due
+from channels.sync_dispatch import sync_dispatch_due, sync_runs_enqueue
 from channels.webhooks import webhook_event_process, webhook_events_dispatch_due
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,12 @@ def expire_pending_stores_task() -> int:
 def warn_reauthorization_task() -> int:
     """Daily: notify once per store 30 days before its yearly Amazon re-authorisation."""
     return stores_warn_reauthorization()
+
+
+@shared_task(name="channels.dispatch_claimed", acks_late=True)
+def dispatch_claimed_task(*, runs: list[list[Any]]) -> int:
+    """A batch of runs a busy tick claimed (channels.sync_dispatch): queue each. Returns the count."""
+    return sync_runs_enqueue(runs)
 
 
 @shared_task(name="channels.dispatch_due_syncs", acks_late=True)

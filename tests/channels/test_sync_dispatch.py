@@ -20,7 +20,7 @@ from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels import sync_dispatch
 from channels.models import Store, SyncCursor
 from channels.sync import sync_job_get, sync_jobs_for
-from channels.tasks import dispatch_due_syncs_task
+from channels.tasks import dispatch_claimed_task, dispatch_due_syncs_task
 from tests.conftest import EnqueuedTasks
 from tests.factories import StoreFactory, TenantFactory
 
@@ -249,3 +249,27 @@ def test_concurrent_ticks_never_claim_a_cursor_twice(
     assert not errors and len(counts) == ticks
     assert sum(counts) == len(expected)
     assert _runs(enqueued) == expected
+
+
+@pytest.mark.django_db
+def test_a_busy_tick_hands_its_runs_to_workers_in_batches(
+    tenant: Tenant, enqueued: EnqueuedTasks, monkeypatch: pytest.MonkeyPatch, clock: time_machine.Traveller
+) -> None:
+    # given: more runs due than a tick sends itself (the threshold lowered: 6 stores' jobs, batches of 4)
+    stores = [_store(tenant) for _ in range(6)]
+    monkeypatch.setattr(sync_dispatch, "FAN_OUT_ABOVE", 5)
+    monkeypatch.setattr(sync_dispatch, "FAN_OUT_BATCH", 4)
+
+    # when: the tick runs
+    total = dispatch_due_syncs_task()
+
+    # then: it claimed them all and sent batches, not runs
+    batches = [kwargs["runs"] for task, kwargs in enqueued]
+    assert {task.name for task, _kwargs in enqueued} == {"channels.dispatch_claimed"}
+    assert all(len(batch) <= 4 for batch in batches) and sum(len(batch) for batch in batches) == total
+    enqueued.clear()
+    # and when: workers expand the batches, every run is queued once, as a small tick would have
+    for batch in batches:
+        dispatch_claimed_task(runs=batch)
+    assert _runs(enqueued) == _expected(*stores)
+    assert all(cursor.next_run_at is not None and cursor.next_run_at > NOW for cursor in _cursors(stores[0]).values())
