@@ -39,6 +39,12 @@ class Figure:
         return change_percent(self.current, self.previous)
 
     @property
+    def change_size(self) -> Decimal | None:
+        """The change without its sign (the arrow beside it says which way)."""
+        change = self.change
+        return abs(change) if change is not None else None
+
+    @property
     def good(self) -> bool | None:
         """Whether the change reads as good news (None: no change to judge)."""
         change = self.change

@@ -94,7 +94,7 @@ def test_the_week_against_the_week_before(tenant: Tenant) -> None:
 def test_the_dashboard_shows_the_window_asked_for(tenant: Tenant, owner_client: Client) -> None:
     _sell(tenant)
     week = owner_client.get(reverse("console:dashboard")).content.decode()
-    assert "Sales at a glance" in week and "150.00" in week and "150.0 % against before" in week
+    assert "Sales at a glance" in week and "150.00" in week and "150.0 % against before" in week and "▲" in week
     assert 'id="profit-chart-data"' in week
     today = owner_client.get(reverse("console:dashboard"), {"window": "1"}).content.decode()
     assert "100.00" in today and "150.00" not in today
