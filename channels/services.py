@@ -11,8 +11,10 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from acorn.audit.services import audit_record, snapshot
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy import plans
@@ -233,11 +235,16 @@ def stores_warn_reauthorization() -> int:
             notify(
                 tenant=store.tenant,
                 kind="store_reauthorize_soon",
-                title=_("Re-authorise “%(store)s” before %(date)s")
-                % {"store": store.name, "date": f"{store.reauthorize_by:%Y-%m-%d}"},
-                body=_(
-                    "Amazon asks sellers to renew the authorisation of connected apps once a year. "
-                    "Open the store and choose Re-authorise; syncing continues where it is."
+                title=message(
+                    gettext_noop("Re-authorise “%(store)s” before %(date)s"),
+                    store=store.name,
+                    date=f"{store.reauthorize_by:%Y-%m-%d}",
+                ),
+                body=message(
+                    gettext_noop(
+                        "Amazon asks sellers to renew the authorisation of connected apps once a year. "
+                        "Open the store and choose Re-authorise; syncing continues where it is."
+                    )
                 ),
                 link=reverse("channels:store-detail", args=[store.pk]),
             )
@@ -352,7 +359,7 @@ def store_uninstalled(*, store: Store, reason: str) -> None:
     notify(
         tenant=store.tenant,
         kind="store_auth_interrupted",
-        title=_("Store “%(store)s” was disconnected") % {"store": store.name},
+        title=message(gettext_noop("Store “%(store)s” was disconnected"), store=store.name),
         body=reason,
         link=reverse("channels:store-detail", args=[store.pk]),
     )

@@ -34,8 +34,10 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from acorn.audit.services import audit_record, snapshot
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Membership
@@ -394,7 +396,7 @@ def store_delete(*, store: Store, actor: User | None) -> dict[str, int]:
         notify(
             tenant=store.tenant,
             kind="store_deleted",
-            title=_("“%(store)s” was not deleted") % {"store": name},
+            title=message(gettext_noop("“%(store)s” was not deleted"), store=name),
             body=" ".join(error.messages),
             link=reverse("channels:store-detail", args=[store.pk]),
         )
@@ -402,8 +404,10 @@ def store_delete(*, store: Store, actor: User | None) -> dict[str, int]:
     notify(
         tenant=store.tenant,
         kind="store_deleted",
-        title=_("“%(store)s” was deleted") % {"store": name},
-        body=_("The store and the data ACORN kept from it were deleted; the audit log keeps what went."),
+        title=message(gettext_noop("“%(store)s” was deleted"), store=name),
+        body=message(
+            gettext_noop("The store and the data ACORN kept from it were deleted; the audit log keeps what went.")
+        ),
         link=reverse("channels:store-list"),
     )
     return removed

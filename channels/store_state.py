@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from acorn.audit.services import audit_record, snapshot
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
@@ -78,8 +79,10 @@ def store_mark_auth_interrupted(*, store: Store, reason: str) -> None:
     notify(
         tenant=store.tenant,
         kind="store_auth_interrupted",
-        title=_("Store “%(store)s” needs to be authorised again") % {"store": store.name},
-        body=_("Syncing has stopped: %(reason)s. Open the store and choose Re-authorise.") % {"reason": reason},
+        title=message(gettext_noop("Store “%(store)s” needs to be authorised again"), store=store.name),
+        body=message(
+            gettext_noop("Syncing has stopped: %(reason)s. Open the store and choose Re-authorise."), reason=reason
+        ),
         link=reverse("channels:store-detail", args=[store.pk]),
     )
 
@@ -89,9 +92,15 @@ def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:
     notify(
         tenant=store.tenant,
         kind="sync_failed",
-        title=_("%(resource)s sync of “%(store)s” keeps failing") % {"resource": run.resource, "store": store.name},
-        body=_("Last error %(code)s: %(message)s (trace %(trace)s)")
-        % {"code": run.error_code, "message": run.message[:300], "trace": run.trace_id},
+        title=message(
+            gettext_noop("%(resource)s sync of “%(store)s” keeps failing"), resource=run.resource, store=store.name
+        ),
+        body=message(
+            gettext_noop("Last error %(code)s: %(message)s (trace %(trace)s)"),
+            code=run.error_code,
+            message=run.message[:300],
+            trace=run.trace_id,
+        ),
         link=reverse("channels:store-detail", args=[store.pk]),
     )
 

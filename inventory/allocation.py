@@ -41,8 +41,9 @@ from typing import Any, Protocol
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from channels.adapters.base import FulfillmentChannel, OrderStatus
 from channels.models import Store
@@ -435,19 +436,25 @@ def _alert_backorder(allocation: LineAllocation, *, checked: bool = False) -> No
     if not checked and waiting.exists():
         return
     if allocation.warehouse is not None:
-        body = _(
-            "%(reference)s from %(store)s ships from %(warehouse)s, which does not hold enough; it waits until "
-            "stock arrives there (or route the order to another warehouse)."
-        ) % {"reference": allocation.reference, "store": allocation.store.name, "warehouse": allocation.warehouse.name}
+        body = message(
+            gettext_noop(
+                "%(reference)s from %(store)s ships from %(warehouse)s, which does not hold enough; it waits until "
+                "stock arrives there (or route the order to another warehouse)."
+            ),
+            reference=allocation.reference,
+            store=allocation.store.name,
+            warehouse=allocation.warehouse.name,
+        )
     else:
-        body = _("%(reference)s from %(store)s could not be reserved; it waits until stock arrives.") % {
-            "reference": allocation.reference,
-            "store": allocation.store.name,
-        }
+        body = message(
+            gettext_noop("%(reference)s from %(store)s could not be reserved; it waits until stock arrives."),
+            reference=allocation.reference,
+            store=allocation.store.name,
+        )
     notify(
         tenant=allocation.store.tenant,
         kind="backorder",
-        title=_("%(sku)s is out of stock for new orders") % {"sku": product.sku},
+        title=message(gettext_noop("%(sku)s is out of stock for new orders"), sku=product.sku),
         body=body,
         link=reverse("inventory:product-list") + f"?q={product.sku}",
     )

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from inventory.models import BundleComponent, Product, StockMovement, Warehouse, WarehouseKind
 from inventory.sharing import available_units  # the same arithmetic the channel quantities use
@@ -53,9 +54,12 @@ def low_stock_check(*, tenant_id: int, product_ids: Iterable[int]) -> int:
                 notify(
                     tenant=product.tenant,
                     kind="stock_low",
-                    title=_("%(sku)s is low on stock") % {"sku": product.sku},
-                    body=_("%(available)d available, at or under the threshold of %(threshold)d.")
-                    % {"available": available[product.pk], "threshold": product.low_stock_threshold},
+                    title=message(gettext_noop("%(sku)s is low on stock"), sku=product.sku),
+                    body=message(
+                        gettext_noop("%(available)d available, at or under the threshold of %(threshold)d."),
+                        available=available[product.pk],
+                        threshold=product.low_stock_threshold or 0,
+                    ),
                     link=reverse("inventory:product-detail", args=[product.pk]),
                 )
                 alerted += 1

@@ -30,9 +30,11 @@ from django.db.models import Q, QuerySet, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from acorn.audit.services import audit_record
 from acorn.money import format_amount, quantize_amount, unit_share
+from acorn.notifications.messages import message
 from acorn.notifications.models import Notification
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Membership, Role, Tenant
@@ -492,8 +494,12 @@ def refund_request(
         notify(
             tenant=tenant,
             kind="refund_approval",
-            title=_("Refund of %(amount)s %(currency)s on order %(order)s waits for approval")
-            % {"amount": refund.amount, "currency": currency, "order": order.external_id},
+            title=message(
+                gettext_noop("Refund of %(amount)s %(currency)s on order %(order)s waits for approval"),
+                amount=quantize_amount(refund.amount, currency),
+                currency=currency,
+                order=order.external_id,
+            ),
             body=refund.request_note[:500],
             link=refund_link(refund),
         )

@@ -41,9 +41,10 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from acorn.money import quantize_amount
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
@@ -212,7 +213,7 @@ def _notify_returns(tenant: Tenant, ids: list[int]) -> int:
         notify(
             tenant=tenant,
             kind="return_request",
-            title=_("New return request: order %(order)s") % {"order": record.order_external_id},
+            title=message(gettext_noop("New return request: order %(order)s"), order=record.order_external_id),
             body="\n".join(lines),
             link=_url("refunds:return-detail", return_pk=record.pk),
         )
@@ -262,7 +263,9 @@ def _notify_flagged(tenant: Tenant, ids: list[int]) -> int:
         notify(
             tenant=tenant,
             kind="refund_flagged",
-            title=_("Refund flagged for customer service: order %(order)s") % {"order": refund.order_external_id},
+            title=message(
+                gettext_noop("Refund flagged for customer service: order %(order)s"), order=refund.order_external_id
+            ),
             body="\n".join(lines),
             link=_url("refunds:refund-detail", refund_pk=refund.pk),
         )

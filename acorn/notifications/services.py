@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from acorn.notifications.kinds import KINDS
+from acorn.notifications.messages import Text, text_parts
 from acorn.notifications.models import Notification
 from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Membership, Tenant
@@ -23,8 +24,20 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str = "") -> list[Notification]:
-    """Create one notification per subscribed member and email those who want email (after commit)."""
+def _stored(title: Text, body: Text) -> dict[str, Any]:
+    """The notification's text fields: rendered now (plain), and as messages to render for each reader."""
+    titles, bodies = text_parts(title), text_parts(body)
+    return {
+        "title": (" ".join(str(part) for part in titles) if titles is not None else str(title))[:200],
+        "body": " ".join(str(part) for part in bodies) if bodies is not None else str(body),
+        "title_messages": [part.stored() for part in titles or []],
+        "body_messages": [part.stored() for part in bodies or []],
+    }
+
+
+def notify(*, tenant: Tenant, kind: str, title: Text, body: Text = "", link: str = "") -> list[Notification]:
+    """Create one notification per subscribed member and email those who want email (after commit). Title and
+    body given as messages (acorn.notifications.messages) are shown in each reader's language."""
     try:
         spec = KINDS[kind]
     except KeyError:
@@ -32,11 +45,9 @@ def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str =
     members = list(
         Membership.objects.filter(tenant=tenant, role__in=spec.roles, user__is_active=True).select_related("user")
     )
+    text = _stored(title, body)
     notifications = Notification.objects.bulk_create(
-        [
-            Notification(tenant=tenant, recipient=member.user, kind=kind, title=title[:200], body=body, link=link)
-            for member in members
-        ]
+        [Notification(tenant=tenant, recipient=member.user, kind=kind, link=link, **text) for member in members]
     )
     emailed = [n.pk for n, m in zip(notifications, members, strict=True) if spec.email and m.email_notifications]
     if emailed:
@@ -46,7 +57,7 @@ def notify(*, tenant: Tenant, kind: str, title: str, body: str = "", link: str =
 
 @transaction.atomic
 def notify_member(
-    *, tenant: Tenant, recipient: User, kind: str, title: str, body: str = "", link: str = ""
+    *, tenant: Tenant, recipient: User, kind: str, title: Text, body: Text = "", link: str = ""
 ) -> Notification | None:
     """Create one notification for one member (whatever the kind's roles: e.g. the person who asked for an
     export) and email it if the kind and the member want email. None if the user is not a member any more."""
@@ -58,7 +69,7 @@ def notify_member(
     if member is None:
         return None
     notification = Notification.objects.create(
-        tenant=tenant, recipient=recipient, kind=kind, title=title[:200], body=body, link=link
+        tenant=tenant, recipient=recipient, kind=kind, link=link, **_stored(title, body)
     )
     if spec.email and member.email_notifications:
         enqueue_on_commit(
@@ -79,7 +90,7 @@ def notification_send_email(*, notification: Notification) -> bool:
     try:
         with translation.override(settings.LANGUAGE_CODE):
             send_mail(
-                subject=f"[ACORN] {notification.title}",
+                subject=f"[ACORN] {notification.title_text}",
                 message=render_to_string("notifications/email/notification.txt", context),
                 from_email=None,
                 recipient_list=[notification.recipient.email],

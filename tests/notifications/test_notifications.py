@@ -8,7 +8,10 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_noop
 
+from acorn.notifications.messages import message
 from acorn.notifications.models import Notification
 from acorn.notifications.services import notification_send_email, notify
 from acorn.tenancy.models import Membership, Role, Tenant
@@ -118,3 +121,42 @@ def test_open_follows_only_local_links(tenant: Tenant, owner: Membership, owner_
     assert owner_client.post(url, {"follow": "1"})["Location"] == "/app/settings/team/"
     url = reverse("notifications:notification-read", args=[evil.pk])
     assert owner_client.post(url, {"follow": "1"})["Location"] == reverse("notifications:notification-list")
+
+
+def test_a_notice_written_in_english_reads_in_the_readers_language(
+    tenant: Tenant, owner: Membership, owner_client: Client
+) -> None:
+    # given: a worker (English) writes a low-stock notice as a message with its parameters
+    with translation.override("en"), tenant_scope(tenant):
+        notify(
+            tenant=tenant,
+            kind="stock_low",
+            title=message(gettext_noop("%(sku)s is low on stock"), sku="MUG-1"),
+            body=message(
+                gettext_noop("%(available)d available, at or under the threshold of %(threshold)d."),
+                available=2,
+                threshold=5,
+            ),
+            link="/app/",
+        )
+        stored = Notification.objects.get(recipient=owner.user)
+    assert stored.title == "MUG-1 is low on stock"  # the plain text, for subjects and old readers
+    # when: read in Chinese, and in English
+    with translation.override("zh-hans"):
+        assert stored.title_text == "MUG-1 库存不足" or (
+            "MUG-1" in stored.title_text and stored.title_text != stored.title
+        )
+        assert "2" in stored.body_text and "5" in stored.body_text and "available" not in stored.body_text
+    with translation.override("en"):
+        assert stored.title_text == "MUG-1 is low on stock"
+    # then: the notification centre in Chinese shows the Chinese sentence
+    page = owner_client.get(reverse("notifications:notification-list"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "is low on stock" not in page.content.decode() and "MUG-1" in page.content.decode()
+
+
+def test_a_plain_notice_stays_as_written(tenant: Tenant, owner: Membership) -> None:
+    with tenant_scope(tenant):
+        notify(tenant=tenant, kind="stock_low", title="Plain title", body="Plain body")
+        stored = Notification.objects.get(recipient=owner.user)
+    with translation.override("zh-hans"):
+        assert (stored.title_text, stored.body_text) == ("Plain title", "Plain body")
