@@ -298,10 +298,15 @@ def _sync(store: Store) -> dict[str, Any]:
         **totals,
         "runs": len(summaries),
         "run_statuses": [summary["status"] for summary in summaries],
+        "pages_by_run": [summary["pages"] for summary in summaries],  # a slowdown as the tables grow shows here
         "seconds": round(seconds, 2),
         "statements": log.count,
         "cache_statements": log.cache_count,
         "database_seconds": round(log.total_seconds, 2),
+        "slowest_statement": {
+            "ms": round(log.slowest_seconds * 1000, 1),
+            "sql": log.slowest[0][:300] if log.slowest else None,
+        },
         "rss_before_mb": rss_before,
         "peak_rss_mb": peak,
         "rss_growth_mb": round(peak - rss_before, 1),
