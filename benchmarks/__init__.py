@@ -19,6 +19,7 @@ from acorn.devtools import SIMULATOR_INSTALL_HINT, SimulatorNotInstalled
 
 # name → module that defines BENCHMARK
 REGISTRY: dict[str, str] = {
+    "backfill": "benchmarks.backfill",
     "dispatch": "benchmarks.dispatch",
     "ingest": "benchmarks.ingest",
     "order_list": "benchmarks.order_list",

@@ -117,6 +117,49 @@ def test_bench_ingest_runs_simulator_orders_through_the_service_and_the_baseline
 
 
 @pytest.mark.django_db(transaction=True)
+def test_bench_backfill_syncs_the_simulators_orders_over_http_through_the_adapter_and_the_engine(
+    settings: Any,
+) -> None:
+    # a time budget of nothing: every run ends behind after one page, and the benchmark goes on run after run
+    settings.ACORN_SYNC_TIME_BUDGET_SECONDS = 0
+    before = _rows()
+    result = _json("bench", "backfill", "--scale", "300", "--json")
+
+    assert set(result) >= {
+        "benchmark",
+        "database",
+        "scale",
+        "pages",
+        "fetched",
+        "created",
+        "runs",
+        "seconds",
+        "orders_per_second",
+        "statements",
+        "statements_per_order",
+        "rss_before_mb",
+        "peak_rss_mb",
+        "baseline",
+        "baseline_figures",
+        "ratio",
+    }
+    assert result["benchmark"] == "backfill" and result["scale"] == result["simulator_orders"] == 300
+    # every order the simulator holds came over HTTP, page by page, and was stored once
+    assert result["created"] == result["orders_stored"] == 300
+    assert result["fetched"] >= 300 and result["quarantined"] == 0 and result["retries"] == 0
+    assert result["pages"] == sum(result["pages_by_run"]) >= 3 and result["lines_stored"] >= 300
+    assert result["runs"] == result["sync_runs_recorded"] > result["pages"] // 2
+    assert set(result["run_statuses"][:-1]) == {"partial"} and result["run_statuses"][-1] == "succeeded"
+    assert result["last_run"]["caught_up"] is True
+    assert result["statements"] > 0 and result["statements_per_order"] > 0
+    assert result["peak_rss_mb"] >= result["rss_before_mb"] > 0
+    # the baseline read the same orders through the same adapter, and wrote nothing
+    assert result["baseline_figures"]["fetched"] == 300 and result["baseline_figures"]["bad_records"] == 0
+    assert isinstance(result["ratio"], float) and result["ratio"] > 0
+    _assert_cleaned_up(before)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_bench_order_list_measures_every_case_of_the_order_page() -> None:
     before = _rows()
     result = _json("bench", "order_list", "--scale", "1100", "--json")
@@ -251,7 +294,16 @@ def test_bench_dispatch_times_one_tick_against_a_raw_claim_and_sends_nothing_to_
 def test_bench_lists_its_benchmarks_and_refuses_unknown_ones() -> None:
     listing = _json("bench", "--list", "--json")
     names = [entry["name"] for entry in listing["benchmarks"]]
-    assert names == ["dispatch", "ingest", "order_list", "profit", "refund_rate", "reserve", "settlement_import"]
+    assert names == [
+        "backfill",
+        "dispatch",
+        "ingest",
+        "order_list",
+        "profit",
+        "refund_rate",
+        "reserve",
+        "settlement_import",
+    ]
     with pytest.raises(CommandError, match="No benchmark"):
         call_command("bench", "nothing", "--json", stdout=StringIO())
     with pytest.raises(CommandError, match="at least 1"):
