@@ -26,3 +26,8 @@ class RefundsConfig(AppConfig):
         from refunds.privacy import register_privacy_handlers
 
         register_privacy_handlers()
+
+        from acorn.tenancy.retention import register_closure_check
+        from refunds.closure import closure_refused_while_money_moves
+
+        register_closure_check(closure_refused_while_money_moves)
