@@ -135,13 +135,12 @@ def webhook_event_record(*, store: Store, topic: str, event_id: str, payload: by
     except IntegrityError:
         WebhookEvent.objects.filter(store=store, event_id=event_id[:100]).update(deliveries=F("deliveries") + 1)
         return WebhookEvent.objects.get(store=store, event_id=event_id[:100]), False
-    enqueue_on_commit(_process_task_name(store.tenant.is_active), tenant_id=event.tenant_id, event_id=event.pk)
+    # A closed account's tasks are skipped (TenantTask): its compliance deliveries have their own task.
+    if store.tenant.is_active:
+        enqueue_on_commit("channels.process_webhook_event", tenant_id=event.tenant_id, event_id=event.pk)
+    else:
+        enqueue_on_commit("channels.process_compliance_webhook_event", tenant_id=event.tenant_id, event_id=event.pk)
     return event, True
-
-
-def _process_task_name(tenant_active: bool) -> str:
-    """A closed account's tasks are skipped (TenantTask): its compliance deliveries have their own task."""
-    return "channels.process_webhook_event" if tenant_active else "channels.process_compliance_webhook_event"
 
 
 def webhook_delivery_accepted(*, store: Store, topic: str) -> bool:
@@ -243,7 +242,10 @@ def webhook_events_dispatch_due(*, limit: int = 1000) -> int:
             .values_list("tenant_id", "pk", "tenant__is_active")[:limit]
         )
     for tenant_id, event_id, tenant_active in due:
-        enqueue_now(_process_task_name(tenant_active), tenant_id=tenant_id, event_id=event_id)
+        if tenant_active:
+            enqueue_now("channels.process_webhook_event", tenant_id=tenant_id, event_id=event_id)
+        else:
+            enqueue_now("channels.process_compliance_webhook_event", tenant_id=tenant_id, event_id=event_id)
     return len(due)
 
 
