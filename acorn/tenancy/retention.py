@@ -178,6 +178,15 @@ def retention_months_in_force(tenant: Tenant, *, now: datetime | None = None) ->
     return months
 
 
+def retention_change_note(tenant: Tenant, *, in_force: int, new_months: int, now: datetime | None = None) -> None:
+    """Record on the tenant (not saved) a change of its retention from `in_force` months to `new_months`: a
+    shorter one keeps `in_force` for RETENTION_SHRINK_GRACE; an equal or longer one ends any such grace."""
+    if new_months < in_force:
+        tenant.retention_previous_months, tenant.retention_changed_at = in_force, now or timezone.now()
+    else:
+        tenant.retention_previous_months, tenant.retention_changed_at = None, None
+
+
 def retention_cutoff(tenant: Tenant, *, now: datetime | None = None) -> datetime:
     """Records dated before this instant are past the tenant's retention."""
     moment = now or timezone.now()

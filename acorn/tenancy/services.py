@@ -26,6 +26,7 @@ from acorn.tenancy.permissions import ASSIGNABLE_ROLES, ensure_permission
 from acorn.tenancy.retention import (
     closure_deletes_at,
     closure_refusals,
+    retention_change_note,
     retention_months_in_force,
     retention_preview_forget,
     tenant_data_delete,
@@ -200,14 +201,8 @@ RETENTION_CHANGE_FIELDS = ["retention_previous_months", "retention_changed_at"]
 
 
 def _note_retention_change(tenant: Tenant, *, new_months: int) -> None:
-    """A change to a shorter retention keeps the one in force now for RETENTION_SHRINK_GRACE (recorded on the
-    tenant, not saved here); a change to an equal or longer one ends any such grace."""
-    now = timezone.now()
-    in_force = retention_months_in_force(tenant, now=now)
-    if new_months < in_force:
-        tenant.retention_previous_months, tenant.retention_changed_at = in_force, now
-    else:
-        tenant.retention_previous_months, tenant.retention_changed_at = None, None
+    """Before the tenant's plan fields change: a shorter retention applies after RETENTION_SHRINK_GRACE."""
+    retention_change_note(tenant, in_force=retention_months_in_force(tenant), new_months=new_months)
 
 
 @transaction.atomic

@@ -263,6 +263,23 @@ def test_moving_back_to_the_longer_plan_ends_the_grace(tenant: Tenant, owner: Me
     assert retention_cutoff(tenant) == NOW.replace(year=2023)
 
 
+def test_a_plan_shortened_in_the_platform_admin_also_waits_thirty_days(tenant: Tenant, rf: Any) -> None:
+    from django.contrib import admin
+
+    from acorn.tenancy.admin import TenantAdmin
+
+    # given a pro tenant that platform staff move to basic in the Django admin
+    Tenant.objects.filter(pk=tenant.pk).update(plan=Plan.PRO)
+    tenant.refresh_from_db()
+    tenant.plan = Plan.BASIC
+    form = type("ChangedForm", (), {"changed_data": ["plan"]})()
+    TenantAdmin(Tenant, admin.site).save_model(rf.post("/"), tenant, form, True)
+    # then the 36 months stay in force for 30 days
+    tenant.refresh_from_db()
+    assert (tenant.plan, tenant.retention_previous_months, tenant.retention_changed_at) == (Plan.BASIC, 36, NOW)
+    assert retention_cutoff(tenant) == NOW.replace(year=2023)
+
+
 # --- 5. profit rollups of days retention emptied ------------------------------------------------------------
 
 
