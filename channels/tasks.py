@@ -9,6 +9,9 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from acorn import logcontext
+from acorn.tenancy.models import Tenant
+from acorn.tenancy.scoping import tenant_scope
 from acorn.tenancy.tasks import TenantTask
 from channels.adapters.base import Capability, ChannelRetryableError
 from channels.adapters.registry import platform_supports
@@ -19,7 +22,7 @@ from channels.services_lifecycle import store_delete, store_refresh_participatio
 from channels.store_state import stores_expire_pending
 from channels.sync import SyncAlreadyRunning, sync_run_execute
 from channels.sync_dispatch import sync_dispatch_due, sync_runs_enqueue
-from channels.webhooks import webhook_event_process, webhook_events_dispatch_due
+from channels.webhooks import SHOPIFY_COMPLIANCE_TOPICS, webhook_event_process, webhook_events_dispatch_due
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,25 @@ def process_webhook_event_task(self: TenantTask, *, tenant_id: int, event_id: in
     if event is None:
         return "missing"
     return webhook_event_process(event=event)
+
+
+@shared_task(name="channels.process_compliance_webhook_event", acks_late=True)
+def process_compliance_webhook_event_task(*, tenant_id: int, event_id: int) -> str:
+    """A Shopify compliance delivery (customers/redact, shop/redact, customers/data_request) of a closed account
+    in its grace period: acted on although the tenant is inactive (so not a TenantTask), since ACORN still
+    holds the data the shop asks about. Claims once, like process_webhook_event."""
+    tenant = Tenant.objects.filter(pk=tenant_id, data_deleted_at__isnull=True).first()
+    if tenant is None:
+        return "missing"
+    with logcontext.bound(tenant_id=tenant.pk), tenant_scope(tenant):
+        event = (
+            WebhookEvent.objects.filter(tenant=tenant, pk=event_id, topic__in=SHOPIFY_COMPLIANCE_TOPICS)
+            .select_related("store")
+            .first()
+        )
+        if event is None:
+            return "missing"
+        return webhook_event_process(event=event)
 
 
 @shared_task(name="channels.dispatch_due_webhooks", acks_late=True)

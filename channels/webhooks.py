@@ -19,6 +19,10 @@ compliance topics have no poll to fall back on — and then failed, shown on the
 `dispatch_due_webhooks` queues the retries that are due, claims whose worker died, and events whose task was
 lost. Handlers must be safe to run again (upserts), as a retry runs all of them again.
 
+A closed account (inactive, in its grace period) gets its deliveries answered but not stored, except Shopify's
+compliance topics: those are stored and acted on by their own task (the tenant tasks skip inactive tenants),
+and the beat queues nothing else of a closed account, so its events never crowd out everyone else's.
+
 The body is read here up to WEBHOOK_MAX_BODY_BYTES, not through `request.body`, whose site-wide limit
 (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB by default) would answer 400 before the signature check; a larger body
 is refused whole (413) and never cut short, since a truncated body can only fail the signature.
@@ -131,8 +135,21 @@ def webhook_event_record(*, store: Store, topic: str, event_id: str, payload: by
     except IntegrityError:
         WebhookEvent.objects.filter(store=store, event_id=event_id[:100]).update(deliveries=F("deliveries") + 1)
         return WebhookEvent.objects.get(store=store, event_id=event_id[:100]), False
-    enqueue_on_commit("channels.process_webhook_event", tenant_id=event.tenant_id, event_id=event.pk)
+    # A closed account's tasks are skipped (TenantTask): its compliance deliveries have their own task.
+    if store.tenant.is_active:
+        enqueue_on_commit("channels.process_webhook_event", tenant_id=event.tenant_id, event_id=event.pk)
+    else:
+        enqueue_on_commit("channels.process_compliance_webhook_event", tenant_id=event.tenant_id, event_id=event.pk)
     return event, True
+
+
+def webhook_delivery_accepted(*, store: Store, topic: str) -> bool:
+    """Whether a verified delivery for this store is stored: always for an active account; for a closed one
+    (in its grace period) only Shopify's compliance topics, which must still be acted on. Other deliveries
+    of a closed account would wait forever (its tasks are skipped) and crowd the dispatcher."""
+    if store.tenant.is_active:
+        return True
+    return topic in SHOPIFY_COMPLIANCE_TOPICS and store.tenant.data_deleted_at is None
 
 
 def webhook_retry_delay(attempt: int) -> timedelta:
@@ -216,11 +233,19 @@ def webhook_events_dispatch_due(*, limit: int = 1000) -> int:
                 Q(status=WebhookStatus.RECEIVED, received_at__lte=now - WEBHOOK_LOST_AFTER)
                 | Q(status__in=[WebhookStatus.RETRYING, WebhookStatus.PROCESSING], next_attempt_at__lte=now)
             )
+            # A closed account's tasks are skipped, so its events would be queued again every minute ahead
+            # of everyone else's: only its compliance events, still acted on during the grace period.
+            .filter(
+                Q(tenant__is_active=True) | Q(topic__in=SHOPIFY_COMPLIANCE_TOPICS, tenant__data_deleted_at__isnull=True)
+            )
             .order_by("pk")
-            .values_list("tenant_id", "pk")[:limit]
+            .values_list("tenant_id", "pk", "tenant__is_active")[:limit]
         )
-    for tenant_id, event_id in due:
-        enqueue_now("channels.process_webhook_event", tenant_id=tenant_id, event_id=event_id)
+    for tenant_id, event_id, tenant_active in due:
+        if tenant_active:
+            enqueue_now("channels.process_webhook_event", tenant_id=tenant_id, event_id=event_id)
+        else:
+            enqueue_now("channels.process_compliance_webhook_event", tenant_id=tenant_id, event_id=event_id)
     return len(due)
 
 
@@ -280,13 +305,16 @@ def shopify_webhook_view(request: HttpRequest) -> HttpResponse:
     if not topic or not event_id:
         return HttpResponse(status=400)
     created_any = False
-    for store in stores:
+    accepted = [store for store in stores if webhook_delivery_accepted(store=store, topic=topic)]
+    if stores and not accepted:
+        logger.info("webhook_closed_account", extra={"shop": shop[:100], "topic": topic})
+    for store in accepted:
         with tenant_scope(store.tenant), transaction.atomic():
             _event, created = webhook_event_record(store=store, topic=topic, event_id=event_id, payload=body)
             created_any = created_any or created
     if not stores:
         logger.info("webhook_unknown_shop", extra={"shop": shop[:100], "topic": topic})
-    return JsonResponse({"received": True, "duplicate": bool(stores) and not created_any})
+    return JsonResponse({"received": True, "duplicate": bool(accepted) and not created_any})
 
 
 @csrf_exempt
@@ -307,6 +335,9 @@ def woocommerce_webhook_view(request: HttpRequest, webhook_key: str) -> HttpResp
     delivery = request.headers.get("X-WC-Webhook-Delivery-ID") or ""
     if not topic or not delivery:
         return HttpResponse(status=400)
+    if not webhook_delivery_accepted(store=store, topic=topic):
+        logger.info("webhook_closed_account", extra={"platform": "woocommerce", "topic": topic})
+        return JsonResponse({"received": True, "duplicate": False})
     with tenant_scope(store.tenant), transaction.atomic():
         _event, created = webhook_event_record(store=store, topic=topic, event_id=f"delivery-{delivery}", payload=body)
     return JsonResponse({"received": True, "duplicate": not created})

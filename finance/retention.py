@@ -13,10 +13,13 @@ They live in finance, the app that sees orders, refunds and the books together. 
   or not, are built from statements) or a deferred Amazon transaction names the order or one of its
   refunds. They stay, with their amounts, so that the books keep adding up; the buyer's personal data
   goes instead: the buyers' comments and the channel's raw payloads on their refunds and returns, the
-  return's tracking and licence plate numbers, the order's tags and status history. `Order.anonymised_at`
+  return's tracking and licence plate numbers, the shipments' tracking numbers, the order's tags and status
+  history. `Order.anonymised_at`
   records it (so that the next run does not count them again).
 * **Refunds and returns with no order in ACORN** (never linked): deleted when dated before the cut-off and
-  final, unless a statement names the refund (then anonymised like the above).
+  final, unless a statement names the refund (then anonymised like the above). A refund goes with its
+  returns only when each of them would go by itself (final, no order, before the cut-off): an open or
+  recent return keeps its refund.
 * **Settlement uploads** (the log of statement files people uploaded) finished before the cut-off are
   deleted, with any file still on the storage; the settlement they imported stays.
 * **Journal export files**: the stored bytes of exports made before the cut-off are deleted; the export's
@@ -40,7 +43,7 @@ from acorn.tenancy.retention import ANONYMISE, DELETE, RetentionRule, register_r
 from finance.exports.models import JournalExportFile
 from finance.settlements.models import DeferredTransaction, SettlementLine, SettlementUpload
 from inventory.models import AllocationState, LineAllocation
-from orders.models import ConfirmationState, Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.models import ConfirmationState, Order, OrderLine, OrderStatus, OrderStatusChange, Shipment
 from refunds.models import Refund, RefundStatus, RestockState, Return, ReturnStatus
 from refunds.privacy import buyer_data_erase
 
@@ -105,30 +108,50 @@ def orders_to_anonymise(tenant: Tenant, cutoff: datetime) -> QuerySet[Order]:
     return _past_orders(tenant, cutoff).filter(_in_books(), anonymised_at__isnull=True)
 
 
-def _orders_delete(tenant: Tenant, pks: list[int]) -> int:
-    """Returns first (they point at refunds), then refunds, the lines' allocations, then the orders."""
+def _orders_delete(tenant: Tenant, cutoff: datetime, pks: list[int]) -> int:
+    """Returns first (they point at refunds), then refunds, the lines' allocations, then the orders. The
+    orders' refunds and returns are locked and checked again: an order one of them keeps open (a refund
+    requested since the selection) stays."""
+    refunds = Refund.objects.filter(tenant=tenant, order_id__in=pks).order_by("pk").select_for_update(of=("self",))
+    returns = Return.objects.filter(tenant=tenant, order_id__in=pks).order_by("pk").select_for_update(of=("self",))
+    kept = set(
+        refunds.filter(Q(status__in=OPEN_REFUND_STATUSES) | Q(refunded_at__gte=cutoff)).values_list(
+            "order_id", flat=True
+        )
+    ) | set(returns.filter(_open_return() | Q(returned_at__gte=cutoff)).values_list("order_id", flat=True))
+    pks = [pk for pk in pks if pk not in kept]
+    if not pks:
+        return 0
     Return.objects.filter(tenant=tenant, order_id__in=pks).delete()
     Refund.objects.filter(tenant=tenant, order_id__in=pks).delete()
     refs = [f"{LINE_REF_PREFIX}{pk}" for pk in OrderLine.objects.filter(order_id__in=pks).values_list("pk", flat=True)]
     for start in range(0, len(refs), 1000):
         LineAllocation.objects.filter(tenant=tenant, line_ref__in=refs[start : start + 1000]).delete()
-    Order.objects.filter(tenant=tenant, pk__in=pks).delete()
-    return len(pks)
+    _total, per_model = Order.objects.filter(tenant=tenant, pk__in=pks).delete()
+    return per_model.get(Order._meta.label, 0)
 
 
-def _orders_anonymise(tenant: Tenant, pks: list[int]) -> int:
+def _orders_anonymise(tenant: Tenant, cutoff: datetime, pks: list[int]) -> int:
     buyer_data_erase(
         refunds=Refund.objects.filter(tenant=tenant, order_id__in=pks),
         returns=Return.objects.filter(tenant=tenant, order_id__in=pks),
     )
     OrderStatusChange.objects.filter(tenant=tenant, order_id__in=pks).delete()
-    Order.objects.filter(tenant=tenant, pk__in=pks).update(tags=[], anonymised_at=timezone.now())
-    return len(pks)
+    # A tracking number finds the parcel and with it the buyer's address.
+    Shipment.objects.filter(tenant=tenant, order_id__in=pks).update(tracking_number="")
+    return Order.objects.filter(tenant=tenant, pk__in=pks).update(tags=[], anonymised_at=timezone.now())
 
 
 def _orphan_refunds(tenant: Tenant, cutoff: datetime) -> QuerySet[Refund]:
-    return Refund.objects.filter(tenant=tenant, order__isnull=True, refunded_at__lt=cutoff).exclude(
-        status__in=OPEN_REFUND_STATUSES
+    """Final refunds with no order dated before the cut-off, whose returns (if any) the returns rule would
+    delete too: a refund an open or recent return points at stays until that return goes."""
+    kept_returns = Return.objects.filter(refund=OuterRef("pk")).exclude(
+        pk__in=returns_to_delete(tenant, cutoff).values("pk")
+    )
+    return (
+        Refund.objects.filter(tenant=tenant, order__isnull=True, refunded_at__lt=cutoff)
+        .exclude(status__in=OPEN_REFUND_STATUSES)
+        .exclude(Exists(kept_returns))
     )
 
 
@@ -142,15 +165,23 @@ def refunds_to_anonymise(tenant: Tenant, cutoff: datetime) -> QuerySet[Refund]:
     return _orphan_refunds(tenant, cutoff).filter(_refund_in_books()).filter(carries)
 
 
-def _refunds_delete(tenant: Tenant, pks: list[int]) -> int:
-    Return.objects.filter(tenant=tenant, refund_id__in=pks, order__isnull=True).delete()
-    Refund.objects.filter(tenant=tenant, pk__in=pks).delete()
-    return len(pks)
+def _refunds_delete(tenant: Tenant, cutoff: datetime, pks: list[int]) -> int:
+    """Delete these orphan refunds with their returns, only a refund whose every return the returns rule
+    would delete too (final, no order, before the cut-off; checked again under lock)."""
+    returns = Return.objects.filter(tenant=tenant, refund_id__in=pks).order_by("pk").select_for_update(of=("self",))
+    expiring = set(returns.filter(pk__in=returns_to_delete(tenant, cutoff).values("pk")).values_list("pk", flat=True))
+    kept = {refund_id for pk, refund_id in returns.values_list("pk", "refund_id") if pk not in expiring}
+    deletable = [pk for pk in pks if pk not in kept]
+    Return.objects.filter(tenant=tenant, pk__in=expiring, refund_id__in=deletable).delete()
+    _total, per_model = Refund.objects.filter(tenant=tenant, pk__in=deletable).delete()
+    return per_model.get(Refund._meta.label, 0)
 
 
-def _refunds_anonymise(tenant: Tenant, pks: list[int]) -> int:
-    buyer_data_erase(refunds=Refund.objects.filter(tenant=tenant, pk__in=pks), returns=Return.objects.none())
-    return len(pks)
+def _refunds_anonymise(tenant: Tenant, cutoff: datetime, pks: list[int]) -> int:
+    refunds, _returns = buyer_data_erase(
+        refunds=Refund.objects.filter(tenant=tenant, pk__in=pks), returns=Return.objects.none()
+    )
+    return refunds
 
 
 def returns_to_delete(tenant: Tenant, cutoff: datetime) -> QuerySet[Return]:
@@ -162,12 +193,12 @@ def uploads_to_delete(tenant: Tenant, cutoff: datetime) -> QuerySet[SettlementUp
     return SettlementUpload.objects.filter(tenant=tenant, uploaded_at__lt=cutoff, status__in=finished)
 
 
-def _uploads_delete(tenant: Tenant, pks: list[int]) -> int:
+def _uploads_delete(tenant: Tenant, cutoff: datetime, pks: list[int]) -> int:
     uploads = SettlementUpload.objects.filter(tenant=tenant, pk__in=pks)
     for upload in uploads.exclude(document=""):
         upload.document.delete(save=False)
-    uploads.delete()
-    return len(pks)
+    _total, per_model = uploads.delete()
+    return per_model.get(SettlementUpload._meta.label, 0)
 
 
 def export_files_to_delete(tenant: Tenant, cutoff: datetime) -> QuerySet[JournalExportFile]:

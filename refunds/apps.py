@@ -31,3 +31,8 @@ class RefundsConfig(AppConfig):
         from refunds.exports import REFUNDS_EXPORT
 
         register_export_kind(REFUNDS_EXPORT)
+
+        from acorn.tenancy.retention import register_closure_check
+        from refunds.closure import closure_refused_while_money_moves
+
+        register_closure_check(closure_refused_while_money_moves)

@@ -15,8 +15,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from channels.models import Platform, Store, WebhookEvent
+from channels.models import Platform, QuarantinedRecord, Store, WebhookEvent
 from channels.webhooks import register_webhook_handler
+from orders.models import Order
 from refunds.models import Refund, Return
 
 REFUND_PERSONAL_DATA: dict[str, Any] = {"customer_comment": "", "request_note": "", "raw": {}}
@@ -42,15 +43,28 @@ def _requested_orders(payload: Any) -> list[str]:
     return [str(item) for item in ids or [] if isinstance(item, (int, str))][:500]
 
 
+# An order id this short could be part of any payload: raw quarantined records are matched on longer ones.
+MIN_ORDER_ID_IN_RAW = 5
+
+
 def _on_customer_redact(store: Store, event: WebhookEvent, payload: Any) -> bool:
-    """A buyer asked to be erased: their refunds and returns on the named orders lose their personal data."""
+    """A buyer asked to be erased: their refunds and returns on the named orders lose their personal data, the
+    orders their tags (a channel's tags can name the buyer), and the quarantined raw refund and return
+    records of those orders go (keyed by the refund's or return's id, or naming the order in their raw body)."""
     orders = _requested_orders(payload)
     if not orders:
         return False
     named = Q(order__external_id__in=orders) | Q(order_external_id__in=orders)
-    buyer_data_erase(
-        refunds=Refund.objects.filter(named, store=store), returns=Return.objects.filter(named, store=store)
-    )
+    refunds, returns = Refund.objects.filter(named, store=store), Return.objects.filter(named, store=store)
+    record_ids = {*refunds.values_list("external_id", flat=True), *returns.values_list("external_id", flat=True)}
+    in_raw = Q()
+    for order_id in orders:
+        if len(order_id) >= MIN_ORDER_ID_IN_RAW:
+            in_raw |= Q(raw__contains=order_id)
+    quarantined = QuarantinedRecord.objects.filter(store=store, resource__in=("refunds", "returns"))
+    quarantined.filter(Q(external_id__in=record_ids - {""}) | (in_raw if in_raw else Q(pk__in=[]))).delete()
+    buyer_data_erase(refunds=refunds, returns=returns)
+    Order.objects.filter(store=store, external_id__in=orders).update(tags=[])
     return True
 
 

@@ -35,6 +35,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
+from acorn.tenancy.retention import retention_first_kept_day
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
 from inventory.models import Product, SkuMapping
@@ -414,15 +415,19 @@ def _first_day(store: Store) -> date | None:
 
 def rollup_rebuild(*, store: Store, since: date | None = None, today: date | None = None) -> RefreshResult:
     """Recompute a store's rollup from `since` (default: its whole history) to today, a month per
-    transaction (memory bounded by SKUs x 31 days). Rows of days before `since` are kept."""
+    transaction (memory bounded by SKUs x 31 days). Rows of days before `since` are kept, and so are the rows
+    of days before the tenant's retention (retention deleted orders and refunds there: the rows are what is
+    left of those days)."""
     end = today or utc_today()
-    start = since or _first_day(store)
+    kept_from = retention_first_kept_day(store.tenant, now=datetime.combine(end, time.min, tzinfo=UTC))
+    first = since or _first_day(store)
     total = RefreshResult()
     with tenant_scope(store.tenant):
-        stale = RefundRateDaily.objects.filter(store_id=store.pk)
-        if start is None:
+        stale = RefundRateDaily.objects.filter(store_id=store.pk, day__gte=kept_from)
+        if first is None:
             stale.delete()
             return total
+        start = max(first, kept_from)
         stale.filter(day__gt=end).delete()
         if since is None:
             stale.filter(day__lt=start).delete()

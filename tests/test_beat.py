@@ -441,8 +441,9 @@ def _retention_applied(companies: list[Company], result: Any, ran: list[tuple[Ta
     assert _queued_tenants(ran, "tenancy.apply_retention") == {c.tenant.pk for c in companies}
     for company in companies:
         with tenant_scope(company.tenant):
-            event = AuditEvent.objects.get(action="retention.applied")
+            event = AuditEvent.objects.get(action="retention.completed")
             assert all(item["rows"] == 0 for item in event.after["items"].values())
+            assert not AuditEvent.objects.filter(action__in=["retention.applied", "retention.failed"]).exists()
             assert Order.objects.filter(store=company.shop).exists()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -67,7 +67,15 @@ class Tenant(models.Model):
     # Only used by the custom plan: limits negotiated per tenant.
     custom_max_stores = models.PositiveIntegerField(_("custom store limit"), null=True, blank=True)
     custom_max_users = models.PositiveIntegerField(_("custom user limit"), null=True, blank=True)
-    custom_retention_months = models.PositiveIntegerField(_("custom data retention (months)"), null=True, blank=True)
+    custom_retention_months = models.PositiveIntegerField(
+        _("custom data retention (months)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    # A plan change that shortened the retention: the months in force before it, applied for 30 days after
+    # the change (acorn.tenancy.retention.RETENTION_SHRINK_GRACE) so that nothing goes without warning.
+    retention_previous_months = models.PositiveIntegerField(
+        _("retention before the plan change"), null=True, blank=True
+    )
+    retention_changed_at = models.DateTimeField(_("retention shortened"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     # Account closure (acorn.tenancy.retention): closed by the owner, inactive from then on; its data is
@@ -88,6 +96,10 @@ class Tenant(models.Model):
                     custom_retention_months__isnull=False,
                 ),
                 name="tenant_custom_plan_has_limits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(custom_retention_months__isnull=True) | models.Q(custom_retention_months__gte=1),
+                name="tenant_custom_retention_at_least_one_month",
             ),
         ]
 

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Tenant
-from acorn.tenancy.retention import RetentionReport, retention_apply
+from acorn.tenancy.retention import RetentionReport, retention_preview_cached
 from acorn.tenancy.scoping import dangerously_unscoped
 
 if TYPE_CHECKING:
@@ -76,5 +76,6 @@ def seats_in_use(*, tenant: Tenant) -> int:
 
 
 def retention_preview(*, tenant: Tenant) -> RetentionReport:
-    """What the next nightly retention run would delete or anonymise (a dry run: writes nothing)."""
-    return retention_apply(tenant=tenant, dry_run=True)
+    """What the next nightly retention run would delete or anonymise (a dry run: writes nothing), cached for
+    up to an hour and dropped when a run or a plan change alters it."""
+    return retention_preview_cached(tenant=tenant)

@@ -23,7 +23,14 @@ from acorn.tenancy import plans
 from acorn.tenancy.locks import tenant_lock
 from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Plan, Role, Tenant
 from acorn.tenancy.permissions import ASSIGNABLE_ROLES, ensure_permission
-from acorn.tenancy.retention import closure_deletes_at, tenant_data_delete
+from acorn.tenancy.retention import (
+    closure_deletes_at,
+    closure_refusals,
+    retention_change_note,
+    retention_months_in_force,
+    retention_preview_forget,
+    tenant_data_delete,
+)
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from acorn.tenancy.selectors import seats_in_use
 
@@ -170,20 +177,32 @@ def tenant_change_plan(*, tenant: Tenant, actor: User, membership: Membership, p
         return tenant
     if plan == Plan.CUSTOM:
         raise ValidationError(_("Custom plans are arranged with ACORN support."))
-    plans.ensure_plan_fits(tenant, plan=plan, limits=plans.limits_for_plan(plan, tenant))
-    before = snapshot(tenant, ["plan"])
+    new_limits = plans.limits_for_plan(plan, tenant)
+    plans.ensure_plan_fits(tenant, plan=plan, limits=new_limits)
+    fields = ["plan", *RETENTION_CHANGE_FIELDS]
+    before = snapshot(tenant, fields)
+    _note_retention_change(tenant, new_months=new_limits.retention_months)
     tenant.plan = plan
     tenant.full_clean()
-    tenant.save(update_fields=["plan"])
+    tenant.save(update_fields=fields)
     audit_record(
         tenant=tenant,
         actor=actor,
         action="tenant.plan_changed",
         target=tenant,
         before=before,
-        after=snapshot(tenant, ["plan"]),
+        after=snapshot(tenant, fields),
     )
+    transaction.on_commit(lambda: retention_preview_forget(tenant))
     return tenant
+
+
+RETENTION_CHANGE_FIELDS = ["retention_previous_months", "retention_changed_at"]
+
+
+def _note_retention_change(tenant: Tenant, *, new_months: int) -> None:
+    """Before the tenant's plan fields change: a shorter retention applies after RETENTION_SHRINK_GRACE."""
+    retention_change_note(tenant, in_force=retention_months_in_force(tenant), new_months=new_months)
 
 
 @transaction.atomic
@@ -193,11 +212,14 @@ def tenant_set_custom_limits(
     """Platform staff only: put a tenant on the custom plan with negotiated limits."""
     if not getattr(actor, "is_superuser", False):
         raise PermissionDenied(_("Only ACORN staff set custom plan limits."))
+    if retention_months < 1:
+        raise ValidationError({"custom_retention_months": _("Data retention must be at least one month.")})
     tenant = tenant_lock(tenant)
     limits = plans.PlanLimits(max_stores=max_stores, max_users=max_users, retention_months=retention_months)
     plans.ensure_plan_fits(tenant, plan=Plan.CUSTOM, limits=limits)
-    fields = ["plan", "custom_max_stores", "custom_max_users", "custom_retention_months"]
+    fields = ["plan", "custom_max_stores", "custom_max_users", "custom_retention_months", *RETENTION_CHANGE_FIELDS]
     before = snapshot(tenant, fields)
+    _note_retention_change(tenant, new_months=retention_months)
     tenant.plan = Plan.CUSTOM
     tenant.custom_max_stores, tenant.custom_max_users = max_stores, max_users
     tenant.custom_retention_months = retention_months
@@ -211,6 +233,7 @@ def tenant_set_custom_limits(
         before=before,
         after=snapshot(tenant, fields),
     )
+    transaction.on_commit(lambda: retention_preview_forget(tenant))
     return tenant
 
 
@@ -446,6 +469,9 @@ def tenant_close(*, tenant: Tenant, actor: User, membership: Membership, confirm
         raise ValidationError({"confirm_name": _("Type the company name exactly as shown to close the account.")})
     if tenant.closed_at is not None:
         raise ValidationError(_("This account is already closed."))
+    refusals = closure_refusals(tenant)
+    if refusals:
+        raise ValidationError(refusals)
     tenant.is_active, tenant.closed_at = False, timezone.now()
     tenant.save(update_fields=["is_active", "closed_at"])
     deletes_at = closure_deletes_at(tenant)

@@ -30,7 +30,7 @@ from acorn.tenancy.middleware import SESSION_TENANT_KEY
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Plan
 from acorn.tenancy.permissions import ASSIGNABLE_ROLES, has_permission
-from acorn.tenancy.retention import closure_deletes_at
+from acorn.tenancy.retention import RETENTION_SHRINK_GRACE, closure_deletes_at, retention_shrink_ends_at
 from acorn.tenancy.selectors import (
     invitation_get_by_token,
     invitation_get_or_404,
@@ -213,6 +213,10 @@ def plan_view(request: TenantRequest) -> HttpResponse:
             "retention": preview,
             "orders_to_delete": preview.item("orders"),
             "orders_to_anonymise": preview.item("orders_in_books"),
+            "shrink_ends_at": (
+                retention_shrink_ends_at(tenant) if preview.retention_months > limits.retention_months else None
+            ),
+            "shrink_grace_days": RETENTION_SHRINK_GRACE.days,
             "usage_rows": rows,
             "catalogue": catalogue,
             "can_change": has_permission(request.membership, "plan.change"),

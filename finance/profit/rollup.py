@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from acorn.money import allocate
 from acorn.tenancy.models import Tenant
+from acorn.tenancy.retention import retention_first_kept_day
 from acorn.tenancy.scoping import tenant_scope
 from finance.profit.models import (
     COMPONENTS,
@@ -392,11 +393,13 @@ def _midnight(day: date) -> datetime:
 
 
 def profit_rebuild(*, tenant: Tenant, since: date | None = None) -> int:
-    """Recompute every fact from `since` (all history when None) and the rollup of those days. Returns the
-    facts written. Orders are rewritten 500 per transaction; facts left of orders and costs that no longer
-    exist are removed."""
+    """Recompute every fact from `since` (all the history the tenant's retention keeps when None) and the
+    rollup of those days. Returns the facts written. Orders are rewritten 500 per transaction; facts left of
+    orders and costs that no longer exist are removed. Days before the retention's first whole day are never
+    rebuilt: retention deleted orders there (and their facts with them), so their rollups stay as they are."""
     rates = RateBook()
     written = 0
+    since = max(since, retention_first_kept_day(tenant)) if since else retention_first_kept_day(tenant)
     with tenant_scope(tenant):
         orders = Order.objects.all()
         costs = OtherCost.objects.all()
@@ -428,7 +431,7 @@ def profit_rebuild(*, tenant: Tenant, since: date | None = None) -> int:
                 _weeks_refresh(tenant=tenant, weeks=[_monday(since)])
         if first is None:
             if since is not None:
-                rollup_refresh(tenant=tenant, store_days=[(store, one) for store, one in touched if one < since])
+                rollup_refresh(tenant=tenant, store_days=_kept_days(tenant, touched, before=since))
             return written
         day, last = first, timezone.now().astimezone(UTC).date() + timedelta(days=1)
         last = max(last, facts.order_by("-day").values_list("day", flat=True).first() or last)
@@ -440,5 +443,11 @@ def profit_rebuild(*, tenant: Tenant, since: date | None = None) -> int:
             day = end + timedelta(days=1)
         # Sales before `since` of orders refunded since were rewritten too.
         if since is not None:
-            rollup_refresh(tenant=tenant, store_days=[(store, one) for store, one in touched if one < since])
+            rollup_refresh(tenant=tenant, store_days=_kept_days(tenant, touched, before=since))
     return written
+
+
+def _kept_days(tenant: Tenant, store_days: set[StoreDay], *, before: date) -> list[StoreDay]:
+    """Those store-days before `before` that are inside the retention (earlier ones keep their rollup)."""
+    first = retention_first_kept_day(tenant)
+    return [(store, one) for store, one in store_days if first <= one < before]

@@ -21,6 +21,7 @@ from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import ExternalOrder, ExternalOrderLine, ExternalRefund, RefundLine
 from channels.models import Store
 from inventory.models import Product, SkuMapping
+from orders.models import Order
 from orders.services import order_upsert_page
 from refunds.execution import SUCCEEDED, _Outcome, _settle
 from refunds.ingest import refund_upsert_page
@@ -403,3 +404,16 @@ def test_new_orders_add_to_their_days_exactly_what_a_rebuild_counts(tenant: Tena
             (TODAY - timedelta(days=1), "MUG", 0, 1, 0),
         ]
     )
+
+
+def test_a_full_rebuild_keeps_the_rows_of_days_before_the_retention(tenant: Tenant, store: Store, mug: Product) -> None:
+    # given a basic plan (12 months) and a day 400 days ago whose order retention has since deleted
+    Tenant.objects.filter(pk=tenant.pk).update(plan="basic")
+    tenant.refresh_from_db()
+    order_upsert_page(store=store, orders=[_order("OLD-1", days_ago=400), _order("NEW-1", days_ago=3)])
+    assert _rows(store) == [(TODAY - timedelta(days=400), "MUG", 1, 0, 0), (TODAY - timedelta(days=3), "MUG", 1, 0, 0)]
+    Order.objects.filter(store=store, external_id="OLD-1").delete()
+    # when the whole history is rebuilt
+    rollup_rebuild_tenant(tenant=Tenant.objects.get(pk=tenant.pk), today=TODAY)
+    # then the old day's row stays as it was, and the recent one is rebuilt
+    assert _rows(store) == [(TODAY - timedelta(days=400), "MUG", 1, 0, 0), (TODAY - timedelta(days=3), "MUG", 1, 0, 0)]

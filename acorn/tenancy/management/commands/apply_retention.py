@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from acorn.tenancy.models import Tenant
-from acorn.tenancy.retention import RetentionReport, retention_apply, tenants_due_for_deletion
+from acorn.tenancy.retention import RetentionReport, retention_apply, tenant_data_count, tenants_due_for_deletion
 from acorn.tenancy.services import tenant_closure_complete
 
 
@@ -34,8 +34,10 @@ class Command(BaseCommand):
         reports: list[RetentionReport] = [retention_apply(tenant=tenant, dry_run=dry_run) for tenant in active]
         closed_rows: dict[str, int] = {}
         for tenant in closed:
-            deleted = {} if dry_run else tenant_closure_complete(tenant=tenant)
+            # A dry run counts what the deletion would remove (the audit trail stays either way).
+            deleted = tenant_data_count(tenant=tenant) if dry_run else tenant_closure_complete(tenant=tenant)
             closed_rows[tenant.slug] = sum(deleted.values())
+        failed = [f"{report.tenant}: {item.key}" for report in reports for item in report.failed]
         if options["json"]:
             self.stdout.write(
                 json.dumps(
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                     }
                 )
             )
+            self._fail_if(failed)
             return
         verb = "would" if dry_run else "did"
         for report in reports:
@@ -56,6 +59,13 @@ class Command(BaseCommand):
             )
             for item in report.items:
                 oldest = f", oldest {item.oldest:%Y-%m-%d}" if item.oldest else ""
-                self.stdout.write(f"  {item.key}: {verb} {item.action} {item.rows}{oldest}")
+                error = f", FAILED: {item.error}" if item.error else ""
+                self.stdout.write(f"  {item.key}: {verb} {item.action} {item.rows}{oldest}{error}")
         for slug, rows in closed_rows.items():
-            self.stdout.write(f"{slug}: closed account, {verb} delete all data ({rows} rows)")
+            self.stdout.write(f"{slug}: closed account past its grace period, {verb} delete all data ({rows} rows)")
+        self._fail_if(failed)
+
+    def _fail_if(self, failed: list[str]) -> None:
+        """Exit 1 when a rule failed (the rules after it ran; the failure is logged and audited)."""
+        if failed:
+            raise CommandError(f"Retention rules failed: {', '.join(failed)}")
