@@ -213,10 +213,13 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
             )
             created.append((order, incoming))
         elif incoming.updated_at > order.channel_updated_at:
-            if (order.status, order.raw_status) != (incoming.status, incoming.raw_status):
+            anonymised = order.anonymised_at is not None
+            if (order.status, order.raw_status) != (incoming.status, incoming.raw_status) and not anonymised:
                 timeline.append((order, incoming))
             for name, value in _order_values(incoming).items():
                 setattr(order, name, value)
+            if anonymised:  # kept for the books without what it said of the buyer (retention): it stays so
+                order.tags = []
             order.synced_at = now
             changed.append((order, incoming))
         else:

@@ -7,6 +7,7 @@ The clock is frozen at NOW (tests/tenancy/test_retention.py); basic plans keep 1
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -42,9 +43,11 @@ from finance.profit.models import ProfitDaily
 from finance.profit.rollup import profit_rebuild
 from finance.retention import _orders_delete
 from finance.settlements.models import SettlementUpload
-from orders.models import Order, Shipment
+from orders.models import Order, OrderStatusChange, Shipment
+from orders.services import order_upsert_page
 from refunds.models import Refund, Return
 from refunds.privacy import _on_customer_redact
+from tests.channels.test_sync_engine import make_order
 from tests.channels.test_webhooks import _post_shopify, _shopify_store, _sign
 from tests.factories import StoreFactory
 from tests.tenancy.test_retention import (  # noqa: F401  (the autouse fixtures freeze the clock, basic plans)
@@ -457,3 +460,28 @@ def test_the_plan_page_reads_the_preview_from_the_cache_until_a_run(
     # a real run drops it: the page shows what is left
     retention_apply(tenant=tenant)
     assert "No orders older than" in client.get(reverse("tenancy:plan")).content.decode()
+
+
+def test_an_anonymised_order_resent_by_the_channel_stays_anonymised(tenant: Tenant) -> None:
+    # given: an order kept for the books and anonymised by the retention
+    seeded = _seed(tenant, "A")
+    retention_apply(tenant=tenant)
+    with tenant_scope(tenant):
+        order = Order.objects.get(pk=seeded.books.pk)
+        assert order.anonymised_at is not None and order.tags == []
+        history = OrderStatusChange.objects.filter(order=order).count()
+        # when: the channel sends it again, newer, with tags and another status
+        template = make_order(1)
+        again = replace(
+            template,
+            external_id=order.external_id,
+            updated_at=order.channel_updated_at + timedelta(days=1),
+            status="cancelled",
+            raw_status="CANCELLED",
+            tags=("vip-buyer",),
+        )
+        order_upsert_page(store=order.store, orders=[again])
+        order.refresh_from_db()
+        # then: the money and status follow the channel, the buyer's tags and the history do not come back
+        assert order.status == "cancelled" and order.tags == []
+        assert OrderStatusChange.objects.filter(order=order).count() == history
