@@ -39,7 +39,7 @@ demo: migrate messages
 run: demo
 	@echo ""
 	@echo "  ACORN console: http://$(HOST):$(PORT)/   (sign in with a demo login above)"
-	@echo "  Emails (verification, invitations) are printed by the web process."
+	@echo "  Emails are printed: account emails by the web process, notification emails by the worker."
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 

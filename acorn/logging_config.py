@@ -70,6 +70,17 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class ExpectedRefusalFilter(logging.Filter):
+    """A 403 is a person asking for what their role does not allow: one warning line (path, user's trace), not
+    a traceback. Django's request logger attaches the PermissionDenied's traceback to it; drop only that."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def logging_settings(*, log_format: str, level: str) -> dict[str, Any]:
     """The LOGGING dict for LOG_FORMAT `json` or `plain`."""
     if log_format not in {"json", "plain"}:
@@ -80,6 +91,7 @@ def logging_settings(*, log_format: str, level: str) -> dict[str, Any]:
         "filters": {
             "context": {"()": "acorn.logging_config.ContextFilter"},
             "secrets": {"()": "acorn.logging_config.SecretFilter"},
+            "refusals": {"()": "acorn.logging_config.ExpectedRefusalFilter"},
         },
         "formatters": {
             "plain": {"format": PLAIN_FORMAT},
@@ -90,7 +102,11 @@ def logging_settings(*, log_format: str, level: str) -> dict[str, Any]:
             },
         },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["context", "secrets"]}
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["context", "secrets", "refusals"],
+            }
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {

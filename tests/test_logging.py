@@ -181,3 +181,18 @@ def test_sentry_init_sends_through_the_scrubber(monkeypatch: pytest.MonkeyPatch)
 
     assert sentry_init(dsn="https://key@sentry.example/1", environment="test") is True
     assert calls[0]["before_send"] is sentry_before_send and calls[0]["dsn"].endswith("/1")
+
+
+@pytest.mark.django_db
+def test_a_403_is_one_warning_line_without_a_traceback(
+    json_log: CapturedLog, tenant: Tenant, make_member: Any, client_for: Any
+) -> None:
+    # given: a customer-service member opening a page their role may not see
+    from acorn.tenancy.models import Role
+
+    support = client_for(make_member(tenant, Role.SUPPORT, "help@alpha.example"))
+    assert support.get("/app/finance/profit/").status_code == 403
+    # then: one warning naming the path, no traceback
+    refused = [line for line in json_log.lines() if line["logger"] == "django.request"]
+    assert refused and refused[-1]["level"] == "WARNING" and "/app/finance/profit/" in refused[-1]["message"]
+    assert "exc_info" not in refused[-1] and "Traceback" not in json_log.getvalue()
