@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -87,3 +90,37 @@ def stores_failing_count(*, tenant: Tenant) -> int:
         .filter(Q(status=StoreStatus.AUTH_INTERRUPTED) | Q(status=StoreStatus.ACTIVE, pk__in=failing))
         .count()
     )
+
+
+# How long "Sync now" keeps watching for its runs to start (workers busy with other stores).
+SYNC_REQUEST_WATCH = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class RequestedSync:
+    """What became of a "Sync now" asked for at `since`: per resource the run it started (None: still queued)."""
+
+    since: datetime
+    runs: list[tuple[str, SyncRun | None]]
+
+    @property
+    def watching(self) -> bool:
+        """Whether the page should look again: a run not started yet (for a while) or still going."""
+        if any(run is not None and run.is_running for _resource, run in self.runs):
+            return True
+        waiting = any(run is None for _resource, run in self.runs)
+        return waiting and timezone.now() - self.since < SYNC_REQUEST_WATCH
+
+    @property
+    def done(self) -> bool:
+        return all(run is not None and not run.is_running for _resource, run in self.runs)
+
+
+def sync_request_status(*, store: Store, since: datetime, resources: list[str]) -> RequestedSync:
+    """The latest run of each resource started at or after `since` (one query)."""
+    latest: dict[str, SyncRun] = {}
+    for run in SyncRun.objects.filter(store=store, resource__in=resources, started_at__gte=since).order_by(
+        "started_at", "pk"
+    ):
+        latest[run.resource] = run
+    return RequestedSync(since=since, runs=[(resource, latest.get(resource)) for resource in resources])

@@ -27,4 +27,5 @@ urlpatterns = [
     path("<int:store_pk>/disconnect/", views_lifecycle.store_disconnect_view, name="store-disconnect"),
     path("<int:store_pk>/delete/", views_lifecycle.store_delete_view, name="store-delete"),
     path("<int:store_pk>/runs/<int:run_pk>/progress/", views.sync_run_progress_view, name="syncrun-progress"),
+    path("<int:store_pk>/sync/status/", views.store_sync_status_view, name="store-sync-status"),
 ]

@@ -12,6 +12,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,16 +31,19 @@ from channels.adapters.registry import platform_authorized_by, platform_supports
 from channels.forms import AmazonConnectForm, SyncRunFilterForm, marketplace_label
 from channels.models import Platform, Store, StoreStatus
 from channels.selectors import (
+    RequestedSync,
     quarantined_record_list,
     store_count_in_use,
     store_get_or_404,
     store_list,
     store_needs_reauthorization_soon,
     sync_cursor_list,
+    sync_request_status,
     sync_run_get_or_404,
     sync_run_list,
     webhook_event_list,
 )
+from channels.sync import sync_jobs_for
 
 OAUTH_SALT = "acorn.amazon.oauth"
 OAUTH_MAX_AGE_SECONDS = 15 * 60
@@ -176,6 +182,7 @@ def store_detail_view(request: TenantRequest, store_pk: int) -> HttpResponse:
                 else None
             ),
             "running": sync_run_list(store=store, status="running").first(),
+            "requested": _requested_sync(request, store),
             "can_sync": has_permission(request.membership, "stores.sync"),
             "can_manage": has_permission(request.membership, "stores.manage"),
         },
@@ -200,7 +207,27 @@ def store_sync_view(request: TenantRequest, store_pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Sync queued. Progress appears below."))
+        since = timezone.now().replace(microsecond=0).isoformat()
+        return redirect(reverse("channels:store-detail", args=[store.pk]) + "?" + urlencode({"synced": since}))
     return redirect("channels:store-detail", store_pk=store.pk)
+
+
+def _requested_sync(request: TenantRequest, store: Store) -> RequestedSync | None:
+    """The "Sync now" this page was opened after (`?synced=<ISO time>`), if any."""
+    since = parse_datetime(request.GET.get("synced", ""))
+    if since is None or timezone.is_naive(since):
+        return None
+    return sync_request_status(store=store, since=since, resources=[job.resource for job in sync_jobs_for(store)])
+
+
+@tenant_member_required("stores.view")
+def store_sync_status_view(request: TenantRequest, store_pk: int) -> HttpResponse:
+    """What a "Sync now" became, polled by htmx: queued, running (progress), then the result."""
+    store = store_get_or_404(tenant=request.tenant, pk=store_pk)
+    requested = _requested_sync(request, store)
+    if requested is None:
+        raise Http404
+    return render(request, "channels/sync_request_status.html", {"store": store, "requested": requested})
 
 
 @require_POST

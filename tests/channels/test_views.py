@@ -190,3 +190,43 @@ def test_reauthorization_warning_goes_out_once_per_authorisation(tenant: Tenant,
         # the warning was for an earlier authorisation: the current one gets its own
         Store.objects.filter(pk=store.pk).update(reauthorization_warned_at=timezone.now() - timedelta(days=400))
     assert stores_warn_reauthorization() == 1
+
+
+def test_sync_now_watches_its_runs_from_queued_to_the_result(
+    tenant: Tenant, owner_client: Client, other_owner: Membership, client_for: Callable
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+    # when: Sync now is pressed, the page comes back watching the runs it queued
+    answer = owner_client.post(reverse("channels:store-sync", args=[store.pk]))
+    assert answer.status_code == 302 and "?synced=" in answer["Location"]
+    synced = parse_qs(urlsplit(answer["Location"]).query)["synced"][0]
+    status_url = reverse("channels:store-sync-status", args=[store.pk])
+    page = owner_client.get(answer["Location"]).content.decode()
+    assert 'id="sync-request"' in page and 'hx-trigger="every 2s"' in page and "Queued, waiting for a worker" in page
+    # then: a worker starts the orders run: its progress shows, still polling
+    with tenant_scope(tenant):
+        run = SyncRunFactory(store=store, resource="orders", status="running", progress=40)
+    polled = owner_client.get(status_url, {"synced": synced}).content.decode()
+    assert "40%" in polled and 'hx-trigger="every 2s"' in polled
+    # and when every run has ended, the result stays without polling
+    with tenant_scope(tenant):
+        run.status, run.fetched, run.created = "succeeded", 12, 10
+        run.save()
+        for resource in ("deferred_money", "inventory", "refunds", "returns", "settlements"):
+            SyncRunFactory(store=store, resource=resource, status="succeeded")
+    done = owner_client.get(status_url, {"synced": synced}).content.decode()
+    assert "Sync finished" in done and "12 fetched, 10 new" in done and "hx-trigger" not in done
+    # a run that never started: the page stops asking after ten minutes and says where to look
+    long_ago = (timezone.now() - timedelta(minutes=11)).isoformat()
+    with tenant_scope(tenant):
+        store_b = StoreFactory(tenant=tenant)
+    late = owner_client.get(reverse("channels:store-sync-status", args=[store_b.pk]), {"synced": long_ago})
+    assert "hx-trigger" not in late.content.decode() and "Not started yet" in late.content.decode()
+    # another company cannot watch this store; a bad time is not found
+    assert client_for(other_owner).get(status_url, {"synced": synced}).status_code == 404
+    assert owner_client.get(status_url, {"synced": "yesterday"}).status_code == 404
