@@ -6,6 +6,9 @@ any case, or the start of an order number is found through them instead of readi
 out of the models' state (a GIN index cannot be built on SQLite), so the operation is plain SQL that runs on
 PostgreSQL and does nothing elsewhere; `pg_trgm` comes from Django's TrigramExtension, itself a no-op off
 PostgreSQL.
+
+The indexes are built CONCURRENTLY (so the migration is not atomic): sync keeps writing orders while a GIN
+index over a million titles builds, and a plain CREATE INDEX would block those writes meanwhile.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def create_indexes(apps: Any, schema_editor: Any) -> None:
     quote = schema_editor.quote_name
     for name, table, column in TRIGRAM_INDEXES:
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(table)}"
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} ON {quote(table)}"
             f" USING gin ((UPPER({quote(column)}::text)) gin_trgm_ops)"
         )
 
@@ -39,10 +42,11 @@ def drop_indexes(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for name, _table, _column in TRIGRAM_INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY cannot run inside a transaction
     dependencies = [("orders", "0009_order_list_filter_indexes")]
 
     operations = [
