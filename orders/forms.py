@@ -14,10 +14,13 @@ from orders.selectors import ORDER_SORTS
 
 class OrderFilterForm(forms.Form):
     q = forms.CharField(
-        label=_("Order id or SKU"),
+        label=_("Search"),
         required=False,
         max_length=200,
-        help_text=_("An order id, merchant order id or channel SKU, exactly."),
+        help_text=_(
+            "An order number with or without “#”, or its start; a channel or master SKU in any case; "
+            "words from a product title."
+        ),
     )
     store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
     platform = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("All")), *Platform.choices])

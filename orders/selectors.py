@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from acorn.tenancy.models import Tenant
 from channels.models import Store
 from inventory.allocation import line_ref
-from inventory.models import LineAllocation, Reservation
+from inventory.models import LineAllocation, Reservation, SkuMapping
 from orders.models import Order, OrderAdjustment, OrderLine
 
 # sort key → (keyset ordering, label)
@@ -93,21 +93,76 @@ def order_list(*, tenant: Tenant, filters: OrderFilters | None = None) -> QueryS
     if f.date_to:
         orders = orders.filter(purchased_at__lt=_day_start(f.date_to + timedelta(days=1)))
     if f.query:
-        # Exact matches, each one index probe whatever the number of orders: an order id if some order has
-        # it, else a channel SKU (a semi-join the planner drives from the order-line SKU index).
-        by_id = Q(external_id=f.query) | Q(merchant_order_id=f.query)
-        if Order.objects.filter(by_id, tenant=tenant).exists():
-            orders = orders.filter(by_id)
-        else:
-            # From the lines to the orders (the line SKU index finds them directly); the most recent
-            # SKU_SEARCH_CAP orders of a very common SKU, which the date filters narrow further.
-            order_ids = list(
-                OrderLine.objects.filter(tenant=tenant, sku=f.query)
-                .order_by("-order_id")
-                .values_list("order_id", flat=True)[:SKU_SEARCH_CAP]
-            )
-            orders = orders.filter(pk__in=order_ids)
+        orders = orders.filter(pk__in=order_search_ids(tenant=tenant, query=f.query))
     return orders
+
+
+def number_spellings(query: str) -> list[str]:
+    """An order number as typed and as the channels store it: Shopify names orders "#1001", a seller types
+    "1001" or "#1001"; Amazon and WooCommerce numbers have no "#"."""
+    number = query.lstrip("#").strip()
+    return list(dict.fromkeys(value for value in (query, number, f"#{number}") if value))
+
+
+def order_number_ids(*, tenant: Tenant, query: str, prefix: bool = False) -> list[int]:
+    """The tenant's orders whose order id or merchant order id is `query`, with or without "#" (or, with
+    `prefix`, starts with it in any case), newest first, at most SKU_SEARCH_CAP."""
+    spellings = number_spellings(query.strip())
+    if not spellings:
+        return []
+    if prefix:
+        condition = Q()
+        for spelling in spellings:
+            condition |= Q(external_id__istartswith=spelling) | Q(merchant_order_id__istartswith=spelling)
+    else:
+        condition = Q(external_id__in=spellings) | Q(merchant_order_id__in=spellings)
+    orders = Order.objects.filter(condition, tenant=tenant).order_by("-pk")
+    return list(orders.values_list("pk", flat=True)[:SKU_SEARCH_CAP])
+
+
+def _mapped_lines(*, tenant: Tenant, query: str) -> Q | None:
+    """Lines whose channel SKU or product id is mapped to a master product whose SKU is `query` (any case)."""
+    mappings = SkuMapping.objects.filter(tenant=tenant, product__sku__iexact=query).values_list(
+        "store_id", "channel_sku", "channel_product_id"
+    )
+    condition: Q | None = None
+    for store_id, channel_sku, channel_product_id in mappings[:SKU_SEARCH_CAP]:
+        found = Q(sku=channel_sku) if channel_sku else Q(channel_product_id=channel_product_id)
+        found &= Q(order__store_id=store_id)
+        condition = found if condition is None else condition | found
+    return condition
+
+
+def order_search_ids(*, tenant: Tenant, query: str) -> list[int]:
+    """The ids of the tenant's orders that the search box finds, newest orders first, at most SKU_SEARCH_CAP
+    from each source. Tried in turn, cheapest first:
+
+    1. an order number exactly, with or without Shopify's "#" (one probe of the tenant's id indexes);
+    2. otherwise the start of an order number ("114-39" finds "114-3982…"), a channel SKU or the master SKU
+       it is mapped to, in any case, and any part of a line's title ("蓝牙耳机").
+
+    On PostgreSQL the case-insensitive matches (`UPPER(col) LIKE UPPER(…)`) read the trigram indexes of
+    migration orders 0010; SQLite scans the tenant's rows. The ids, not a join, go to the list: the planner
+    then fetches a few hundred orders by primary key and sorts them, whatever the tenant's size."""
+    query = query.strip()
+    if not query:
+        return []
+    ids = order_number_ids(tenant=tenant, query=query)
+    if ids:
+        return ids
+    found = set(order_number_ids(tenant=tenant, query=query, prefix=True))
+    # Each its own query, so each reads its own index (an OR across them would read every line).
+    line_searches = [Q(sku__icontains=query) | Q(title__icontains=query)]
+    mapped = _mapped_lines(tenant=tenant, query=query)
+    if mapped is not None:
+        line_searches.append(mapped)
+    for condition in line_searches:
+        found.update(
+            OrderLine.objects.filter(condition, tenant=tenant)
+            .order_by("-order_id")
+            .values_list("order_id", flat=True)[:SKU_SEARCH_CAP]
+        )
+    return sorted(found, reverse=True)
 
 
 def order_count_capped(orders: QuerySet[Order]) -> tuple[int, bool]:

@@ -27,6 +27,12 @@ def _check_dates(form: forms.Form, data: dict[str, Any]) -> None:
 
 
 class RefundFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        help_text=_("An order number with or without “#”, or its start; a channel or master SKU in any case."),
+    )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *RefundStatus.choices])
     tag = forms.ChoiceField(label=_("Reason tag"), required=False, choices=_tag_choices)
     platform = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("All")), *Platform.choices])

@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from acorn.tenancy.models import Tenant
+from orders.selectors import SKU_SEARCH_CAP, number_spellings, order_number_ids
 from refunds.models import Refund, RefundLine, Return
 
 COUNT_CAP = 10_000
@@ -38,6 +39,7 @@ def open_review(prefix: str = "") -> Q:
 
 @dataclass(frozen=True)
 class RefundFilters:
+    query: str = ""  # an order number (with or without "#", or its start) or a SKU
     status: str = ""
     tag: str = ""
     platform: str = ""
@@ -53,6 +55,7 @@ class RefundFilters:
     @classmethod
     def from_form(cls, data: dict[str, Any]) -> RefundFilters:
         return cls(
+            query=(data.get("q") or "").strip(),
             status=data.get("status") or "",
             tag=data.get("tag") or "",
             platform=data.get("platform") or "",
@@ -85,6 +88,8 @@ def refund_list(*, tenant: Tenant, filters: RefundFilters | None = None) -> Quer
         # Exact channel SKU of a refunded line, or the master SKU it maps to (the line SKU index finds them).
         refund_ids = RefundLine.objects.filter(tenant=tenant).filter(Q(sku=f.sku) | Q(product__sku=f.sku))
         refunds = refunds.filter(pk__in=refund_ids.values("refund_id"))
+    if f.query:
+        refunds = refunds.filter(pk__in=refund_search_ids(tenant=tenant, query=f.query))
     if f.amount_min is not None or f.amount_max is not None:
         refunds = refunds.filter(reporting_currency=tenant.reporting_currency)
     if f.amount_min is not None:
@@ -100,6 +105,37 @@ def refund_list(*, tenant: Tenant, filters: RefundFilters | None = None) -> Quer
     if f.needs_review:
         refunds = refunds.filter(open_review())
     return refunds
+
+
+def _newest_refund_ids(refunds: QuerySet[Any], field: str = "pk") -> list[int]:
+    return list(refunds.order_by(f"-{field}").values_list(field, flat=True)[:SKU_SEARCH_CAP])
+
+
+def refund_search_ids(*, tenant: Tenant, query: str) -> list[int]:
+    """The tenant's refunds the search box finds, newest first: those of an order whose number is `query`
+    with or without "#" (the channel's order id, or the number the seller sees, such as Shopify's "#1001"),
+    else of orders whose number starts with it; and those with a line whose channel SKU contains it or whose
+    master SKU is it, in any case. A refund whose order is not imported yet is found by its order id."""
+    query = query.strip()
+    if not query:
+        return []
+    spellings = number_spellings(query)
+    by_order = Refund.objects.filter(tenant=tenant)
+    order_ids = order_number_ids(tenant=tenant, query=query)
+    exact = _newest_refund_ids(by_order.filter(Q(order_id__in=order_ids) | Q(order_external_id__in=spellings)))
+    if exact:
+        return exact
+    starts = Q()
+    for spelling in spellings:
+        starts |= Q(order_external_id__istartswith=spelling)
+    found = set(_newest_refund_ids(by_order.filter(starts)))
+    found.update(
+        _newest_refund_ids(by_order.filter(order_id__in=order_number_ids(tenant=tenant, query=query, prefix=True)))
+    )
+    lines = RefundLine.objects.filter(tenant=tenant)
+    for condition in (Q(sku__icontains=query), Q(product__sku__iexact=query)):  # apart: each its own index
+        found.update(_newest_refund_ids(lines.filter(condition), "refund_id"))
+    return sorted(found, reverse=True)
 
 
 def refund_page_rows(refunds: QuerySet[Refund]) -> QuerySet[Refund]:
