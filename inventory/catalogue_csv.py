@@ -403,17 +403,11 @@ def _check_bundles(
     used_in: dict[str, str] = {}
     for key, parts in final.items():
         for part in parts:
-            used_in.setdefault(part, key)
+            if part != key:  # a bundle listing itself is told so once, as itself
+                used_in.setdefault(part, key)
     for key, row in in_file.items():
         if row.components is None:
-            if key in is_bundle and key in used_in:
-                row_sku = row.product.sku if row.product else row.values["sku"]
-                result.problem(
-                    row.line,
-                    "components",
-                    _("%(sku)s is a component of another bundle, so it cannot be a bundle.") % {"sku": row_sku},
-                )
-            continue
+            continue  # its components stay; a row that puts it inside a bundle reports the conflict
         listed: set[str] = set()
         for sku, _quantity in row.components:
             part = sku.casefold()
