@@ -6,7 +6,8 @@ line), the header (known columns, none twice, the required ones present) and the
 no cells beyond the header, at most `MAX_IMPORT_ROWS`). It hands the importing app each row as its line
 number and a dict of the file's columns, stripped; what a row means, and writing it, is that app's business.
 Cells that ACORN's own exports escaped against formula injection can be read back as they were
-(`CsvImportFormat.restore_escaped_text`).
+(`CsvImportFormat.restore_escaped_text`). `spreadsheet_import_rows` reads an XLSX workbook's first sheet the same
+way (row 1 being the header, so its row numbers are the lines named) and a CSV file otherwise.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from acorn.spreadsheets import csv_text_restore
 
@@ -29,6 +34,7 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 10_000
 MAX_REPORTED_PROBLEMS = 200
 DELIMITERS = (",", ";", "\t")
+XLSX_MAGIC = b"PK\x03\x04"  # a workbook is a zip file
 
 # (line of the file, the header being line 1; {column: the cell as read}); an app may replace a cell by its
 # cleaned value while checking the row.
@@ -164,3 +170,55 @@ def csv_import_rows(*, data: bytes, csv_format: CsvImportFormat, result: ImportR
     except csv.Error as error:
         result.problem(reader.line_num, "", _("The file is not valid CSV: %(error)s") % {"error": error})
         return []
+
+
+# --- XLSX as CSV ------------------------------------------------------------------------------------------
+
+
+def _xlsx_text(value: Any) -> str:
+    """A workbook cell as the text a CSV would hold: days as YYYY-MM-DD, whole numbers without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time.min else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        # openpyxl reads numeric cells as float: the shortest repr is the number the sheet shows, which
+        # Decimal then reads exactly (never Decimal(float), which would carry binary noise).
+        return str(int(value)) if value.is_integer() else repr(value)
+    # One physical line per row, so the CSV's line numbers stay the sheet's row numbers.
+    return str(value).replace("\r", " ").replace("\n", " ")
+
+
+def _xlsx_as_csv(data: bytes, result: ImportResult) -> bytes | None:
+    """The first sheet of an XLSX workbook as UTF-8 CSV bytes; None (and a problem) when it cannot be read."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
+        result.problem(0, "", _("The file is not a readable XLSX workbook; save it as XLSX or CSV UTF-8."))
+        return None
+    try:
+        sheet = workbook.worksheets[0]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for index, row in enumerate(sheet.iter_rows(values_only=True)):
+            if index > MAX_IMPORT_ROWS + 1:  # the CSV reader reports the row limit
+                break
+            writer.writerow([_xlsx_text(value) for value in row])
+    finally:
+        workbook.close()
+    return out.getvalue().encode("utf-8")
+
+
+def spreadsheet_import_rows(*, data: bytes, csv_format: CsvImportFormat, result: ImportResult) -> list[CsvRow]:
+    """`csv_import_rows` for an uploaded CSV or XLSX file, told apart by its first bytes (a workbook is read
+    from its first sheet). Reads `data` only; no other side effect."""
+    if data.startswith(XLSX_MAGIC):
+        converted = _xlsx_as_csv(data, result)
+        if converted is None:
+            return []
+        data = converted
+    return csv_import_rows(data=data, csv_format=csv_format, result=result)

@@ -21,3 +21,8 @@ class InventoryConfig(AppConfig):
         from inventory.mapping_csv import MAPPINGS_EXPORT
 
         register_export_kind(MAPPINGS_EXPORT)
+
+        from inventory.catalogue_csv import PRODUCTS_EXPORT, STOCK_EXPORT
+
+        register_export_kind(PRODUCTS_EXPORT)
+        register_export_kind(STOCK_EXPORT)

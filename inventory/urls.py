@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import views, views_mappings, views_sharing
+from inventory import views, views_catalogue, views_mappings, views_sharing
 
 app_name = "inventory"
 
@@ -9,6 +9,10 @@ urlpatterns = [
     path("<int:product_pk>/", views.product_detail_view, name="product-detail"),
     path("new/", views.product_edit_view, name="product-create"),
     path("<int:product_pk>/edit/", views.product_edit_view, name="product-edit"),
+    path("import/", views_catalogue.product_import_view, name="product-import"),
+    path("import/template.csv", views_catalogue.product_import_template_view, name="product-import-template"),
+    path("export/products.<str:fmt>", views_catalogue.product_export_view, name="product-export"),
+    path("export/stock.<str:fmt>", views_catalogue.stock_export_view, name="stock-export"),
     path("warehouses/", views.warehouse_list_view, name="warehouse-list"),
     path("warehouses/<int:warehouse_pk>/", views.warehouse_edit_view, name="warehouse-edit"),
     path("mappings/", views_mappings.mapping_list_view, name="mapping-list"),

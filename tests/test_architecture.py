@@ -251,8 +251,8 @@ def test_the_local_import_check_tells_ready_from_other_functions() -> None:
 # makes a writer or a workbook itself is named here with its reason.
 SPREADSHEET_WRITERS_ALLOWED: dict[str, str] = {
     "acorn.spreadsheets": "the helper itself",
-    "finance.profit.costs_import": "the import side: an uploaded workbook's first sheet turned into CSV text for "
-    "the CSV reader; nothing it writes leaves ACORN",
+    "acorn.csv_import": "the import side: an uploaded workbook's first sheet turned into CSV text for the CSV "
+    "reader; nothing it writes leaves ACORN",
     "finance.profit.views": "the profit export writes every cell through csv_lines / xlsx_cell; its Workbook is to "
     "move to xlsx_file with the next change of finance/profit",
 }

@@ -9,14 +9,11 @@ An XLSX workbook is read from its first sheet, row 1 being the header, so its ro
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,10 +21,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
-from acorn.csv_import import MAX_IMPORT_ROWS, CsvImportFormat, CsvRow, ImportResult, csv_import_rows
+from acorn.csv_import import CsvImportFormat, CsvRow, ImportResult, spreadsheet_import_rows
 from acorn.money import validate_currency_code
 from acorn.tenancy.models import Tenant
 from finance.profit.costs import UNIT_COST_QUANTUM, cost_receipt_write, products_lock, profit_refresh_queue
@@ -53,7 +48,6 @@ REQUIRED_COLUMNS = ("sku", "received", "units", "currency", "unit_cost")
 AMOUNT_COLUMNS = ("unit_cost", "freight", "duty", "other")
 MAX_UNITS = 10_000_000
 REFERENCE_MAX = CostReceipt._meta.get_field("reference").max_length or 100
-_XLSX_MAGIC = b"PK\x03\x04"
 
 CSV_FORMAT = CsvImportFormat(
     columns=CSV_COLUMNS,
@@ -83,56 +77,10 @@ class _Row:
     reference: str
 
 
-# --- XLSX as CSV ------------------------------------------------------------------------------------------
-
-
-def _xlsx_text(value: Any) -> str:
-    """A workbook cell as the text a CSV would hold: days as YYYY-MM-DD, whole numbers without ".0"."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time.min else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        # openpyxl reads numeric cells as float: the shortest repr is the number the sheet shows, which
-        # Decimal then reads exactly (never Decimal(float), which would carry binary noise).
-        return str(int(value)) if value.is_integer() else repr(value)
-    # One physical line per row, so the CSV's line numbers stay the sheet's row numbers.
-    return str(value).replace("\r", " ").replace("\n", " ")
-
-
-def _xlsx_as_csv(data: bytes, result: ImportResult) -> bytes | None:
-    """The first sheet of an XLSX workbook as UTF-8 CSV bytes; None (and a problem) when it cannot be read."""
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        result.problem(0, "", _("The file is not a readable XLSX workbook; save it as XLSX or CSV UTF-8."))
-        return None
-    try:
-        sheet = workbook.worksheets[0]
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        for index, row in enumerate(sheet.iter_rows(values_only=True)):
-            if index > MAX_IMPORT_ROWS + 1:  # the CSV reader reports the row limit
-                break
-            writer.writerow([_xlsx_text(value) for value in row])
-    finally:
-        workbook.close()
-    return out.getvalue().encode("utf-8")
-
-
 def cost_import_rows(*, data: bytes, result: ImportResult) -> list[CsvRow]:
-    """The rows of an uploaded CSV or XLSX file (told apart by its first bytes), as acorn.csv_import reads
-    them; problems of the file's shape go into `result`."""
-    if data.startswith(_XLSX_MAGIC):
-        converted = _xlsx_as_csv(data, result)
-        if converted is None:
-            return []
-        data = converted
-    return csv_import_rows(data=data, csv_format=CSV_FORMAT, result=result)
+    """The rows of an uploaded CSV or XLSX file, as acorn.csv_import reads them; problems of the file's shape
+    go into `result`."""
+    return spreadsheet_import_rows(data=data, csv_format=CSV_FORMAT, result=result)
 
 
 # --- checking ---------------------------------------------------------------------------------------------
