@@ -26,6 +26,7 @@ def test_empty_state_then_levels_per_warehouse(owner_client: Client, tenant: Ten
     assert reverse("inventory:product-list") == URL
     page = owner_client.get(URL).content.decode()
     assert "No products yet" in page
+    assert reverse("inventory:sharing-list") in page  # stock sharing is reached from the inventory pages
     with tenant_scope(tenant):
         store = StoreFactory(tenant=tenant)
         mug = Product.objects.create(tenant=tenant, sku="MUG-BLUE", name="Blue mug", low_stock_threshold=5)
