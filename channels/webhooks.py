@@ -45,10 +45,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from acorn.audit.services import audit_record
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now, enqueue_on_commit
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
@@ -376,19 +378,20 @@ def _requested_orders(payload: Any, key: str) -> list[str]:
 def _on_customer_data_request(store: Store, event: WebhookEvent, payload: Any) -> bool:
     """A buyer asked the shop what data apps hold on them. ACORN holds no name, email or address; it tells
     the owners which orders are named so that they can answer the shop within Shopify's 30 days."""
-    from django.utils.translation import gettext as _
 
     orders = _requested_orders(payload, "orders_requested")
     _audit_privacy(store, "privacy.customer_data_requested", {"orders": orders})
     notify(
         tenant=store.tenant,
         kind="privacy_request",
-        title=_("Customer data request for “%(store)s”") % {"store": store.name},
-        body=_(
-            "A buyer asked the shop for their data. ACORN keeps no buyer name, email or address; for orders "
-            "%(orders)s it keeps the amounts, items and the delivery country. Answer the shop within 30 days."
-        )
-        % {"orders": ", ".join(orders) or "—"},
+        title=message(gettext_noop("Customer data request for “%(store)s”"), store=store.name),
+        body=message(
+            gettext_noop(
+                "A buyer asked the shop for their data. ACORN keeps no buyer name, email or address; for orders "
+                "%(orders)s it keeps the amounts, items and the delivery country. Answer the shop within 30 days."
+            ),
+            orders=", ".join(orders) or "—",
+        ),
     )
     return True
 

@@ -40,8 +40,10 @@ from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from acorn.audit.services import audit_record
+from acorn.notifications.messages import message
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now
 from acorn.tenancy.models import ProductCategory, Tenant
@@ -361,27 +363,26 @@ def _top_tags(
 def _notify_raised(*, tenant: Tenant, alert: RefundRateAlert, sku: str, name: str) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         where = alert.store.name if alert.store is not None else _("all channels")
-        title = _("Refund rate alert: %(sku)s at %(rate)s%% over %(days)s days") % {
-            "sku": sku,
-            "rate": alert.rate_percent,
-            "days": alert.window_days,
-        }
-        tags = ", ".join(f"{tag['label']} ({tag['count']})" for tag in alert.top_tags) or _("none tagged yet")
-        body = "\n".join(
-            [
-                _("SKU: %(sku)s — %(name)s") % {"sku": sku, "name": name},
-                _("Where: %(where)s") % {"where": where},
-                _("Refund rate: %(rate)s%% (%(refunded)s of %(sold)s units) over the last %(days)s days")
-                % {
-                    "rate": alert.rate_percent,
-                    "refunded": alert.units_refunded,
-                    "sold": alert.units_sold,
-                    "days": alert.window_days,
-                },
-                _("Threshold: %(threshold)s%%") % {"threshold": alert.threshold_percent},
-                _("Top reason tags: %(tags)s") % {"tags": tags},
-            ]
+        title = message(
+            gettext_noop("Refund rate alert: %(sku)s at %(rate)s%% over %(days)s days"),
+            sku=sku,
+            rate=alert.rate_percent,
+            days=alert.window_days,
         )
+        tags = ", ".join(f"{tag['label']} ({tag['count']})" for tag in alert.top_tags) or _("none tagged yet")
+        body = [
+            message(gettext_noop("SKU: %(sku)s — %(name)s"), sku=sku, name=name),
+            message(gettext_noop("Where: %(where)s"), where=where),
+            message(
+                gettext_noop("Refund rate: %(rate)s%% (%(refunded)s of %(sold)s units) over the last %(days)s days"),
+                rate=alert.rate_percent,
+                refunded=alert.units_refunded,
+                sold=alert.units_sold,
+                days=alert.window_days,
+            ),
+            message(gettext_noop("Threshold: %(threshold)s%%"), threshold=alert.threshold_percent),
+            message(gettext_noop("Top reason tags: %(tags)s"), tags=tags),
+        ]
     notify(tenant=tenant, kind="refund_rate_alert", title=title, body=body, link=alert_link(alert))
 
 

@@ -61,9 +61,9 @@ def text_parts(text: Text) -> list[Message] | None:
     return list(text)
 
 
-def render_stored(parts: Sequence[Mapping[str, Any]]) -> str:
-    """Stored messages rendered in the active language (sentences joined by a space); a message whose
-    parameters no longer fit its translation falls back to the English text."""
+def render_stored(parts: Sequence[Mapping[str, Any]], separator: str = " ") -> str:
+    """Stored messages rendered in the active language, joined by `separator` (a body's lines by a line
+    break); a message whose parameters no longer fit its translation falls back to the English text."""
     rendered = []
     for part in parts:
         msgid, params = part.get("msgid", ""), part.get("params") or {}
@@ -71,4 +71,4 @@ def render_stored(parts: Sequence[Mapping[str, Any]]) -> str:
             rendered.append(Message(msgid, params).render())
         except (KeyError, TypeError, ValueError):
             rendered.append(msgid % params if params else msgid)
-    return " ".join(rendered)
+    return separator.join(rendered)

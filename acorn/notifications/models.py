@@ -48,7 +48,7 @@ class Notification(TenantScopedModel):
 
     @property
     def body_text(self) -> str:
-        return render_stored(self.body_messages) if self.body_messages else self.body
+        return render_stored(self.body_messages, "\n") if self.body_messages else self.body
 
     @property
     def is_read(self) -> bool:

@@ -29,7 +29,7 @@ def _stored(title: Text, body: Text) -> dict[str, Any]:
     titles, bodies = text_parts(title), text_parts(body)
     return {
         "title": (" ".join(str(part) for part in titles) if titles is not None else str(title))[:200],
-        "body": " ".join(str(part) for part in bodies) if bodies is not None else str(body),
+        "body": "\n".join(str(part) for part in bodies) if bodies is not None else str(body),
         "title_messages": [part.stored() for part in titles or []],
         "body_messages": [part.stored() for part in bodies or []],
     }

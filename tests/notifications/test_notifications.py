@@ -160,3 +160,21 @@ def test_a_plain_notice_stays_as_written(tenant: Tenant, owner: Membership) -> N
         stored = Notification.objects.get(recipient=owner.user)
     with translation.override("zh-hans"):
         assert (stored.title_text, stored.body_text) == ("Plain title", "Plain body")
+
+
+def test_a_body_of_several_lines_keeps_its_lines_in_each_language(tenant: Tenant, owner: Membership) -> None:
+    with translation.override("en"), tenant_scope(tenant):
+        notify(
+            tenant=tenant,
+            kind="refund_rate_alert",
+            title=message(gettext_noop("Threshold: %(threshold)s%%"), threshold="5.00"),
+            body=[
+                message(gettext_noop("Where: %(where)s"), where="Amazon EU"),
+                message(gettext_noop("Threshold: %(threshold)s%%"), threshold="5.00"),
+            ],
+        )
+        stored = Notification.objects.get(recipient=owner.user)
+    assert stored.body == "Where: Amazon EU\nThreshold: 5.00%"
+    with translation.override("zh-hans"):
+        lines = stored.body_text.split("\n")
+        assert len(lines) == 2 and "Amazon EU" in lines[0] and "Where" not in lines[0] and "5.00%" in lines[1]
