@@ -36,3 +36,8 @@ class RefundsConfig(AppConfig):
         from refunds.closure import closure_refused_while_money_moves
 
         register_closure_check(closure_refused_while_money_moves)
+
+        from orders.hooks import register_order_detail_section
+        from refunds.order_section import order_refunds_section
+
+        register_order_detail_section(order_refunds_section)

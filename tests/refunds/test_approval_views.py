@@ -387,3 +387,34 @@ def test_another_tenant_cannot_restock(tenant: Tenant, received: Return, strange
     with tenant_scope(tenant):
         received.refresh_from_db()
         assert received.restock_state == RestockState.PENDING
+
+
+# --- the order page's refunds and returns ----------------------------------------------------------------
+
+
+def test_the_order_page_lists_its_refunds_and_offers_a_refund_only_while_something_is_left(
+    order: Order, people: dict[str, Membership], client_for: Callable, stranger: Client
+) -> None:
+    owner = client_for(people[Role.OWNER])
+    page_url = reverse("orders:order-detail", args=[order.pk])
+    request_url = reverse("refunds:refund-request", args=[order.pk])
+    # nothing refunded yet: the button, no list
+    page = owner.get(page_url).content.decode()
+    assert request_url in page and "No refund or return on this order yet." in page
+    # a request waiting for approval reads as waiting, and the rest can still be requested
+    waiting = _request(order, people[Role.OPERATOR])
+    page = owner.get(page_url).content.decode()
+    assert "Waiting for approval" in page and request_url in page
+    assert reverse("refunds:refund-detail", args=[waiting.pk]) in page
+    # every unit and the shipping taken: no button any more, and it says why
+    with tenant_scope(order.tenant):
+        approvals.refund_request(
+            order=order, lines=[(order.lines.get(sku="SKU-A"), 2)], shipping=True, note="all", restock=False,
+            actor=people[Role.OPERATOR].user,
+        )  # fmt: skip
+    page = owner.get(page_url).content.decode()
+    assert request_url not in page and "Everything on this order is refunded or waiting in a request." in page
+    # finance reads the list but is not offered requests; another company sees no order at all
+    finance = client_for(people[Role.FINANCE]).get(page_url).content.decode()
+    assert "Refunds and returns" in finance and request_url not in finance
+    assert stranger.get(page_url).status_code == 404
