@@ -241,7 +241,15 @@ def _sku_sums_of_union(*, tenant: Tenant, parts: list[QuerySet[Any]]) -> list[di
         selects.append(sql)  # no ORDER BY nor LIMIT: SQLite takes no parentheses here
         params.extend(part_params)
     quote = connection.ops.quote_name
-    sums = ", ".join(f"SUM(u.{quote(name)}) AS {quote(name)}" for name in SUMMED)
+    # SQLite sums decimals as floating point: its money sums are read as text (15 significant digits) and made
+    # Decimal here, never a Python float. PostgreSQL sums into numeric, which the driver returns as Decimal.
+    as_text = connection.vendor != "postgresql"
+    sums = ", ".join(
+        f"CAST(SUM(u.{quote(name)}) AS TEXT) AS {quote(name)}"
+        if as_text and name in MONEY
+        else f"SUM(u.{quote(name)}) AS {quote(name)}"
+        for name in SUMMED
+    )
     product = quote(Product._meta.db_table)
     statement = (
         f"SELECT g.*, p.sku AS product_sku, p.name AS product_name FROM ("  # noqa: S608 - model SQL
@@ -253,18 +261,16 @@ def _sku_sums_of_union(*, tenant: Tenant, parts: list[QuerySet[Any]]) -> list[di
         cursor.execute(statement, params)
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    if connection.vendor != "postgresql":
+    if as_text:
         for row in rows:
             for name in MONEY:
                 row[name] = _decimal(row[name])
     return rows
 
 
-def _decimal(value: Any) -> Decimal:
-    """A sum as Django's DecimalField reads it: SQLite sums decimals as floating point; 20 digits, 4 places."""
-    if value is None or isinstance(value, Decimal):
-        return value or Decimal(0)
-    return _CONTEXT.create_decimal_from_float(float(value)).quantize(_PLACES, context=_CONTEXT)
+def _decimal(value: str | None) -> Decimal:
+    """A money sum SQLite wrote as text, as Django's DecimalField reads it: 20 digits, 4 places."""
+    return _CONTEXT.create_decimal(value or "0").quantize(_PLACES, context=_CONTEXT)
 
 
 def _whole_weeks(period: Period) -> tuple[date, date] | None:
