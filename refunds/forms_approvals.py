@@ -21,7 +21,7 @@ class RefundRequestForm(forms.Form):
     the whole order; shipping, the reason tag, restock, a note. Amounts are in the order's currency."""
 
     tag = forms.ChoiceField(
-        label=_("Reason"),
+        label=_("Reason tag"),
         choices=(),
         help_text=_("Counted in the refund-rate reports and matched by the classification rules."),
     )
@@ -30,6 +30,7 @@ class RefundRequestForm(forms.Form):
         required=False,
         max_digits=16,
         decimal_places=4,
+        widget=forms.TextInput,
         help_text=_("Money given back on the order as a whole, with no item returned."),
     )
     shipping = forms.BooleanField(
