@@ -364,7 +364,7 @@ def unmapped_create_view(request: TenantRequest) -> HttpResponse:
         form = UnmappedCreateForm(request.POST, count=_pick_count(request.POST))
         picks = [mappings.parse_pick(str(request.POST.get(f"pick_{i}", ""))) for i in range(form.count)]
         found = stores.in_bulk({pick[0] for pick in picks if pick is not None})
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"store": found.get(pick[0]), "channel_sku": pick[1], "channel_product_id": pick[2]} if pick else {}
             for pick in picks
         ]
@@ -399,10 +399,10 @@ def unmapped_create_view(request: TenantRequest) -> HttpResponse:
                 messages.success(request, text)
                 return redirect("inventory:unmapped-list")
     else:
-        picks = [
+        chosen = [
             pick for pick in (mappings.parse_pick(value) for value in request.GET.getlist("pick")) if pick is not None
         ]
-        drafts = unmapped_product_drafts(tenant=tenant, picks=picks)
+        drafts = unmapped_product_drafts(tenant=tenant, picks=chosen)
         if not drafts:
             messages.warning(request, _("Choose at least one unmapped SKU to create a product from."))
             return redirect("inventory:unmapped-list")
