@@ -329,3 +329,18 @@ def test_the_tag_and_goodwill_show_in_the_queue_and_on_the_order(
     assert "Not as described" in text and "60.00" in text
     detail = client_for(people["finance"]).get(reverse("refunds:refund-detail", kwargs={"refund_pk": refund.pk}))
     assert "An amount on the whole order" in detail.content.decode()
+
+
+def test_the_tag_and_goodwill_reach_the_admin_and_the_export(
+    usd_tenant: Tenant, order: Order, people: dict[str, Membership], client_for: Callable
+) -> None:
+    from refunds import exports
+
+    with tenant_scope(usd_tenant):
+        refund = _request(order, people["support"], goodwill=Decimal(60), tag="not_as_described")
+        header = exports.columns()
+        row = dict(zip(header, next(exports.rows(Refund.objects.filter(pk=refund.pk))), strict=True))
+    assert row["Reason tag"] == "not_as_described" and Decimal(row["Refunded to the buyer"]) == Decimal(60)
+    assert Decimal(row["Refund: other"]) == Decimal(-60)
+    changelist = client_for(people["finance"]).get(reverse("admin:refunds_refund_changelist")).content.decode()
+    assert "Not as described" in changelist
