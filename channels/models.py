@@ -290,6 +290,13 @@ class SyncRun(TenantScopedModel):
         return self.status == SyncRunStatus.RUNNING
 
     @property
+    def error_summary(self) -> str:
+        """What went wrong, in the reader's language (channels.errors); the vendor's text stays in `message`."""
+        from channels.errors import error_summary
+
+        return error_summary(code=self.error_code, status=self.status)
+
+    @property
     def duration(self) -> timedelta | None:
         return self.finished_at - self.started_at if self.finished_at else None
 
