@@ -50,6 +50,13 @@ class AuditEvent(TenantScopedModel):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
 
     @property
+    def action_label(self) -> str:
+        """The action as people read it, in their language (acorn.audit.labels)."""
+        from acorn.audit.labels import action_label
+
+        return action_label(self.action)
+
+    @property
     def changes(self) -> list[tuple[str, Any, Any]]:
         """(field, before, after) rows for display; a field only in one snapshot shows None on the other."""
         before = self.before if isinstance(self.before, dict) else {}
