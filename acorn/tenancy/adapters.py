@@ -34,7 +34,7 @@ class AccountAdapter(DefaultAccountAdapter):
         language = user_language(user=user)
         if language:
             translation.activate(language)
-            request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = language
         response = super().post_login(request, user, **kwargs)
         if language:
             language_cookie_set(response, language)
