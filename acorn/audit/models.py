@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from acorn.audit.labels import action_label
 from acorn.tenancy.models import TenantScopedModel
 
 
@@ -52,8 +53,6 @@ class AuditEvent(TenantScopedModel):
     @property
     def action_label(self) -> str:
         """The action as people read it, in their language (acorn.audit.labels)."""
-        from acorn.audit.labels import action_label
-
         return action_label(self.action)
 
     @property

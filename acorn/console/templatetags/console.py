@@ -15,6 +15,7 @@ from django.http import QueryDict
 
 from acorn import dates
 from acorn.money import Money, format_amount, format_number, to_decimal
+from channels.sync import resource_label
 
 register = template.Library()
 
@@ -154,8 +155,6 @@ def clock(value: Any) -> str:
 @register.filter
 def resource_name(value: str) -> str:
     """What people call a synced resource, in their language ("orders" → "Orders" / "订单")."""
-    from channels.sync import resource_label
-
     return resource_label(str(value))
 
 
