@@ -341,7 +341,7 @@ def test_the_tag_and_goodwill_reach_the_admin_and_the_export(
         refund = _request(order, people["support"], goodwill=Decimal(60), tag="not_as_described")
         header = exports.columns()
         row = dict(zip(header, next(exports.rows(Refund.objects.filter(pk=refund.pk))), strict=True))
-    assert row["Reason tag"] == "not_as_described" and Decimal(row["Refunded to the buyer"]) == Decimal(60)
+    assert row["Reason tag"] == "Not as described" and Decimal(row["Refunded to the buyer"]) == Decimal(60)
     assert Decimal(row["Refund: other"]) == Decimal(-60)
     changelist = client_for(people["finance"]).get(reverse("admin:refunds_refund_changelist")).content.decode()
     assert "Not as described" in changelist
