@@ -162,10 +162,13 @@ def sync_cursor_get_or_create(*, store: Store, resource: str) -> SyncCursor:
 
 
 def _acquire_lease(cursor: SyncCursor, run_key: str) -> bool:
-    """Take the (store, resource) lease if it is free or expired: one conditional UPDATE, no lock kept."""
+    """Take the (store, resource) lease if it is free or expired: one conditional UPDATE, no lock kept. The next
+    run is due when the lease lapses — the run's end sets the real time — so that a run whose worker died (or
+    lost its broker or database for good) is taken up again then, not after the job's whole interval."""
     now = timezone.now()
+    until = now + _lease_ttl()
     free = SyncCursor.objects.filter(pk=cursor.pk).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-    return bool(free.update(lease_until=now + _lease_ttl(), lease_run=run_key))
+    return bool(free.update(lease_until=until, lease_run=run_key, next_run_at=until))
 
 
 def _release_lease(cursor: SyncCursor, run_key: str) -> None:

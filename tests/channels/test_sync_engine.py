@@ -424,7 +424,7 @@ def test_a_run_that_redis_or_the_database_broke_is_tried_again_in_seconds_not_af
     job = sync.sync_job_get("orders")
     monkeypatch.setitem(sync._JOBS, "orders", sync.SyncJob(**{**job.__dict__, "persist": unavailable}))
     before = timezone.now()
-    with pytest.raises(Exception, match="111|closed"):
+    with pytest.raises(Exception, match=r"111|closed"):
         run(store)
 
     # then the run says what happened, and the next comes within seconds (15 s ± 20 %), not 2 x 10 minutes
@@ -435,3 +435,19 @@ def test_a_run_that_redis_or_the_database_broke_is_tried_again_in_seconds_not_af
     assert before + timedelta(seconds=11) <= cursor.next_run_at <= timezone.now() + timedelta(seconds=19)
     # and the store is not reported as failing
     assert not Notification.objects.exists()
+
+
+def test_a_run_whose_worker_dies_is_due_again_when_its_lease_lapses(store: Store, settings: Any) -> None:
+    # given a cursor claimed by the dispatcher for the job's whole interval, and a run that takes its lease
+    cursor = sync.sync_cursor_get_or_create(store=store, resource="orders")
+    SyncCursor.objects.filter(pk=cursor.pk).update(next_run_at=timezone.now() + timedelta(minutes=10))
+    assert sync._acquire_lease(cursor, "run-1")
+
+    # when its worker dies (nothing finishes the run: the lease is never released)
+    cursor.refresh_from_db()
+
+    # then the cursor is due again as soon as the lease lapses, not after the interval
+    assert cursor.next_run_at == cursor.lease_until
+    assert cursor.lease_until <= timezone.now() + timedelta(
+        seconds=settings.ACORN_SYNC_TIME_BUDGET_SECONDS + settings.ACORN_SYNC_LEASE_MARGIN_SECONDS + 1
+    )
