@@ -471,7 +471,8 @@ class _Runner:
         Past that the run stays "running" until its lease lapses, and the dispatcher takes the cursor up then."""
         deadline = time.monotonic() + INFRASTRUCTURE_FINISH_SECONDS
         while True:
-            connection.close_if_unusable_or_obsolete()
+            if not connection.in_atomic_block:  # a caller's transaction (a test's) is not ours to close
+                connection.close_if_unusable_or_obsolete()
             try:
                 self._finish(stop)
                 return
