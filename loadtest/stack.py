@@ -51,7 +51,14 @@ def binaries() -> dict[str, str | None]:
 
 
 def missing_binaries() -> list[str]:
-    return [name for name, path in binaries().items() if path is None]
+    """What the run needs and this machine lacks: the binaries, and (as root) the `postgres` system user."""
+    missing = [name for name, path in binaries().items() if path is None]
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            missing.append("a 'postgres' system user (PostgreSQL refuses to run as root)")
+    return missing
 
 
 def free_port() -> int:
