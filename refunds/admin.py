@@ -105,6 +105,7 @@ class RefundAdmin(_ReadOnly):
         "store",
         "status",
         "amount_shown",
+        "tag",
         "approvals_shown",
         "requested_by",
         "note_shown",
