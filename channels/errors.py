@@ -37,6 +37,9 @@ SUMMARIES: dict[str, str] = {
     "no_credentials": gettext_noop("The store has not been authorised yet."),
     "time_budget": gettext_noop("Behind: this run used its time; the next run continues where it stopped."),
     "interrupted": gettext_noop("The worker stopped during this run; the next run resumed where it stopped."),
+    "infrastructure_unavailable": gettext_noop(
+        "ACORN's database or task queue was briefly unavailable (a restart); the sync tries again by itself."
+    ),
     "internal_error": gettext_noop("ACORN failed while saving this data; support can look it up by the trace id."),
 }
 

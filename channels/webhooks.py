@@ -65,16 +65,11 @@ logger = logging.getLogger(__name__)
 # community.shopify.com, "Webhook requests exceed max size": bodies "can be upwards of a megabyte"). Five
 # times that leaves room for WooCommerce orders with many lines, and is checked before anything is read.
 WEBHOOK_MAX_BODY_BYTES = 5 * 1024 * 1024
-# How long a worker's claim on an event lasts: beyond the task time limit (CELERY_TASK_TIME_LIMIT, 300 s), so a
-# claim only lapses when its worker is gone.
-WEBHOOK_CLAIM_SECONDS = 600
 # Retries after a failed attempt: 1, 2, 4 … minutes, at most six hours apart; failed after the tenth attempt
 # (about 14 hours after the first).
 WEBHOOK_MAX_ATTEMPTS = 10
 WEBHOOK_RETRY_BASE_SECONDS = 60
 WEBHOOK_RETRY_MAX_SECONDS = 6 * 3600
-# An event still unclaimed this long after it arrived lost its queued task (a broker restart): queue it again.
-WEBHOOK_LOST_AFTER = timedelta(minutes=5)
 REDACTED_PAYLOAD = '{"redacted": "acted on; buyer details are not kept"}'
 SHOPIFY_COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 
@@ -175,7 +170,7 @@ def webhook_event_claim(*, event: WebhookEvent) -> int | None:
         .update(
             status=WebhookStatus.PROCESSING,
             attempts=F("attempts") + 1,
-            next_attempt_at=now + timedelta(seconds=WEBHOOK_CLAIM_SECONDS),
+            next_attempt_at=now + timedelta(seconds=settings.ACORN_WEBHOOK_CLAIM_SECONDS),
         )
     )
     if not claimed:
@@ -226,13 +221,16 @@ def _webhook_event_failed(*, event: WebhookEvent, mine: Any, attempt: int, error
 
 def webhook_events_dispatch_due(*, limit: int = 1000) -> int:
     """Queue a task for each event that is due: a retry whose time has come, a claim whose worker is gone,
-    or one received over WEBHOOK_LOST_AFTER ago and never claimed (its task was lost). Returns the count.
+    or one received over ACORN_WEBHOOK_LOST_AFTER_SECONDS ago and never claimed (its task was lost). Returns the count.
     An event queued twice runs once: the task claims it first."""
     now = timezone.now()
     with dangerously_unscoped():  # the beat spans every tenant; each task re-enters its tenant's scope
         due = list(
             WebhookEvent.objects.filter(
-                Q(status=WebhookStatus.RECEIVED, received_at__lte=now - WEBHOOK_LOST_AFTER)
+                Q(
+                    status=WebhookStatus.RECEIVED,
+                    received_at__lte=now - timedelta(seconds=settings.ACORN_WEBHOOK_LOST_AFTER_SECONDS),
+                )
                 | Q(status__in=[WebhookStatus.RETRYING, WebhookStatus.PROCESSING], next_attempt_at__lte=now)
             )
             # A closed account's tasks are skipped, so its events would be queued again every minute ahead

@@ -173,8 +173,10 @@ ACCOUNT_ADAPTER = "acorn.tenancy.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[ACORN] "
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_SESSION_REMEMBER = None
-# Failed logins are limited per IP and per account (allauth keeps the buckets in the cache).
+# Failed logins are limited per IP and per account (allauth keeps the buckets in the cache); sign-ins per IP at
+# allauth's default (30 a minute), which the load run (loadtest/) raises: all its console users are 127.0.0.1.
 ACCOUNT_RATE_LIMITS = {
+    "login": env.str("ACORN_LOGIN_RATE", default="30/m/ip"),
     "login_failed": env.str("ACORN_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
@@ -269,15 +271,18 @@ CELERY_TASK_ROUTES = {
     # Large exports: minutes of work each, kept off the queue that syncs and webhooks share.
     "exports.run_export_job": {"queue": "exports"},
 }
+# How often the beat looks for due syncs and due webhook events: a minute; the load and fault run (loadtest/)
+# ticks faster so that its recovery fits a bounded run.
+ACORN_DISPATCH_INTERVAL_SECONDS = env.float("ACORN_DISPATCH_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {
         "task": "channels.dispatch_due_syncs",
-        "schedule": 60.0,
+        "schedule": ACORN_DISPATCH_INTERVAL_SECONDS,
     },
     # Webhook events whose retry is due (a handler failed), whose worker died, or whose queued task was lost.
     "dispatch-due-webhooks": {
         "task": "channels.dispatch_due_webhooks",
-        "schedule": 60.0,
+        "schedule": ACORN_DISPATCH_INTERVAL_SECONDS,
     },
     "warn-reauthorization": {
         "task": "channels.warn_reauthorization",
@@ -434,6 +439,11 @@ ACORN_SYNC_OVERLAP_SECONDS = env.int("ACORN_SYNC_OVERLAP_SECONDS", default=300)
 ACORN_SYNC_TIME_BUDGET_SECONDS = env.int("ACORN_SYNC_TIME_BUDGET_SECONDS", default=150)
 # A run's lease outlives its budget by this margin; a killed worker's lease expires after budget + margin.
 ACORN_SYNC_LEASE_MARGIN_SECONDS = env.int("ACORN_SYNC_LEASE_MARGIN_SECONDS", default=90)
+# A worker's claim on a webhook event lasts this long (beyond CELERY_TASK_TIME_LIMIT, so that it lapses only when
+# its worker is gone, e.g. the database went away mid-task), and an event never claimed this long after it
+# arrived lost its queued task (a broker restart): the beat queues both again.
+ACORN_WEBHOOK_CLAIM_SECONDS = env.int("ACORN_WEBHOOK_CLAIM_SECONDS", default=600)
+ACORN_WEBHOOK_LOST_AFTER_SECONDS = env.int("ACORN_WEBHOOK_LOST_AFTER_SECONDS", default=300)
 # Multiplies the vendors' published rate limits (1 in production; tests against the simulator raise it).
 ACORN_RATE_LIMIT_SCALE = env.int("ACORN_RATE_LIMIT_SCALE", default=1)
 # Connect + read timeout of every call to a vendor API (seconds); a call that takes longer is retried.

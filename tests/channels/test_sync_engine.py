@@ -402,3 +402,52 @@ def test_a_resumed_window_without_an_end_that_restarts_is_read_whole_and_counts(
     # then: that whole read is this run's own, so it ends caught up without a further window
     assert (second.status, second.caught_up, len(ScriptedAdapter.calls)) == ("succeeded", True, 3)
     assert Order.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        lambda: __import__("redis").exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379."),
+        lambda: __import__("django.db", fromlist=["OperationalError"]).OperationalError("server closed the connection"),
+    ],
+    ids=["redis", "database"],
+)
+def test_a_run_that_redis_or_the_database_broke_is_tried_again_in_seconds_not_after_twice_the_interval(
+    store: Store, scripted: Callable, monkeypatch: pytest.MonkeyPatch, outage: Callable[[], Exception]
+) -> None:
+    # given a run whose page cannot be stored because Redis or PostgreSQL is restarting (loadtest --faults)
+    scripted([Page(items=(make_order(1),), next_token="p2", window_end=T0)])
+
+    def unavailable(store: Store, items: Any) -> Any:
+        raise outage()
+
+    job = sync.sync_job_get("orders")
+    monkeypatch.setitem(sync._JOBS, "orders", sync.SyncJob(**{**job.__dict__, "persist": unavailable}))
+    before = timezone.now()
+    with pytest.raises(Exception, match=r"111|closed"):
+        run(store)
+
+    # then the run says what happened, and the next comes within seconds (15 s ± 20 %), not 2 x 10 minutes
+    run_row = SyncRun.objects.get()
+    assert (run_row.status, run_row.error_code) == ("failed", "infrastructure_unavailable")
+    cursor = SyncCursor.objects.get(store=store)
+    assert cursor.consecutive_failures == 1
+    assert before + timedelta(seconds=11) <= cursor.next_run_at <= timezone.now() + timedelta(seconds=19)
+    # and the store is not reported as failing
+    assert not Notification.objects.exists()
+
+
+def test_a_run_whose_worker_dies_is_due_again_when_its_lease_lapses(store: Store, settings: Any) -> None:
+    # given a cursor claimed by the dispatcher for the job's whole interval, and a run that takes its lease
+    cursor = sync.sync_cursor_get_or_create(store=store, resource="orders")
+    SyncCursor.objects.filter(pk=cursor.pk).update(next_run_at=timezone.now() + timedelta(minutes=10))
+    assert sync._acquire_lease(cursor, "run-1")
+
+    # when its worker dies (nothing finishes the run: the lease is never released)
+    cursor.refresh_from_db()
+
+    # then the cursor is due again as soon as the lease lapses, not after the interval
+    assert cursor.next_run_at == cursor.lease_until
+    assert cursor.lease_until <= timezone.now() + timedelta(
+        seconds=settings.ACORN_SYNC_TIME_BUDGET_SECONDS + settings.ACORN_SYNC_LEASE_MARGIN_SECONDS + 1
+    )

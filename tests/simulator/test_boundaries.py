@@ -34,7 +34,7 @@ SIMULATOR = ROOT / "simulator"
 # The product's packages (what the wheel ships); with the benchmarks and the tests, ACORN's own code, none of
 # which the simulator may import, nor Django: it runs without settings or a database.
 PRODUCT_PACKAGES = ("acorn", "channels", "orders", "inventory", "refunds", "finance")
-ACORN_PACKAGES = frozenset({*PRODUCT_PACKAGES, "benchmarks", "tests"})
+ACORN_PACKAGES = frozenset({*PRODUCT_PACKAGES, "benchmarks", "loadtest", "tests"})
 FORBIDDEN_IN_SIMULATOR = ACORN_PACKAGES | {"django"}
 # The product modules that are development entry points: they may import the simulator, inside a function and
 # through acorn.devtools.simulator_required. (benchmarks/ and tests/ are not product packages.)
@@ -218,7 +218,8 @@ def test_the_wheel_holds_the_product_and_not_the_simulator() -> None:
     # then every product package is there and nothing of the simulator, the benchmarks or the tests
     assert set(PRODUCT_PACKAGES) <= wheel and "channels.adapters" in wheel
     assert "simulator.shopify" in packages  # (the walk does see the simulator's packages)
-    assert sorted(name for name in wheel if name.partition(".")[0] in {"simulator", "benchmarks", "tests"}) == []
+    development = {"simulator", "benchmarks", "loadtest", "tests"}
+    assert sorted(name for name in wheel if name.partition(".")[0] in development) == []
 
 
 def test_graphql_core_is_a_development_dependency_only() -> None:
