@@ -18,7 +18,7 @@ from simulator.world import ManualClock, World
 from tests.conftest import EnqueuedTasks
 from tests.e2e.conftest import shot, sign_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 NOW = datetime.now(UTC).replace(microsecond=0)
 SHOP = "acme-e2e"
 WOO = "e2e-shop"

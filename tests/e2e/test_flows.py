@@ -27,7 +27,7 @@ from tests.channels.test_amazon_e2e import NOW, _sync_until_done
 from tests.conftest import EnqueuedTasks
 from tests.e2e.conftest import shot, sign_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -150,7 +150,9 @@ def test_refund_requested_approved_in_the_console_and_the_admin_then_executed(
 ) -> None:
     sim, store = shop
     base = live_server.url
-    people = {role: make_member(tenant, role, f"{role}@alpha.example") for role in (Role.OPERATOR, Role.FINANCE, Role.ADMIN)}
+    people = {
+        role: make_member(tenant, role, f"{role}@alpha.example") for role in (Role.OPERATOR, Role.FINANCE, Role.ADMIN)
+    }
     paid = {
         str(o["legacy_id"])
         for o in sim.shopify.visible_orders(shop_e2e.SHOP)
@@ -203,6 +205,12 @@ def test_refund_requested_approved_in_the_console_and_the_admin_then_executed(
     shot(admin, "en_admin_refund_changelist")
     width = admin.evaluate("document.documentElement.scrollWidth")
     assert width <= 1280, f"the admin's refund list is {width} px wide"
+    # every column in view: the results table is no wider than its box (Django lets it scroll sideways)
+    table, box = admin.evaluate(
+        "[document.querySelector('#result_list').scrollWidth,"
+        " document.querySelector('#changelist .results').clientWidth]"
+    )
+    assert table <= box, f"the admin's refund list hides columns: table {table} px in a {box} px box"
     admin.goto(f"{base}/admin/refunds/refund/{refund.pk}/change/")
     with admin.expect_navigation():
         admin.click("input[name=approve]")
