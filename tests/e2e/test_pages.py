@@ -19,6 +19,7 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.models import Store
 from channels.sync import sync_run_execute
+from finance.profit.rollup import profit_rebuild
 from inventory.models import Product
 from orders.models import Order
 from simulator.demo import install_demo_sellers
@@ -145,6 +146,7 @@ def demo(e2e_settings: Any) -> Iterator[Tenant]:
             for store in Store.objects.all():
                 for resource in ("orders", "refunds"):
                     sync_run_execute(store=store, resource=resource, trigger="command", sleep=lambda seconds: None)
+            profit_rebuild(tenant=tenant)  # the worker's finance.refresh_profit: the dashboard's and Profit's figures
         yield tenant
 
 
