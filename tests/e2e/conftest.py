@@ -16,11 +16,7 @@ from typing import Any
 
 import pytest
 
-# Playwright's sync API runs an asyncio event loop in this thread; Django refuses ORM calls from a thread with a
-# running loop unless told that this is deliberate (the test thread never awaits anything).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM = shutil.which("chromium")  # Debian's package puts it on PATH (/usr/bin/chromium)
 INSTALL_HINT = "browser tests need Debian's Chromium: sudo apt-get install chromium fonts-noto-cjk"
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,6 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WIDTH = 1280
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 E2E_DIR = Path(__file__).parent
 
 
@@ -53,14 +50,26 @@ def screenshot_dir() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per module. Playwright's sync API keeps an asyncio event loop in this thread while it runs,
+    and Django refuses ORM calls from a thread with a running loop unless told that this is deliberate (the
+    test thread never awaits anything): allowed while the browser is open, as before once it is closed, so
+    that the rest of the suite keeps Django's check."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    before = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if before is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = before
 
 
 @pytest.fixture
