@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from acorn.console import views as console_views
 from acorn.tenancy import urls as tenancy_urls
+from acorn.tenancy import views as tenancy_views
 from channels import webhooks
 from orders import views_shipments as orders_views_shipments
 
@@ -17,7 +18,7 @@ urlpatterns = [
     path("", console_views.home_view, name="home"),
     path("healthz", console_views.healthz_view, name="healthz"),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", tenancy_views.language_set_view, name="set_language"),
     path("app/", include("acorn.console.urls")),
     path("app/settings/audit/", include("acorn.audit.urls")),
     path("app/stores/", include("channels.urls")),

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acorn.crypto import EncryptedJSONField
 from acorn.tenancy.models import TenantScopedModel
+from channels.errors import error_summary
 from channels.marketplaces import AMAZON_MARKETPLACE_TABLE, REGION_MARKETPLACES
 
 
@@ -288,6 +289,11 @@ class SyncRun(TenantScopedModel):
     @property
     def is_running(self) -> bool:
         return self.status == SyncRunStatus.RUNNING
+
+    @property
+    def error_summary(self) -> str:
+        """What went wrong, in the reader's language (channels.errors); the vendor's text stays in `message`."""
+        return error_summary(code=self.error_code, status=self.status)
 
     @property
     def duration(self) -> timedelta | None:

@@ -23,6 +23,7 @@ from acorn.notifications.services import notify
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
 from channels.adapters.base import ChannelAuthError, SecretsRenewer
+from channels.errors import error_summary_msgid
 from channels.models import AUTHORIZATION_EXPIRY, Store, StoreCredential, StoreStatus, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -95,12 +96,15 @@ def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:
         title=message(
             gettext_noop("%(resource)s sync of “%(store)s” keeps failing"), resource=run.resource, store=store.name
         ),
-        body=message(
-            gettext_noop("Last error %(code)s: %(message)s (trace %(trace)s)"),
-            code=run.error_code,
-            message=run.message[:300],
-            trace=run.trace_id,
-        ),
+        body=[
+            *([message(summary)] if (summary := error_summary_msgid(code=run.error_code, status=run.status)) else []),
+            message(
+                gettext_noop("Last error %(code)s: %(message)s (trace %(trace)s)"),
+                code=run.error_code,
+                message=run.message[:300],
+                trace=run.trace_id,
+            ),
+        ],
         link=reverse("channels:store-detail", args=[store.pk]),
     )
 

@@ -99,6 +99,8 @@ class SyncJob:
     persist: Callable[[Store, Sequence[Any]], PersistCounts]
     # the updated-at of one item, for progress and the high-water mark
     item_time: Callable[[Any], datetime] = field(default=lambda item: item.updated_at)
+    # what the console calls the resource ("Orders" / "订单"), a lazy translation; the key when blank
+    label: Any = ""
 
     def operation(self, store: Store) -> str:
         return f"{store.platform}.{self.resource}"
@@ -121,6 +123,13 @@ def sync_job_get(resource: str) -> SyncJob:
         return _JOBS[resource]
     except KeyError:
         raise ValueError(f"No sync job for {resource!r}; known: {sorted(_JOBS)}") from None
+
+
+def resource_label(resource: str) -> str:
+    """The name people read for a synced resource, in their language ("deferred_money" → "Money not yet
+    released"); the key itself for a resource no job registers any more."""
+    job = _JOBS.get(resource)
+    return str(job.label) if job is not None and job.label else resource
 
 
 def sync_jobs() -> list[SyncJob]:

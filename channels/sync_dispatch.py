@@ -149,13 +149,31 @@ def sync_dispatch_due(*, now: datetime | None = None) -> int:
         ]
         claimed = _claim(due, jobs, now)
     runs = [[row.tenant_id, row.store_id, row.resource] for row in claimed]
-    if len(runs) > FAN_OUT_ABOVE:
-        enqueue_now_many(
-            "channels.dispatch_claimed",
-            ({"runs": runs[start : start + FAN_OUT_BATCH]} for start in range(0, len(runs), FAN_OUT_BATCH)),
-        )
-        return len(runs)
-    return sync_runs_enqueue(runs)
+    try:
+        if len(runs) > FAN_OUT_ABOVE:
+            enqueue_now_many(
+                "channels.dispatch_claimed",
+                ({"runs": runs[start : start + FAN_OUT_BATCH]} for start in range(0, len(runs), FAN_OUT_BATCH)),
+            )
+            return len(runs)
+        return sync_runs_enqueue(runs)
+    except Exception:
+        _unclaim(claimed, jobs, now)
+        raise
+
+
+def _unclaim(claimed: list[_Due], jobs: dict[str, SyncJob], now: datetime) -> None:
+    """The tick could not send its runs (the broker is down): its cursors are due again now, instead of waiting
+    out their claim (an hour and more for some jobs). A cursor whose run started meanwhile (a message did go
+    out) holds another next run or a lease and is left alone; a run sent twice is turned away by the lease."""
+    by_resource: dict[str, list[int]] = {}
+    for row in claimed:
+        by_resource.setdefault(row.resource, []).append(row.cursor_pk)
+    with dangerously_unscoped():
+        for resource, pks in by_resource.items():
+            SyncCursor.objects.filter(pk__in=pks, next_run_at=_claim_until(jobs[resource], now)).filter(
+                Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+            ).update(next_run_at=now)
 
 
 def sync_runs_enqueue(runs: list[list[Any]]) -> int:

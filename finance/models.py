@@ -23,6 +23,7 @@ from finance.profit.models import (
     ProfitDailyProduct,
     ProfitDailyStore,
     ProfitFact,
+    ProfitRefreshDue,
     ProfitSettings,
     ProfitWeeklyProduct,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "ProfitDailyProduct",
     "ProfitDailyStore",
     "ProfitFact",
+    "ProfitRefreshDue",
     "ProfitSettings",
     "ProfitWeeklyProduct",
     "QuickBooksConnection",

@@ -18,6 +18,7 @@ from channels.models import Platform, Store, StoreStatus
 from channels.selectors import store_get
 from finance.ledger.services import channel_journals_rebuild, settlement_journals
 from finance.profit.rollup import NIGHTLY_REBUILD_DAYS, profit_rebuild, profit_refresh
+from finance.profit.triggers import profit_refresh_due, profit_refresh_schedule, tenants_with_stale_refreshes
 from finance.quickbooks.client import QuickBooksError
 from finance.quickbooks.selectors import quickbooks_connections_active
 from finance.quickbooks.services import journals_post
@@ -134,9 +135,12 @@ def refresh_profit_task(
     product_ids: list[int] | None = None,
     since: str | None = None,
 ) -> int:
-    """Recompute the P&L of what changed: orders, refunds, statements, costs of no order, or every sale of
-    products since a moment (ISO 8601) after their cost changed. Safe to run twice."""
+    """Recompute the P&L of what changed: with only the tenant, everything due for it (orders, refunds and
+    statements written down by finance.profit.triggers); else these costs of no order, or every sale of
+    products since a moment (ISO 8601) after their cost changed, or the ids given. Safe to run twice."""
     tenant = Tenant.objects.get(pk=tenant_id)
+    if not (order_ids or refund_ids or settlement_ids or other_cost_ids or product_ids):
+        return profit_refresh_due(tenant=tenant)
     return profit_refresh(
         tenant=tenant,
         order_ids=order_ids or (),
@@ -146,6 +150,13 @@ def refresh_profit_task(
         product_ids=product_ids or (),
         since=datetime.fromisoformat(since) if since else None,
     )
+
+
+@shared_task(name="finance.dispatch_profit_refreshes", acks_late=True)
+def dispatch_profit_refreshes_task() -> int:
+    """Beat: queue the refresh of every company with P&L changes due for a while (its queued task was lost,
+    or the worker died). Returns how many were queued."""
+    return sum(profit_refresh_schedule(tenant_id) for tenant_id in tenants_with_stale_refreshes())
 
 
 @shared_task(name="finance.rebuild_profit_nightly", acks_late=True)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.dates import format_month
 from acorn.exports.views import export_queued_if_large
 from acorn.forms import form_add_errors
 from acorn.money import Money
@@ -867,7 +868,7 @@ def period_close_view(request: TenantRequest) -> HttpResponse:
     messages.success(
         request,
         _("%(month)s is closed: no journal can be dated in it; later changes go to the first open month.")
-        % {"month": month.strftime("%Y-%m")},
+        % {"month": format_month(month)},
     )
     return redirect("finance:period-list")
 
@@ -882,7 +883,7 @@ def period_reopen_view(request: TenantRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         month = form.cleaned_data["month"]
         period_reopen(tenant=request.tenant, month=month, actor=request.user)
-        messages.success(request, _("%(month)s is open again.") % {"month": month.strftime("%Y-%m")})
+        messages.success(request, _("%(month)s is open again.") % {"month": format_month(month)})
         return redirect("finance:period-list")
     month_text = request.POST.get("month") or request.GET.get("month", "")
     closed = None

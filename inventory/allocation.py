@@ -556,7 +556,8 @@ def allocate_orders(
     nothing yet (new, waiting for payment or a mapping) are decided together — one read of the levels they
     may take from, one conditional UPDATE of those levels, the allocations, reservations and movements
     written in bulk. Lines that already hold stock (edits, cancellations, shipments of reserved lines) go
-    through `_advance` one by one, as before."""
+    through `_advance` one by one, as before, in their place in the page: the batch of lines before such a
+    line is decided first, so page order decides who gets short stock as it does line by line."""
     freed = locked or AllocationContext(store.tenant_id, set())
     merchant = [order for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
     if lines is None:
@@ -579,6 +580,9 @@ def allocate_orders(
             if _holds_nothing(allocation):
                 batch.append((allocation, order.status))
             else:
+                # Page order decides who gets short stock: the lines before this one take theirs first.
+                _advance_batch(batch, freed)
+                batch = []
                 _advance(allocation, status=order.status, freed=freed)
     _advance_batch(batch, freed)
     _finish(freed)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acorn.forms import CsvImportForm
 from channels.models import Store
+from inventory.mapping import parse_pick
 from inventory.mapping_checks import MAX_MULTIPLIER
 from inventory.models import Product
 
@@ -103,3 +104,43 @@ class MappingImportForm(CsvImportForm):
         "Columns: store, channel_sku, channel_product_id, asin, master_sku, quantity_multiplier. "
         "UTF-8 (Excel: “CSV UTF-8”) or GB18030."
     )
+
+
+class UnmappedCreateForm(forms.Form):
+    """One row per chosen unmapped channel SKU: `pick_<n>` (which one, hidden), `sku_<n>` and `name_<n>` of the
+    master product to make of it."""
+
+    def __init__(self, *args: Any, count: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.count = count
+        for index in range(count):
+            self.fields[f"pick_{index}"] = forms.CharField(widget=forms.HiddenInput, max_length=400)
+            # Checked by the service with the rest (uniqueness), so that every row's problems show at once.
+            self.fields[f"sku_{index}"] = forms.CharField(
+                label=_("Master SKU"),
+                max_length=100,
+                required=False,
+                widget=forms.TextInput(attrs={"spellcheck": "false"}),
+            )
+            self.fields[f"name_{index}"] = forms.CharField(label=_("Name"), max_length=300, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for index in range(self.count):
+            value = data.get(f"pick_{index}")
+            if value is not None and parse_pick(value) is None:
+                raise forms.ValidationError(_("The list of SKUs was changed; start again from the unmapped SKUs."))
+        return data
+
+    def rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
+        return [(self[f"pick_{i}"], self[f"sku_{i}"], self[f"name_{i}"]) for i in range(self.count)]
+
+    def entries(self) -> list[tuple[tuple[int, str, str], str, str]]:
+        """((store id, channel SKU, channel product id), SKU, name) per row."""
+        data = self.cleaned_data
+        result = []
+        for index in range(self.count):
+            pick = parse_pick(data[f"pick_{index}"])
+            assert pick is not None  # clean() refused anything else
+            result.append((pick, data[f"sku_{index}"], data[f"name_{index}"]))
+        return result

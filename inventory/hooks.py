@@ -33,3 +33,29 @@ def allocations_changed(*, tenant_id: int, changes: Mapping[str, str]) -> None:
         return
     for listener in _ALLOCATION_LISTENERS:
         listener(tenant_id=tenant_id, changes=changes)
+
+
+class LineTitleProvider(Protocol):
+    def __call__(self, *, tenant_id: int, line_refs: list[str]) -> dict[str, str]: ...
+
+
+_LINE_TITLE_PROVIDERS: list[LineTitleProvider] = []
+
+
+def register_line_title_provider(provider: LineTitleProvider) -> None:
+    """Let the app that owns order lines say what the buyer saw them as (the listing's title), so that a master
+    product made from an unmapped channel SKU starts with that name. Registering twice changes nothing."""
+    if provider not in _LINE_TITLE_PROVIDERS:
+        _LINE_TITLE_PROVIDERS.append(provider)
+
+
+def line_titles(*, tenant_id: int, line_refs: list[str]) -> dict[str, str]:
+    """Line reference → its title, from every provider (the first non-empty one wins); {} when none knows."""
+    titles: dict[str, str] = {}
+    if not line_refs:
+        return titles
+    for provider in _LINE_TITLE_PROVIDERS:
+        for ref, title in provider(tenant_id=tenant_id, line_refs=line_refs).items():
+            if title and ref not in titles:
+                titles[ref] = title
+    return titles

@@ -8,6 +8,7 @@ waiting in the store, so a mapping serves its waiting orders the moment it exist
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -128,6 +129,33 @@ class UnmappedSku:
     units: int
     oldest: datetime
     suggestions: tuple[Suggestion, ...]
+
+    @property
+    def pick(self) -> str:
+        """This waiting SKU as the unmapped list's checkbox sends it (see pick_value)."""
+        return pick_value(self.store.pk, self.channel_sku, self.channel_product_id)
+
+
+def pick_value(store_id: int, channel_sku: str, channel_product_id: str) -> str:
+    """How one waiting channel SKU travels in a checkbox or a hidden field."""
+    return json.dumps([store_id, channel_sku, channel_product_id], ensure_ascii=False)
+
+
+def parse_pick(value: str) -> tuple[int, str, str] | None:
+    """A pick_value back, or None when it is not one."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if (
+        isinstance(data, list)
+        and len(data) == 3
+        and isinstance(data[0], int)
+        and isinstance(data[1], str)
+        and isinstance(data[2], str)
+    ):
+        return data[0], data[1][:200], data[2][:60]
+    return None
 
 
 def mapping_suggestions(

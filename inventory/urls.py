@@ -24,6 +24,7 @@ urlpatterns = [
     path("mappings/import/", views_mappings.mapping_import_view, name="mapping-import"),
     path("unmapped/", views_mappings.unmapped_list_view, name="unmapped-list"),
     path("unmapped/map/", views_mappings.unmapped_map_view, name="unmapped-map"),
+    path("unmapped/create/", views_mappings.unmapped_create_view, name="unmapped-create"),
     path("sharing/", views_sharing.sharing_list_view, name="sharing-list"),
     path("sharing/<int:store_pk>/", views_sharing.sharing_detail_view, name="sharing-detail"),
     path("sharing/<int:store_pk>/push/", views_sharing.sharing_push_view, name="sharing-push"),

@@ -34,8 +34,15 @@ from inventory.forms_mappings import (
     MappingForm,
     MappingImportForm,
     QueueMapForm,
+    UnmappedCreateForm,
 )
 from inventory.models import SkuMapping
+from inventory.unmapped_products import (
+    MAX_PICKS,
+    ProductDraft,
+    products_create_from_unmapped,
+    unmapped_product_drafts,
+)
 
 PAGE_SIZE = 50
 
@@ -338,5 +345,85 @@ def unmapped_map_view(request: TenantRequest) -> HttpResponse:
             "channel_product_id": str(form["channel_product_id"].value() or ""),
             "suggestions": mappings.mapping_suggestions(tenant=tenant, channel_skus=[channel_sku]).get(channel_sku, ()),
         },
+        status=400 if form.errors else 200,
+    )
+
+
+def _pick_count(data: Any) -> int:
+    return min(sum(1 for key in data if key.startswith("pick_")), MAX_PICKS)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("inventory.manage")
+def unmapped_create_view(request: TenantRequest) -> HttpResponse:
+    """Make master products of the chosen unmapped channel SKUs in one step (SKU and name prefilled from the
+    channel SKU and its listing title, editable) and map them at once, so the waiting lines reserve."""
+    tenant = request.tenant
+    stores = store_list(tenant=tenant)
+    if request.method == "POST":
+        form = UnmappedCreateForm(request.POST, count=_pick_count(request.POST))
+        picks = [mappings.parse_pick(str(request.POST.get(f"pick_{i}", ""))) for i in range(form.count)]
+        found = stores.in_bulk({pick[0] for pick in picks if pick is not None})
+        rows: list[dict[str, Any]] = [
+            {"store": found.get(pick[0]), "channel_sku": pick[1], "channel_product_id": pick[2]} if pick else {}
+            for pick in picks
+        ]
+        if form.is_valid():
+            entries = form.entries()
+            if any(pick[0] not in found for pick, _sku, _name in entries):
+                raise Http404  # another company's store
+            drafts = [
+                ProductDraft(store=found[pick[0]], channel_sku=pick[1], channel_product_id=pick[2], sku=sku, name=name)
+                for pick, sku, name in entries
+            ]
+            try:
+                created = products_create_from_unmapped(tenant=tenant, drafts=drafts, actor=request.user)
+            except ValidationError as error:
+                form_add_errors(form, error)
+            else:
+                text = ngettext(
+                    "%(count)d product created and mapped.", "%(count)d products created and mapped.", len(drafts)
+                ) % {"count": len(created.products)}
+                if created.reserved:
+                    text += " " + ngettext(
+                        "%(count)d waiting order line now holds stock.",
+                        "%(count)d waiting order lines now hold stock.",
+                        created.reserved,
+                    ) % {"count": created.reserved}
+                if created.backordered:
+                    text += " " + ngettext(
+                        "%(count)d order line waits for stock (backordered).",
+                        "%(count)d order lines wait for stock (backordered).",
+                        created.backordered,
+                    ) % {"count": created.backordered}
+                messages.success(request, text)
+                return redirect("inventory:unmapped-list")
+    else:
+        chosen = [
+            pick for pick in (mappings.parse_pick(value) for value in request.GET.getlist("pick")) if pick is not None
+        ]
+        drafts = unmapped_product_drafts(tenant=tenant, picks=chosen)
+        if not drafts:
+            messages.warning(request, _("Choose at least one unmapped SKU to create a product from."))
+            return redirect("inventory:unmapped-list")
+        initial: dict[str, Any] = {}
+        for index, draft in enumerate(drafts):
+            initial[f"pick_{index}"] = mappings.pick_value(draft.store.pk, draft.channel_sku, draft.channel_product_id)
+            initial[f"sku_{index}"], initial[f"name_{index}"] = draft.sku, draft.name
+        form = UnmappedCreateForm(initial=initial, count=len(drafts))
+        rows = [
+            {
+                "store": draft.store,
+                "channel_sku": draft.channel_sku,
+                "channel_product_id": draft.channel_product_id,
+                "lines": draft.lines,
+                "units": draft.units,
+            }
+            for draft in drafts
+        ]
+    return render(
+        request,
+        "inventory/unmapped_create.html",
+        {"form": form, "rows": list(zip(rows, form.rows(), strict=True))},
         status=400 if form.errors else 200,
     )

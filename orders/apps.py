@@ -21,6 +21,11 @@ class OrdersConfig(AppConfig):
 
         register_allocation_listener(on_allocations_changed)
 
+        from inventory.hooks import register_line_title_provider
+        from orders.selectors import order_line_titles
+
+        register_line_title_provider(order_line_titles)
+
         from channels.services_lifecycle import register_store_data
         from orders.store_data import ORDERS_STORE_DATA
 

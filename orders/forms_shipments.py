@@ -38,7 +38,6 @@ class ShipmentForm(forms.Form):
     shipped_at = forms.DateTimeField(
         label=_("Shipped"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("UTC."),
     )
 
     def __init__(
@@ -47,6 +46,8 @@ class ShipmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         now = timezone.now().replace(second=0, microsecond=0)
         self.fields["shipped_at"].initial = now
+        # Typed and shown in the company's zone (the middleware activates it); stored in UTC.
+        self.fields["shipped_at"].help_text = _("Time zone: %(zone)s.") % {"zone": timezone.get_current_timezone_name()}
         # The browser's picker offers only possible days (the service refuses the rest with a message: a ship
         # date ahead of now, as 2099, or before the purchase).
         attrs = self.fields["shipped_at"].widget.attrs

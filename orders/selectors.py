@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from acorn.tenancy.models import Tenant
 from channels.models import Store
-from inventory.allocation import line_ref
+from inventory.allocation import LINE_REF_PREFIX, line_ref
 from inventory.models import LineAllocation, Reservation, SkuMapping
 from orders.models import Order, OrderAdjustment, OrderLine
 
@@ -257,3 +257,12 @@ def orders_with_stock_problem_counts(*, tenant: Tenant) -> dict[str, int]:
         .order_by()
     )
     return dict(rows)
+
+
+def order_line_titles(*, tenant_id: int, line_refs: list[str]) -> dict[str, str]:
+    """inventory.hooks line-title provider: each referenced order line's title as the buyer saw it."""
+    pks = {
+        ref: int(ref.removeprefix(LINE_REF_PREFIX)) for ref in line_refs if ref.removeprefix(LINE_REF_PREFIX).isdigit()
+    }
+    titles = dict(OrderLine.objects.filter(tenant_id=tenant_id, pk__in=set(pks.values())).values_list("pk", "title"))
+    return {ref: titles[pk] for ref, pk in pks.items() if titles.get(pk)}

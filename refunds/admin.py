@@ -106,6 +106,7 @@ class RefundAdmin(_ReadOnly):
         "store",
         "status",
         "amount_shown",
+        "tag",
         "approvals_shown",
         "requested_by_shown",
         "note_shown",

@@ -19,7 +19,7 @@ refund row's lock, so two approvers at the same moment count once each and the r
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from acorn.audit.services import audit_record
-from acorn.money import format_amount, quantize_amount, unit_share
+from acorn.money import allocate, format_amount, minor_unit_exponent, quantize_amount, unit_share
 from acorn.notifications.messages import message
 from acorn.notifications.models import Notification
 from acorn.notifications.services import notify
@@ -51,11 +51,13 @@ from refunds.models import (
     Approval,
     ApprovalDecision,
     ApprovalPolicy,
+    ReasonTag,
     Refund,
     RefundLine,
     RefundOrigin,
     RefundSource,
     RefundStatus,
+    TagSource,
 )
 from refunds.services import refund_totals_fill
 
@@ -215,6 +217,13 @@ class RefundableLine:
     def taken(self) -> int:
         return self.line.quantity - self.remaining
 
+    @property
+    def value_left(self) -> Decimal:
+        """The line's price and tax not yet refunded or requested (positive): the most an amount can give back."""
+        return max(
+            self.line.principal_amount + self.line.tax_amount - self.principal_taken - self.tax_taken, Decimal(0)
+        )
+
     def principal_for(self, quantity: int) -> Decimal:
         """The principal `quantity` more units give back; the last units take what is left of it."""
         return unit_share(
@@ -341,38 +350,82 @@ def _product_of(store: Store, sku: str) -> Product | None:
     return resolved.product if resolved is not None else None
 
 
-@transaction.atomic
-def refund_request(
+@dataclass(frozen=True)
+class RefundDraft:
+    """A request worked out but not saved: the refund (its components and totals filled) and its lines, and
+    the approvals its amount needs by the policy's bands (a rule may raise them when it is saved)."""
+
+    refund: Refund
+    lines: list[RefundLine]
+    approvals_required: int
+
+
+def amount_error(amount: Decimal, currency: str) -> str:
+    """Why a typed amount cannot be refunded in this currency ("" when it can): positive, and no finer than
+    the currency's minor unit (acorn.money.quantize_amount), so what is asked is exactly what is sent."""
+    if amount <= 0:
+        return _("Enter an amount above zero.")
+    if quantize_amount(amount, currency) != amount:
+        return _("%(currency)s amounts have at most %(places)d decimal places.") % {
+            "currency": currency,
+            "places": len(str(minor_unit_exponent(currency)).partition(".")[2]),
+        }
+    return ""
+
+
+def _split_gross(amount: Decimal, *, principal: Decimal, tax: Decimal, currency: str) -> tuple[Decimal, Decimal]:
+    """A gross amount (what the buyer gets) split into (principal, tax) in the proportion of the given ones,
+    as the channel books a part refund of a taxed line; the two add up to the amount exactly."""
+    weights = [max(principal, Decimal(0)), max(tax, Decimal(0))]
+    if not any(weights):
+        return quantize_amount(amount, currency), Decimal(0)
+    parts = allocate(amount, weights, currency)
+    return parts[0], parts[1]
+
+
+def refund_amounts_supported(*, order: Order) -> tuple[bool, bool]:
+    """(an amount on a line, an amount on the whole order with no item) — what the order's channel can refund
+    besides whole units (`RefundExecuting.refunds_line_amounts` / `refunds_order_amounts`)."""
+    channel = _refund_channel(order.store)
+    if channel is None:
+        return False, False
+    return channel.refunds_line_amounts, channel.refunds_order_amounts
+
+
+def refund_request_draft(
     *,
     order: Order,
     lines: Sequence[tuple[OrderLine, int]],
     shipping: bool,
-    note: str,
-    restock: bool,
-    actor: User,
-) -> Refund:
-    """Ask for money back on an order: validated against what is left, its approvals set by the policy and
-    the rules, APPROVED and queued at once when none is needed. Audited; approvers are told."""
+    line_amounts: Mapping[int, Decimal] | None = None,
+    goodwill: Decimal | None = None,
+) -> RefundDraft:
+    """Work out a request without saving it (the request itself, and the form's amount preview): units per
+    line, an amount per line (less than the units' value, or with no units a price adjustment), the shipping,
+    a goodwill amount on the whole order. Raises ValidationError naming what is wrong. Reads only."""
     tenant = order.tenant
-    membership = _membership(tenant, actor)
-    if membership is None or not role_has_permission(membership.role, "refunds.request"):
-        raise PermissionDenied(_("You may not request refunds."))
-    order = Order.objects.select_for_update().select_related("store").get(pk=order.pk, tenant=tenant)
-    refusal = request_refusal(order=order)
-    if refusal:
-        raise ValidationError(refusal)
-    if not note.strip():
-        raise ValidationError({"note": _("Say why the buyer gets money back.")})
+    currency = order.currency
+    amounts = {pk: amount for pk, amount in (line_amounts or {}).items() if amount is not None}
+    on_lines, on_order = refund_amounts_supported(order=order)
     available = {entry.line.pk: entry for entry in refundable_lines(order=order)}
     errors: list[str] = []
-    chosen: list[tuple[RefundableLine, int]] = []
-    for line, quantity in lines:
-        entry = available.get(line.pk)
+    chosen: list[tuple[RefundableLine, int, Decimal | None]] = []
+    units = {line.pk: quantity for line, quantity in lines}
+    by_pk = {line.pk: line for line, _quantity in lines}
+    for pk in amounts:
+        if pk not in by_pk:
+            by_pk[pk] = available[pk].line if pk in available else OrderLine(pk=pk)
+            units[pk] = 0
+    for pk, line in by_pk.items():
+        quantity = units.get(pk, 0)
+        amount = amounts.get(pk)
+        entry = available.get(pk)
         if entry is None:
             raise ValidationError(_("A line does not belong to this order."))
         if quantity < 0:
             errors.append(_("%(sku)s: enter zero or more units.") % {"sku": line.sku})
-        elif quantity > entry.remaining:
+            continue
+        if quantity > entry.remaining:
             errors.append(
                 _(
                     "%(sku)s: only %(left)d of %(ordered)d units can still be refunded "
@@ -386,16 +439,62 @@ def refund_request(
                     "requested": entry.requested,
                 }
             )
-        elif quantity:
-            chosen.append((entry, quantity))
+            continue
+        if amount is not None:
+            problem = amount_error(amount, currency)
+            if not problem and not on_lines:
+                problem = _("This channel refunds whole units only: leave the amount empty.")
+            if not problem:
+                if quantity:
+                    ceiling = entry.principal_for(quantity) + entry.tax_for(quantity)
+                    if amount > ceiling:
+                        problem = _(
+                            "%(amount)s %(currency)s is more than the %(value)s %(currency)s the %(units)d unit(s) "
+                            "are worth; leave the amount empty to refund them in full."
+                        ) % {
+                            "amount": format_amount(amount, currency),
+                            "value": format_amount(ceiling, currency),
+                            "currency": currency,
+                            "units": quantity,
+                        }
+                else:
+                    ceiling = entry.value_left
+                    if amount > ceiling:
+                        problem = _(
+                            "%(amount)s %(currency)s is more than the %(left)s %(currency)s left to refund on "
+                            "this line."
+                        ) % {
+                            "amount": format_amount(amount, currency),
+                            "left": format_amount(max(ceiling, Decimal(0)), currency),
+                            "currency": currency,
+                        }
+            if problem:
+                errors.append(f"{line.sku}: {problem}")
+                continue
+        if quantity or amount is not None:
+            chosen.append((entry, quantity, amount))
+    if goodwill is not None:
+        problem = amount_error(goodwill, currency)
+        if not problem and not on_order:
+            problem = _("This channel refunds an amount only against an order item: enter it on a line instead.")
+        if problem:
+            raise ValidationError({"goodwill": problem, **({"__all__": errors} if errors else {})})
     if errors:
         raise ValidationError(errors)
-    currency = order.currency
     refund_lines: list[RefundLine] = []
-    for entry, quantity in chosen:
+    for entry, quantity, amount in chosen:
         line = entry.line
-        principal = entry.principal_for(quantity)
-        tax = entry.tax_for(quantity)
+        if quantity:
+            principal, tax = entry.principal_for(quantity), entry.tax_for(quantity)
+            if amount is not None:
+                principal, tax = _split_gross(amount, principal=principal, tax=tax, currency=currency)
+        else:
+            principal, tax = _split_gross(
+                amount or Decimal(0),
+                principal=line.principal_amount - entry.principal_taken,
+                tax=line.tax_amount - entry.tax_taken,
+                currency=currency,
+            )
         refund_lines.append(
             RefundLine(
                 tenant=tenant,
@@ -413,7 +512,7 @@ def refund_request(
         channel = _refund_channel(order.store)
         if channel is not None and channel.refund_shipping == RefundShipping.PER_ITEM:
             # The channel refunds shipping per order item: each chosen line's own shipping, what is left of it.
-            for refund_line, (entry, _quantity) in zip(refund_lines, chosen, strict=True):
+            for refund_line, (entry, _quantity, _amount) in zip(refund_lines, chosen, strict=True):
                 left = _line_shipping_left(order, entry.line)
                 refund_line.shipping_amount = -_round(left, currency)
                 shipping_total += left
@@ -422,8 +521,8 @@ def refund_request(
         shipping_total = _round(shipping_total, currency)
         if not shipping_total:
             raise ValidationError({"shipping": _("The order's shipping has already been refunded.")})
-    if not refund_lines and not shipping_total:
-        raise ValidationError(_("Choose at least one unit to refund, or the shipping."))
+    if not refund_lines and not shipping_total and goodwill is None:
+        raise ValidationError(_("Choose at least one unit to refund, an amount, or the shipping."))
     now = timezone.now()
     refund = Refund(
         tenant=tenant,
@@ -435,9 +534,6 @@ def refund_request(
         status=RefundStatus.PENDING_APPROVAL,
         currency=currency,
         refunded_at=now,
-        requested_by=actor,
-        request_note=note.strip(),
-        restock=restock,
         sources=[RefundSource.CONSOLE],
         created_at=now,
         updated_at=now,
@@ -447,6 +543,8 @@ def refund_request(
         "principal": sum((line.principal_amount for line in refund_lines), Decimal(0)),
         "tax": sum((line.tax_amount for line in refund_lines), Decimal(0)),
         "shipping": -shipping_total,
+        # A goodwill amount is tied to no item: the channels report such a refund as an amount of the order.
+        "other": -(goodwill or Decimal(0)),
     }
     refund.set_components(components)
     refund_totals_fill(refund, refund_lines)
@@ -460,9 +558,49 @@ def refund_request(
                 "left": format_amount(max(left, Decimal(0)), currency),
             }
         )
-    policy = policy_get(tenant=tenant)
-    required = approvals_for_amount(policy=policy, reporting_amount=refund.reporting_amount)
-    refund.approvals_required = required
+    required = approvals_for_amount(policy=policy_get(tenant=tenant), reporting_amount=refund.reporting_amount)
+    return RefundDraft(refund=refund, lines=refund_lines, approvals_required=required)
+
+
+@transaction.atomic
+def refund_request(
+    *,
+    order: Order,
+    lines: Sequence[tuple[OrderLine, int]],
+    shipping: bool,
+    note: str,
+    restock: bool,
+    actor: User,
+    tag: str = "",
+    line_amounts: Mapping[int, Decimal] | None = None,
+    goodwill: Decimal | None = None,
+) -> Refund:
+    """Ask for money back on an order (whole units, an amount on a line, a goodwill amount on the order, the
+    shipping) with the reason tag the requester chose: validated against what is left, its approvals set by
+    the policy and the rules, APPROVED and queued at once when none is needed. Audited; approvers are told."""
+    tenant = order.tenant
+    membership = _membership(tenant, actor)
+    if membership is None or not role_has_permission(membership.role, "refunds.request"):
+        raise PermissionDenied(_("You may not request refunds."))
+    order = Order.objects.select_for_update().select_related("store").get(pk=order.pk, tenant=tenant)
+    refusal = request_refusal(order=order)
+    if refusal:
+        raise ValidationError(refusal)
+    if not note.strip():
+        raise ValidationError({"note": _("Say why the buyer gets money back.")})
+    if tag and tag not in ReasonTag.values:
+        raise ValidationError({"tag": _("Choose a reason from the list.")})
+    draft = refund_request_draft(
+        order=order, lines=lines, shipping=shipping, line_amounts=line_amounts, goodwill=goodwill
+    )
+    refund, refund_lines = draft.refund, draft.lines
+    currency = refund.currency
+    refund.requested_by = actor
+    refund.request_note = note.strip()
+    refund.restock = restock
+    if tag:
+        refund.tag, refund.tag_source = tag, TagSource.PERSON
+    refund.approvals_required = draft.approvals_required
     refund.full_clean(exclude=["matched_rule", "requested_by"])
     refund.save()
     for refund_line in refund_lines:
@@ -483,8 +621,12 @@ def refund_request(
             "currency": currency,
             "reporting_amount": str(refund.reporting_amount) if refund.reporting_amount is not None else None,
             "approvals_required": refund.approvals_required,
-            "lines": [{"sku": item.sku, "quantity": item.quantity} for item in refund_lines],
-            "shipping": str(shipping_total),
+            "lines": [
+                {"sku": item.sku, "quantity": item.quantity, "amount": str(item.amount)} for item in refund_lines
+            ],
+            "shipping": str(-refund.shipping_amount),
+            "goodwill": str(goodwill) if goodwill is not None else None,
+            "tag": refund.tag,
             "restock": restock,
         },
     )

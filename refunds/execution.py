@@ -227,7 +227,8 @@ def _adapter(store: Store) -> ChannelAdapter:
 
 def refund_channel_request(refund: Refund) -> RefundRequest:
     """The refund as the channel adapters take it: positive amounts per order item (principal, tax,
-    shipping); a shop's order-level shipping rides on the first item."""
+    shipping; quantity 0 for an amount with no units); a shop's order-level shipping rides on the first item,
+    a goodwill amount on the order is an item with no id carrying `other`."""
     items: list[tuple[str, int, tuple[tuple[str, Decimal], ...]]] = []
     per_line_shipping = Decimal(0)
     for line in RefundLine.objects.filter(refund=refund).order_by("pk"):
@@ -249,6 +250,9 @@ def refund_channel_request(refund: Refund) -> RefundRequest:
             items[0] = (first[0], first[1], (*first[2], ("shipping", order_shipping)))
         else:
             items.append(("", 0, (("shipping", order_shipping),)))
+    goodwill = -refund.other_amount  # an amount on the whole order, tied to no item (refunds.approvals)
+    if goodwill > 0:
+        items.append(("", 0, (("other", goodwill),)))
     key = str(refund.idempotency_key)
     channel = adapter_class_for(refund.store.platform)
     note = refund.request_note

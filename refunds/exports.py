@@ -61,6 +61,8 @@ Column = tuple[str, Callable[[Any], Any]]
 
 
 def _refund_columns() -> list[Column]:
+    """The refund's columns; choices are written as people read them in the export's language ("Refunded" /
+    "已退款"), not as their stored codes (no import reads this file back)."""
     components = [
         (_("Refund: %(component)s") % {"component": _verbose_name(Refund, field)}, _getter(field))
         for field in RefundComponents.COMPONENT_FIELDS.values()
@@ -68,14 +70,14 @@ def _refund_columns() -> list[Column]:
     return [
         (_("Refund (ACORN id)"), lambda r: r.pk),
         (_("Store"), lambda r: r.store.name),
-        (_("Channel"), lambda r: r.store.platform),
+        (_("Channel"), lambda r: r.store.get_platform_display()),
         (_field_label(Refund, "order_external_id"), _getter("order_external_id")),
         (_field_label(Refund, "marketplace"), _getter("marketplace")),
         (_field_label(Refund, "external_id"), _getter("external_id")),
         (_field_label(Refund, "dedupe_key"), _getter("dedupe_key")),
         (_field_label(Refund, "sources"), lambda r: "; ".join(str(source) for source in r.sources or [])),
-        (_field_label(Refund, "origin"), _getter("origin")),
-        (_field_label(Refund, "status"), _getter("status")),
+        (_field_label(Refund, "origin"), lambda r: r.get_origin_display()),
+        (_field_label(Refund, "status"), lambda r: r.get_status_display()),
         (_field_label(Refund, "refunded_at") + " (UTC)", lambda r: _when(r.refunded_at)),
         (_field_label(Refund, "currency"), _getter("currency")),
         (_field_label(Refund, "amount"), _getter("amount")),
@@ -89,8 +91,8 @@ def _refund_columns() -> list[Column]:
         (_field_label(Refund, "reason_code"), _getter("reason_code")),
         (_field_label(Refund, "reason_text"), _getter("reason_text")),
         (_field_label(Refund, "customer_comment"), _getter("customer_comment")),
-        (_field_label(Refund, "tag"), _getter("tag")),
-        (_field_label(Refund, "tag_source"), _getter("tag_source")),
+        (_field_label(Refund, "tag"), lambda r: r.get_tag_display()),
+        (_field_label(Refund, "tag_source"), lambda r: r.get_tag_source_display()),
         (_field_label(Refund, "category"), _getter("category")),
         (_field_label(Refund, "ledger_account"), _getter("ledger_account")),
         (_field_label(Refund, "matched_rule"), lambda r: r.matched_rule.name if r.matched_rule else ""),

@@ -11,12 +11,28 @@ from django.utils.translation import gettext_lazy as _
 
 from acorn.tenancy.models import Role
 from inventory.models import Warehouse
-from refunds.approvals import RefundableLine, approver_roles_possible
+from refunds.approvals import RefundableLine, amount_error, approver_roles_possible
+from refunds.models import ReasonTag
 
 
 class RefundRequestForm(forms.Form):
-    """One units field per order line that can still be refunded (`line_<pk>`), shipping, restock, a note."""
+    """Per order line that can still be refunded: units (`line_<pk>`) and, where the channel takes one, an amount
+    (`amount_<pk>`: less than the units are worth, or with no units a price adjustment); a goodwill amount on
+    the whole order; shipping, the reason tag, restock, a note. Amounts are in the order's currency."""
 
+    tag = forms.ChoiceField(
+        label=_("Reason tag"),
+        choices=(),
+        help_text=_("Counted in the refund-rate reports and matched by the classification rules."),
+    )
+    goodwill = forms.DecimalField(
+        label=_("Goodwill amount on the order"),
+        required=False,
+        max_digits=16,
+        decimal_places=4,
+        widget=forms.TextInput,
+        help_text=_("Money given back on the order as a whole, with no item returned."),
+    )
     shipping = forms.BooleanField(
         label=_("Refund the shipping too"),
         required=False,
@@ -35,13 +51,28 @@ class RefundRequestForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, lines: list[RefundableLine], shipping_refundable: bool = True, **kwargs: Any
+        self,
+        *args: Any,
+        lines: list[RefundableLine],
+        shipping_refundable: bool = True,
+        currency: str = "",
+        line_amounts: bool = True,
+        order_amounts: bool = True,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.currency = currency
+        tag = self.fields["tag"]
+        tag.choices = [("", _("Choose a reason")), *ReasonTag.choices]  # type: ignore[attr-defined]
         if not shipping_refundable:
             # No shipping paid (or all of it given back): the option would only ever fail.
             del self.fields["shipping"]
+        if not order_amounts:
+            del self.fields["goodwill"]  # the channel refunds amounts only against an item (the page says so)
+        else:
+            self.fields["goodwill"].widget.attrs.update({"inputmode": "decimal", "placeholder": currency})
         self.line_fields: list[str] = []
+        self.amount_fields: dict[str, str] = {}  # line field → its amount field
         self.lines = {entry.line.pk: entry for entry in lines}
         for entry in lines:
             name = f"line_{entry.line.pk}"
@@ -56,13 +87,40 @@ class RefundRequestForm(forms.Form):
                 % {"left": entry.remaining, "ordered": entry.line.quantity},
             )
             self.line_fields.append(name)
+            if line_amounts:
+                amount = f"amount_{entry.line.pk}"
+                self.fields[amount] = forms.DecimalField(
+                    label=_("Amount for %(sku)s") % {"sku": entry.line.sku},
+                    required=False,
+                    max_digits=16,
+                    decimal_places=4,
+                    disabled=entry.value_left <= 0,
+                    widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": currency}),
+                )
+                self.amount_fields[name] = amount
+
+    def _check_amount(self, name: str) -> None:
+        value = self.cleaned_data.get(name)
+        if value is not None and self.currency:
+            problem = amount_error(value, self.currency)
+            if problem:
+                self.add_error(name, problem)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not self.errors and not data.get("shipping") and not any(data.get(name) for name in self.line_fields):
+        for name in [*self.amount_fields.values(), "goodwill"]:
+            if name in self.fields:
+                self._check_amount(name)
+        chosen = (
+            data.get("shipping")
+            or any(data.get(name) for name in self.line_fields)
+            or any(data.get(name) is not None for name in self.amount_fields.values())
+            or data.get("goodwill") is not None
+        )
+        if not self.errors and not chosen:
             if "shipping" in self.fields:
-                raise forms.ValidationError(_("Choose at least one unit to refund, or the shipping."))
-            raise forms.ValidationError(_("Choose at least one unit to refund."))
+                raise forms.ValidationError(_("Choose at least one unit to refund, an amount, or the shipping."))
+            raise forms.ValidationError(_("Choose at least one unit to refund, or an amount."))
         return data
 
     def chosen_lines(self) -> list[tuple[Any, int]]:
@@ -72,6 +130,27 @@ class RefundRequestForm(forms.Form):
             for name in self.line_fields
             if self.cleaned_data.get(name)
         ]
+
+    def chosen_amounts(self) -> dict[int, Decimal]:
+        """Order line pk → the amount typed for it (lines with an amount only)."""
+        return {
+            int(name.removeprefix("amount_")): self.cleaned_data[name]
+            for name in self.amount_fields.values()
+            if self.cleaned_data.get(name) is not None
+        }
+
+    def rows(self) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
+        """(units field, amount field or None) per line, for the template."""
+        return [
+            (self[name], self[self.amount_fields[name]] if name in self.amount_fields else None)
+            for name in self.line_fields
+        ]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        """The fields after the lines table, in their order (goodwill, shipping, reason, restock, note)."""
+        per_line = {*self.line_fields, *self.amount_fields.values()}
+        order = ["goodwill", "shipping", "tag", "restock", "note"]
+        return [self[name] for name in order if name in self.fields and name not in per_line]
 
 
 class RefundRejectForm(forms.Form):

@@ -263,6 +263,13 @@ class Refund(TenantScopedModel, RefundComponents, Reviewed):
     def is_request(self) -> bool:
         return self.origin == RefundOrigin.CONSOLE
 
+    @property
+    def goodwill(self) -> Money | None:
+        """A request's goodwill amount on the whole order, tied to no item (positive); None when it has none."""
+        if not self.is_request or self.other_amount >= 0:
+            return None
+        return Money(-self.other_amount, self.currency)
+
 
 class RefundLine(TenantScopedModel, RefundComponents):
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines", verbose_name=_("refund"))

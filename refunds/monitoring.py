@@ -37,14 +37,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from acorn.money import quantize_amount
-from acorn.notifications.messages import message
+from acorn.money import format_amount, quantize_amount
+from acorn.notifications.messages import Message, message
 from acorn.notifications.services import notify
 from acorn.tasks import enqueue_now
 from acorn.tenancy.models import Tenant
@@ -361,20 +360,80 @@ def weekly_digest_figures(*, tenant: Tenant, today: date | None = None) -> Weekl
     return digest
 
 
+def weekly_digest_messages(*, tenant: Tenant, digest: WeeklyDigest) -> list[Message]:
+    """The digest's lines as messages, so that each reader gets it in their language (in the console and by
+    email), whoever wrote it (the worker)."""
+    lines = [
+        message(
+            gettext_noop("%(tenant)s — the week from %(start)s to %(end)s (UTC)"),
+            tenant=tenant.name,
+            start=digest.week_start.isoformat(),
+            end=digest.week_end.isoformat(),
+        ),
+        message(gettext_noop("Orders: %(count)s"), count=digest.orders),
+        message(
+            gettext_noop("Refunds: %(count)s, %(amount)s %(currency)s"),
+            count=digest.refunds,
+            amount=format_amount(digest.refunds_amount, digest.reporting_currency),
+            currency=digest.reporting_currency,
+        ),
+    ]
+    if digest.refunds_unconverted:
+        lines.append(
+            message(
+                gettext_noop("(%(count)s without an exchange rate yet, not in the amount)"),
+                count=digest.refunds_unconverted,
+            )
+        )
+    if digest.rate_percent is not None:
+        lines.append(
+            message(
+                gettext_noop("Refund rate: %(rate)s%% (%(refunded)s of %(sold)s units)"),
+                rate=str(digest.rate_percent),
+                refunded=digest.units_refunded,
+                sold=digest.units_sold,
+            )
+        )
+    else:
+        lines.append(message(gettext_noop("Refund rate: no units sold")))
+    lines.append(
+        message(gettext_noop("Highest refund rates (SKUs with at least %(min)s units sold):"), min=digest.min_units)
+    )
+    for rank, row in enumerate(digest.top_skus, start=1):
+        lines.append(
+            message(
+                gettext_noop("%(rank)s. %(sku)s — %(name)s: %(rate)s%% (%(refunded)s / %(sold)s)"),
+                rank=rank,
+                sku=row["sku"],
+                name=row["name"],
+                rate=str(row["rate"]),
+                refunded=row["refunded"],
+                sold=row["sold"],
+            )
+        )
+    if not digest.top_skus:
+        lines.append(message(gettext_noop("none")))
+    lines += [
+        message(gettext_noop("Open refund-rate alerts: %(count)s"), count=digest.open_alerts),
+        message(gettext_noop("Returns waiting for review: %(count)s"), count=digest.returns_to_review),
+        message(gettext_noop("Refunds waiting for approval: %(count)s"), count=digest.approvals_waiting),
+    ]
+    return lines
+
+
 def weekly_digest_send(*, tenant: Tenant, today: date | None = None) -> bool:
     """Send last week's digest to the subscribed members, once per ISO week. True if sent now."""
     digest = weekly_digest_figures(tenant=tenant, today=today)
     try:
         with transaction.atomic():
             DigestSent.objects.create(tenant=tenant, week=digest.week_start)
-            with translation.override(settings.LANGUAGE_CODE):
-                title = _("Weekly digest: %(start)s to %(end)s") % {
-                    "start": digest.week_start.isoformat(),
-                    "end": digest.week_end.isoformat(),
-                }
-                body = render_to_string(
-                    "notifications/email/weekly_digest.txt", {"digest": digest, "tenant": tenant}
-                ).strip()
+            title = message(
+                gettext_noop("Weekly digest: %(start)s to %(end)s"),
+                start=digest.week_start.isoformat(),
+                end=digest.week_end.isoformat(),
+            )
+            with translation.override(settings.LANGUAGE_CODE):  # the amount's digits, grouped the same in both
+                body = weekly_digest_messages(tenant=tenant, digest=digest)
             notify(tenant=tenant, kind="weekly_digest", title=title, body=body, link=_url("refunds:refund-list"))
     except IntegrityError:
         logger.info("weekly_digest_already_sent", extra={"tenant_id": tenant.pk, "week": str(digest.week_start)})

@@ -26,7 +26,7 @@ def order_refunds_section(request: TenantRequest, order: Order) -> tuple[str, di
         can_request
         and not refusal
         and (
-            any(line.remaining for line in approvals.refundable_lines(order=order))
+            any(line.remaining or line.value_left > 0 for line in approvals.refundable_lines(order=order))
             or approvals.shipping_refundable(order=order)
         )
     )

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from channels.adapters.base import (
     Capability,
     ChannelAdapter,
@@ -47,6 +49,7 @@ def persist_refunds_page(store: Store, items: Sequence[Any]) -> PersistCounts:
 
 REFUNDS_SYNC_JOB = SyncJob(
     resource="refunds",
+    label=gettext_lazy("Refunds"),
     permission=DataPermission.RETURNS,
     capability=Capability.FETCH_REFUNDS,
     interval=timedelta(minutes=30),
@@ -71,6 +74,7 @@ def persist_returns_page(store: Store, items: Sequence[Any]) -> PersistCounts:
 
 RETURNS_SYNC_JOB = SyncJob(
     resource="returns",
+    label=gettext_lazy("Returns"),
     permission=DataPermission.RETURNS,
     capability=Capability.FETCH_RETURNS,
     interval=timedelta(hours=1),

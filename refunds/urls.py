@@ -29,6 +29,11 @@ urlpatterns = [
     path("rules/<int:rule_pk>/enabled/", views_rules.rule_enabled_view, name="rule-enabled"),
     # Refund requests, approvals, the approval policy and restocking (views_approvals.py).
     path("orders/<int:order_pk>/request/", views_approvals.refund_request_view, name="refund-request"),
+    path(
+        "orders/<int:order_pk>/request/preview/",
+        views_approvals.refund_request_preview_view,
+        name="refund-request-preview",
+    ),
     path("approvals/", views_approvals.approval_queue_view, name="approval-queue"),
     path("approvals/policy/", views_approvals.approval_policy_view, name="approval-policy"),
     path("<int:refund_pk>/approve/", views_approvals.refund_approve_view, name="refund-approve"),

@@ -148,10 +148,14 @@ def refund_export_view(request: TenantRequest, fmt: str) -> HttpResponseBase:
 
 
 def _components(row: RefundComponents, currency: str) -> list[dict[str, Any]]:
+    # A console request's "other" is its goodwill amount on the order (refunds.approvals): say so.
+    goodwill = isinstance(row, Refund) and row.is_request
     return [
         {
             "name": name,
-            "label": getattr(type(row)._meta.get_field(field), "verbose_name", name),
+            "label": _("goodwill")
+            if goodwill and name == "other"
+            else getattr(type(row)._meta.get_field(field), "verbose_name", name),
             "amount": getattr(row, field),
             "money": Money(getattr(row, field), currency),
         }

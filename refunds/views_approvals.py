@@ -24,6 +24,7 @@ from acorn.forms import form_add_errors
 from acorn.money import Money, format_amount
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
+from orders.models import Order
 from orders.selectors import order_get_or_404
 from refunds import approvals
 from refunds.execution import refund_execution_retry
@@ -47,18 +48,27 @@ def _errors(error: ValidationError | PermissionDenied) -> list[str]:
     return error.messages if isinstance(error, ValidationError) else [str(error)]
 
 
-@require_http_methods(["GET", "POST"])
-@tenant_member_required("refunds.request")
-def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
-    """Ask for a refund on one order: units per line, shipping, restock, why."""
-    order = order_get_or_404(tenant=request.tenant, pk=order_pk)
-    refusal = approvals.request_refusal(order=order)
-    lines = approvals.refundable_lines(order=order)
-    form = RefundRequestForm(
+def _request_form(request: TenantRequest, order: Order, lines: list[approvals.RefundableLine]) -> RefundRequestForm:
+    on_lines, on_order = approvals.refund_amounts_supported(order=order)
+    return RefundRequestForm(
         request.POST if request.method == "POST" else None,
         lines=lines,
         shipping_refundable=approvals.shipping_refundable(order=order),
+        currency=order.currency,
+        line_amounts=on_lines,
+        order_amounts=on_order,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_member_required("refunds.request")
+def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
+    """Ask for a refund on one order: units or an amount per line, a goodwill amount, shipping, a reason tag,
+    restock, why."""
+    order = order_get_or_404(tenant=request.tenant, pk=order_pk)
+    refusal = approvals.request_refusal(order=order)
+    lines = approvals.refundable_lines(order=order)
+    form = _request_form(request, order, lines)
     if request.method == "POST" and not refusal and form.is_valid():
         data = form.cleaned_data
         try:
@@ -69,6 +79,9 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
                 note=data["note"],
                 restock=data["restock"],
                 actor=request.user,
+                tag=data["tag"],
+                line_amounts=form.chosen_amounts(),
+                goodwill=data.get("goodwill"),
             )
         except ValidationError as error:
             form_add_errors(form, error)
@@ -91,6 +104,7 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
             )
             return redirect(approvals.refund_link(refund) or "refunds:approval-queue")
     policy = approvals.policy_get(tenant=request.tenant)
+    on_lines, on_order = approvals.refund_amounts_supported(order=order)
     return render(
         request,
         "refunds/request_form.html",
@@ -99,11 +113,73 @@ def refund_request_view(request: TenantRequest, order_pk: int) -> HttpResponse:
             "form": form,
             "refusal": refusal,
             "lines": lines,
-            "remaining": any(entry.remaining for entry in lines),
+            "remaining": any(entry.remaining or entry.value_left for entry in lines),
             "left": Money(order.total_amount - approvals.order_refunded_total(order=order), order.currency),
             "policy": policy,
+            "line_amounts": on_lines,
+            "order_amounts": on_order,
+            "preview": _preview(order, form) if request.method == "POST" else None,
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _preview(order: Order, form: RefundRequestForm) -> dict[str, Any]:
+    """What the typed units and amounts would refund, or why they cannot (the form's preview panel)."""
+    form.is_valid()  # the money fields are read even while the note or the reason is still missing
+    data = form.cleaned_data
+    money_fields = ["goodwill", "shipping", *form.line_fields, *form.amount_fields.values()]
+    if any(name in form.errors for name in money_fields):
+        return {"errors": [_("Correct the highlighted amounts to see the total.")]}
+    lines = [
+        (form.lines[int(name.removeprefix("line_"))].line, data[name]) for name in form.line_fields if data.get(name)
+    ]
+    amounts = {
+        int(name.removeprefix("amount_")): data[name]
+        for name in form.amount_fields.values()
+        if data.get(name) is not None
+    }
+    if not lines and not amounts and not data.get("shipping") and data.get("goodwill") is None:
+        return {"empty": True}
+    try:
+        draft = approvals.refund_request_draft(
+            order=order,
+            lines=lines,
+            shipping=bool(data.get("shipping")),
+            line_amounts=amounts,
+            goodwill=data.get("goodwill"),
+        )
+    except ValidationError as error:
+        return {"errors": error.messages}
+    refund = draft.refund
+    return {
+        "refund": refund,
+        "parts": [
+            (label, Money(-amount, refund.currency))
+            for label, amount in (
+                (_("Item price"), refund.principal_amount),
+                (_("Tax"), refund.tax_amount),
+                (_("Shipping"), refund.shipping_amount),
+                (_("Goodwill"), refund.other_amount),
+            )
+            if amount
+        ],
+        "total": refund.money,
+        "reporting": refund.reporting_money,
+        "approvals": draft.approvals_required,
+    }
+
+
+@require_POST
+@tenant_member_required("refunds.request")
+def refund_request_preview_view(request: TenantRequest, order_pk: int) -> HttpResponse:
+    """The amount preview of the request form (htmx): the total by component and the approvals it needs."""
+    order = order_get_or_404(tenant=request.tenant, pk=order_pk)
+    form = _request_form(request, order, approvals.refundable_lines(order=order))
+    return render(
+        request,
+        "refunds/_request_preview.html",
+        {"order": order, "preview": _preview(order, form), "policy": approvals.policy_get(tenant=request.tenant)},
     )
 
 

@@ -35,8 +35,10 @@ from channels.adapters.base import ExternalReturn
 from channels.models import DataPermission, Store, StoreStatus, WebhookEvent, WebhookStatus
 from finance.ledger.services import LineDraft, journal_write
 from finance.models import Account, JournalEntry, JournalSource, JournalStatus, LedgerRole, Settlement, SettlementKind
-from finance.profit.models import ProfitDaily, ProfitFact
+from finance.profit.models import ProfitDaily, ProfitFact, ProfitRefreshDue
+from finance.profit.triggers import debounce_key as profit_debounce_key
 from finance.quickbooks.services import AppCredentials, quickbooks_connect
+from finance.tasks import refresh_profit_task
 from inventory import allocation
 from inventory import services as stock
 from inventory.models import ChannelListing, Product, PushState, SharingRule, SkuMapping, Warehouse
@@ -417,6 +419,32 @@ def _profit_rebuilt(companies: list[Company], result: Any, ran: list[tuple[Task,
             assert ProfitFact.objects.filter(kind="sale").exists() and ProfitDaily.objects.exists()
 
 
+def _profit_refresh_lost(companies: list[Company]) -> None:
+    """A page of each company's shop changed its orders ten minutes ago and the refresh it queued was lost
+    (its debounce key expired since): the orders' P&L is out of date and they are still due."""
+    for company in companies:
+        with tenant_scope(company.tenant):
+            order_ids = list(Order.objects.filter(store=company.shop).values_list("pk", flat=True))
+            ProfitFact.objects.filter(order_id__in=order_ids).delete()
+            due = [ProfitRefreshDue(tenant=company.tenant, kind="order", object_id=pk) for pk in order_ids]
+            ProfitRefreshDue.objects.bulk_create(due, ignore_conflicts=True)
+            ProfitRefreshDue.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+        cache.delete(profit_debounce_key(company.tenant.pk))
+
+
+def _profit_refreshed(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
+    # The beat queues each company whose refresh was lost, once, and its task drains everything due. (The
+    # enqueued fixture keeps finance's refreshes to tests/finance, so the worker's part is run here.)
+    assert result == len(companies)
+    for company in companies:
+        with tenant_scope(company.tenant):
+            shop_orders = Order.objects.filter(store=company.shop).count()
+        assert shop_orders and refresh_profit_task(tenant_id=company.tenant.pk) >= shop_orders
+        with tenant_scope(company.tenant):
+            assert not ProfitRefreshDue.objects.exists()
+            assert ProfitFact.objects.filter(kind="sale", order__store=company.shop).exists()
+
+
 def _journals_posted(companies: list[Company], result: Any, ran: list[tuple[Task, dict[str, Any]]]) -> None:
     assert result == len(companies)
     assert _queued_tenants(ran, "finance.post_journals") == {c.tenant.pk for c in companies}
@@ -447,6 +475,9 @@ def _retention_applied(companies: list[Company], result: Any, ran: list[tuple[Ta
             assert Order.objects.filter(store=company.shop).exists()
 
 
+# What an entry needs to find that nothing else in the schedule would have found first.
+PREPARE: dict[str, Callable[[list[Company]], None]] = {"dispatch-profit-refreshes": _profit_refresh_lost}
+
 CHECKS: dict[str, Check] = {
     "dispatch-due-syncs": _synced,
     "dispatch-due-webhooks": _webhooks_retried,
@@ -465,6 +496,7 @@ CHECKS: dict[str, Check] = {
     "send-stale-service-notices": _notices_sent,
     "send-weekly-digests": _digests,
     "build-woocommerce-statements": _statements_built,
+    "dispatch-profit-refreshes": _profit_refreshed,
     "post-quickbooks-journals": _journals_posted,
     "rebuild-profit": _profit_rebuilt,
     "fetch-exchange-rates": _rates_fetched,
@@ -520,6 +552,8 @@ def test_every_beat_task_runs_outside_any_scope_for_two_companies_with_data(
     for name, entry in schedule.items():
         task = app.tasks[entry["task"]]
         try:
+            if name in PREPARE:
+                PREPARE[name](companies)
             with django_capture_on_commit_callbacks(execute=True):
                 result = task(*entry.get("args", ()), **entry.get("kwargs", {}))
             ran = _drain(enqueued, django_capture_on_commit_callbacks)

@@ -3,6 +3,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from acorn.audit.labels import action_label
+
 
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False)
@@ -12,7 +14,10 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions")), *[(a, a) for a in actions]]  # type: ignore[attr-defined]
+        self.fields["action"].choices = [  # type: ignore[attr-defined]
+            ("", _("All actions")),
+            *sorted(((action, action_label(action)) for action in actions), key=lambda choice: choice[1]),
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

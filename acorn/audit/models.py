@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from acorn.audit.labels import action_label
 from acorn.tenancy.models import TenantScopedModel
 
 
@@ -48,6 +49,11 @@ class AuditEvent(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+    @property
+    def action_label(self) -> str:
+        """The action as people read it, in their language (acorn.audit.labels)."""
+        return action_label(self.action)
 
     @property
     def changes(self) -> list[tuple[str, Any, Any]]:

@@ -48,6 +48,7 @@ EXCLUDED_MODELS: dict[str, str] = {}
 NOT_TENANT_DATA: dict[str, str] = {
     "tenancy.Tenant": "the company itself: written as tenant.csv",
     "fx.ExchangeRate": "reference rates shared by every company (ECB), not the company's data",
+    "tenancy.UserPreference": "a person's own choice of language, kept with their user whichever company they work in",
 }
 ACORN_APPS = ("acorn.", "channels", "inventory", "orders", "refunds", "finance")
 USER_COLUMNS = ("id", "email", "first_name", "last_name", "is_active", "date_joined", "last_login")

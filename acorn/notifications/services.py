@@ -6,16 +6,16 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
+from acorn.emails import email_send
 from acorn.notifications.kinds import KINDS
 from acorn.notifications.messages import Text, text_parts
 from acorn.notifications.models import Notification
 from acorn.tasks import enqueue_on_commit
 from acorn.tenancy.models import Membership, Tenant
+from acorn.tenancy.selectors import language_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -88,13 +88,16 @@ def notification_send_email(*, notification: Notification) -> bool:
         "url": settings.ACORN_BASE_URL.rstrip("/") + (notification.link or "/"),
     }
     try:
-        with translation.override(settings.LANGUAGE_CODE):
-            send_mail(
-                subject=f"[ACORN] {notification.title_text}",
-                message=render_to_string("notifications/email/notification.txt", context),
-                from_email=None,
-                recipient_list=[notification.recipient.email],
-            )
+        # Written in the recipient's language (their preference; the site's default when they have none) and
+        # with dates in their company's zone, whichever process sends it (the worker does).
+        email_send(
+            to=[notification.recipient.email],
+            subject=lambda: notification.title_text,
+            template="notifications/email/notification",
+            context=context,
+            language=language_for(user=notification.recipient),
+            time_zone=notification.tenant.time_zone,
+        )
     except OSError:
         # Release the claim so the retried task sends it; the SMTP failure itself is retried.
         Notification.objects.filter(pk=notification.pk).update(emailed_at=None)

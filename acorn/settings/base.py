@@ -356,6 +356,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.dispatch_woocommerce_statements",
         "schedule": crontab(minute=40),
     },
+    # P&L changes due for more than two minutes (their debounced refresh task was lost), every five minutes.
+    "dispatch-profit-refreshes": {
+        "task": "finance.dispatch_profit_refreshes",
+        "schedule": 300.0,
+    },
     # Due journals of every company connected to QuickBooks Online, posted exactly once, hourly.
     "post-quickbooks-journals": {
         "task": "finance.dispatch_quickbooks_posting",
@@ -437,6 +442,8 @@ ACORN_VENDOR_TIMEOUT_SECONDS = env.float("ACORN_VENDOR_TIMEOUT_SECONDS", default
 # Channel stock pushes: changes within this window go out in one push per store; a failed push waits
 # RETRY x 2^(attempts-1) seconds (at most an hour) and stays failed, for a person to see, after MAX_ATTEMPTS.
 ACORN_STOCK_PUSH_DEBOUNCE_SECONDS = env.int("ACORN_STOCK_PUSH_DEBOUNCE_SECONDS", default=20)
+# Orders, refunds and statements changed within this window are recomputed for the P&L by one task per company.
+ACORN_PROFIT_REFRESH_DEBOUNCE_SECONDS = env.int("ACORN_PROFIT_REFRESH_DEBOUNCE_SECONDS", default=10)
 # New return requests and flagged refunds arriving within this many seconds go to customer service as one.
 ACORN_SERVICE_NOTICE_BATCH_SECONDS = env.int("ACORN_SERVICE_NOTICE_BATCH_SECONDS", default=120)
 ACORN_STOCK_PUSH_RETRY_SECONDS = env.int("ACORN_STOCK_PUSH_RETRY_SECONDS", default=60)

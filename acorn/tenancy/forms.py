@@ -6,11 +6,14 @@ from typing import Any
 
 from allauth.account.forms import SignupForm
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from acorn.dates import time_zone_choices
 from acorn.money import currency_choices
 from acorn.tenancy import services
 from acorn.tenancy.models import Plan, ProductCategory, Role, Tenant
@@ -70,10 +73,15 @@ class CompanyCreateForm(CompanyFieldsMixin):
 
 class TenantProfileForm(forms.ModelForm):
     reporting_currency = forms.ChoiceField(label=_("Reporting currency"), choices=currency_choices)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        help_text=_("Dates and times in the console and in emails are shown in this zone."),
+    )
 
     class Meta:
         model = Tenant
-        fields = ["name", "contact_name", "phone", "main_category", "reporting_currency"]
+        fields = ["name", "contact_name", "phone", "main_category", "reporting_currency", "time_zone"]
 
 
 class InvitationForm(forms.Form):
@@ -126,7 +134,19 @@ class AcceptInvitationForm(forms.Form):
 
 
 class NotificationPreferenceForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("The console uses it from sign-in on; your emails and notifications are written in it."),
+    )
     email_notifications = forms.BooleanField(label=_("Email me my notifications"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [  # type: ignore[attr-defined]
+            ("", _("The browser's language")),
+            *[(code, translation.get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES],
+        ]
 
 
 class TenantCloseForm(forms.Form):

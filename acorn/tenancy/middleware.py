@@ -2,7 +2,8 @@
 
 TenantMiddleware resolves the signed-in user's tenant from their memberships (the chosen tenant is kept
 in the session and re-checked on every request, never taken from a URL or form), sets
-``request.tenant`` / ``request.membership`` and runs the rest of the request inside that tenant's scope.
+``request.tenant`` / ``request.membership`` and runs the rest of the request inside that tenant's scope and its
+time zone (dates shown in the tenant's zone, acorn.dates).
 Platform superusers in the admin run unscoped; everyone else with no tenant runs with no scope, so any
 tenant-owned query raises ScopeError.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from acorn import logcontext
+from acorn.dates import tenant_time_zone
 from acorn.tenancy.scoping import dangerously_unscoped, request_id_var, tenant_scope
 from acorn.tenancy.selectors import membership_for_request
 
@@ -61,7 +63,7 @@ class TenantMiddleware:
                 request.session[SESSION_TENANT_KEY] = membership.tenant_id
             request.tenant = membership.tenant  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            with logcontext.bound(tenant_id=membership.tenant_id):
+            with logcontext.bound(tenant_id=membership.tenant_id), tenant_time_zone(membership.tenant.time_zone):
                 if user.is_superuser and _is_admin_path(request):
                     with dangerously_unscoped():
                         return self.get_response(request)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
+from acorn.dates import DEFAULT_TIME_ZONE, validate_time_zone
 from acorn.money import validate_currency_code
 
 
@@ -62,6 +63,11 @@ class Tenant(models.Model):
     )
     reporting_currency = models.CharField(
         _("reporting currency"), max_length=3, default="USD", validators=[validate_currency_code]
+    )
+    # The zone dates are shown in (acorn.dates); stored moments stay UTC. Existing tenants start on UTC, new ones
+    # on a guess from the reporting currency (acorn.dates.default_time_zone_for_currency).
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=DEFAULT_TIME_ZONE, validators=[validate_time_zone]
     )
     plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, default=Plan.BASIC)
     # Only used by the custom plan: limits negotiated per tenant.
@@ -187,3 +193,20 @@ class Invitation(TenantScopedModel):
     @property
     def is_usable(self) -> bool:
         return self.status == InvitationStatus.PENDING and self.expires_at > timezone.now()
+
+
+class UserPreference(models.Model):
+    """What one person prefers whichever company they work in: the language of the console (from sign-in on),
+    of their emails and of their notifications. Blank: the language of their browser."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference", verbose_name=_("user")
+    )
+    language = models.CharField(_("language"), max_length=10, blank=True, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or '-'})"

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Tenant
+from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Tenant, UserPreference
 from acorn.tenancy.retention import RetentionReport, retention_preview_cached
 from acorn.tenancy.scoping import dangerously_unscoped
 
@@ -79,3 +79,19 @@ def retention_preview(*, tenant: Tenant) -> RetentionReport:
     """What the next nightly retention run would delete or anonymise (a dry run: writes nothing), cached for
     up to an hour and dropped when a run or a plan change alters it."""
     return retention_preview_cached(tenant=tenant)
+
+
+def user_language(*, user: User | AnonymousUser | None) -> str:
+    """The language a person chose for the console, emails and notifications ("zh-hans"), or "" for none."""
+    if user is None or not user.is_authenticated or user.pk is None:
+        return ""
+    preference = UserPreference.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
+    return preference or ""
+
+
+def language_for(*, user: User | AnonymousUser | None, fallback: str | None = None) -> str:
+    """The language to write to `user` in: their preference, else `fallback` (the language of the request that
+    caused the message), else the site's default."""
+    from django.conf import settings
+
+    return user_language(user=user) or fallback or settings.LANGUAGE_CODE

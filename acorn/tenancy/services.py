@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -10,18 +11,18 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from acorn.audit.services import audit_record, snapshot
+from acorn.dates import default_time_zone_for_currency
+from acorn.emails import email_send
 from acorn.tenancy import plans
 from acorn.tenancy.locks import tenant_lock
-from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Plan, Role, Tenant
+from acorn.tenancy.models import Invitation, InvitationStatus, Membership, Plan, Role, Tenant, UserPreference
 from acorn.tenancy.permissions import ASSIGNABLE_ROLES, ensure_permission
 from acorn.tenancy.retention import (
     closure_deletes_at,
@@ -32,12 +33,12 @@ from acorn.tenancy.retention import (
     tenant_data_delete,
 )
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
-from acorn.tenancy.selectors import seats_in_use
+from acorn.tenancy.selectors import language_for, seats_in_use
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-TENANT_PROFILE_FIELDS = ["name", "contact_name", "phone", "main_category", "reporting_currency"]
+TENANT_PROFILE_FIELDS = ["name", "contact_name", "phone", "main_category", "reporting_currency", "time_zone"]
 
 
 def _unique_slug(name: str) -> str:
@@ -60,9 +61,12 @@ def tenant_create(
     reporting_currency: str = "USD",
     plan: str = Plan.BASIC,
     slug: str | None = None,
+    time_zone: str | None = None,
 ) -> Tenant:
-    """Create a tenant with `owner` as its owner member, and audit it."""
+    """Create a tenant with `owner` as its owner member, and audit it. With no `time_zone`, a guess from the
+    reporting currency (acorn.dates.default_time_zone_for_currency)."""
     tenant = Tenant(
+        time_zone=time_zone or default_time_zone_for_currency(reporting_currency.upper()),
         name=name.strip(),
         slug=slug or _unique_slug(name),
         contact_name=contact_name.strip(),
@@ -272,18 +276,25 @@ def invitation_create(*, tenant: Tenant, actor: User, membership: Membership, em
         target=invitation,
         after={"email": email, "role": role},
     )
-    transaction.on_commit(lambda: _send_invitation_email(invitation))
+    # The invitee reads it in their own language if they already use ACORN, else in the inviter's (the language
+    # of the request that sent it).
+    language = language_for(
+        user=get_user_model().objects.filter(email__iexact=email).first(), fallback=translation.get_language()
+    )
+    transaction.on_commit(lambda: _send_invitation_email(invitation, language=language))
     return invitation
 
 
-def _send_invitation_email(invitation: Invitation) -> None:
+def _send_invitation_email(invitation: Invitation, *, language: str) -> None:
     url = settings.ACORN_BASE_URL.rstrip("/") + reverse("tenancy:invitation-accept", args=[invitation.token])
     context = {"invitation": invitation, "tenant": invitation.tenant, "url": url}
-    send_mail(
-        subject=_("[ACORN] You are invited to join %(tenant)s") % {"tenant": invitation.tenant.name},
-        message=render_to_string("tenancy/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
+    email_send(
+        to=[invitation.email],
+        subject=lambda: _("You are invited to join %(tenant)s") % {"tenant": invitation.tenant.name},
+        template="tenancy/email/invitation",
+        context=context,
+        language=language,
+        time_zone=invitation.tenant.time_zone,
     )
 
 
@@ -426,6 +437,16 @@ def membership_set_email_notifications(*, membership: Membership, enabled: bool)
     return membership
 
 
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> UserPreference:
+    """A person's own choice of language for the console, their emails and notifications ("" for the browser's)."""
+    preference, _created = UserPreference.objects.get_or_create(user=user)
+    preference.language = language
+    preference.full_clean(exclude=["user"])
+    preference.save(update_fields=["language"])
+    return preference
+
+
 def invitations_expire_all() -> int:
     """Mark every pending invitation past its expiry as expired (beat, platform-wide)."""
     with dangerously_unscoped():
@@ -437,22 +458,25 @@ def invitations_expire_all() -> int:
 # --- account closure (acorn.tenancy.retention deletes the data after the grace period) --------------------
 
 
-def _owner_emails(tenant: Tenant) -> list[str]:
+def _owner_emails(tenant: Tenant) -> list[tuple[str, str]]:
+    """The active owners' addresses, each with the language to write to them in."""
     with tenant_scope(tenant):
-        return sorted(
-            Membership.objects.filter(tenant=tenant, role=Role.OWNER, user__is_active=True).values_list(
-                "user__email", flat=True
-            )
-        )
+        owners = Membership.objects.filter(tenant=tenant, role=Role.OWNER, user__is_active=True).select_related("user")
+        return sorted((member.user.email, language_for(user=member.user)) for member in owners)
 
 
-def _send_closure_email(*, recipients: list[str], subject: str, template: str, context: dict[str, object]) -> None:
-    if recipients:
-        send_mail(
-            subject=subject,
-            message=render_to_string(template, context),
-            from_email=None,
-            recipient_list=recipients,
+def _send_closure_email(
+    *,
+    recipients: list[tuple[str, str]],
+    subject: Callable[[], str],
+    template: str,
+    context: dict[str, object],
+    time_zone: str,
+) -> None:
+    """One email per owner, each in their language."""
+    for email, language in recipients:
+        email_send(
+            to=[email], subject=subject, template=template, context=context, language=language, time_zone=time_zone
         )
 
 
@@ -485,10 +509,14 @@ def tenant_close(*, tenant: Tenant, actor: User, membership: Membership, confirm
     recipients = _owner_emails(tenant)
     url = settings.ACORN_BASE_URL.rstrip("/") + reverse("console:tenant-reopen")
     context = {"tenant": tenant, "deletes_at": deletes_at, "url": url}
-    subject = _("[ACORN] %(tenant)s: account closed") % {"tenant": tenant.name}
+    name, time_zone = tenant.name, tenant.time_zone
     transaction.on_commit(
         lambda: _send_closure_email(
-            recipients=recipients, subject=subject, template="tenancy/email/closed.txt", context=context
+            recipients=recipients,
+            subject=lambda: _("%(tenant)s: account closed") % {"tenant": name},
+            template="tenancy/email/closed",
+            context=context,
+            time_zone=time_zone,
         )
     )
     return tenant
@@ -552,10 +580,14 @@ def tenant_closure_complete(*, tenant: Tenant) -> dict[str, int]:
                 after={"closed_at": tenant.closed_at, "rows": deleted},
             )
         context = {"tenant": tenant, "url": settings.ACORN_BASE_URL.rstrip("/")}
-        subject = _("[ACORN] %(tenant)s: account data deleted") % {"tenant": tenant.name}
+        name, time_zone = tenant.name, tenant.time_zone
         transaction.on_commit(
             lambda: _send_closure_email(
-                recipients=recipients, subject=subject, template="tenancy/email/data_deleted.txt", context=context
+                recipients=recipients,
+                subject=lambda: _("%(tenant)s: account data deleted") % {"tenant": name},
+                template="tenancy/email/data_deleted",
+                context=context,
+                time_zone=time_zone,
             )
         )
     return deleted

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Task, shared_task
 
 from acorn import logcontext
+from acorn.dates import tenant_time_zone
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.retention import retention_apply, tenants_due_for_deletion
 from acorn.tenancy.scoping import tenant_scope
@@ -39,8 +40,9 @@ class TenantTask(Task):
             # Deleted or deactivated since the task was queued: nothing to do, and nothing to retry.
             logger.info("tenant_missing", extra={"tenant_id": tenant_id, "task": self.name})
             return None
-        # The trace id came with the task's headers (acorn/celery.py); the tenant is known from here on.
-        with logcontext.bound(tenant_id=tenant.pk), tenant_scope(tenant):
+        # The trace id came with the task's headers (acorn/celery.py); the tenant is known from here on. Its time
+        # zone too, as in the console: a date filter or an email's date means the same day in both.
+        with logcontext.bound(tenant_id=tenant.pk), tenant_scope(tenant), tenant_time_zone(tenant.time_zone):
             return super().__call__(*args, **kwargs)
 
 

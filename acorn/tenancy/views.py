@@ -9,9 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from acorn.forms import form_add_errors
 from acorn.tenancy import plans, services
@@ -26,6 +28,7 @@ from acorn.tenancy.forms import (
     TenantProfileForm,
     TenantReopenForm,
 )
+from acorn.tenancy.languages import language_cookie_set
 from acorn.tenancy.middleware import SESSION_TENANT_KEY
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.models import Plan
@@ -40,6 +43,7 @@ from acorn.tenancy.selectors import (
     membership_list_for_user,
     retention_preview,
     seats_in_use,
+    user_language,
 )
 
 
@@ -276,15 +280,34 @@ def tenant_reopen_view(request: TenantRequest) -> HttpResponse:
 def notification_preferences_view(request: TenantRequest) -> HttpResponse:
     membership = request.membership
     form = NotificationPreferenceForm(
-        request.POST or None, initial={"email_notifications": membership.email_notifications}
+        request.POST or None,
+        initial={
+            "email_notifications": membership.email_notifications,
+            "language": user_language(user=request.user),
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.membership_set_email_notifications(
             membership=membership, enabled=form.cleaned_data["email_notifications"]
         )
+        language = form.cleaned_data["language"]
+        services.user_set_language(user=request.user, language=language)
+        if language:
+            translation.activate(language)
         messages.success(request, _("Preferences saved."))
-        return redirect("tenancy:preferences")
+        return language_cookie_set(redirect("tenancy:preferences"), language)
     return render(request, "tenancy/preferences.html", {"form": form})
+
+
+@require_POST
+def language_set_view(request: HttpRequest) -> HttpResponse:
+    """The header's language switch (Django's set_language); a signed-in person's choice is also kept as their
+    preference, so that their emails and notifications follow it and the next sign-in starts in it."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and translation.check_for_language(language):
+        services.user_set_language(user=request.user, language=language)
+    return response
 
 
 @require_POST

@@ -398,7 +398,8 @@ class RefundRequest:
     """A refund to execute on the channel. `adjustment_id` is ACORN's idempotency key for it.
 
     `items` = ((order item id, quantity, ((component, positive amount), …)), …) with components among
-    principal / shipping / tax.
+    principal / shipping / tax; quantity 0 on an item is an amount with no units, and an item with no id
+    carries order-level amounts (shipping, and `other`: an amount tied to no item).
     """
 
     order_id: str
@@ -863,6 +864,11 @@ class RefundExecuting(CapabilityInterface):
     provides = Capability.EXECUTE_REFUNDS
     refund_execution_mode: ClassVar[RefundExecutionMode] = RefundExecutionMode.IMMEDIATE
     refund_shipping: ClassVar[RefundShipping] = RefundShipping.PER_ORDER
+    # Besides whole units: an amount on an order item with no units (a price adjustment, or less than the
+    # units are worth), and an amount on the whole order tied to no item (goodwill). `RefundRequest.items`
+    # carries the first as (item id, 0, parts) and the second as ("", 0, (("other", amount),)).
+    refunds_line_amounts: ClassVar[bool] = True
+    refunds_order_amounts: ClassVar[bool] = True
 
     @classmethod
     def refund_refusal(cls, order: RefundableOrder) -> str:

@@ -486,3 +486,33 @@ class ProfitWeeklyProduct(TenantScopedModel, ProfitFigures, ProfitRollupCounts):
 
     def __str__(self) -> str:
         return f"{self.week_start} {self.product_id or self.sku} {self.net} {self.currency}"
+
+
+# --- what waits for a refresh ---------------------------------------------------------------------------
+
+
+class RefreshKind(models.TextChoices):
+    ORDER = "order", _("order")
+    REFUND = "refund", _("refund")
+    SETTLEMENT = "settlement", _("settlement")
+
+
+class ProfitRefreshDue(TenantScopedModel):
+    """An order, refund or statement whose P&L must be recomputed, written in the same transaction as the
+    change. One `finance.refresh_profit` per tenant drains what is due (finance.profit.triggers), however many
+    sync pages or webhooks added to it while it waited in the queue; the beat picks up what a lost message left."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=RefreshKind.choices)
+    object_id = models.BigIntegerField(_("object id"))
+    created_at = models.DateTimeField(_("due since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("profit refresh due")
+        verbose_name_plural = _("profit refreshes due")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "object_id"], name="profitrefreshdue_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="profitrefreshdue_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"

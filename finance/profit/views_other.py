@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acorn.dates import format_day
 from acorn.forms import form_add_errors
 from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
@@ -94,7 +95,7 @@ def other_cost_create_view(request: TenantRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(kind)s of %(day)s recorded.") % {"kind": cost.get_kind_display(), "day": cost.day.isoformat()},
+                _("%(kind)s of %(day)s recorded.") % {"kind": cost.get_kind_display(), "day": format_day(cost.day)},
             )
             return redirect("finance:profit-other-cost-list")
     return render(

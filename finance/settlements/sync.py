@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from channels.adapters.base import Capability, ChannelAdapter, ChannelCapabilityMissing, Page
 from channels.adapters.registry import platform_supports
 from channels.models import DataPermission, Store
@@ -65,6 +67,7 @@ def settlements_sync_job() -> SyncJob:
     """The job, for the capabilities of the sources registered so far (register the sources first)."""
     return SyncJob(
         resource=SETTLEMENTS_RESOURCE,
+        label=gettext_lazy("Settlements and payouts"),
         permission=DataPermission.FINANCE,
         capability=tuple(_SOURCES),
         interval=SETTLEMENTS_INTERVAL,

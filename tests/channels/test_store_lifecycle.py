@@ -422,7 +422,7 @@ def test_a_store_whose_resource_keeps_failing_is_shown_as_failing(tenant: Tenant
     listing = owner_client.get(reverse("channels:store-list")).content.decode()
     assert "Failing" in listing and ">Active<" not in listing
     page = owner_client.get(reverse("channels:store-detail", args=[store.pk])).content.decode()
-    assert "Syncing keeps failing for: inventory." in page
+    assert "Syncing keeps failing for: FBA inventory." in page
     assert "Up to date as of" in page
     chinese = owner_client.get(reverse("channels:store-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "持续失败" in chinese

@@ -273,3 +273,29 @@ def test_a_busy_tick_hands_its_runs_to_workers_in_batches(
         dispatch_claimed_task(runs=batch)
     assert _runs(enqueued) == _expected(*stores)
     assert all(cursor.next_run_at is not None and cursor.next_run_at > NOW for cursor in _cursors(stores[0]).values())
+
+
+@pytest.mark.django_db
+def test_a_tick_that_cannot_send_gives_its_claims_back(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, enqueued: EnqueuedTasks, clock: time_machine.Traveller
+) -> None:
+    # given: the broker refuses the tick's messages (the cursors are already claimed by then)
+    store = _store(tenant)
+    sending = sync_dispatch.enqueue_now_many
+
+    def broker_down(*_args: Any, **_kwargs: Any) -> int:
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(sync_dispatch, "enqueue_now_many", broker_down)
+
+    # when
+    with pytest.raises(ConnectionError):
+        dispatch_due_syncs_task()
+
+    # then: nothing was queued, so no cursor waits out its interval (an hour and more for some jobs)
+    assert {cursor.next_run_at for cursor in _cursors(store).values()} == {NOW}
+    # and once the broker is back, the next minute queues every job
+    monkeypatch.setattr(sync_dispatch, "enqueue_now_many", sending)
+    clock.shift(timedelta(minutes=1))
+    assert dispatch_due_syncs_task() == len(_expected(store))
+    assert _runs(enqueued) == _expected(store)

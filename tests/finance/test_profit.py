@@ -18,7 +18,15 @@ from channels.models import Store
 from finance.models import SettlementKind, SettlementSource
 from finance.profit.costs import cost_receipt_record
 from finance.profit.estimates import order_fee_estimates_record
-from finance.profit.models import OtherCost, OtherCostKind, OtherCostSource, ProfitDaily, ProfitFact
+from finance.profit.models import (
+    OtherCost,
+    OtherCostKind,
+    OtherCostSource,
+    ProfitDaily,
+    ProfitFact,
+    ProfitRefreshDue,
+    RefreshKind,
+)
 from finance.profit.pnl import order_pnl
 from finance.profit.rollup import profit_rebuild, profit_refresh
 from finance.settlements.services import settlement_import
@@ -308,9 +316,12 @@ def test_fees_are_estimated_from_the_channel_then_settled(
         settled = order_pnl(order=order, reporting_currency="USD")
         assert settled.settled
         assert settled.own_total["referral_fees"] == Decimal("-10.50")  # the statement's 8.25 + 2.25
+    # The order is due for the P&L, and one refresh of the company is queued, whatever the changes that followed.
     assert [(task.name, kwargs) for task, kwargs in enqueued if task.name == "finance.refresh_profit"] == [
-        ("finance.refresh_profit", {"tenant_id": store.tenant_id, "order_ids": [order.pk]})
+        ("finance.refresh_profit", {"tenant_id": store.tenant_id})
     ]
+    with tenant_scope(store.tenant):
+        assert (RefreshKind.ORDER, order.pk) in set(ProfitRefreshDue.objects.values_list("kind", "object_id"))
 
 
 def test_cancelled_orders_and_missing_costs(store: Store, enqueued: EnqueuedTasks) -> None:

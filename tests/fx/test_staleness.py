@@ -73,7 +73,8 @@ def test_the_include_renders_only_when_stale_in_both_languages() -> None:
     )
     with translation.override("zh-hans"):
         chinese = render_to_string("fx/_stale_warning.html", {"rates_status": rates_status()})
-    assert "汇率" in chinese and day in chinese and "Exchange rates" not in chinese
+    chinese_day = "{d.year}年{d.month}月{d.day}日".format(d=timezone.now().date() - timedelta(days=5))
+    assert "汇率" in chinese and chinese_day in chinese and "Exchange rates" not in chinese
     # and: nothing at all once a fresh rate arrives
     _rate_days_ago(1)
     assert render_to_string("fx/_stale_warning.html", {"rates_status": rates_status()}).strip() == ""

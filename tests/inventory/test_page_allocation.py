@@ -6,6 +6,7 @@ cannot be applied (a level no longer holds what was read), the page is decided l
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -162,3 +163,18 @@ def test_replaying_a_page_moves_nothing_and_another_tenant_is_untouched(tenant: 
     with tenant_scope(other):
         assert _reserved("MUG") == 0
         assert LineAllocation.objects.count() == 0
+
+
+def test_page_order_decides_between_a_new_line_and_an_edit_that_grows(tenant: Tenant) -> None:
+    """A line that already holds stock is decided in its place in the page, not before the new lines ahead
+    of it: the new order 1 comes first in the page, so it takes the last two mugs and the edit waits."""
+    with tenant_scope(tenant):
+        store, _warehouse = _shop(tenant, MUG=3)
+        order_upsert_page(store=store, orders=[_order(2, ("MUG", 1))])
+        edited = replace(_order(2, ("MUG", 3)), updated_at=_order(2, ("MUG", 3)).updated_at + timedelta(hours=1))
+        order_upsert_page(store=store, orders=[_order(1, ("MUG", 2)), edited])
+        states = _states()
+        assert states["L1-0"] == AllocationState.RESERVED
+        assert states["L2-0"] == AllocationState.BACKORDERED
+        assert _reserved("MUG") == 3
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []

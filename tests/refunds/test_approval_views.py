@@ -104,10 +104,10 @@ def test_a_zero_shipping_order_offers_no_shipping_refund(
     page = client.get(url).content.decode()
     # then "Refund the shipping too" is not offered, and nothing chosen asks for units only
     assert 'name="shipping"' not in page and "Refund the shipping too" not in page
-    empty = client.post(url, {f"line_{line_a.pk}": "0", "note": "x"}).content.decode()
-    assert "Choose at least one unit to refund." in empty and "or the shipping" not in empty
+    empty = client.post(url, {f"line_{line_a.pk}": "0", "tag": "damaged", "note": "x"}).content.decode()
+    assert "Choose at least one unit to refund, or an amount." in empty and "or the shipping" not in empty
     # a shipping value posted anyway is ignored: the units are refunded, no shipping
-    response = client.post(url, {f"line_{line_a.pk}": "1", "note": "Lid broken", "shipping": "on"})
+    response = client.post(url, {f"line_{line_a.pk}": "1", "tag": "damaged", "note": "Lid broken", "shipping": "on"})
     assert response.status_code == 302
     with tenant_scope(tenant):
         assert Refund.objects.get().shipping_amount == 0
@@ -121,18 +121,25 @@ def test_support_requests_a_refund_and_it_waits_for_approval(
     with tenant_scope(tenant):
         line_a, line_b = order.lines.get(sku="SKU-A"), order.lines.get(sku="SKU-B")
     # nothing chosen: a message, no refund
-    empty = client.post(url, {f"line_{line_a.pk}": "0", f"line_{line_b.pk}": "0", "note": "x"})
+    empty = client.post(url, {f"line_{line_a.pk}": "0", f"line_{line_b.pk}": "0", "tag": "damaged", "note": "x"})
     assert empty.status_code == 400 and "Choose at least one unit" in empty.content.decode()
     # too many units: the field says how many are left
-    many = client.post(url, {f"line_{line_a.pk}": "3", f"line_{line_b.pk}": "0", "note": "x"})
+    many = client.post(url, {f"line_{line_a.pk}": "3", f"line_{line_b.pk}": "0", "tag": "damaged", "note": "x"})
     assert many.status_code == 400
     # no reason
-    silent = client.post(url, {f"line_{line_a.pk}": "1", f"line_{line_b.pk}": "0", "note": ""})
+    silent = client.post(url, {f"line_{line_a.pk}": "1", f"line_{line_b.pk}": "0", "tag": "damaged", "note": ""})
     assert silent.status_code == 400
     with tenant_scope(tenant):
         assert not Refund.objects.exists()
     response = client.post(
-        url, {f"line_{line_a.pk}": "1", f"line_{line_b.pk}": "0", "note": "Lid broken", "shipping": "on"}
+        url,
+        {
+            f"line_{line_a.pk}": "1",
+            f"line_{line_b.pk}": "0",
+            "tag": "damaged",
+            "note": "Lid broken",
+            "shipping": "on",
+        },
     )
     assert response.status_code == 302
     with tenant_scope(tenant):

@@ -73,7 +73,7 @@ def test_csv_has_every_field_one_row_per_line(owner_client: Client, tenant: Tena
     assert first["Channel SKU"] == "SKU-1" and by_column[2]["Channel SKU"] == "SKU-2"
     assert first["Refund: tax"] == "-0.8000" and first["Refunded to the buyer"] == "10.0000"
     assert first["Currency"] == "USD" and first["Amount in the reporting currency"] == "72.0000"
-    assert first["Seen in"] == "amazon_finances" and first["Status"] == "succeeded"
+    assert first["Seen in"] == "amazon_finances" and first["Status"] == "Refunded"
     assert '"SellerSKU": "SKU-1"' in first["As the channel sent it"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", first["Refunded (UTC)"])
     assert by_column[0]["Channel SKU"] == "" and by_column[0]["Line (ACORN id)"] == ""

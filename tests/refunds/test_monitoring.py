@@ -493,8 +493,8 @@ def test_the_weekly_digest_has_last_weeks_figures_and_goes_out_once_per_week(
     assert recipients(sent) == ["admin@alpha.example", "owner@alpha.example"]
     assert sent[0].title == "Weekly digest: 2026-11-16 to 2026-11-22"
     body = mail.outbox[0].body
-    assert "2 orders" in body
-    assert "2 refunds, 30.00 USD" in body
+    assert "Orders: 2" in body
+    assert "Refunds: 2, 30.00 USD" in body
     assert "Refund rate: 10.00% (10 of 100 units)" in body
     assert "1. MUG — Mug: 15.00% (9 / 60)" in body
     assert "2. PLATE — Plate: 2.50% (1 / 40)" in body
@@ -507,6 +507,33 @@ def test_the_weekly_digest_has_last_weeks_figures_and_goes_out_once_per_week(
     with django_capture_on_commit_callbacks(execute=True):
         assert monitoring.weekly_digest_send(tenant=tenant, today=today + timedelta(days=7)) is True
     assert DigestSent.objects.filter(tenant=tenant).count() == 2
+
+
+def test_the_weekly_digest_reads_in_each_readers_language(
+    tenant: Tenant,
+    owner: Membership,
+    store: Store,
+    enqueued: EnqueuedTasks,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    # given: the owner reads Chinese (the worker writing the digest runs in the site's English)
+    from acorn.tenancy.services import user_set_language
+
+    user_set_language(user=owner.user, language="zh-hans")
+    _digest_data(tenant, store)
+    mail.outbox.clear()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        monitoring.weekly_digest_send(tenant=tenant, today=date(2026, 11, 23))
+    run_emails(enqueued)
+
+    # then: the owner's email and notification are in Chinese, figures and SKUs unchanged
+    (email,) = [message for message in mail.outbox if owner.user.email in message.to]
+    assert "周报：2026-11-16 至 2026-11-22" in email.subject  # noqa: RUF001
+    assert "订单：2" in email.body and "退款：2 笔，共 30.00 USD" in email.body  # noqa: RUF001
+    assert "1. MUG — Mug：15.00%（9 / 60）" in email.body  # noqa: RUF001
+    assert "Refund rate" not in email.body
 
 
 def test_the_digest_beat_queues_one_task_per_active_tenant_and_the_task_sends_it(

@@ -313,7 +313,7 @@ def test_the_nightly_task_runs_per_active_tenant(tenant: Tenant, other_tenant: T
     ("language", "expected"),
     [
         ("en", "1 order older than 2025-06-15 will be removed on the next nightly run."),
-        ("zh-hans", "1 个早于 2025-06-15 的订单将在下一次夜间运行时删除。"),
+        ("zh-hans", "1 个早于 2025年6月15日 的订单将在下一次夜间运行时删除。"),
     ],
 )
 def test_the_plan_page_says_what_will_go_when(

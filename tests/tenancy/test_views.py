@@ -157,6 +157,7 @@ def test_company_profile_is_saved_and_audited(tenant: Tenant, owner_client: Clie
         "phone": "+86 20 1234 5678",
         "main_category": "toys",
         "reporting_currency": "USD",
+        "time_zone": "Asia/Shanghai",
     }
     assert owner_client.post(reverse("tenancy:company"), data).status_code == 302
     tenant.refresh_from_db()
@@ -173,6 +174,7 @@ def test_company_profile_errors_are_shown(owner_client: Client) -> None:
         "phone": "abc",
         "main_category": "toys",
         "reporting_currency": "USD",
+        "time_zone": "Asia/Shanghai",
     }
     response = owner_client.post(reverse("tenancy:company"), data)
     assert response.status_code == 200

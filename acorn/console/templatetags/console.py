@@ -1,6 +1,8 @@
 """Template helpers for the console: Bootstrap classes on form widgets, page links that keep filters, money
 shown per the reader's language to its currency's minor unit (`money`), unit costs (`unit_amount`) and exchange
-rates to six significant digits (`rate`)."""
+rates to six significant digits (`rate`), and dates in the one style of acorn.dates: a moment in the tenant's zone
+with the zone shown (`when`: "2026-12-07 14:05 CST" / "2026年12月7日 14:05 (Asia/Shanghai)"), a day (`day`), a month
+(`month`) and a time of day (`clock`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from babel.numbers import get_currency_precision
 from django import forms, template
 from django.http import QueryDict
 
+from acorn import dates
 from acorn.money import Money, format_amount, format_number, to_decimal
+from channels.sync import resource_label
 
 register = template.Library()
 
@@ -122,3 +126,39 @@ def rate(value: Any) -> str:
     return format_number(
         rounded, digits=0, optional_digits=-exponent if isinstance(exponent, int) and exponent < 0 else 0
     )
+
+
+@register.filter
+def when(value: Any) -> str:
+    """A date and time for a person, in the tenant's zone with the zone named (acorn.dates.format_moment)."""
+    return dates.format_moment(value)
+
+
+@register.filter
+def day(value: Any) -> str:
+    """A calendar day for a person ("2026-12-07" / "2026年12月7日"); a moment's day in the tenant's zone."""
+    return dates.format_day(value)
+
+
+@register.filter
+def month(value: Any) -> str:
+    """A month for a person ("2026-12" / "2026年12月")."""
+    return dates.format_month(value)
+
+
+@register.filter
+def clock(value: Any) -> str:
+    """The time of day of a moment in the tenant's zone ("14:05"), where the day and zone are said nearby."""
+    return dates.format_time_of_day(value)
+
+
+@register.filter
+def resource_name(value: str) -> str:
+    """What people call a synced resource, in their language ("orders" → "Orders" / "订单")."""
+    return resource_label(str(value))
+
+
+@register.filter
+def resource_names(values: Any) -> str:
+    """Several synced resources by name, comma-separated."""
+    return ", ".join(resource_name(value) for value in values or [])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -232,8 +233,10 @@ def refund_amount(refund: RefundRequest) -> Decimal:
     return sum((amount for _, _, components in refund.items for _, amount in components), Decimal(0))
 
 
-# The one AdjustmentReason ACORN sends for a refund a person approved (Amazon takes codes, not words).
+# The AdjustmentReason ACORN sends for a refund a person approved (Amazon takes codes, not words): units
+# given back, or an amount on items with no units (a price adjustment, goodwill on an item).
 REFUND_ADJUSTMENT_REASON = "CustomerReturn"
+AMOUNT_ADJUSTMENT_REASON = "GeneralAdjustment"
 
 
 class FeedsApi(AmazonClient, RefundExecuting, ShipmentConfirming):
@@ -243,6 +246,9 @@ class FeedsApi(AmazonClient, RefundExecuting, ShipmentConfirming):
     refund_execution_mode = RefundExecutionMode.SUBMISSION
     refund_shipping = RefundShipping.PER_ITEM  # each order item carries its own shipping
     shipment_confirmation_mode = ShipmentConfirmationMode.BATCHED_SUBMISSION
+    # POST_PAYMENT_ADJUSTMENT_DATA adjusts order items (order-item-id with item-price-adj, item-tax-adj, …):
+    # an amount on an item, yes; an amount on the order tied to no item, no.
+    refunds_order_amounts = False
 
     @classmethod
     def refund_refusal(cls, order: RefundableOrder) -> str:
@@ -261,6 +267,8 @@ class FeedsApi(AmazonClient, RefundExecuting, ShipmentConfirming):
     def execute_refund(self, request: RefundRequest, *, restock: bool = False) -> ChannelRefundResult:
         """Submit the refund as an order adjustment feed; its MerchantAdjustmentItemIDs derive from the
         idempotency key, so a resubmission is recognised. (Restocking merchant-fulfilled units is ACORN's.)"""
+        if request.reason == REFUND_ADJUSTMENT_REASON and not any(quantity for _, quantity, _ in request.items):
+            request = replace(request, reason=AMOUNT_ADJUSTMENT_REASON)  # no units come back: a price adjustment
         feed_id = self.adjust_orders([request])
         return ChannelRefundResult(
             external_id=request.adjustment_id,

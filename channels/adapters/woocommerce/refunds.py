@@ -184,7 +184,8 @@ class RefundsApi(WooCommerceClient, RefundFetching, RefundExecuting):
                 "refund_tax": [],
             }
             for line, quantity, parts in request.items
-            if line and quantity > 0
+            # An amount with no units is documented as a line with its refund_total (the shop's own form does it).
+            if line and (quantity > 0 or any(name == "principal" for name, _ in parts))
         ]
         data = {
             "amount": str(total),
