@@ -176,7 +176,8 @@ def test_refund_requested_approved_in_the_console_and_the_admin_then_executed(
     operator.goto(f"{base}/app/orders/{order.pk}/")
     with operator.expect_navigation():
         operator.get_by_role("link", name="Request a refund").first.click()
-    operator.locator("main form input[name^=line_]").first.fill("1")
+    operator.locator("main form input[name^=line_]:not([disabled])").first.fill("1")
+    operator.select_option("main form select[name=tag]", index=1)  # the first reason after "Choose a reason"
     note = operator.locator("main form textarea").first
     if note.count():
         note.fill("Arrived broken")

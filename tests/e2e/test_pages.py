@@ -49,6 +49,7 @@ MAIN_PAGES = {
     "sharing": "/app/inventory/sharing/",
     "product_import": "/app/inventory/import/",
     "refunds": "/app/refunds/",
+    "refund": "/app/refunds/{refund}/",
     "returns": "/app/refunds/returns/",
     "approvals": "/app/refunds/approvals/",
     "alerts": "/app/refunds/alerts/",
@@ -57,6 +58,8 @@ MAIN_PAGES = {
     "finance": "/app/finance/",
     "settlements": "/app/finance/settlements/",
     "notifications": "/app/notifications/",
+    "exports": "/app/exports/",
+    "audit": "/app/settings/audit/",
     "settings": "/app/settings/company/",
     "team": "/app/settings/team/",
     "preferences": "/app/settings/preferences/",
@@ -79,8 +82,11 @@ COLLECT_TEXT = """() => {
     out.push(text);
   }
   // words people read that are not text nodes on the page: choices, placeholders, tooltips, button values
+  // a choice shown as its own stored value is a code (time zone ids, currencies), not a word of ours; a language
+  // is named in itself ("English" in the Chinese page's language choices)
   for (const option of document.querySelectorAll('option')) {
-    if (!option.closest(skip)) out.push(option.textContent.replace(/\\s+/g, ' ').trim());
+    const text = option.textContent.replace(/\\s+/g, ' ').trim();
+    if (!option.closest(skip + ', select[name=language]') && text !== option.value) out.push(text);
   }
   for (const element of document.querySelectorAll('[placeholder], [title], [aria-label], input[type=submit]')) {
     if (element.closest(skip)) continue;
@@ -106,9 +112,11 @@ CUT_OFF_TABLES = """(width) => {
   }
   return cut;
 }"""
-# A store's resources ("orders", "refunds") are shown by their code name on the store page; their translation is
-# another branch's work (words). Listed here so that this scan passes until it lands; remove them then.
-TRANSLATED_ELSEWHERE = frozenset({"orders", "refunds", "returns", "inventory", "settlements", "deferred_money"})
+# Pages whose Chinese scan leaves out some words, with why; remove an entry once it is translated.
+KNOWN_UNTRANSLATED = {
+    # the audit log shows stored field values as Python wrote them (None, True, False)
+    "audit": frozenset({"None", "True", "False"}),
+}
 PLACEHOLDER = re.compile(r"%\(|%[sd]|\{[a-z_]*\}")
 
 
@@ -128,7 +136,7 @@ def english_msgids() -> frozenset[str]:
             text = " ".join(str(msgid).split())
             if not text or PLACEHOLDER.search(text) or not re.search(r"[A-Za-z]{2}", text) or not any(strings):
                 continue
-            if text in strings or text in TRANSLATED_ELSEWHERE:  # "SKU", "ASIN": the same in both languages
+            if text in strings:  # "SKU", "ASIN": the same in both languages
                 continue
             found.add(text)
     return frozenset(found)
@@ -211,7 +219,8 @@ def test_every_main_page_in_both_languages_fits_1280_px_and_reads_chinese_in_chi
             if language == "en":
                 seen_in_english += len(english)
             else:
-                problems += [f"{language} {path}: untranslated {text!r}" for text in english]
+                known = KNOWN_UNTRANSLATED.get(name, frozenset())
+                problems += [f"{language} {path}: untranslated {text!r}" for text in english if text not in known]
     # the scan itself works: in English the same pages are full of the catalogue's msgids
     assert len(msgids) > 500 and seen_in_english > 10 * len(paths), (len(msgids), seen_in_english)
     assert not problems, "\n".join(problems)
