@@ -44,8 +44,12 @@ run: demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
 # The whole suite. With DATABASE_URL / REDIS_URL set (as .ci/run does) it runs on PostgreSQL + Redis.
+# The browser tests (tests/e2e, marked e2e: `make test PYTEST_ARGS="-m e2e"`) drive Debian's Chromium and are
+# skipped, with this line, where it is not installed; their screenshots land in var/e2e/screenshots.
+CHROMIUM_HINT := Browser tests (tests/e2e) skipped: no chromium. Install it: sudo apt-get install chromium fonts-noto-cjk
 test: setup
 	$(PY) manage.py compile_translations
+	@command -v chromium >/dev/null 2>&1 || echo "$(CHROMIUM_HINT)"
 	DJANGO_SETTINGS_MODULE=acorn.settings.test $(BIN)/pytest $(PYTEST_ARGS)
 
 # The clock check: the date-sensitive tests again with the clock moved ahead (a year, then a month), ticking,

@@ -20,6 +20,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -107,7 +108,7 @@ class RefundAdmin(_ReadOnly):
         "amount_shown",
         "tag",
         "approvals_shown",
-        "requested_by",
+        "requested_by_shown",
         "note_shown",
         "refunded_at",
     ]
@@ -173,10 +174,28 @@ class RefundAdmin(_ReadOnly):
         given = approvals_given(refund) if given is None else given
         return _("%(given)d of %(needed)d") % {"given": given, "needed": refund.approvals_required}
 
+    @admin.display(description=gettext_lazy("requested by"), ordering="requested_by__email")
+    def requested_by_shown(self, refund: Refund) -> str:
+        """The requester's email, allowed to break after the "@" so that the list's columns fit."""
+        email = refund.requested_by.email if refund.requested_by else ""
+        if not email:
+            return "—"
+        name, at, domain = email.partition("@")
+        return format_html("{}<wbr>{}{}", name, at, domain)
+
     @admin.display(description=gettext_lazy("note"))
     def note_shown(self, refund: Refund) -> str:
         note = refund.request_note or refund.reason_text
         return Truncator(note).chars(60)
+
+    class Media:
+        # The list's columns fit at 1280 px: amounts and statuses on one line, the note and email wrap.
+        css = {"all": ["css/admin-refunds.css"]}
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The list needs the page's width for its eight columns: no navigation sidebar here (the breadcrumbs
+        and the admin's home lead everywhere else)."""
+        return super().changelist_view(request, {**(extra_context or {}), "is_nav_sidebar_enabled": False})
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, "approve")
