@@ -43,8 +43,23 @@ def available_time_zones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
+@cache
+def offered_time_zones() -> tuple[str, ...]:
+    """The zones the company form offers: CLDR's zones of the world's countries (Babel's territory_zones, the
+    canonical Area/City names such as Asia/Shanghai and Europe/Kyiv) that this machine's tz database knows, and
+    UTC. The old aliases the tz database also carries ("Japan", "US/Eastern", "Asia/Calcutta") are not offered;
+    a tenant already holding one keeps it (validate_time_zone accepts every IANA name)."""
+    zones = {
+        zone
+        for territory_zones in get_global("territory_zones").values()
+        for zone in territory_zones
+        if not zone.startswith("Etc/")  # fixed offsets, named with the sign inverted (Etc/GMT+8 is UTC−8)
+    }
+    return (DEFAULT_TIME_ZONE, *sorted(zones & set(available_time_zones())))
+
+
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in available_time_zones()]
+    return [(name, name.replace("_", " ")) for name in offered_time_zones()]
 
 
 def validate_time_zone(value: str) -> None:

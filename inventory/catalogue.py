@@ -3,14 +3,14 @@ services.py; the low-stock alert is low_stock.py). Every write is validated, ten
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from acorn.audit.services import audit_record
+from acorn.audit.services import audit_record, snapshot
 from acorn.tenancy.models import Tenant
 from inventory.allocation import sku_reresolve
 from inventory.low_stock import low_stock_check
@@ -31,10 +31,6 @@ PRODUCT_FIELDS = (
 WAREHOUSE_FIELDS = ("name", "kind", "country", "active")
 
 
-def _values(instance: Any, fields: Iterable[str]) -> dict[str, Any]:
-    return {name: str(getattr(instance, name)) for name in fields}
-
-
 @transaction.atomic
 def product_save(
     *, tenant: Tenant, product: Product | None = None, actor: User | None = None, **values: Any
@@ -45,7 +41,7 @@ def product_save(
     unknown = set(values) - set(PRODUCT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown product fields: {sorted(unknown)}")
-    before = _values(product, PRODUCT_FIELDS) if product is not None else None
+    before = snapshot(product, list(PRODUCT_FIELDS)) if product is not None else None
     product = product or Product(tenant=tenant)
     for name, value in values.items():
         setattr(product, name, value.strip() if isinstance(value, str) else value)
@@ -59,9 +55,9 @@ def product_save(
         action="inventory.product_changed" if before else "inventory.product_created",
         target=product,
         before=before,
-        after=_values(product, PRODUCT_FIELDS),
+        after=snapshot(product, list(PRODUCT_FIELDS)),
     )
-    if product.active and (before is None or before["sku"] != product.sku or before["active"] != "True"):
+    if product.active and (before is None or before["sku"] != product.sku or not before["active"]):
         # lines that waited for a product with exactly this SKU take it now (and reserve)
         sku_reresolve(tenant_id=tenant.pk, sku=product.sku)
     low_stock_check(tenant_id=tenant.pk, product_ids=[product.pk])
@@ -123,7 +119,7 @@ def warehouse_save(
         raise ValidationError(_("This warehouse cannot be changed here."))
     if values.get("kind") == WarehouseKind.FBA:
         raise ValidationError({"kind": _("FBA warehouses are created by the Amazon inventory sync.")})
-    before = _values(warehouse, WAREHOUSE_FIELDS) if warehouse is not None else None
+    before = snapshot(warehouse, list(WAREHOUSE_FIELDS)) if warehouse is not None else None
     warehouse = warehouse or Warehouse(tenant=tenant)
     for name, value in values.items():
         setattr(warehouse, name, value.strip() if isinstance(value, str) else value)
@@ -138,6 +134,6 @@ def warehouse_save(
         action="inventory.warehouse_changed" if before else "inventory.warehouse_created",
         target=warehouse,
         before=before,
-        after=_values(warehouse, WAREHOUSE_FIELDS),
+        after=snapshot(warehouse, list(WAREHOUSE_FIELDS)),
     )
     return warehouse

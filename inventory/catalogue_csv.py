@@ -23,7 +23,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from acorn.audit.services import audit_record
+from acorn.audit.services import audit_record, snapshot
 from acorn.csv_import import CsvImportFormat, CsvRow, ImportResult, spreadsheet_import_rows
 from acorn.exports.registry import ExportKind, TableExport
 from acorn.money import AMOUNT_DECIMAL_PLACES, currency_in_use
@@ -439,10 +439,6 @@ def _row_key(row: _Row) -> str:
     return (row.product.sku if row.product is not None else row.values["sku"]).casefold()
 
 
-def _snapshot(product: Product) -> dict[str, str]:
-    return {name: str(getattr(product, name)) for name in PRODUCT_FIELDS}
-
-
 def _write(
     *, tenant: Tenant, rows: list[_Row], existing: list[Product], actor: User | None, result: ProductImportResult
 ) -> None:
@@ -458,14 +454,14 @@ def _write(
                 created.append(product)
                 continue
             product = row.product
-            before = _snapshot(product)
+            before = snapshot(product, list(PRODUCT_FIELDS))
             # compared as values, not text: 12.5 is the cost 12.5000 already stored
             if all(getattr(product, name) == value for name, value in row.values.items()):
                 continue
             for name, value in row.values.items():
                 setattr(product, name, value)
             changed.append((product, before))
-            if product.active and before["active"] != "True":
+            if product.active and not before["active"]:
                 reresolve.add(product.sku)
         Product.objects.bulk_create(created)
         if changed:
@@ -476,7 +472,7 @@ def _write(
                 actor=actor,
                 action="inventory.product_created",
                 target=product,
-                after={**_snapshot(product), "source": "import"},
+                after={**snapshot(product, list(PRODUCT_FIELDS)), "source": "import"},
             )
             if product.active:
                 reresolve.add(product.sku)
@@ -487,7 +483,7 @@ def _write(
                 action="inventory.product_changed",
                 target=product,
                 before=before,
-                after={**_snapshot(product), "source": "import"},
+                after={**snapshot(product, list(PRODUCT_FIELDS)), "source": "import"},
             )
         result.created, result.updated = len(created), len(changed)
         result.unchanged = len(rows) - len(created) - len(changed)

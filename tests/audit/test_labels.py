@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,16 @@ def test_a_label_reads_in_the_language_and_an_unknown_action_shows_its_code(lang
         assert action_label("refunds.refund_approved") == expected
         assert action_label("something.new") == "something.new"
         assert all(str(label) != "" for label in ACTION_LABELS.values())
+
+
+def test_stored_values_read_as_words_in_the_readers_language() -> None:
+    from acorn.console.templatetags.console import audit_value
+
+    with translation.override("zh-hans"):
+        assert audit_value(True) == "是" and audit_value(False) == "否"
+        assert audit_value(None) == "—"
+        assert audit_value({"active": False, "note": None, "roles": ["owner", "admin"]}) == (
+            "active: 否; note: —; roles: owner, admin"
+        )
+    with translation.override("en"):
+        assert audit_value(True) == "yes" and audit_value(Decimal("12.50")) == "12.50"

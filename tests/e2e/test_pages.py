@@ -113,10 +113,7 @@ CUT_OFF_TABLES = """(width) => {
   return cut;
 }"""
 # Pages whose Chinese scan leaves out some words, with why; remove an entry once it is translated.
-KNOWN_UNTRANSLATED = {
-    # the audit log shows stored field values as Python wrote them (None, True, False)
-    "audit": frozenset({"None", "True", "False"}),
-}
+KNOWN_UNTRANSLATED: dict[str, frozenset[str]] = {}  # page name → texts allowed to stay English (none today)
 PLACEHOLDER = re.compile(r"%\(|%[sd]|\{[a-z_]*\}")
 
 

@@ -26,6 +26,7 @@ from acorn.dates import (
     format_moment,
     format_month,
     tenant_time_zone,
+    time_zone_choices,
 )
 from acorn.notifications.messages import message
 from acorn.notifications.services import notify
@@ -86,6 +87,14 @@ def test_the_zone_list_is_the_tz_database_and_new_tenants_guess_from_their_curre
     assert default_time_zone_for_currency("CNY") == "Asia/Shanghai"
     assert default_time_zone_for_currency("JPY") == "Asia/Tokyo"
     assert default_time_zone_for_currency("USD") == "UTC"  # spent in too many places to guess
+
+
+def test_the_form_offers_country_zones_and_utc_not_the_old_aliases() -> None:
+    offered = {name for name, _label in time_zone_choices()}
+    assert {"UTC", "Asia/Shanghai", "America/New_York", "Europe/Kyiv", "Asia/Kolkata"} <= offered
+    # Aliases the tz database keeps for old names: valid if stored, never offered (a menu of "Japan", "Egypt"…).
+    assert not offered & {"Japan", "Egypt", "US/Eastern", "Asia/Calcutta", "Europe/Kiev", "Etc/GMT+8"}
+    assert {"Japan", "US/Eastern"} <= set(available_time_zones())
 
 
 def test_a_new_company_starts_in_its_currencys_zone(owner: Membership) -> None:

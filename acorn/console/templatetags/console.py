@@ -12,6 +12,7 @@ from typing import Any
 from babel.numbers import get_currency_precision
 from django import forms, template
 from django.http import QueryDict
+from django.utils.translation import gettext
 
 from acorn import dates
 from acorn.money import Money, format_amount, format_number, to_decimal
@@ -162,3 +163,18 @@ def resource_name(value: str) -> str:
 def resource_names(values: Any) -> str:
     """Several synced resources by name, comma-separated."""
     return ", ".join(resource_name(value) for value in values or [])
+
+
+@register.filter
+def audit_value(value: Any) -> str:
+    """A value an audit snapshot stored, as people read it: yes / no for booleans, "—" for nothing, the items
+    of a mapping or list one after another (never Python's "True", "None" or braces)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {audit_value(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(audit_value(item) for item in value) or "—"
+    return str(value)
