@@ -53,7 +53,7 @@ def offered_time_zones() -> tuple[str, ...]:
         zone
         for territory_zones in get_global("territory_zones").values()
         for zone in territory_zones
-        if not zone.startswith("Etc/")  # fixed offsets, named with the sign inverted (Etc/GMT+8 is UTC−8)
+        if not zone.startswith("Etc/")  # fixed offsets, named with the sign inverted (Etc/GMT+8 is UTC-8)
     }
     return (DEFAULT_TIME_ZONE, *sorted(zones & set(available_time_zones())))
 
