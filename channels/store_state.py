@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from acorn.audit.services import audit_record, snapshot
-from acorn.notifications.messages import message
+from acorn.notifications.messages import Message, message
 from acorn.notifications.services import notify
 from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import dangerously_unscoped, tenant_scope
@@ -88,13 +88,16 @@ def store_mark_auth_interrupted(*, store: Store, reason: str) -> None:
     )
 
 
-def store_notify_sync_failing(*, store: Store, run: SyncRun) -> None:
-    """A resource failed three times in a row: tell the admins once."""
+def store_notify_sync_failing(*, store: Store, run: SyncRun, resource: Message | str = "") -> None:
+    """A resource failed three times in a row: tell the admins once. `resource`: its name as people read it
+    (channels.sync.resource_message), kept as a message so each reader gets it in their language."""
     notify(
         tenant=store.tenant,
         kind="sync_failed",
         title=message(
-            gettext_noop("%(resource)s sync of “%(store)s” keeps failing"), resource=run.resource, store=store.name
+            gettext_noop("%(resource)s sync of “%(store)s” keeps failing"),
+            resource=resource or run.resource,
+            store=store.name,
         ),
         body=[
             *([message(summary)] if (summary := error_summary_msgid(code=run.error_code, status=run.status)) else []),

@@ -34,12 +34,14 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from acorn import logcontext
 from acorn.crypto import DecryptionError
+from acorn.notifications.messages import Message, message
 from acorn.retry import Jitter, backoff_seconds
 from acorn.tasks import enqueue_now
 from channels import ratelimit
@@ -108,8 +110,9 @@ class SyncJob:
     persist: Callable[[Store, Sequence[Any]], PersistCounts]
     # the updated-at of one item, for progress and the high-water mark
     item_time: Callable[[Any], datetime] = field(default=lambda item: item.updated_at)
-    # what the console calls the resource ("Orders" / "订单"), a lazy translation; the key when blank
-    label: Any = ""
+    # what the console calls the resource ("Orders" / "订单"): its msgid, marked with gettext_noop, so that a
+    # stored notice can keep it and render it in its reader's language (resource_label / resource_message)
+    label: str = ""
 
     def operation(self, store: Store) -> str:
         return f"{store.platform}.{self.resource}"
@@ -138,7 +141,13 @@ def resource_label(resource: str) -> str:
     """The name people read for a synced resource, in their language ("deferred_money" → "Money not yet
     released"); the key itself for a resource no job registers any more."""
     job = _JOBS.get(resource)
-    return str(job.label) if job is not None and job.label else resource
+    return gettext(job.label) if job is not None and job.label else resource
+
+
+def resource_message(resource: str) -> Message | str:
+    """The resource's name as a stored notice keeps it: rendered in the reader's language when read."""
+    job = _JOBS.get(resource)
+    return message(job.label) if job is not None and job.label else resource
 
 
 def sync_jobs() -> list[SyncJob]:
@@ -534,7 +543,7 @@ class _Runner:
             )
             cursor.next_run_at = now + timedelta(seconds=backoff)
             if cursor.consecutive_failures == FAILING_AFTER:
-                store_notify_sync_failing(store=self.store, run=run)
+                store_notify_sync_failing(store=self.store, run=run, resource=resource_message(run.resource))
         cursor.save(
             update_fields=["last_success_at", "consecutive_failures", "next_run_at", "up_to_date_as_of", "last_status"]
         )

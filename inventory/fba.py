@@ -54,7 +54,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from channels.adapters.base import (
     Capability,
@@ -458,7 +458,7 @@ def _report_unmapped(store: Store, skus: list[str], records: int) -> None:
 
 INVENTORY_SYNC_JOB = SyncJob(
     resource=RESOURCE,
-    label=gettext_lazy("FBA inventory"),
+    label=gettext_noop("FBA inventory"),
     permission=DataPermission.INVENTORY,
     capability=Capability.READ_FBA_STOCK,
     interval=timedelta(minutes=15),

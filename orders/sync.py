@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from channels.adapters.base import Capability, ChannelAdapter, ExternalOrder, Page
 from channels.models import DataPermission, Store
@@ -26,7 +26,7 @@ def persist_orders_page(store: Store, items: Sequence[Any]) -> PersistCounts:
 
 ORDERS_SYNC_JOB = SyncJob(
     resource="orders",
-    label=gettext_lazy("Orders"),
+    label=gettext_noop("Orders"),
     permission=DataPermission.ORDERS,
     capability=Capability.FETCH_ORDERS,
     interval=timedelta(minutes=10),

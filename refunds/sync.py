@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from channels.adapters.base import (
     Capability,
@@ -49,7 +49,7 @@ def persist_refunds_page(store: Store, items: Sequence[Any]) -> PersistCounts:
 
 REFUNDS_SYNC_JOB = SyncJob(
     resource="refunds",
-    label=gettext_lazy("Refunds"),
+    label=gettext_noop("Refunds"),
     permission=DataPermission.RETURNS,
     capability=Capability.FETCH_REFUNDS,
     interval=timedelta(minutes=30),
@@ -74,7 +74,7 @@ def persist_returns_page(store: Store, items: Sequence[Any]) -> PersistCounts:
 
 RETURNS_SYNC_JOB = SyncJob(
     resource="returns",
-    label=gettext_lazy("Returns"),
+    label=gettext_noop("Returns"),
     permission=DataPermission.RETURNS,
     capability=Capability.FETCH_RETURNS,
     interval=timedelta(hours=1),

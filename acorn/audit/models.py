@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -60,7 +62,16 @@ class AuditEvent(TenantScopedModel):
         """(field, before, after) rows for display; a field only in one snapshot shows None on the other."""
         before = self.before if isinstance(self.before, dict) else {}
         after = self.after if isinstance(self.after, dict) else {}
-        return [(key, before.get(key), after.get(key)) for key in dict.fromkeys([*before, *after])]
+        return [(self._field_label(key), before.get(key), after.get(key)) for key in dict.fromkeys([*before, *after])]
+
+    def _field_label(self, key: str) -> str:
+        """A snapshot's key as people read it: the audited model's field name in their language ("weight_grams"
+        → "weight (g)" / its Chinese), else the key as written."""
+        try:
+            model = apps.get_model(self.object_type)
+            return str(model._meta.get_field(key).verbose_name)
+        except (LookupError, ValueError, FieldDoesNotExist):
+            return key
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Append-only is a property of the model, not of one service: refuse updates everywhere.

@@ -19,9 +19,12 @@ from django.utils.translation import gettext
 
 
 def _plain(value: Any) -> Any:
-    """A parameter as JSON keeps it: numbers and text as they are, anything else as its text."""
+    """A parameter as JSON keeps it: numbers and text as they are, a message as its msgid and parameters (so a
+    name such as "Orders" / "订单" is rendered in the reader's language too), anything else as its text."""
     if isinstance(value, bool | int | float | str) or value is None:
         return value
+    if isinstance(value, Message):
+        return value.stored()
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
@@ -33,15 +36,22 @@ class Message:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def render(self) -> str:
-        """The sentence in the active language."""
+        """The sentence in the active language (message parameters rendered in it as well)."""
         text = gettext(self.msgid)
-        return text % dict(self.params) if self.params else text
+        return text % {name: _rendered(value) for name, value in self.params.items()} if self.params else text
 
     def __str__(self) -> str:
         return self.render()
 
     def stored(self) -> dict[str, Any]:
         return {"msgid": self.msgid, "params": dict(self.params)}
+
+
+def _rendered(value: Any) -> Any:
+    """A stored parameter for the sentence: a stored message rendered in the active language, else as it is."""
+    if isinstance(value, Mapping) and "msgid" in value:
+        return Message(value["msgid"], value.get("params") or {}).render()
+    return value
 
 
 def message(msgid: str, **params: Any) -> Message:
@@ -70,5 +80,5 @@ def render_stored(parts: Sequence[Mapping[str, Any]], separator: str = " ") -> s
         try:
             rendered.append(Message(msgid, params).render())
         except (KeyError, TypeError, ValueError):
-            rendered.append(msgid % params if params else msgid)
+            rendered.append(msgid % {name: _rendered(value) for name, value in params.items()} if params else msgid)
     return separator.join(rendered)

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from django.db.models import Min
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from acorn.money import quantize_amount
 from acorn.tenancy.models import Tenant
@@ -144,7 +144,7 @@ def deferred_transactions_persist(store: Store, items: Sequence[FetchedTransacti
 def deferred_money_sync_job() -> SyncJob:
     return SyncJob(
         resource=DEFERRED_MONEY_RESOURCE,
-        label=gettext_lazy("Money not yet released"),
+        label=gettext_noop("Money not yet released"),
         permission=DataPermission.FINANCE,
         capability=Capability.READ_FINANCIAL_TRANSACTIONS,
         interval=DEFERRED_MONEY_INTERVAL,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop
 
 from channels.adapters.base import Capability, ChannelAdapter, ChannelCapabilityMissing, Page
 from channels.adapters.registry import platform_supports
@@ -67,7 +67,7 @@ def settlements_sync_job() -> SyncJob:
     """The job, for the capabilities of the sources registered so far (register the sources first)."""
     return SyncJob(
         resource=SETTLEMENTS_RESOURCE,
-        label=gettext_lazy("Settlements and payouts"),
+        label=gettext_noop("Settlements and payouts"),
         permission=DataPermission.FINANCE,
         capability=tuple(_SOURCES),
         interval=SETTLEMENTS_INTERVAL,

@@ -10,6 +10,7 @@ import pytest
 from django.utils import translation
 
 from acorn.audit.labels import ACTION_LABELS, action_label
+from acorn.tenancy.models import Tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ["acorn", "channels", "inventory", "orders", "refunds", "finance"]
@@ -52,3 +53,23 @@ def test_stored_values_read_as_words_in_the_readers_language() -> None:
         )
     with translation.override("en"):
         assert audit_value(True) == "yes" and audit_value(Decimal("12.50")) == "12.50"
+
+
+@pytest.mark.django_db
+def test_a_change_names_the_models_field_in_the_readers_language(tenant: Tenant) -> None:
+    from acorn.audit.models import AuditEvent
+    from acorn.tenancy.scoping import tenant_scope
+
+    with tenant_scope(tenant):
+        event = AuditEvent(
+            tenant=tenant,
+            action="inventory.product_updated",
+            object_type="inventory.product",
+            before={"name": "Mug", "source": "import"},
+            after={"name": "Mug 2"},
+        )
+        with translation.override("zh-hans"):
+            fields = [field for field, _before, _after in event.changes]
+    assert fields[0] != "name" and any("\u4e00" <= char <= "\u9fff" for char in fields[0])
+    assert fields[1] == "source"  # not a field of the model: the key as written
+    assert AuditEvent(tenant=tenant, object_type="gone.model", after={"x": 1}).changes == [("x", None, 1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
+from acorn.tenancy.models import Membership, Tenant
 from channels.errors import SUMMARIES, error_summary
 from channels.sync import resource_label, sync_jobs
 
@@ -34,3 +35,27 @@ def test_every_registered_resource_has_a_name_in_both_languages() -> None:
             chinese = resource_label(job.resource)
         assert chinese != job.resource and any("\u4e00" <= char <= "\u9fff" for char in chinese), chinese
     assert resource_label("retired_resource") == "retired_resource"
+
+
+@pytest.mark.django_db
+def test_the_keeps_failing_notice_names_the_resource_in_each_readers_language(
+    tenant: Tenant, owner: Membership
+) -> None:
+    from acorn.notifications.models import Notification
+    from acorn.tenancy.scoping import tenant_scope
+    from channels.models import SyncRun
+    from channels.store_state import store_notify_sync_failing
+    from channels.sync import resource_message
+    from tests.factories import StoreFactory
+
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant, name="Amazon JP")
+        run = SyncRun(tenant=tenant, store=store, resource="orders", status="failed", error_code="QuotaExceeded")
+        store_notify_sync_failing(store=store, run=run, resource=resource_message("orders"))
+        notice = Notification.objects.get(kind="sync_failed")
+        with translation.override("zh-hans"):
+            chinese = notice.title_text
+        with translation.override("en"):
+            english = notice.title_text
+    assert english.startswith("Orders sync of “Amazon JP”")
+    assert "订单" in chinese and "orders" not in chinese.lower()
