@@ -58,19 +58,25 @@ def _added_message(request: TenantRequest, added: mappings.MappingAdded) -> None
         "store": mapping.store.name,
         "sku": mapping.product.sku,
     }
-    if added.reserved:
+    messages.success(request, text + _waiting_lines(added.reserved, added.backordered))
+
+
+def _waiting_lines(reserved: int, backordered: int) -> str:
+    """What a new mapping did to the order lines waiting for it (" 3 waiting order lines now hold stock." …)."""
+    text = ""
+    if reserved:
         text += " " + ngettext(
             "%(count)d waiting order line now holds stock.",
             "%(count)d waiting order lines now hold stock.",
-            added.reserved,
-        ) % {"count": added.reserved}
-    if added.backordered:
+            reserved,
+        ) % {"count": reserved}
+    if backordered:
         text += " " + ngettext(
             "%(count)d order line waits for stock (backordered).",
             "%(count)d order lines wait for stock (backordered).",
-            added.backordered,
-        ) % {"count": added.backordered}
-    messages.success(request, text)
+            backordered,
+        ) % {"count": backordered}
+    return text
 
 
 def _filters(request: TenantRequest) -> tuple[MappingFilterForm, str, Any]:
@@ -384,19 +390,7 @@ def unmapped_create_view(request: TenantRequest) -> HttpResponse:
                 text = ngettext(
                     "%(count)d product created and mapped.", "%(count)d products created and mapped.", len(drafts)
                 ) % {"count": len(created.products)}
-                if created.reserved:
-                    text += " " + ngettext(
-                        "%(count)d waiting order line now holds stock.",
-                        "%(count)d waiting order lines now hold stock.",
-                        created.reserved,
-                    ) % {"count": created.reserved}
-                if created.backordered:
-                    text += " " + ngettext(
-                        "%(count)d order line waits for stock (backordered).",
-                        "%(count)d order lines wait for stock (backordered).",
-                        created.backordered,
-                    ) % {"count": created.backordered}
-                messages.success(request, text)
+                messages.success(request, text + _waiting_lines(created.reserved, created.backordered))
                 return redirect("inventory:unmapped-list")
     else:
         chosen = [
