@@ -238,7 +238,7 @@ def stores_warn_reauthorization() -> int:
                 title=message(
                     gettext_noop("Re-authorise “%(store)s” before %(date)s"),
                     store=store.name,
-                    date=f"{store.reauthorize_by:%Y-%m-%d}",
+                    date=(store.authorized_at + REAUTHORIZATION_PERIOD).date(),  # authorized_at__lte above: set
                 ),
                 body=message(
                     gettext_noop(

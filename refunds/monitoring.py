@@ -367,8 +367,8 @@ def weekly_digest_messages(*, tenant: Tenant, digest: WeeklyDigest) -> list[Mess
         message(
             gettext_noop("%(tenant)s — the week from %(start)s to %(end)s (UTC)"),
             tenant=tenant.name,
-            start=digest.week_start.isoformat(),
-            end=digest.week_end.isoformat(),
+            start=digest.week_start,
+            end=digest.week_end,
         ),
         message(gettext_noop("Orders: %(count)s"), count=digest.orders),
         message(
@@ -429,8 +429,8 @@ def weekly_digest_send(*, tenant: Tenant, today: date | None = None) -> bool:
             DigestSent.objects.create(tenant=tenant, week=digest.week_start)
             title = message(
                 gettext_noop("Weekly digest: %(start)s to %(end)s"),
-                start=digest.week_start.isoformat(),
-                end=digest.week_end.isoformat(),
+                start=digest.week_start,
+                end=digest.week_end,
             )
             with translation.override(settings.LANGUAGE_CODE):  # the amount's digits, grouped the same in both
                 body = weekly_digest_messages(tenant=tenant, digest=digest)

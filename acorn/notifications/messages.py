@@ -12,19 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext
 
+from acorn.dates import format_day, format_moment
+
 
 def _plain(value: Any) -> Any:
     """A parameter as JSON keeps it: numbers and text as they are, a message as its msgid and parameters (so a
-    name such as "Orders" / "订单" is rendered in the reader's language too), anything else as its text."""
+    name such as "Orders" / "订单" is rendered in the reader's language too), a day or a moment tagged as such
+    (written in the reader's style when read), anything else as its text."""
     if isinstance(value, bool | int | float | str) or value is None:
         return value
     if isinstance(value, Message):
         return value.stored()
+    if isinstance(value, datetime):  # before date: a datetime is a date too
+        return {"moment": value.isoformat()}
+    if isinstance(value, date):
+        return {"day": value.isoformat()}
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
@@ -48,9 +56,15 @@ class Message:
 
 
 def _rendered(value: Any) -> Any:
-    """A stored parameter for the sentence: a stored message rendered in the active language, else as it is."""
-    if isinstance(value, Mapping) and "msgid" in value:
-        return Message(value["msgid"], value.get("params") or {}).render()
+    """A stored parameter for the sentence: a stored message rendered in the active language, a day or a moment
+    written in the reader's style (and a moment in the active time zone, acorn.dates), else as it is."""
+    if isinstance(value, Mapping):
+        if "msgid" in value:
+            return Message(value["msgid"], value.get("params") or {}).render()
+        if "day" in value:
+            return format_day(date.fromisoformat(value["day"]))
+        if "moment" in value:
+            return format_moment(datetime.fromisoformat(value["moment"]))
     return value
 
 

@@ -530,7 +530,7 @@ def test_the_weekly_digest_reads_in_each_readers_language(
 
     # then: the owner's email and notification are in Chinese, figures and SKUs unchanged
     (email,) = [message for message in mail.outbox if owner.user.email in message.to]
-    assert "周报：2026-11-16 至 2026-11-22" in email.subject  # noqa: RUF001
+    assert "周报：2026年11月16日 至 2026年11月22日" in email.subject  # noqa: RUF001  (the days in Chinese style)
     assert "订单：2" in email.body and "退款：2 笔，共 30.00 USD" in email.body  # noqa: RUF001
     assert "1. MUG — Mug：15.00%（9 / 60）" in email.body  # noqa: RUF001
     assert "Refund rate" not in email.body
@@ -567,7 +567,7 @@ def test_the_digest_email_follows_the_site_language(
     run_emails(enqueued)
 
     assert len(mail.outbox) == 1
-    assert "2026-11-16" in mail.outbox[0].body
+    assert "2026年11月16日" in mail.outbox[0].body  # the week written in the reader's style
 
 
 def test_the_beat_runs_the_alerts_the_stale_notices_and_the_monday_digest(settings: Any) -> None:
