@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.apps import apps
@@ -17,6 +18,23 @@ from acorn.tenancy.models import TenantScopedModel
 
 class AppendOnlyError(Exception):
     """Raised on an attempt to change or delete an audit event."""
+
+
+PROJECT_APPS = ("acorn", "channels", "orders", "inventory", "refunds", "finance")
+
+
+@cache
+def _project_field_labels() -> dict[str, Any]:
+    """Field name → its (lazy, translated) verbose name, over ACORN's own models in a fixed order (first wins)."""
+    labels: dict[str, Any] = {}
+    for model in sorted(apps.get_models(), key=lambda model: model._meta.label_lower):
+        if not model.__module__.startswith(PROJECT_APPS):
+            continue
+        for field in model._meta.get_fields():
+            verbose_name = getattr(field, "verbose_name", None)
+            if verbose_name and field.name not in labels:
+                labels[field.name] = verbose_name
+    return labels
 
 
 class AuditEvent(TenantScopedModel):
@@ -65,13 +83,15 @@ class AuditEvent(TenantScopedModel):
         return [(self._field_label(key), before.get(key), after.get(key)) for key in dict.fromkeys([*before, *after])]
 
     def _field_label(self, key: str) -> str:
-        """A snapshot's key as people read it: the audited model's field name in their language ("weight_grams"
-        → "weight (g)" / its Chinese), else the key as written."""
+        """A snapshot's key as people read it, in their language: the audited model's field of that name, else
+        a field of that name in ACORN's other models (a store's audit keeps its sharing rule's "push_enabled", a
+        product's its receipt's "quantity"), else the key as written."""
         try:
             model = apps.get_model(self.object_type)
             return str(model._meta.get_field(key).verbose_name)
         except (LookupError, ValueError, FieldDoesNotExist):
-            return key
+            label = _project_field_labels().get(key)
+            return str(label) if label is not None else key
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Append-only is a property of the model, not of one service: refuse updates everywhere.
