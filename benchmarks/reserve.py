@@ -13,23 +13,24 @@ the ingest's part, measured by `bench ingest`.
 Baseline: `UPDATE inventory_stocklevel SET reserved = reserved + 1 WHERE id = %s AND on_hand >= reserved + 1`
 in autocommit, the least a database can do to reserve a unit without overselling.
 
-Both phases run `--threads` workers (each with its own database connection) against the same number of
-hot products holding 90 % of the units asked for, so the last attempts find nothing left: `oversold`
+Both phases run `--threads` workers — processes, each with its own database connection, as gunicorn and Celery
+run in production — against the same number of hot products holding 90 % of the units asked for, so the last
+attempts find nothing left: `oversold`
 says whether any level ended with more reserved than on hand, or with more reserved than the workers were
 told they got (it must be false), and `ledger_matches` whether the service path's levels still equal
 their movements. `ratio` = service reservations per second / baseline reservations per second.
 
-SQLite serialises writers on the file lock, so its default is one worker; PostgreSQL's is eight. The workers
-are threads of one process: the Python part of an attempt (the ORM, the signal, the commit hooks) runs
-under the GIL, so on a machine with few cores the service path's rate is bounded by its CPU time per
-attempt as much as by the database; `statements_per_attempt` says how much it asks of the database. The
+SQLite serialises writers on the file lock, so its default is one worker; PostgreSQL's is eight. On a machine
+with few cores the service path's rate is bounded by its Python time per attempt (the ORM, the hooks) as much
+as by the database; `statements_per_attempt` says how much it asks of the database, the commit hooks included
+(channel quantities and the low-stock check after each reservation). The
 benchmark works in a throwaway tenant (slug `bench-reserve-…`, inactive) and deletes it afterwards.
 """
 
 from __future__ import annotations
 
 import math
-import threading
+import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Sum
 
 from acorn.tenancy.models import Tenant
@@ -58,6 +59,7 @@ STOCK_SHARE = Decimal("0.9")  # the units on hand, as a share of the reservation
 PAGE_SIZE = 100  # pending orders are stored a sync page at a time
 BASELINE_SQL = "UPDATE {table} SET reserved = reserved + %s WHERE id = %s AND on_hand >= reserved + %s"
 PURCHASED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+CHILD_TIMEOUT = 600  # seconds a worker process may take for its share
 
 
 @dataclass
@@ -223,48 +225,55 @@ def _reserve_raw(level_ids: list[int], index: int) -> bool:
         return cursor.rowcount == 1
 
 
-def _measure(phase: _Phase, tenant: Tenant, threads: int, reserve: Callable[[int], bool]) -> None:
-    """Run `phase.attempts` reservations over `threads` workers (one connection each) and time them."""
-    lock = threading.Lock()
-    started: list[float] = []
+def _measure(phase: _Phase, tenant: Tenant, workers: int, reserve: Callable[[int], bool]) -> None:
+    """Run `phase.attempts` reservations over `workers` processes (one connection each, as gunicorn's and
+    Celery's workers are in production) and time them; one worker runs on the caller's connection."""
 
-    def worker(number: int, *, own_connection: bool) -> None:
-        reserved, statements = 0, 0
+    def attempts(number: int) -> tuple[int, int, list[str]]:
+        reserved, statements, errors = 0, 0, []
 
         def count(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
             nonlocal statements
             statements += 1
             return execute(sql, params, many, context)
 
-        try:
-            with tenant_scope(tenant), connection.execute_wrapper(count):
-                if own_connection:
-                    gate.wait()
-                for index in range(number, phase.attempts, threads):
-                    try:
-                        reserved += int(reserve(index))
-                    except Exception as error:  # a benchmark reports failures instead of stopping
-                        with lock:
-                            phase.errors.append(f"{type(error).__name__}: {error}"[:300])
-        finally:
-            with lock:
-                phase.reserved += reserved
-                phase.statements += statements
-            if own_connection:
-                connection.close()
+        with tenant_scope(tenant), connection.execute_wrapper(count):
+            for index in range(number, phase.attempts, workers):
+                try:
+                    reserved += int(reserve(index))
+                except Exception as error:  # a benchmark reports failures instead of stopping
+                    errors.append(f"{type(error).__name__}: {error}"[:300])
+        return reserved, statements, errors
 
-    if threads == 1:  # on the caller's connection (SQLite, or inside a test's transaction)
+    if workers == 1:  # on the caller's connection (SQLite, or inside a test's transaction)
         begin = time.perf_counter()
-        worker(0, own_connection=False)
+        phase.reserved, phase.statements, phase.errors = attempts(0)
         phase.seconds = time.perf_counter() - begin
         return
-    gate = threading.Barrier(threads, action=lambda: started.append(time.perf_counter()))
-    workers = [threading.Thread(target=worker, args=(n,), kwargs={"own_connection": True}) for n in range(threads)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    phase.seconds = time.perf_counter() - started[0]
+    # Forked children inherit the prepared rows and the callable; each opens its own connection.
+    context = multiprocessing.get_context("fork")
+    gate = context.Barrier(workers)
+    results = context.Queue()
+
+    def child(number: int) -> None:
+        gate.wait()
+        begin = time.monotonic()  # system-wide on Linux: comparable between processes
+        outcome = attempts(number)
+        results.put((number, begin, time.monotonic(), *outcome))
+        connection.close()
+
+    connections.close_all()  # never share the parent's connection with a child
+    children = [context.Process(target=child, args=(number,)) for number in range(workers)]
+    for process in children:
+        process.start()
+    finished = [results.get(timeout=CHILD_TIMEOUT) for _process in children]
+    for process in children:
+        process.join(timeout=CHILD_TIMEOUT)
+    phase.seconds = max(end for _n, _begin, end, *_rest in finished) - min(begin for _n, begin, *_rest in finished)
+    for _number, _begin, _end, reserved, statements, errors in finished:
+        phase.reserved += reserved
+        phase.statements += statements
+        phase.errors.extend(errors)
 
 
 # --- checking -------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from inventory.models import (
     Warehouse,
     WarehouseKind,
 )
+from inventory.reserve_fast import reserve_paid_line
 from inventory.selectors import Resolved, mapping_resolve, mappings_resolve
 
 
@@ -492,13 +493,18 @@ def _prepare(
     allocation.store = store
     if (allocation.channel_sku, allocation.channel_product_id) != (line.sku, line.channel_product_id):
         allocation.product = None  # another product (or pack size) now: resolved again, what it held is released
-    allocation.reference = f"order {order.external_id} line {line.external_id}"[:200]
+    allocation.reference = _reference(order, line)
     allocation.channel_sku, allocation.channel_product_id = line.sku, line.channel_product_id
     allocation.quantity = line.quantity
     allocation.waiting_since = order.purchased_at
     if warehouse is not KEEP and allocation.state not in FINAL_STATES:
         allocation.warehouse = warehouse
     return allocation
+
+
+def _reference(order: OrderLike, line: OrderLineLike) -> str:
+    """How movements and alerts name the line to a person."""
+    return f"order {order.external_id} line {line.external_id}"[:200]
 
 
 def _locked_allocations(tenant_id: int, refs: list[str]) -> dict[str, LineAllocation]:
@@ -532,6 +538,23 @@ def allocate_line(
     reserved (or backordered), cancelled → released, shipped → shipped; an edited quantity moves only the
     difference. `warehouse` is where orders decided it is served from (None: undecided; KEEP: as before).
     Idempotent; FBA lines hold nothing of ours."""
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+        return None
+    reserved = reserve_paid_line(
+        store=store,
+        order_status=order.status,
+        purchased_at=order.purchased_at,
+        reference=_reference(order, line),
+        ref=line_ref(line),
+        sku=line.sku,
+        channel_product_id=line.channel_product_id,
+        quantity=line.quantity,
+        warehouse=None if warehouse is KEEP else warehouse,
+        keep_warehouse=warehouse is KEEP,
+    )
+    if reserved is not None:  # the common case, in one statement
+        allocations_changed(tenant_id=store.tenant_id, changes={reserved.line_ref: reserved.state})
+        return reserved
     freed = AllocationContext(store.tenant_id, set())
     _lock_for_lines(store, [line], freed)
     allocation = _allocate(store, order, line, warehouse=warehouse, freed=freed)

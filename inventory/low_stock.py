@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -24,13 +25,11 @@ def low_stock_check(*, tenant_id: int, product_ids: Iterable[int]) -> int:
     or only ever at FBA) does not alert: there is nothing to run low on; inactive products do not alert.
     The bundles that use a product are checked with it."""
     ids = set(product_ids)
-    ids |= set(
-        BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=ids).values_list("bundle_id", flat=True)
-    )
-    products = list(
-        Product.objects.filter(tenant_id=tenant_id, pk__in=ids, low_stock_threshold__isnull=False).select_related(
-            "tenant"
-        )
+    bundles = BundleComponent.objects.filter(tenant_id=tenant_id, component_id__in=ids).values("bundle_id")
+    products = list(  # one statement: the products and the bundles using them
+        Product.objects.filter(tenant_id=tenant_id, low_stock_threshold__isnull=False)
+        .filter(Q(pk__in=ids) | Q(pk__in=bundles))
+        .select_related("tenant")
     )
     if not products:
         return 0

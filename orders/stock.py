@@ -14,10 +14,12 @@ backordered — and the order flagged — when the new one is short.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from channels.adapters.base import ExternalOrder
 from channels.models import Store
@@ -201,13 +203,14 @@ def _stock_problem(states: set[str]) -> str:
     return ""
 
 
-def _orders_stock_problem_follow(order_ids: Iterable[int]) -> set[int]:
-    """Recompute the stock problem of these orders from their lines' states: one read, and one UPDATE per
-    problem that changed. Returns the orders that just became whole (no line unmapped or backordered)."""
-    ids = set(order_ids)
-    if not ids:
+def _orders_stock_problem_follow(order_ids: Iterable[int] | QuerySet[OrderLine, dict[str, Any]]) -> set[int]:
+    """Recompute the stock problem of these orders (ids, or a query of "order_id" values) from their lines'
+    states: one read, and one UPDATE per problem that changed. Returns the orders that just became whole (no
+    line unmapped or backordered)."""
+    ids: Any = order_ids if isinstance(order_ids, QuerySet) else set(order_ids)
+    if not isinstance(ids, QuerySet) and not ids:
         return set()
-    states: dict[int, set[str]] = {pk: set() for pk in ids}
+    states: dict[int, set[str]] = defaultdict(set) if isinstance(ids, QuerySet) else {pk: set() for pk in ids}
     before: dict[int, str] = {}
     for order_id, state, problem in OrderLine.objects.filter(order_id__in=ids).values_list(
         "order_id", "stock_state", "order__stock_problem"
@@ -237,12 +240,12 @@ def lines_stock_state_follow(*, tenant_id: int, changes: Mapping[str, str]) -> s
     if not by_state:
         return set()
     line_ids = [pk for pks in by_state.values() for pk in pks]
-    order_ids = set(
-        OrderLine.objects.filter(tenant_id=tenant_id, pk__in=line_ids).values_list("order_id", flat=True).distinct()
-    )
     for state, pks in by_state.items():
         OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).exclude(stock_state=state).update(stock_state=state)
-    return _orders_stock_problem_follow(order_ids)
+    # The lines' orders, read in the same statement as their lines' states (every one of them has lines).
+    return _orders_stock_problem_follow(
+        OrderLine.objects.filter(tenant_id=tenant_id, pk__in=line_ids).values("order_id")
+    )
 
 
 def order_lines_remove(*, tenant_id: int, line_pks: Iterable[int]) -> int:

@@ -1,0 +1,298 @@
+"""A paid line that holds nothing yet is reserved in one statement on PostgreSQL (inventory.reserve_fast), with
+exactly the outcome of the general state machine: the same product (mapping precedence and pack multiplier),
+warehouse, reservation, movement, level and order-line state. Whatever is not that common case — short stock,
+a bundle, a line that already holds stock, an order not paid — writes nothing there and is decided by the
+general path (backorders, alerts, bundles all or nothing). On SQLite the general path decides everything."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from acorn.notifications.models import Notification
+from acorn.tenancy.models import Tenant
+from acorn.tenancy.scoping import tenant_scope
+from channels.adapters.base import OrderStatus
+from channels.models import Store
+from inventory import allocation, reserve_fast, services
+from inventory.ledger import stock_move
+from inventory.models import (
+    AllocationState,
+    BundleComponent,
+    LineAllocation,
+    MovementKind,
+    Product,
+    Reservation,
+    SkuMapping,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+    WarehouseKind,
+)
+from inventory.selectors import mapping_resolve
+from orders.models import Order, OrderLine
+from orders.services import order_upsert_page
+from tests.channels.test_sync_engine import make_order
+from tests.factories import MembershipFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+POSTGRESQL = pytest.mark.skipif("connection.vendor != 'postgresql'")
+
+
+def _pending(store: Store, n: int, sku: str, quantity: int = 1, product_id: str = "") -> tuple[Order, OrderLine]:
+    """A merchant order stored waiting for payment, then paid (in memory, as ingest holds it when it allocates)."""
+    order = make_order(n, status=OrderStatus.PENDING_PAYMENT)
+    order = replace(order, lines=(replace(order.lines[0], sku=sku, quantity=quantity, channel_product_id=product_id),))
+    order_upsert_page(store=store, orders=[order])
+    line = OrderLine.objects.select_related("order").get(order__store=store, order__external_id=order.external_id)
+    paid = line.order
+    paid.status = OrderStatus.PAID_UNSHIPPED
+    return paid, line
+
+
+def _stock(tenant: Tenant, warehouse: Warehouse, sku: str, units: int) -> Product:
+    product = Product.objects.filter(tenant=tenant, sku=sku).first() or Product.objects.create(
+        tenant=tenant, sku=sku, name=sku
+    )
+    if units and warehouse.read_only:  # Amazon's stock, as the FBA sync records it
+        stock_move(product=product, warehouse=warehouse, kind=MovementKind.RECEIPT, on_hand_delta=units)
+    elif units:
+        services.stock_receive(product=product, warehouse=warehouse, quantity=units, reference="PO-1")
+    return product
+
+
+def _outcome(tenant: Tenant) -> dict[str, Any]:
+    """What a reservation leaves behind, without ids or times: compared between the two paths."""
+    return {
+        "allocations": sorted(
+            LineAllocation.objects.filter(tenant=tenant).values_list(
+                "reference", "channel_sku", "quantity", "state", "product__sku", "units", "multiplier", "warehouse"
+            )
+        ),
+        "reservations": sorted(
+            Reservation.objects.filter(tenant=tenant).values_list("product__sku", "warehouse__name", "quantity")
+        ),
+        "movements": sorted(
+            StockMovement.objects.filter(tenant=tenant, kind=MovementKind.RESERVATION).values_list(
+                "product__sku", "warehouse__name", "reserved_delta", "reference"
+            )
+        ),
+        "levels": sorted(
+            StockLevel.objects.filter(tenant=tenant).values_list(
+                "product__sku", "warehouse__name", "on_hand", "reserved"
+            )
+        ),
+        "lines": sorted(OrderLine.objects.filter(tenant=tenant).values_list("external_id", "stock_state")),
+        "ledger": services.levels_match_ledger(tenant_id=tenant.pk),
+    }
+
+
+def _scenario(tenant: Tenant) -> None:
+    """Own and third-party warehouses, an inactive one, Amazon's; mappings by product id, SKU and pack size."""
+    store = StoreFactory(tenant=tenant)
+    inactive = Warehouse.objects.create(tenant=tenant, name="Closed", active=False)
+    third = Warehouse.objects.create(tenant=tenant, name="LA 3PL", kind=WarehouseKind.THIRD_PARTY)
+    own = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+    fba = Warehouse.objects.create(tenant=tenant, name="FBA", kind=WarehouseKind.FBA)
+    mug = _stock(tenant, inactive, "MUG", 50)
+    _stock(tenant, third, "MUG", 50)
+    _stock(tenant, own, "MUG", 3)
+    lamp = _stock(tenant, third, "LAMP", 10)
+    _stock(tenant, fba, "LAMP", 100)
+    SkuMapping.objects.create(tenant=tenant, store=store, channel_sku="MUG-3PACK", product=mug, quantity_multiplier=3)
+    SkuMapping.objects.create(tenant=tenant, store=store, channel_product_id="P-LAMP", product=lamp)
+    lines = [
+        _pending(store, 1, "MUG"),  # own warehouse first (3 free)
+        _pending(store, 2, "MUG", quantity=2),  # own has 2 left: still own
+        _pending(store, 3, "MUG"),  # own is empty now: the third-party one
+        _pending(store, 4, "MUG-3PACK", quantity=2),  # six mugs, from the third-party warehouse
+        _pending(store, 5, "ANYTHING", product_id="P-LAMP"),  # the channel's product id wins
+        _pending(store, 6, "LAMP", quantity=20),  # more than any sellable warehouse holds: backordered
+    ]
+    for order, line in lines:
+        allocation.allocate_line(store=store, order=order, line=line)
+
+
+@POSTGRESQL
+def test_the_one_statement_path_leaves_what_the_general_path_leaves(
+    tenant: Tenant, other_tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tenant_scope(tenant):
+        _scenario(tenant)
+        fast = _outcome(tenant)
+    monkeypatch.setattr(allocation, "reserve_paid_line", lambda **kwargs: None)
+    with tenant_scope(other_tenant):
+        _scenario(other_tenant)
+        general = _outcome(other_tenant)
+    assert fast == general
+    assert fast["ledger"] == []
+    states = dict(fast["lines"])
+    assert [states[f"L{n}"] for n in range(1, 7)] == [AllocationState.RESERVED] * 5 + [AllocationState.BACKORDERED]
+    assert ("MUG", "Shenzhen", 3, 3) in fast["levels"] and ("MUG", "LA 3PL", 50, 7) in fast["levels"]
+    assert ("LAMP", "LA 3PL", 10, 1) in fast["levels"]
+
+
+@POSTGRESQL
+def test_a_paid_line_with_free_stock_costs_one_statement_of_inventory(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 5)
+        order, line = _pending(store, 1, "MUG", quantity=2)
+        with CaptureQueriesContext(connection) as queries:
+            reserved = allocation.allocate_line(store=store, order=order, line=line)
+        assert reserved is not None and reserved.state == AllocationState.RESERVED and reserved.units == 2
+        inventory = [query for query in queries.captured_queries if "inventory_" in query["sql"]]
+        assert len(inventory) == 1, [query["sql"][:80] for query in queries.captured_queries]
+        assert len(queries) <= 3  # with orders keeping the line's stock state
+        line.refresh_from_db()
+        assert line.stock_state == AllocationState.RESERVED
+        level = StockLevel.objects.get(product__sku="MUG")
+        assert (level.on_hand, level.reserved) == (5, 2)
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_short_stock_is_backordered_by_the_general_path_with_its_alert(tenant: Tenant) -> None:
+    MembershipFactory(tenant=tenant)
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 1)
+        order, line = _pending(store, 1, "MUG", quantity=2)
+        untouched = reserve_fast.reserve_paid_line(
+            store=store,
+            order_status=order.status,
+            purchased_at=order.purchased_at,
+            reference="order 1 line 1",
+            ref=allocation.line_ref(line),
+            sku="MUG",
+            channel_product_id="",
+            quantity=2,
+            warehouse=None,
+            keep_warehouse=True,
+        )
+        assert untouched is None
+        assert StockLevel.objects.get(product__sku="MUG").reserved == 0
+        held = allocation.allocate_line(store=store, order=order, line=line)
+        assert held is not None and held.state == AllocationState.BACKORDERED
+        assert Notification.objects.filter(kind="backorder").count() == 1
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_a_bundle_is_served_whole_by_the_general_path(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        kit = Product.objects.create(tenant=tenant, sku="KIT", name="Kit", is_bundle=True)
+        cup = _stock(tenant, warehouse, "CUP", 4)
+        BundleComponent.objects.create(tenant=tenant, bundle=kit, component=cup, quantity=2)
+        order, line = _pending(store, 1, "KIT", quantity=2)
+        held = allocation.allocate_line(store=store, order=order, line=line)
+        assert held is not None and held.state == AllocationState.RESERVED
+        assert list(Reservation.objects.values_list("product__sku", "quantity")) == [("CUP", 4)]
+        assert not StockLevel.objects.filter(product=kit, reserved__gt=0).exists()
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_a_decided_warehouse_that_is_inactive_backorders_instead_of_reserving_elsewhere(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        closed = Warehouse.objects.create(tenant=tenant, name="Closed")
+        open_ = Warehouse.objects.create(tenant=tenant, name="Open")
+        _stock(tenant, closed, "MUG", 5)
+        _stock(tenant, open_, "MUG", 5)
+        Warehouse.objects.filter(pk=closed.pk).update(active=False)
+        closed.refresh_from_db()
+        order, line = _pending(store, 1, "MUG")
+        held = allocation.allocate_line(store=store, order=order, line=line, warehouse=closed)
+        assert held is not None and held.state == AllocationState.BACKORDERED
+        assert StockLevel.objects.filter(reserved__gt=0).count() == 0
+        served = allocation.allocate_line(store=store, order=order, line=line, warehouse=open_)
+        assert served is not None and served.state == AllocationState.RESERVED and served.warehouse_id == open_.pk
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_only_a_paid_line_that_holds_nothing_takes_the_short_path(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 10)
+        order, line = _pending(store, 1, "MUG")
+        kwargs: dict[str, Any] = {
+            "store": store,
+            "purchased_at": order.purchased_at,
+            "reference": "order 1 line 1",
+            "ref": allocation.line_ref(line),
+            "sku": "MUG",
+            "channel_product_id": "",
+            "quantity": 1,
+            "warehouse": None,
+            "keep_warehouse": True,
+        }
+        for status in (OrderStatus.PENDING_PAYMENT, OrderStatus.SHIPPED, OrderStatus.CANCELLED):
+            assert reserve_fast.reserve_paid_line(order_status=status, **kwargs) is None
+        allocation.allocate_line(store=store, order=order, line=line)  # now RESERVED: holds stock
+        assert reserve_fast.reserve_paid_line(order_status=OrderStatus.PAID_UNSHIPPED, **kwargs) is None
+        assert StockLevel.objects.get(product__sku="MUG").reserved == 1
+        # An edit of the quantity goes through the general path: only the difference moves.
+        line.quantity = 3
+        allocation.allocate_line(store=store, order=order, line=line)
+        assert StockLevel.objects.get(product__sku="MUG").reserved == 3
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+@POSTGRESQL
+def test_the_statement_resolves_skus_as_mapping_resolve_does(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        mug = _stock(tenant, warehouse, "MUG", 100)
+        lamp = _stock(tenant, warehouse, "LAMP", 100)
+        _stock(tenant, warehouse, "OLD", 100)
+        Product.objects.filter(sku="OLD").update(active=False)
+        SkuMapping.objects.create(tenant=tenant, store=store, channel_sku="PACK2", product=mug, quantity_multiplier=2)
+        SkuMapping.objects.create(tenant=tenant, store=store, channel_product_id="P-LAMP", product=lamp)
+        SkuMapping.objects.create(
+            tenant=tenant,
+            store=store,
+            channel_sku="LAMP",
+            channel_product_id="P-MUG",
+            product=mug,
+            quantity_multiplier=3,
+        )
+        cases = [("MUG", ""), ("OLD", ""), ("PACK2", ""), ("PACK2", "P-LAMP"), ("MUG", "P-NONE"), ("LAMP", "P-MUG")]
+        for n, (sku, product_id) in enumerate(cases, start=1):
+            order, line = _pending(store, n, sku, product_id=product_id)
+            held = allocation.allocate_line(store=store, order=order, line=line)
+            expected = mapping_resolve(store=store, sku=sku, channel_product_id=product_id)
+            assert held is not None
+            if expected is None:
+                assert (held.state, held.product_id) == (AllocationState.UNMAPPED, None), (sku, product_id)
+            else:
+                assert (held.state, held.product_id, held.multiplier) == (
+                    AllocationState.RESERVED,
+                    expected.product.pk,
+                    expected.multiplier,
+                ), (sku, product_id)
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def test_another_companys_stock_and_mappings_are_never_used(tenant: Tenant, other_tenant: Tenant) -> None:
+    with tenant_scope(other_tenant):
+        theirs = Warehouse.objects.create(tenant=other_tenant, name="Theirs")
+        _stock(other_tenant, theirs, "MUG", 100)
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        Warehouse.objects.create(tenant=tenant, name="Ours")
+        Product.objects.create(tenant=tenant, sku="MUG", name="Mug")  # no stock of ours
+        order, line = _pending(store, 1, "MUG")
+        held = allocation.allocate_line(store=store, order=order, line=line)
+        assert held is not None and held.state == AllocationState.BACKORDERED
+    with tenant_scope(other_tenant):
+        assert StockLevel.objects.get(product__sku="MUG").reserved == 0
+        assert not StockMovement.objects.filter(kind=MovementKind.RESERVATION).exists()
