@@ -141,18 +141,17 @@ def format_time_of_day(value: Any) -> str:
 
 def format_day(value: Any) -> str:
     """A calendar day for a person ("2026-12-07" / "2026年12月7日"); a moment is first put in the active zone."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    if not isinstance(value, date):
-        return str(value)
-    locale, patterns = _language()
-    return format_date(value, patterns["day"], locale=locale)
+    return _format_date(value, "day")
 
 
 def format_month(value: Any) -> str:
     """A month for a person ("2026-12" / "2026年12月")."""
+    return _format_date(value, "month")
+
+
+def _format_date(value: Any, pattern: str) -> str:
+    """A day or month (`pattern`: "day" / "month") in the reader's style; "" for none, a moment's own day in the
+    active zone, anything else as text."""
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
@@ -160,4 +159,4 @@ def format_month(value: Any) -> str:
     if not isinstance(value, date):
         return str(value)
     locale, patterns = _language()
-    return format_date(value, patterns["month"], locale=locale)
+    return format_date(value, patterns[pattern], locale=locale)
