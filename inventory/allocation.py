@@ -531,16 +531,11 @@ def _allocate(
     return allocation
 
 
-def allocate_line(
-    *, store: Store, order: OrderLike, line: OrderLineLike, warehouse: Warehouse | Any | None = KEEP
+def _reserve_paid(
+    store: Store, order: OrderLike, line: OrderLineLike, warehouse: Warehouse | Any | None
 ) -> LineAllocation | None:
-    """Bring one merchant-fulfilled line's stock in step with its order (see the module docstring): paid →
-    reserved (or backordered), cancelled → released, shipped → shipped; an edited quantity moves only the
-    difference. `warehouse` is where orders decided it is served from (None: undecided; KEEP: as before).
-    Idempotent; FBA lines hold nothing of ours."""
-    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
-        return None
-    reserved = reserve_paid_line(
+    """`reserve_paid_line` for this line: the allocation, now RESERVED, or None (nothing written)."""
+    return reserve_paid_line(
         store=store,
         order_status=order.status,
         purchased_at=order.purchased_at,
@@ -552,6 +547,18 @@ def allocate_line(
         warehouse=None if warehouse is KEEP else warehouse,
         keep_warehouse=warehouse is KEEP,
     )
+
+
+def allocate_line(
+    *, store: Store, order: OrderLike, line: OrderLineLike, warehouse: Warehouse | Any | None = KEEP
+) -> LineAllocation | None:
+    """Bring one merchant-fulfilled line's stock in step with its order (see the module docstring): paid →
+    reserved (or backordered), cancelled → released, shipped → shipped; an edited quantity moves only the
+    difference. `warehouse` is where orders decided it is served from (None: undecided; KEEP: as before).
+    Idempotent; FBA lines hold nothing of ours."""
+    if order.fulfillment_channel != FulfillmentChannel.MERCHANT:
+        return None
+    reserved = _reserve_paid(store, order, line, warehouse)
     if reserved is not None:  # the common case, in one statement
         allocations_changed(tenant_id=store.tenant_id, changes={reserved.line_ref: reserved.state})
         return reserved
@@ -590,6 +597,16 @@ def allocate_orders(
             (order, sorted(lines.get(getattr(order, "pk", None), []), key=lambda line: line.pk)) for order in merchant
         ]
     every_line = [line for _order, order_lines in work for line in order_lines]
+    if len(every_line) == 1:  # one paid line (a webhook, a console action): one statement when stock is free
+        order, (line,) = work[0]
+        pk = getattr(order, "pk", None)
+        reserved = _reserve_paid(
+            store, order, line, warehouses[pk] if warehouses is not None and pk in warehouses else KEEP
+        )
+        if reserved is not None:
+            freed.changes[reserved.line_ref] = reserved.state
+            _finish(freed)
+            return
     if locked is None:
         _lock_for_lines(store, every_line, freed)
     freed.prime(store, [(line.sku, line.channel_product_id) for line in every_line])

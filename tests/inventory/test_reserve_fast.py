@@ -296,3 +296,30 @@ def test_another_companys_stock_and_mappings_are_never_used(tenant: Tenant, othe
     with tenant_scope(other_tenant):
         assert StockLevel.objects.get(product__sku="MUG").reserved == 0
         assert not StockMovement.objects.filter(kind=MovementKind.RESERVATION).exists()
+
+
+@POSTGRESQL
+def test_a_payment_webhook_for_a_waiting_order_takes_the_short_path(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 5)
+        pending = make_order(1, status=OrderStatus.PENDING_PAYMENT)
+        pending = replace(pending, lines=(replace(pending.lines[0], sku="MUG", quantity=2),))
+        order_upsert_page(store=store, orders=[pending])
+        paid = replace(
+            pending,
+            status=OrderStatus.PAID_UNSHIPPED,
+            raw_status="UNSHIPPED",
+            updated_at=pending.updated_at.replace(minute=59),
+        )
+        with CaptureQueriesContext(connection) as queries:
+            order_upsert_page(store=store, orders=[paid])
+        sql = [query["sql"] for query in queries.captured_queries]
+        assert any(statement.lstrip().startswith("WITH alloc AS") for statement in sql)
+        assert not any(statement.startswith('INSERT INTO "inventory_reservation"') for statement in sql)
+        line = OrderLine.objects.get(order__external_id=paid.external_id)
+        assert line.stock_state == AllocationState.RESERVED
+        level = StockLevel.objects.get(product__sku="MUG")
+        assert (level.on_hand, level.reserved) == (5, 2)
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
