@@ -6,11 +6,13 @@ general path (backorders, alerts, bundles all or nothing). On SQLite the general
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from acorn.notifications.models import Notification
@@ -322,4 +324,118 @@ def test_a_payment_webhook_for_a_waiting_order_takes_the_short_path(tenant: Tena
         assert line.stock_state == AllocationState.RESERVED
         level = StockLevel.objects.get(product__sku="MUG")
         assert (level.on_hand, level.reserved) == (5, 2)
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+def _paid_one_by_one(store: Store, first: int, count: int, sku: str) -> None:
+    """Single-order pages, as webhooks arrive: stored pending, then paid."""
+    for n in range(first, first + count):
+        pending = make_order(n, status=OrderStatus.PENDING_PAYMENT)
+        pending = replace(pending, lines=(replace(pending.lines[0], sku=sku, external_id=f"L{n}"),))
+        order_upsert_page(store=store, orders=[pending])
+        paid = replace(
+            pending,
+            status=OrderStatus.PAID_UNSHIPPED,
+            raw_status="UNSHIPPED",
+            updated_at=pending.updated_at.replace(second=59),
+        )
+        order_upsert_page(store=store, orders=[paid])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@POSTGRESQL
+def test_eight_workers_paying_single_orders_reserve_exactly_what_is_there(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 30)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def worker(index: int) -> None:
+        try:
+            start.wait()
+            with tenant_scope(tenant):
+                _paid_one_by_one(store, index * 6 + 1, 6, "MUG")  # 48 units wanted, 30 there
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors[:3]
+    with tenant_scope(tenant):
+        level = StockLevel.objects.get(product__sku="MUG")
+        states = list(LineAllocation.objects.values_list("state", flat=True))
+        assert (level.on_hand, level.reserved) == (30, 30)
+        assert states.count(AllocationState.RESERVED) == 30
+        assert states.count(AllocationState.BACKORDERED) == 18
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@POSTGRESQL
+def test_an_allocation_changed_by_another_worker_meanwhile_puts_the_level_back(tenant: Tenant) -> None:
+    """The one race the statement cannot rule out: its level UPDATE went through, but another worker had the
+    allocation locked and moved it on (here: released) before the statement could take it."""
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 5)
+        order, line = _pending(store, 1, "MUG")
+        ref = allocation.line_ref(line)
+    holding, go = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def other_worker() -> None:
+        try:
+            with tenant_scope(tenant), transaction.atomic():
+                LineAllocation.objects.select_for_update().filter(line_ref=ref).update(state=AllocationState.RELEASED)
+                holding.set()
+                go.wait(30)
+        finally:
+            connection.close()
+
+    def reserving() -> None:
+        try:
+            with tenant_scope(tenant), transaction.atomic():
+                outcome["reserved"] = reserve_fast.reserve_paid_line(
+                    store=store,
+                    order_status=OrderStatus.PAID_UNSHIPPED,
+                    purchased_at=order.purchased_at,
+                    reference="order 1 line 1",
+                    ref=ref,
+                    sku="MUG",
+                    channel_product_id="",
+                    quantity=1,
+                    warehouse=None,
+                    keep_warehouse=True,
+                )
+        except BaseException as error:
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=other_worker)
+    other.start()
+    assert holding.wait(30)
+    reserver = threading.Thread(target=reserving)
+    reserver.start()
+    time.sleep(1)  # the statement has moved the level and now waits for the allocation's lock
+    go.set()
+    other.join(30)
+    reserver.join(30)
+    assert "error" not in outcome, outcome
+    assert outcome["reserved"] is None
+    with tenant_scope(tenant):
+        assert StockLevel.objects.get(product__sku="MUG").reserved == 0
+        assert not Reservation.objects.exists()
+        assert not StockMovement.objects.filter(kind=MovementKind.RESERVATION).exists()
+        assert LineAllocation.objects.get(line_ref=ref).state == AllocationState.RELEASED
         assert services.levels_match_ledger(tenant_id=tenant.pk) == []
