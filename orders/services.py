@@ -9,7 +9,7 @@ to the cent. Every amount is quantised to the currency's minor unit before it is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.db import transaction
@@ -228,8 +228,8 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
         Order.objects.bulk_create([order for order, _ in created], batch_size=500)
     if changed:
         Order.objects.bulk_update([order for order, _ in changed], [*ORDER_FIELDS, "synced_at"], batch_size=500)
-    _upsert_lines(store, created + changed, new_orders={order.pk for order, _ in created})
-    _replace_adjustments(store, created + changed)
+    lines = _upsert_lines(store, created + changed, new_orders={order.pk for order, _ in created})
+    _replace_adjustments(store, created + changed, lines, new_orders={order.pk for order, _ in created})
     OrderStatusChange.objects.bulk_create(
         [
             OrderStatusChange(
@@ -245,7 +245,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     )
     # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them, in the
     # warehouse that will ship them; an edited line moves only the difference (orders.stock).
-    orders_allocate(store=store, orders=[order for order, _ in created + changed], locked=locked)
+    orders_allocate(store=store, orders=[order for order, _ in created + changed], lines=lines, locked=locked)
     # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
     if created or changed:
@@ -259,7 +259,12 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
 
 
-def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_orders: set[int | None]) -> None:
+def _upsert_lines(
+    store: Store, pairs: list[tuple[Order, ExternalOrder]], new_orders: set[int | None]
+) -> dict[int, list[OrderLine]]:
+    """The orders' lines as the channel now reports them: new ones created, known ones updated, the ones the
+    channel removed deleted. Returns every line of these orders as stored (order pk → lines), so that the
+    steps after it (adjustments, allocation, routing) need not read back what the page just wrote."""
     existing: dict[tuple[int, str], OrderLine] = {}
     changed_ids = [order.pk for order, _ in pairs if order.pk not in new_orders]
     if changed_ids:
@@ -268,18 +273,22 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
     to_create: list[OrderLine] = []
     to_update: list[OrderLine] = []
     keep: set[int] = set()
+    by_order: dict[int, list[OrderLine]] = {}
     for order, incoming in pairs:
+        order_lines = by_order.setdefault(order.pk, [])
         for line in incoming.lines:
             values = _line_values(line)
             current = existing.get((order.pk, line.external_id))
             if current is None:
-                to_create.append(
-                    OrderLine(tenant_id=store.tenant_id, order=order, external_id=line.external_id, **values)
-                )
+                current = OrderLine(tenant_id=store.tenant_id, order=order, external_id=line.external_id, **values)
+                to_create.append(current)
+                order_lines.append(current)
             else:
                 for name, value in values.items():
                     setattr(current, name, value)
                 to_update.append(current)
+                if current.pk not in keep:
+                    order_lines.append(current)
                 keep.add(current.pk)
     stale = [line.pk for line in existing.values() if line.pk not in keep]
     if stale:
@@ -288,20 +297,24 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
         OrderLine.objects.bulk_create(to_create, batch_size=1000)
     if to_update:
         OrderLine.objects.bulk_update(to_update, LINE_FIELDS, batch_size=1000)
+    return by_order
 
 
-def _replace_adjustments(store: Store, pairs: list[tuple[Order, ExternalOrder]]) -> None:
-    """The orders' adjustments as the channel now reports them (earlier ones of changed orders replaced)."""
+def _replace_adjustments(
+    store: Store,
+    pairs: list[tuple[Order, ExternalOrder]],
+    lines: Mapping[int, Sequence[OrderLine]],
+    new_orders: set[int | None],
+) -> None:
+    """The orders' adjustments as the channel now reports them (earlier ones of changed orders replaced);
+    `lines`: the orders' lines as `_upsert_lines` stored them."""
     if not pairs:
         return
     order_ids = [order.pk for order, _ in pairs]
-    OrderAdjustment.objects.filter(order_id__in=order_ids).delete()
-    line_ids = {
-        (order_id, external_id): pk
-        for pk, order_id, external_id in OrderLine.objects.filter(order_id__in=order_ids).values_list(
-            "pk", "order_id", "external_id"
-        )
-    }
+    changed_ids = [pk for pk in order_ids if pk not in new_orders]
+    if changed_ids:  # an order created by this page has none yet
+        OrderAdjustment.objects.filter(order_id__in=changed_ids).delete()
+    line_ids = {(order_id, line.external_id): line.pk for order_id in order_ids for line in lines.get(order_id, [])}
     rows: list[OrderAdjustment] = []
     for order, incoming in pairs:
         seen: dict[str, int] = {}
