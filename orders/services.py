@@ -9,7 +9,8 @@ to the cent. Every amount is quantised to the currency's minor unit before it is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -80,8 +81,18 @@ def _line_money(line: ExternalOrderLine) -> dict[str, Decimal]:
     return {"item": item, "tax": tax, "shipping": shipping, "discount": discount, "total": total}
 
 
-def order_adjustments(incoming: ExternalOrder) -> list[ExternalAdjustment]:
-    """The channel's adjustments quantised, plus the unexplained difference when its numbers do not add up."""
+@dataclass(frozen=True)
+class _OrderMoney:
+    """An order's money quantised once for a page: each line's amounts (in the order of its lines) and the
+    adjustments with the unexplained difference. The order's columns, its lines and its adjustments are all
+    written from this one computation, which the ingest used to repeat four times an order."""
+
+    lines: list[dict[str, Decimal]]
+    adjustments: list[ExternalAdjustment]
+
+
+def _order_money(incoming: ExternalOrder) -> _OrderMoney:
+    lines = [_line_money(line) for line in incoming.lines]
     currency = incoming.currency
     adjustments = [
         ExternalAdjustment(
@@ -95,19 +106,27 @@ def order_adjustments(incoming: ExternalOrder) -> list[ExternalAdjustment]:
         for adjustment in incoming.adjustments
         if adjustment.amount or adjustment.included_tax
     ]
-    itemised = sum((_line_money(line)["total"] for line in incoming.lines), Decimal(0))
+    itemised = sum((line["total"] for line in lines), Decimal(0))
     itemised += sum((adjustment.amount for adjustment in adjustments), Decimal(0))
     difference = _q(incoming.total_amount, currency) - itemised
     if difference:
         adjustments.append(ExternalAdjustment(kind=AdjustmentKind.UNEXPLAINED, amount=difference))
-    return adjustments
+    return _OrderMoney(lines=lines, adjustments=adjustments)
+
+
+def order_adjustments(incoming: ExternalOrder) -> list[ExternalAdjustment]:
+    """The channel's adjustments quantised, plus the unexplained difference when its numbers do not add up."""
+    return _order_money(incoming).adjustments
 
 
 def order_breakdown(incoming: ExternalOrder) -> dict[str, Decimal]:
     """The order's per-kind amounts from its lines and adjustments (quantised as stored), with the identity
     items - discount + shipping + other + (tax unless included) == total."""
-    lines = [_line_money(line) for line in incoming.lines]
-    adjustments = order_adjustments(incoming)
+    return _breakdown(_order_money(incoming))
+
+
+def _breakdown(money: _OrderMoney) -> dict[str, Decimal]:
+    lines, adjustments = money.lines, money.adjustments
     by_kind: dict[str, Decimal] = {}
     for adjustment in adjustments:
         by_kind[adjustment.kind] = by_kind.get(adjustment.kind, Decimal(0)) + adjustment.amount
@@ -133,10 +152,10 @@ def order_breakdown(incoming: ExternalOrder) -> dict[str, Decimal]:
     }
 
 
-def _order_values(incoming: ExternalOrder) -> dict[str, object]:
+def _order_values(incoming: ExternalOrder, money: _OrderMoney) -> dict[str, object]:
     currency = incoming.currency
     return {
-        **order_breakdown(incoming),
+        **_breakdown(money),
         "merchant_order_id": incoming.merchant_order_id,
         "marketplace": incoming.marketplace,
         "purchased_at": incoming.purchased_at,
@@ -159,9 +178,8 @@ def _order_values(incoming: ExternalOrder) -> dict[str, object]:
     }
 
 
-def _line_values(line: ExternalOrderLine) -> dict[str, object]:
+def _line_values(line: ExternalOrderLine, money: dict[str, Decimal]) -> dict[str, object]:
     currency = line.currency
-    money = _line_money(line)
     return {
         "sku": line.sku,
         "asin": line.asin,
@@ -199,24 +217,27 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     created: list[tuple[Order, ExternalOrder]] = []
     changed: list[tuple[Order, ExternalOrder]] = []
     timeline: list[tuple[Order, ExternalOrder]] = []  # orders whose status moved, for the status history
+    money: dict[str, _OrderMoney] = {}  # by external id, for the orders written
     skipped = 0
     for external_id, incoming in latest.items():
         order = existing.get(external_id)
         if order is None:
+            money[external_id] = _order_money(incoming)
             order = Order(
                 tenant_id=store.tenant_id,
                 store=store,
                 external_id=external_id,
                 first_seen_at=now,
                 synced_at=now,
-                **_order_values(incoming),
+                **_order_values(incoming, money[external_id]),
             )
             created.append((order, incoming))
         elif incoming.updated_at > order.channel_updated_at:
             anonymised = order.anonymised_at is not None
             if (order.status, order.raw_status) != (incoming.status, incoming.raw_status) and not anonymised:
                 timeline.append((order, incoming))
-            for name, value in _order_values(incoming).items():
+            money[external_id] = _order_money(incoming)
+            for name, value in _order_values(incoming, money[external_id]).items():
                 setattr(order, name, value)
             if anonymised:  # kept for the books without what it said of the buyer (retention): it stays so
                 order.tags = []
@@ -228,8 +249,9 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
         Order.objects.bulk_create([order for order, _ in created], batch_size=500)
     if changed:
         Order.objects.bulk_update([order for order, _ in changed], [*ORDER_FIELDS, "synced_at"], batch_size=500)
-    _upsert_lines(store, created + changed, new_orders={order.pk for order, _ in created})
-    _replace_adjustments(store, created + changed)
+    new_orders: set[int | None] = {order.pk for order, _ in created}
+    lines = _upsert_lines(store, created + changed, money, new_orders=new_orders)
+    _replace_adjustments(store, created + changed, money, lines, new_orders=new_orders)
     OrderStatusChange.objects.bulk_create(
         [
             OrderStatusChange(
@@ -245,7 +267,7 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     )
     # Stock for paid merchant-fulfilled lines is reserved in the same transaction that stores them, in the
     # warehouse that will ship them; an edited line moves only the difference (orders.stock).
-    orders_allocate(store=store, orders=[order for order, _ in created + changed], locked=locked)
+    orders_allocate(store=store, orders=[order for order, _ in created + changed], lines=lines, locked=locked)
     # Fulfilment push: ready orders are queued to their warehouse once; a cancelled one sends a cancel.
     fulfilment_queue_orders(orders=[order for order, _ in created + changed])
     if created or changed:
@@ -259,7 +281,15 @@ def order_upsert_page(*, store: Store, orders: Sequence[ExternalOrder]) -> Persi
     return PersistCounts(created=len(created), updated=len(changed), skipped=skipped)
 
 
-def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_orders: set[int | None]) -> None:
+def _upsert_lines(
+    store: Store,
+    pairs: list[tuple[Order, ExternalOrder]],
+    money: Mapping[str, _OrderMoney],
+    new_orders: set[int | None],
+) -> dict[int, list[OrderLine]]:
+    """The orders' lines as the channel now reports them: new ones created, known ones updated, the ones the
+    channel removed deleted. Returns every line of these orders as stored (order pk → lines), so that the
+    steps after it (adjustments, allocation, routing) need not read back what the page just wrote."""
     existing: dict[tuple[int, str], OrderLine] = {}
     changed_ids = [order.pk for order, _ in pairs if order.pk not in new_orders]
     if changed_ids:
@@ -268,18 +298,22 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
     to_create: list[OrderLine] = []
     to_update: list[OrderLine] = []
     keep: set[int] = set()
+    by_order: dict[int, list[OrderLine]] = {}
     for order, incoming in pairs:
-        for line in incoming.lines:
-            values = _line_values(line)
+        order_lines = by_order.setdefault(order.pk, [])
+        for line, line_money in zip(incoming.lines, money[order.external_id].lines, strict=True):
+            values = _line_values(line, line_money)
             current = existing.get((order.pk, line.external_id))
             if current is None:
-                to_create.append(
-                    OrderLine(tenant_id=store.tenant_id, order=order, external_id=line.external_id, **values)
-                )
+                current = OrderLine(tenant_id=store.tenant_id, order=order, external_id=line.external_id, **values)
+                to_create.append(current)
+                order_lines.append(current)
             else:
                 for name, value in values.items():
                     setattr(current, name, value)
                 to_update.append(current)
+                if current.pk not in keep:
+                    order_lines.append(current)
                 keep.add(current.pk)
     stale = [line.pk for line in existing.values() if line.pk not in keep]
     if stale:
@@ -288,24 +322,29 @@ def _upsert_lines(store: Store, pairs: list[tuple[Order, ExternalOrder]], new_or
         OrderLine.objects.bulk_create(to_create, batch_size=1000)
     if to_update:
         OrderLine.objects.bulk_update(to_update, LINE_FIELDS, batch_size=1000)
+    return by_order
 
 
-def _replace_adjustments(store: Store, pairs: list[tuple[Order, ExternalOrder]]) -> None:
-    """The orders' adjustments as the channel now reports them (earlier ones of changed orders replaced)."""
+def _replace_adjustments(
+    store: Store,
+    pairs: list[tuple[Order, ExternalOrder]],
+    money: Mapping[str, _OrderMoney],
+    lines: Mapping[int, Sequence[OrderLine]],
+    new_orders: set[int | None],
+) -> None:
+    """The orders' adjustments as the channel now reports them (earlier ones of changed orders replaced):
+    `money` holds them by external id, `lines` the orders' lines as `_upsert_lines` stored them."""
     if not pairs:
         return
     order_ids = [order.pk for order, _ in pairs]
-    OrderAdjustment.objects.filter(order_id__in=order_ids).delete()
-    line_ids = {
-        (order_id, external_id): pk
-        for pk, order_id, external_id in OrderLine.objects.filter(order_id__in=order_ids).values_list(
-            "pk", "order_id", "external_id"
-        )
-    }
+    changed_ids = [pk for pk in order_ids if pk not in new_orders]
+    if changed_ids:  # an order created by this page has none yet
+        OrderAdjustment.objects.filter(order_id__in=changed_ids).delete()
+    line_ids = {(order_id, line.external_id): line.pk for order_id in order_ids for line in lines.get(order_id, [])}
     rows: list[OrderAdjustment] = []
     for order, incoming in pairs:
         seen: dict[str, int] = {}
-        for position, adjustment in enumerate(order_adjustments(incoming)):
+        for position, adjustment in enumerate(money[order.external_id].adjustments):
             base = f"{adjustment.kind}:{adjustment.line_external_id or adjustment.external_id}"[:140]
             seen[base] = seen.get(base, 0) + 1
             rows.append(

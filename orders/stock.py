@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Case, CharField, Exists, OuterRef, QuerySet, Value, When
 
 from channels.adapters.base import ExternalOrder
 from channels.models import Store
@@ -54,9 +54,13 @@ def target_warehouse(target: FulfillmentTarget | None) -> Warehouse | None:
 
 
 def order_warehouses(
-    *, orders: Sequence[Order], routes: Sequence[FulfillmentRoute] | None = None
+    *,
+    orders: Sequence[Order],
+    routes: Sequence[FulfillmentRoute] | None = None,
+    lines: Mapping[int, Sequence[OrderLine]] | None = None,
 ) -> dict[int, Warehouse | None]:
-    """Order pk → the warehouse that serves its merchant-fulfilled lines (see the module docstring)."""
+    """Order pk → the warehouse that serves its merchant-fulfilled lines (see the module docstring). `lines`:
+    the orders' lines by order pk when the caller holds them (else they are read)."""
     merchant = [order for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
     if not merchant:
         return {}
@@ -67,10 +71,14 @@ def order_warehouses(
         )
     }
     skus: dict[int, set[str]] = {}
-    for order_id, sku in OrderLine.objects.filter(order_id__in=[order.pk for order in merchant]).values_list(
-        "order_id", "sku"
-    ):
-        skus.setdefault(order_id, set()).add(sku)
+    if lines is not None:
+        for order in merchant:
+            skus[order.pk] = {line.sku for line in lines.get(order.pk, [])}
+    else:
+        for order_id, sku in OrderLine.objects.filter(order_id__in=[order.pk for order in merchant]).values_list(
+            "order_id", "sku"
+        ):
+            skus.setdefault(order_id, set()).add(sku)
     decided: dict[int, Warehouse | None] = {}
     for order in merchant:
         target = sent.get(order.pk)
@@ -101,17 +109,32 @@ def order_page_stock_lock(*, store: Store, incoming: Iterable[ExternalOrder]) ->
     )
 
 
-def orders_allocate(*, store: Store, orders: Sequence[Order], locked: AllocationContext | None = None) -> None:
+def orders_allocate(
+    *,
+    store: Store,
+    orders: Sequence[Order],
+    lines: Mapping[int, Sequence[OrderLine]] | None = None,
+    locked: AllocationContext | None = None,
+) -> None:
     """The ingest's stock step: every merchant line of these orders in step with its order, served from the
-    warehouse the decision names (inside the ingest's transaction). `locked`: what `order_page_stock_lock`
+    warehouse the decision names (inside the ingest's transaction). `lines`: every line of these orders by
+    order pk, as the ingest just stored them (else they are read); `locked`: what `order_page_stock_lock`
     returned for the page."""
     merchant = [order.pk for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
     if not merchant:
         return
-    lines: dict[int, list[OrderLine]] = {}
-    for line in OrderLine.objects.filter(order_id__in=merchant).order_by("pk"):
-        lines.setdefault(line.order_id, []).append(line)
-    allocate_orders(store=store, orders=orders, warehouses=order_warehouses(orders=orders), lines=lines, locked=locked)
+    if lines is None:
+        read: dict[int, list[OrderLine]] = {}
+        for line in OrderLine.objects.filter(order_id__in=merchant).order_by("pk"):
+            read.setdefault(line.order_id, []).append(line)
+        lines = read
+    allocate_orders(
+        store=store,
+        orders=orders,
+        warehouses=order_warehouses(orders=orders, lines=lines),
+        lines=lines,
+        locked=locked,
+    )
 
 
 def order_stock_follow(*, order: Order, warehouse: Warehouse | None) -> bool:
@@ -205,8 +228,8 @@ def _stock_problem(states: set[str]) -> str:
 
 def _orders_stock_problem_follow(order_ids: Iterable[int] | QuerySet[OrderLine, dict[str, Any]]) -> set[int]:
     """Recompute the stock problem of these orders (ids, or a query of "order_id" values) from their lines'
-    states: one read, and one UPDATE per problem that changed. Returns the orders that just became whole (no
-    line unmapped or backordered)."""
+    states: one read, and one UPDATE for those whose problem changed. Returns the orders that just became whole
+    (no line unmapped or backordered)."""
     ids: Any = order_ids if isinstance(order_ids, QuerySet) else set(order_ids)
     if not isinstance(ids, QuerySet) and not ids:
         return set()
@@ -224,13 +247,25 @@ def _orders_stock_problem_follow(order_ids: Iterable[int] | QuerySet[OrderLine, 
             moved.setdefault(problem, []).append(order_id)
         elif order_id not in before:  # no lines left: no problem either
             moved.setdefault("", []).append(order_id)
-    for problem, pks in moved.items():
-        Order.objects.filter(pk__in=pks).exclude(stock_problem=problem).update(stock_problem=problem)
+    if moved:
+        to_problem = _by_pk_case(moved)
+        Order.objects.filter(pk__in=[pk for pks in moved.values() for pk in pks]).exclude(
+            stock_problem=to_problem
+        ).update(stock_problem=to_problem)
     return {pk for pk in moved.get("", []) if pk in before}
 
 
+def _by_pk_case(pks_by_value: Mapping[str, list[int]]) -> Case:
+    """The value each row takes, by its pk: one CASE with a branch per value (not per row), so that rows moving
+    to different values change in one UPDATE, whose SQL grows with the rows only by their pks."""
+    return Case(
+        *(When(pk__in=pks, then=Value(value)) for value, pks in pks_by_value.items()),
+        output_field=CharField(),
+    )
+
+
 def lines_stock_state_follow(*, tenant_id: int, changes: Mapping[str, str]) -> set[int]:
-    """Allocations changed state: their order lines keep the state (one UPDATE per state) and their orders the
+    """Allocations changed state: their order lines keep the state (one UPDATE for all) and their orders the
     stock problem it makes. Returns the orders that just became whole (no line unmapped or backordered any
     more)."""
     by_state: dict[str, list[int]] = {}
@@ -240,8 +275,10 @@ def lines_stock_state_follow(*, tenant_id: int, changes: Mapping[str, str]) -> s
     if not by_state:
         return set()
     line_ids = [pk for pks in by_state.values() for pk in pks]
-    for state, pks in by_state.items():
-        OrderLine.objects.filter(tenant_id=tenant_id, pk__in=pks).exclude(stock_state=state).update(stock_state=state)
+    to_state = _by_pk_case(by_state)
+    OrderLine.objects.filter(tenant_id=tenant_id, pk__in=line_ids).exclude(stock_state=to_state).update(
+        stock_state=to_state
+    )
     # The lines' orders, read in the same statement as their lines' states (every one of them has lines).
     return _orders_stock_problem_follow(
         OrderLine.objects.filter(tenant_id=tenant_id, pk__in=line_ids).values("order_id")

@@ -376,7 +376,8 @@ def rollup_add_new_orders(*, store: Store, external_ids: Iterable[str]) -> int:
     ids = list(external_ids)
     if not ids:
         return 0
-    with tenant_scope(store.tenant), transaction.atomic():
+    # Called inside the orders ingest's transaction, which a failure here rolls back whole: no savepoint.
+    with tenant_scope(store.tenant), transaction.atomic(savepoint=False):
         product, multiplier = _resolution(store, "sku", "channel_product_id")
         sold = OrderLine.objects.filter(order__store_id=store.pk, order__external_id__in=ids).exclude(
             order__status=OrderStatus.CANCELLED

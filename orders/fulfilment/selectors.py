@@ -283,10 +283,10 @@ def csv_batch_requests(*, target: FulfillmentTarget, sent_at: datetime) -> Query
 
 
 def active_routes(*, tenant_id: int) -> list[FulfillmentRoute]:
-    """The tenant's rules to active targets, in the order they are tried."""
+    """The tenant's rules to active targets (with the warehouse each ships from), in the order they are tried."""
     return list(
         FulfillmentRoute.objects.filter(tenant_id=tenant_id, target__active=True)
-        .select_related("target")
+        .select_related("target__warehouse")
         .order_by("position", "pk")
     )
 

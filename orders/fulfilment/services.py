@@ -481,16 +481,25 @@ def _create_requests(pairs: Sequence[tuple[Order, FulfillmentTarget]]) -> dict[i
     return stored
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def fulfilment_queue_orders(*, orders: Iterable[Order]) -> dict[int, FulfillmentRequest]:
     """Bring each order's fulfilment in step with the order (see the module docstring): queue a ready order to
     the target its first matching rule names (once: the request is unique per order, its key a new uuid4),
     cancel what a cancelled order had sent, drop what a channel-shipped order had not. The push itself is
-    enqueued after the commit. Returns the orders' requests (pk → request), old and new."""
-    pks = [order.pk for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT]
+    enqueued after the commit. Returns the orders' requests (pk → request), old and new.
+
+    Inside a caller's transaction (the ingest, once per page) it takes no savepoint: no caller goes on after
+    it failed, so a failure rolls the caller's transaction back whole, and two statements a call are saved."""
+    given = {order.pk: order for order in orders if order.fulfillment_channel == FulfillmentChannel.MERCHANT}
+    pks = list(given)
     if not pks:
         return {}
-    fresh = Order.objects.in_bulk(pks)  # stock_problem is kept by UPDATEs: read it from the database
+    # stock_problem is kept by UPDATEs (orders.stock), so the objects given may hold an older one: it is read
+    # again, alone (the callers hold the orders as just stored or read; a page need not load them twice).
+    fresh: dict[int, Order] = {}
+    for pk, problem in Order.objects.filter(pk__in=pks).values_list("pk", "stock_problem"):
+        fresh[pk] = given[pk]
+        fresh[pk].stock_problem = problem
     requests = {
         request.order_id: request
         for request in fulfillment_request_qs_select_for_update().filter(order_id__in=pks).select_related("target")
