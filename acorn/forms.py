@@ -54,8 +54,9 @@ class CsvImportForm(forms.Form):
 
 def _attributes(attrs: dict[str, Any]) -> str:
     """django/forms/widgets/attrs.html in Python: ` name="value"` each, a True value bare, a False one left out."""
+    escape = conditional_escape
     return "".join(
-        f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{conditional_escape(value)}"'
+        f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -64,7 +65,8 @@ def _attributes(attrs: dict[str, Any]) -> str:
 def _input_html(widget: dict[str, Any]) -> str | None:
     """django/forms/widgets/input.html (text, date, number, ... inputs)."""
     value = "" if widget["value"] is None else f' value="{conditional_escape(widget["value"])}"'
-    return f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"{value}{_attributes(widget["attrs"])}>'
+    kind, name = conditional_escape(widget["type"]), conditional_escape(widget["name"])
+    return f'<input type="{kind}" name="{name}"{value}{_attributes(widget["attrs"])}>'
 
 
 def _select_html(widget: dict[str, Any]) -> str | None:
@@ -79,7 +81,8 @@ def _select_html(widget: dict[str, Any]) -> str | None:
                 f'\n  <option value="{conditional_escape(option["value"])}"{_attributes(option["attrs"])}>'
                 f"{conditional_escape(localize(option['label']))}</option>\n"
             )
-    return f'<select name="{conditional_escape(widget["name"])}"{_attributes(widget["attrs"])}>{"".join(options)}\n</select>'
+    name = conditional_escape(widget["name"])
+    return f'<select name="{name}"{_attributes(widget["attrs"])}>{"".join(options)}\n</select>'
 
 
 _WIDGETS_IN_PYTHON: dict[str, Callable[[dict[str, Any]], str | None]] = {

@@ -62,13 +62,15 @@ class _WidgetsForm(forms.Form):
     "data",
     [
         None,
-        {"text": "<script>", "required_text": "x\"y", "day": "2026-01-31", "number": "12", "choice": "a&b"},
+        {"text": "<script>", "required_text": 'x"y', "day": "2026-01-31", "number": "12", "choice": "a&b"},
         {"text": "x" * 30, "day": "not a day", "number": "1.5", "email": "no", "choice": "zzz", "typed": "7"},
         {"many": ["x", "y"], "grouped": "g", "choice": "2"},
     ],
 )
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_python_widget_renderer_writes_what_django_s_templates_write(data: dict[str, Any] | None, language: str) -> None:
+def test_python_widget_renderer_writes_what_django_s_templates_write(
+    data: dict[str, Any] | None, language: str
+) -> None:
     # given the same form rendered by Django's widget templates and by the Python renderer
     with translation.override(language):
         by_templates = _WidgetsForm(data, renderer=DjangoTemplates())
