@@ -30,10 +30,10 @@ from orders.selectors import (
     ORDER_SORTS,
     OrderFilters,
     marketplace_codes,
-    order_count_capped,
     order_detail_lines,
     order_get_or_404,
     order_list,
+    order_list_counted,
     order_money,
 )
 
@@ -85,9 +85,8 @@ def order_list_view(request: TenantRequest) -> HttpResponse:
     form, filters, has_stores = _filtered(request)
     sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
     ordering = ORDER_SORTS.get(sort or "newest", ORDER_SORTS["newest"])[0]
-    orders = order_list(tenant=request.tenant, filters=filters)
+    orders, count, more = order_list_counted(tenant=request.tenant, filters=filters)
     page = keyset_paginate(orders, ordering=ordering, cursor=request.GET.get("cursor"), per_page=50)
-    count, more = order_count_capped(orders)
     return render(
         request,
         "orders/order_list.html",
