@@ -7,12 +7,15 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from acorn.forms import PYTHON_WIDGET_RENDERER
 from channels.models import Platform
 from orders.models import FulfillmentChannel, OrderStatus, StockProblem
 from orders.selectors import ORDER_SORTS
 
 
 class OrderFilterForm(forms.Form):
+    default_renderer = PYTHON_WIDGET_RENDERER  # its selects are drawn on every page of the order list
+
     q = forms.CharField(
         label=_("Search"),
         required=False,

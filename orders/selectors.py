@@ -7,7 +7,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, F, Lookup, Q, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -65,7 +68,22 @@ def _day_start(day: date) -> datetime:
 
 def order_list(*, tenant: Tenant, filters: OrderFilters | None = None) -> QuerySet[Order]:
     """The tenant's orders matching the filters (unordered: the caller pages them by a keyset)."""
-    f = filters or OrderFilters()
+    return _order_list(tenant=tenant, filters=filters or OrderFilters())[0]
+
+
+def order_list_counted(*, tenant: Tenant, filters: OrderFilters) -> tuple[QuerySet[Order], int, bool]:
+    """order_list and order_count_capped: (orders, count, more_than_cap). When the search box is the only
+    filter, the orders it found are counted as they are (no second read of thousands of orders by id)."""
+    orders, found = _order_list(tenant=tenant, filters=filters)
+    if found is not None and filters == OrderFilters(query=filters.query):
+        return orders, min(len(found), COUNT_CAP), len(found) > COUNT_CAP
+    return orders, *order_count_capped(orders)
+
+
+def _order_list(*, tenant: Tenant, filters: OrderFilters) -> tuple[QuerySet[Order], list[int] | None]:
+    """order_list, and the ids the search found (None without a search)."""
+    f = filters
+    found: list[int] | None = None
     orders = Order.objects.filter(tenant=tenant).select_related("store")
     if f.store_id:
         orders = orders.filter(store_id=f.store_id)
@@ -93,8 +111,33 @@ def order_list(*, tenant: Tenant, filters: OrderFilters | None = None) -> QueryS
     if f.date_to:
         orders = orders.filter(purchased_at__lt=_day_start(f.date_to + timedelta(days=1)))
     if f.query:
-        orders = orders.filter(pk__in=order_search_ids(tenant=tenant, query=f.query))
-    return orders
+        found = order_search_ids(tenant=tenant, query=f.query)
+        orders = orders.filter(_pk_among(found))
+    return orders, found
+
+
+class _EqualsAny(Lookup):
+    """`column = ANY(%s)` with the values in one array parameter (PostgreSQL)."""
+
+    lookup_name = "equals_any"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value: Any, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
+        return "%s", (list(value),)
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+
+def _pk_among(pks: list[int]) -> Q | _EqualsAny:
+    """`pk IN (…)`; on PostgreSQL `pk = ANY(%s)`, the ids in one array parameter. A search finds up to
+    thousands of orders, and `pk__in` writes a placeholder per id, each resolved by Django and bound by
+    psycopg, twice a page (the rows and the count): some 80 ms of Python for 4,444 ids. Same plan."""
+    if connection.vendor != "postgresql":
+        return Q(pk__in=pks)
+    return _EqualsAny(F("pk"), pks)
 
 
 def number_spellings(query: str) -> list[str]:
@@ -133,35 +176,50 @@ def _mapped_lines(*, tenant: Tenant, query: str) -> Q | None:
     return condition
 
 
+def _line_order_ids(*, tenant: Tenant, conditions: list[Q]) -> set[int]:
+    """The orders of the tenant's lines meeting any of `conditions`, at most SKU_SEARCH_CAP newest per condition.
+    Each its own query, so each reads its own index (an OR across them would read every line)."""
+    found: set[int] = set()
+    for condition in conditions:
+        found.update(
+            OrderLine.objects.filter(condition, tenant=tenant)
+            .order_by("-order_id")
+            .values_list("order_id", flat=True)[:SKU_SEARCH_CAP]
+        )
+    return found
+
+
 def order_search_ids(*, tenant: Tenant, query: str) -> list[int]:
     """The ids of the tenant's orders that the search box finds, newest orders first, at most SKU_SEARCH_CAP
-    from each source. Tried in turn, cheapest first:
+    from each source. Tried in turn, cheapest first; the first that finds orders answers:
 
     1. an order number exactly, with or without Shopify's "#" (one probe of the tenant's id indexes);
-    2. otherwise the start of an order number ("114-39" finds "114-3982…"), a channel SKU or the master SKU
-       it is mapped to, in any case, and any part of a line's title ("蓝牙耳机").
+    2. a channel SKU exactly, in any case, or the master SKU it is mapped to (migration orders 0011's index
+       on the lines' upper-cased SKU and order: the newest 5,000 orders of a SKU are read from it alone);
+    3. otherwise the start of an order number ("114-39" finds "114-3982…"), a part of a channel SKU in any
+       case, and any part of a line's title ("蓝牙耳机").
 
-    On PostgreSQL the case-insensitive matches (`UPPER(col) LIKE UPPER(…)`) read the trigram indexes of
-    migration orders 0010; SQLite scans the tenant's rows. The ids, not a join, go to the list: the planner
-    then fetches a few hundred orders by primary key and sorts them, whatever the tenant's size."""
+    On PostgreSQL the matches of parts (`UPPER(col) LIKE UPPER(…)`) read the trigram indexes of migration
+    orders 0010; SQLite scans the tenant's rows. A whole SKU is not looked for as a part: the trigram index
+    answers "%AMA1-SOCK-BLK%" by intersecting the posting lists of trigrams that thousands of SKUs share
+    (40 ms at a million lines), and a seller who types a SKU means that SKU. The ids, not a join, go to the
+    list: the planner then fetches a few thousand orders by primary key and sorts them, whatever the
+    tenant's size."""
     query = query.strip()
     if not query:
         return []
     ids = order_number_ids(tenant=tenant, query=query)
     if ids:
         return ids
-    found = set(order_number_ids(tenant=tenant, query=query, prefix=True))
-    # Each its own query, so each reads its own index (an OR across them would read every line).
-    line_searches = [Q(sku__icontains=query) | Q(title__icontains=query)]
+    whole_sku = [Q(sku__iexact=query)]
     mapped = _mapped_lines(tenant=tenant, query=query)
     if mapped is not None:
-        line_searches.append(mapped)
-    for condition in line_searches:
-        found.update(
-            OrderLine.objects.filter(condition, tenant=tenant)
-            .order_by("-order_id")
-            .values_list("order_id", flat=True)[:SKU_SEARCH_CAP]
-        )
+        whole_sku.append(mapped)
+    found = _line_order_ids(tenant=tenant, conditions=whole_sku)
+    if found:
+        return sorted(found, reverse=True)
+    found = set(order_number_ids(tenant=tenant, query=query, prefix=True))
+    found |= _line_order_ids(tenant=tenant, conditions=[Q(sku__icontains=query) | Q(title__icontains=query)])
     return sorted(found, reverse=True)
 
 

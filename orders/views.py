@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import models
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,18 +20,20 @@ from acorn.exports.views import export_queued_if_large
 from acorn.pagination import keyset_paginate
 from acorn.tenancy.mixins import TenantRequest, tenant_member_required
 from acorn.tenancy.permissions import has_permission
+from channels.models import Platform
 from channels.selectors import store_list
 from orders import exports
 from orders.forms import OrderFilterForm
 from orders.hooks import order_detail_sections
+from orders.models import FulfillmentChannel, Order, OrderStatus, StockProblem
 from orders.selectors import (
     ORDER_SORTS,
     OrderFilters,
     marketplace_codes,
-    order_count_capped,
     order_detail_lines,
     order_get_or_404,
     order_list,
+    order_list_counted,
     order_money,
 )
 
@@ -38,20 +45,55 @@ def _filtered(request: TenantRequest) -> tuple[OrderFilterForm, OrderFilters, bo
     return form, filters, bool(stores)
 
 
+@dataclass(frozen=True)
+class OrderRow:
+    """One order of the list as the page shows it: the order, its page's address and its labels."""
+
+    order: Order
+    url: str
+    platform: str
+    status: str
+    fulfillment: str
+    stock_problem: str
+
+
+def _labels(choices: type[models.TextChoices]) -> dict[str, str]:
+    """Each value's label in the active language, translated once."""
+    return {value: str(label) for value, label in choices.choices}
+
+
+def order_rows(orders: Sequence[Order]) -> list[OrderRow]:
+    """The page's orders with their labels, each kind translated once per page (get_FOO_display rebuilds and
+    translates the field's whole choices list on every call: three per row) and their links."""
+    platforms, statuses = _labels(Platform), _labels(OrderStatus)
+    fulfillments, problems = _labels(FulfillmentChannel), _labels(StockProblem)
+    return [
+        OrderRow(
+            order=order,
+            url=reverse("orders:order-detail", args=[order.pk]),
+            platform=platforms.get(order.store.platform, order.store.platform),
+            status=statuses.get(order.status, order.status),
+            fulfillment=fulfillments.get(order.fulfillment_channel, order.fulfillment_channel),
+            stock_problem=problems.get(order.stock_problem, order.stock_problem),
+        )
+        for order in orders
+    ]
+
+
 @tenant_member_required("orders.view")
 def order_list_view(request: TenantRequest) -> HttpResponse:
     form, filters, has_stores = _filtered(request)
     sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
     ordering = ORDER_SORTS.get(sort or "newest", ORDER_SORTS["newest"])[0]
-    orders = order_list(tenant=request.tenant, filters=filters)
+    orders, count, more = order_list_counted(tenant=request.tenant, filters=filters)
     page = keyset_paginate(orders, ordering=ordering, cursor=request.GET.get("cursor"), per_page=50)
-    count, more = order_count_capped(orders)
     return render(
         request,
         "orders/order_list.html",
         {
             "form": form,
             "page": page,
+            "rows": order_rows(page.object_list),
             "count": count,
             "count_more": more,
             "has_stores": has_stores,

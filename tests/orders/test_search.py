@@ -15,7 +15,7 @@ from acorn.tenancy.models import Tenant
 from acorn.tenancy.scoping import tenant_scope
 from channels.adapters.base import ExternalOrderLine
 from inventory.models import Product, SkuMapping
-from orders.models import Order
+from orders.models import Order, OrderLine
 from orders.selectors import order_search_ids
 from orders.services import order_upsert_page
 from tests.channels.test_sync_engine import make_order
@@ -121,3 +121,40 @@ def test_trigram_indexes_exist_on_postgresql() -> None:
         indexes = dict(cursor.fetchall())
     for name in ("orderline_sku_trgm", "orderline_title_trgm", "order_external_id_trgm", "order_merchant_id_trgm"):
         assert "gin_trgm_ops" in indexes[name] and "upper(" in indexes[name]
+
+
+def test_a_whole_sku_finds_that_sku_and_a_part_of_one_finds_every_sku_holding_it(tenant: Tenant) -> None:
+    # given orders of "MUG-RED" and of "MUG-RED-XL", whose title also names the first
+    ours = _orders(tenant)
+    with tenant_scope(tenant):
+        order_upsert_page(
+            store=ours["114-3982716-5551234"].store,
+            orders=[replace(make_order(4), external_id="999-0000004", lines=(_line("MUG-RED-XL", "Mug-red, XL"),))],
+        )
+        xl = Order.objects.get(tenant=tenant, external_id="999-0000004")
+        # when / then: a whole SKU, in any case, answers with its own orders only
+        assert order_search_ids(tenant=tenant, query="mug-red") == [ours["114-3982716-5551234"].pk]
+        assert order_search_ids(tenant=tenant, query="MUG-RED-XL") == [xl.pk]
+        # a part of a SKU finds every SKU holding it, newest order first
+        assert order_search_ids(tenant=tenant, query="mug-r") == [xl.pk, ours["114-3982716-5551234"].pk]
+        assert order_search_ids(tenant=tenant, query="red-x") == [xl.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the index exists on PostgreSQL only")
+def test_a_whole_sku_is_read_from_its_index_alone_on_postgresql(tenant: Tenant) -> None:
+    # given
+    _orders(tenant)
+    with tenant_scope(tenant), connection.cursor() as cursor:
+        sql, params = (
+            OrderLine.objects.filter(tenant=tenant, sku__iexact="mug-red")
+            .order_by("-order_id")
+            .values_list("order_id", flat=True)[:5000]
+            .query.sql_with_params()
+        )
+        # when the planner may not read the table itself
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # then it reads the lines' upper-cased SKU index, in order, with no sort
+    assert "orderline_tenant_upper_sku" in plan
+    assert "Sort" not in plan

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from acorn.pagination import keyset_paginate
 from acorn.tenancy.models import Membership, Role, Tenant
@@ -234,3 +235,57 @@ def test_the_csv_export_walks_every_order_across_chunks(owner_client: Client, te
     body = b"".join(owner_client.get(URL + "export.csv").streaming_content).decode("utf-8")
     ids = [row[0] for row in csv.reader(io.StringIO(body.lstrip("\ufeff")))][1:]
     assert sorted(ids) == sorted(f"111-{n:07d}" for n in range(11))
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        ("en", ["Amazon", "Paid, not shipped", "Cancelled", "Merchant", "FBA", "Unmapped SKU"]),
+        ("zh-hans", ["亚马逊", "已付款未发货", "已取消", "自发货", "FBA", "未映射 SKU"]),
+    ],
+)
+def test_each_row_names_its_channel_status_fulfilment_and_stock_problem_in_the_reader_s_language(
+    owner_client: Client, tenant: Tenant, language: str, labels: list[str]
+) -> None:
+    # given a paid merchant order with an unmapped SKU and a cancelled FBA order
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant, name="Amazon NA")
+        order_upsert_page(
+            store=store,
+            orders=[make_order(1), replace(make_order(2), status="cancelled", fulfillment_channel="fba")],
+        )
+        paid = Order.objects.get(external_id="111-0000001")
+        cancelled = Order.objects.get(external_id="111-0000002")
+        Order.objects.filter(pk=paid.pk).update(stock_problem="unmapped")
+    owner_client.post(reverse("set_language"), {"language": language, "next": URL})
+    # when
+    page = owner_client.get(URL).content.decode()
+
+    # then each row says it in the reader's language, and links to its order
+    def row(order: Order) -> str:
+        start = page.index(f'href="/app/orders/{order.pk}/"')
+        return page[start : page.index("</tr>", start)]
+
+    channel, paid_label, cancelled_label, merchant, fba, unmapped = labels
+    assert page.count(f'<span class="badge text-bg-light border">{channel}</span>') == 2
+    assert row(paid).index(paid_label) < row(paid).index(unmapped) < row(paid).index(merchant)
+    assert row(cancelled).index(cancelled_label) < row(cancelled).index(fba)
+    assert unmapped not in row(cancelled)
+
+
+def test_the_count_of_a_search_alone_and_with_a_filter(owner_client: Client, tenant: Tenant) -> None:
+    # given three orders of one SKU, one of them cancelled, and one order of another SKU
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        order_upsert_page(
+            store=store,
+            orders=[make_order(1), make_order(2), replace(make_order(3), status="cancelled")],
+        )
+        order_upsert_page(
+            store=store,
+            orders=[replace(make_order(4), lines=(replace(make_order(4).lines[0], sku="OTHER-SKU"),))],
+        )
+    # when / then: the search alone counts what it found, with a filter what both allow
+    assert "3 orders" in owner_client.get(URL, {"q": "sku-1"}).content.decode()
+    assert "1 order<" in owner_client.get(URL, {"q": "sku-1", "status": "cancelled"}).content.decode()
+    assert "1 order<" in owner_client.get(URL, {"q": "other-sku"}).content.decode()
