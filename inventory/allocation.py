@@ -598,7 +598,7 @@ def allocate_orders(
         ]
     every_line = [line for _order, order_lines in work for line in order_lines]
     if len(every_line) == 1:  # one paid line (a webhook, a console action): one statement when stock is free
-        order, (line,) = work[0]
+        order, (line,) = next((order, order_lines) for order, order_lines in work if order_lines)
         pk = getattr(order, "pk", None)
         reserved = _reserve_paid(
             store, order, line, warehouses[pk] if warehouses is not None and pk in warehouses else KEEP

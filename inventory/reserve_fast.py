@@ -16,9 +16,11 @@ The statement does what `inventory.allocation._advance` does for such a line, wi
 * then the allocation (only while it still holds nothing), its Reservation and the RESERVATION movement.
 
 Anything else — short stock, a bundle, a line with no allocation row yet, another state, SQLite — answers
-None and nothing is written: the caller takes the general path, which decides backorders, alerts and
-moves. In the one race the statement cannot rule out (the level moved but the allocation was changed by
-another worker meanwhile), the level is put back in a second statement before the general path runs.
+None and nothing is kept: the caller takes the general path, which decides backorders, alerts and moves.
+The statement runs under a savepoint that is rolled back whenever it does not reserve, so nothing it locked
+is held out of key order when the general path locks levels (a level it waited for and then found short), and
+the one race it cannot rule out — the level moved but another worker changed the allocation after the
+statement read it (any change: its row version is compared) — leaves no trace either.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def _sql() -> str:
     returning = ", ".join(f"a.{column}" for column in _COLUMNS)
     return f"""
 WITH alloc AS (
-    SELECT a.id, a.product_id, a.multiplier, a.shipped_quantity, a.warehouse_id,
+    SELECT a.id, a.xmin AS version, a.product_id, a.multiplier, a.shipped_quantity, a.warehouse_id,
            (a.channel_sku = %(sku)s AND a.channel_product_id = %(channel_product_id)s) AS same_sku
     FROM {table["allocation"]} a
     WHERE a.tenant_id = %(tenant)s AND a.line_ref = %(line_ref)s AND a.state = ANY(%(holds_nothing)s)
@@ -84,7 +86,7 @@ WITH alloc AS (
         WHERE p.tenant_id = %(tenant)s AND %(sku)s <> '' AND p.sku = %(sku)s AND p.active
     ) r ORDER BY r.rank LIMIT 1
 ), want AS (
-    SELECT alloc.id AS allocation_id, p.id AS product_id, chosen.multiplier,
+    SELECT alloc.id AS allocation_id, alloc.version, p.id AS product_id, chosen.multiplier,
            (%(quantity)s - alloc.shipped_quantity) * chosen.multiplier AS units,
            CASE WHEN %(keep_warehouse)s THEN alloc.warehouse_id ELSE %(warehouse)s END AS decided_id
     FROM alloc
@@ -110,7 +112,7 @@ WITH alloc AS (
     FROM pick
     WHERE s.id = pick.level_id AND s.on_hand >= s.reserved + pick.units
     RETURNING s.id, s.product_id, s.warehouse_id, pick.units, pick.multiplier, pick.decided_id,
-              pick.allocation_id
+              pick.allocation_id, pick.version
 ), moved AS (
     UPDATE {table["allocation"]} a SET
         store_id = %(store)s, reference = %(reference)s, channel_sku = %(sku)s,
@@ -118,7 +120,7 @@ WITH alloc AS (
         state = %(reserved)s, product_id = level.product_id, multiplier = level.multiplier,
         units = %(quantity)s * level.multiplier, warehouse_id = level.decided_id, updated_at = %(now)s
     FROM level
-    WHERE a.id = level.allocation_id AND a.state = ANY(%(holds_nothing)s)
+    WHERE a.id = level.allocation_id AND a.xmin = level.version  -- the row as it was read, not changed since
     RETURNING {returning}
 ), held AS (
     INSERT INTO {table["reservation"]} (tenant_id, allocation_id, product_id, warehouse_id, quantity)
@@ -136,7 +138,8 @@ SELECT level.id, level.product_id, level.units, moved.* FROM level LEFT JOIN mov
 
 
 _SQL = _sql()
-_UNDO = f"UPDATE {StockLevel._meta.db_table} SET reserved = reserved - %s WHERE id = %s"  # noqa: S608 - fixed SQL
+_SAVEPOINT = "SAVEPOINT acorn_reserve_paid_line"
+_UNDO = "ROLLBACK TO SAVEPOINT acorn_reserve_paid_line"
 
 
 def reserve_paid_line(
@@ -175,13 +178,17 @@ def reserve_paid_line(
         "kind": MovementKind.RESERVATION,
     }
     with connection.cursor() as cursor:
+        # A savepoint, so that whatever the statement locked or moved is let go when it does not reserve: the
+        # general path then locks levels in key order, as everywhere else (it never holds a level it waited
+        # for out of that order). Released with the transaction.
+        cursor.execute(_SAVEPOINT)
         cursor.execute(_SQL, params)
         row = cursor.fetchone()
-        if row is None:
-            return None  # short, a bundle, unmapped, no allocation yet or not waiting: the general path decides
-        level_id, product_id, units, *allocation = row
-        if allocation[0] is None:  # another worker changed the allocation after the level moved: put it back
-            cursor.execute(_UNDO, [units, level_id])
+        if row is None or row[3] is None:
+            # Short, a bundle, unmapped, no allocation yet or not waiting; or the allocation was changed by
+            # another worker after the statement read it: nothing of this is kept, the general path decides.
+            cursor.execute(_UNDO)
             return None
+        _level_id, product_id, _units, *allocation = row
     stock_changed(tenant_id=store.tenant_id, product_ids=[product_id])
     return LineAllocation.from_db(connection.alias, _ATTNAMES, allocation)

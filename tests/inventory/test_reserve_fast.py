@@ -140,7 +140,7 @@ def test_the_one_statement_path_leaves_what_the_general_path_leaves(
 
 
 @POSTGRESQL
-def test_a_paid_line_with_free_stock_costs_one_statement_of_inventory(tenant: Tenant) -> None:
+def test_a_paid_line_with_free_stock_costs_one_statement_of_inventory_and_four_in_all(tenant: Tenant) -> None:
     with tenant_scope(tenant):
         store = StoreFactory(tenant=tenant)
         warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
@@ -151,7 +151,7 @@ def test_a_paid_line_with_free_stock_costs_one_statement_of_inventory(tenant: Te
         assert reserved is not None and reserved.state == AllocationState.RESERVED and reserved.units == 2
         inventory = [query for query in queries.captured_queries if "inventory_" in query["sql"]]
         assert len(inventory) == 1, [query["sql"][:80] for query in queries.captured_queries]
-        assert len(queries) <= 3  # with orders keeping the line's stock state
+        assert len(queries) <= 4  # its savepoint, and orders keeping the line's stock state (2)
         line.refresh_from_db()
         assert line.stock_state == AllocationState.RESERVED
         level = StockLevel.objects.get(product__sku="MUG")
@@ -381,14 +381,22 @@ def test_eight_workers_paying_single_orders_reserve_exactly_what_is_there(tenant
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @POSTGRESQL
-def test_an_allocation_changed_by_another_worker_meanwhile_puts_the_level_back(tenant: Tenant) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [{"state": AllocationState.RELEASED}, {"shipped_quantity": 1}],
+    ids=["released", "a-unit-shipped-still-waiting"],
+)
+def test_an_allocation_changed_by_another_worker_meanwhile_puts_the_level_back(
+    tenant: Tenant, change: dict[str, Any]
+) -> None:
     """The one race the statement cannot rule out: its level UPDATE went through, but another worker had the
-    allocation locked and moved it on (here: released) before the statement could take it."""
+    allocation locked and changed it (released it, or shipped a unit while it still waits) before the statement
+    could take it: nothing is kept, whatever field changed."""
     with tenant_scope(tenant):
         store = StoreFactory(tenant=tenant)
         warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
         _stock(tenant, warehouse, "MUG", 5)
-        order, line = _pending(store, 1, "MUG")
+        order, line = _pending(store, 1, "MUG", quantity=2)
         ref = allocation.line_ref(line)
     holding, go = threading.Event(), threading.Event()
     outcome: dict[str, Any] = {}
@@ -396,7 +404,7 @@ def test_an_allocation_changed_by_another_worker_meanwhile_puts_the_level_back(t
     def other_worker() -> None:
         try:
             with tenant_scope(tenant), transaction.atomic():
-                LineAllocation.objects.select_for_update().filter(line_ref=ref).update(state=AllocationState.RELEASED)
+                LineAllocation.objects.select_for_update().filter(line_ref=ref).update(**change)
                 holding.set()
                 go.wait(30)
         finally:
@@ -413,7 +421,7 @@ def test_an_allocation_changed_by_another_worker_meanwhile_puts_the_level_back(t
                     ref=ref,
                     sku="MUG",
                     channel_product_id="",
-                    quantity=1,
+                    quantity=2,
                     warehouse=None,
                     keep_warehouse=True,
                 )
@@ -437,5 +445,90 @@ def test_an_allocation_changed_by_another_worker_meanwhile_puts_the_level_back(t
         assert StockLevel.objects.get(product__sku="MUG").reserved == 0
         assert not Reservation.objects.exists()
         assert not StockMovement.objects.filter(kind=MovementKind.RESERVATION).exists()
-        assert LineAllocation.objects.get(line_ref=ref).state == AllocationState.RELEASED
+        changed = LineAllocation.objects.get(line_ref=ref)
+        assert {field: getattr(changed, field) for field in change} == change
+        assert services.levels_match_ledger(tenant_id=tenant.pk) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@POSTGRESQL
+def test_a_level_waited_for_and_found_short_is_not_kept_locked(tenant: Tenant) -> None:
+    """The statement waited for a level another worker held, then found it short: the general path must not
+    run holding that level, or it would lock levels out of key order (a deadlock with a worker that locked a
+    lower one first). Whoever asks for the level next gets it at once."""
+    from django.db.models import F
+
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 1)
+        order, line = _pending(store, 1, "MUG")
+        level_pk = StockLevel.objects.get(product__sku="MUG").pk
+        ref = allocation.line_ref(line)
+    holding, go, decided, checked = threading.Event(), threading.Event(), threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def taking_the_last_unit() -> None:
+        try:
+            with tenant_scope(tenant), transaction.atomic():
+                StockLevel.objects.filter(pk=level_pk).update(reserved=F("reserved") + 1)
+                holding.set()
+                go.wait(30)
+        finally:
+            connection.close()
+
+    def reserving() -> None:
+        try:
+            with tenant_scope(tenant), transaction.atomic():
+                outcome["reserved"] = reserve_fast.reserve_paid_line(
+                    store=store,
+                    order_status=OrderStatus.PAID_UNSHIPPED,
+                    purchased_at=order.purchased_at,
+                    reference="order 1 line 1",
+                    ref=ref,
+                    sku="MUG",
+                    channel_product_id="",
+                    quantity=1,
+                    warehouse=None,
+                    keep_warehouse=True,
+                )
+                decided.set()
+                checked.wait(30)
+        except BaseException as error:
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    taker = threading.Thread(target=taking_the_last_unit)
+    taker.start()
+    assert holding.wait(30)
+    reserver = threading.Thread(target=reserving)
+    reserver.start()
+    time.sleep(1)  # the statement waits for the level
+    go.set()
+    taker.join(30)
+    decided.wait(30)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM inventory_stocklevel WHERE id = %s FOR UPDATE NOWAIT", [level_pk])
+            assert cursor.fetchone() == (level_pk,)
+    finally:
+        checked.set()
+        reserver.join(30)
+    assert "error" not in outcome, outcome
+    assert outcome["reserved"] is None
+
+
+def test_a_page_whose_first_order_has_no_lines_still_reserves_its_one_line(tenant: Tenant) -> None:
+    with tenant_scope(tenant):
+        store = StoreFactory(tenant=tenant)
+        warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
+        _stock(tenant, warehouse, "MUG", 5)
+        empty = replace(make_order(1), lines=())
+        paid = make_order(2)
+        paid = replace(paid, lines=(replace(paid.lines[0], sku="MUG"),))
+        order_upsert_page(store=store, orders=[empty, paid])
+        assert OrderLine.objects.get(order__external_id=paid.external_id).stock_state == AllocationState.RESERVED
+        assert StockLevel.objects.get(product__sku="MUG").reserved == 1
         assert services.levels_match_ledger(tenant_id=tenant.pk) == []
