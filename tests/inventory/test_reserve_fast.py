@@ -68,6 +68,22 @@ def _stock(tenant: Tenant, warehouse: Warehouse, sku: str, units: int) -> Produc
     return product
 
 
+def _reserve_mug(store: Store, order: Order, line: OrderLine, quantity: int) -> LineAllocation | None:
+    """The one statement alone, for a paid MUG line of `quantity` units whose warehouse orders left undecided."""
+    return reserve_fast.reserve_paid_line(
+        store=store,
+        order_status=OrderStatus.PAID_UNSHIPPED,
+        purchased_at=order.purchased_at,
+        reference=f"order {order.external_id} line {line.external_id}",
+        ref=allocation.line_ref(line),
+        sku="MUG",
+        channel_product_id="",
+        quantity=quantity,
+        warehouse=None,
+        keep_warehouse=True,
+    )
+
+
 def _outcome(tenant: Tenant) -> dict[str, Any]:
     """What a reservation leaves behind, without ids or times: compared between the two paths."""
     return {
@@ -166,18 +182,7 @@ def test_short_stock_is_backordered_by_the_general_path_with_its_alert(tenant: T
         warehouse = Warehouse.objects.create(tenant=tenant, name="Shenzhen")
         _stock(tenant, warehouse, "MUG", 1)
         order, line = _pending(store, 1, "MUG", quantity=2)
-        untouched = reserve_fast.reserve_paid_line(
-            store=store,
-            order_status=order.status,
-            purchased_at=order.purchased_at,
-            reference="order 1 line 1",
-            ref=allocation.line_ref(line),
-            sku="MUG",
-            channel_product_id="",
-            quantity=2,
-            warehouse=None,
-            keep_warehouse=True,
-        )
+        untouched = _reserve_mug(store, order, line, 2)
         assert untouched is None
         assert StockLevel.objects.get(product__sku="MUG").reserved == 0
         held = allocation.allocate_line(store=store, order=order, line=line)
@@ -413,18 +418,7 @@ def test_an_allocation_changed_by_another_worker_meanwhile_puts_the_level_back(
     def reserving() -> None:
         try:
             with tenant_scope(tenant), transaction.atomic():
-                outcome["reserved"] = reserve_fast.reserve_paid_line(
-                    store=store,
-                    order_status=OrderStatus.PAID_UNSHIPPED,
-                    purchased_at=order.purchased_at,
-                    reference="order 1 line 1",
-                    ref=ref,
-                    sku="MUG",
-                    channel_product_id="",
-                    quantity=2,
-                    warehouse=None,
-                    keep_warehouse=True,
-                )
+                outcome["reserved"] = _reserve_mug(store, order, line, 2)
         except BaseException as error:
             outcome["error"] = error
         finally:
@@ -465,7 +459,6 @@ def test_a_level_waited_for_and_found_short_is_not_kept_locked(tenant: Tenant) -
         _stock(tenant, warehouse, "MUG", 1)
         order, line = _pending(store, 1, "MUG")
         level_pk = StockLevel.objects.get(product__sku="MUG").pk
-        ref = allocation.line_ref(line)
     holding, go, decided, checked = threading.Event(), threading.Event(), threading.Event(), threading.Event()
     outcome: dict[str, Any] = {}
 
@@ -481,18 +474,7 @@ def test_a_level_waited_for_and_found_short_is_not_kept_locked(tenant: Tenant) -
     def reserving() -> None:
         try:
             with tenant_scope(tenant), transaction.atomic():
-                outcome["reserved"] = reserve_fast.reserve_paid_line(
-                    store=store,
-                    order_status=OrderStatus.PAID_UNSHIPPED,
-                    purchased_at=order.purchased_at,
-                    reference="order 1 line 1",
-                    ref=ref,
-                    sku="MUG",
-                    channel_product_id="",
-                    quantity=1,
-                    warehouse=None,
-                    keep_warehouse=True,
-                )
+                outcome["reserved"] = _reserve_mug(store, order, line, 1)
                 decided.set()
                 checked.wait(30)
         except BaseException as error:
